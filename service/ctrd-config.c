@@ -1,0 +1,155 @@
+/* ctrd-config.c: the daemon's configuration file. */
+#include "config.h"
+
+#include <gio/gio.h>
+
+#include "ctrd-config.h"
+#include "ctrd-error.h"
+
+void
+ctrd_config_free (CtrdConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->storage_root);
+  g_free (config->run_root);
+  g_free (config->runtime);
+  g_free (config->conmon);
+  g_free (config);
+}
+
+static gboolean
+read_string (GKeyFile *kf, const char *group, const char *key, char **inout, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *value = g_key_file_get_string (kf, group, key, &local_error);
+
+  if (value == NULL)
+    {
+      if (g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
+          g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+        return TRUE;
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "[%s] %s: %s", group, key,
+                   local_error->message);
+      return FALSE;
+    }
+  g_strstrip (value);
+  if (*value == '\0')
+    return TRUE;
+  g_free (*inout);
+  *inout = g_steal_pointer (&value);
+  return TRUE;
+}
+
+static gboolean
+read_uint64 (GKeyFile *kf, const char *group, const char *key, guint64 *inout, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  guint64 value;
+
+  if (!g_key_file_has_key (kf, group, key, NULL))
+    return TRUE;
+  value = g_key_file_get_uint64 (kf, group, key, &local_error);
+  if (local_error != NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "[%s] %s: %s", group, key,
+                   local_error->message);
+      return FALSE;
+    }
+  *inout = value;
+  return TRUE;
+}
+
+static gboolean
+read_boolean (GKeyFile *kf, const char *group, const char *key, gboolean *inout, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  gboolean value;
+
+  if (!g_key_file_has_key (kf, group, key, NULL))
+    return TRUE;
+  value = g_key_file_get_boolean (kf, group, key, &local_error);
+  if (local_error != NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "[%s] %s: %s", group, key,
+                   local_error->message);
+      return FALSE;
+    }
+  *inout = value;
+  return TRUE;
+}
+
+static const struct
+{
+  const char *group;
+  const char *key;
+} known_keys[] = {
+  { "storage", "root" },          { "storage", "run_root" },
+  { "runtime", "path" },          { "runtime", "conmon" },
+  { "limits", "import_max_bytes" }, { "limits", "import_max_entries" },
+  { "daemon", "debug" },
+};
+
+static void
+warn_unknown_keys (GKeyFile *kf, const char *path)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[i], NULL, NULL);
+      for (guint j = 0; keys != NULL && keys[j] != NULL; j++)
+        {
+          gboolean known = FALSE;
+          for (guint k = 0; k < G_N_ELEMENTS (known_keys) && !known; k++)
+            known = g_str_equal (known_keys[k].group, groups[i]) &&
+                    g_str_equal (known_keys[k].key, keys[j]);
+          if (!known)
+            g_warning ("%s: ignoring unknown key [%s] %s", path, groups[i], keys[j]);
+        }
+    }
+}
+
+CtrdConfig *
+ctrd_config_load (const char *path, GError **error)
+{
+  g_autoptr (CtrdConfig) config = g_new0 (CtrdConfig, 1);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local_error = NULL;
+  const char *file = path != NULL ? path : CTRD_DEFAULT_CONFIG_FILE;
+
+  config->storage_root = g_strdup ("/var/lib/containersd");
+  config->run_root = g_strdup ("/run/containersd");
+  config->import_max_bytes = G_GUINT64_CONSTANT (16) << 30;
+  config->import_max_entries = 1000000;
+
+  if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local_error))
+    {
+      if (path == NULL && g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return g_steal_pointer (&config);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Config file %s: %s", file,
+                   local_error->message);
+      return NULL;
+    }
+  warn_unknown_keys (kf, file);
+
+  if (!read_string (kf, "storage", "root", &config->storage_root, error) ||
+      !read_string (kf, "storage", "run_root", &config->run_root, error) ||
+      !read_string (kf, "runtime", "path", &config->runtime, error) ||
+      !read_string (kf, "runtime", "conmon", &config->conmon, error) ||
+      !read_uint64 (kf, "limits", "import_max_bytes", &config->import_max_bytes, error) ||
+      !read_uint64 (kf, "limits", "import_max_entries", &config->import_max_entries, error) ||
+      !read_boolean (kf, "daemon", "debug", &config->debug, error))
+    {
+      g_prefix_error (error, "Config file %s: ", file);
+      return NULL;
+    }
+
+  if (!g_path_is_absolute (config->storage_root) || !g_path_is_absolute (config->run_root))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Config file %s: [storage] root and run_root must be absolute paths", file);
+      return NULL;
+    }
+  return g_steal_pointer (&config);
+}

@@ -1,0 +1,29 @@
+/* ctrd-config.h: the daemon's configuration (GKeyFile), with built-in defaults.
+ * No D-Bus types. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define CTRD_DEFAULT_CONFIG_FILE SYSCONFDIR "/containersd/containersd.conf"
+
+typedef struct
+{
+  char *storage_root;        /* [storage] root, default /var/lib/containersd */
+  char *run_root;            /* [storage] run_root, default /run/containersd */
+  char *runtime;             /* [runtime] path, NULL = first of runc/crun that works */
+  char *conmon;              /* [runtime] conmon, NULL = search PATH */
+  guint64 import_max_bytes;  /* [limits] import_max_bytes, default 16 GiB */
+  guint64 import_max_entries; /* [limits] import_max_entries, default 1,000,000 */
+  gboolean debug;            /* [daemon] debug */
+} CtrdConfig;
+
+/* Loads @path, or the default file when @path is NULL (a missing default file is
+ * fine; a missing explicit one is an error). Unknown groups/keys are ignored with a
+ * warning; a value of the wrong type is an error naming the key. */
+CtrdConfig *ctrd_config_load (const char *path, GError **error);
+void ctrd_config_free (CtrdConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdConfig, ctrd_config_free)
+
+G_END_DECLS

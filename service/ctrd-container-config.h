@@ -1,0 +1,70 @@
+/* ctrd-container-config.h: what a container is made of (its configuration, fixed
+ * at creation) and where it is in its lifecycle (its run state). Plain data with
+ * a JSON form for the database; no D-Bus types. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Like libpod's ContainerState*, see DESIGN.md. */
+typedef enum
+{
+  CTRD_STATE_CONFIGURED,
+  CTRD_STATE_CREATED,
+  CTRD_STATE_RUNNING,
+  CTRD_STATE_PAUSED,
+  CTRD_STATE_STOPPING,
+  CTRD_STATE_STOPPED,
+  CTRD_STATE_EXITED,
+  CTRD_STATE_REMOVING,
+} CtrdState;
+
+/* "configured", "created", ... ; static string. */
+const char *ctrd_state_to_string (CtrdState state);
+/* FALSE for an unknown string. */
+gboolean ctrd_state_from_string (const char *text, CtrdState *out_state);
+
+typedef struct
+{
+  char *id;          /* 64 hex */
+  char *name;
+  char *image_id;    /* 64 hex */
+  char *image_name;  /* the reference as given at creation */
+  char **entrypoint; /* effective entrypoint (option or image's); never NULL, may be empty */
+  char **command;    /* effective command (argument or image's); never NULL, may be empty */
+  char **env;        /* KEY=VALUE, merged over the image's; never NULL */
+  char *working_dir; /* absolute, "/" by default */
+  char *user;        /* "" = root; "uid[:gid]" or "name[:group]" */
+  char *hostname;
+  GHashTable *labels; /* char* -> char*, owned; never NULL */
+  int stop_signal;    /* signal number, SIGTERM by default */
+  guint32 stop_timeout; /* seconds, 10 by default */
+  guint64 created_at;   /* usec since the epoch */
+} CtrdContainerConfig;
+
+typedef struct
+{
+  CtrdState state;
+  guint32 pid;        /* container's main process on the host; 0 when not running */
+  guint32 conmon_pid; /* 0 when none */
+  int exit_code;
+  guint64 started_at;
+  guint64 finished_at;
+} CtrdRunState;
+
+/* Returns a config with empty arrays, an empty label table, SIGTERM and 10 s. */
+CtrdContainerConfig *ctrd_container_config_new (void);
+void ctrd_container_config_free (CtrdContainerConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdContainerConfig, ctrd_container_config_free)
+
+/* The argv the container runs: entrypoint followed by command. Free with g_strfreev. */
+char **ctrd_container_config_get_argv (const CtrdContainerConfig *config);
+
+/* JSON object text with every field; the inverse is _from_json. */
+char *ctrd_container_config_to_json (const CtrdContainerConfig *config);
+/* Missing optional fields take their defaults; bad JSON or wrong types give
+ * INVALID_ARGUMENT naming the field. */
+CtrdContainerConfig *ctrd_container_config_from_json (const char *json, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,3 @@
+/* ctrd-db.c: being written */
+#include "config.h"
+#include "ctrd-db.h"

@@ -1,0 +1,3 @@
+/* ctrd-runtime.c: being written */
+#include "config.h"
+#include "ctrd-runtime.h"

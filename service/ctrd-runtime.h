@@ -1,0 +1,77 @@
+/* ctrd-runtime.h: the OCI runtime (runc or crun) driven through conmon, and the
+ * exit-file monitor. Every child process is an async GSubprocess: nothing here
+ * blocks the main loop. No D-Bus types.
+ *
+ * Run-root layout (the caller passes the run root):
+ *   exits/<ID>            conmon's exit files (plain text exit code)
+ *   runc/                 the runtime's --root
+ *   containers/<ID>/      conmon.pid, pidfile, the attach socket (--socket-dir-path sockets/)
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct _CtrdRuntime CtrdRuntime;
+
+/* @runtime_path / @conmon_path: NULL = search PATH (runtime: first of runc, crun
+ * whose "--version" works). Creates the run-root directories (0700).
+ * Fails with RUNTIME_ERROR when no runtime or conmon is usable, or runc is older
+ * than 1.1.12 is NOT checked here (Debian backports the CVE fixes). */
+CtrdRuntime *ctrd_runtime_new (const char *runtime_path, const char *conmon_path,
+                               const char *run_root, GError **error);
+void ctrd_runtime_free (CtrdRuntime *runtime);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdRuntime, ctrd_runtime_free)
+
+const char *ctrd_runtime_get_path (CtrdRuntime *runtime);
+const char *ctrd_runtime_get_run_root (CtrdRuntime *runtime);
+/* run_root/containers/<ID>; free with g_free. */
+char *ctrd_runtime_container_run_dir (CtrdRuntime *runtime, const char *id);
+
+/* Spawns conmon, which runs "<runtime> --root RUNROOT/runc create" for the
+ * bundle in @bundle_dir (config.json there) and stays as the container's
+ * parent, logging to @log_path (k8s-file) and writing exits/<ID> when the
+ * process exits. Completes when conmon reports the container's pid on the
+ * sync pipe. Errors: RUNTIME_ERROR with the runtime's message. */
+void ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *name,
+                                const char *bundle_dir, const char *log_path,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data);
+gboolean ctrd_runtime_create_finish (CtrdRuntime *runtime, GAsyncResult *result,
+                                     guint32 *out_pid, guint32 *out_conmon_pid, GError **error);
+
+/* "<runtime> start ID". */
+void ctrd_runtime_start_async (CtrdRuntime *runtime, const char *id, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+gboolean ctrd_runtime_start_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
+
+/* "<runtime> kill [--all] ID SIGNUM". */
+void ctrd_runtime_kill_async (CtrdRuntime *runtime, const char *id, int signum, gboolean all,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+gboolean ctrd_runtime_kill_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
+
+/* "<runtime> delete [--force] ID"; a container the runtime does not know is success. */
+void ctrd_runtime_delete_async (CtrdRuntime *runtime, const char *id, gboolean force,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data);
+gboolean ctrd_runtime_delete_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
+
+/* Reads exits/<ID>. FALSE with G_IO_ERROR_NOT_FOUND when there is none yet. */
+gboolean ctrd_runtime_read_exit_code (CtrdRuntime *runtime, const char *id, int *out_exit_code,
+                                      GError **error);
+/* Removes exits/<ID> and the container's run dir files of conmon (pid files). */
+void ctrd_runtime_forget_exit (CtrdRuntime *runtime, const char *id);
+
+typedef void (*CtrdRuntimeExitFunc) (const char *id, gpointer user_data);
+
+/* Watches exits/ with a GFileMonitor; calls @func on the thread-default main
+ * context of the caller for each exit file that appears (once written). */
+gboolean ctrd_runtime_watch_exits (CtrdRuntime *runtime, CtrdRuntimeExitFunc func,
+                                   gpointer user_data, GError **error);
+
+/* TRUE if a process with @pid exists. */
+gboolean ctrd_runtime_pid_alive (guint32 pid);
+
+G_END_DECLS

@@ -1,0 +1,3 @@
+/* ctrd-spec.c: being written */
+#include "config.h"
+#include "ctrd-spec.h"

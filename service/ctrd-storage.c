@@ -1,0 +1,3 @@
+/* ctrd-storage.c: being written */
+#include "config.h"
+#include "ctrd-storage.h"

@@ -1,0 +1,93 @@
+/* ctrd-storage.h: the OSTree image store and the containers' root filesystems.
+ *
+ * Layout under the storage root (all directories 0700 root):
+ *   repo/               OSTree repo, mode bare; ref images/<ID> per image
+ *   checkouts/<commit>/ hardlink checkout of an image commit: the shared,
+ *                       never-written lower layer of every container on it
+ *   containers/<ID>/    upper/ work/ (overlay), and the OCI bundle files
+ *
+ * Import never extracts into host paths: tar members are written into an
+ * OstreeMutableTree, so "..", absolute paths and symlinks cannot escape.
+ * Functions marked "blocks" do disk-heavy work: call them from a GTask thread.
+ * Imports and checkouts are serialised internally, so they are thread-safe.
+ * No D-Bus types. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct _CtrdStorage CtrdStorage;
+
+typedef struct
+{
+  guint64 max_bytes;   /* bytes read from the source; 0 = no cap */
+  guint64 max_entries; /* archive members; 0 = no cap */
+} CtrdImportLimits;
+
+typedef struct
+{
+  char *image_id;    /* 64 hex: sha256 of config_json */
+  char *commit;      /* OSTree checksum */
+  guint64 size;      /* bytes of regular files */
+  guint64 created_at;
+  char *config_json; /* the OCI image config (JSON text) written for the image */
+} CtrdImportResult;
+
+void ctrd_import_result_free (CtrdImportResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdImportResult, ctrd_import_result_free)
+
+/* Creates (0700) the storage root and its directories, and opens the repo,
+ * creating it in mode bare when missing. */
+CtrdStorage *ctrd_storage_new (const char *storage_root, GError **error);
+void ctrd_storage_free (CtrdStorage *storage);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdStorage, ctrd_storage_free)
+
+const char *ctrd_storage_get_root (CtrdStorage *storage);
+const char *ctrd_storage_get_repo_path (CtrdStorage *storage);
+
+/* Blocks. Reads a plain or gzip-compressed tar of a root filesystem from @fd
+ * (a regular file or a pipe; not closed), commits it and sets ref images/<ID>.
+ * The image config is an OCI config with empty Cmd/Entrypoint, os linux, the
+ * host architecture and created = now; its sha256 is the image ID.
+ * Errors: INVALID_ARGUMENT for input that is not a (complete) tar or whose
+ * members cannot be stored; LIMIT_EXCEEDED past @limits; CANCELLED; else
+ * STORAGE_ERROR. On error no ref and no temporary files are left. */
+CtrdImportResult *ctrd_storage_import_rootfs_tar (CtrdStorage *storage, int fd,
+                                                  const CtrdImportLimits *limits,
+                                                  GCancellable *cancellable, GError **error);
+
+/* Removes ref images/<ID> (NOT_FOUND if absent is not an error: returns TRUE). */
+gboolean ctrd_storage_delete_image_ref (CtrdStorage *storage, const char *image_id,
+                                        GError **error);
+
+/* Blocks. Returns the path of checkouts/<commit>, making it first if needed
+ * (hardlinks only, into a temporary directory that is then renamed, so a
+ * half-made checkout is never seen). Idempotent. Free with g_free. */
+char *ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit,
+                                    GCancellable *cancellable, GError **error);
+
+/* containers/<ID> (the bundle directory). Free with g_free. */
+char *ctrd_storage_container_dir (CtrdStorage *storage, const char *id);
+
+/* Creates containers/<ID>/{upper,work} (0700). Fast. Fails if it exists. */
+gboolean ctrd_storage_create_container_dirs (CtrdStorage *storage, const char *id,
+                                            GError **error);
+
+/* Blocks (briefly). Mounts an overlay at @mountpoint (created if missing) with
+ * lowerdir = @lower_dir and the container's upper/work. Already mounted there
+ * is success. */
+gboolean ctrd_storage_mount_rootfs (CtrdStorage *storage, const char *id, const char *lower_dir,
+                                    const char *mountpoint, GError **error);
+
+/* Unmounts @mountpoint (lazily if busy); not mounted is success. */
+gboolean ctrd_storage_unmount_rootfs (const char *mountpoint, GError **error);
+
+/* TRUE if something is mounted exactly at @path (from /proc/self/mountinfo). */
+gboolean ctrd_storage_is_mounted (const char *path);
+
+/* Blocks. Removes containers/<ID> recursively (missing is success). */
+gboolean ctrd_storage_remove_container_dirs (CtrdStorage *storage, const char *id,
+                                            GCancellable *cancellable, GError **error);
+
+G_END_DECLS

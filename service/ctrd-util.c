@@ -1,0 +1,3 @@
+/* ctrd-util.c: being written */
+#include "config.h"
+#include "ctrd-util.h"

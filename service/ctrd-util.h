@@ -1,0 +1,41 @@
+/* ctrd-util.h: small pure helpers (names, IDs, signals, time). No D-Bus types. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define CTRD_NAME_MAX 128
+#define CTRD_ID_LEN 64
+
+/* TRUE if @name matches [a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}. Sets INVALID_ARGUMENT
+ * (or LIMIT_EXCEEDED when longer than CTRD_NAME_MAX) naming what is wrong. */
+gboolean ctrd_validate_container_name (const char *name, GError **error);
+
+/* TRUE if @s is exactly 64 lowercase hex characters. */
+gboolean ctrd_is_full_id (const char *s);
+
+/* TRUE if @s is 1..64 lowercase hex characters (a possible ID prefix). */
+gboolean ctrd_is_id_prefix (const char *s);
+
+/* A new random 64-hex ID (from /dev/urandom via GRand-free getrandom). Free with g_free. */
+char *ctrd_generate_id (void);
+
+/* A generated container name like podman's adjective_noun. Free with g_free. */
+char *ctrd_generate_name (void);
+
+/* Validates and normalises an image reference "name[:tag]": name components of
+ * [a-z0-9] separated by [._-] or '/', optional registry host[:port]/, tag
+ * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. Returns "name:tag" (":latest" added when
+ * no tag) or NULL with INVALID_ARGUMENT. */
+char *ctrd_normalize_image_name (const char *ref, GError **error);
+
+/* Parses a signal: "SIGHUP", "HUP", "hup", "SIGRTMIN+3", "RTMAX-1", or a
+ * number "1".."64" (SIGRTMAX). 0, unknown names, out-of-range numbers and
+ * trailing junk give INVALID_ARGUMENT. Returns the number or -1. */
+int ctrd_parse_signal (const char *text, GError **error);
+
+/* Microseconds since the Unix epoch (wall clock). */
+guint64 ctrd_now_usec (void);
+
+G_END_DECLS

@@ -1,0 +1,1 @@
+#include "ctrd-test-util.h"

@@ -1,0 +1,3 @@
+/* shared helpers for tests */
+#pragma once
+#include <glib.h>
