@@ -57,6 +57,11 @@ gboolean ctrd_db_insert_container (CtrdDb *db, const CtrdContainerConfig *config
 /* Rewrites the run state of one container; NOT_FOUND if it does not exist. */
 gboolean ctrd_db_update_run_state (CtrdDb *db, const char *id, const CtrdRunState *run,
                                    GError **error);
+/* Rewrites the configuration of one container (name, image and JSON), e.g. after
+ * a rename; NAME_IN_USE for a name another container holds, NOT_FOUND if the
+ * container does not exist. */
+gboolean ctrd_db_update_container_config (CtrdDb *db, const CtrdContainerConfig *config,
+                                          GError **error);
 gboolean ctrd_db_delete_container (CtrdDb *db, const char *id, GError **error);
 /* All containers, oldest first; element type CtrdContainerRecord*, free func set. */
 GPtrArray *ctrd_db_load_containers (CtrdDb *db, GError **error);
@@ -64,5 +69,10 @@ GPtrArray *ctrd_db_load_containers (CtrdDb *db, GError **error);
 /* Small key/value table for daemon facts (e.g. "boot_id"). get returns NULL if unset. */
 char *ctrd_db_get_meta (CtrdDb *db, const char *key, GError **error);
 gboolean ctrd_db_set_meta (CtrdDb *db, const char *key, const char *value, GError **error);
+
+/* The current value of a PRAGMA on this connection, as text; only journal_mode,
+ * synchronous, foreign_keys, busy_timeout and user_version (for tests and
+ * diagnostics). Free with g_free. */
+char *ctrd_db_get_pragma (CtrdDb *db, const char *pragma, GError **error);
 
 G_END_DECLS

@@ -35,6 +35,13 @@ char *ctrd_normalize_image_name (const char *ref, GError **error);
  * trailing junk give INVALID_ARGUMENT. Returns the number or -1. */
 int ctrd_parse_signal (const char *text, GError **error);
 
+/* "SIGTERM", "SIGRTMIN+3", or the number as text when it has no name. Free with g_free. */
+char *ctrd_signal_to_name (int signo);
+
+/* @text (untrusted, possibly NULL) for an error message: in quotes, non-printable
+ * bytes escaped (g_strescape), cut after 64 bytes with "…". Free with g_free. */
+char *ctrd_quote_untrusted (const char *text);
+
 /* Microseconds since the Unix epoch (wall clock). */
 guint64 ctrd_now_usec (void);
 
