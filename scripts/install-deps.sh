@@ -1,0 +1,49 @@
+#!/bin/sh
+# Installs the Debian 12 packages needed to build, run and test containersd.
+# Safe to run again: it asks apt only for what is missing, and does nothing
+# when everything is installed. Needs root.
+set -eu
+
+packages="
+  build-essential autoconf automake pkg-config
+  libglib2.0-dev libglib2.0-dev-bin libglib2.0-bin
+  libostree-dev ostree
+  libarchive-dev
+  libpolkit-gobject-1-dev polkitd
+  libjson-glib-dev
+  libsqlite3-dev
+  libselinux1-dev
+  dbus dbus-daemon dbus-bin
+  systemd
+  runc conmon
+  busybox-static
+  python3-gi
+  libxml2-utils
+  util-linux tar gzip
+"
+# dbus-daemon: the system bus (and the tests' private buses); dbus-bin: dbus-send.
+# systemd: busctl (the daemon does not need systemd as PID 1).
+# polkitd: the authority, pkaction/pkcheck. busybox-static: the test image.
+# python3-gi: D-Bus test helpers. libxml2-utils: xmllint for the policy files.
+
+missing=""
+for pkg in $packages; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  [ "$status" = installed ] || missing="$missing $pkg"
+done
+
+if [ -z "$missing" ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: missing packages:$missing" >&2
+  echo "install-deps.sh: run as root (sudo $0) to install them" >&2
+  exit 1
+fi
+
+echo "install-deps.sh: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086 # one word per package
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
