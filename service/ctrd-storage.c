@@ -1,3 +1,2180 @@
-/* ctrd-storage.c: being written */
+/* ctrd-storage.c: the OSTree image store, image checkouts, overlay mounts.
+ *
+ * Tar import walks the archive itself and writes each member with the public
+ * mutable-tree and content APIs instead of calling
+ * ostree_repo_import_archive_to_mtree(). In ostree 2022.7 that function
+ * aborts the whole process on a hardlink member whose target contains ".."
+ * (g_assert_no_error in aic_get_final_entry_hardlink), and returns FALSE
+ * without an error for "lib -> /" followed by "lib/x". Walking ourselves also
+ * lets us refuse what we cannot store, drop xattrs that would change how
+ * overlayfs reads the lower layer, and count members and bytes exactly. */
 #include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-glib/json-glib.h>
+#include <limits.h>
+#include <ostree.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "ctrd-error.h"
 #include "ctrd-storage.h"
+#include "ctrd-util.h"
+
+#define IMAGE_REF_PREFIX "images/"
+#define IMAGE_CONFIG_KEY "containersd.image-config"
+#define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CHECKOUT_TMP_PREFIX ".tmp-"
+#define OSTREE_STAGING_PREFIX "staging-"
+/* Deeper trees only serve to exhaust the recursion in write_mtree and checkout. */
+#define MEMBER_DEPTH_MAX 256
+#define READ_CHUNK (64 * 1024)
+
+struct _CtrdStorage
+{
+  char *root; /* canonical, so it compares with /proc/self/mountinfo */
+  char *repo_path;
+  char *checkouts_path;
+  char *containers_path;
+  int root_dfd;
+  int checkouts_dfd;
+  int containers_dfd;
+  OstreeRepo *repo;
+  /* An OstreeRepo has one transaction at a time, and checkouts rename into
+   * one directory: imports, checkouts and ref changes take this in turn. */
+  GMutex repo_lock;
+};
+
+void
+ctrd_import_result_free (CtrdImportResult *result)
+{
+  if (result == NULL)
+    return;
+  g_free (result->image_id);
+  g_free (result->commit);
+  g_free (result->config_json);
+  g_free (result);
+}
+
+static gboolean set_errno_error (GError **error, CtrdError code, int errsv, const char *format, ...)
+    G_GNUC_PRINTF (4, 5);
+
+static gboolean
+set_errno_error (GError **error, CtrdError code, int errsv, const char *format, ...)
+{
+  g_autofree char *what = NULL;
+  va_list args;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, CTRD_ERROR, code, "%s: %s", what, g_strerror (errsv));
+  return FALSE;
+}
+
+/* Like ctrd_error_normalize, with context. */
+static gboolean
+propagate_prefixed (GError **error, GError *local_error, CtrdError fallback, const char *prefix)
+{
+  ctrd_error_normalize (&local_error, fallback);
+  g_propagate_prefixed_error (error, local_error, "%s: ", prefix);
+  return FALSE;
+}
+
+/* Image IDs, container IDs and OSTree commit checksums all have the same
+ * shape, 64 lowercase hex: checked before any of them is joined into a path. */
+static gboolean
+check_hex_id (const char *value, const char *what, GError **error)
+{
+  g_autofree char *quoted = NULL;
+
+  if (value != NULL && ctrd_is_full_id (value))
+    return TRUE;
+  quoted = ctrd_quote_untrusted (value);
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+               "%s is not %s (64 lowercase hex characters)", quoted, what);
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Removing trees without following symlinks or crossing mount points */
+
+typedef struct
+{
+  char *name; /* in the parent directory */
+  dev_t dev;
+  ino_t ino;
+  GPtrArray *subdirs; /* NULL until scanned */
+} RemovalLevel;
+
+static void
+removal_level_free (RemovalLevel *level)
+{
+  g_free (level->name);
+  if (level->subdirs != NULL)
+    g_ptr_array_unref (level->subdirs);
+  g_free (level);
+}
+
+static char *
+removal_display_path (const char *top, GPtrArray *stack, const char *child)
+{
+  GString *path = g_string_new (top);
+
+  for (guint i = 1; i < stack->len; i++)
+    g_string_append_printf (path, "/%s", ((RemovalLevel *) stack->pdata[i])->name);
+  if (child != NULL)
+    g_string_append_printf (path, "/%s", child);
+  return g_string_free (path, FALSE);
+}
+
+static gboolean
+fd_is_mount_root (int fd, dev_t top_dev, struct stat *out_st)
+{
+  struct statx stx;
+
+  if (fstat (fd, out_st) < 0)
+    return TRUE; /* cannot tell: treat as foreign */
+  if (out_st->st_dev != top_dev)
+    return TRUE;
+  /* A bind mount from the same filesystem keeps st_dev: ask the kernel. */
+  if (statx (fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, 0, &stx) == 0 &&
+      (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
+      (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0)
+    return TRUE;
+  return FALSE;
+}
+
+/* Unlinks every non-directory in @fd and returns the names of its subdirectories. */
+static GPtrArray *
+scan_and_unlink_files (int fd, const char *display, GError **error)
+{
+  g_autoptr(GPtrArray) subdirs = g_ptr_array_new_with_free_func (g_free);
+  int dup_fd;
+  DIR *dir;
+  struct dirent *dent;
+
+  dup_fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  if (dup_fd < 0)
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", display);
+      return NULL;
+    }
+  dir = fdopendir (dup_fd);
+  if (dir == NULL)
+    {
+      int errsv = errno;
+      close (dup_fd);
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
+      return NULL;
+    }
+  /* The dup shares the offset with @fd, which may have been read before. */
+  rewinddir (dir);
+
+  while (TRUE)
+    {
+      gboolean is_dir;
+
+      errno = 0;
+      dent = readdir (dir);
+      if (dent == NULL)
+        {
+          int errsv = errno;
+          closedir (dir);
+          if (errsv != 0)
+            {
+              set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
+              return NULL;
+            }
+          break;
+        }
+      if (strcmp (dent->d_name, ".") == 0 || strcmp (dent->d_name, "..") == 0)
+        continue;
+
+      is_dir = dent->d_type == DT_DIR;
+      if (dent->d_type == DT_UNKNOWN)
+        {
+          struct stat st;
+          is_dir =
+              fstatat (fd, dent->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
+        }
+
+      if (is_dir)
+        g_ptr_array_add (subdirs, g_strdup (dent->d_name));
+      else if (unlinkat (fd, dent->d_name, 0) < 0 && errno != ENOENT)
+        {
+          int errsv = errno;
+          closedir (dir);
+          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Removing %s/%s", display,
+                           dent->d_name);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&subdirs);
+}
+
+/* Removes @name in @parent_dfd recursively (missing is success). Symlinks are
+ * unlinked, never followed; a mount point anywhere below is an error (so we
+ * never delete through a mount). Holds one directory fd at a time and climbs
+ * back with "..", checked by device and inode, so any depth works. */
+static gboolean
+remove_tree_at (int parent_dfd, const char *name, const char *display_top,
+                GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GPtrArray) stack =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) removal_level_free);
+  RemovalLevel *level;
+  struct stat st;
+  dev_t top_dev;
+  int fd;
+
+  fd = openat (parent_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;
+      if (errno == ENOTDIR || errno == ELOOP)
+        {
+          if (unlinkat (parent_dfd, name, 0) < 0 && errno != ENOENT)
+            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Removing %s",
+                                    display_top);
+          return TRUE;
+        }
+      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", display_top);
+    }
+  if (fstat (fd, &st) < 0)
+    {
+      int errsv = errno;
+      close (fd);
+      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display_top);
+    }
+  top_dev = st.st_dev;
+  if (fd_is_mount_root (fd, top_dev, &st))
+    {
+      close (fd);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
+                   "Refusing to remove %s: it is a mount point", display_top);
+      return FALSE;
+    }
+
+  level = g_new0 (RemovalLevel, 1);
+  level->name = g_strdup (name);
+  level->dev = st.st_dev;
+  level->ino = st.st_ino;
+  g_ptr_array_add (stack, level);
+
+  while (stack->len > 0)
+    {
+      level = stack->pdata[stack->len - 1];
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          close (fd);
+          ctrd_error_normalize (error, CTRD_ERROR_CANCELLED);
+          return FALSE;
+        }
+
+      if (level->subdirs == NULL)
+        {
+          g_autofree char *display = removal_display_path (display_top, stack, NULL);
+          level->subdirs = scan_and_unlink_files (fd, display, error);
+          if (level->subdirs == NULL)
+            {
+              close (fd);
+              return FALSE;
+            }
+        }
+
+      if (level->subdirs->len > 0)
+        {
+          g_autofree char *child_name =
+              g_ptr_array_steal_index_fast (level->subdirs, level->subdirs->len - 1);
+          RemovalLevel *child;
+          int child_fd;
+
+          child_fd = openat (fd, child_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (child_fd < 0)
+            {
+              /* Gone, or swapped for a non-directory since the scan. */
+              if (errno == ENOENT)
+                continue;
+              if ((errno == ENOTDIR || errno == ELOOP) && unlinkat (fd, child_name, 0) == 0)
+                continue;
+              g_autofree char *display = removal_display_path (display_top, stack, child_name);
+              close (fd);
+              return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s",
+                                      display);
+            }
+          if (fd_is_mount_root (child_fd, top_dev, &st))
+            {
+              g_autofree char *display = removal_display_path (display_top, stack, child_name);
+              close (child_fd);
+              close (fd);
+              g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
+                           "Refusing to remove %s: %s is a mount point", display_top, display);
+              return FALSE;
+            }
+          child = g_new0 (RemovalLevel, 1);
+          child->name = g_steal_pointer (&child_name);
+          child->dev = st.st_dev;
+          child->ino = st.st_ino;
+          g_ptr_array_add (stack, child);
+          close (fd);
+          fd = child_fd;
+          continue;
+        }
+
+      /* @level is empty now: remove it from its parent. */
+      if (stack->len == 1)
+        {
+          close (fd);
+          if (unlinkat (parent_dfd, level->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Removing %s",
+                                    display_top);
+          g_ptr_array_set_size (stack, 0);
+        }
+      else
+        {
+          RemovalLevel *parent = stack->pdata[stack->len - 2];
+          int parent_fd = openat (fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          g_autofree char *display = removal_display_path (display_top, stack, NULL);
+
+          close (fd);
+          if (parent_fd < 0)
+            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening parent of %s",
+                                    display);
+          if (fstat (parent_fd, &st) < 0 || st.st_dev != parent->dev || st.st_ino != parent->ino)
+            {
+              close (parent_fd);
+              g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
+                           "Removing %s: the tree changed while it was being removed", display_top);
+              return FALSE;
+            }
+          if (unlinkat (parent_fd, level->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            {
+              int errsv = errno;
+              close (parent_fd);
+              return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Removing %s",
+                                      display);
+            }
+          g_ptr_array_set_size (stack, stack->len - 1);
+          fd = parent_fd;
+        }
+    }
+
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup */
+
+/* The names in @dfd that start with @prefix (read first, so that callers may
+ * remove entries while they go through the list). */
+static GPtrArray *
+list_names_with_prefix (int dfd, const char *prefix)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int dup_fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
+  DIR *dir;
+  struct dirent *dent;
+
+  if (dup_fd < 0)
+    return g_steal_pointer (&names);
+  dir = fdopendir (dup_fd);
+  if (dir == NULL)
+    {
+      close (dup_fd);
+      return g_steal_pointer (&names);
+    }
+  rewinddir (dir);
+  while ((dent = readdir (dir)) != NULL)
+    if (g_str_has_prefix (dent->d_name, prefix))
+      g_ptr_array_add (names, g_strdup (dent->d_name));
+  closedir (dir);
+  return g_steal_pointer (&names);
+}
+
+/* A crash during a checkout leaves checkouts/.tmp-*; a live checkout holds an
+ * flock on its temporary directory, so those are left alone. */
+static void
+remove_stale_checkout_tmpdirs (CtrdStorage *storage)
+{
+  g_autoptr(GPtrArray) names =
+      list_names_with_prefix (storage->checkouts_dfd, CHECKOUT_TMP_PREFIX);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      g_autofree char *display = g_build_filename (storage->checkouts_path, name, NULL);
+      g_autoptr(GError) local_error = NULL;
+      int fd =
+          openat (storage->checkouts_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+      if (fd < 0)
+        continue;
+      if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+        {
+          close (fd);
+          continue;
+        }
+      if (!remove_tree_at (storage->checkouts_dfd, name, display, NULL, &local_error))
+        g_warning ("Cannot remove stale checkout directory: %s", local_error->message);
+      close (fd);
+    }
+}
+
+/* ostree keeps the staging directory of an aborted transaction to resume
+ * pulls, with the objects written so far; we never resume, and an aborted
+ * import must leave nothing behind. A directory whose "-lock" file someone
+ * holds (libglnx takes an OFD lock on it) is in use and is skipped. */
+static void
+remove_unlocked_staging_dirs (CtrdStorage *storage)
+{
+  g_autoptr(GPtrArray) names = NULL;
+  int tmp_dfd;
+
+  tmp_dfd = openat (storage->root_dfd, "repo/tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (tmp_dfd < 0)
+    return;
+  names = list_names_with_prefix (tmp_dfd, OSTREE_STAGING_PREFIX);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      g_autofree char *lock_name = g_strconcat (name, "-lock", NULL);
+      g_autofree char *display = g_build_filename (storage->repo_path, "tmp", name, NULL);
+      g_autoptr(GError) local_error = NULL;
+      struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+      struct stat st;
+      int lock_fd;
+
+      if (g_str_has_suffix (name, "-lock") ||
+          fstatat (tmp_dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR (st.st_mode))
+        continue;
+
+      lock_fd = openat (tmp_dfd, lock_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+      if (lock_fd >= 0 && fcntl (lock_fd, F_OFD_SETLK, &lock) < 0)
+        {
+          close (lock_fd);
+          continue;
+        }
+      if (!remove_tree_at (tmp_dfd, name, display, NULL, &local_error))
+        g_warning ("Cannot remove OSTree staging directory: %s", local_error->message);
+      else
+        (void) unlinkat (tmp_dfd, lock_name, 0);
+      if (lock_fd >= 0)
+        close (lock_fd);
+    }
+  close (tmp_dfd);
+}
+
+/* Makes @name in @parent_dfd a directory owned by us with mode 0700 (an
+ * existing one is tightened) and returns an fd on it. */
+static int
+open_private_dir_at (int parent_dfd, const char *name, const char *display, GError **error)
+{
+  struct stat st;
+  int fd;
+
+  if (mkdirat (parent_dfd, name, 0700) < 0 && errno != EEXIST)
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", display);
+      return -1;
+    }
+  /* The storage root itself may be reached through a symlink (/var/lib on
+   * another disk); what we make inside it is never followed. */
+  fd = openat (parent_dfd, name,
+               O_RDONLY | O_DIRECTORY | O_CLOEXEC | (parent_dfd == AT_FDCWD ? 0 : O_NOFOLLOW));
+  if (fd < 0)
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", display);
+      return -1;
+    }
+  if (fstat (fd, &st) < 0)
+    {
+      int errsv = errno;
+      close (fd);
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
+      return -1;
+    }
+  if (st.st_uid != geteuid ())
+    {
+      close (fd);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
+                   "%s is owned by uid %u, not by the daemon's uid %u", display, (guint) st.st_uid,
+                   (guint) geteuid ());
+      return -1;
+    }
+  /* Images keep their setuid files: no host user may reach them. */
+  if ((st.st_mode & 07777) != 0700 && fchmod (fd, 0700) < 0)
+    {
+      int errsv = errno;
+      close (fd);
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Changing mode of %s", display);
+      return -1;
+    }
+  return fd;
+}
+
+static OstreeRepo *
+open_or_create_repo (CtrdStorage *storage, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(OstreeRepo) repo = NULL;
+
+  if (faccessat (storage->root_dfd, "repo/config", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    repo = ostree_repo_open_at (storage->root_dfd, "repo", NULL, &local_error);
+  else if (errno == ENOENT)
+    repo = ostree_repo_create_at (storage->root_dfd, "repo", OSTREE_REPO_MODE_BARE, NULL, NULL,
+                                  &local_error);
+  else
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s/config",
+                       storage->repo_path);
+      return NULL;
+    }
+
+  if (repo == NULL)
+    {
+      g_autofree char *prefix =
+          g_strdup_printf ("Opening the OSTree repository %s", storage->repo_path);
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR, prefix);
+      return NULL;
+    }
+  /* Hardlink checkouts keep owners and setuid bits only in a bare repo. */
+  if (ostree_repo_get_mode (repo) != OSTREE_REPO_MODE_BARE)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
+                   "The OSTree repository %s is not in mode bare", storage->repo_path);
+      return NULL;
+    }
+  return g_steal_pointer (&repo);
+}
+
+CtrdStorage *
+ctrd_storage_new (const char *storage_root, GError **error)
+{
+  g_autoptr(CtrdStorage) storage = g_new0 (CtrdStorage, 1);
+  g_autofree char *parent = NULL;
+  char *resolved;
+
+  g_return_val_if_fail (storage_root != NULL, NULL);
+
+  storage->root_dfd = storage->checkouts_dfd = storage->containers_dfd = -1;
+  g_mutex_init (&storage->repo_lock);
+
+  if (!g_path_is_absolute (storage_root))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "The storage root %s is not an absolute path", storage_root);
+      return NULL;
+    }
+  /* Parents are ordinary directories; only the root itself is private. */
+  parent = g_path_get_dirname (storage_root);
+  if (g_mkdir_with_parents (parent, 0755) < 0)
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", parent);
+      return NULL;
+    }
+
+  storage->root_dfd = open_private_dir_at (AT_FDCWD, storage_root, storage_root, error);
+  if (storage->root_dfd < 0)
+    return NULL;
+  resolved = realpath (storage_root, NULL);
+  if (resolved == NULL)
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Resolving %s", storage_root);
+      return NULL;
+    }
+  storage->root = g_strdup (resolved);
+  free (resolved);
+  storage->repo_path = g_build_filename (storage->root, "repo", NULL);
+  storage->checkouts_path = g_build_filename (storage->root, "checkouts", NULL);
+  storage->containers_path = g_build_filename (storage->root, "containers", NULL);
+
+  {
+    int repo_dfd = open_private_dir_at (storage->root_dfd, "repo", storage->repo_path, error);
+    if (repo_dfd < 0)
+      return NULL;
+    close (repo_dfd);
+  }
+  storage->checkouts_dfd =
+      open_private_dir_at (storage->root_dfd, "checkouts", storage->checkouts_path, error);
+  if (storage->checkouts_dfd < 0)
+    return NULL;
+  storage->containers_dfd =
+      open_private_dir_at (storage->root_dfd, "containers", storage->containers_path, error);
+  if (storage->containers_dfd < 0)
+    return NULL;
+
+  storage->repo = open_or_create_repo (storage, error);
+  if (storage->repo == NULL)
+    return NULL;
+
+  remove_stale_checkout_tmpdirs (storage);
+  remove_unlocked_staging_dirs (storage);
+
+  return g_steal_pointer (&storage);
+}
+
+void
+ctrd_storage_free (CtrdStorage *storage)
+{
+  if (storage == NULL)
+    return;
+  g_clear_object (&storage->repo);
+  if (storage->root_dfd >= 0)
+    close (storage->root_dfd);
+  if (storage->checkouts_dfd >= 0)
+    close (storage->checkouts_dfd);
+  if (storage->containers_dfd >= 0)
+    close (storage->containers_dfd);
+  g_mutex_clear (&storage->repo_lock);
+  g_free (storage->root);
+  g_free (storage->repo_path);
+  g_free (storage->checkouts_path);
+  g_free (storage->containers_path);
+  g_free (storage);
+}
+
+const char *
+ctrd_storage_get_root (CtrdStorage *storage)
+{
+  return storage->root;
+}
+
+const char *
+ctrd_storage_get_repo_path (CtrdStorage *storage)
+{
+  return storage->repo_path;
+}
+
+/* ------------------------------------------------------------------ */
+/* Import: the byte source
+ *
+ * Two libarchive readers in a chain: the decoder undoes any compression
+ * ("raw" format over the source fd) and the tar reader parses what it
+ * yields. That way we see the uncompressed tar bytes, whose sha256 is the
+ * OCI diff_id and whose count bounds a decompression bomb. */
+
+typedef struct
+{
+  int fd;
+  GCancellable *cancellable;
+  int cancel_fd;
+  guint64 max_bytes;
+  guint64 source_bytes;
+  guint64 tar_bytes;
+  GChecksum *tar_sha256;
+  struct archive *decoder;
+  struct archive *tar;
+  gboolean limit_exceeded;
+  gboolean cancelled;
+  int source_errno;
+  char *decoder_error;
+  guchar source_buf[READ_CHUNK];
+  guchar tar_buf[READ_CHUNK];
+} ImportSource;
+
+static void
+import_source_free (ImportSource *src)
+{
+  if (src->tar != NULL)
+    archive_read_free (src->tar);
+  if (src->decoder != NULL)
+    archive_read_free (src->decoder);
+  if (src->cancel_fd >= 0)
+    g_cancellable_release_fd (src->cancellable);
+  g_clear_object (&src->cancellable);
+  g_checksum_free (src->tar_sha256);
+  g_free (src->decoder_error);
+  g_free (src);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImportSource, import_source_free)
+
+static gboolean
+source_check_cancelled (ImportSource *src)
+{
+  if (g_cancellable_is_cancelled (src->cancellable))
+    src->cancelled = TRUE;
+  return src->cancelled;
+}
+
+static gboolean
+source_count (ImportSource *src, guint64 *counter, gsize n)
+{
+  *counter += n;
+  if (src->max_bytes != 0 && *counter > src->max_bytes)
+    src->limit_exceeded = TRUE;
+  return !src->limit_exceeded;
+}
+
+/* Waits for data (or cancellation: a stalled pipe must not pin the import),
+ * then reads. Copes with non-blocking fds from clients. */
+static gssize
+source_read_fd (ImportSource *src)
+{
+  while (TRUE)
+    {
+      struct pollfd fds[2] = { { .fd = src->fd, .events = POLLIN },
+                               { .fd = src->cancel_fd, .events = POLLIN } };
+      gssize n;
+
+      if (source_check_cancelled (src))
+        return -1;
+      if (poll (fds, src->cancel_fd >= 0 ? 2 : 1, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          src->source_errno = errno;
+          return -1;
+        }
+      if (source_check_cancelled (src))
+        return -1;
+      n = read (src->fd, src->source_buf, sizeof src->source_buf);
+      if (n >= 0)
+        return n;
+      if (errno != EINTR && errno != EAGAIN)
+        {
+          src->source_errno = errno;
+          return -1;
+        }
+    }
+}
+
+static la_ssize_t
+decoder_read_cb (struct archive *a, void *user_data, const void **buffer)
+{
+  ImportSource *src = user_data;
+  gssize n = source_read_fd (src);
+
+  if (n < 0)
+    {
+      archive_set_error (a, src->cancelled ? ECANCELED : src->source_errno, "Reading the source");
+      return -1;
+    }
+  if (!source_count (src, &src->source_bytes, n))
+    {
+      archive_set_error (a, EFBIG, "Size limit reached");
+      return -1;
+    }
+  *buffer = src->source_buf;
+  return n;
+}
+
+/* The next uncompressed bytes: >0, 0 at the end, -1 on error. */
+static la_ssize_t
+source_read_tar_bytes (ImportSource *src)
+{
+  la_ssize_t n = archive_read_data (src->decoder, src->tar_buf, sizeof src->tar_buf);
+
+  if (n < 0)
+    {
+      if (src->decoder_error == NULL)
+        src->decoder_error = g_strdup (archive_error_string (src->decoder) ?: "invalid data");
+      return -1;
+    }
+  g_checksum_update (src->tar_sha256, src->tar_buf, n);
+  if (!source_count (src, &src->tar_bytes, n))
+    return -1;
+  return n;
+}
+
+static la_ssize_t
+tar_read_cb (struct archive *a, void *user_data, const void **buffer)
+{
+  ImportSource *src = user_data;
+  la_ssize_t n = source_read_tar_bytes (src);
+
+  if (n < 0)
+    {
+      archive_set_error (a, EIO, "%s", src->decoder_error ?: "Reading failed");
+      return -1;
+    }
+  *buffer = src->tar_buf;
+  return n;
+}
+
+/* Sets @error for a failure of the source or of @a (a reader of it): the
+ * limit, cancellation and read errors win over what libarchive says. */
+static gboolean
+source_set_error (ImportSource *src, struct archive *a, const char *member, GError **error)
+{
+  const char *reason;
+
+  if (src->limit_exceeded)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                   "The image is larger than the limit of %" G_GUINT64_FORMAT " bytes",
+                   src->max_bytes);
+      return FALSE;
+    }
+  if (src->cancelled || g_cancellable_is_cancelled (src->cancellable))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_CANCELLED, "The image import was cancelled");
+      return FALSE;
+    }
+  if (src->source_errno != 0)
+    return set_errno_error (error, CTRD_ERROR_INVALID_ARGUMENT, src->source_errno,
+                            "Cannot read the image source");
+
+  reason = src->decoder_error;
+  if (reason == NULL && a != NULL)
+    reason = archive_error_string (a);
+  if (reason == NULL)
+    reason = "unknown error";
+  if (member != NULL)
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                 "The image is not a valid tar archive: member %s: %s", member, reason);
+  else
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                 "The image is not a valid tar archive: %s", reason);
+  return FALSE;
+}
+
+static gboolean
+check_source_fd (int fd, GError **error)
+{
+  struct stat st;
+  int flags;
+
+  if (fd < 0 || fstat (fd, &st) < 0 || (flags = fcntl (fd, F_GETFL)) < 0)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "The image source is not an open file descriptor");
+      return FALSE;
+    }
+  /* A device (/dev/zero) would never end; a directory has no bytes. */
+  if (!S_ISREG (st.st_mode) && !S_ISFIFO (st.st_mode) && !S_ISSOCK (st.st_mode))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "The image source must be a regular file, a pipe or a socket");
+      return FALSE;
+    }
+  if ((flags & O_ACCMODE) == O_WRONLY || (flags & O_PATH) != 0)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "The image source is not open for reading");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Only filters libarchive implements itself: an "external program" fallback
+ * would run a host decompressor on untrusted input. */
+static void
+add_builtin_filters (struct archive *a)
+{
+  if (archive_read_support_filter_gzip (a) != ARCHIVE_OK)
+    g_warning ("libarchive has no built-in gzip support");
+  if (archive_read_support_filter_zstd (a) != ARCHIVE_OK)
+    g_debug ("libarchive has no built-in zstd support");
+  if (archive_read_support_filter_xz (a) != ARCHIVE_OK)
+    g_debug ("libarchive has no built-in xz support");
+  if (archive_read_support_filter_bzip2 (a) != ARCHIVE_OK)
+    g_debug ("libarchive has no built-in bzip2 support");
+}
+
+static ImportSource *
+import_source_open (int fd, const CtrdImportLimits *limits, GCancellable *cancellable,
+                    GError **error)
+{
+  g_autoptr(ImportSource) src = g_new0 (ImportSource, 1);
+  struct archive_entry *entry;
+
+  src->fd = fd;
+  src->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  src->cancel_fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
+  src->max_bytes = limits != NULL ? limits->max_bytes : 0;
+  src->tar_sha256 = g_checksum_new (G_CHECKSUM_SHA256);
+
+  src->decoder = archive_read_new ();
+  src->tar = archive_read_new ();
+  if (src->decoder == NULL || src->tar == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Out of memory for libarchive");
+      return NULL;
+    }
+
+  archive_read_support_filter_none (src->decoder);
+  add_builtin_filters (src->decoder);
+  archive_read_support_format_raw (src->decoder);
+  if (archive_read_open (src->decoder, src, NULL, decoder_read_cb, NULL) != ARCHIVE_OK ||
+      archive_read_next_header (src->decoder, &entry) != ARCHIVE_OK)
+    {
+      /* The raw format bids on anything but nothing. */
+      if (src->source_bytes == 0 && !src->cancelled && src->source_errno == 0)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "The image tar archive is empty: it contains no files");
+          return NULL;
+        }
+      source_set_error (src, src->decoder, NULL, error);
+      return NULL;
+    }
+
+  /* The tar reader covers ustar, pax and GNU tar. Only that family: "all
+   * formats" would hand untrusted input to parsers we never meant to expose. */
+  archive_read_support_filter_none (src->tar);
+  archive_read_support_format_tar (src->tar);
+  if (archive_read_open (src->tar, src, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
+    {
+      source_set_error (src, src->tar, NULL, error);
+      return NULL;
+    }
+
+  return g_steal_pointer (&src);
+}
+
+/* After the tar end marker: the rest of the stream (block padding) belongs
+ * to the digest, and anything that fails to decode means a damaged input. */
+static gboolean
+source_drain (ImportSource *src, GError **error)
+{
+  while (TRUE)
+    {
+      la_ssize_t n = source_read_tar_bytes (src);
+      if (n == 0)
+        return TRUE;
+      if (n < 0)
+        return source_set_error (src, src->decoder, NULL, error);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Import: a GInputStream over the current member's data */
+
+#define CTRD_TYPE_ARCHIVE_DATA_STREAM (ctrd_archive_data_stream_get_type ())
+G_DECLARE_FINAL_TYPE (CtrdArchiveDataStream, ctrd_archive_data_stream, CTRD, ARCHIVE_DATA_STREAM,
+                      GInputStream)
+
+struct _CtrdArchiveDataStream
+{
+  GInputStream parent_instance;
+  struct archive *archive;
+  gboolean failed; /* the archive, not the repo, failed */
+};
+
+G_DEFINE_TYPE (CtrdArchiveDataStream, ctrd_archive_data_stream, G_TYPE_INPUT_STREAM)
+
+static gssize
+ctrd_archive_data_stream_read (GInputStream *stream, void *buffer, gsize count,
+                               GCancellable *cancellable, GError **error)
+{
+  CtrdArchiveDataStream *self = CTRD_ARCHIVE_DATA_STREAM (stream);
+  la_ssize_t n = archive_read_data (self->archive, buffer, count);
+
+  if (n < 0)
+    {
+      self->failed = TRUE;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
+                   archive_error_string (self->archive) ?: "reading failed");
+      return -1;
+    }
+  return n;
+}
+
+static gboolean
+ctrd_archive_data_stream_close (GInputStream *stream, GCancellable *cancellable, GError **error)
+{
+  return TRUE;
+}
+
+static void
+ctrd_archive_data_stream_class_init (CtrdArchiveDataStreamClass *klass)
+{
+  GInputStreamClass *stream_class = G_INPUT_STREAM_CLASS (klass);
+
+  stream_class->read_fn = ctrd_archive_data_stream_read;
+  stream_class->close_fn = ctrd_archive_data_stream_close;
+}
+
+static void
+ctrd_archive_data_stream_init (CtrdArchiveDataStream *self)
+{
+}
+
+/* ------------------------------------------------------------------ */
+/* Import: members into the mutable tree */
+
+typedef struct
+{
+  OstreeRepo *repo;
+  ImportSource *src;
+  GCancellable *cancellable;
+  OstreeMutableTree *root;
+  char *default_dirmeta; /* 0755 root:root, for parents the tar does not list */
+  guint64 max_entries;
+  guint64 n_entries;
+  guint64 n_skipped;
+  guint64 size;
+} ImportContext;
+
+/* Skipped members are logged one by one up to this many, then counted. */
+#define SKIPPED_LOG_MAX 20
+
+/* A member path as components. A leading "/" and "." or empty components go
+ * (so "/abs" and "./abs" both land at "abs" inside the image, the way tar
+ * extracts them); ".." anywhere is refused rather than resolved, since the
+ * tar cannot mean anything inside the image by it. Names must be UTF-8, as
+ * OSTree stores them. */
+static GPtrArray *
+split_member_path (const char *path, const char *quoted, GError **error)
+{
+  g_autoptr(GPtrArray) components = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) parts = NULL;
+
+  if (strlen (path) >= PATH_MAX)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Tar member %s: the path is longer than %d bytes", quoted, PATH_MAX - 1);
+      return NULL;
+    }
+  if (!g_utf8_validate (path, -1, NULL))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Tar member %s: the path is not valid UTF-8", quoted);
+      return NULL;
+    }
+
+  parts = g_strsplit (path, "/", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      if (parts[i][0] == '\0' || strcmp (parts[i], ".") == 0)
+        continue;
+      if (strcmp (parts[i], "..") == 0)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Tar member %s: “..” is not allowed in a path", quoted);
+          return NULL;
+        }
+      if (strlen (parts[i]) > NAME_MAX)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Tar member %s: a name is longer than %d bytes", quoted, NAME_MAX);
+          return NULL;
+        }
+      g_ptr_array_add (components, g_strdup (parts[i]));
+    }
+  if (components->len > MEMBER_DEPTH_MAX)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Tar member %s: nested deeper than %d directories", quoted, MEMBER_DEPTH_MAX);
+      return NULL;
+    }
+  return g_steal_pointer (&components);
+}
+
+/* What the repo rejected because of the member's content (a name, a clash)
+ * is the caller's input; anything else is ours. */
+static gboolean
+member_repo_error (ImportContext *ctx, GError *local_error, const char *quoted,
+                   gboolean caused_by_input, GError **error)
+{
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      g_cancellable_is_cancelled (ctx->cancellable))
+    {
+      g_error_free (local_error);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_CANCELLED, "The image import was cancelled");
+      return FALSE;
+    }
+  g_set_error (error, CTRD_ERROR,
+               caused_by_input ? CTRD_ERROR_INVALID_ARGUMENT : CTRD_ERROR_STORAGE_ERROR,
+               "Tar member %s: %s", quoted, local_error->message);
+  g_error_free (local_error);
+  return FALSE;
+}
+
+static GFileInfo *
+file_info_new (GFileType type, guint32 mode, guint32 uid, guint32 gid)
+{
+  GFileInfo *info = g_file_info_new ();
+
+  g_file_info_set_file_type (info, type);
+  g_file_info_set_attribute_uint32 (info, "unix::mode", mode);
+  g_file_info_set_attribute_uint32 (info, "unix::uid", uid);
+  g_file_info_set_attribute_uint32 (info, "unix::gid", gid);
+  return info;
+}
+
+static char *
+write_dirmeta (ImportContext *ctx, GFileInfo *info, GVariant *xattrs, GError **error)
+{
+  g_autoptr(GVariant) dirmeta =
+      g_variant_ref_sink (ostree_create_directory_metadata (info, xattrs));
+  g_autofree guchar *csum = NULL;
+
+  if (!ostree_repo_write_metadata (ctx->repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, dirmeta, &csum,
+                                   ctx->cancellable, error))
+    return NULL;
+  return ostree_checksum_from_bytes (csum);
+}
+
+/* Capabilities and user data are kept; trusted.overlay.* would change what
+ * overlayfs makes of the lower layer, and security.selinux is the host's
+ * business, so those and everything else are dropped. */
+static GVariant *
+member_xattrs (struct archive_entry *entry)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(ayay)"));
+  const char *name;
+  const void *value;
+  size_t size;
+  gboolean any = FALSE;
+
+  archive_entry_xattr_reset (entry);
+  while (archive_entry_xattr_next (entry, &name, &value, &size) == ARCHIVE_OK)
+    {
+      if (strcmp (name, "security.capability") != 0 && !g_str_has_prefix (name, "user."))
+        continue;
+      g_variant_builder_add (&builder, "(@ay@ay)", g_variant_new_bytestring (name),
+                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, value, size, 1));
+      any = TRUE;
+    }
+  if (!any)
+    return NULL;
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+/* The directory that holds the member at @components, made (0755 root) where
+ * the tar skipped it. A non-directory on the way ("lib -> /" and then
+ * "lib/etc/x") is refused: the image stores symlinks, it never follows them. */
+static OstreeMutableTree *
+ensure_parent_dir (ImportContext *ctx, GPtrArray *components, const char *quoted, GError **error)
+{
+  g_autoptr(OstreeMutableTree) dir = g_object_ref (ctx->root);
+
+  for (guint i = 0; i + 1 < components->len; i++)
+    {
+      const char *name = components->pdata[i];
+      g_autoptr(GError) local_error = NULL;
+      g_autofree char *file_checksum = NULL;
+      g_autoptr(OstreeMutableTree) subdir = NULL;
+
+      if (ostree_mutable_tree_lookup (dir, name, &file_checksum, &subdir, &local_error))
+        {
+          if (subdir == NULL)
+            {
+              g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "Tar member %s: “%s” on its path is not a directory in the image",
+                           quoted, name);
+              return NULL;
+            }
+        }
+      else
+        {
+          if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+            {
+              member_repo_error (ctx, g_steal_pointer (&local_error), quoted, TRUE, error);
+              return NULL;
+            }
+          g_clear_error (&local_error);
+          if (!ostree_mutable_tree_ensure_dir (dir, name, &subdir, &local_error))
+            {
+              member_repo_error (ctx, g_steal_pointer (&local_error), quoted, TRUE, error);
+              return NULL;
+            }
+          ostree_mutable_tree_set_metadata_checksum (subdir, ctx->default_dirmeta);
+        }
+      g_set_object (&dir, subdir);
+    }
+  return g_steal_pointer (&dir);
+}
+
+typedef enum
+{
+  SLOT_MISSING,
+  SLOT_FILE,
+  SLOT_DIR,
+} SlotKind;
+
+static SlotKind
+lookup_slot (OstreeMutableTree *parent, const char *name, char **out_checksum,
+             OstreeMutableTree **out_subdir)
+{
+  g_autofree char *checksum = NULL;
+  g_autoptr(OstreeMutableTree) subdir = NULL;
+  SlotKind kind;
+
+  if (!ostree_mutable_tree_lookup (parent, name, &checksum, &subdir, NULL))
+    return SLOT_MISSING;
+  kind = subdir != NULL ? SLOT_DIR : SLOT_FILE;
+  if (out_checksum != NULL)
+    *out_checksum = g_steal_pointer (&checksum);
+  if (out_subdir != NULL)
+    *out_subdir = g_steal_pointer (&subdir);
+  return kind;
+}
+
+static gboolean
+import_directory (ImportContext *ctx, struct archive_entry *entry, OstreeMutableTree *parent,
+                  const char *name, const char *quoted, GError **error)
+{
+  g_autoptr(GFileInfo) info =
+      file_info_new (G_FILE_TYPE_DIRECTORY, S_IFDIR | (archive_entry_perm (entry) & 07777),
+                     archive_entry_uid (entry), archive_entry_gid (entry));
+  g_autoptr(GVariant) xattrs = member_xattrs (entry);
+  g_autoptr(OstreeMutableTree) dir = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *dirmeta = NULL;
+
+  if (parent == NULL)
+    dir = g_object_ref (ctx->root);
+  else
+    {
+      if (lookup_slot (parent, name, NULL, NULL) == SLOT_FILE)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Tar member %s: a directory replaces an earlier non-directory", quoted);
+          return FALSE;
+        }
+      if (!ostree_mutable_tree_ensure_dir (parent, name, &dir, &local_error))
+        return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, TRUE, error);
+    }
+
+  dirmeta = write_dirmeta (ctx, info, xattrs, &local_error);
+  if (dirmeta == NULL)
+    return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, FALSE, error);
+  ostree_mutable_tree_set_metadata_checksum (dir, dirmeta);
+  return TRUE;
+}
+
+static gboolean
+import_file_or_symlink (ImportContext *ctx, struct archive_entry *entry, OstreeMutableTree *parent,
+                        const char *name, const char *quoted, GError **error)
+{
+  gboolean is_symlink = archive_entry_filetype (entry) == AE_IFLNK;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GVariant) xattrs = member_xattrs (entry);
+  g_autoptr(CtrdArchiveDataStream) data = NULL;
+  g_autoptr(GInputStream) content = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree guchar *csum = NULL;
+  g_autofree char *checksum = NULL;
+  guint64 length;
+
+  if (lookup_slot (parent, name, NULL, NULL) == SLOT_DIR)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Tar member %s: a non-directory replaces an earlier directory", quoted);
+      return FALSE;
+    }
+
+  if (is_symlink)
+    {
+      const char *target = archive_entry_symlink_utf8 (entry) ?: archive_entry_symlink (entry);
+
+      if (target == NULL || target[0] == '\0' || strlen (target) >= PATH_MAX ||
+          !g_utf8_validate (target, -1, NULL))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Tar member %s: the symlink target is empty, too long or not UTF-8", quoted);
+          return FALSE;
+        }
+      info = file_info_new (G_FILE_TYPE_SYMBOLIC_LINK, S_IFLNK | 0777, archive_entry_uid (entry),
+                            archive_entry_gid (entry));
+      g_file_info_set_size (info, 0);
+      g_file_info_set_symlink_target (info, target);
+    }
+  else
+    {
+      info = file_info_new (G_FILE_TYPE_REGULAR, S_IFREG | (archive_entry_perm (entry) & 07777),
+                            archive_entry_uid (entry), archive_entry_gid (entry));
+      g_file_info_set_size (info, archive_entry_size (entry));
+      data = g_object_new (CTRD_TYPE_ARCHIVE_DATA_STREAM, NULL);
+      data->archive = ctx->src->tar;
+    }
+
+  if (!ostree_raw_file_to_content_stream (data != NULL ? G_INPUT_STREAM (data) : NULL, info, xattrs,
+                                          &content, &length, ctx->cancellable, &local_error) ||
+      !ostree_repo_write_content (ctx->repo, NULL, content, length, &csum, ctx->cancellable,
+                                  &local_error))
+    {
+      if (data != NULL && data->failed)
+        return source_set_error (ctx->src, ctx->src->tar, quoted, error);
+      return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, FALSE, error);
+    }
+
+  checksum = ostree_checksum_from_bytes (csum);
+  if (!ostree_mutable_tree_replace_file (parent, name, checksum, &local_error))
+    return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, TRUE, error);
+  if (!is_symlink)
+    ctx->size += archive_entry_size (entry);
+  return TRUE;
+}
+
+/* Tar hardlinks name an earlier member; the new name gets the same content
+ * object. A target that is missing, later in the archive or a directory
+ * cannot be stored. */
+static gboolean
+import_hardlink (ImportContext *ctx, const char *target, OstreeMutableTree *parent,
+                 const char *name, const char *quoted, GError **error)
+{
+  g_autofree char *quoted_target = ctrd_quote_untrusted (target);
+  g_autoptr(GPtrArray) target_components = NULL;
+  g_autoptr(OstreeMutableTree) target_dir = g_object_ref (ctx->root);
+  g_autofree char *checksum = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  target_components = split_member_path (target, quoted_target, error);
+  if (target_components == NULL)
+    return g_prefix_error (error, "Hardlink %s: ", quoted), FALSE;
+  if (target_components->len == 0)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Tar member %s: a hardlink to the root directory", quoted);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < target_components->len; i++)
+    {
+      g_autoptr(OstreeMutableTree) subdir = NULL;
+      gboolean last = i + 1 == target_components->len;
+      SlotKind kind;
+
+      g_clear_pointer (&checksum, g_free);
+      kind = lookup_slot (target_dir, target_components->pdata[i], &checksum, &subdir);
+      if (kind == SLOT_MISSING || (!last && kind != SLOT_DIR))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Tar member %s: the hardlink target %s is not an earlier member", quoted,
+                       quoted_target);
+          return FALSE;
+        }
+      if (last && kind == SLOT_DIR)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Tar member %s: the hardlink target %s is a directory", quoted,
+                       quoted_target);
+          return FALSE;
+        }
+      if (!last)
+        g_set_object (&target_dir, subdir);
+    }
+
+  if (lookup_slot (parent, name, NULL, NULL) == SLOT_DIR)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Tar member %s: a hardlink replaces an earlier directory", quoted);
+      return FALSE;
+    }
+  if (!ostree_mutable_tree_replace_file (parent, name, checksum, &local_error))
+    return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, TRUE, error);
+  return TRUE;
+}
+
+static const char *
+unsupported_type_name (mode_t type)
+{
+  switch (type)
+    {
+    case AE_IFCHR:
+      return "character device";
+    case AE_IFBLK:
+      return "block device";
+    case AE_IFIFO:
+      return "FIFO";
+    case AE_IFSOCK:
+      return "socket";
+    default:
+      return NULL;
+    }
+}
+
+static gboolean
+import_member (ImportContext *ctx, struct archive_entry *entry, GError **error)
+{
+  const char *path = archive_entry_pathname_utf8 (entry) ?: archive_entry_pathname (entry);
+  const char *hardlink = archive_entry_hardlink_utf8 (entry) ?: archive_entry_hardlink (entry);
+  mode_t type = archive_entry_filetype (entry);
+  g_autofree char *quoted = ctrd_quote_untrusted (path);
+  g_autoptr(GPtrArray) components = NULL;
+  g_autoptr(OstreeMutableTree) parent = NULL;
+  const char *name;
+
+  if (path == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Tar member %" G_GUINT64_FORMAT " has no readable name", ctx->n_entries);
+      return FALSE;
+    }
+  components = split_member_path (path, quoted, error);
+  if (components == NULL)
+    return FALSE;
+
+  if (hardlink == NULL && unsupported_type_name (type) != NULL)
+    {
+      /* Devices come from runc's /dev, never from an image (and a 0:0
+       * character device would be an overlay whiteout in the lower layer). */
+      if (++ctx->n_skipped <= SKIPPED_LOG_MAX)
+        g_message ("Image import: skipped %s %s (not stored in images)",
+                   unsupported_type_name (type), quoted);
+      return TRUE;
+    }
+
+  if (components->len == 0)
+    {
+      if (hardlink != NULL || type != AE_IFDIR)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Tar member %s: the root of the image must be a directory", quoted);
+          return FALSE;
+        }
+      return import_directory (ctx, entry, NULL, NULL, quoted, error);
+    }
+
+  parent = ensure_parent_dir (ctx, components, quoted, error);
+  if (parent == NULL)
+    return FALSE;
+  name = components->pdata[components->len - 1];
+
+  if (hardlink != NULL)
+    return import_hardlink (ctx, hardlink, parent, name, quoted, error);
+
+  switch (type)
+    {
+    case AE_IFDIR:
+      return import_directory (ctx, entry, parent, name, quoted, error);
+    case AE_IFREG:
+    case AE_IFLNK:
+      return import_file_or_symlink (ctx, entry, parent, name, quoted, error);
+    default:
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Tar member %s has an unknown file type (0%o)", quoted, (guint) type);
+      return FALSE;
+    }
+}
+
+static gboolean
+import_all_members (ImportContext *ctx, GError **error)
+{
+  while (TRUE)
+    {
+      struct archive_entry *entry;
+      int r = archive_read_next_header (ctx->src->tar, &entry);
+
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r == ARCHIVE_WARN)
+        g_debug ("Image import: %s", archive_error_string (ctx->src->tar));
+      else if (r != ARCHIVE_OK)
+        return source_set_error (ctx->src, ctx->src->tar, NULL, error);
+
+      ctx->n_entries++;
+      if (ctx->max_entries != 0 && ctx->n_entries > ctx->max_entries)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "The image has more than the limit of %" G_GUINT64_FORMAT " members",
+                       ctx->max_entries);
+          return FALSE;
+        }
+      if (g_cancellable_is_cancelled (ctx->cancellable))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_CANCELLED, "The image import was cancelled");
+          return FALSE;
+        }
+      if (!import_member (ctx, entry, error))
+        return FALSE;
+    }
+
+  if (ctx->n_skipped > SKIPPED_LOG_MAX)
+    g_message ("Image import: skipped %" G_GUINT64_FORMAT " device nodes, FIFOs and sockets",
+               ctx->n_skipped);
+  if (ctx->n_entries == 0)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "The image tar archive contains no files");
+      return FALSE;
+    }
+  return source_drain (ctx->src, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Import: the image config and the commit */
+
+static char *
+oci_architecture (void)
+{
+  static const struct
+  {
+    const char *machine;
+    const char *oci;
+  } map[] = {
+    { "x86_64", "amd64" },    { "aarch64", "arm64" }, { "i386", "386" },        { "i486", "386" },
+    { "i586", "386" },        { "i686", "386" },      { "armv7l", "arm" },      { "armv6l", "arm" },
+    { "ppc64le", "ppc64le" }, { "s390x", "s390x" },   { "riscv64", "riscv64" },
+  };
+  struct utsname uts;
+
+  if (uname (&uts) < 0)
+    return g_strdup ("unknown");
+  for (gsize i = 0; i < G_N_ELEMENTS (map); i++)
+    if (strcmp (uts.machine, map[i].machine) == 0)
+      return g_strdup (map[i].oci);
+  return g_strdup (uts.machine);
+}
+
+static char *
+build_image_config (guint64 created_usec, const char *diff_id)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GDateTime) created = NULL;
+  g_autofree char *seconds_text = NULL;
+  g_autofree char *created_text = NULL;
+  g_autofree char *arch = oci_architecture ();
+
+  created = g_date_time_new_from_unix_utc ((gint64) (created_usec / G_USEC_PER_SEC));
+  seconds_text = g_date_time_format (created, "%Y-%m-%dT%H:%M:%S");
+  created_text =
+      g_strdup_printf ("%s.%06uZ", seconds_text, (guint) (created_usec % G_USEC_PER_SEC));
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "created");
+  json_builder_add_string_value (builder, created_text);
+  json_builder_set_member_name (builder, "architecture");
+  json_builder_add_string_value (builder, arch);
+  json_builder_set_member_name (builder, "os");
+  json_builder_add_string_value (builder, "linux");
+  /* A root filesystem tar says nothing about how to run it: no Cmd and no
+   * Entrypoint, and the PATH every image-less runtime assumes. */
+  json_builder_set_member_name (builder, "config");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "Env");
+  json_builder_begin_array (builder);
+  json_builder_add_string_value (builder, DEFAULT_PATH_ENV);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "rootfs");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "layers");
+  json_builder_set_member_name (builder, "diff_ids");
+  json_builder_begin_array (builder);
+  json_builder_add_string_value (builder, diff_id);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}
+
+static CtrdImportResult *
+commit_imported_tree (CtrdStorage *storage, ImportContext *ctx, GError **error)
+{
+  g_autoptr(CtrdImportResult) result = g_new0 (CtrdImportResult, 1);
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *diff_id = NULL;
+  g_autofree char *ref = NULL;
+  g_auto(GVariantDict) metadata = G_VARIANT_DICT_INIT (NULL);
+  g_autoptr(GVariant) metadata_variant = NULL;
+
+  if (ostree_mutable_tree_get_metadata_checksum (ctx->root) == NULL)
+    ostree_mutable_tree_set_metadata_checksum (ctx->root, ctx->default_dirmeta);
+  if (!ostree_repo_write_mtree (storage->repo, ctx->root, &root, ctx->cancellable, &local_error))
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                          "Writing the image tree");
+      return NULL;
+    }
+
+  result->created_at = ctrd_now_usec ();
+  result->size = ctx->size;
+  diff_id = g_strconcat ("sha256:", g_checksum_get_string (ctx->src->tar_sha256), NULL);
+  result->config_json = build_image_config (result->created_at, diff_id);
+  result->image_id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, result->config_json, -1);
+
+  g_variant_dict_insert (&metadata, IMAGE_CONFIG_KEY, "s", result->config_json);
+  metadata_variant = g_variant_ref_sink (g_variant_dict_end (&metadata));
+  if (!ostree_repo_write_commit_with_time (storage->repo, NULL, "containersd image import", NULL,
+                                           metadata_variant, OSTREE_REPO_FILE (root),
+                                           result->created_at / G_USEC_PER_SEC, &result->commit,
+                                           ctx->cancellable, &local_error))
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                          "Writing the image commit");
+      return NULL;
+    }
+
+  ref = g_strconcat (IMAGE_REF_PREFIX, result->image_id, NULL);
+  ostree_repo_transaction_set_ref (storage->repo, NULL, ref, result->commit);
+  if (!ostree_repo_commit_transaction (storage->repo, NULL, ctx->cancellable, &local_error))
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                          "Committing the image");
+      return NULL;
+    }
+  return g_steal_pointer (&result);
+}
+
+static CtrdImportResult *
+import_in_transaction (CtrdStorage *storage, ImportSource *src, const CtrdImportLimits *limits,
+                       GCancellable *cancellable, GError **error)
+{
+  g_autoptr(OstreeMutableTree) root = ostree_mutable_tree_new ();
+  g_autoptr(GFileInfo) default_dir_info =
+      file_info_new (G_FILE_TYPE_DIRECTORY, S_IFDIR | 0755, 0, 0);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *default_dirmeta = NULL;
+  ImportContext ctx = {
+    .repo = storage->repo,
+    .src = src,
+    .cancellable = cancellable,
+    .root = root,
+    .max_entries = limits != NULL ? limits->max_entries : 0,
+  };
+
+  default_dirmeta = write_dirmeta (&ctx, default_dir_info, NULL, &local_error);
+  if (default_dirmeta == NULL)
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                          "Writing directory metadata");
+      return NULL;
+    }
+  ctx.default_dirmeta = default_dirmeta;
+
+  if (!import_all_members (&ctx, error))
+    return NULL;
+  return commit_imported_tree (storage, &ctx, error);
+}
+
+CtrdImportResult *
+ctrd_storage_import_rootfs_tar (CtrdStorage *storage, int fd, const CtrdImportLimits *limits,
+                                GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(ImportSource) src = NULL;
+  g_autoptr(GError) local_error = NULL;
+  CtrdImportResult *result;
+
+  g_return_val_if_fail (storage != NULL, NULL);
+
+  if (!check_source_fd (fd, error))
+    return NULL;
+
+  locker = g_mutex_locker_new (&storage->repo_lock);
+
+  src = import_source_open (fd, limits, cancellable, error);
+  if (src == NULL)
+    return NULL;
+
+  if (!ostree_repo_prepare_transaction (storage->repo, NULL, cancellable, &local_error))
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                          "Starting an OSTree transaction");
+      return NULL;
+    }
+
+  result = import_in_transaction (storage, src, limits, cancellable, &local_error);
+  if (result == NULL)
+    {
+      g_autoptr(GError) abort_error = NULL;
+
+      /* No ref was set, so nothing names what was written; the staging
+       * directory holding it goes too. */
+      if (!ostree_repo_abort_transaction (storage->repo, NULL, &abort_error))
+        g_warning ("Aborting the OSTree transaction: %s", abort_error->message);
+      remove_unlocked_staging_dirs (storage);
+      ctrd_error_normalize (&local_error, CTRD_ERROR_STORAGE_ERROR);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return result;
+}
+
+gboolean
+ctrd_storage_delete_image_ref (CtrdStorage *storage, const char *image_id, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *ref = NULL;
+
+  if (!check_hex_id (image_id, "an image ID", error))
+    return FALSE;
+
+  locker = g_mutex_locker_new (&storage->repo_lock);
+  ref = g_strconcat (IMAGE_REF_PREFIX, image_id, NULL);
+  if (!ostree_repo_set_ref_immediate (storage->repo, NULL, ref, NULL, NULL, &local_error))
+    {
+      g_autofree char *prefix = g_strdup_printf ("Deleting the ref of image %s", image_id);
+      return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                                 prefix);
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Checkouts */
+
+char *
+ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancellable *cancellable,
+                              GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *tmp_path = NULL;
+  g_autofree char *tmp_name = NULL;
+  OstreeRepoCheckoutAtOptions options = { 0 };
+  struct stat st;
+  int tmp_dfd;
+
+  if (!check_hex_id (commit, "an OSTree commit checksum", error))
+    return NULL;
+
+  path = g_build_filename (storage->checkouts_path, commit, NULL);
+
+  /* A checkout appears by rename, complete: finding one needs no lock, so
+   * containers of known images never wait behind a long import. */
+  if (fstatat (storage->checkouts_dfd, commit, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISDIR (st.st_mode))
+    return g_steal_pointer (&path);
+
+  locker = g_mutex_locker_new (&storage->repo_lock);
+  if (fstatat (storage->checkouts_dfd, commit, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    {
+      if (S_ISDIR (st.st_mode))
+        return g_steal_pointer (&path);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "%s is not a directory", path);
+      return NULL;
+    }
+
+  if (!ostree_repo_load_commit (storage->repo, commit, NULL, NULL, &local_error))
+    {
+      g_autofree char *prefix = g_strdup_printf ("Image commit %s", commit);
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        {
+          propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_NOT_FOUND, prefix);
+          return NULL;
+        }
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR, prefix);
+      return NULL;
+    }
+
+  /* Into a locked temporary directory, then one rename: a half-made checkout
+   * is never seen under its final name, and a crash leaves only .tmp-*. */
+  tmp_path = g_build_filename (storage->checkouts_path, CHECKOUT_TMP_PREFIX "XXXXXX", NULL);
+  if (g_mkdtemp_full (tmp_path, 0700) == NULL)
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", tmp_path);
+      return NULL;
+    }
+  tmp_name = g_path_get_basename (tmp_path);
+  tmp_dfd =
+      openat (storage->checkouts_dfd, tmp_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (tmp_dfd < 0)
+    {
+      int errsv = errno;
+      (void) unlinkat (storage->checkouts_dfd, tmp_name, AT_REMOVEDIR);
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Opening %s", tmp_path);
+      return NULL;
+    }
+  (void) flock (tmp_dfd, LOCK_EX);
+
+  /* Hardlinks only: the checkout shares inodes with the repo, which is what
+   * makes creating a container copy no file. */
+  options.mode = OSTREE_REPO_CHECKOUT_MODE_NONE;
+  options.overwrite_mode = OSTREE_REPO_CHECKOUT_OVERWRITE_NONE;
+  options.no_copy_fallback = TRUE;
+  if (!ostree_repo_checkout_at (storage->repo, &options, tmp_dfd, "rootfs", commit, cancellable,
+                                &local_error))
+    {
+      g_autoptr(GError) cleanup_error = NULL;
+      g_autofree char *prefix = g_strdup_printf ("Checking out image commit %s", commit);
+
+      if (!remove_tree_at (storage->checkouts_dfd, tmp_name, tmp_path, NULL, &cleanup_error))
+        g_warning ("%s", cleanup_error->message);
+      close (tmp_dfd);
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR, prefix);
+      return NULL;
+    }
+
+  /* Links are metadata: make them durable before the name says "complete". */
+  if (syncfs (tmp_dfd) < 0)
+    g_debug ("syncfs on %s: %s", tmp_path, g_strerror (errno));
+  if (renameat (tmp_dfd, "rootfs", storage->checkouts_dfd, commit) < 0)
+    {
+      int errsv = errno;
+      g_autoptr(GError) cleanup_error = NULL;
+
+      if (!remove_tree_at (storage->checkouts_dfd, tmp_name, tmp_path, NULL, &cleanup_error))
+        g_warning ("%s", cleanup_error->message);
+      close (tmp_dfd);
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Renaming checkout to %s", path);
+      return NULL;
+    }
+  (void) unlinkat (storage->checkouts_dfd, tmp_name, AT_REMOVEDIR);
+  close (tmp_dfd);
+  return g_steal_pointer (&path);
+}
+
+gboolean
+ctrd_storage_remove_checkout (CtrdStorage *storage, const char *commit, GCancellable *cancellable,
+                              GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autofree char *path = NULL;
+
+  if (!check_hex_id (commit, "an OSTree commit checksum", error))
+    return FALSE;
+  locker = g_mutex_locker_new (&storage->repo_lock);
+  path = g_build_filename (storage->checkouts_path, commit, NULL);
+  return remove_tree_at (storage->checkouts_dfd, commit, path, cancellable, error);
+}
+
+gboolean
+ctrd_storage_prune (CtrdStorage *storage, guint64 *out_freed_bytes, GCancellable *cancellable,
+                    GError **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&storage->repo_lock);
+  g_autoptr(GError) local_error = NULL;
+  gint n_total = 0, n_pruned = 0;
+  guint64 freed = 0;
+
+  if (!ostree_repo_prune (storage->repo, OSTREE_REPO_PRUNE_FLAGS_REFS_ONLY, -1, &n_total, &n_pruned,
+                          &freed, cancellable, &local_error))
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               "Pruning the image repository");
+  g_debug ("Pruned %d of %d objects, %" G_GUINT64_FORMAT " bytes", n_pruned, n_total, freed);
+  if (out_freed_bytes != NULL)
+    *out_freed_bytes = freed;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Mounts */
+
+typedef struct
+{
+  char *mount_point;
+  char *fstype;
+  char *super_options;
+} MountEntry;
+
+static void
+mount_entry_free (MountEntry *entry)
+{
+  g_free (entry->mount_point);
+  g_free (entry->fstype);
+  g_free (entry->super_options);
+  g_free (entry);
+}
+
+/* The kernel writes space, tab, newline and backslash as \ooo. */
+static char *
+unescape_mountinfo (const char *field)
+{
+  GString *out = g_string_sized_new (strlen (field));
+
+  for (const char *p = field; *p != '\0'; p++)
+    {
+      if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+          p[3] <= '7')
+        {
+          g_string_append_c (out,
+                             (char) (((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0')));
+          p += 3;
+        }
+      else
+        g_string_append_c (out, *p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static GPtrArray *
+read_mountinfo (GError **error)
+{
+  g_autoptr(GPtrArray) entries =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) mount_entry_free);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, error))
+    {
+      ctrd_error_normalize (error, CTRD_ERROR_STORAGE_ERROR);
+      return NULL;
+    }
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);
+      guint n = g_strv_length (fields);
+      guint sep;
+      MountEntry *entry;
+
+      /* id parent major:minor root mount-point options [optional...] - type source super */
+      for (sep = 6; sep < n && strcmp (fields[sep], "-") != 0; sep++)
+        ;
+      if (sep + 3 >= n)
+        continue;
+      entry = g_new0 (MountEntry, 1);
+      entry->mount_point = unescape_mountinfo (fields[4]);
+      entry->fstype = unescape_mountinfo (fields[sep + 1]);
+      entry->super_options = g_strdup (fields[sep + 3]);
+      g_ptr_array_add (entries, entry);
+    }
+  return g_steal_pointer (&entries);
+}
+
+/* @path as mountinfo spells it: symlinks resolved where it exists. */
+static char *
+canonical_path (const char *path)
+{
+  char *resolved = realpath (path, NULL);
+  char *ret;
+
+  if (resolved == NULL)
+    return g_canonicalize_filename (path, "/");
+  ret = g_strdup (resolved);
+  free (resolved);
+  return ret;
+}
+
+gboolean
+ctrd_storage_is_mounted (const char *path)
+{
+  g_autoptr(GPtrArray) entries = read_mountinfo (NULL);
+  g_autofree char *canonical = canonical_path (path);
+
+  if (entries == NULL)
+    return FALSE;
+  for (guint i = 0; i < entries->len; i++)
+    if (strcmp (((MountEntry *) entries->pdata[i])->mount_point, canonical) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+path_is_at_or_under (const char *path, const char *dir)
+{
+  gsize len = strlen (dir);
+
+  return strncmp (path, dir, len) == 0 && (path[len] == '\0' || path[len] == '/');
+}
+
+/* A mount point inside @dir, or an overlay whose upper or work directory is
+ * inside it (the container's rootfs mount lives in the run root). */
+static char *
+find_mount_using (const char *dir)
+{
+  g_autoptr(GPtrArray) entries = read_mountinfo (NULL);
+
+  if (entries == NULL)
+    return NULL;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      MountEntry *entry = entries->pdata[i];
+      g_auto(GStrv) options = NULL;
+
+      if (path_is_at_or_under (entry->mount_point, dir))
+        return g_strdup (entry->mount_point);
+      if (strcmp (entry->fstype, "overlay") != 0)
+        continue;
+      options = g_strsplit (entry->super_options, ",", -1);
+      for (guint j = 0; options[j] != NULL; j++)
+        {
+          g_autofree char *value = NULL;
+
+          if (!g_str_has_prefix (options[j], "upperdir=") &&
+              !g_str_has_prefix (options[j], "workdir="))
+            continue;
+          value = unescape_mountinfo (strchr (options[j], '=') + 1);
+          if (path_is_at_or_under (value, dir))
+            return g_strdup (entry->mount_point);
+        }
+    }
+  return NULL;
+}
+
+char *
+ctrd_storage_container_dir (CtrdStorage *storage, const char *id)
+{
+  g_return_val_if_fail (ctrd_is_full_id (id), NULL);
+  return g_build_filename (storage->containers_path, id, NULL);
+}
+
+gboolean
+ctrd_storage_create_container_dirs (CtrdStorage *storage, const char *id, GError **error)
+{
+  g_autofree char *path = NULL;
+  int dfd;
+
+  if (!check_hex_id (id, "a container ID", error))
+    return FALSE;
+  path = ctrd_storage_container_dir (storage, id);
+
+  if (mkdirat (storage->containers_dfd, id, 0700) < 0)
+    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno,
+                            "Creating container directory %s", path);
+  dfd = openat (storage->containers_dfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", path);
+  /* upper/ becomes the container's "/" (see mount_rootfs), so 0755 like
+   * most images; containers/<ID> is 0700, which keeps host users out. */
+  if (mkdirat (dfd, "upper", 0755) < 0 || mkdirat (dfd, "work", 0700) < 0)
+    {
+      int errsv = errno;
+      close (dfd);
+      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv,
+                              "Creating the overlay directories in %s", path);
+    }
+  close (dfd);
+  return TRUE;
+}
+
+static gboolean
+check_overlay_option_path (const char *what, const char *path, GError **error)
+{
+  /* Separators of the overlay option string; our paths never have them. */
+  if (g_path_is_absolute (path) && strpbrk (path, ",:\\\n") == NULL)
+    return TRUE;
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+               "The %s path %s cannot be used for an overlay mount", what, path);
+  return FALSE;
+}
+
+/* An overlay's "/" takes owner and mode from upper/: until the container
+ * writes there, upper/ must look like the image's root, or an image whose "/"
+ * is not 0755 root would change under the container. */
+static gboolean
+match_fresh_upper_to_lower (const char *upper, const char *lower, GError **error)
+{
+  struct stat lower_st, upper_st;
+  gboolean empty = TRUE;
+  DIR *dir;
+  struct dirent *dent;
+  int fd;
+
+  if (stat (lower, &lower_st) < 0)
+    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", lower);
+  fd = open (upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", upper);
+  if (fstat (fd, &upper_st) < 0)
+    {
+      int errsv = errno;
+      close (fd);
+      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", upper);
+    }
+  dir = fdopendir (fcntl (fd, F_DUPFD_CLOEXEC, 3));
+  while (dir != NULL && (dent = readdir (dir)) != NULL)
+    if (strcmp (dent->d_name, ".") != 0 && strcmp (dent->d_name, "..") != 0)
+      {
+        empty = FALSE;
+        break;
+      }
+  if (dir != NULL)
+    closedir (dir);
+
+  if (empty && ((upper_st.st_mode & 07777) != (lower_st.st_mode & 07777) ||
+                upper_st.st_uid != lower_st.st_uid || upper_st.st_gid != lower_st.st_gid))
+    {
+      if (fchown (fd, lower_st.st_uid, lower_st.st_gid) < 0 ||
+          fchmod (fd, lower_st.st_mode & 07777) < 0)
+        {
+          int errsv = errno;
+          close (fd);
+          return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Setting up %s", upper);
+        }
+    }
+  close (fd);
+  return TRUE;
+}
+
+gboolean
+ctrd_storage_mount_rootfs (CtrdStorage *storage, const char *id, const char *lower_dir,
+                           const char *mountpoint, GError **error)
+{
+  g_autofree char *container_dir = NULL;
+  g_autofree char *upper = NULL;
+  g_autofree char *work = NULL;
+  g_autofree char *options = NULL;
+
+  if (!check_hex_id (id, "a container ID", error))
+    return FALSE;
+  container_dir = ctrd_storage_container_dir (storage, id);
+  upper = g_build_filename (container_dir, "upper", NULL);
+  work = g_build_filename (container_dir, "work", NULL);
+  if (!check_overlay_option_path ("image", lower_dir, error) ||
+      !check_overlay_option_path ("container", container_dir, error) ||
+      !check_overlay_option_path ("mount point", mountpoint, error))
+    return FALSE;
+
+  if (ctrd_storage_is_mounted (mountpoint))
+    return TRUE;
+  if (g_mkdir_with_parents (mountpoint, 0700) < 0)
+    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating mount point %s",
+                            mountpoint);
+  if (!match_fresh_upper_to_lower (upper, lower_dir, error))
+    return FALSE;
+
+  options = g_strdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s", lower_dir, upper, work);
+  /* nodev: device nodes come from the runtime's /dev, never from the rootfs. */
+  if (mount ("overlay", mountpoint, "overlay", MS_NODEV, options) < 0)
+    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno,
+                            "Mounting the root filesystem of container %s at %s", id, mountpoint);
+  return TRUE;
+}
+
+gboolean
+ctrd_storage_unmount_rootfs (const char *mountpoint, GError **error)
+{
+  /* Stacked mounts at one path come off one at a time. */
+  for (guint attempt = 0; attempt < 16; attempt++)
+    {
+      if (umount2 (mountpoint, UMOUNT_NOFOLLOW) < 0)
+        {
+          if (errno == EINVAL || errno == ENOENT)
+            return TRUE; /* not (or no longer) a mount point */
+          if (errno != EBUSY)
+            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Unmounting %s",
+                                    mountpoint);
+          /* Busy (a process still inside): detach now, the kernel frees it
+           * when the last user goes. */
+          if (umount2 (mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
+            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Unmounting %s lazily",
+                                    mountpoint);
+        }
+      if (!ctrd_storage_is_mounted (mountpoint))
+        return TRUE;
+    }
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "%s stays mounted", mountpoint);
+  return FALSE;
+}
+
+gboolean
+ctrd_storage_remove_container_dirs (CtrdStorage *storage, const char *id, GCancellable *cancellable,
+                                    GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *mount_point = NULL;
+
+  if (!check_hex_id (id, "a container ID", error))
+    return FALSE;
+  path = ctrd_storage_container_dir (storage, id);
+
+  mount_point = find_mount_using (path);
+  if (mount_point != NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
+                   "Cannot remove the directory of container %s: %s is still mounted from it", id,
+                   mount_point);
+      return FALSE;
+    }
+  return remove_tree_at (storage->containers_dfd, id, path, cancellable, error);
+}
