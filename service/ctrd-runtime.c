@@ -1,3 +1,1144 @@
-/* ctrd-runtime.c: being written */
+/* ctrd-runtime.c: the OCI runtime (runc or crun) driven through conmon, and
+ * the exit-file monitor.
+ *
+ * Every child is an async GSubprocess with an explicit minimal environment
+ * and stdin on /dev/null. conmon is started the way podman 4 starts it (see
+ * libpod's createOCIContainer): it double-forks, runs "<runtime> create", and
+ * reports the container's pid on a sync pipe; the daemon then talks to the
+ * runtime directly (start/kill/delete) with the same --root. */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gunixinputstream.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctrd-error.h"
 #include "ctrd-runtime.h"
+
+/* Where conmon finds the write end of the sync pipe (_OCI_SYNCPIPE). */
+#define SYNC_PIPE_TARGET_FD 3
+/* runc create takes ~50 ms here; only a hung runtime gets near this. */
+#define CREATE_TIMEOUT_SECONDS 30
+#define CHILD_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define ID_MAX 1024
+#define SMALL_FILE_MAX 65536
+
+struct _CtrdRuntime
+{
+  char *runtime_path;
+  char *conmon_path;
+  char *run_root;
+  char *exits_dir;
+  char *runtime_root; /* the runtime's --root */
+  char *sockets_dir;
+  char *containers_dir;
+
+  GFileMonitor *exit_monitor;
+  gulong exit_handler;
+  GSource *exit_scan_source;
+  CtrdRuntimeExitFunc exit_func;
+  gpointer exit_data;
+  /* ids whose exit was reported, until forgotten: one exit, one callback, however
+   * many events the monitor sends for it. */
+  GHashTable *reported_exits;
+};
+
+/* The runtime is shared by reference with operations in flight, so that
+ * freeing it while a child runs cannot leave them with dangling paths. */
+static CtrdRuntime *
+runtime_ref (CtrdRuntime *runtime)
+{
+  return g_rc_box_acquire (runtime);
+}
+
+static void
+runtime_clear (gpointer data)
+{
+  CtrdRuntime *runtime = data;
+
+  g_free (runtime->runtime_path);
+  g_free (runtime->conmon_path);
+  g_free (runtime->run_root);
+  g_free (runtime->exits_dir);
+  g_free (runtime->runtime_root);
+  g_free (runtime->sockets_dir);
+  g_free (runtime->containers_dir);
+  g_hash_table_unref (runtime->reported_exits);
+}
+
+static void
+runtime_unref (CtrdRuntime *runtime)
+{
+  g_rc_box_release_full (runtime, runtime_clear);
+}
+
+/* Container ids become file names under the run root and arguments of conmon and
+ * the runtime. No dots: that also tells an exit file from the temporary file
+ * conmon writes it through ("<id>.XXXXXX"). */
+static gboolean
+is_valid_id (const char *id)
+{
+  gsize len;
+
+  if (id == NULL || !g_ascii_isalnum (id[0]))
+    return FALSE;
+  len = strlen (id);
+  if (len > ID_MAX)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (id[i]) && id[i] != '_' && id[i] != '-')
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+check_id (const char *id, GError **error)
+{
+  if (is_valid_id (id))
+    return TRUE;
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+               "“%s” is not a valid container id for the runtime", id != NULL ? id : "(null)");
+  return FALSE;
+}
+
+/* Children get a fixed environment: nothing of the daemon's (bus addresses,
+ * NOTIFY_SOCKET, LD_* from a test harness) leaks into conmon or the container. */
+static GSubprocessLauncher *
+new_launcher (GSubprocessFlags flags)
+{
+  static const char *const environ_[] = { "PATH=" CHILD_PATH, NULL };
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_environ (launcher, (char **) environ_);
+  return launcher;
+}
+
+static gboolean
+version_works (const char *path)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+      new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr (GSubprocess) proc = NULL;
+
+  proc = g_subprocess_launcher_spawn (launcher, NULL, path, "--version", NULL);
+  /* Synchronous on purpose: this runs once, before the daemon serves. */
+  return proc != NULL && g_subprocess_wait_check (proc, NULL, NULL);
+}
+
+/* The absolute path of @requested (a name or path), or of the first of
+ * @candidates found in PATH, whose "--version" works. */
+static char *
+find_program (const char *requested, const char *const *candidates, const char *what,
+              GError **error)
+{
+  if (requested != NULL)
+    {
+      g_autofree char *found = g_find_program_in_path (requested);
+
+      if (found == NULL)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                       "The %s “%s” is not found or not executable", what, requested);
+          return NULL;
+        }
+      if (!version_works (found))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                       "The %s %s does not work (“%s --version” failed)", what, found, found);
+          return NULL;
+        }
+      return g_canonicalize_filename (found, NULL);
+    }
+
+  for (gsize i = 0; candidates[i] != NULL; i++)
+    {
+      g_autofree char *found = g_find_program_in_path (candidates[i]);
+
+      if (found != NULL && version_works (found))
+        return g_canonicalize_filename (found, NULL);
+    }
+
+  {
+    g_autofree char *names = g_strjoinv (", ", (char **) candidates);
+
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR, "No usable %s in PATH (tried %s)",
+                 what, names);
+  }
+  return NULL;
+}
+
+/* Run-root directories hold the runtime's state and the attach sockets of
+ * containers that may run setuid files: root only. */
+static gboolean
+ensure_private_dir (const char *path, GError **error)
+{
+  if (g_mkdir_with_parents (path, 0700) != 0 || g_chmod (path, 0700) != 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Creating the run directory %s: %s", path,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+CtrdRuntime *
+ctrd_runtime_new (const char *runtime_path, const char *conmon_path, const char *run_root,
+                  GError **error)
+{
+  static const char *const runtime_candidates[] = { "runc", "crun", NULL };
+  static const char *const conmon_candidates[] = { "conmon", NULL };
+  g_autofree char *runtime_found = NULL;
+  g_autofree char *conmon_found = NULL;
+  CtrdRuntime *runtime;
+
+  g_return_val_if_fail (run_root != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  runtime_found = find_program (runtime_path, runtime_candidates, "OCI runtime", error);
+  if (runtime_found == NULL)
+    return NULL;
+  conmon_found = find_program (conmon_path, conmon_candidates, "container monitor", error);
+  if (conmon_found == NULL)
+    return NULL;
+
+  runtime = g_rc_box_new0 (CtrdRuntime);
+  runtime->runtime_path = g_steal_pointer (&runtime_found);
+  runtime->conmon_path = g_steal_pointer (&conmon_found);
+  /* conmon and the runtime run elsewhere: they need absolute paths. */
+  runtime->run_root = g_canonicalize_filename (run_root, NULL);
+  runtime->exits_dir = g_build_filename (runtime->run_root, "exits", NULL);
+  runtime->runtime_root = g_build_filename (runtime->run_root, "runc", NULL);
+  runtime->sockets_dir = g_build_filename (runtime->run_root, "sockets", NULL);
+  runtime->containers_dir = g_build_filename (runtime->run_root, "containers", NULL);
+  runtime->reported_exits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  {
+    const char *const dirs[] = {
+      runtime->run_root,    runtime->exits_dir,      runtime->runtime_root,
+      runtime->sockets_dir, runtime->containers_dir,
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
+      if (!ensure_private_dir (dirs[i], error))
+        {
+          runtime_unref (runtime);
+          return NULL;
+        }
+  }
+  return runtime;
+}
+
+static void
+stop_watching_exits (CtrdRuntime *runtime)
+{
+  if (runtime->exit_scan_source != NULL)
+    {
+      g_source_destroy (runtime->exit_scan_source);
+      g_clear_pointer (&runtime->exit_scan_source, g_source_unref);
+    }
+  if (runtime->exit_monitor != NULL)
+    {
+      g_clear_signal_handler (&runtime->exit_handler, runtime->exit_monitor);
+      g_file_monitor_cancel (runtime->exit_monitor);
+      g_clear_object (&runtime->exit_monitor);
+    }
+  runtime->exit_func = NULL;
+  runtime->exit_data = NULL;
+}
+
+void
+ctrd_runtime_free (CtrdRuntime *runtime)
+{
+  if (runtime == NULL)
+    return;
+  /* The exit callback must not run once the owner let go, even while
+   * operations in flight still hold the paths. */
+  stop_watching_exits (runtime);
+  runtime_unref (runtime);
+}
+
+const char *
+ctrd_runtime_get_path (CtrdRuntime *runtime)
+{
+  return runtime->runtime_path;
+}
+
+const char *
+ctrd_runtime_get_run_root (CtrdRuntime *runtime)
+{
+  return runtime->run_root;
+}
+
+char *
+ctrd_runtime_container_run_dir (CtrdRuntime *runtime, const char *id)
+{
+  return g_build_filename (runtime->containers_dir, id, NULL);
+}
+
+static char *
+exit_file_path (CtrdRuntime *runtime, const char *id)
+{
+  return g_build_filename (runtime->exits_dir, id, NULL);
+}
+
+/* Removes what conmon leaves behind for @id: a stale exit file or pid file
+ * would be taken for the next run's. */
+static void
+remove_conmon_files (CtrdRuntime *runtime, const char *id)
+{
+  g_autofree char *run_dir = ctrd_runtime_container_run_dir (runtime, id);
+  char *paths[] = {
+    exit_file_path (runtime, id),
+    g_build_filename (run_dir, "conmon.pid", NULL),
+    g_build_filename (run_dir, "pidfile", NULL),
+    /* conmon's symlink to the bundle, where the attach socket and ctl fifo are */
+    g_build_filename (runtime->sockets_dir, id, NULL),
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      if (g_unlink (paths[i]) != 0 && errno != ENOENT)
+        {
+          int errsv = errno;
+
+          g_warning ("Container %s: removing %s: %s", id, paths[i], g_strerror (errsv));
+        }
+      g_free (paths[i]);
+    }
+  g_hash_table_remove (runtime->reported_exits, id);
+}
+
+/* The runtime's error text from its stderr. runc logs like logrus,
+ * `time="…" level=error msg="…"`: keep the msg values, unescaped. Other lines
+ * are kept as they are. NULL when there is nothing to say. */
+static char *
+runtime_error_text (const char *stderr_text)
+{
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  if (stderr_text == NULL)
+    return NULL;
+
+  lines = g_strsplit (stderr_text, "\n", -1);
+  for (gsize i = 0; lines[i] != NULL; i++)
+    {
+      const char *msg = strstr (lines[i], "msg=\"");
+      g_autofree char *text = NULL;
+
+      if (msg != NULL)
+        {
+          const char *start = msg + strlen ("msg=\"");
+          const char *end = start;
+          g_autofree char *escaped = NULL;
+
+          while (*end != '\0' && *end != '"')
+            end += (end[0] == '\\' && end[1] != '\0') ? 2 : 1;
+          escaped = g_strndup (start, end - start);
+          text = g_strcompress (escaped);
+        }
+      else
+        text = g_strdup (lines[i]);
+
+      g_strstrip (text);
+      if (*text == '\0')
+        continue;
+      if (out->len > 0)
+        g_string_append (out, "; ");
+      g_string_append (out, text);
+    }
+  if (out->len == 0)
+    return NULL;
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static char *
+describe_exit (GSubprocess *proc)
+{
+  if (g_subprocess_get_if_exited (proc))
+    return g_strdup_printf ("exit status %d", g_subprocess_get_exit_status (proc));
+  if (g_subprocess_get_if_signaled (proc))
+    return g_strdup_printf ("killed by signal %d", g_subprocess_get_term_sig (proc));
+  return g_strdup ("unknown status");
+}
+
+/* g_file_get_contents for the small files read here (exit codes, pid files,
+ * /proc stat), but O_CLOEXEC: no fd may leak into a child another thread
+ * spawns meanwhile. Errors are G_IO_ERROR (NOT_FOUND for a missing file). */
+static char *
+read_small_file (const char *path, GError **error)
+{
+  g_autoptr (GString) contents = g_string_new (NULL);
+  char buf[1024];
+  int fd;
+
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Opening %s: %s", path,
+                   g_strerror (errsv));
+      return NULL;
+    }
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, sizeof buf);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 || contents->len + n > SMALL_FILE_MAX)
+        {
+          int errsv = n < 0 ? errno : EFBIG;
+
+          close (fd);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Reading %s: %s", path,
+                       g_strerror (errsv));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      g_string_append_len (contents, buf, n);
+    }
+  close (fd);
+  return g_string_free (g_steal_pointer (&contents), FALSE);
+}
+
+static gboolean
+parse_int_file (const char *path, gint64 min, gint64 max, gint64 *out_value, GError **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  contents = read_small_file (path, error);
+  if (contents == NULL)
+    return FALSE;
+  g_strstrip (contents);
+  if (!g_ascii_string_to_signed (contents, 10, min, max, out_value, &local_error))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR, "%s does not hold a number: %s",
+                   path, local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- runtime verbs: "<runtime> --root RUNROOT/runc <verb> ..." ---- */
+
+typedef struct
+{
+  CtrdRuntime *runtime;
+  char *id;
+  char *verb;
+  gboolean missing_ok;
+  GSubprocess *proc;
+} VerbData;
+
+static void
+verb_data_free (gpointer data)
+{
+  VerbData *vd = data;
+
+  g_clear_object (&vd->proc);
+  g_free (vd->id);
+  g_free (vd->verb);
+  runtime_unref (vd->runtime);
+  g_free (vd);
+}
+
+static void
+on_verb_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  VerbData *vd = g_task_get_task_data (task);
+  g_autofree char *stderr_text = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *status = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_subprocess_communicate_utf8_finish (vd->proc, result, NULL, &stderr_text, &error))
+    {
+      /* cancelled: do not leave the runtime acting on its own */
+      g_subprocess_force_exit (vd->proc);
+      g_prefix_error (&error, "Container %s: %s %s: ", vd->id, vd->runtime->runtime_path, vd->verb);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (g_subprocess_get_successful (vd->proc))
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  /* like libpod's delete handling: a container the runtime does not know is gone already */
+  if (vd->missing_ok && stderr_text != NULL && strstr (stderr_text, "not exist") != NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  message = runtime_error_text (stderr_text);
+  status = describe_exit (vd->proc);
+  g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                           "Container %s: %s %s failed (%s): %s", vd->id, vd->runtime->runtime_path,
+                           vd->verb, status, message != NULL ? message : "no error message");
+}
+
+/* Runs the runtime with @args (after "--root DIR"); @verb names it in errors. */
+static void
+run_runtime_verb (CtrdRuntime *runtime, gpointer source_tag, const char *id, const char *verb,
+                  const char *const *args, gboolean missing_ok, GCancellable *cancellable,
+                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  VerbData *vd;
+
+  g_task_set_source_tag (task, source_tag);
+  /* report what the runtime did, even if the caller cancelled meanwhile */
+  g_task_set_check_cancellable (task, FALSE);
+  if (!check_id (id, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  vd = g_new0 (VerbData, 1);
+  vd->runtime = runtime_ref (runtime);
+  vd->id = g_strdup (id);
+  vd->verb = g_strdup (verb);
+  vd->missing_ok = missing_ok;
+  g_task_set_task_data (task, vd, verb_data_free);
+
+  g_ptr_array_add (argv, runtime->runtime_path);
+  g_ptr_array_add (argv, (gpointer) "--root");
+  g_ptr_array_add (argv, runtime->runtime_root);
+  for (gsize i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  launcher = new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  vd->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  if (vd->proc == NULL)
+    {
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                               "Container %s: running %s %s: %s", id, runtime->runtime_path, verb,
+                               error->message);
+      return;
+    }
+  g_subprocess_communicate_utf8_async (vd->proc, NULL, cancellable, on_verb_done,
+                                       g_steal_pointer (&task));
+}
+
+static gboolean
+verb_finish (GAsyncResult *result, gpointer source_tag, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+ctrd_runtime_start_async (CtrdRuntime *runtime, const char *id, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  const char *const args[] = { "start", id, NULL };
+
+  run_runtime_verb (runtime, ctrd_runtime_start_async, id, "start", args, FALSE, cancellable,
+                    callback, user_data);
+}
+
+gboolean
+ctrd_runtime_start_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error)
+{
+  return verb_finish (result, ctrd_runtime_start_async, error);
+}
+
+void
+ctrd_runtime_kill_async (CtrdRuntime *runtime, const char *id, int signum, gboolean all,
+                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  g_autofree char *signum_text = g_strdup_printf ("%d", signum);
+  const char *const args_all[] = { "kill", "--all", id, signum_text, NULL };
+  const char *const args_one[] = { "kill", id, signum_text, NULL };
+
+  run_runtime_verb (runtime, ctrd_runtime_kill_async, id, "kill", all ? args_all : args_one, FALSE,
+                    cancellable, callback, user_data);
+}
+
+gboolean
+ctrd_runtime_kill_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error)
+{
+  return verb_finish (result, ctrd_runtime_kill_async, error);
+}
+
+void
+ctrd_runtime_delete_async (CtrdRuntime *runtime, const char *id, gboolean force,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  const char *const args_force[] = { "delete", "--force", id, NULL };
+  const char *const args_plain[] = { "delete", id, NULL };
+
+  run_runtime_verb (runtime, ctrd_runtime_delete_async, id, "delete",
+                    force ? args_force : args_plain, TRUE, cancellable, callback, user_data);
+}
+
+gboolean
+ctrd_runtime_delete_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error)
+{
+  return verb_finish (result, ctrd_runtime_delete_async, error);
+}
+
+/* ---- create: conmon and its sync pipe ---- */
+
+typedef struct
+{
+  guint32 pid;
+  guint32 conmon_pid;
+} CreateResult;
+
+typedef struct
+{
+  CtrdRuntime *runtime;
+  char *id;
+  char *run_dir;
+  GSubprocess *conmon;
+  GDataInputStream *sync_stream;
+  /* cancelled by the timeout or when the caller's cancellable is */
+  GCancellable *op_cancellable;
+  GCancellable *caller_cancellable;
+  gulong caller_handler;
+  GSource *timeout_source;
+  gboolean timed_out;
+  guint pending; /* the sync line and the conmon parent's exit */
+  char *sync_line;
+  GError *sync_error;
+  char *conmon_stderr;
+  GError *conmon_error;
+} CreateData;
+
+static void
+stop_create_watchers (CreateData *cd)
+{
+  if (cd->timeout_source != NULL)
+    {
+      g_source_destroy (cd->timeout_source);
+      g_clear_pointer (&cd->timeout_source, g_source_unref);
+    }
+  if (cd->caller_handler != 0)
+    {
+      g_cancellable_disconnect (cd->caller_cancellable, cd->caller_handler);
+      cd->caller_handler = 0;
+    }
+}
+
+static void
+create_data_free (gpointer data)
+{
+  CreateData *cd = data;
+
+  stop_create_watchers (cd);
+  g_clear_object (&cd->caller_cancellable);
+  g_clear_object (&cd->op_cancellable);
+  g_clear_object (&cd->sync_stream);
+  g_clear_object (&cd->conmon);
+  g_free (cd->sync_line);
+  g_clear_error (&cd->sync_error);
+  g_free (cd->conmon_stderr);
+  g_clear_error (&cd->conmon_error);
+  g_free (cd->run_dir);
+  g_free (cd->id);
+  runtime_unref (cd->runtime);
+  g_free (cd);
+}
+
+/* conmon writes {"data": PID} once the runtime's create succeeded, or a
+ * negative number and "message" with the runtime's error. */
+static gboolean
+parse_sync_message (CreateData *cd, gint64 *out_pid, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  JsonNode *data_node = NULL;
+  JsonNode *message_node = NULL;
+  gint64 data;
+  const char *message = NULL;
+
+  if (json_parser_load_from_data (parser, cd->sync_line, -1, NULL) &&
+      (root = json_parser_get_root (parser)) != NULL && JSON_NODE_HOLDS_OBJECT (root))
+    {
+      data_node = json_object_get_member (json_node_get_object (root), "data");
+      message_node = json_object_get_member (json_node_get_object (root), "message");
+    }
+  if (data_node == NULL || json_node_get_value_type (data_node) != G_TYPE_INT64)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                   "Container %s: unexpected message from conmon: %s", cd->id, cd->sync_line);
+      return FALSE;
+    }
+
+  data = json_node_get_int (data_node);
+  if (message_node != NULL && json_node_get_value_type (message_node) == G_TYPE_STRING)
+    message = json_node_get_string (message_node);
+  if (data <= 0 || data > G_MAXINT32)
+    {
+      g_autofree char *text = message != NULL ? runtime_error_text (message) : NULL;
+
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                   "Container %s: creating it with %s failed: %s", cd->id,
+                   cd->runtime->runtime_path,
+                   text != NULL ? text : "the runtime gave no error message");
+      return FALSE;
+    }
+  *out_pid = data;
+  return TRUE;
+}
+
+static gboolean
+create_outcome (CreateData *cd, gint64 *out_pid, GError **error)
+{
+  g_autofree char *status = NULL;
+  g_autofree char *message = NULL;
+
+  if (cd->sync_line != NULL)
+    return parse_sync_message (cd, out_pid, error);
+
+  if (cd->timed_out)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_TIMEOUT,
+                   "Container %s: conmon did not report the container's pid within %d s", cd->id,
+                   CREATE_TIMEOUT_SECONDS);
+      return FALSE;
+    }
+  if (g_cancellable_is_cancelled (cd->caller_cancellable))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Container %s: creation cancelled",
+                   cd->id);
+      return FALSE;
+    }
+  if (cd->sync_error != NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                   "Container %s: reading conmon's sync pipe: %s", cd->id, cd->sync_error->message);
+      return FALSE;
+    }
+
+  /* The pipe closed without a word: conmon died before running the runtime
+   * (bad arguments, missing directories). */
+  status =
+      cd->conmon_error != NULL ? g_strdup (cd->conmon_error->message) : describe_exit (cd->conmon);
+  message = runtime_error_text (cd->conmon_stderr);
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+               "Container %s: conmon exited without reporting a pid (%s): %s", cd->id, status,
+               message != NULL ? message : "no error message");
+  return FALSE;
+}
+
+/* After a timeout or cancel the monitor may still be there, waiting on a hung
+ * runtime: it must not write an exit file for a container we gave up on. */
+static void
+kill_stray_conmon (CreateData *cd)
+{
+  g_autofree char *pid_path = g_build_filename (cd->run_dir, "conmon.pid", NULL);
+  gint64 pid;
+
+  g_subprocess_force_exit (cd->conmon);
+  if (parse_int_file (pid_path, 1, G_MAXINT32, &pid, NULL) && kill ((pid_t) pid, SIGKILL) != 0 &&
+      errno != ESRCH)
+    {
+      int errsv = errno;
+
+      g_warning ("Container %s: killing conmon %" G_GINT64_FORMAT ": %s", cd->id, pid,
+                 g_strerror (errsv));
+    }
+}
+
+static void
+create_step_done (GTask *task)
+{
+  CreateData *cd = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *conmon_pid_path = NULL;
+  CreateResult *result;
+  gint64 pid = 0, conmon_pid = 0;
+
+  g_assert (cd->pending > 0);
+  if (--cd->pending > 0)
+    return;
+
+  stop_create_watchers (cd);
+  if (!create_outcome (cd, &pid, &error))
+    {
+      if (cd->timed_out || g_cancellable_is_cancelled (cd->caller_cancellable))
+        kill_stray_conmon (cd);
+      /* nothing of this attempt may pass for the next one's */
+      remove_conmon_files (cd->runtime, cd->id);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* conmon writes its pid file before it runs the runtime, so it is there by now */
+  conmon_pid_path = g_build_filename (cd->run_dir, "conmon.pid", NULL);
+  if (!parse_int_file (conmon_pid_path, 1, G_MAXINT32, &conmon_pid, &error))
+    {
+      g_warning ("Container %s: conmon's pid is unknown: %s", cd->id, error->message);
+      conmon_pid = 0;
+    }
+
+  result = g_new0 (CreateResult, 1);
+  result->pid = (guint32) pid;
+  result->conmon_pid = (guint32) conmon_pid;
+  g_task_return_pointer (task, result, g_free);
+}
+
+static void
+on_sync_line (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CreateData *cd = g_task_get_task_data (task);
+
+  /* NULL without an error is EOF: conmon is gone without a word */
+  cd->sync_line =
+      g_data_input_stream_read_line_finish_utf8 (cd->sync_stream, result, NULL, &cd->sync_error);
+  create_step_done (task);
+}
+
+static void
+on_conmon_parent_exited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CreateData *cd = g_task_get_task_data (task);
+
+  /* conmon's daemonized child points its stdio at /dev/null, so stderr ends
+   * when the parent exits */
+  g_subprocess_communicate_utf8_finish (cd->conmon, result, NULL, &cd->conmon_stderr,
+                                        &cd->conmon_error);
+  create_step_done (task);
+}
+
+static gboolean
+on_create_timeout (gpointer user_data)
+{
+  CreateData *cd = user_data;
+
+  cd->timed_out = TRUE;
+  g_cancellable_cancel (cd->op_cancellable);
+  g_clear_pointer (&cd->timeout_source, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_caller_cancelled (GCancellable *caller_cancellable, gpointer user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+static GSubprocess *
+spawn_conmon (CtrdRuntime *runtime, const char *id, const char *name, const char *bundle_dir,
+              const char *log_path, const char *run_dir, int sync_write_fd, GError **error)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+      new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autofree char *pidfile = g_build_filename (run_dir, "pidfile", NULL);
+  g_autofree char *conmon_pidfile = g_build_filename (run_dir, "conmon.pid", NULL);
+  g_autofree char *log_arg = g_strconcat ("k8s-file:", log_path, NULL);
+  g_autofree char *syncpipe = g_strdup_printf ("%d", SYNC_PIPE_TARGET_FD);
+  GSubprocess *conmon;
+  /* as libpod's createOCIContainer passes them, minus the exit command (the
+   * daemon watches exits/ itself) and with --socket-dir-path, without which
+   * conmon fails silently */
+  /* clang-format off */
+  const char *const argv[] = {
+    runtime->conmon_path,
+    "--api-version", "1",
+    "-c", id,
+    "-u", id,
+    "-n", name,
+    "-r", runtime->runtime_path,
+    "-b", bundle_dir,
+    "-p", pidfile,
+    "--conmon-pidfile", conmon_pidfile,
+    "--exit-dir", runtime->exits_dir,
+    "-l", log_arg,
+    "--log-level", "warning",
+    "--socket-dir-path", runtime->sockets_dir,
+    "--runtime-arg", "--root",
+    "--runtime-arg", runtime->runtime_root,
+    NULL,
+  };
+  /* clang-format on */
+
+  g_subprocess_launcher_setenv (launcher, "_OCI_SYNCPIPE", syncpipe, TRUE);
+  g_subprocess_launcher_take_fd (launcher, sync_write_fd, SYNC_PIPE_TARGET_FD);
+  conmon = g_subprocess_launcher_spawnv (launcher, argv, error);
+  /* Our copy of the write end must go now, spawned or not: only conmon may
+   * hold it, so its death shows as EOF. */
+  g_subprocess_launcher_close (launcher);
+  return conmon;
+}
+
+void
+ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *name,
+                           const char *bundle_dir, const char *log_path, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInputStream) sync_read = NULL;
+  CreateData *cd;
+  int sync_pipe[2];
+
+  g_task_set_source_tag (task, ctrd_runtime_create_async);
+  /* a container that got created is reported as such, cancelled or not */
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (!check_id (id, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (bundle_dir == NULL || !g_path_is_absolute (bundle_dir) || log_path == NULL ||
+      !g_path_is_absolute (log_path))
+    {
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "Container %s: the bundle and log paths must be absolute", id);
+      return;
+    }
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  cd = g_new0 (CreateData, 1);
+  cd->runtime = runtime_ref (runtime);
+  cd->id = g_strdup (id);
+  cd->run_dir = ctrd_runtime_container_run_dir (runtime, id);
+  cd->op_cancellable = g_cancellable_new ();
+  cd->caller_cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  g_task_set_task_data (task, cd, create_data_free);
+
+  if (!ensure_private_dir (cd->run_dir, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  remove_conmon_files (runtime, id);
+
+  if (pipe2 (sync_pipe, O_CLOEXEC) != 0)
+    {
+      int errsv = errno;
+
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_FAILED,
+                               "Container %s: creating the sync pipe: %s", id, g_strerror (errsv));
+      return;
+    }
+  sync_read = g_unix_input_stream_new (sync_pipe[0], TRUE);
+
+  cd->conmon = spawn_conmon (runtime, id, name != NULL ? name : id, bundle_dir, log_path,
+                             cd->run_dir, sync_pipe[1], &error);
+  if (cd->conmon == NULL)
+    {
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                               "Container %s: starting %s: %s", id, runtime->conmon_path,
+                               error->message);
+      return;
+    }
+
+  cd->sync_stream = g_data_input_stream_new (sync_read);
+  g_data_input_stream_set_newline_type (cd->sync_stream, G_DATA_STREAM_NEWLINE_TYPE_LF);
+
+  if (cancellable != NULL)
+    cd->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled),
+                                                cd->op_cancellable, NULL);
+  cd->timeout_source = g_timeout_source_new_seconds (CREATE_TIMEOUT_SECONDS);
+  g_source_set_callback (cd->timeout_source, on_create_timeout, cd, NULL);
+  g_source_attach (cd->timeout_source, g_task_get_context (task));
+
+  cd->pending = 2;
+  g_data_input_stream_read_line_async (cd->sync_stream, G_PRIORITY_DEFAULT, cd->op_cancellable,
+                                       on_sync_line, g_object_ref (task));
+  g_subprocess_communicate_utf8_async (cd->conmon, NULL, cd->op_cancellable,
+                                       on_conmon_parent_exited, g_object_ref (task));
+}
+
+gboolean
+ctrd_runtime_create_finish (CtrdRuntime *runtime, GAsyncResult *result, guint32 *out_pid,
+                            guint32 *out_conmon_pid, GError **error)
+{
+  g_autofree CreateResult *create_result = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == ctrd_runtime_create_async,
+                        FALSE);
+
+  create_result = g_task_propagate_pointer (G_TASK (result), error);
+  if (create_result == NULL)
+    return FALSE;
+  if (out_pid != NULL)
+    *out_pid = create_result->pid;
+  if (out_conmon_pid != NULL)
+    *out_conmon_pid = create_result->conmon_pid;
+  return TRUE;
+}
+
+/* ---- exits ---- */
+
+gboolean
+ctrd_runtime_read_exit_code (CtrdRuntime *runtime, const char *id, int *out_exit_code,
+                             GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (GError) local_error = NULL;
+  gint64 code;
+
+  if (!check_id (id, error))
+    return FALSE;
+
+  path = exit_file_path (runtime, id);
+  if (!parse_int_file (path, G_MININT, G_MAXINT, &code, &local_error))
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Container %s has no exit file yet",
+                     id);
+      else if (local_error->domain == CTRD_ERROR)
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                     "Container %s: reading the exit file: %s", id, local_error->message);
+      return FALSE;
+    }
+  if (out_exit_code != NULL)
+    *out_exit_code = (int) code;
+  return TRUE;
+}
+
+void
+ctrd_runtime_forget_exit (CtrdRuntime *runtime, const char *id)
+{
+  if (!is_valid_id (id))
+    return;
+  remove_conmon_files (runtime, id);
+}
+
+/* Reports @name's exit once, when its exit file holds a code: the monitor may
+ * see the file before conmon's write is complete, and sends several events. */
+static void
+maybe_report_exit (CtrdRuntime *runtime, const char *name)
+{
+  if (runtime->exit_func == NULL || !is_valid_id (name) ||
+      g_hash_table_contains (runtime->reported_exits, name) ||
+      !ctrd_runtime_read_exit_code (runtime, name, NULL, NULL))
+    return;
+
+  g_hash_table_add (runtime->reported_exits, g_strdup (name));
+  runtime->exit_func (name, runtime->exit_data);
+}
+
+static void
+on_exit_dir_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+                     gpointer user_data)
+{
+  CtrdRuntime *runtime = user_data;
+  g_autofree char *name = g_file_get_basename (file);
+
+  switch (event)
+    {
+    case G_FILE_MONITOR_EVENT_CREATED:
+    case G_FILE_MONITOR_EVENT_CHANGED:
+    case G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT:
+      maybe_report_exit (runtime, name);
+      break;
+    case G_FILE_MONITOR_EVENT_DELETED:
+      /* a new exit file under the same name is a new exit */
+      g_hash_table_remove (runtime->reported_exits, name);
+      break;
+    default:
+      break;
+    }
+}
+
+/* Exits that happened before the watch began (daemon restart) are reported
+ * too, so that no ordering between reconciling and watching can lose one. */
+static gboolean
+scan_existing_exits (gpointer user_data)
+{
+  CtrdRuntime *runtime = user_data;
+  g_autoptr (GDir) dir = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_clear_pointer (&runtime->exit_scan_source, g_source_unref);
+  dir = g_dir_open (runtime->exits_dir, 0, NULL);
+  if (dir == NULL)
+    return G_SOURCE_REMOVE;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  /* the callback may stop the watch: check it before each report */
+  for (guint i = 0; i < names->len && runtime->exit_func != NULL; i++)
+    maybe_report_exit (runtime, names->pdata[i]);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+ctrd_runtime_watch_exits (CtrdRuntime *runtime, CtrdRuntimeExitFunc func, gpointer user_data,
+                          GError **error)
+{
+  g_autoptr (GFile) dir = g_file_new_for_path (runtime->exits_dir);
+  g_autoptr (GFileMonitor) monitor = NULL;
+
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (runtime->exit_monitor == NULL, FALSE);
+
+  /* the monitor delivers its events on the caller's thread-default context */
+  monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_NONE, NULL, error);
+  if (monitor == NULL)
+    {
+      g_prefix_error (error, "Watching %s for container exits: ", runtime->exits_dir);
+      return FALSE;
+    }
+
+  runtime->exit_func = func;
+  runtime->exit_data = user_data;
+  runtime->exit_monitor = g_steal_pointer (&monitor);
+  runtime->exit_handler = g_signal_connect (runtime->exit_monitor, "changed",
+                                            G_CALLBACK (on_exit_dir_changed), runtime);
+
+  runtime->exit_scan_source = g_idle_source_new ();
+  g_source_set_callback (runtime->exit_scan_source, scan_existing_exits, runtime, NULL);
+  g_source_attach (runtime->exit_scan_source, g_main_context_get_thread_default ());
+  return TRUE;
+}
+
+gboolean
+ctrd_runtime_pid_alive (guint32 pid)
+{
+  g_autofree char *stat_path = NULL;
+  g_autofree char *stat = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *after_comm;
+
+  if (pid == 0 || pid > G_MAXINT32)
+    return FALSE;
+  if (kill ((pid_t) pid, 0) != 0 && errno != EPERM)
+    return FALSE;
+
+  /* kill() also succeeds on a zombie, which is dead for our purposes */
+  stat_path = g_strdup_printf ("/proc/%u/stat", pid);
+  stat = read_small_file (stat_path, &error);
+  if (stat == NULL)
+    return !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  after_comm = strrchr (stat, ')');
+  if (after_comm == NULL || after_comm[1] != ' ')
+    return TRUE;
+  return after_comm[2] != 'Z' && after_comm[2] != 'X';
+}

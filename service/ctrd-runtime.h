@@ -33,7 +33,10 @@ char *ctrd_runtime_container_run_dir (CtrdRuntime *runtime, const char *id);
  * bundle in @bundle_dir (config.json there) and stays as the container's
  * parent, logging to @log_path (k8s-file) and writing exits/<ID> when the
  * process exits. Completes when conmon reports the container's pid on the
- * sync pipe. Errors: RUNTIME_ERROR with the runtime's message. */
+ * sync pipe. Errors: RUNTIME_ERROR with the runtime's message; TIMEOUT after
+ * 30 s without a report; INVALID_ARGUMENT for an id outside
+ * [A-Za-z0-9][A-Za-z0-9_-]* (all functions here) or relative paths. A stale
+ * exit file of @id is removed first. @name NULL = @id. */
 void ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *name,
                                 const char *bundle_dir, const char *log_path,
                                 GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -67,7 +70,9 @@ void ctrd_runtime_forget_exit (CtrdRuntime *runtime, const char *id);
 typedef void (*CtrdRuntimeExitFunc) (const char *id, gpointer user_data);
 
 /* Watches exits/ with a GFileMonitor; calls @func on the thread-default main
- * context of the caller for each exit file that appears (once written). */
+ * context of the caller for each exit file that appears (once written), once
+ * per exit until ctrd_runtime_forget_exit (or a new create) for that id. Exit
+ * files already there when the watch starts are reported too, from an idle. */
 gboolean ctrd_runtime_watch_exits (CtrdRuntime *runtime, CtrdRuntimeExitFunc func,
                                    gpointer user_data, GError **error);
 

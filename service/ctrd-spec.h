@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   const char *id;
-  const char *hostname;
+  const char *hostname;        /* NULL = the first 12 characters of @id, as podman */
   const char *rootfs;          /* absolute path of the mounted root */
   const char *const *argv;     /* non-empty */
   const char *const *env;      /* KEY=VALUE; PATH and TERM are added when missing */
