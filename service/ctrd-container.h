@@ -1,1 +1,37 @@
+/* ctrd-container.h: one container object: the lifecycle state machine (the
+ * seed's init / start / stop / cleanup / cleanupRuntime) behind
+ * org.example.Containers1.Container. Main thread only. */
 #pragma once
+
+#include "ctrd-container-config.h"
+#include "ctrd-daemon.h"
+
+G_BEGIN_DECLS
+
+#define CTRD_TYPE_CONTAINER (ctrd_container_get_type ())
+G_DECLARE_FINAL_TYPE (CtrdContainer, ctrd_container, CTRD, CONTAINER, CtrContainerSkeleton)
+
+/* Takes ownership of @config; @run is copied. */
+CtrdContainer *ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config,
+                                   const CtrdRunState *run);
+
+const char *ctrd_container_get_id (CtrdContainer *container);
+const char *ctrd_container_get_name (CtrdContainer *container);
+const char *ctrd_container_get_image_id (CtrdContainer *container);
+const char *ctrd_container_get_object_path (CtrdContainer *container);
+CtrdState ctrd_container_get_state (CtrdContainer *container);
+
+/* Brings a container loaded from the database in line with the host after a
+ * daemon restart (like libpod's syncContainer): reads exit files conmon wrote
+ * while the daemon was down, notices dead processes, finishes an interrupted
+ * removal. @rebooted: the host rebooted since the state was written (libpod's
+ * refresh/resetState). Runs asynchronous cleanup where needed. */
+void ctrd_container_reconcile (CtrdContainer *container, gboolean rebooted);
+
+/* conmon wrote this container's exit file. */
+void ctrd_container_handle_exit (CtrdContainer *container);
+
+/* Object path for a container ID. Free with g_free. */
+char *ctrd_container_path_for_id (const char *id);
+
+G_END_DECLS

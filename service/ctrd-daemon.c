@@ -1,1 +1,517 @@
+/* ctrd-daemon.c: the daemon object: configuration, plain modules, objects. */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "ctrd-container.h"
+#include "ctrd-daemon.h"
+#include "ctrd-error.h"
+#include "ctrd-image.h"
+#include "ctrd-manager.h"
+#include "ctrd-util.h"
+
+struct _CtrdDaemon
+{
+  GObject parent_instance;
+
+  CtrdConfig *config;
+  int lock_fd;
+  CtrdDb *db;
+  CtrdStorage *storage;
+  CtrdRuntime *runtime;
+
+  GDBusConnection *connection;
+  CtrdAuthority *authority;
+  GDBusObjectManagerServer *object_manager;
+  CtrdManager *manager;
+
+  GHashTable *containers; /* id -> CtrdContainer (owned) */
+  GHashTable *images;     /* id -> CtrdImage (owned) */
+};
+
+G_DEFINE_TYPE (CtrdDaemon, ctrd_daemon, G_TYPE_OBJECT)
+
+static void
+ctrd_daemon_finalize (GObject *object)
+{
+  CtrdDaemon *self = CTRD_DAEMON (object);
+
+  g_clear_pointer (&self->containers, g_hash_table_unref);
+  g_clear_pointer (&self->images, g_hash_table_unref);
+  g_clear_object (&self->manager);
+  g_clear_object (&self->object_manager);
+  g_clear_object (&self->connection);
+  g_clear_pointer (&self->authority, ctrd_authority_free);
+  g_clear_pointer (&self->runtime, ctrd_runtime_free);
+  g_clear_pointer (&self->storage, ctrd_storage_free);
+  g_clear_pointer (&self->db, ctrd_db_close);
+  g_clear_pointer (&self->config, ctrd_config_free);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);
+
+  G_OBJECT_CLASS (ctrd_daemon_parent_class)->finalize (object);
+}
+
+static void
+ctrd_daemon_init (CtrdDaemon *self)
+{
+  self->lock_fd = -1;
+  self->containers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->images = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+}
+
+static void
+ctrd_daemon_class_init (CtrdDaemonClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = ctrd_daemon_finalize;
+}
+
+/* One daemon per storage root: an flock on STORAGE_ROOT/containersd.lock,
+ * held for the daemon's life and released by the kernel when it dies. */
+static gboolean
+take_storage_lock (CtrdDaemon *self, gboolean wait, GError **error)
+{
+  g_autofree char *path = g_build_filename (self->config->storage_root, "containersd.lock", NULL);
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open lock file %s: %s",
+                   path, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  for (guint tries = 0;; tries++)
+    {
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+        break;
+      if (errno != EWOULDBLOCK || !wait || tries >= 100)
+        {
+          int saved_errno = errno;
+          close (fd);
+          if (saved_errno == EWOULDBLOCK)
+            g_set_error (error, CTRD_ERROR, CTRD_ERROR_IN_USE,
+                         "Another containersd is already using the storage root %s",
+                         self->config->storage_root);
+          else
+            g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot lock %s: %s", path,
+                         g_strerror (saved_errno));
+          return FALSE;
+        }
+      g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+    }
+  self->lock_fd = fd;
+  return TRUE;
+}
+
+/* A changed boot id means the host rebooted since the state was written: every
+ * process, mount and run-root file of the old boot is gone (libpod's refresh). */
+static gboolean
+check_reboot (CtrdDaemon *self, gboolean *out_rebooted, GError **error)
+{
+  g_autofree char *boot_id = NULL;
+  g_autofree char *stored = NULL;
+
+  if (!g_file_get_contents ("/proc/sys/kernel/random/boot_id", &boot_id, NULL, error))
+    return FALSE;
+  g_strstrip (boot_id);
+  stored = ctrd_db_get_meta (self->db, "boot_id", error);
+  if (stored == NULL && error != NULL && *error != NULL)
+    return FALSE;
+  *out_rebooted = stored != NULL && !g_str_equal (stored, boot_id);
+  if (stored == NULL || *out_rebooted)
+    return ctrd_db_set_meta (self->db, "boot_id", boot_id, error);
+  return TRUE;
+}
+
+static void
+on_container_exit (const char *id, gpointer user_data)
+{
+  CtrdDaemon *self = user_data;
+  CtrdContainer *container = g_hash_table_lookup (self->containers, id);
+
+  if (container != NULL)
+    ctrd_container_handle_exit (container);
+}
+
+static gboolean
+load_state (CtrdDaemon *self, GError **error)
+{
+  g_autoptr (GPtrArray) images = NULL;
+  g_autoptr (GPtrArray) containers = NULL;
+  gboolean rebooted = FALSE;
+
+  if (!check_reboot (self, &rebooted, error))
+    return FALSE;
+  if (rebooted)
+    g_message ("The host rebooted since containersd last ran: resetting container states");
+
+  images = ctrd_db_load_images (self->db, error);
+  if (images == NULL)
+    return FALSE;
+  for (guint i = 0; i < images->len; i++)
+    {
+      CtrdImageRecord *record = g_ptr_array_steal_index_fast (images, i--);
+      CtrdImage *image = ctrd_image_new (self, record);
+      g_hash_table_insert (self->images, (gpointer) ctrd_image_get_id (image), image);
+    }
+
+  containers = ctrd_db_load_containers (self->db, error);
+  if (containers == NULL)
+    return FALSE;
+  for (guint i = 0; i < containers->len; i++)
+    {
+      CtrdContainerRecord *record = g_ptr_array_index (containers, i);
+      CtrdContainer *container = ctrd_container_new (self, g_steal_pointer (&record->config),
+                                                     &record->run);
+      g_hash_table_insert (self->containers, (gpointer) ctrd_container_get_id (container),
+                           container);
+    }
+
+  /* Watch before reconciling so no exit between the two is missed. */
+  if (!ctrd_runtime_watch_exits (self->runtime, on_container_exit, self, error))
+    return FALSE;
+
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, self->containers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ctrd_container_reconcile (value, rebooted);
+
+  g_hash_table_iter_init (&iter, self->images);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ctrd_daemon_update_image_containers (self, ctrd_image_get_id (value));
+
+  g_message ("Loaded %u images and %u containers", g_hash_table_size (self->images),
+             g_hash_table_size (self->containers));
+  return TRUE;
+}
+
+CtrdDaemon *
+ctrd_daemon_new (CtrdConfig *config, gboolean wait_for_lock, GError **error)
+{
+  g_autoptr (CtrdDaemon) self = g_object_new (CTRD_TYPE_DAEMON, NULL);
+  g_autofree char *db_path = NULL;
+
+  self->config = config;
+
+  /* The storage module makes the root (0700) before the lock lives in it. */
+  self->storage = ctrd_storage_new (config->storage_root, error);
+  if (self->storage == NULL)
+    return NULL;
+  if (!take_storage_lock (self, wait_for_lock, error))
+    return NULL;
+
+  db_path = g_build_filename (config->storage_root, "state.db", NULL);
+  self->db = ctrd_db_open (db_path, error);
+  if (self->db == NULL)
+    return NULL;
+
+  self->runtime = ctrd_runtime_new (config->runtime, config->conmon, config->run_root, error);
+  if (self->runtime == NULL)
+    return NULL;
+
+  if (!load_state (self, error))
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+gboolean
+ctrd_daemon_export (CtrdDaemon *self, GDBusConnection *connection, GError **error)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  self->connection = g_object_ref (connection);
+  self->authority = ctrd_authority_new ();
+  self->manager = ctrd_manager_new (self);
+
+  /* The manager lives at the object manager's own path, which
+   * GDBusObjectManagerServer does not export objects at, so it is exported
+   * directly beside the ObjectManager interface. */
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->manager), connection,
+                                         CTRD_OBJECT_ROOT, error))
+    return FALSE;
+
+  self->object_manager = g_dbus_object_manager_server_new (CTRD_OBJECT_ROOT);
+
+  g_hash_table_iter_init (&iter, self->images);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_autoptr (CtrObjectSkeleton) object = ctr_object_skeleton_new (ctrd_image_get_object_path (value));
+      ctr_object_skeleton_set_image (object, CTR_IMAGE (value));
+      g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+    }
+  g_hash_table_iter_init (&iter, self->containers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_autoptr (CtrObjectSkeleton) object =
+          ctr_object_skeleton_new (ctrd_container_get_object_path (value));
+      ctr_object_skeleton_set_container (object, CTR_CONTAINER (value));
+      g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+    }
+
+  g_dbus_object_manager_server_set_connection (self->object_manager, connection);
+  return TRUE;
+}
+
+CtrdConfig *
+ctrd_daemon_get_config (CtrdDaemon *self)
+{
+  return self->config;
+}
+
+CtrdDb *
+ctrd_daemon_get_db (CtrdDaemon *self)
+{
+  return self->db;
+}
+
+CtrdStorage *
+ctrd_daemon_get_storage (CtrdDaemon *self)
+{
+  return self->storage;
+}
+
+CtrdRuntime *
+ctrd_daemon_get_runtime (CtrdDaemon *self)
+{
+  return self->runtime;
+}
+
+GDBusConnection *
+ctrd_daemon_get_connection (CtrdDaemon *self)
+{
+  return self->connection;
+}
+
+CtrdAuthority *
+ctrd_daemon_get_authority (CtrdDaemon *self)
+{
+  return self->authority;
+}
+
+CtrdContainer *
+ctrd_daemon_get_container_by_name (CtrdDaemon *self, const char *name)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->containers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_str_equal (ctrd_container_get_name (value), name))
+      return value;
+  return NULL;
+}
+
+/* Full ID, then name, then unique ID prefix: a name that looks like a prefix of
+ * another container's ID still finds the named container. */
+CtrdContainer *
+ctrd_daemon_find_container (CtrdDaemon *self, const char *name_or_id, GError **error)
+{
+  CtrdContainer *found;
+  guint matches = 0;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (name_or_id == NULL || *name_or_id == '\0')
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "Empty container name or ID");
+      return NULL;
+    }
+  if (strlen (name_or_id) > CTRD_ID_LEN + CTRD_NAME_MAX)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                           "Container name or ID is too long");
+      return NULL;
+    }
+
+  found = g_hash_table_lookup (self->containers, name_or_id);
+  if (found != NULL)
+    return found;
+  found = ctrd_daemon_get_container_by_name (self, name_or_id);
+  if (found != NULL)
+    return found;
+
+  if (ctrd_is_id_prefix (name_or_id))
+    {
+      g_hash_table_iter_init (&iter, self->containers);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (g_str_has_prefix (key, name_or_id))
+          {
+            found = value;
+            matches++;
+          }
+    }
+  if (matches == 1)
+    return found;
+
+  g_autofree char *printable = g_strescape (name_or_id, NULL);
+  if (matches > 1)
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                 "Container ID prefix \"%s\" matches %u containers", printable, matches);
+  else
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "No container named \"%s\"",
+                 printable);
+  return NULL;
+}
+
+CtrdImage *
+ctrd_daemon_get_image_by_id (CtrdDaemon *self, const char *id)
+{
+  return g_hash_table_lookup (self->images, id);
+}
+
+CtrdImage *
+ctrd_daemon_get_image_by_name (CtrdDaemon *self, const char *name)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->images);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (ctrd_image_has_name (value, name))
+      return value;
+  return NULL;
+}
+
+CtrdImage *
+ctrd_daemon_find_image (CtrdDaemon *self, const char *reference, GError **error)
+{
+  const char *ref = reference;
+  CtrdImage *found = NULL;
+  guint matches = 0;
+  GHashTableIter iter;
+  gpointer key, value;
+  g_autofree char *printable = NULL;
+
+  if (ref == NULL || *ref == '\0')
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Empty image reference");
+      return NULL;
+    }
+  if (strlen (ref) > 512)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                           "Image reference is too long");
+      return NULL;
+    }
+  if (g_str_has_prefix (ref, "sha256:"))
+    ref += strlen ("sha256:");
+
+  found = g_hash_table_lookup (self->images, ref);
+  if (found != NULL)
+    return found;
+
+  if (ref == reference)
+    {
+      g_autofree char *normalized = ctrd_normalize_image_name (ref, NULL);
+      if (normalized != NULL)
+        {
+          found = ctrd_daemon_get_image_by_name (self, normalized);
+          if (found != NULL)
+            return found;
+        }
+    }
+
+  if (ctrd_is_id_prefix (ref))
+    {
+      g_hash_table_iter_init (&iter, self->images);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (g_str_has_prefix (key, ref))
+          {
+            found = value;
+            matches++;
+          }
+    }
+  if (matches == 1)
+    return found;
+
+  printable = g_strescape (reference, NULL);
+  if (matches > 1)
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                 "Image ID prefix \"%s\" matches %u images", printable, matches);
+  else
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "No image \"%s\"", printable);
+  return NULL;
+}
+
+void
+ctrd_daemon_add_container (CtrdDaemon *self, CtrdContainer *container)
+{
+  g_hash_table_insert (self->containers, (gpointer) ctrd_container_get_id (container),
+                       g_object_ref (container));
+  if (self->object_manager != NULL)
+    {
+      g_autoptr (CtrObjectSkeleton) object =
+          ctr_object_skeleton_new (ctrd_container_get_object_path (container));
+      ctr_object_skeleton_set_container (object, CTR_CONTAINER (container));
+      g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+    }
+  ctrd_daemon_update_image_containers (self, ctrd_container_get_image_id (container));
+}
+
+void
+ctrd_daemon_remove_container (CtrdDaemon *self, CtrdContainer *container)
+{
+  g_autofree char *image_id = g_strdup (ctrd_container_get_image_id (container));
+
+  if (self->object_manager != NULL)
+    g_dbus_object_manager_server_unexport (self->object_manager,
+                                           ctrd_container_get_object_path (container));
+  g_hash_table_remove (self->containers, ctrd_container_get_id (container));
+  ctrd_daemon_update_image_containers (self, image_id);
+}
+
+void
+ctrd_daemon_add_image (CtrdDaemon *self, CtrdImage *image)
+{
+  g_hash_table_insert (self->images, (gpointer) ctrd_image_get_id (image), g_object_ref (image));
+  if (self->object_manager != NULL)
+    {
+      g_autoptr (CtrObjectSkeleton) object = ctr_object_skeleton_new (ctrd_image_get_object_path (image));
+      ctr_object_skeleton_set_image (object, CTR_IMAGE (image));
+      g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+    }
+}
+
+void
+ctrd_daemon_emit_event (CtrdDaemon *self, const char *object_path, const char *id,
+                        const char *event)
+{
+  g_debug ("event %s %s", event, id);
+  if (self->manager != NULL)
+    ctr_manager_emit_container_event (CTR_MANAGER (self->manager), object_path, id, event,
+                                      ctrd_now_usec ());
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+void
+ctrd_daemon_update_image_containers (CtrdDaemon *self, const char *image_id)
+{
+  CtrdImage *image = g_hash_table_lookup (self->images, image_id);
+  g_autoptr (GPtrArray) paths = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  if (image == NULL)
+    return;
+  g_hash_table_iter_init (&iter, self->containers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_str_equal (ctrd_container_get_image_id (value), image_id))
+      g_ptr_array_add (paths, (gpointer) ctrd_container_get_object_path (value));
+  g_ptr_array_sort (paths, compare_strings);
+  g_ptr_array_add (paths, NULL);
+  ctr_image_set_containers (CTR_IMAGE (image), (const char *const *) paths->pdata);
+}

@@ -1,1 +1,64 @@
+/* ctrd-daemon.h: the daemon: owns the configuration, the plain modules (db,
+ * storage, runtime), the object manager and every container and image object.
+ * All of its state belongs to the main thread. */
 #pragma once
+
+#include <gio/gio.h>
+
+#include "ctr-generated.h"
+#include "ctrd-authority.h"
+#include "ctrd-config.h"
+#include "ctrd-db.h"
+#include "ctrd-runtime.h"
+#include "ctrd-storage.h"
+
+G_BEGIN_DECLS
+
+#define CTRD_OBJECT_ROOT "/org/example/Containers1"
+
+typedef struct _CtrdContainer CtrdContainer;
+typedef struct _CtrdImage CtrdImage;
+
+#define CTRD_TYPE_DAEMON (ctrd_daemon_get_type ())
+G_DECLARE_FINAL_TYPE (CtrdDaemon, ctrd_daemon, CTRD, DAEMON, GObject)
+
+/* Takes the storage-root lock, opens the database, storage and runtime, loads
+ * every image and container and reconciles them with what is on the host
+ * (like libpod's refresh/syncContainer). Takes ownership of @config. Fails
+ * when another daemon holds the storage root (unless @wait_for_lock, which
+ * waits up to 10 s for it, for --replace). */
+CtrdDaemon *ctrd_daemon_new (CtrdConfig *config, gboolean wait_for_lock, GError **error);
+
+/* Exports the manager and all objects on @connection. */
+gboolean ctrd_daemon_export (CtrdDaemon *daemon, GDBusConnection *connection, GError **error);
+
+CtrdConfig *ctrd_daemon_get_config (CtrdDaemon *daemon);
+CtrdDb *ctrd_daemon_get_db (CtrdDaemon *daemon);
+CtrdStorage *ctrd_daemon_get_storage (CtrdDaemon *daemon);
+CtrdRuntime *ctrd_daemon_get_runtime (CtrdDaemon *daemon);
+GDBusConnection *ctrd_daemon_get_connection (CtrdDaemon *daemon);
+CtrdAuthority *ctrd_daemon_get_authority (CtrdDaemon *daemon);
+
+/* Lookups; the returned objects are owned by the daemon. */
+CtrdContainer *ctrd_daemon_find_container (CtrdDaemon *daemon, const char *name_or_id,
+                                           GError **error);
+CtrdContainer *ctrd_daemon_get_container_by_name (CtrdDaemon *daemon, const char *name);
+CtrdImage *ctrd_daemon_find_image (CtrdDaemon *daemon, const char *reference, GError **error);
+CtrdImage *ctrd_daemon_get_image_by_id (CtrdDaemon *daemon, const char *id);
+/* The image holding normalised name @name ("name:tag"), or NULL. */
+CtrdImage *ctrd_daemon_get_image_by_name (CtrdDaemon *daemon, const char *name);
+
+/* Publishes a new object (and exports it when the daemon is on the bus). */
+void ctrd_daemon_add_container (CtrdDaemon *daemon, CtrdContainer *container);
+void ctrd_daemon_add_image (CtrdDaemon *daemon, CtrdImage *image);
+/* Unexports and drops a removed container. */
+void ctrd_daemon_remove_container (CtrdDaemon *daemon, CtrdContainer *container);
+
+/* Manager.ContainerEvent. */
+void ctrd_daemon_emit_event (CtrdDaemon *daemon, const char *object_path, const char *id,
+                             const char *event);
+
+/* Recomputes the Containers property of the image with @image_id. */
+void ctrd_daemon_update_image_containers (CtrdDaemon *daemon, const char *image_id);
+
+G_END_DECLS

@@ -1,1 +1,201 @@
-int main (void) { return 0; }
+/* ctrd-main.c: containersd's entry point: options, the bus name, the main loop. */
+#include "config.h"
+
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <glib-unix.h>
+#include <gio/gio.h>
+
+#include "ctrd-daemon.h"
+#include "ctrd-error.h"
+
+#define CTRD_BUS_NAME "org.example.Containers1"
+
+typedef struct
+{
+  GMainLoop *loop;
+  CtrdDaemon *daemon;
+  int exit_status;
+  gboolean name_acquired;
+} MainState;
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  MainState *state = user_data;
+
+  /* Containers keep running: conmon, not the daemon, is their parent. */
+  g_message ("Received a termination signal: exiting, containers keep running");
+  g_main_loop_quit (state->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_name_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  MainState *state = user_data;
+
+  state->name_acquired = TRUE;
+  g_message ("Acquired the name %s on the system bus", name);
+}
+
+static void
+on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  MainState *state = user_data;
+
+  if (connection == NULL)
+    g_warning ("Lost the connection to the system bus");
+  else if (!state->name_acquired)
+    g_warning ("Cannot own the name %s: is another containersd running, or does the bus policy "
+               "not allow it?",
+               name);
+  else
+    g_message ("Another daemon replaced this one as %s", name);
+  state->exit_status = state->name_acquired && connection != NULL ? 0 : 1;
+  g_main_loop_quit (state->loop);
+}
+
+static void
+log_handler (const char *log_domain, GLogLevelFlags level, const char *message, gpointer user_data)
+{
+  gboolean debug = GPOINTER_TO_INT (user_data);
+  const char *prefix;
+
+  if ((level & G_LOG_LEVEL_DEBUG) && !debug)
+    return;
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+    prefix = "<3>";
+  else if (level & G_LOG_LEVEL_WARNING)
+    prefix = "<4>";
+  else if (level & G_LOG_LEVEL_DEBUG)
+    prefix = "<7>";
+  else
+    prefix = "<6>";
+  /* sd-daemon priority prefixes: the journal reads them, a terminal shows them. */
+  fprintf (stderr, "%s%s\n", prefix, message);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *storage_root = NULL;
+  g_autofree char *run_root = NULL;
+  g_autofree char *runtime = NULL;
+  g_autofree char *config_file = NULL;
+  gboolean replace = FALSE, debug = FALSE, version = FALSE;
+  GOptionEntry entries[] = {
+    { "storage-root", 0, 0, G_OPTION_ARG_FILENAME, &storage_root,
+      "Where images, containers and the database live (default /var/lib/containersd)", "DIR" },
+    { "run-root", 0, 0, G_OPTION_ARG_FILENAME, &run_root,
+      "Where run-time state lives (default /run/containersd)", "DIR" },
+    { "runtime", 0, 0, G_OPTION_ARG_FILENAME, &runtime,
+      "The OCI runtime (default: the first of runc, crun that works)", "PATH" },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file,
+      "Configuration file (default " CTRD_DEFAULT_CONFIG_FILE ")", "FILE" },
+    { "replace", 0, 0, G_OPTION_ARG_NONE, &replace, "Replace a running containersd", NULL },
+    { "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "Log debug messages", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CtrdConfig) config = NULL;
+  g_autoptr (GDBusConnection) connection = NULL;
+  g_autoptr (GMainLoop) loop = NULL;
+  MainState state = { 0 };
+  guint owner_id;
+
+  setlocale (LC_ALL, "");
+  /* A client that closes its end of a pipe must not kill the daemon. */
+  signal (SIGPIPE, SIG_IGN);
+  umask (0077);
+
+  context = g_option_context_new ("- container manager on the system bus");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("containersd: %s\n", error->message);
+      return 2;
+    }
+  if (version)
+    {
+      g_print ("containersd %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+
+  config = ctrd_config_load (config_file, &error);
+  if (config == NULL)
+    {
+      g_printerr ("containersd: %s\n", error->message);
+      return 1;
+    }
+  if (storage_root != NULL)
+    {
+      g_free (config->storage_root);
+      config->storage_root = g_steal_pointer (&storage_root);
+    }
+  if (run_root != NULL)
+    {
+      g_free (config->run_root);
+      config->run_root = g_steal_pointer (&run_root);
+    }
+  if (runtime != NULL)
+    {
+      g_free (config->runtime);
+      config->runtime = g_steal_pointer (&runtime);
+    }
+  debug = debug || config->debug;
+  if (!g_path_is_absolute (config->storage_root) || !g_path_is_absolute (config->run_root))
+    {
+      g_printerr ("containersd: --storage-root and --run-root must be absolute paths\n");
+      return 2;
+    }
+
+  g_log_set_default_handler (log_handler, GINT_TO_POINTER (debug));
+  ctrd_error_quark (); /* registers the D-Bus error names */
+
+  state.daemon = ctrd_daemon_new (g_steal_pointer (&config), replace, &error);
+  if (state.daemon == NULL)
+    {
+      g_printerr ("containersd: %s\n", error->message);
+      return 1;
+    }
+
+  connection = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
+  if (connection == NULL)
+    {
+      g_printerr ("containersd: cannot connect to the system bus: %s\n", error->message);
+      g_object_unref (state.daemon);
+      return 1;
+    }
+  g_dbus_connection_set_exit_on_close (connection, FALSE);
+  if (!ctrd_daemon_export (state.daemon, connection, &error))
+    {
+      g_printerr ("containersd: %s\n", error->message);
+      g_object_unref (state.daemon);
+      return 1;
+    }
+
+  loop = g_main_loop_new (NULL, FALSE);
+  state.loop = loop;
+  g_unix_signal_add (SIGTERM, on_quit_signal, &state);
+  g_unix_signal_add (SIGINT, on_quit_signal, &state);
+
+  owner_id = g_bus_own_name_on_connection (
+      connection, CTRD_BUS_NAME,
+      G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |
+          (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : G_BUS_NAME_OWNER_FLAGS_NONE),
+      on_name_acquired, on_name_lost, &state, NULL);
+
+  g_main_loop_run (loop);
+
+  g_bus_unown_name (owner_id);
+  g_dbus_connection_flush_sync (connection, NULL, NULL);
+  g_object_unref (state.daemon);
+  return state.exit_status;
+}

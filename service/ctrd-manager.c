@@ -1,1 +1,913 @@
+/* ctrd-manager.c: org.example.Containers1.Manager: create containers, import
+ * images, look objects up.
+ *
+ * Each handler validates every argument first, then acts, and completes the
+ * invocation exactly once. Bad input changes nothing. */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gunixfdlist.h>
+
+#include "ctrd-container.h"
+#include "ctrd-error.h"
+#include "ctrd-image.h"
+#include "ctrd-manager.h"
+#include "ctrd-util.h"
+
+/* Caps on what one call may carry (DESIGN.md security rules). */
+#define MAX_ARGV_ELEMENTS 4096
+#define MAX_ARGV_BYTES (1024 * 1024)
+#define MAX_ENV_ENTRIES 4096
+#define MAX_LABELS 256
+#define MAX_OPTIONS_BYTES (64 * 1024)
+#define MAX_STRING_BYTES 4096
+
+struct _CtrdManager
+{
+  CtrManagerSkeleton parent_instance;
+
+  CtrdDaemon *daemon; /* not owned */
+};
+
+static void ctrd_manager_iface_init (CtrManagerIface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (CtrdManager, ctrd_manager, CTR_TYPE_MANAGER_SKELETON,
+                         G_IMPLEMENT_INTERFACE (CTR_TYPE_MANAGER, ctrd_manager_iface_init))
+
+static void
+ctrd_manager_init (CtrdManager *self)
+{
+}
+
+static void
+ctrd_manager_class_init (CtrdManagerClass *klass)
+{
+}
+
+CtrdManager *
+ctrd_manager_new (CtrdDaemon *daemon)
+{
+  CtrdManager *self = g_object_new (CTRD_TYPE_MANAGER, NULL);
+  CtrdConfig *config = ctrd_daemon_get_config (daemon);
+
+  self->daemon = daemon;
+  ctr_manager_set_version (CTR_MANAGER (self), PACKAGE_VERSION);
+  ctr_manager_set_runtime (CTR_MANAGER (self),
+                           ctrd_runtime_get_path (ctrd_daemon_get_runtime (daemon)));
+  ctr_manager_set_storage_root (CTR_MANAGER (self), config->storage_root);
+  ctr_manager_set_repo_path (CTR_MANAGER (self),
+                             ctrd_storage_get_repo_path (ctrd_daemon_get_storage (daemon)));
+  return self;
+}
+
+static void
+return_error (GDBusMethodInvocation *invocation, GError *error, CtrdError fallback)
+{
+  ctrd_error_normalize (&error, fallback);
+  g_dbus_method_invocation_return_gerror (invocation, error);
+}
+
+/* ---------------------------------------------------------------- options */
+
+typedef struct
+{
+  const char *key;
+  const char *type;
+} OptionSpec;
+
+/* Checks every key of an a{sv} against @specs: an unknown key or a value of
+ * another type is an error naming the key (g_variant_lookup would silently
+ * skip a wrong type). */
+static gboolean
+validate_options (GVariant *options, const OptionSpec *specs, guint n_specs, const char *what,
+                  GError **error)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  if (g_variant_get_size (options) > MAX_OPTIONS_BYTES)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                   "%s: the options are larger than %d bytes", what, MAX_OPTIONS_BYTES);
+      return FALSE;
+    }
+
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      const OptionSpec *spec = NULL;
+      for (guint i = 0; i < n_specs && spec == NULL; i++)
+        if (g_str_equal (specs[i].key, key))
+          spec = &specs[i];
+      if (spec == NULL)
+        {
+          g_autofree char *printable = g_strescape (key, NULL);
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s: unknown option \"%.64s\"",
+                       what, printable);
+          g_variant_unref (value);
+          return FALSE;
+        }
+      if (!g_variant_is_of_type (value, G_VARIANT_TYPE (spec->type)))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "%s: option %s must be of type '%s', not '%s'", what, key, spec->type,
+                       g_variant_get_type_string (value));
+          g_variant_unref (value);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+validate_string_array (const char *const *strv, guint max_elements, const char *what,
+                       GError **error)
+{
+  gsize bytes = 0;
+  guint n = 0;
+
+  for (; strv[n] != NULL; n++)
+    {
+      bytes += strlen (strv[n]) + 1;
+      if (n >= max_elements || bytes > MAX_ARGV_BYTES)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "%s has more than %u elements or %d bytes", what, max_elements,
+                       MAX_ARGV_BYTES);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+validate_env (const char *const *env, GError **error)
+{
+  if (!validate_string_array (env, MAX_ENV_ENTRIES, "Env", error))
+    return FALSE;
+  for (guint i = 0; env[i] != NULL; i++)
+    {
+      const char *eq = strchr (env[i], '=');
+      if (eq == NULL || eq == env[i])
+        {
+          /* Do not echo the entry: it may hold a secret. */
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Env entry %u is not of the form KEY=VALUE", i);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* RFC 1123 labels joined by dots, at most 64 bytes (what sethostname takes). */
+static gboolean
+validate_hostname (const char *hostname, GError **error)
+{
+  gsize len = strlen (hostname);
+  gboolean ok = len > 0 && len <= 64 && hostname[0] != '.' && hostname[0] != '-' &&
+                hostname[len - 1] != '.' && hostname[len - 1] != '-';
+
+  for (gsize i = 0; ok && i < len; i++)
+    ok = g_ascii_isalnum (hostname[i]) || hostname[i] == '-' || hostname[i] == '.';
+  if (!ok)
+    {
+      g_autofree char *printable = g_strescape (hostname, NULL);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Invalid hostname \"%.80s\": letters, digits, '-' and '.', at most 64", printable);
+    }
+  return ok;
+}
+
+static gboolean
+validate_container_path (const char *path, const char *what, GError **error)
+{
+  if (!g_path_is_absolute (path) || strlen (path) > MAX_STRING_BYTES || strstr (path, "/../") ||
+      g_str_has_suffix (path, "/.."))
+    {
+      g_autofree char *printable = g_strescape (path, NULL);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s \"%.80s\" must be an absolute path without \"..\"", what, printable);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Image env first, then the caller's: a later KEY= wins, keeping the order of
+ * first appearance. */
+static char **
+merge_env (char **image_env, const char *const *env)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const char *const *lists[] = { (const char *const *) image_env, env };
+
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    for (guint i = 0; lists[l] != NULL && lists[l][i] != NULL; i++)
+      {
+        const char *entry = lists[l][i];
+        const char *eq = strchr (entry, '=');
+        g_autofree char *key = NULL;
+        gpointer pos;
+
+        if (eq == NULL || eq == entry)
+          continue;
+        key = g_strndup (entry, eq - entry);
+        if (g_hash_table_lookup_extended (index, key, NULL, &pos))
+          {
+            g_free (out->pdata[GPOINTER_TO_UINT (pos)]);
+            out->pdata[GPOINTER_TO_UINT (pos)] = g_strdup (entry);
+          }
+        else
+          {
+            g_hash_table_insert (index, g_steal_pointer (&key), GUINT_TO_POINTER (out->len));
+            g_ptr_array_add (out, g_strdup (entry));
+          }
+      }
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+}
+
+static void
+replace_string (char **field, char *value)
+{
+  g_free (*field);
+  *field = value;
+}
+
+static const OptionSpec create_options[] = {
+  { "Entrypoint", "as" }, { "Env", "as" },         { "WorkingDir", "s" }, { "Hostname", "s" },
+  { "Labels", "a{ss}" },  { "StopSignal", "s" },   { "StopTimeout", "u" },
+};
+
+/* Builds the configuration of a new container from the call's arguments and
+ * the image's defaults; nothing is written. */
+static CtrdContainerConfig *
+build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
+                        const char *image_ref, const char *const *command, GVariant *options,
+                        GError **error)
+{
+  g_autoptr (CtrdContainerConfig) config = ctrd_container_config_new ();
+  g_autoptr (GVariant) entrypoint = NULL;
+  g_autoptr (GVariant) env = NULL;
+  g_autoptr (GVariant) labels = NULL;
+  g_auto (GStrv) image_env = NULL;
+  const char *working_dir = NULL, *hostname = NULL, *stop_signal = NULL;
+  guint32 stop_timeout = 10;
+  g_autofree char *image_stop_signal = NULL;
+
+  if (!validate_options (options, create_options, G_N_ELEMENTS (create_options),
+                         "CreateContainer", error))
+    return NULL;
+  if (!validate_string_array (command, MAX_ARGV_ELEMENTS, "The command", error))
+    return NULL;
+
+  entrypoint = g_variant_lookup_value (options, "Entrypoint", G_VARIANT_TYPE ("as"));
+  env = g_variant_lookup_value (options, "Env", G_VARIANT_TYPE ("as"));
+  labels = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
+  g_variant_lookup (options, "WorkingDir", "&s", &working_dir);
+  g_variant_lookup (options, "Hostname", "&s", &hostname);
+  g_variant_lookup (options, "StopSignal", "&s", &stop_signal);
+  g_variant_lookup (options, "StopTimeout", "u", &stop_timeout);
+
+  replace_string (&config->id, ctrd_generate_id ());
+  replace_string (&config->name, g_strdup (name));
+  replace_string (&config->image_id, g_strdup (ctrd_image_get_id (image)));
+  replace_string (&config->image_name, g_strdup (image_ref));
+
+  g_strfreev (config->entrypoint);
+  g_strfreev (config->command);
+  if (entrypoint != NULL)
+    {
+      g_autofree const char **strv = g_variant_get_strv (entrypoint, NULL);
+      if (!validate_string_array (strv, MAX_ARGV_ELEMENTS, "Entrypoint", error))
+        return NULL;
+      config->entrypoint = g_strdupv ((char **) strv);
+      /* Like docker/podman: a new entrypoint drops the image's Cmd. */
+      config->command = g_strdupv ((char **) command);
+    }
+  else
+    {
+      config->entrypoint = ctrd_image_dup_entrypoint (image);
+      config->command = command[0] != NULL ? g_strdupv ((char **) command)
+                                           : ctrd_image_dup_cmd (image);
+    }
+  if (config->entrypoint[0] == NULL && config->command[0] == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "No command given and image %.12s has no default command",
+                   ctrd_image_get_id (image));
+      return NULL;
+    }
+  for (char **p = config->command; *p != NULL; p++)
+    if (**p == '\0' && p == config->command && config->entrypoint[0] == NULL)
+      {
+        g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                             "The command's first element is empty");
+        return NULL;
+      }
+
+  image_env = ctrd_image_dup_env (image);
+  if (env != NULL)
+    {
+      g_autofree const char **strv = g_variant_get_strv (env, NULL);
+      if (!validate_env (strv, error))
+        return NULL;
+      g_strfreev (config->env);
+      config->env = merge_env (image_env, strv);
+    }
+  else
+    {
+      g_strfreev (config->env);
+      config->env = merge_env (image_env, NULL);
+    }
+
+  if (working_dir != NULL && *working_dir != '\0')
+    {
+      if (!validate_container_path (working_dir, "WorkingDir", error))
+        return NULL;
+      replace_string (&config->working_dir, g_strdup (working_dir));
+    }
+  else
+    {
+      g_autofree char *image_wd = ctrd_image_dup_working_dir (image);
+      /* The image config is untrusted: an unusable WorkingDir falls back to /. */
+      if (*image_wd != '\0' && validate_container_path (image_wd, "WorkingDir", NULL))
+        {
+          replace_string (&config->working_dir, g_steal_pointer (&image_wd));
+        }
+    }
+
+  if (hostname != NULL && *hostname != '\0')
+    {
+      if (!validate_hostname (hostname, error))
+        return NULL;
+      replace_string (&config->hostname, g_strdup (hostname));
+    }
+  else
+    replace_string (&config->hostname, g_strndup (config->id, 12));
+
+  if (labels != NULL)
+    {
+      GVariantIter iter;
+      const char *key, *value;
+
+      if (g_variant_n_children (labels) > MAX_LABELS)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "More than %d labels", MAX_LABELS);
+          return NULL;
+        }
+      g_variant_iter_init (&iter, labels);
+      while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+        {
+          if (*key == '\0')
+            {
+              g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                   "A label has an empty key");
+              return NULL;
+            }
+          g_hash_table_insert (config->labels, g_strdup (key), g_strdup (value));
+        }
+    }
+
+  if (stop_signal == NULL || *stop_signal == '\0')
+    {
+      image_stop_signal = ctrd_image_dup_stop_signal (image);
+      if (*image_stop_signal != '\0')
+        stop_signal = image_stop_signal;
+    }
+  if (stop_signal != NULL && *stop_signal != '\0')
+    {
+      GError *local_error = NULL;
+      int signum = ctrd_parse_signal (stop_signal, &local_error);
+      if (signum < 0)
+        {
+          /* An option we were given is an error; a bad image default is ignored. */
+          if (stop_signal != image_stop_signal)
+            {
+              g_propagate_prefixed_error (error, local_error, "StopSignal: ");
+              return NULL;
+            }
+          g_error_free (local_error);
+        }
+      else
+        config->stop_signal = signum;
+    }
+  config->stop_timeout = stop_timeout;
+  config->created_at = ctrd_now_usec ();
+  return g_steal_pointer (&config);
+}
+
+typedef struct
+{
+  CtrdManager *manager;
+  CtrdContainerConfig *config;
+} CreateData;
+
+static void
+create_data_free (gpointer user_data)
+{
+  CreateData *data = user_data;
+
+  g_object_unref (data->manager);
+  g_clear_pointer (&data->config, ctrd_container_config_free);
+  g_free (data);
+}
+
+static void
+do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CreateData *data = user_data;
+  CtrdManager *self = data->manager;
+  CtrdContainerConfig *config = data->config;
+  CtrdStorage *storage = ctrd_daemon_get_storage (self->daemon);
+  GError *error = NULL;
+  g_autoptr (CtrdContainer) container = NULL;
+  CtrdRunState run = { .state = CTRD_STATE_CONFIGURED };
+
+  /* Things may have changed while polkit was asked. */
+  if (ctrd_daemon_get_image_by_id (self->daemon, config->image_id) == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Container %s: image %.12s was removed", config->name,
+                                             config->image_id);
+      return;
+    }
+  if (ctrd_daemon_get_container_by_name (self->daemon, config->name) != NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
+                                             "The name %s is already used by another container",
+                                             config->name);
+      return;
+    }
+
+  /* Directory first, then the row: a crash between leaves only an empty
+   * directory, never a row without its directory. */
+  if (!ctrd_storage_create_container_dirs (storage, config->id, &error))
+    {
+      g_prefix_error (&error, "Container %s: ", config->name);
+      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  if (!ctrd_db_insert_container (ctrd_daemon_get_db (self->daemon), config, &run, &error))
+    {
+      g_autoptr (GError) cleanup_error = NULL;
+      if (!ctrd_storage_remove_container_dirs (storage, config->id, NULL, &cleanup_error))
+        g_warning ("%s", cleanup_error->message);
+      g_prefix_error (&error, "Container %s: ", config->name);
+      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+
+  container = ctrd_container_new (self->daemon, g_steal_pointer (&data->config), &run);
+  ctrd_daemon_add_container (self->daemon, container);
+  g_message ("Created container %s (%.12s) from image %.12s", ctrd_container_get_name (container),
+             ctrd_container_get_id (container), ctrd_container_get_image_id (container));
+  ctrd_daemon_emit_event (self->daemon, ctrd_container_get_object_path (container),
+                          ctrd_container_get_id (container), "create");
+  ctr_manager_complete_create_container (CTR_MANAGER (self), invocation,
+                                         ctrd_container_get_object_path (container));
+}
+
+static gboolean
+handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, const char *name,
+                         const char *image_ref, const char *const *command, GVariant *options)
+{
+  CtrdManager *self = CTRD_MANAGER (iface);
+  GError *error = NULL;
+  g_autofree char *generated_name = NULL;
+  CreateData *data;
+  CtrdImage *image;
+
+  if (*name == '\0')
+    {
+      do
+        {
+          g_free (generated_name);
+          generated_name = ctrd_generate_name ();
+        }
+      while (ctrd_daemon_get_container_by_name (self->daemon, generated_name) != NULL);
+      name = generated_name;
+    }
+  else if (!ctrd_validate_container_name (name, &error))
+    {
+      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+
+  image = ctrd_daemon_find_image (self->daemon, image_ref, &error);
+  if (image == NULL)
+    {
+      return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
+      return TRUE;
+    }
+  data = g_new0 (CreateData, 1);
+  data->manager = g_object_ref (self);
+  data->config = build_container_config (self, name, image, image_ref, command, options, &error);
+  if (data->config == NULL)
+    {
+      create_data_free (data);
+      g_prefix_error (&error, "Container %s: ", name);
+      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  if (ctrd_daemon_get_container_by_name (self->daemon, name) != NULL)
+    {
+      create_data_free (data);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
+                                             "The name %s is already used by another container",
+                                             name);
+      return TRUE;
+    }
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_CREATE, "container.name", name, do_create_container,
+                        data, create_data_free);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- images */
+
+static const OptionSpec import_options[] = {
+  { "Format", "s" },
+};
+
+typedef struct
+{
+  CtrdManager *manager;
+  GDBusMethodInvocation *invocation;
+  gboolean from_path;
+  int fd;
+  char *name; /* normalised, or NULL */
+  CtrdImportLimits limits;
+} ImportData;
+
+static void
+import_data_free (ImportData *data)
+{
+  if (data->fd >= 0)
+    close (data->fd);
+  g_free (data->name);
+  g_object_unref (data->manager);
+  g_free (data);
+}
+
+static void
+import_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  ImportData *data = task_data;
+  CtrdStorage *storage = ctrd_daemon_get_storage (data->manager->daemon);
+  GError *error = NULL;
+  CtrdImportResult *result;
+
+  result = ctrd_storage_import_rootfs_tar (storage, data->fd, &data->limits, cancellable, &error);
+  if (result == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify) ctrd_import_result_free);
+}
+
+/* Main thread: record the new image, give it its name (taken from any image
+ * that had it, as podman does), publish it. */
+static void
+on_import_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdManager *self = CTRD_MANAGER (source);
+  ImportData *data = g_task_get_task_data (G_TASK (result));
+  GDBusMethodInvocation *invocation = data->invocation;
+  GError *error = NULL;
+  g_autoptr (CtrdImportResult) imported = NULL;
+  CtrdDb *db = ctrd_daemon_get_db (self->daemon);
+  CtrdImage *image, *previous_owner = NULL;
+  g_auto (GStrv) previous_names = NULL;
+
+  imported = g_task_propagate_pointer (G_TASK (result), &error);
+  if (imported == NULL)
+    {
+      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+
+  if (data->name != NULL)
+    previous_owner = ctrd_daemon_get_image_by_name (self->daemon, data->name);
+  if (previous_owner != NULL)
+    {
+      const CtrdImageRecord *record = ctrd_image_get_record (previous_owner);
+      g_autoptr (GPtrArray) kept = g_ptr_array_new ();
+      for (guint i = 0; record->names[i] != NULL; i++)
+        if (!g_str_equal (record->names[i], data->name))
+          g_ptr_array_add (kept, record->names[i]);
+      g_ptr_array_add (kept, NULL);
+      previous_names = g_strdupv ((char **) kept->pdata);
+      if (!ctrd_db_set_image_names (db, ctrd_image_get_id (previous_owner),
+                                    (const char *const *) previous_names, &error))
+        {
+          return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+          return;
+        }
+      ctrd_image_set_names (previous_owner, (const char *const *) previous_names);
+    }
+
+  image = ctrd_daemon_get_image_by_id (self->daemon, imported->image_id);
+  if (image == NULL)
+    {
+      g_autoptr (CtrdImageRecord) record = g_new0 (CtrdImageRecord, 1);
+      g_autoptr (CtrdImage) new_image = NULL;
+
+      record->id = g_strdup (imported->image_id);
+      record->commit = g_strdup (imported->commit);
+      record->names = data->name != NULL ? g_strdupv ((char *[]){ data->name, NULL })
+                                         : g_new0 (char *, 1);
+      record->size = imported->size;
+      record->created_at = imported->created_at;
+      record->config_json = g_strdup (imported->config_json);
+      if (!ctrd_db_insert_image (db, record, &error))
+        {
+          g_autoptr (GError) ref_error = NULL;
+          if (!ctrd_storage_delete_image_ref (ctrd_daemon_get_storage (self->daemon),
+                                              imported->image_id, &ref_error))
+            g_warning ("%s", ref_error->message);
+          return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+          return;
+        }
+      new_image = ctrd_image_new (self->daemon, g_steal_pointer (&record));
+      ctrd_daemon_add_image (self->daemon, new_image);
+      image = new_image;
+    }
+  else if (data->name != NULL && !ctrd_image_has_name (image, data->name))
+    {
+      const CtrdImageRecord *record = ctrd_image_get_record (image);
+      g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+      g_auto (GStrv) names = NULL;
+      g_strv_builder_addv (builder, (const char **) record->names);
+      g_strv_builder_add (builder, data->name);
+      names = g_strv_builder_end (builder);
+      if (!ctrd_db_set_image_names (db, record->id, (const char *const *) names, &error))
+        {
+          return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+          return;
+        }
+      ctrd_image_set_names (image, (const char *const *) names);
+    }
+
+  g_message ("Imported image %.12s (commit %.12s, %" G_GUINT64_FORMAT " bytes)%s%s",
+             imported->image_id, imported->commit, imported->size,
+             data->name != NULL ? " as " : "", data->name != NULL ? data->name : "");
+  if (data->from_path)
+    ctr_manager_complete_import_image_from_path (CTR_MANAGER (self), invocation,
+                                                 ctrd_image_get_object_path (image));
+  else
+    ctr_manager_complete_import_image (CTR_MANAGER (self), invocation, NULL,
+                                       ctrd_image_get_object_path (image));
+}
+
+/* The checks both import methods share, before anything is read; @fd -1
+ * checks only the options and the name. */
+static gboolean
+validate_import (int fd, const char *name, GVariant *options, char **out_name, GError **error)
+{
+  const char *format = "auto";
+  struct stat st;
+
+  if (!validate_options (options, import_options, G_N_ELEMENTS (import_options), "ImportImage",
+                         error))
+    return FALSE;
+  g_variant_lookup (options, "Format", "&s", &format);
+  if (!g_str_equal (format, "auto") && !g_str_equal (format, "rootfs-tar"))
+    {
+      g_autofree char *printable = g_strescape (format, NULL);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "ImportImage: unsupported Format \"%.64s\" (supported: auto, rootfs-tar)",
+                   printable);
+      return FALSE;
+    }
+  if (*name != '\0')
+    {
+      g_autofree char *normalized = ctrd_normalize_image_name (name, error);
+      if (normalized == NULL)
+        return FALSE;
+      if (out_name != NULL)
+        *out_name = g_steal_pointer (&normalized);
+    }
+  if (fd < 0)
+    return TRUE;
+  if (fstat (fd, &st) < 0 ||
+      !(S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode)))
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "ImportImage: the source must be a regular file, a pipe or a socket");
+      return FALSE;
+    }
+  if ((fcntl (fd, F_GETFL) & O_ACCMODE) == O_WRONLY)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "ImportImage: the source is not open for reading");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Takes @fd: on success it is read in a worker thread and closed there. */
+static void
+run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_path, int fd,
+            const char *name, GVariant *options)
+{
+  GError *error = NULL;
+  g_autofree char *normalized = NULL;
+  CtrdConfig *config = ctrd_daemon_get_config (self->daemon);
+  ImportData *data;
+  g_autoptr (GTask) task = NULL;
+
+  if (!validate_import (fd, name, options, &normalized, &error))
+    {
+      close (fd);
+      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return;
+    }
+
+  data = g_new0 (ImportData, 1);
+  data->manager = g_object_ref (self);
+  data->invocation = invocation;
+  data->from_path = from_path;
+  data->fd = fd;
+  data->name = g_steal_pointer (&normalized);
+  data->limits.max_bytes = config->import_max_bytes;
+  data->limits.max_entries = config->import_max_entries;
+  task = g_task_new (self, NULL, on_import_done, NULL);
+  g_task_set_source_tag (task, run_import);
+  g_task_set_task_data (task, data, (GDestroyNotify) import_data_free);
+  g_task_run_in_thread (task, import_thread);
+}
+
+typedef struct
+{
+  CtrdManager *manager;
+  int fd;       /* ImportImage: the caller's fd; -1 for ImportImageFromPath */
+  char *path;   /* ImportImageFromPath */
+  char *name;
+  GVariant *options;
+} PendingImport;
+
+static void
+pending_import_free (gpointer user_data)
+{
+  PendingImport *pending = user_data;
+
+  if (pending->fd >= 0)
+    close (pending->fd);
+  g_object_unref (pending->manager);
+  g_free (pending->path);
+  g_free (pending->name);
+  g_variant_unref (pending->options);
+  g_free (pending);
+}
+
+static void
+do_import (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  PendingImport *pending = user_data;
+  int fd = pending->fd;
+
+  pending->fd = -1;
+  if (pending->path != NULL)
+    {
+      g_autofree char *printable = g_strescape (pending->path, NULL);
+      /* Opened only now, after authorization, as root. O_NONBLOCK so that a
+       * FIFO nobody writes to cannot hang the main loop at open; reads are
+       * blocking again in the worker. */
+      fd = open (pending->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+      if (fd < 0)
+        {
+          int saved_errno = errno;
+          g_dbus_method_invocation_return_error (
+              invocation, CTRD_ERROR,
+              saved_errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_INVALID_ARGUMENT,
+              "ImportImageFromPath: cannot open %.200s: %s", printable, g_strerror (saved_errno));
+          return;
+        }
+      fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+    }
+  run_import (pending->manager, invocation, pending->path != NULL, fd, pending->name,
+              pending->options);
+}
+
+static void
+authorize_import (CtrdManager *self, GDBusMethodInvocation *invocation, int fd, const char *path,
+                  const char *name, GVariant *options)
+{
+  PendingImport *pending = g_new0 (PendingImport, 1);
+
+  pending->manager = g_object_ref (self);
+  pending->fd = fd;
+  pending->path = g_strdup (path);
+  pending->name = g_strdup (name);
+  pending->options = g_variant_ref (options);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_IMAGE_MANAGE, "image.name", *name != '\0' ? name : NULL,
+                        do_import, pending, pending_import_free);
+}
+
+static gboolean
+handle_import_image (CtrManager *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+                     GVariant *source, const char *name, GVariant *options)
+{
+  gint32 index = g_variant_get_handle (source);
+  GError *error = NULL;
+  int fd;
+
+  /* The index must point into this message's fds, and only one fd is expected. */
+  if (fd_list == NULL || index < 0 || index >= g_unix_fd_list_get_length (fd_list) ||
+      g_unix_fd_list_get_length (fd_list) != 1)
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, CTRD_ERROR,
+                                                     CTRD_ERROR_INVALID_ARGUMENT,
+                                                     "ImportImage: expected exactly one file "
+                                                     "descriptor, as the source argument");
+      return TRUE;
+    }
+  fd = g_unix_fd_list_get (fd_list, index, &error);
+  if (fd < 0)
+    {
+      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  if (!validate_import (fd, name, options, NULL, &error))
+    {
+      close (fd);
+      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  authorize_import (CTRD_MANAGER (iface), invocation, fd, NULL, name, options);
+  return TRUE;
+}
+
+static gboolean
+handle_import_image_from_path (CtrManager *iface, GDBusMethodInvocation *invocation,
+                               const char *path, const char *name, GVariant *options)
+{
+  g_autofree char *printable = g_strescape (path, NULL);
+  GError *error = NULL;
+
+  if (!g_path_is_absolute (path) || strlen (path) > MAX_STRING_BYTES)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                             "ImportImageFromPath: \"%.200s\" is not an absolute "
+                                             "path",
+                                             printable);
+      return TRUE;
+    }
+  if (!validate_import (-1, name, options, NULL, &error))
+    {
+      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  authorize_import (CTRD_MANAGER (iface), invocation, -1, path, name, options);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- lookups */
+
+static gboolean
+handle_get_container (CtrManager *iface, GDBusMethodInvocation *invocation,
+                      const char *name_or_id)
+{
+  CtrdManager *self = CTRD_MANAGER (iface);
+  GError *error = NULL;
+  CtrdContainer *container = ctrd_daemon_find_container (self->daemon, name_or_id, &error);
+
+  if (container == NULL)
+    return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
+  else
+    ctr_manager_complete_get_container (iface, invocation,
+                                        ctrd_container_get_object_path (container));
+  return TRUE;
+}
+
+static gboolean
+handle_get_image (CtrManager *iface, GDBusMethodInvocation *invocation, const char *reference)
+{
+  CtrdManager *self = CTRD_MANAGER (iface);
+  GError *error = NULL;
+  CtrdImage *image = ctrd_daemon_find_image (self->daemon, reference, &error);
+
+  if (image == NULL)
+    return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
+  else
+    ctr_manager_complete_get_image (iface, invocation, ctrd_image_get_object_path (image));
+  return TRUE;
+}
+
+static void
+ctrd_manager_iface_init (CtrManagerIface *iface)
+{
+  iface->handle_create_container = handle_create_container;
+  iface->handle_import_image = handle_import_image;
+  iface->handle_import_image_from_path = handle_import_image_from_path;
+  iface->handle_get_container = handle_get_container;
+  iface->handle_get_image = handle_get_image;
+}

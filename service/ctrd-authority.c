@@ -1,0 +1,228 @@
+/* ctrd-authority.c: polkit checks with the caller's bus name as subject. */
+#include "config.h"
+
+#include <polkit/polkit.h>
+
+#include "ctrd-authority.h"
+#include "ctrd-error.h"
+
+/* A check nobody answers is a denial after this long; interactive checks wait
+ * for a person to type a password. */
+#define CHECK_TIMEOUT_SECONDS 30
+#define INTERACTIVE_CHECK_TIMEOUT_SECONDS 300
+
+struct _CtrdAuthority
+{
+  PolkitAuthority *polkit; /* NULL until (and unless) it is obtained */
+  GError *polkit_error;    /* why it could not be obtained */
+  gboolean polkit_pending;
+  GSList *waiting;         /* checks that wait for the authority (Check*) */
+};
+
+typedef struct
+{
+  CtrdAuthority *authority;
+  GDBusMethodInvocation *invocation;
+  char *action_id;
+  char *detail_key;
+  char *detail_value;
+  CtrdAuthorizedFunc func;
+  gpointer user_data;
+  GDestroyNotify destroy;
+  GCancellable *cancellable;
+  guint timeout_id;
+} Check;
+
+static void
+check_free (Check *check)
+{
+  if (check->destroy != NULL)
+    check->destroy (check->user_data);
+  g_clear_handle_id (&check->timeout_id, g_source_remove);
+  g_clear_object (&check->cancellable);
+  g_object_unref (check->invocation);
+  g_free (check->action_id);
+  g_free (check->detail_key);
+  g_free (check->detail_value);
+  g_free (check);
+}
+
+static void
+deny (Check *check, const char *reason)
+{
+  g_message ("Denied %s to %s: %s", check->action_id,
+             g_dbus_method_invocation_get_sender (check->invocation), reason);
+  g_dbus_method_invocation_return_error (check->invocation, CTRD_ERROR, CTRD_ERROR_NOT_AUTHORIZED,
+                                         "Not authorized to %s%s%s (polkit action %s)",
+                                         g_dbus_method_invocation_get_method_name (check->invocation),
+                                         check->detail_value != NULL ? " " : "",
+                                         check->detail_value != NULL ? check->detail_value : "",
+                                         check->action_id);
+  check_free (check);
+}
+
+static void
+allow (Check *check)
+{
+  check->func (check->invocation, check->user_data);
+  check_free (check);
+}
+
+static gboolean
+on_check_timeout (gpointer user_data)
+{
+  Check *check = user_data;
+
+  check->timeout_id = 0;
+  g_cancellable_cancel (check->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_polkit_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Check *check = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PolkitAuthorizationResult) answer = NULL;
+
+  answer = polkit_authority_check_authorization_finish (POLKIT_AUTHORITY (source), result, &error);
+  if (answer == NULL)
+    {
+      deny (check, error->message);
+      return;
+    }
+  if (!polkit_authorization_result_get_is_authorized (answer))
+    {
+      deny (check, polkit_authorization_result_get_is_challenge (answer)
+                       ? "authentication required (no interaction allowed)"
+                       : "polkit said no");
+      return;
+    }
+  allow (check);
+}
+
+static void
+ask_polkit (Check *check)
+{
+  CtrdAuthority *authority = check->authority;
+  GDBusMessage *message = g_dbus_method_invocation_get_message (check->invocation);
+  gboolean interactive =
+      (g_dbus_message_get_flags (message) & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
+  g_autoptr (PolkitSubject) subject = NULL;
+  g_autoptr (PolkitDetails) details = NULL;
+
+  if (authority->polkit == NULL)
+    {
+      deny (check, authority->polkit_error != NULL ? authority->polkit_error->message
+                                                   : "no polkit authority");
+      return;
+    }
+  /* A polkit proxy with no owner answers at once with an error: no polkitd
+   * means a quick denial for everyone but root. */
+  subject = polkit_system_bus_name_new (g_dbus_method_invocation_get_sender (check->invocation));
+  details = polkit_details_new ();
+  if (check->detail_key != NULL && check->detail_value != NULL)
+    polkit_details_insert (details, check->detail_key, check->detail_value);
+
+  check->timeout_id = g_timeout_add_seconds (
+      interactive ? INTERACTIVE_CHECK_TIMEOUT_SECONDS : CHECK_TIMEOUT_SECONDS, on_check_timeout,
+      check);
+  polkit_authority_check_authorization (
+      authority->polkit, subject, check->action_id, details,
+      interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
+                  : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
+      check->cancellable, on_polkit_checked, check);
+}
+
+static void
+on_polkit_authority (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdAuthority *authority = user_data;
+  GSList *waiting;
+
+  authority->polkit = polkit_authority_get_finish (result, &authority->polkit_error);
+  authority->polkit_pending = FALSE;
+  if (authority->polkit == NULL)
+    g_warning ("No polkit authority (%s): only root will be served",
+               authority->polkit_error->message);
+
+  waiting = g_slist_reverse (g_steal_pointer (&authority->waiting));
+  for (GSList *l = waiting; l != NULL; l = l->next)
+    ask_polkit (l->data);
+  g_slist_free (waiting);
+}
+
+static void
+on_unix_user (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Check *check = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  guint32 uid;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      /* Most likely the caller has left the bus: never a reason to allow. */
+      deny (check, error->message);
+      return;
+    }
+  g_variant_get (reply, "(u)", &uid);
+  if (uid == 0)
+    {
+      allow (check);
+      return;
+    }
+  if (check->authority->polkit_pending)
+    check->authority->waiting = g_slist_prepend (check->authority->waiting, check);
+  else
+    ask_polkit (check);
+}
+
+CtrdAuthority *
+ctrd_authority_new (void)
+{
+  CtrdAuthority *authority = g_new0 (CtrdAuthority, 1);
+
+  /* Asynchronous, so the daemon starts whether or not polkitd answers. */
+  authority->polkit_pending = TRUE;
+  polkit_authority_get_async (NULL, on_polkit_authority, authority);
+  return authority;
+}
+
+void
+ctrd_authority_free (CtrdAuthority *authority)
+{
+  if (authority == NULL)
+    return;
+  /* The daemon frees it at exit only; pending checks die with the process. */
+  g_clear_object (&authority->polkit);
+  g_clear_error (&authority->polkit_error);
+  g_free (authority);
+}
+
+void
+ctrd_authority_check (CtrdAuthority *authority, GDBusMethodInvocation *invocation,
+                      const char *action_id, const char *detail_key, const char *detail_value,
+                      CtrdAuthorizedFunc func, gpointer user_data, GDestroyNotify destroy)
+{
+  Check *check = g_new0 (Check, 1);
+
+  check->authority = authority;
+  check->invocation = g_object_ref (invocation);
+  check->action_id = g_strdup (action_id);
+  check->detail_key = g_strdup (detail_key);
+  check->detail_value = g_strdup (detail_value);
+  check->func = func;
+  check->user_data = user_data;
+  check->destroy = destroy;
+  check->cancellable = g_cancellable_new ();
+
+  /* The uid comes from the bus, never from the caller or /proc. */
+  g_dbus_connection_call (g_dbus_method_invocation_get_connection (invocation),
+                          "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                          "GetConnectionUnixUser",
+                          g_variant_new ("(s)", g_dbus_method_invocation_get_sender (invocation)),
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, CHECK_TIMEOUT_SECONDS * 1000,
+                          check->cancellable, on_unix_user, check);
+}
