@@ -17,6 +17,10 @@
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
+#include <gio/gunixfdlist.h>
+#include <json-glib/json-glib.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "ctrd-container.h"
 #include "ctrd-error.h"
@@ -30,6 +34,7 @@ typedef enum
   OP_START,
   OP_CLEANUP,
   OP_REMOVE,
+  OP_FREEZE,
 } Operation;
 
 struct _CtrdContainer
@@ -44,12 +49,15 @@ struct _CtrdContainer
   Operation op;            /* the operation in progress */
   gboolean exit_pending;   /* conmon reported an exit while an operation ran */
   gboolean stop_requested; /* the exit was asked for (Stop, Remove with force) */
-  GDBusMethodInvocation *op_invocation; /* the Start or Remove being served */
+  GDBusMethodInvocation *op_invocation; /* the Start or Restart being served */
+  GTask *remove_task;      /* the removal being served */
   GPtrArray *waiters;      /* Wait invocations, answered at the exit */
   GPtrArray *stoppers;     /* Stop invocations, answered once cleaned up */
-  GDBusMethodInvocation *remove_after_stop; /* Remove(force) waiting for the exit */
+  GTask *remove_after_stop; /* a removal waiting for the exit and cleanup */
   guint kill_timeout_id;   /* SIGKILL when the stop timeout runs out */
   gboolean removed;        /* gone from the daemon; late callers get NotFound */
+  gboolean start_is_restart; /* the start under way answers a Restart */
+  GDBusMethodInvocation *restart_after_stop; /* Restart waiting for its stop */
 };
 
 static void ctrd_container_iface_init (CtrContainerIface *iface);
@@ -223,7 +231,8 @@ return_error (GDBusMethodInvocation *invocation, GError *error, CtrdError fallba
 static gboolean
 return_invalid_state (CtrdContainer *self, GDBusMethodInvocation *invocation, const char *what)
 {
-  static const char *const op_names[] = { "idle", "starting", "cleaning up", "being removed" };
+  static const char *const op_names[] = { "idle", "starting", "cleaning up", "being removed",
+                                           "being paused or unpaused" };
 
   if (self->op != OP_NONE)
     g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
@@ -246,7 +255,9 @@ is_live_state (CtrdState state)
 
 static void finish_operation (CtrdContainer *self);
 static void start_cleanup (CtrdContainer *self);
-static void start_removal (CtrdContainer *self, GDBusMethodInvocation *invocation);
+static void start_removal (CtrdContainer *self, GTask *task);
+static void begin_start (CtrdContainer *self, GDBusMethodInvocation *invocation,
+                         gboolean restart);
 
 /* ---------------------------------------------------------------- exit path */
 
@@ -334,6 +345,8 @@ cleanup_done (CtrdContainer *self)
 
   if (self->remove_after_stop != NULL)
     start_removal (self, g_steal_pointer (&self->remove_after_stop));
+  else if (self->restart_after_stop != NULL)
+    begin_start (self, g_steal_pointer (&self->restart_after_stop), TRUE);
 }
 
 static void
@@ -629,8 +642,16 @@ on_runtime_start_done (GObject *source, GAsyncResult *result, gpointer user_data
       fail_start (self, error, TRUE);
       return;
     }
-  emit_event (self, "start");
-  ctr_container_complete_start (CTR_CONTAINER (self), g_steal_pointer (&self->op_invocation));
+  if (self->start_is_restart)
+    {
+      emit_event (self, "restart");
+      ctr_container_complete_restart (CTR_CONTAINER (self), g_steal_pointer (&self->op_invocation));
+    }
+  else
+    {
+      emit_event (self, "start");
+      ctr_container_complete_start (CTR_CONTAINER (self), g_steal_pointer (&self->op_invocation));
+    }
   finish_operation (self);
 }
 
@@ -732,6 +753,23 @@ on_reinit_delete_done (GObject *source, GAsyncResult *result, gpointer user_data
   start_prepare (self);
 }
 
+/* libpod's initAndStart from configured, exited or stopped; @invocation is
+ * answered as a Start or, with @restart, as a Restart. */
+static void
+begin_start (CtrdContainer *self, GDBusMethodInvocation *invocation, gboolean restart)
+{
+  self->op = OP_START;
+  self->op_invocation = invocation;
+  self->start_is_restart = restart;
+  self->stop_requested = FALSE;
+  if (self->run.state == CTRD_STATE_STOPPED)
+    /* libpod's reinit: remove it from the runtime before creating it again. */
+    ctrd_runtime_delete_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE,
+                               NULL, on_reinit_delete_done, g_object_ref (self));
+  else
+    start_prepare (self);
+}
+
 static void
 do_start (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
 {
@@ -748,16 +786,7 @@ do_start (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call
       return_invalid_state (self, invocation, "start");
       return;
     }
-
-  self->op = OP_START;
-  self->op_invocation = invocation;
-  self->stop_requested = FALSE;
-  if (self->run.state == CTRD_STATE_STOPPED)
-    /* libpod's reinit: remove it from the runtime before creating it again. */
-    ctrd_runtime_delete_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE,
-                               NULL, on_reinit_delete_done, g_object_ref (self));
-  else
-    start_prepare (self);
+  begin_start (self, invocation, FALSE);
 }
 
 static gboolean
@@ -806,10 +835,13 @@ on_stop_timeout (gpointer user_data)
 }
 
 /* Sends the stop signal now and SIGKILL after @timeout seconds (0: at once). */
+static void thaw_if_paused (CtrdContainer *self, CtrdState previous);
+
 static gboolean
 begin_stop (CtrdContainer *self, guint timeout, GError **error)
 {
   CtrdRunState next = self->run;
+  CtrdState previous = self->run.state;
 
   next.state = CTRD_STATE_STOPPING;
   if (!save_run_state (self, &next, error))
@@ -819,13 +851,35 @@ begin_stop (CtrdContainer *self, guint timeout, GError **error)
     {
       ctrd_runtime_kill_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, SIGKILL,
                                TRUE, NULL, on_kill_logged, g_object_ref (self));
+      thaw_if_paused (self, previous);
       return TRUE;
     }
   ctrd_runtime_kill_async (ctrd_daemon_get_runtime (self->daemon), self->config->id,
                            self->config->stop_signal, FALSE, NULL, on_kill_logged,
                            g_object_ref (self));
   self->kill_timeout_id = g_timeout_add_seconds (timeout, on_stop_timeout, self);
+  thaw_if_paused (self, previous);
   return TRUE;
+}
+
+static void
+on_thawed_for_stop (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CtrdContainer) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!ctrd_runtime_pause_finish (ctrd_daemon_get_runtime (self->daemon), result, &error))
+    g_warning ("Container %s: %s", self->config->name, error->message);
+}
+
+/* Like podman: a paused container gets its signal, then is thawed so the
+ * signal can be delivered (SIGKILL reaches frozen tasks only once thawed). */
+static void
+thaw_if_paused (CtrdContainer *self, CtrdState previous)
+{
+  if (previous == CTRD_STATE_PAUSED)
+    ctrd_runtime_pause_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, FALSE,
+                              NULL, on_thawed_for_stop, g_object_ref (self));
 }
 
 static gboolean do_stop_now (CtrdContainer *self, GDBusMethodInvocation *invocation,
@@ -981,14 +1035,15 @@ fail_pending_calls (CtrdContainer *self)
 static void
 removal_failed (CtrdContainer *self, GError *error)
 {
-  GDBusMethodInvocation *invocation = g_steal_pointer (&self->op_invocation);
+  g_autoptr (GTask) task = g_steal_pointer (&self->remove_task);
 
   /* The state stays "removing" in the database, so the next daemon start
    * finishes the job; this one lets the caller try again. */
   g_warning ("Container %s: removal failed: %s", self->config->name, error->message);
   self->op = OP_NONE;
-  if (invocation != NULL)
-    return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+  ctrd_error_normalize (&error, CTRD_ERROR_STORAGE_ERROR);
+  if (task != NULL)
+    g_task_return_error (task, error);
   else
     g_error_free (error);
 }
@@ -998,7 +1053,7 @@ on_remove_dirs_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (CtrdContainer) self = user_data;
   GError *error = NULL;
-  GDBusMethodInvocation *invocation;
+  g_autoptr (GTask) task = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
@@ -1012,14 +1067,14 @@ on_remove_dirs_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_message ("Removed container %s (%.12s)", self->config->name, self->config->id);
-  invocation = g_steal_pointer (&self->op_invocation);
+  task = g_steal_pointer (&self->remove_task);
   fail_pending_calls (self);
   emit_event (self, "remove");
   self->op = OP_NONE;
-  if (invocation != NULL)
-    ctr_container_complete_remove (CTR_CONTAINER (self), invocation);
   self->removed = TRUE;
   ctrd_daemon_remove_container (self->daemon, self);
+  if (task != NULL)
+    g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -1031,7 +1086,7 @@ remove_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
   g_autofree char *mountpoint = NULL;
   g_autofree char *run_dir = NULL;
 
-  /* Read-only fields only: the config never changes after creation. */
+  /* Read-only fields only: the id never changes after creation. */
   run_dir = ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon),
                                             self->config->id);
   mountpoint = g_build_filename (run_dir, "rootfs", NULL);
@@ -1065,9 +1120,10 @@ on_remove_delete_done (GObject *source, GAsyncResult *result, gpointer user_data
   g_task_run_in_thread (task, remove_dirs_thread);
 }
 
-/* libpod's removeContainer for a container that is not running. */
+/* libpod's removeContainer for a container that is not running; @task (may
+ * be NULL) completes when it is gone. */
 static void
-start_removal (CtrdContainer *self, GDBusMethodInvocation *invocation)
+start_removal (CtrdContainer *self, GTask *task)
 {
   CtrdRunState next = self->run;
   GError *error = NULL;
@@ -1075,25 +1131,112 @@ start_removal (CtrdContainer *self, GDBusMethodInvocation *invocation)
   next.state = CTRD_STATE_REMOVING;
   if (!save_run_state (self, &next, &error))
     {
-      if (invocation != NULL)
-        return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      if (task != NULL)
+        g_task_return_error (task, error);
       else
         g_error_free (error);
+      g_clear_object (&task);
       return;
     }
   self->op = OP_REMOVE;
-  self->op_invocation = invocation;
+  self->remove_task = task;
   ctrd_runtime_delete_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE, NULL,
                              on_remove_delete_done, g_object_ref (self));
 }
 
-static gboolean do_remove_now (CtrdContainer *self, GDBusMethodInvocation *invocation,
-                               gboolean force);
+void
+ctrd_container_remove_async (CtrdContainer *self, gboolean force, GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, ctrd_container_remove_async);
+  if (self->op == OP_CLEANUP && self->remove_after_stop == NULL)
+    {
+      /* It has just exited: remove it as soon as the cleanup is done. */
+      self->remove_after_stop = task;
+      return;
+    }
+  if (self->op != OP_NONE || self->remove_after_stop != NULL || self->removed)
+    {
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                               "Container %s cannot be removed: another operation is under way",
+                               self->config->name);
+      g_object_unref (task);
+      return;
+    }
+
+  switch (self->run.state)
+    {
+    case CTRD_STATE_CONFIGURED:
+    case CTRD_STATE_EXITED:
+    case CTRD_STATE_STOPPED:
+      start_removal (self, task);
+      return;
+    case CTRD_STATE_CREATED:
+    case CTRD_STATE_RUNNING:
+    case CTRD_STATE_PAUSED:
+    case CTRD_STATE_STOPPING:
+      if (!force)
+        {
+          g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                                   "Container %s is %s: stop it first or remove it with force",
+                                   self->config->name, ctrd_state_to_string (self->run.state));
+          g_object_unref (task);
+          return;
+        }
+      /* like podman rm -f: kill at once, remove once it has exited. */
+      if (self->run.state != CTRD_STATE_STOPPING)
+        {
+          if (!begin_stop (self, 0, &error))
+            {
+              g_task_return_error (task, error);
+              g_object_unref (task);
+              return;
+            }
+        }
+      else
+        {
+          g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
+          on_stop_timeout (self);
+        }
+      self->remove_after_stop = task;
+      return;
+    case CTRD_STATE_REMOVING:
+    default:
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                               "Container %s is already being removed", self->config->name);
+      g_object_unref (task);
+      return;
+    }
+}
+
+gboolean
+ctrd_container_remove_finish (CtrdContainer *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_remove_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdContainer *self = CTRD_CONTAINER (source);
+  GDBusMethodInvocation *invocation = user_data;
+  GError *error = NULL;
+
+  if (ctrd_container_remove_finish (self, result, &error))
+    ctr_container_complete_remove (CTR_CONTAINER (self), invocation);
+  else
+    return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+}
 
 static void
 do_remove (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
 {
-  do_remove_now (self, invocation, call->force);
+  /* remove_volumes: containers have no anonymous volumes yet, so there is
+   * nothing more to remove. */
+  ctrd_container_remove_async (self, call->force, on_remove_answered, invocation);
 }
 
 static gboolean
@@ -1107,61 +1250,673 @@ handle_remove (CtrContainer *iface, GDBusMethodInvocation *invocation, gboolean 
   return TRUE;
 }
 
+/* ---------------------------------------------------------------- Pause, Unpause */
+
+typedef struct
+{
+  CtrdContainer *container;
+  GDBusMethodInvocation *invocation;
+  gboolean pause;
+} FreezeData;
+
+static void
+on_freeze_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  FreezeData *data = user_data;
+  g_autoptr (CtrdContainer) self = data->container;
+  GDBusMethodInvocation *invocation = data->invocation;
+  gboolean pause = data->pause;
+  GError *error = NULL;
+  CtrdRunState next;
+
+  g_free (data);
+  if (!ctrd_runtime_pause_finish (ctrd_daemon_get_runtime (self->daemon), result, &error))
+    {
+      return_error (invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+      finish_operation (self);
+      return;
+    }
+  next = self->run;
+  next.state = pause ? CTRD_STATE_PAUSED : CTRD_STATE_RUNNING;
+  if (!save_run_state (self, &next, &error))
+    {
+      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      finish_operation (self);
+      return;
+    }
+  emit_event (self, pause ? "pause" : "unpause");
+  if (pause)
+    ctr_container_complete_pause (CTR_CONTAINER (self), invocation);
+  else
+    ctr_container_complete_unpause (CTR_CONTAINER (self), invocation);
+  finish_operation (self);
+}
+
+static void
+do_freeze (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
+{
+  gboolean pause = call->force;
+  FreezeData *data;
+
+  if (self->op != OP_NONE ||
+      self->run.state != (pause ? CTRD_STATE_RUNNING : CTRD_STATE_PAUSED))
+    {
+      return_invalid_state (self, invocation, pause ? "be paused" : "be unpaused");
+      return;
+    }
+  self->op = OP_FREEZE;
+  data = g_new0 (FreezeData, 1);
+  data->container = g_object_ref (self);
+  data->invocation = invocation;
+  data->pause = pause;
+  ctrd_runtime_pause_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, pause, NULL,
+                            on_freeze_done, data);
+}
+
 static gboolean
-do_remove_now (CtrdContainer *self, GDBusMethodInvocation *invocation, gboolean force)
+handle_pause (CtrContainer *iface, GDBusMethodInvocation *invocation)
+{
+  CallData call = { .force = TRUE };
+
+  authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE, do_freeze,
+                  &call);
+  return TRUE;
+}
+
+static gboolean
+handle_unpause (CtrContainer *iface, GDBusMethodInvocation *invocation)
+{
+  CallData call = { .force = FALSE };
+
+  authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE, do_freeze,
+                  &call);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Restart */
+
+/* libpod's restartWithTimeout: stop if running, then (re)initialise and start. */
+static void
+do_restart (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
 {
   GError *error = NULL;
+  guint timeout = call->timeout == G_MAXUINT32 ? self->config->stop_timeout : call->timeout;
 
-  /* remove_volumes: containers have no anonymous volumes yet, so there is
-   * nothing more to remove. */
-  if (self->op == OP_CLEANUP && self->remove_after_stop == NULL)
+  if (self->op != OP_NONE || self->restart_after_stop != NULL || self->remove_after_stop != NULL)
     {
-      /* It has just exited: remove it as soon as the cleanup is done. */
-      self->remove_after_stop = invocation;
-      return TRUE;
+      return_invalid_state (self, invocation, "restart");
+      return;
     }
-  if (self->op != OP_NONE || self->remove_after_stop != NULL)
-    return return_invalid_state (self, invocation, "be removed");
-
   switch (self->run.state)
     {
     case CTRD_STATE_CONFIGURED:
     case CTRD_STATE_EXITED:
     case CTRD_STATE_STOPPED:
-      start_removal (self, invocation);
-      return TRUE;
+      begin_start (self, invocation, TRUE);
+      return;
     case CTRD_STATE_CREATED:
     case CTRD_STATE_RUNNING:
+      if (!begin_stop (self, timeout, &error))
+        {
+          return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+          return;
+        }
+      self->restart_after_stop = invocation;
+      return;
     case CTRD_STATE_PAUSED:
     case CTRD_STATE_STOPPING:
-      if (!force)
-        {
-          g_dbus_method_invocation_return_error (
-              invocation, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
-              "Container %s is %s: stop it first or remove it with force", self->config->name,
-              ctrd_state_to_string (self->run.state));
-          return TRUE;
-        }
-      /* like podman rm -f: kill at once, remove once it has exited. */
-      if (self->run.state != CTRD_STATE_STOPPING)
-        {
-          if (!begin_stop (self, 0, &error))
-            {
-              return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
-              return TRUE;
-            }
-        }
-      else
-        {
-          g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
-          on_stop_timeout (self);
-        }
-      self->remove_after_stop = invocation;
-      return TRUE;
     case CTRD_STATE_REMOVING:
     default:
-      return return_invalid_state (self, invocation, "be removed");
+      return_invalid_state (self, invocation, "restart");
+      return;
     }
+}
+
+static gboolean
+handle_restart (CtrContainer *iface, GDBusMethodInvocation *invocation, guint timeout)
+{
+  CallData call = { .timeout = timeout };
+
+  authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE, do_restart,
+                  &call);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Rename */
+
+typedef struct
+{
+  CtrdContainer *container;
+  char *new_name;
+} RenameData;
+
+static void
+rename_data_free (gpointer user_data)
+{
+  RenameData *data = user_data;
+
+  g_object_unref (data->container);
+  g_free (data->new_name);
+  g_free (data);
+}
+
+static void
+do_rename (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  RenameData *data = user_data;
+  CtrdContainer *self = data->container;
+  GError *error = NULL;
+  g_autofree char *old_name = NULL;
+  CtrdContainer *holder;
+
+  if (self->removed)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Container %s was removed", self->config->name);
+      return;
+    }
+  holder = ctrd_daemon_get_container_by_name (self->daemon, data->new_name);
+  if (holder == self)
+    {
+      ctr_container_complete_rename (CTR_CONTAINER (self), invocation);
+      return;
+    }
+  if (holder != NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
+                                             "The name %s is already used by another container",
+                                             data->new_name);
+      return;
+    }
+  if (self->run.state == CTRD_STATE_REMOVING)
+    {
+      return_invalid_state (self, invocation, "be renamed");
+      return;
+    }
+
+  old_name = g_steal_pointer (&self->config->name);
+  self->config->name = g_strdup (data->new_name);
+  if (!ctrd_db_update_container_config (ctrd_daemon_get_db (self->daemon), self->config, &error))
+    {
+      g_free (self->config->name);
+      self->config->name = g_steal_pointer (&old_name);
+      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  ctr_container_set_name (CTR_CONTAINER (self), self->config->name);
+  g_message ("Renamed container %s to %s", old_name, self->config->name);
+  emit_event (self, "rename");
+  ctr_container_complete_rename (CTR_CONTAINER (self), invocation);
+}
+
+static gboolean
+handle_rename (CtrContainer *iface, GDBusMethodInvocation *invocation, const char *new_name)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+  RenameData *data;
+
+  if (!ctrd_validate_container_name (new_name, &error))
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  data = g_new0 (RenameData, 1);
+  data->container = g_object_ref (self);
+  data->new_name = g_strdup (new_name);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_MANAGE, "container.name", self->config->name,
+                        do_rename, data, rename_data_free);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Inspect */
+
+static char *
+format_time (guint64 usec)
+{
+  g_autoptr (GDateTime) time = NULL;
+
+  if (usec == 0)
+    return g_strdup ("");
+  time = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+  time = g_date_time_add (time, usec % G_USEC_PER_SEC);
+  return g_date_time_format_iso8601 (time);
+}
+
+/* The full configuration (with Env, which is why this is authorized) and the
+ * state, like podman inspect. */
+static char *
+inspect_json (CtrdContainer *self)
+{
+  g_autofree char *config_text = ctrd_container_config_to_json (self->config);
+  g_autoptr (JsonNode) config = json_from_string (config_text, NULL);
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *bundle = ctrd_storage_container_dir (ctrd_daemon_get_storage (self->daemon),
+                                                        self->config->id);
+  g_autofree char *run_dir =
+      ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
+  g_autofree char *spec_path = g_build_filename (bundle, "config.json", NULL);
+  g_autofree char *log_path = g_build_filename (bundle, "ctr.log", NULL);
+  g_autofree char *rootfs = rootfs_mountpoint (self);
+  g_autofree char *created = format_time (self->config->created_at);
+  g_autofree char *started = format_time (self->run.started_at);
+  g_autofree char *finished = format_time (self->run.finished_at);
+  g_auto (GStrv) argv = ctrd_container_config_get_argv (self->config);
+  CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "Id");
+  json_builder_add_string_value (builder, self->config->id);
+  json_builder_set_member_name (builder, "Name");
+  json_builder_add_string_value (builder, self->config->name);
+  json_builder_set_member_name (builder, "Created");
+  json_builder_add_string_value (builder, created);
+  json_builder_set_member_name (builder, "Image");
+  json_builder_add_string_value (builder, self->config->image_id);
+  json_builder_set_member_name (builder, "ImageName");
+  json_builder_add_string_value (builder, self->config->image_name);
+  json_builder_set_member_name (builder, "ImageCommit");
+  json_builder_add_string_value (builder, image != NULL ? ctrd_image_get_commit (image) : "");
+  json_builder_set_member_name (builder, "Path");
+  json_builder_add_string_value (builder, argv[0] != NULL ? argv[0] : "");
+  json_builder_set_member_name (builder, "Args");
+  json_builder_begin_array (builder);
+  for (guint i = argv[0] != NULL ? 1 : 0; argv[i] != NULL; i++)
+    json_builder_add_string_value (builder, argv[i]);
+  json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "State");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "Status");
+  json_builder_add_string_value (builder, ctrd_state_to_string (self->run.state));
+  json_builder_set_member_name (builder, "Running");
+  json_builder_add_boolean_value (builder, self->run.state == CTRD_STATE_RUNNING);
+  json_builder_set_member_name (builder, "Paused");
+  json_builder_add_boolean_value (builder, self->run.state == CTRD_STATE_PAUSED);
+  json_builder_set_member_name (builder, "Pid");
+  json_builder_add_int_value (builder, self->run.pid);
+  json_builder_set_member_name (builder, "ConmonPid");
+  json_builder_add_int_value (builder, self->run.conmon_pid);
+  json_builder_set_member_name (builder, "ExitCode");
+  json_builder_add_int_value (builder, self->run.exit_code);
+  json_builder_set_member_name (builder, "OOMKilled");
+  json_builder_add_boolean_value (builder, ctr_container_get_oomkilled (CTR_CONTAINER (self)));
+  json_builder_set_member_name (builder, "StartedAt");
+  json_builder_add_string_value (builder, started);
+  json_builder_set_member_name (builder, "FinishedAt");
+  json_builder_add_string_value (builder, finished);
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "Config");
+  json_builder_add_value (builder, g_steal_pointer (&config));
+  json_builder_set_member_name (builder, "BundlePath");
+  json_builder_add_string_value (builder, bundle);
+  json_builder_set_member_name (builder, "OCIConfigPath");
+  json_builder_add_string_value (builder, spec_path);
+  json_builder_set_member_name (builder, "LogPath");
+  json_builder_add_string_value (builder, log_path);
+  json_builder_set_member_name (builder, "RunDir");
+  json_builder_add_string_value (builder, run_dir);
+  json_builder_set_member_name (builder, "Rootfs");
+  json_builder_add_string_value (builder, rootfs);
+  json_builder_set_member_name (builder, "OCIRuntime");
+  json_builder_add_string_value (builder,
+                                 ctrd_runtime_get_path (ctrd_daemon_get_runtime (self->daemon)));
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  return json_to_string (root, TRUE);
+}
+
+static void
+do_inspect (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
+{
+  g_autofree char *json = inspect_json (self);
+
+  ctr_container_complete_inspect (CTR_CONTAINER (self), invocation, json);
+}
+
+static gboolean
+handle_inspect (CtrContainer *iface, GDBusMethodInvocation *invocation)
+{
+  authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_EXEC, do_inspect, NULL);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Exec */
+
+static const CtrdOptionSpec exec_options[] = {
+  { "Env", "as" },
+  { "WorkingDir", "s" },
+  { "User", "s" },
+  { "Tty", "b" },
+};
+
+typedef struct
+{
+  CtrdContainer *container;
+  char **argv;
+  char **env;
+  char *cwd;
+  gboolean has_user;
+  guint32 uid, gid;
+  int fds[3];
+  char *process_path;
+  GDBusMethodInvocation *invocation;
+  gboolean started; /* handed to the runtime: on_exec_done frees it */
+} ExecData;
+
+static void
+exec_data_free (gpointer user_data)
+{
+  ExecData *data = user_data;
+
+  for (guint i = 0; i < G_N_ELEMENTS (data->fds); i++)
+    if (data->fds[i] >= 0)
+      close (data->fds[i]);
+  if (data->process_path != NULL)
+    g_unlink (data->process_path);
+  g_free (data->process_path);
+  g_strfreev (data->argv);
+  g_strfreev (data->env);
+  g_free (data->cwd);
+  g_object_unref (data->container);
+  g_free (data);
+}
+
+/* "uid" or "uid:gid", numeric only (names need the image's passwd). */
+static gboolean
+parse_numeric_user (const char *spec, guint32 *out_uid, guint32 *out_gid, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (spec, ":", 3);
+  guint64 uid, gid;
+
+  if (parts[0] == NULL || g_strv_length (parts) > 2 ||
+      !g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXUINT32 - 1, &uid, NULL) ||
+      (parts[1] != NULL &&
+       !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT32 - 1, &gid, NULL)))
+    {
+      g_autofree char *printable = g_strescape (spec, NULL);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "User \"%.64s\" must be uid or uid:gid (numbers below 4294967295)", printable);
+      return FALSE;
+    }
+  *out_uid = uid;
+  *out_gid = parts[1] != NULL ? gid : uid;
+  return TRUE;
+}
+
+static void
+on_exec_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ExecData *data = user_data;
+  CtrdContainer *self = data->container;
+  GError *error = NULL;
+  int exit_code;
+
+  exit_code = ctrd_runtime_exec_finish (ctrd_daemon_get_runtime (self->daemon), result, &error);
+  if (error != NULL)
+    return_error (data->invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+  else
+    ctr_container_complete_exec (CTR_CONTAINER (self), data->invocation, NULL, exit_code);
+  exec_data_free (data);
+}
+
+/* The exec'd process gets the container's process settings (capabilities,
+ * rlimits, no new privileges...) from its config.json, with its own argv,
+ * env, cwd and user. */
+static gboolean
+write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
+{
+  g_autofree char *bundle = ctrd_storage_container_dir (ctrd_daemon_get_storage (self->daemon),
+                                                        self->config->id);
+  g_autofree char *spec_path = g_build_filename (bundle, "config.json", NULL);
+  g_autofree char *run_dir =
+      ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree char *text = NULL;
+  g_autofree char *name = NULL;
+  JsonObject *process, *user;
+  JsonArray *array;
+  int fd;
+
+  if (!json_parser_load_from_mapped_file (parser, spec_path, error))
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ||
+      !json_object_has_member (json_node_get_object (json_parser_get_root (parser)), "process"))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "%s has no process", spec_path);
+      return FALSE;
+    }
+  process = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                           "process");
+  json_object_set_boolean_member (process, "terminal", FALSE);
+  array = json_array_new ();
+  for (guint i = 0; data->argv[i] != NULL; i++)
+    json_array_add_string_element (array, data->argv[i]);
+  json_object_set_array_member (process, "args", array);
+  array = json_array_new ();
+  for (guint i = 0; data->env[i] != NULL; i++)
+    json_array_add_string_element (array, data->env[i]);
+  json_object_set_array_member (process, "env", array);
+  if (data->cwd != NULL)
+    json_object_set_string_member (process, "cwd", data->cwd);
+  if (data->has_user)
+    {
+      user = json_object_new ();
+      json_object_set_int_member (user, "uid", data->uid);
+      json_object_set_int_member (user, "gid", data->gid);
+      json_object_set_object_member (process, "user", user);
+    }
+  {
+    /* runc exec --process takes the process object alone. */
+    g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+    json_node_set_object (node, process);
+    text = json_to_string (node, FALSE);
+  }
+
+  name = g_strdup_printf ("exec-%08x.json", g_random_int ());
+  data->process_path = g_build_filename (run_dir, name, NULL);
+  fd = open (data->process_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || write (fd, text, strlen (text)) != (gssize) strlen (text))
+    {
+      int saved_errno = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot write %s: %s",
+                   data->process_path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* Runs once authorized; until the runtime has it, the data stays owned by the
+ * authorization check, which frees it (exec_check_done). */
+static void
+do_exec (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  ExecData *data = user_data;
+  CtrdContainer *self = data->container;
+  GError *error = NULL;
+  int fds[3];
+
+  if (self->removed)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Container %s was removed", self->config->name);
+      return;
+    }
+  if (self->run.state != CTRD_STATE_RUNNING || self->op != OP_NONE)
+    {
+      return_invalid_state (self, invocation, "run Exec (it must be running)");
+      return;
+    }
+  if (!write_exec_process (self, data, &error))
+    {
+      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  data->invocation = invocation;
+  data->started = TRUE;
+  for (guint i = 0; i < 3; i++)
+    {
+      fds[i] = data->fds[i];
+      data->fds[i] = -1;
+    }
+  emit_event (self, "exec");
+  ctrd_runtime_exec_async (ctrd_daemon_get_runtime (self->daemon), self->config->id,
+                           data->process_path, fds[0], fds[1], fds[2], NULL, on_exec_done, data);
+}
+
+static void
+exec_check_done (gpointer user_data)
+{
+  ExecData *data = user_data;
+
+  if (!data->started)
+    exec_data_free (data);
+}
+
+static gboolean
+get_handle_fd (GUnixFDList *fd_list, GVariant *handle, gboolean for_writing, const char *what,
+               int *out_fd, GError **error)
+{
+  gint32 index = g_variant_get_handle (handle);
+  struct stat st;
+  int fd, mode;
+
+  if (fd_list == NULL || index < 0 || index >= g_unix_fd_list_get_length (fd_list))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s: handle %d is not one of the file descriptors sent", what, index);
+      return FALSE;
+    }
+  fd = g_unix_fd_list_get (fd_list, index, error);
+  if (fd < 0)
+    return FALSE;
+  mode = fcntl (fd, F_GETFL) & O_ACCMODE;
+  if (fstat (fd, &st) < 0 || S_ISDIR (st.st_mode) ||
+      (for_writing && mode == O_RDONLY) || (!for_writing && mode == O_WRONLY))
+    {
+      close (fd);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s must be %s file descriptor that is not a directory", what,
+                   for_writing ? "a writable" : "a readable");
+      return FALSE;
+    }
+  *out_fd = fd;
+  return TRUE;
+}
+
+/* Everything Exec is given, checked; NULL with the error otherwise. */
+static ExecData *
+parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *argv,
+                 GVariant *options, GVariant *stdin_handle, GVariant *stdout_handle,
+                 GVariant *stderr_handle, GError **error)
+{
+  g_autoptr (GVariant) env = NULL;
+  const char *cwd = NULL, *user = NULL;
+  gboolean tty = FALSE;
+  ExecData *data;
+
+  if (!ctrd_validate_options (options, exec_options, G_N_ELEMENTS (exec_options), "Exec", error) ||
+      !ctrd_validate_string_array (argv, CTRD_MAX_ARGV_ELEMENTS, "Exec argv", error))
+    return NULL;
+  if (argv[0] == NULL || argv[0][0] == '\0')
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Exec needs a command");
+      return NULL;
+    }
+  g_variant_lookup (options, "Tty", "b", &tty);
+  if (tty)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "Exec with a terminal is not supported yet");
+      return NULL;
+    }
+  if (fd_list != NULL && g_unix_fd_list_get_length (fd_list) > 3)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "Exec takes at most 3 file descriptors");
+      return NULL;
+    }
+
+  data = g_new0 (ExecData, 1);
+  data->container = g_object_ref (self);
+  data->fds[0] = data->fds[1] = data->fds[2] = -1;
+  data->argv = g_strdupv ((char **) argv);
+  env = g_variant_lookup_value (options, "Env", G_VARIANT_TYPE ("as"));
+  if (env != NULL)
+    {
+      g_autofree const char **strv = g_variant_get_strv (env, NULL);
+      g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+      if (!ctrd_validate_env (strv, error))
+        {
+          exec_data_free (data);
+          return NULL;
+        }
+      g_strv_builder_addv (builder, (const char **) self->config->env);
+      g_strv_builder_addv (builder, strv);
+      data->env = g_strv_builder_end (builder);
+    }
+  else
+    data->env = g_strdupv (self->config->env);
+  if (g_variant_lookup (options, "WorkingDir", "&s", &cwd))
+    {
+      if (!g_path_is_absolute (cwd) || strstr (cwd, "..") != NULL || strlen (cwd) > 4096 ||
+          g_str_has_prefix (cwd, "/proc"))
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "Exec WorkingDir must be an absolute path without \"..\", "
+                               "outside /proc");
+          exec_data_free (data);
+          return NULL;
+        }
+      data->cwd = g_strdup (cwd);
+    }
+  if (g_variant_lookup (options, "User", "&s", &user))
+    {
+      if (!parse_numeric_user (user, &data->uid, &data->gid, error))
+        {
+          exec_data_free (data);
+          return NULL;
+        }
+      data->has_user = TRUE;
+    }
+  if (!get_handle_fd (fd_list, stdin_handle, FALSE, "stdin", &data->fds[0], error) ||
+      !get_handle_fd (fd_list, stdout_handle, TRUE, "stdout", &data->fds[1], error) ||
+      !get_handle_fd (fd_list, stderr_handle, TRUE, "stderr", &data->fds[2], error))
+    {
+      exec_data_free (data);
+      return NULL;
+    }
+  return data;
+}
+
+static gboolean
+handle_exec (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+             const char *const *argv, GVariant *options, GVariant *stdin_handle,
+             GVariant *stdout_handle, GVariant *stderr_handle)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+  ExecData *data = parse_exec_call (self, fd_list, argv, options, stdin_handle, stdout_handle,
+                                    stderr_handle, &error);
+
+  if (data == NULL)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name, do_exec,
+                        data, exec_check_done);
+  return TRUE;
 }
 
 static void
@@ -1172,4 +1927,10 @@ ctrd_container_iface_init (CtrContainerIface *iface)
   iface->handle_kill = handle_kill;
   iface->handle_remove = handle_remove;
   iface->handle_wait = handle_wait;
+  iface->handle_pause = handle_pause;
+  iface->handle_unpause = handle_unpause;
+  iface->handle_restart = handle_restart;
+  iface->handle_rename = handle_rename;
+  iface->handle_inspect = handle_inspect;
+  iface->handle_exec = handle_exec;
 }

@@ -28,6 +28,14 @@ CtrdState ctrd_container_get_state (CtrdContainer *container);
  * refresh/resetState). Runs asynchronous cleanup where needed. */
 void ctrd_container_reconcile (CtrdContainer *container, gboolean rebooted);
 
+/* Removes the container (libpod's removeContainer): stops it first with
+ * SIGKILL when @force, else InvalidState while it runs. No authorization:
+ * callers check. */
+void ctrd_container_remove_async (CtrdContainer *container, gboolean force,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+gboolean ctrd_container_remove_finish (CtrdContainer *container, GAsyncResult *result,
+                                       GError **error);
+
 /* conmon wrote this container's exit file. */
 void ctrd_container_handle_exit (CtrdContainer *container);
 

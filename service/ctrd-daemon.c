@@ -362,6 +362,19 @@ ctrd_daemon_find_container (CtrdDaemon *self, const char *name_or_id, GError **e
   return NULL;
 }
 
+GPtrArray *
+ctrd_daemon_list_containers (CtrdDaemon *self)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->containers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (out, value);
+  return out;
+}
+
 CtrdImage *
 ctrd_daemon_get_image_by_id (CtrdDaemon *self, const char *id)
 {

@@ -48,6 +48,9 @@ CtrdImage *ctrd_daemon_get_image_by_id (CtrdDaemon *daemon, const char *id);
 /* The image holding normalised name @name ("name:tag"), or NULL. */
 CtrdImage *ctrd_daemon_get_image_by_name (CtrdDaemon *daemon, const char *name);
 
+/* Every container; element type CtrdContainer* (borrowed). */
+GPtrArray *ctrd_daemon_list_containers (CtrdDaemon *daemon);
+
 /* Publishes a new object (and exports it when the daemon is on the bus). */
 void ctrd_daemon_add_container (CtrdDaemon *daemon, CtrdContainer *container);
 void ctrd_daemon_add_image (CtrdDaemon *daemon, CtrdImage *image);

@@ -20,11 +20,7 @@
 #include "ctrd-util.h"
 
 /* Caps on what one call may carry (DESIGN.md security rules). */
-#define MAX_ARGV_ELEMENTS 4096
-#define MAX_ARGV_BYTES (1024 * 1024)
-#define MAX_ENV_ENTRIES 4096
 #define MAX_LABELS 256
-#define MAX_OPTIONS_BYTES (64 * 1024)
 #define MAX_STRING_BYTES 4096
 
 struct _CtrdManager
@@ -73,97 +69,6 @@ return_error (GDBusMethodInvocation *invocation, GError *error, CtrdError fallba
 }
 
 /* ---------------------------------------------------------------- options */
-
-typedef struct
-{
-  const char *key;
-  const char *type;
-} OptionSpec;
-
-/* Checks every key of an a{sv} against @specs: an unknown key or a value of
- * another type is an error naming the key (g_variant_lookup would silently
- * skip a wrong type). */
-static gboolean
-validate_options (GVariant *options, const OptionSpec *specs, guint n_specs, const char *what,
-                  GError **error)
-{
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
-
-  if (g_variant_get_size (options) > MAX_OPTIONS_BYTES)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                   "%s: the options are larger than %d bytes", what, MAX_OPTIONS_BYTES);
-      return FALSE;
-    }
-
-  g_variant_iter_init (&iter, options);
-  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
-    {
-      const OptionSpec *spec = NULL;
-      for (guint i = 0; i < n_specs && spec == NULL; i++)
-        if (g_str_equal (specs[i].key, key))
-          spec = &specs[i];
-      if (spec == NULL)
-        {
-          g_autofree char *printable = g_strescape (key, NULL);
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s: unknown option \"%.64s\"",
-                       what, printable);
-          g_variant_unref (value);
-          return FALSE;
-        }
-      if (!g_variant_is_of_type (value, G_VARIANT_TYPE (spec->type)))
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "%s: option %s must be of type '%s', not '%s'", what, key, spec->type,
-                       g_variant_get_type_string (value));
-          g_variant_unref (value);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-static gboolean
-validate_string_array (const char *const *strv, guint max_elements, const char *what,
-                       GError **error)
-{
-  gsize bytes = 0;
-  guint n = 0;
-
-  for (; strv[n] != NULL; n++)
-    {
-      bytes += strlen (strv[n]) + 1;
-      if (n >= max_elements || bytes > MAX_ARGV_BYTES)
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                       "%s has more than %u elements or %d bytes", what, max_elements,
-                       MAX_ARGV_BYTES);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-static gboolean
-validate_env (const char *const *env, GError **error)
-{
-  if (!validate_string_array (env, MAX_ENV_ENTRIES, "Env", error))
-    return FALSE;
-  for (guint i = 0; env[i] != NULL; i++)
-    {
-      const char *eq = strchr (env[i], '=');
-      if (eq == NULL || eq == env[i])
-        {
-          /* Do not echo the entry: it may hold a secret. */
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "Env entry %u is not of the form KEY=VALUE", i);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
 
 /* RFC 1123 labels joined by dots, at most 64 bytes (what sethostname takes). */
 static gboolean
@@ -240,7 +145,7 @@ replace_string (char **field, char *value)
   *field = value;
 }
 
-static const OptionSpec create_options[] = {
+static const CtrdOptionSpec create_options[] = {
   { "Entrypoint", "as" }, { "Env", "as" },         { "WorkingDir", "s" }, { "Hostname", "s" },
   { "Labels", "a{ss}" },  { "StopSignal", "s" },   { "StopTimeout", "u" },
 };
@@ -261,10 +166,10 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   guint32 stop_timeout = 10;
   g_autofree char *image_stop_signal = NULL;
 
-  if (!validate_options (options, create_options, G_N_ELEMENTS (create_options),
+  if (!ctrd_validate_options (options, create_options, G_N_ELEMENTS (create_options),
                          "CreateContainer", error))
     return NULL;
-  if (!validate_string_array (command, MAX_ARGV_ELEMENTS, "The command", error))
+  if (!ctrd_validate_string_array (command, CTRD_MAX_ARGV_ELEMENTS, "The command", error))
     return NULL;
 
   entrypoint = g_variant_lookup_value (options, "Entrypoint", G_VARIANT_TYPE ("as"));
@@ -285,7 +190,7 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   if (entrypoint != NULL)
     {
       g_autofree const char **strv = g_variant_get_strv (entrypoint, NULL);
-      if (!validate_string_array (strv, MAX_ARGV_ELEMENTS, "Entrypoint", error))
+      if (!ctrd_validate_string_array (strv, CTRD_MAX_ARGV_ELEMENTS, "Entrypoint", error))
         return NULL;
       config->entrypoint = g_strdupv ((char **) strv);
       /* Like docker/podman: a new entrypoint drops the image's Cmd. */
@@ -316,7 +221,7 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   if (env != NULL)
     {
       g_autofree const char **strv = g_variant_get_strv (env, NULL);
-      if (!validate_env (strv, error))
+      if (!ctrd_validate_env (strv, error))
         return NULL;
       g_strfreev (config->env);
       config->env = merge_env (image_env, strv);
@@ -533,7 +438,7 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
 
 /* ---------------------------------------------------------------- images */
 
-static const OptionSpec import_options[] = {
+static const CtrdOptionSpec import_options[] = {
   { "Format", "s" },
 };
 
@@ -674,7 +579,7 @@ validate_import (int fd, const char *name, GVariant *options, char **out_name, G
   const char *format = "auto";
   struct stat st;
 
-  if (!validate_options (options, import_options, G_N_ELEMENTS (import_options), "ImportImage",
+  if (!ctrd_validate_options (options, import_options, G_N_ELEMENTS (import_options), "ImportImage",
                          error))
     return FALSE;
   g_variant_lookup (options, "Format", "&s", &format);
@@ -902,6 +807,92 @@ handle_get_image (CtrManager *iface, GDBusMethodInvocation *invocation, const ch
   return TRUE;
 }
 
+/* ---------------------------------------------------------------- prune */
+
+typedef struct
+{
+  CtrdManager *manager;
+  GDBusMethodInvocation *invocation;
+  GPtrArray *removed; /* IDs */
+  guint pending;
+} PruneData;
+
+static void
+prune_answer_if_done (PruneData *data)
+{
+  if (data->pending > 0)
+    return;
+  g_ptr_array_add (data->removed, NULL);
+  ctr_manager_complete_prune_containers (CTR_MANAGER (data->manager), data->invocation,
+                                         (const char *const *) data->removed->pdata);
+  g_ptr_array_unref (data->removed);
+  g_object_unref (data->manager);
+  g_free (data);
+}
+
+typedef struct
+{
+  PruneData *prune;
+  char *id;
+} PruneOne;
+
+static void
+on_pruned_one (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PruneOne *one = user_data;
+  g_autoptr (GError) error = NULL;
+
+  /* A container that changed state meanwhile (started again) is kept. */
+  if (ctrd_container_remove_finish (CTRD_CONTAINER (source), result, &error))
+    g_ptr_array_add (one->prune->removed, g_steal_pointer (&one->id));
+  else
+    g_message ("Prune kept container %.12s: %s", one->id, error->message);
+  one->prune->pending--;
+  prune_answer_if_done (one->prune);
+  g_free (one->id);
+  g_free (one);
+}
+
+static void
+do_prune_containers (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CtrdManager *self = user_data;
+  g_autoptr (GPtrArray) containers = ctrd_daemon_list_containers (self->daemon);
+  PruneData *data = g_new0 (PruneData, 1);
+
+  data->manager = g_object_ref (self);
+  data->invocation = invocation;
+  data->removed = g_ptr_array_new_with_free_func (g_free);
+  data->pending = 1; /* held until every removal is under way */
+  for (guint i = 0; i < containers->len; i++)
+    {
+      CtrdContainer *container = containers->pdata[i];
+      CtrdState state = ctrd_container_get_state (container);
+      PruneOne *one;
+
+      if (state != CTRD_STATE_STOPPED && state != CTRD_STATE_EXITED)
+        continue;
+      one = g_new0 (PruneOne, 1);
+      one->prune = data;
+      one->id = g_strdup (ctrd_container_get_id (container));
+      data->pending++;
+      ctrd_container_remove_async (container, FALSE, on_pruned_one, one);
+    }
+  data->pending--;
+  prune_answer_if_done (data);
+}
+
+static gboolean
+handle_prune_containers (CtrManager *iface, GDBusMethodInvocation *invocation)
+{
+  CtrdManager *self = CTRD_MANAGER (iface);
+
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_CREATE, NULL, NULL, do_prune_containers,
+                        g_object_ref (self), g_object_unref);
+  return TRUE;
+}
+
 static void
 ctrd_manager_iface_init (CtrManagerIface *iface)
 {
@@ -910,4 +901,5 @@ ctrd_manager_iface_init (CtrManagerIface *iface)
   iface->handle_import_image_from_path = handle_import_image_from_path;
   iface->handle_get_container = handle_get_container;
   iface->handle_get_image = handle_get_image;
+  iface->handle_prune_containers = handle_prune_containers;
 }

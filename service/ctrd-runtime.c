@@ -600,6 +600,109 @@ ctrd_runtime_delete_finish (CtrdRuntime *runtime, GAsyncResult *result, GError *
   return verb_finish (result, ctrd_runtime_delete_async, error);
 }
 
+void
+ctrd_runtime_pause_async (CtrdRuntime *runtime, const char *id, gboolean pause,
+                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  const char *const args_pause[] = { "pause", id, NULL };
+  const char *const args_resume[] = { "resume", id, NULL };
+
+  run_runtime_verb (runtime, ctrd_runtime_pause_async, id, pause ? "pause" : "resume",
+                    pause ? args_pause : args_resume, FALSE, cancellable, callback, user_data);
+}
+
+gboolean
+ctrd_runtime_pause_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error)
+{
+  return verb_finish (result, ctrd_runtime_pause_async, error);
+}
+
+typedef struct
+{
+  CtrdRuntime *runtime;
+  char *id;
+  GSubprocess *proc;
+} ExecData;
+
+static void
+exec_data_free (gpointer data)
+{
+  ExecData *ed = data;
+
+  g_clear_object (&ed->proc);
+  g_free (ed->id);
+  runtime_unref (ed->runtime);
+  g_free (ed);
+}
+
+static void
+on_exec_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  ExecData *ed = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!g_subprocess_wait_finish (ed->proc, result, &error))
+    {
+      g_subprocess_force_exit (ed->proc);
+      g_prefix_error (&error, "Container %s: exec: ", ed->id);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  /* runc exec passes the process's status on: 128+N for a signal, like a shell. */
+  if (g_subprocess_get_if_signaled (ed->proc))
+    g_task_return_int (task, 128 + g_subprocess_get_term_sig (ed->proc));
+  else
+    g_task_return_int (task, g_subprocess_get_exit_status (ed->proc));
+}
+
+void
+ctrd_runtime_exec_async (CtrdRuntime *runtime, const char *id, const char *process_json_path,
+                         int stdin_fd, int stdout_fd, int stderr_fd, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GError) error = NULL;
+  ExecData *ed;
+
+  g_task_set_source_tag (task, ctrd_runtime_exec_async);
+  if (!check_id (id, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  ed = g_new0 (ExecData, 1);
+  ed->runtime = runtime_ref (runtime);
+  ed->id = g_strdup (id);
+  g_task_set_task_data (task, ed, exec_data_free);
+
+  launcher = new_launcher (G_SUBPROCESS_FLAGS_NONE);
+  /* The fds are the caller's stdio, handed to the process in the container. */
+  g_subprocess_launcher_take_stdin_fd (launcher, stdin_fd);
+  g_subprocess_launcher_take_stdout_fd (launcher, stdout_fd);
+  g_subprocess_launcher_take_stderr_fd (launcher, stderr_fd);
+  ed->proc = g_subprocess_launcher_spawn (launcher, &error, runtime->runtime_path, "--root",
+                                          runtime->runtime_root, "exec", "--process",
+                                          process_json_path, id, NULL);
+  if (ed->proc == NULL)
+    {
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                               "Container %s: running %s exec: %s", id, runtime->runtime_path,
+                               error->message);
+      return;
+    }
+  g_subprocess_wait_async (ed->proc, cancellable, on_exec_done, g_steal_pointer (&task));
+}
+
+int
+ctrd_runtime_exec_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), -1);
+  return (int) g_task_propagate_int (G_TASK (result), error);
+}
+
 /* ---- create: conmon and its sync pipe ---- */
 
 typedef struct

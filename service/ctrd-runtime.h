@@ -61,6 +61,21 @@ void ctrd_runtime_delete_async (CtrdRuntime *runtime, const char *id, gboolean f
                                 gpointer user_data);
 gboolean ctrd_runtime_delete_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
 
+/* "<runtime> pause ID" (@pause) or "<runtime> resume ID": the cgroup freezer. */
+void ctrd_runtime_pause_async (CtrdRuntime *runtime, const char *id, gboolean pause,
+                               GCancellable *cancellable, GAsyncReadyCallback callback,
+                               gpointer user_data);
+gboolean ctrd_runtime_pause_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
+
+/* "<runtime> exec --process PROCESS_JSON ID" with the three fds (taken) as the
+ * process's stdio. Completes when the process exits, with its exit code
+ * (128+N when killed by signal N), or -1 and an error. */
+void ctrd_runtime_exec_async (CtrdRuntime *runtime, const char *id, const char *process_json_path,
+                              int stdin_fd, int stdout_fd, int stderr_fd,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+int ctrd_runtime_exec_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
+
 /* Reads exits/<ID>. FALSE with G_IO_ERROR_NOT_FOUND when there is none yet. */
 gboolean ctrd_runtime_read_exit_code (CtrdRuntime *runtime, const char *id, int *out_exit_code,
                                       GError **error);

@@ -477,3 +477,91 @@ ctrd_now_usec (void)
 {
   return (guint64) g_get_real_time ();
 }
+
+/* ---------------------------------------------------------------- call arguments */
+
+
+/* Checks every key of an a{sv} against @specs: an unknown key or a value of
+ * another type is an error naming the key (g_variant_lookup would silently
+ * skip a wrong type). */
+gboolean
+ctrd_validate_options (GVariant *options, const CtrdOptionSpec *specs, guint n_specs, const char *what,
+                  GError **error)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  if (g_variant_get_size (options) > CTRD_MAX_OPTIONS_BYTES)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                   "%s: the options are larger than %d bytes", what, CTRD_MAX_OPTIONS_BYTES);
+      return FALSE;
+    }
+
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      const CtrdOptionSpec *spec = NULL;
+      for (guint i = 0; i < n_specs && spec == NULL; i++)
+        if (g_str_equal (specs[i].key, key))
+          spec = &specs[i];
+      if (spec == NULL)
+        {
+          g_autofree char *printable = g_strescape (key, NULL);
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s: unknown option \"%.64s\"",
+                       what, printable);
+          g_variant_unref (value);
+          return FALSE;
+        }
+      if (!g_variant_is_of_type (value, G_VARIANT_TYPE (spec->type)))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "%s: option %s must be of type '%s', not '%s'", what, key, spec->type,
+                       g_variant_get_type_string (value));
+          g_variant_unref (value);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+ctrd_validate_string_array (const char *const *strv, guint max_elements, const char *what,
+                       GError **error)
+{
+  gsize bytes = 0;
+  guint n = 0;
+
+  for (; strv[n] != NULL; n++)
+    {
+      bytes += strlen (strv[n]) + 1;
+      if (n >= max_elements || bytes > CTRD_MAX_ARGV_BYTES)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "%s has more than %u elements or %d bytes", what, max_elements,
+                       CTRD_MAX_ARGV_BYTES);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+ctrd_validate_env (const char *const *env, GError **error)
+{
+  if (!ctrd_validate_string_array (env, CTRD_MAX_ENV_ENTRIES, "Env", error))
+    return FALSE;
+  for (guint i = 0; env[i] != NULL; i++)
+    {
+      const char *eq = strchr (env[i], '=');
+      if (eq == NULL || eq == env[i])
+        {
+          /* Do not echo the entry: it may hold a secret. */
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Env entry %u is not of the form KEY=VALUE", i);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
