@@ -387,6 +387,13 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
   if (rebooted)
     {
       /* like libpod's resetState: nothing of the old boot survives. */
+      g_autofree char *mountpoint = rootfs_mountpoint (self);
+      g_autoptr (GError) error = NULL;
+
+      /* Normally the run root is a tmpfs and gone; clear what may be left. */
+      if (!ctrd_storage_unmount_rootfs (mountpoint, &error))
+        g_warning ("Container %s: %s", self->config->name, error->message);
+      ctrd_runtime_forget_exit (runtime, self->config->id);
       if (self->run.state != CTRD_STATE_CONFIGURED && self->run.state != CTRD_STATE_EXITED)
         {
           CtrdRunState next = self->run;
@@ -1018,6 +1025,22 @@ handle_wait (CtrContainer *iface, GDBusMethodInvocation *invocation)
     return return_invalid_state (self, invocation, "be waited for");
   g_ptr_array_add (self->waiters, invocation);
   return TRUE;
+}
+
+void
+ctrd_container_client_vanished (CtrdContainer *self, const char *unique_name)
+{
+  /* Nobody can read the answer: free the invocation instead of keeping it
+   * until the container exits. */
+  for (guint i = self->waiters->len; i-- > 0;)
+    {
+      GDBusMethodInvocation *invocation = self->waiters->pdata[i];
+      if (g_strcmp0 (g_dbus_method_invocation_get_sender (invocation), unique_name) == 0)
+        {
+          g_ptr_array_remove_index (self->waiters, i);
+          g_object_unref (invocation);
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- Remove */

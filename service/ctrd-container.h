@@ -36,6 +36,9 @@ void ctrd_container_remove_async (CtrdContainer *container, gboolean force,
 gboolean ctrd_container_remove_finish (CtrdContainer *container, GAsyncResult *result,
                                        GError **error);
 
+/* The bus client @unique_name left: drop its pending Wait calls. */
+void ctrd_container_client_vanished (CtrdContainer *container, const char *unique_name);
+
 /* conmon wrote this container's exit file. */
 void ctrd_container_handle_exit (CtrdContainer *container);
 

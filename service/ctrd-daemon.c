@@ -30,6 +30,7 @@ struct _CtrdDaemon
 
   GHashTable *containers; /* id -> CtrdContainer (owned) */
   GHashTable *images;     /* id -> CtrdImage (owned) */
+  guint name_owner_changed_id;
 };
 
 G_DEFINE_TYPE (CtrdDaemon, ctrd_daemon, G_TYPE_OBJECT)
@@ -39,6 +40,8 @@ ctrd_daemon_finalize (GObject *object)
 {
   CtrdDaemon *self = CTRD_DAEMON (object);
 
+  if (self->connection != NULL && self->name_owner_changed_id != 0)
+    g_dbus_connection_signal_unsubscribe (self->connection, self->name_owner_changed_id);
   g_clear_pointer (&self->containers, g_hash_table_unref);
   g_clear_pointer (&self->images, g_hash_table_unref);
   g_clear_object (&self->manager);
@@ -116,7 +119,13 @@ check_reboot (CtrdDaemon *self, gboolean *out_rebooted, GError **error)
   g_autofree char *boot_id = NULL;
   g_autofree char *stored = NULL;
 
-  if (!g_file_get_contents ("/proc/sys/kernel/random/boot_id", &boot_id, NULL, error))
+  /* Tests simulate a reboot by pointing this at a file of their own; only
+   * whoever starts the daemon can set it, never a bus caller. */
+  const char *boot_id_file = g_getenv ("CTRD_TEST_BOOT_ID_FILE");
+
+  if (boot_id_file == NULL || *boot_id_file == '\0')
+    boot_id_file = "/proc/sys/kernel/random/boot_id";
+  if (!g_file_get_contents (boot_id_file, &boot_id, NULL, error))
     return FALSE;
   g_strstrip (boot_id);
   stored = ctrd_db_get_meta (self->db, "boot_id", error);
@@ -221,6 +230,25 @@ ctrd_daemon_new (CtrdConfig *config, gboolean wait_for_lock, GError **error)
   return g_steal_pointer (&self);
 }
 
+/* A client left the bus: whatever it still waits for is dropped. */
+static void
+on_name_owner_changed (GDBusConnection *connection, const char *sender_name,
+                       const char *object_path, const char *interface_name,
+                       const char *signal_name, GVariant *parameters, gpointer user_data)
+{
+  CtrdDaemon *self = user_data;
+  const char *name, *old_owner, *new_owner;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_variant_get (parameters, "(&s&s&s)", &name, &old_owner, &new_owner);
+  if (name[0] != ':' || *new_owner != '\0')
+    return;
+  g_hash_table_iter_init (&iter, self->containers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ctrd_container_client_vanished (value, name);
+}
+
 gboolean
 ctrd_daemon_export (CtrdDaemon *self, GDBusConnection *connection, GError **error)
 {
@@ -229,6 +257,9 @@ ctrd_daemon_export (CtrdDaemon *self, GDBusConnection *connection, GError **erro
 
   self->connection = g_object_ref (connection);
   self->authority = ctrd_authority_new ();
+  self->name_owner_changed_id = g_dbus_connection_signal_subscribe (
+      connection, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
+      "/org/freedesktop/DBus", NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_name_owner_changed, self, NULL);
   self->manager = ctrd_manager_new (self);
 
   /* The manager lives at the object manager's own path, which
