@@ -1,1 +1,1448 @@
-int main (void) { return 0; }
+/* containersctl: a podman-like command line client of containersd.
+ *
+ * Every verb talks to org.example.Containers1 on the system bus (GIO honours
+ * DBUS_SYSTEM_BUS_ADDRESS, which is how tests point it at a private bus).
+ * Listings use one GetManagedObjects call read directly, so `ps` with a thousand
+ * containers costs one round trip and no proxies.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+
+#include "ctr-generated.h"
+
+#define BUS_NAME "org.example.Containers1"
+#define MANAGER_PATH "/org/example/Containers1"
+#define CONTAINER_IFACE "org.example.Containers1.Container"
+#define IMAGE_IFACE "org.example.Containers1.Image"
+#define ERROR_NOT_FOUND "org.example.Containers1.Error.NotFound"
+
+/* Like podman: daemon and usage errors exit 125, so exit codes 0-124 and
+ * 126-255 remain the container's own. */
+#define EXIT_ERROR 125
+
+/* Calls that change something let polkit ask the user for a password. */
+#define CALL_CHANGING G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
+
+#define STOP_TIMEOUT_DEFAULT 0xffffffffu
+#define SHORT_ID_LEN 12
+#define COMMAND_COLUMN_WIDTH 20
+/* Completion runs while the user waits at the prompt. */
+#define COMPLETION_TIMEOUT_MS 3000
+
+typedef struct
+{
+  gboolean debug;
+  GDBusConnection *bus;
+  CtrManager *manager;
+} Client;
+
+typedef enum
+{
+  PRINT_ARGUMENT,
+  PRINT_ID,
+  PRINT_EXIT_CODE,
+} CallOutput;
+
+typedef struct
+{
+  const char *method;
+  GVariant *parameters;
+  int timeout_ms;
+  GDBusCallFlags flags;
+  CallOutput output;
+} ContainerCall;
+
+typedef struct Verb Verb;
+typedef int (*VerbFunc) (Client *client, const Verb *verb, int argc, char **argv);
+
+struct Verb
+{
+  const char *name;
+  VerbFunc run;
+  const char *parameters;
+  const char *summary;
+  /* for verb_container_call: the method called on each container */
+  const ContainerCall *call;
+  gboolean hidden;
+};
+
+/* ---- errors and usage */
+
+static int
+print_error (Client *client, const GError *error)
+{
+  g_autofree char *remote_name = g_dbus_error_get_remote_error (error);
+  g_autoptr (GError) stripped = g_error_copy (error);
+
+  g_dbus_error_strip_remote_error (stripped);
+  if (client->debug && remote_name != NULL)
+    g_printerr ("Error: %s [%s]\n", stripped->message, remote_name);
+  else if (client->debug)
+    g_printerr ("Error: %s [%s %d]\n", stripped->message, g_quark_to_string (stripped->domain),
+                stripped->code);
+  else
+    g_printerr ("Error: %s\n", stripped->message);
+  return EXIT_ERROR;
+}
+
+static int usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+/* g_get_prgname () is "containersctl VERB" once a verb is chosen. */
+static int
+usage_error (const char *format, ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("Error: %s\nSee '%s --help'.\n", message, g_get_prgname ());
+  return EXIT_ERROR;
+}
+
+static gboolean
+error_is_not_found (const GError *error)
+{
+  g_autofree char *remote_name = g_dbus_error_get_remote_error (error);
+
+  return g_strcmp0 (remote_name, ERROR_NOT_FOUND) == 0;
+}
+
+/* Parses the options of a verb; @extra_entries may add a second table.
+ * Options may follow arguments, except with @strict_posix, where parsing
+ * stops at the first non-option, so in `create IMAGE sh -c CMD` the -c
+ * belongs to the command. */
+static gboolean
+parse_verb_options (const Verb *verb, const GOptionEntry *entries,
+                    const GOptionEntry *extra_entries, const char *description,
+                    gboolean strict_posix, int *argc, char ***argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (verb->parameters);
+  g_autoptr (GError) error = NULL;
+
+  g_option_context_set_summary (context, verb->summary);
+  if (description != NULL)
+    g_option_context_set_description (context, description);
+  g_option_context_set_strict_posix (context, strict_posix);
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, NULL);
+  if (extra_entries != NULL)
+    g_option_context_add_main_entries (context, extra_entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      usage_error ("%s", error->message);
+      return FALSE;
+    }
+  /* strict POSIX parsing leaves a "--" that ends the options in argv */
+  if (strict_posix && *argc > 1 && g_str_equal ((*argv)[1], "--"))
+    {
+      memmove (*argv + 1, *argv + 2, (*argc - 1) * sizeof (char *));
+      (*argc)--;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_format_option (const char *format, gboolean *json)
+{
+  *json = g_strcmp0 (format, "json") == 0;
+  if (format == NULL || *json || g_str_equal (format, "table"))
+    return TRUE;
+  usage_error ("unknown --format \"%s\" (use json or table)", format);
+  return FALSE;
+}
+
+static gboolean
+parse_uint32_option (const char *option, const char *text, guint32 *out)
+{
+  guint64 value;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT32 - 1, &value, &error))
+    {
+      usage_error ("invalid %s \"%s\": %s", option, text, error->message);
+      return FALSE;
+    }
+  *out = value;
+  return TRUE;
+}
+
+/* ---- connection and lookups */
+
+static gboolean
+client_connect (Client *client, GError **error)
+{
+  if (client->bus != NULL)
+    return TRUE;
+  client->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, error);
+  return client->bus != NULL;
+}
+
+/* The manager proxy loads its properties only for `version`; other verbs
+ * only call its methods, so they skip the GetAll round trip. */
+static CtrManager *
+client_get_manager (Client *client, gboolean load_properties, GError **error)
+{
+  GDBusProxyFlags flags = G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS;
+
+  if (client->manager != NULL)
+    return client->manager;
+  if (!client_connect (client, error))
+    return NULL;
+  if (!load_properties)
+    flags |= G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES;
+  client->manager =
+      ctr_manager_proxy_new_sync (client->bus, flags, BUS_NAME, MANAGER_PATH, NULL, error);
+  return client->manager;
+}
+
+static void
+client_clear (Client *client)
+{
+  g_clear_object (&client->manager);
+  g_clear_object (&client->bus);
+}
+
+/* Calls a method that changes something (so polkit may ask the user);
+ * @timeout_ms is G_MAXINT for calls that last as long as the work. */
+static GVariant *
+call_changing (gpointer proxy, const char *method, GVariant *parameters, int timeout_ms,
+               GUnixFDList *fd_list, GError **error)
+{
+  return g_dbus_proxy_call_with_unix_fd_list_sync (G_DBUS_PROXY (proxy), method, parameters,
+                                                   CALL_CHANGING, timeout_ms, fd_list, NULL, NULL,
+                                                   error);
+}
+
+/* Objects are named by their ID: the last element of the path. */
+static const char *
+id_from_path (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+
+  return slash != NULL ? slash + 1 : path;
+}
+
+static CtrContainer *
+get_container (Client *client, const char *name_or_id, gboolean load_properties, GError **error)
+{
+  CtrManager *manager = client_get_manager (client, FALSE, error);
+  g_autofree char *path = NULL;
+  GDBusProxyFlags flags = G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS;
+
+  if (manager == NULL ||
+      !ctr_manager_call_get_container_sync (manager, name_or_id, &path, NULL, error))
+    return NULL;
+  if (!load_properties)
+    flags |= G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES;
+  return ctr_container_proxy_new_sync (client->bus, flags, BUS_NAME, path, NULL, error);
+}
+
+static CtrImage *
+get_image (Client *client, const char *reference, GError **error)
+{
+  CtrManager *manager = client_get_manager (client, FALSE, error);
+  g_autofree char *path = NULL;
+
+  if (manager == NULL || !ctr_manager_call_get_image_sync (manager, reference, &path, NULL, error))
+    return NULL;
+  return ctr_image_proxy_new_sync (client->bus, G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS, BUS_NAME,
+                                   path, NULL, error);
+}
+
+static const char *
+proxy_id (gpointer proxy)
+{
+  return id_from_path (g_dbus_proxy_get_object_path (G_DBUS_PROXY (proxy)));
+}
+
+/* ---- listing objects: one GetManagedObjects, read as plain variants */
+
+static guint64
+prop_u64 (GVariant *props, const char *key)
+{
+  guint64 value = 0;
+
+  g_variant_lookup (props, key, "t", &value);
+  return value;
+}
+
+static gint32
+prop_i32 (GVariant *props, const char *key)
+{
+  gint32 value = 0;
+
+  g_variant_lookup (props, key, "i", &value);
+  return value;
+}
+
+static const char *
+prop_str (GVariant *props, const char *key)
+{
+  const char *value = "";
+
+  g_variant_lookup (props, key, "&s", &value);
+  return value;
+}
+
+static GStrv
+prop_strv (GVariant *props, const char *key)
+{
+  g_autoptr (GVariant) value = g_variant_lookup_value (props, key, G_VARIANT_TYPE_STRING_ARRAY);
+
+  return value != NULL ? g_variant_dup_strv (value, NULL) : g_new0 (char *, 1);
+}
+
+static int
+compare_newest_first (gconstpointer a, gconstpointer b)
+{
+  guint64 created_a = prop_u64 (*(GVariant **) a, "CreatedAt");
+  guint64 created_b = prop_u64 (*(GVariant **) b, "CreatedAt");
+
+  return created_a < created_b ? 1 : created_a > created_b ? -1 : 0;
+}
+
+/* Returns the a{sv} properties of every object implementing @interface_name,
+ * newest first. */
+static GPtrArray *
+list_objects (Client *client, const char *interface_name, int timeout_ms, GError **error)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) objects = NULL;
+  g_autoptr (GPtrArray) result = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  GVariantIter iter;
+  GVariant *interfaces;
+
+  if (!client_connect (client, error))
+    return NULL;
+  reply = g_dbus_connection_call_sync (client->bus, BUS_NAME, MANAGER_PATH,
+                                       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                                       NULL, G_VARIANT_TYPE ("(a{oa{sa{sv}}})"),
+                                       G_DBUS_CALL_FLAGS_NONE, timeout_ms, NULL, error);
+  if (reply == NULL)
+    return NULL;
+  objects = g_variant_get_child_value (reply, 0);
+  g_variant_iter_init (&iter, objects);
+  while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", NULL, &interfaces))
+    {
+      GVariant *props = g_variant_lookup_value (interfaces, interface_name, G_VARIANT_TYPE_VARDICT);
+      if (props != NULL)
+        g_ptr_array_add (result, props);
+      g_variant_unref (interfaces);
+    }
+  g_ptr_array_sort (result, compare_newest_first);
+  return g_steal_pointer (&result);
+}
+
+/* ---- output formatting */
+
+/* Like podman's (go-units) HumanDuration. */
+static char *
+format_duration (guint64 usec)
+{
+  guint64 seconds = usec / G_USEC_PER_SEC;
+  guint64 minutes = seconds / 60;
+  guint64 hours = (seconds + 1800) / 3600;
+
+  if (seconds < 1)
+    return g_strdup ("Less than a second");
+  if (seconds == 1)
+    return g_strdup ("1 second");
+  if (seconds < 60)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " seconds", seconds);
+  if (minutes == 1)
+    return g_strdup ("About a minute");
+  if (minutes < 60)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " minutes", minutes);
+  if (hours == 1)
+    return g_strdup ("About an hour");
+  if (hours < 48)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " hours", hours);
+  if (hours < 24 * 7 * 2)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " days", hours / 24);
+  if (hours < 24 * 30 * 2)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " weeks", hours / 24 / 7);
+  if (hours < 24 * 365 * 2)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " months", hours / 24 / 30);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT " years", hours / 24 / 365);
+}
+
+/* Time since @time_usec; a clock running behind the daemon's counts as now. */
+static char *
+format_since (guint64 time_usec)
+{
+  gint64 now = g_get_real_time ();
+
+  return format_duration (now > (gint64) time_usec ? (guint64) now - time_usec : 0);
+}
+
+static char *
+format_ago (guint64 time_usec)
+{
+  g_autofree char *since = NULL;
+
+  if (time_usec == 0)
+    return g_strdup ("N/A");
+  since = format_since (time_usec);
+  return g_strdup_printf ("%s ago", since);
+}
+
+/* Decimal units with three significant digits, like podman images. */
+static char *
+format_size (guint64 bytes)
+{
+  static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+  double value = bytes;
+  guint unit = 0;
+
+  while (value >= 1000 && unit + 1 < G_N_ELEMENTS (units))
+    {
+      value /= 1000;
+      unit++;
+    }
+  return g_strdup_printf ("%.3g %s", value, units[unit]);
+}
+
+static char *
+format_status (GVariant *props)
+{
+  const char *state = prop_str (props, "State");
+  g_autofree char *since = NULL;
+  char *other;
+
+  if (g_str_equal (state, "running") || g_str_equal (state, "paused"))
+    {
+      since = format_since (prop_u64 (props, "StartedAt"));
+      return g_strdup_printf ("Up %s%s", since, g_str_equal (state, "paused") ? " (Paused)" : "");
+    }
+  if (g_str_equal (state, "stopped") || g_str_equal (state, "exited"))
+    {
+      if (prop_u64 (props, "FinishedAt") == 0)
+        return g_strdup_printf ("Exited (%d)", prop_i32 (props, "ExitCode"));
+      since = format_ago (prop_u64 (props, "FinishedAt"));
+      return g_strdup_printf ("Exited (%d) %s", prop_i32 (props, "ExitCode"), since);
+    }
+  if (g_str_equal (state, "configured") || g_str_equal (state, "created"))
+    return g_strdup ("Created");
+  /* stopping, removing, and states of a newer daemon: capitalised as they are */
+  other = g_strdup (*state != '\0' ? state : "unknown");
+  other[0] = g_ascii_toupper (other[0]);
+  return other;
+}
+
+static char *
+format_command (GVariant *props, gboolean truncate)
+{
+  g_auto (GStrv) argv = prop_strv (props, "Command");
+  g_autofree char *command = g_strjoinv (" ", argv);
+
+  if (truncate && g_utf8_strlen (command, -1) > COMMAND_COLUMN_WIDTH)
+    {
+      g_autofree char *head = g_utf8_substring (command, 0, COMMAND_COLUMN_WIDTH - 3);
+      return g_strconcat (head, "...", NULL);
+    }
+  return g_steal_pointer (&command);
+}
+
+static char *
+format_id (const char *id, gboolean truncate)
+{
+  return truncate ? g_strndup (id, SHORT_ID_LEN) : g_strdup (id);
+}
+
+/* A table is an array of GStrv rows, the header first, printed with columns
+ * padded to their widest cell. */
+static GPtrArray *
+table_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+}
+
+static void
+table_add (GPtrArray *table, const char *first, ...)
+{
+  g_autoptr (GStrvBuilder) row = g_strv_builder_new ();
+  va_list args;
+
+  va_start (args, first);
+  for (const char *cell = first; cell != NULL; cell = va_arg (args, const char *))
+    g_strv_builder_add (row, cell);
+  va_end (args);
+  g_ptr_array_add (table, g_strv_builder_end (row));
+}
+
+static void
+table_print (GPtrArray *table)
+{
+  g_autoptr (GArray) widths = g_array_new (FALSE, TRUE, sizeof (glong));
+
+  for (guint r = 0; r < table->len; r++)
+    {
+      char **row = table->pdata[r];
+      for (guint c = 0; row[c] != NULL; c++)
+        {
+          glong len = g_utf8_strlen (row[c], -1);
+          if (c >= widths->len)
+            g_array_set_size (widths, c + 1);
+          g_array_index (widths, glong, c) = MAX (g_array_index (widths, glong, c), len);
+        }
+    }
+  for (guint r = 0; r < table->len; r++)
+    {
+      char **row = table->pdata[r];
+      g_autoptr (GString) line = g_string_new (NULL);
+      for (guint c = 0; row[c] != NULL; c++)
+        {
+          g_string_append (line, row[c]);
+          if (row[c + 1] == NULL)
+            break;
+          for (glong pad = g_array_index (widths, glong, c) - g_utf8_strlen (row[c], -1) + 2;
+               pad > 0; pad--)
+            g_string_append_c (line, ' ');
+        }
+      g_print ("%s\n", line->str);
+    }
+}
+
+/* Object properties as a JSON object keyed by property name. */
+static JsonNode *
+props_to_json (GVariant *props)
+{
+  g_autoptr (JsonObject) object = json_object_new ();
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_iter_init (&iter, props);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      json_object_set_member (object, key, json_gvariant_serialize (value));
+      g_variant_unref (value);
+    }
+  json_node_set_object (node, object);
+  return node;
+}
+
+static void
+print_json_array (JsonArray *array)
+{
+  g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_node_set_array (root, array);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_indent (generator, 4);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+static void
+print_objects_json (GPtrArray *objects)
+{
+  g_autoptr (JsonArray) array = json_array_new ();
+
+  for (guint i = 0; i < objects->len; i++)
+    json_array_add_element (array, props_to_json (objects->pdata[i]));
+  print_json_array (array);
+}
+
+/* ---- listing verbs: ps, images */
+
+typedef struct
+{
+  gboolean all;
+  gboolean quiet;
+  gboolean no_trunc;
+} ListOptions;
+
+/* A stopping container still has its process, so it counts as up. */
+static gboolean
+container_is_up (GVariant *props)
+{
+  const char *state = prop_str (props, "State");
+
+  return g_str_equal (state, "running") || g_str_equal (state, "paused") ||
+         g_str_equal (state, "stopping");
+}
+
+/* The part ps and images share: options, one GetManagedObjects, the objects
+ * that pass @filter unless --all, and the json and quiet outputs. Returns the
+ * objects for a table, or NULL with *status set when the verb is done. */
+static GPtrArray *
+list_for_verb (Client *client, const Verb *verb, const char *interface_name,
+               gboolean (*filter) (GVariant *props), ListOptions *options, int argc, char **argv,
+               int *status)
+{
+  g_autofree char *format = NULL;
+  const GOptionEntry entries[] = {
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &options->all, "Show all, not only running ones", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &options->quiet, "Print only IDs", NULL },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format, "Output format: table or json", "FORMAT" },
+    { "no-trunc", 0, 0, G_OPTION_ARG_NONE, &options->no_trunc, "Do not truncate IDs and commands",
+      NULL },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) objects = NULL;
+  gboolean json;
+
+  *status = EXIT_ERROR;
+  /* --all only means something where there is a filter */
+  if (!parse_verb_options (verb, filter != NULL ? entries : entries + 1, NULL, NULL, FALSE, &argc,
+                           &argv) ||
+      !parse_format_option (format, &json))
+    return NULL;
+  if (argc > 1)
+    {
+      usage_error ("unexpected argument \"%s\"", argv[1]);
+      return NULL;
+    }
+  objects = list_objects (client, interface_name, -1, &error);
+  if (objects == NULL)
+    {
+      print_error (client, error);
+      return NULL;
+    }
+  for (guint i = objects->len; filter != NULL && !options->all && i > 0; i--)
+    if (!filter (objects->pdata[i - 1]))
+      g_ptr_array_remove_index (objects, i - 1);
+
+  *status = 0;
+  if (json)
+    print_objects_json (objects);
+  for (guint i = 0; options->quiet && !json && i < objects->len; i++)
+    {
+      g_autofree char *id = format_id (prop_str (objects->pdata[i], "Id"), !options->no_trunc);
+      g_print ("%s\n", id);
+    }
+  return json || options->quiet ? NULL : g_steal_pointer (&objects);
+}
+
+/* ---- images, import */
+
+/* Splits "registry:5000/name:tag" at the tag's colon, not the port's. */
+static void
+split_image_name (const char *name, char **repository, char **tag)
+{
+  const char *colon = strrchr (name, ':');
+  const char *slash = strrchr (name, '/');
+
+  if (colon == NULL || (slash != NULL && colon < slash))
+    {
+      *repository = g_strdup (name);
+      *tag = g_strdup ("<none>");
+      return;
+    }
+  *repository = g_strndup (name, colon - name);
+  *tag = g_strdup (colon + 1);
+}
+
+static void
+add_image_rows (GPtrArray *table, GVariant *props, gboolean truncate)
+{
+  g_autofree char *id = format_id (prop_str (props, "Id"), truncate);
+  g_autofree char *created = format_ago (prop_u64 (props, "CreatedAt"));
+  g_autofree char *size = format_size (prop_u64 (props, "Size"));
+  g_auto (GStrv) names = prop_strv (props, "Names");
+
+  if (names[0] == NULL)
+    table_add (table, "<none>", "<none>", id, created, size, NULL);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *repository = NULL;
+      g_autofree char *tag = NULL;
+
+      split_image_name (names[i], &repository, &tag);
+      table_add (table, repository, tag, id, created, size, NULL);
+    }
+}
+
+static int
+verb_images (Client *client, const Verb *verb, int argc, char **argv)
+{
+  ListOptions options = { FALSE, FALSE, FALSE };
+  g_autoptr (GPtrArray) images = NULL;
+  g_autoptr (GPtrArray) table = table_new ();
+  int status;
+
+  images = list_for_verb (client, verb, IMAGE_IFACE, NULL, &options, argc, argv, &status);
+  if (images == NULL)
+    return status;
+  table_add (table, "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", NULL);
+  for (guint i = 0; i < images->len; i++)
+    add_image_rows (table, images->pdata[i], !options.no_trunc);
+  table_print (table);
+  return 0;
+}
+
+/* Returns a new fd for @path, or for stdin when @path is "-". */
+static int
+open_import_source (const char *path, GError **error)
+{
+  int fd;
+
+  if (g_str_equal (path, "-"))
+    {
+      if (isatty (STDIN_FILENO))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               "refusing to read an image from a terminal: pipe or redirect "
+                               "an archive into stdin");
+          return -1;
+        }
+      fd = fcntl (STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+      path = "stdin";
+    }
+  else
+    fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "cannot open %s: %s",
+                   path, g_strerror (saved_errno));
+      return -1;
+    }
+  return fd;
+}
+
+static int
+verb_import (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autofree char *format = NULL;
+  const GOptionEntry entries[] = { { "format", 0, 0, G_OPTION_ARG_STRING, &format,
+                                     "Archive format: auto (default) or rootfs-tar", "FORMAT" },
+                                   { NULL } };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
+  g_autoptr (GVariant) reply = NULL;
+  g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  CtrManager *manager;
+  const char *image_path;
+  int fd;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv))
+    return EXIT_ERROR;
+  if (argc < 2 || argc > 3)
+    return usage_error ("expected FILE (or -) and an optional NAME");
+  g_variant_builder_add (&options, "{sv}", "Format",
+                         g_variant_new_string (format != NULL ? format : "auto"));
+
+  fd = open_import_source (argv[1], &error);
+  if (fd < 0)
+    return print_error (client, error);
+  /* the list holds a duplicate; ours is closed at once */
+  g_unix_fd_list_append (fd_list, fd, &error);
+  close (fd);
+  if (error != NULL)
+    return print_error (client, error);
+
+  manager = client_get_manager (client, FALSE, &error);
+  if (manager == NULL)
+    return print_error (client, error);
+  reply = call_changing (manager, "ImportImage",
+                         g_variant_new ("(hsa{sv})", 0, argc > 2 ? argv[2] : "", &options),
+                         G_MAXINT, fd_list, &error);
+  if (reply == NULL)
+    return print_error (client, error);
+  g_variant_get (reply, "(&o)", &image_path);
+  g_print ("%s\n", id_from_path (image_path));
+  return 0;
+}
+
+/* ---- create, run */
+
+typedef struct
+{
+  char *name;
+  char *entrypoint;
+  char **env;
+  char *workdir;
+  char *hostname;
+  char **labels;
+  char *stop_signal;
+  char *stop_timeout;
+  gboolean remove;
+  gboolean detach;
+} CreateOptions;
+
+static void
+create_options_clear (CreateOptions *options)
+{
+  g_free (options->name);
+  g_free (options->entrypoint);
+  g_strfreev (options->env);
+  g_free (options->workdir);
+  g_free (options->hostname);
+  g_strfreev (options->labels);
+  g_free (options->stop_signal);
+  g_free (options->stop_timeout);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CreateOptions, create_options_clear)
+
+/* Like podman: a JSON array of strings is the argv, anything else a single
+ * program name ("" clears the image's entrypoint). */
+static GVariant *
+entrypoint_to_variant (const char *entrypoint)
+{
+  g_autoptr (JsonNode) node = json_from_string (entrypoint, NULL);
+  g_autoptr (GStrvBuilder) argv = g_strv_builder_new ();
+  g_auto (GStrv) strv = NULL;
+
+  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonNode *element = json_array_get_element (array, i);
+          if (json_node_get_value_type (element) != G_TYPE_STRING)
+            return g_variant_new_strv ((const char *const[]){ entrypoint }, 1);
+          g_strv_builder_add (argv, json_node_get_string (element));
+        }
+    }
+  else if (*entrypoint != '\0')
+    g_strv_builder_add (argv, entrypoint);
+  strv = g_strv_builder_end (argv);
+  return g_variant_new_strv ((const char *const *) strv, -1);
+}
+
+/* Like podman: "-e KEY" passes KEY's value from our own environment. */
+static GVariant *
+env_to_variant (char **env)
+{
+  g_autoptr (GStrvBuilder) entries = g_strv_builder_new ();
+  g_auto (GStrv) strv = NULL;
+
+  for (guint i = 0; env[i] != NULL; i++)
+    {
+      g_autofree char *entry = NULL;
+
+      if (strchr (env[i], '=') != NULL)
+        g_strv_builder_add (entries, env[i]);
+      else if (g_getenv (env[i]) != NULL)
+        {
+          entry = g_strconcat (env[i], "=", g_getenv (env[i]), NULL);
+          g_strv_builder_add (entries, entry);
+        }
+    }
+  strv = g_strv_builder_end (entries);
+  return g_variant_new_strv ((const char *const *) strv, -1);
+}
+
+static GVariant *
+labels_to_variant (char **labels)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
+  for (guint i = 0; labels[i] != NULL; i++)
+    {
+      const char *equals = strchr (labels[i], '=');
+      g_autofree char *key =
+          equals ? g_strndup (labels[i], equals - labels[i]) : g_strdup (labels[i]);
+
+      g_variant_builder_add (&builder, "{ss}", key, equals ? equals + 1 : "");
+    }
+  return g_variant_builder_end (&builder);
+}
+
+static gboolean
+build_create_options (const CreateOptions *options, GVariantBuilder *builder)
+{
+  guint32 stop_timeout;
+
+  if (options->entrypoint != NULL)
+    g_variant_builder_add (builder, "{sv}", "Entrypoint",
+                           entrypoint_to_variant (options->entrypoint));
+  if (options->env != NULL)
+    g_variant_builder_add (builder, "{sv}", "Env", env_to_variant (options->env));
+  if (options->workdir != NULL)
+    g_variant_builder_add (builder, "{sv}", "WorkingDir", g_variant_new_string (options->workdir));
+  if (options->hostname != NULL)
+    g_variant_builder_add (builder, "{sv}", "Hostname", g_variant_new_string (options->hostname));
+  if (options->labels != NULL)
+    g_variant_builder_add (builder, "{sv}", "Labels", labels_to_variant (options->labels));
+  if (options->stop_signal != NULL)
+    g_variant_builder_add (builder, "{sv}", "StopSignal",
+                           g_variant_new_string (options->stop_signal));
+  if (options->stop_timeout != NULL)
+    {
+      if (!parse_uint32_option ("--stop-timeout", options->stop_timeout, &stop_timeout))
+        return FALSE;
+      g_variant_builder_add (builder, "{sv}", "StopTimeout", g_variant_new_uint32 (stop_timeout));
+    }
+  return TRUE;
+}
+
+/* Parses create's options (and run's extra ones when @run_entries is set),
+ * then calls CreateContainer. Returns the new container's proxy, or NULL with
+ * *exit_status set. */
+static CtrContainer *
+parse_and_create (Client *client, const Verb *verb, const GOptionEntry *run_entries,
+                  const char *description, CreateOptions *options, int argc, char **argv,
+                  int *exit_status)
+{
+  const GOptionEntry create_entries[] = {
+    { "name", 0, 0, G_OPTION_ARG_STRING, &options->name, "Name of the container", "NAME" },
+    { "entrypoint", 0, 0, G_OPTION_ARG_STRING, &options->entrypoint,
+      "Override the image's entrypoint (a program or a JSON array)", "CMD" },
+    { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &options->env,
+      "Set an environment variable (KEY alone copies ours)", "KEY=VALUE" },
+    { "workdir", 'w', 0, G_OPTION_ARG_STRING, &options->workdir,
+      "Working directory inside the container", "DIR" },
+    { "hostname", 0, 0, G_OPTION_ARG_STRING, &options->hostname, "Container hostname", "NAME" },
+    { "label", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &options->labels, "Set a label", "KEY=VALUE" },
+    { "stop-signal", 0, 0, G_OPTION_ARG_STRING, &options->stop_signal,
+      "Signal that stops the container (default SIGTERM)", "SIGNAL" },
+    { "stop-timeout", 0, 0, G_OPTION_ARG_STRING, &options->stop_timeout,
+      "Seconds before stop kills the container (default 10)", "SECONDS" },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_auto (GVariantBuilder) create_options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GVariant) reply = NULL;
+  CtrManager *manager;
+  CtrContainer *container;
+  const char *path;
+
+  *exit_status = EXIT_ERROR;
+  if (!parse_verb_options (verb, create_entries, run_entries, description, TRUE, &argc, &argv))
+    return NULL;
+  if (argc < 2)
+    {
+      usage_error ("an IMAGE is required");
+      return NULL;
+    }
+  /* a detached --rm needs the AutoRemove create option, which the daemon lacks so far */
+  if (options->remove && options->detach)
+    {
+      usage_error ("--rm cannot be combined with --detach yet");
+      return NULL;
+    }
+  if (!build_create_options (options, &create_options))
+    return NULL;
+
+  manager = client_get_manager (client, FALSE, &error);
+  if (manager != NULL)
+    reply = call_changing (
+        manager, "CreateContainer",
+        g_variant_new ("(ss@asa{sv})", options->name != NULL ? options->name : "", argv[1],
+                       g_variant_new_strv ((const char *const *) argv + 2, argc - 2),
+                       &create_options),
+        -1, NULL, &error);
+  if (reply == NULL)
+    {
+      *exit_status = print_error (client, error);
+      return NULL;
+    }
+  g_variant_get (reply, "(&o)", &path);
+  container = ctr_container_proxy_new_sync (client->bus,
+                                            G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS |
+                                                G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES,
+                                            BUS_NAME, path, NULL, &error);
+  if (container == NULL)
+    *exit_status = print_error (client, error);
+  return container;
+}
+
+static const char create_description[] =
+    "Options are read only before IMAGE: everything after it is the command.";
+
+static int
+verb_create (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_auto (CreateOptions) options = { NULL };
+  g_autoptr (CtrContainer) container = NULL;
+  int status;
+
+  container =
+      parse_and_create (client, verb, NULL, create_description, &options, argc, argv, &status);
+  if (container == NULL)
+    return status;
+  g_print ("%s\n", proxy_id (container));
+  return 0;
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  CtrContainer *container;
+  GVariant *reply;
+  GError *error;
+} WaitState;
+
+typedef struct
+{
+  WaitState *state;
+  int signum;
+} SignalForward;
+
+static void
+on_wait_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  WaitState *state = user_data;
+
+  state->reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &state->error);
+  g_main_loop_quit (state->loop);
+}
+
+/* Like podman's --sig-proxy: signals we get go to the container, and we keep
+ * waiting for it to exit. */
+static gboolean
+forward_signal (gpointer user_data)
+{
+  SignalForward *forward = user_data;
+  g_autofree char *signal_number = g_strdup_printf ("%d", forward->signum);
+
+  g_dbus_proxy_call (G_DBUS_PROXY (forward->state->container), "Kill",
+                     g_variant_new ("(s)", signal_number), CALL_CHANGING, -1, NULL, NULL, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Starts @container and waits for it, forwarding signals; returns its exit code. */
+static gboolean
+start_and_wait (CtrContainer *container, gint32 *exit_code, GError **error)
+{
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr (GVariant) reply = NULL;
+  WaitState state = { loop, container, NULL, NULL };
+  SignalForward forwards[] = { { &state, SIGINT }, { &state, SIGTERM }, { &state, SIGHUP } };
+  guint sources[G_N_ELEMENTS (forwards)];
+
+  /* installed before Start, so a Ctrl-C while it starts is forwarded too */
+  for (guint i = 0; i < G_N_ELEMENTS (forwards); i++)
+    sources[i] = g_unix_signal_add (forwards[i].signum, forward_signal, &forwards[i]);
+  reply = call_changing (container, "Start", NULL, G_MAXINT, NULL, error);
+  if (reply != NULL)
+    {
+      g_dbus_proxy_call (G_DBUS_PROXY (container), "Wait", NULL, G_DBUS_CALL_FLAGS_NONE, G_MAXINT,
+                         NULL, on_wait_done, &state);
+      g_main_loop_run (loop);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
+    g_source_remove (sources[i]);
+  if (reply == NULL)
+    return FALSE;
+  if (state.reply == NULL)
+    {
+      g_propagate_error (error, state.error);
+      return FALSE;
+    }
+  g_variant_get (state.reply, "(i)", exit_code);
+  g_variant_unref (state.reply);
+  return TRUE;
+}
+
+static int
+verb_run (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_auto (CreateOptions) options = { NULL };
+  const GOptionEntry run_entries[] = { { "rm", 0, 0, G_OPTION_ARG_NONE, &options.remove,
+                                         "Remove the container when it exits", NULL },
+                                       { "detach", 'd', 0, G_OPTION_ARG_NONE, &options.detach,
+                                         "Print the container ID and do not wait", NULL },
+                                       { NULL } };
+  g_autoptr (CtrContainer) container = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  gint32 exit_code = 0;
+  int status;
+
+  container = parse_and_create (client, verb, run_entries,
+                                "Options are read only before IMAGE: everything after it is "
+                                "the command.\nThe container's output is not shown yet: the "
+                                "daemon has no log method.",
+                                &options, argc, argv, &status);
+  if (container == NULL)
+    return status;
+  if (options.detach)
+    {
+      reply = call_changing (container, "Start", NULL, G_MAXINT, NULL, &error);
+      if (reply == NULL)
+        return print_error (client, error);
+      g_print ("%s\n", proxy_id (container));
+      return 0;
+    }
+
+  if (start_and_wait (container, &exit_code, &error))
+    status = exit_code >= 0 && exit_code < 256 ? exit_code : EXIT_ERROR;
+  else
+    status = print_error (client, error);
+  g_clear_error (&error);
+  if (options.remove)
+    {
+      reply = call_changing (container, "Remove", g_variant_new ("(bb)", FALSE, TRUE), G_MAXINT,
+                             NULL, &error);
+      if (reply == NULL)
+        status = print_error (client, error);
+    }
+  return status;
+}
+
+/* ---- verbs acting on containers by name or ID */
+
+/* Calls one method on each container named in argv[1..]. Like podman, a
+ * failure is reported and the other containers are still handled. */
+static int
+call_each_container (Client *client, int argc, char **argv, const ContainerCall *call)
+{
+  g_autoptr (GVariant) parameters = call->parameters ? g_variant_ref_sink (call->parameters) : NULL;
+  int status = 0;
+
+  if (argc < 2)
+    return usage_error ("at least one container name or ID is required");
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CtrContainer) container = get_container (client, argv[i], FALSE, &error);
+      g_autoptr (GVariant) reply = NULL;
+      gint32 exit_code;
+
+      if (container != NULL)
+        reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (container), call->method, parameters,
+                                        call->flags, call->timeout_ms, NULL, &error);
+      if (reply == NULL)
+        status = print_error (client, error);
+      else if (call->output == PRINT_EXIT_CODE)
+        {
+          g_variant_get (reply, "(i)", &exit_code);
+          g_print ("%d\n", exit_code);
+        }
+      else
+        g_print ("%s\n", call->output == PRINT_ID ? proxy_id (container) : argv[i]);
+    }
+  return status;
+}
+
+/* start and wait: no options, one call per container */
+static int
+verb_container_call (Client *client, const Verb *verb, int argc, char **argv)
+{
+  if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv))
+    return EXIT_ERROR;
+  return call_each_container (client, argc, argv, verb->call);
+}
+
+static int
+verb_stop (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autofree char *seconds = NULL;
+  const GOptionEntry entries[] = {
+    { "time", 't', 0, G_OPTION_ARG_STRING, &seconds,
+      "Seconds to wait before killing (default: the container's stop timeout)", "SECONDS" },
+    { NULL }
+  };
+  guint32 timeout = STOP_TIMEOUT_DEFAULT;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      (seconds != NULL && !parse_uint32_option ("--time", seconds, &timeout)))
+    return EXIT_ERROR;
+  return call_each_container (client, argc, argv,
+                              &(ContainerCall){ "Stop", g_variant_new ("(u)", timeout), G_MAXINT,
+                                                CALL_CHANGING, PRINT_ARGUMENT });
+}
+
+static int
+verb_kill (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autofree char *signal_name = NULL;
+  const GOptionEntry entries[] = { { "signal", 's', 0, G_OPTION_ARG_STRING, &signal_name,
+                                     "Signal to send: a name or number (default SIGKILL)",
+                                     "SIGNAL" },
+                                   { NULL } };
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv))
+    return EXIT_ERROR;
+  return call_each_container (
+      client, argc, argv,
+      &(ContainerCall){ "Kill", g_variant_new ("(s)", signal_name ? signal_name : "SIGKILL"), -1,
+                        CALL_CHANGING, PRINT_ARGUMENT });
+}
+
+static int
+verb_rm (Client *client, const Verb *verb, int argc, char **argv)
+{
+  gboolean force = FALSE, volumes = FALSE;
+  const GOptionEntry entries[] = { { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+                                     "Stop a running or paused container first", NULL },
+                                   { "volumes", 'v', 0, G_OPTION_ARG_NONE, &volumes,
+                                     "Remove the container's anonymous volumes", NULL },
+                                   { NULL } };
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv))
+    return EXIT_ERROR;
+  /* like podman rm, print the full ID rather than what was typed */
+  return call_each_container (client, argc, argv,
+                              &(ContainerCall){ "Remove", g_variant_new ("(bb)", force, volumes),
+                                                G_MAXINT, CALL_CHANGING, PRINT_ID });
+}
+
+/* ---- ps, inspect, version */
+
+static int
+verb_ps (Client *client, const Verb *verb, int argc, char **argv)
+{
+  ListOptions options = { FALSE, FALSE, FALSE };
+  g_autoptr (GPtrArray) containers = NULL;
+  g_autoptr (GPtrArray) table = table_new ();
+  int status;
+
+  containers =
+      list_for_verb (client, verb, CONTAINER_IFACE, container_is_up, &options, argc, argv, &status);
+  if (containers == NULL)
+    return status;
+  table_add (table, "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES", NULL);
+  for (guint i = 0; i < containers->len; i++)
+    {
+      GVariant *props = containers->pdata[i];
+      g_autofree char *id = format_id (prop_str (props, "Id"), !options.no_trunc);
+      g_autofree char *command = format_command (props, !options.no_trunc);
+      g_autofree char *created = format_ago (prop_u64 (props, "CreatedAt"));
+      g_autofree char *state = format_status (props);
+
+      table_add (table, id, prop_str (props, "ImageName"), command, created, state,
+                 prop_str (props, "Name"), NULL);
+    }
+  table_print (table);
+  return 0;
+}
+
+/* All cached properties of @proxy, in the order of its interface. */
+static JsonNode *
+proxy_to_json (gpointer proxy)
+{
+  GDBusInterfaceInfo *info = g_dbus_proxy_get_interface_info (G_DBUS_PROXY (proxy));
+  g_auto (GVariantBuilder) props = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GVariant) dict = NULL;
+
+  for (guint i = 0; info->properties != NULL && info->properties[i] != NULL; i++)
+    {
+      const char *name = info->properties[i]->name;
+      g_autoptr (GVariant) value = g_dbus_proxy_get_cached_property (G_DBUS_PROXY (proxy), name);
+
+      if (value != NULL)
+        g_variant_builder_add (&props, "{sv}", name, value);
+    }
+  dict = g_variant_ref_sink (g_variant_builder_end (&props));
+  return props_to_json (dict);
+}
+
+/* Like podman inspect: containers first, then images, unless --type says. */
+static gpointer
+get_inspect_object (Client *client, const char *arg, const char *type, GError **error)
+{
+  g_autoptr (GError) container_error = NULL;
+  gpointer object;
+
+  if (g_strcmp0 (type, "image") != 0)
+    {
+      object = get_container (client, arg, TRUE, &container_error);
+      if (object != NULL || type != NULL || !error_is_not_found (container_error))
+        {
+          if (object == NULL)
+            g_propagate_error (error, g_steal_pointer (&container_error));
+          return object;
+        }
+    }
+  object = get_image (client, arg, error);
+  if (object == NULL && type == NULL && error_is_not_found (*error))
+    {
+      g_clear_error (error);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no container or image \"%s\"", arg);
+    }
+  return object;
+}
+
+static int
+verb_inspect (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autofree char *type = NULL;
+  const GOptionEntry entries[] = { { "type", 't', 0, G_OPTION_ARG_STRING, &type,
+                                     "Only look for a container or an image", "container|image" },
+                                   { NULL } };
+  g_autoptr (JsonArray) array = json_array_new ();
+  int status = 0;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv))
+    return EXIT_ERROR;
+  if (type != NULL && !g_str_equal (type, "container") && !g_str_equal (type, "image"))
+    return usage_error ("unknown --type \"%s\" (use container or image)", type);
+  if (argc < 2)
+    return usage_error ("at least one container or image is required");
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GObject) object = get_inspect_object (client, argv[i], type, &error);
+
+      if (object == NULL)
+        status = print_error (client, error);
+      else
+        json_array_add_element (array, proxy_to_json (object));
+    }
+  print_json_array (array);
+  return status;
+}
+
+static int
+verb_version (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  CtrManager *manager;
+
+  if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv))
+    return EXIT_ERROR;
+  if (argc > 1)
+    return usage_error ("unexpected argument \"%s\"", argv[1]);
+  g_print ("Client:\n  Version:      %s\n", PACKAGE_VERSION);
+  manager = client_get_manager (client, TRUE, &error);
+  if (manager == NULL)
+    return print_error (client, error);
+  /* GDBusProxy swallows a failed GetAll, so an absent daemon shows as no properties */
+  if (ctr_manager_get_version (manager) == NULL)
+    {
+      g_printerr ("Error: cannot reach %s on the system bus\n", BUS_NAME);
+      return EXIT_ERROR;
+    }
+  g_print ("Server:\n  Version:      %s\n  Runtime:      %s\n  StorageRoot:  %s\n"
+           "  RepoPath:     %s\n",
+           ctr_manager_get_version (manager), ctr_manager_get_runtime (manager),
+           ctr_manager_get_storage_root (manager), ctr_manager_get_repo_path (manager));
+  return 0;
+}
+
+/* Hidden verb for the bash completion: prints names, one a line. */
+static int
+verb_complete (Client *client, const Verb *verb, int argc, char **argv)
+{
+  gboolean images = argc == 2 && g_str_equal (argv[1], "images");
+  gboolean running = argc == 2 && g_str_equal (argv[1], "running");
+  g_autoptr (GPtrArray) objects = NULL;
+
+  if (argc != 2 || !(images || running || g_str_equal (argv[1], "containers")))
+    return usage_error ("expected containers, running or images");
+  objects =
+      list_objects (client, images ? IMAGE_IFACE : CONTAINER_IFACE, COMPLETION_TIMEOUT_MS, NULL);
+  for (guint i = 0; objects != NULL && i < objects->len; i++)
+    {
+      GVariant *props = objects->pdata[i];
+      g_auto (GStrv) names = NULL;
+
+      if (!images && (!running || container_is_up (props)))
+        g_print ("%s\n", prop_str (props, "Name"));
+      if (!images)
+        continue;
+      names = prop_strv (props, "Names");
+      for (guint n = 0; names[n] != NULL; n++)
+        g_print ("%s\n", names[n]);
+    }
+  return objects != NULL ? 0 : EXIT_ERROR;
+}
+
+/* ---- dispatch */
+
+static const ContainerCall start_call = { "Start", NULL, G_MAXINT, CALL_CHANGING, PRINT_ARGUMENT };
+static const ContainerCall wait_call = { "Wait", NULL, G_MAXINT, G_DBUS_CALL_FLAGS_NONE,
+                                         PRINT_EXIT_CODE };
+
+static const Verb verbs[] = {
+  { "ps", verb_ps, NULL, "List containers" },
+  { "images", verb_images, NULL, "List images" },
+  { "import", verb_import, "FILE|- [NAME]", "Import a root filesystem tarball as an image" },
+  { "create", verb_create, "IMAGE [COMMAND [ARG…]]", "Create a container" },
+  { "run", verb_run, "IMAGE [COMMAND [ARG…]]", "Create and start a container, then wait for it" },
+  { "start", verb_container_call, "CONTAINER…", "Start containers", &start_call },
+  { "stop", verb_stop, "CONTAINER…", "Stop containers" },
+  { "kill", verb_kill, "CONTAINER…", "Send a signal to containers" },
+  { "rm", verb_rm, "CONTAINER…", "Remove containers" },
+  { "wait", verb_container_call, "CONTAINER…",
+    "Wait for containers to exit and print their exit codes", &wait_call },
+  { "inspect", verb_inspect, "CONTAINER|IMAGE…", "Show the properties of containers or images" },
+  { "version", verb_version, NULL, "Show client and daemon versions" },
+  { "__complete", verb_complete, "containers|running|images", "Print names for completion", NULL,
+    TRUE },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: containersctl [--debug] COMMAND [OPTION…] [ARG…]\n\n"
+                "Manage the containers and images of containersd.\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
+    if (!verbs[i].hidden)
+      fprintf (out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+  fprintf (out, "\nOptions:\n"
+                "  --debug    Show D-Bus error names\n"
+                "  --help     Show this help\n\n"
+                "Run 'containersctl COMMAND --help' for the options of a command.\n");
+}
+
+static const Verb *
+find_verb (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
+    if (g_str_equal (verbs[i].name, name))
+      return &verbs[i];
+  return NULL;
+}
+
+int
+main (int argc, char **argv)
+{
+  Client client = { FALSE, NULL, NULL };
+  g_autofree char *prgname = NULL;
+  const Verb *verb;
+  int first = 1;
+  int status;
+
+  setlocale (LC_ALL, "");
+  for (; first < argc && argv[first][0] == '-'; first++)
+    {
+      if (g_str_equal (argv[first], "--debug"))
+        client.debug = TRUE;
+      else if (g_str_equal (argv[first], "--help") || g_str_equal (argv[first], "-h"))
+        {
+          print_usage (stdout);
+          return 0;
+        }
+      else
+        {
+          g_printerr ("Error: unknown option \"%s\"\nSee 'containersctl --help'.\n", argv[first]);
+          return EXIT_ERROR;
+        }
+    }
+  if (first == argc)
+    {
+      print_usage (stderr);
+      return EXIT_ERROR;
+    }
+  verb = find_verb (argv[first]);
+  if (verb == NULL)
+    {
+      g_printerr ("Error: unknown command \"%s\"\nSee 'containersctl --help'.\n", argv[first]);
+      return EXIT_ERROR;
+    }
+
+  /* GOption names the program from prgname in usage and errors */
+  prgname = g_strconcat ("containersctl ", verb->name, NULL);
+  g_set_prgname (prgname);
+  argv[first] = prgname;
+  status = verb->run (&client, verb, argc - first, argv + first);
+  client_clear (&client);
+  return status;
+}
