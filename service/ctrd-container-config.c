@@ -42,6 +42,70 @@ ctrd_state_from_string (const char *text, CtrdState *out_state)
   return FALSE;
 }
 
+static const char *const mount_type_names[] = {
+  [CTRD_MOUNT_BIND] = "bind",
+  [CTRD_MOUNT_TMPFS] = "tmpfs",
+  [CTRD_MOUNT_VOLUME] = "volume",
+};
+
+const char *
+ctrd_mount_type_to_string (CtrdMountType type)
+{
+  if ((guint) type >= G_N_ELEMENTS (mount_type_names))
+    return "unknown";
+  return mount_type_names[type];
+}
+
+gboolean
+ctrd_mount_type_from_string (const char *text, CtrdMountType *out_type)
+{
+  for (guint i = 0; text != NULL && i < G_N_ELEMENTS (mount_type_names); i++)
+    {
+      if (g_str_equal (text, mount_type_names[i]))
+        {
+          *out_type = (CtrdMountType) i;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+CtrdMount *
+ctrd_mount_new (CtrdMountType type, const char *source, const char *destination, gboolean read_only,
+                const char *const *options)
+{
+  CtrdMount *mount = g_new0 (CtrdMount, 1);
+
+  mount->type = type;
+  mount->source = g_strdup (source != NULL ? source : "");
+  mount->destination = g_strdup (destination != NULL ? destination : "");
+  mount->read_only = read_only;
+  mount->options = options != NULL ? g_strdupv ((char **) options) : g_new0 (char *, 1);
+  return mount;
+}
+
+CtrdMount *
+ctrd_mount_copy (const CtrdMount *mount)
+{
+  CtrdMount *copy = ctrd_mount_new (mount->type, mount->source, mount->destination,
+                                    mount->read_only, (const char *const *) mount->options);
+
+  copy->anonymous = mount->anonymous;
+  return copy;
+}
+
+void
+ctrd_mount_free (CtrdMount *mount)
+{
+  if (mount == NULL)
+    return;
+
+  g_free (mount->source);
+  g_free (mount->destination);
+  g_strfreev (mount->options);
+  g_free (mount);
+}
+
 CtrdContainerConfig *
 ctrd_container_config_new (void)
 {
@@ -62,6 +126,13 @@ ctrd_container_config_new (void)
   config->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   config->stop_signal = SIGTERM;
   config->stop_timeout = DEFAULT_STOP_TIMEOUT;
+  config->mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_mount_free);
+  config->dns_servers = g_new0 (char *, 1);
+  config->dns_search = g_new0 (char *, 1);
+  config->dns_options = g_new0 (char *, 1);
+  config->add_hosts = g_new0 (char *, 1);
+  config->shm_size = CTRD_DEFAULT_SHM_SIZE;
+  config->depends_on = g_new0 (char *, 1);
   return config;
 }
 
@@ -82,6 +153,12 @@ ctrd_container_config_free (CtrdContainerConfig *config)
   g_free (config->user);
   g_free (config->hostname);
   g_clear_pointer (&config->labels, g_hash_table_unref);
+  g_clear_pointer (&config->mounts, g_ptr_array_unref);
+  g_strfreev (config->dns_servers);
+  g_strfreev (config->dns_search);
+  g_strfreev (config->dns_options);
+  g_strfreev (config->add_hosts);
+  g_strfreev (config->depends_on);
   g_free (config);
 }
 
@@ -121,6 +198,34 @@ add_int (JsonBuilder *builder, const char *member, gint64 value)
   json_builder_add_int_value (builder, value);
 }
 
+static void
+add_bool (JsonBuilder *builder, const char *member, gboolean value)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_add_boolean_value (builder, value);
+}
+
+static void
+add_mounts (JsonBuilder *builder, const char *member, GPtrArray *mounts)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_begin_array (builder);
+  for (guint i = 0; mounts != NULL && i < mounts->len; i++)
+    {
+      const CtrdMount *mount = g_ptr_array_index (mounts, i);
+
+      json_builder_begin_object (builder);
+      add_string (builder, "type", ctrd_mount_type_to_string (mount->type));
+      add_string (builder, "source", mount->source);
+      add_string (builder, "destination", mount->destination);
+      add_bool (builder, "read_only", mount->read_only);
+      add_strv (builder, "options", mount->options);
+      add_bool (builder, "anonymous", mount->anonymous);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
+
 char *
 ctrd_container_config_to_json (const CtrdContainerConfig *config)
 {
@@ -153,6 +258,16 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   add_int (builder, "stop_signal", config->stop_signal);
   add_int (builder, "stop_timeout", config->stop_timeout);
   add_int (builder, "created_at", (gint64) config->created_at);
+  add_mounts (builder, "mounts", config->mounts);
+  add_strv (builder, "dns_servers", config->dns_servers);
+  add_strv (builder, "dns_search", config->dns_search);
+  add_strv (builder, "dns_options", config->dns_options);
+  add_strv (builder, "add_hosts", config->add_hosts);
+  add_int (builder, "shm_size", (gint64) MIN (config->shm_size, (guint64) G_MAXINT64));
+  add_bool (builder, "read_only_rootfs", config->read_only_rootfs);
+  add_bool (builder, "tty", config->tty);
+  add_bool (builder, "auto_remove", config->auto_remove);
+  add_strv (builder, "depends_on", config->depends_on);
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -263,6 +378,91 @@ read_int (JsonObject *object, const char *member, gint64 min, gint64 max, gint64
 }
 
 static gboolean
+read_bool (JsonObject *object, const char *member, gboolean *out, GError **error)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return type_error (member, "a boolean", error);
+
+  *out = json_node_get_boolean (node);
+  return TRUE;
+}
+
+static CtrdMount *
+read_one_mount (JsonNode *node, GError **error)
+{
+  g_autoptr (CtrdMount) mount = ctrd_mount_new (CTRD_MOUNT_BIND, NULL, NULL, FALSE, NULL);
+  g_autofree char *type = NULL;
+  JsonObject *object;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      type_error ("mounts", "an array of objects", error);
+      return NULL;
+    }
+  object = json_node_get_object (node);
+  if (!read_string (object, "type", &type, error) ||
+      !read_string (object, "source", &mount->source, error) ||
+      !read_string (object, "destination", &mount->destination, error) ||
+      !read_bool (object, "read_only", &mount->read_only, error) ||
+      !read_strv (object, "options", &mount->options, error) ||
+      !read_bool (object, "anonymous", &mount->anonymous, error))
+    {
+      g_prefix_error (error, "In “mounts”: ");
+      return NULL;
+    }
+  if (!ctrd_mount_type_from_string (type, &mount->type))
+    {
+      type_error ("mounts", "mounts of type bind, tmpfs or volume", error);
+      return NULL;
+    }
+  /* Only a validated absolute path is ever stored; anything else is a corrupt record. */
+  if (!g_path_is_absolute (mount->destination))
+    {
+      type_error ("mounts", "mounts with absolute destinations", error);
+      return NULL;
+    }
+  return g_steal_pointer (&mount);
+}
+
+static gboolean
+read_mounts (JsonObject *object, const char *member, GPtrArray *mounts, GError **error)
+{
+  JsonNode *node = json_object_get_member (object, member);
+  JsonArray *array;
+
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return type_error (member, "an array of objects", error);
+
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      CtrdMount *mount = read_one_mount (json_array_get_element (array, i), error);
+
+      if (mount == NULL)
+        return FALSE;
+      g_ptr_array_add (mounts, mount);
+    }
+  return TRUE;
+}
+
+static gboolean
+read_id_list (JsonObject *object, const char *member, char ***out, GError **error)
+{
+  if (!read_strv (object, member, out, error))
+    return FALSE;
+  for (gsize i = 0; (*out)[i] != NULL; i++)
+    if (!ctrd_is_full_id ((*out)[i]))
+      return type_error (member, "an array of 64 lowercase hexadecimal IDs", error);
+  return TRUE;
+}
+
+static gboolean
 read_required_string (JsonObject *object, const char *member, char **out, GError **error)
 {
   if (!json_object_has_member (object, member))
@@ -301,6 +501,7 @@ ctrd_container_config_from_json (const char *json, GError **error)
   gint64 stop_signal = SIGTERM;
   gint64 stop_timeout = DEFAULT_STOP_TIMEOUT;
   gint64 created_at = 0;
+  gint64 shm_size = CTRD_DEFAULT_SHM_SIZE;
 
   if (json == NULL || !json_parser_load_from_data (parser, json, -1, &local_error))
     {
@@ -337,11 +538,22 @@ ctrd_container_config_from_json (const char *json, GError **error)
       !read_labels (object, "labels", config->labels, error) ||
       !read_int (object, "stop_signal", 1, SIGRTMAX, &stop_signal, error) ||
       !read_int (object, "stop_timeout", 0, G_MAXUINT32, &stop_timeout, error) ||
-      !read_int (object, "created_at", 0, G_MAXINT64, &created_at, error))
+      !read_int (object, "created_at", 0, G_MAXINT64, &created_at, error) ||
+      !read_mounts (object, "mounts", config->mounts, error) ||
+      !read_strv (object, "dns_servers", &config->dns_servers, error) ||
+      !read_strv (object, "dns_search", &config->dns_search, error) ||
+      !read_strv (object, "dns_options", &config->dns_options, error) ||
+      !read_strv (object, "add_hosts", &config->add_hosts, error) ||
+      !read_int (object, "shm_size", 1, G_MAXINT64, &shm_size, error) ||
+      !read_bool (object, "read_only_rootfs", &config->read_only_rootfs, error) ||
+      !read_bool (object, "tty", &config->tty, error) ||
+      !read_bool (object, "auto_remove", &config->auto_remove, error) ||
+      !read_id_list (object, "depends_on", &config->depends_on, error))
     return NULL;
 
   config->stop_signal = (int) stop_signal;
   config->stop_timeout = (guint32) stop_timeout;
   config->created_at = (guint64) created_at;
+  config->shm_size = (guint64) shm_size;
   return g_steal_pointer (&config);
 }

@@ -25,6 +25,39 @@ const char *ctrd_state_to_string (CtrdState state);
 /* FALSE for an unknown string. */
 gboolean ctrd_state_from_string (const char *text, CtrdState *out_state);
 
+typedef enum
+{
+  CTRD_MOUNT_BIND,
+  CTRD_MOUNT_TMPFS,
+  CTRD_MOUNT_VOLUME,
+} CtrdMountType;
+
+/* "bind", "tmpfs", "volume"; static string. */
+const char *ctrd_mount_type_to_string (CtrdMountType type);
+/* FALSE for an unknown string. */
+gboolean ctrd_mount_type_from_string (const char *text, CtrdMountType *out_type);
+
+/* One entry of the Mounts option (see ctrd_spec_check_mount for the rules). */
+typedef struct
+{
+  CtrdMountType type;
+  char *source;      /* bind: absolute host path; volume: the volume's name; tmpfs: "" */
+  char *destination; /* absolute path in the container */
+  gboolean read_only;
+  char **options;     /* mount options ("size=64m", "rprivate", ...); never NULL */
+  gboolean anonymous; /* volume made for one of the image's Volumes: it goes
+                       * with the container when removed with remove_volumes */
+} CtrdMount;
+
+/* @source NULL = ""; @options NULL = none. Copies everything. */
+CtrdMount *ctrd_mount_new (CtrdMountType type, const char *source, const char *destination,
+                           gboolean read_only, const char *const *options);
+CtrdMount *ctrd_mount_copy (const CtrdMount *mount);
+void ctrd_mount_free (CtrdMount *mount);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdMount, ctrd_mount_free)
+
+#define CTRD_DEFAULT_SHM_SIZE (G_GUINT64_CONSTANT (64) * 1024 * 1024)
+
 typedef struct
 {
   char *id;          /* 64 hex */
@@ -41,6 +74,17 @@ typedef struct
   int stop_signal;    /* signal number, SIGTERM by default */
   guint32 stop_timeout; /* seconds, 10 by default */
   guint64 created_at;   /* usec since the epoch */
+  GPtrArray *mounts;    /* CtrdMount*, owned; never NULL; the image's Volumes
+                         * are in it as anonymous volumes */
+  char **dns_servers;   /* IP addresses; empty = the host's (never NULL, same below) */
+  char **dns_search;    /* domains; empty = the host's */
+  char **dns_options;   /* resolv.conf options ("ndots:2"); empty = the host's */
+  char **add_hosts;     /* "name:ip" */
+  guint64 shm_size;     /* bytes of /dev/shm; CTRD_DEFAULT_SHM_SIZE by default */
+  gboolean read_only_rootfs;
+  gboolean tty;
+  gboolean auto_remove;
+  char **depends_on; /* full IDs of the containers this one needs running */
 } CtrdContainerConfig;
 
 typedef struct
@@ -53,7 +97,8 @@ typedef struct
   guint64 finished_at;
 } CtrdRunState;
 
-/* Returns a config with empty arrays, an empty label table, SIGTERM and 10 s. */
+/* Returns a config with empty arrays, an empty label table, SIGTERM and 10 s,
+ * no mounts and a 64 MiB /dev/shm. */
 CtrdContainerConfig *ctrd_container_config_new (void);
 void ctrd_container_config_free (CtrdContainerConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdContainerConfig, ctrd_container_config_free)

@@ -5,6 +5,9 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "ctrd-container-config.h"
+#include "ctrd-hooks.h"
+
 G_BEGIN_DECLS
 
 typedef struct
@@ -20,11 +23,32 @@ typedef struct
   gboolean tty;
   gboolean readonly_rootfs;
   const char *cgroups_path;    /* e.g. "/containersd/<id>"; NULL = none */
+
+  /* Everything below may stay zero: then the spec is what it was before them. */
+  const guint32 *additional_gids; /* process.user.additionalGids */
+  gsize n_additional_gids;
+  guint64 shm_size; /* bytes of the /dev/shm tmpfs; 0 = 64 MiB */
+  /* The container's Mounts: bind and tmpfs (a volume must first be turned
+   * into a bind of its directory by ctrd_volumes_prepare_mount). They replace
+   * a default mount (e.g. /dev/shm) or a generated file at the same place. */
+  const CtrdMount *const *mounts;
+  gsize n_mounts;
+  /* The generated files (ctrd_files_generate): bound "bind,private" like
+   * libpod's generateSpec, and also "ro,nosuid,noexec,nodev" with
+   * @readonly_rootfs. */
+  const CtrdMount *const *file_mounts;
+  gsize n_file_mounts;
+  /* OCI hooks for config.json (ctrd_hooks_match); its poststop hooks are
+   * left out: containersd runs those itself after the runtime delete. */
+  const CtrdHookSet *hooks;
 } CtrdSpecParams;
 
 /* The OCI spec (ociVersion 1.0.2) for @params: namespaces pid, mount, ipc, uts,
  * network (no interfaces but lo), cgroup; the default mounts (/proc, /dev,
- * /dev/pts, /dev/shm 64 MiB, /dev/mqueue, /sys read-only, cgroup);
+ * /dev/pts, /dev/shm of @shm_size, /dev/mqueue, /sys read-only, cgroup), then
+ * the generated files, the container's mounts and, with @readonly_rootfs,
+ * tmpfs on /run, /tmp and /var/tmp (podman's --read-only-tmpfs), ordered so
+ * that a parent directory is mounted before what is mounted inside it;
  * podman's default capabilities (bounding/effective/permitted, inheritable
  * empty); noNewPrivileges false; masked and read-only paths like podman's;
  * RLIMIT_NOFILE and RLIMIT_NPROC set no higher than the daemon's own hard
@@ -33,5 +57,35 @@ JsonNode *ctrd_spec_generate (const CtrdSpecParams *params, GError **error);
 
 /* Writes the spec to @path atomically (0600). */
 gboolean ctrd_spec_write (const CtrdSpecParams *params, const char *path, GError **error);
+
+/* Checks and normalises a mount destination: absolute, no "..", no control
+ * characters, at most PATH_MAX; "." and repeated or trailing slashes are
+ * dropped. "/", /proc and /sys (and below), /dev, /dev/pts (and below) and
+ * /dev/mqueue are refused: those belong to the runtime. INVALID_ARGUMENT
+ * naming @what (e.g. "Mount destination"). Free with g_free. */
+char *ctrd_spec_normalize_destination (const char *destination, const char *what, GError **error);
+
+/* Blocks briefly (stat). Checks one Mounts entry for CreateContainer and
+ * normalises it in place:
+ *  - destination as ctrd_spec_normalize_destination;
+ *  - bind: the source is absolute, has no "..", exists, and is replaced by
+ *    its real path (symlinks resolved now, so what was checked is what gets
+ *    mounted); "/" itself, anything under /proc, and anything at or under
+ *    one of @protected_dirs (e.g. the storage and run roots; may be NULL) is
+ *    refused: those would hand the container the host or other containers;
+ *  - volume: the source is a volume name (ctrd_volume_validate_name);
+ *  - tmpfs: the source is empty;
+ *  - options: podman's set: rw/ro, the propagation modes, bind/rbind (bind,
+ *    volume), suid/nosuid, dev/nodev, exec/noexec, size=N[kmg%] and
+ *    mode=OCTAL and tmpcopyup/notmpcopyup (tmpfs only); "ro" or "rw"
+ *    contradicting @read_only is refused.
+ * INVALID_ARGUMENT naming the mount. */
+gboolean ctrd_spec_check_mount (CtrdMount *mount, const char *const *protected_dirs,
+                                GError **error);
+
+/* ctrd_spec_check_mount on each entry of @mounts (CtrdMount*), and no two
+ * with the same destination. */
+gboolean ctrd_spec_check_mounts (GPtrArray *mounts, const char *const *protected_dirs,
+                                 GError **error);
 
 G_END_DECLS

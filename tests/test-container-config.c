@@ -45,6 +45,37 @@ make_full_config (void)
   config->stop_signal = SIGQUIT;
   config->stop_timeout = 42;
   config->created_at = G_GUINT64_CONSTANT (1700000000123456);
+  {
+    const char *const mount_options[] = { "nosuid", "rshared", NULL };
+    const char *const servers[] = { "10.0.0.1", "2001:db8::53", NULL };
+    const char *const search[] = { "example.com", NULL };
+    const char *const options[] = { "ndots:2", "edns0", NULL };
+    const char *const hosts[] = { "db:10.0.0.2", NULL };
+    const char *const depends_on[] = { TEST_IMAGE_ID, TEST_ID, NULL };
+    CtrdMount *anonymous;
+
+    g_ptr_array_add (config->mounts,
+                     ctrd_mount_new (CTRD_MOUNT_BIND, "/srv/data", "/data", TRUE, mount_options));
+    g_ptr_array_add (config->mounts,
+                     ctrd_mount_new (CTRD_MOUNT_TMPFS, NULL, "/scratch", FALSE, NULL));
+    anonymous = ctrd_mount_new (CTRD_MOUNT_VOLUME, TEST_IMAGE_ID, "/var/lib/db", FALSE, NULL);
+    anonymous->anonymous = TRUE;
+    g_ptr_array_add (config->mounts, anonymous);
+    g_strfreev (config->dns_servers);
+    config->dns_servers = g_strdupv ((char **) servers);
+    g_strfreev (config->dns_search);
+    config->dns_search = g_strdupv ((char **) search);
+    g_strfreev (config->dns_options);
+    config->dns_options = g_strdupv ((char **) options);
+    g_strfreev (config->add_hosts);
+    config->add_hosts = g_strdupv ((char **) hosts);
+    config->shm_size = G_GUINT64_CONSTANT (1) << 40;
+    config->read_only_rootfs = TRUE;
+    config->tty = TRUE;
+    config->auto_remove = TRUE;
+    g_strfreev (config->depends_on);
+    config->depends_on = g_strdupv ((char **) depends_on);
+  }
   return config;
 }
 
@@ -77,6 +108,28 @@ assert_configs_equal (const CtrdContainerConfig *a, const CtrdContainerConfig *b
   g_assert_cmpint (a->stop_signal, ==, b->stop_signal);
   g_assert_cmpuint (a->stop_timeout, ==, b->stop_timeout);
   g_assert_cmpuint (a->created_at, ==, b->created_at);
+  g_assert_cmpuint (a->mounts->len, ==, b->mounts->len);
+  for (guint i = 0; i < a->mounts->len; i++)
+    {
+      const CtrdMount *ma = g_ptr_array_index (a->mounts, i);
+      const CtrdMount *mb = g_ptr_array_index (b->mounts, i);
+
+      g_assert_cmpint (ma->type, ==, mb->type);
+      g_assert_cmpstr (ma->source, ==, mb->source);
+      g_assert_cmpstr (ma->destination, ==, mb->destination);
+      g_assert_cmpint (ma->read_only, ==, mb->read_only);
+      g_assert_cmpstrv (ma->options, mb->options);
+      g_assert_cmpint (ma->anonymous, ==, mb->anonymous);
+    }
+  g_assert_cmpstrv (a->dns_servers, b->dns_servers);
+  g_assert_cmpstrv (a->dns_search, b->dns_search);
+  g_assert_cmpstrv (a->dns_options, b->dns_options);
+  g_assert_cmpstrv (a->add_hosts, b->add_hosts);
+  g_assert_cmpuint (a->shm_size, ==, b->shm_size);
+  g_assert_cmpint (a->read_only_rootfs, ==, b->read_only_rootfs);
+  g_assert_cmpint (a->tty, ==, b->tty);
+  g_assert_cmpint (a->auto_remove, ==, b->auto_remove);
+  g_assert_cmpstrv (a->depends_on, b->depends_on);
 }
 
 static void
@@ -119,6 +172,16 @@ test_new_defaults (void)
   g_assert_cmpstr (config->user, ==, "");
   g_assert_cmpint (config->stop_signal, ==, SIGTERM);
   g_assert_cmpuint (config->stop_timeout, ==, 10);
+  g_assert_cmpuint (config->mounts->len, ==, 0);
+  g_assert_cmpuint (g_strv_length (config->dns_servers), ==, 0);
+  g_assert_cmpuint (g_strv_length (config->dns_search), ==, 0);
+  g_assert_cmpuint (g_strv_length (config->dns_options), ==, 0);
+  g_assert_cmpuint (g_strv_length (config->add_hosts), ==, 0);
+  g_assert_cmpuint (g_strv_length (config->depends_on), ==, 0);
+  g_assert_cmpuint (config->shm_size, ==, 64 * 1024 * 1024);
+  g_assert_false (config->read_only_rootfs);
+  g_assert_false (config->tty);
+  g_assert_false (config->auto_remove);
   g_assert_nonnull (argv);
   g_assert_cmpuint (g_strv_length (argv), ==, 0);
 }
@@ -163,6 +226,15 @@ test_round_trip (void)
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (object, "env")), ==, 3);
   g_assert_cmpint (json_object_get_int_member (object, "stop_signal"), ==, SIGQUIT);
   g_assert_cmpint (json_object_get_int_member (object, "created_at"), ==, 1700000000123456);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (object, "mounts")), ==, 3);
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_array_get_object_element (json_object_get_array_member (object, "mounts"), 1),
+          "type"),
+      ==, "tmpfs");
+  g_assert_true (json_object_get_boolean_member (object, "tty"));
+  g_assert_cmpint (json_object_get_int_member (object, "shm_size"), ==,
+                   G_GINT64_CONSTANT (1) << 40);
 
   loaded = ctrd_container_config_from_json (json, &error);
   g_assert_no_error (error);
@@ -198,6 +270,15 @@ test_missing_optional_fields (void)
   g_assert_cmpint (config->stop_signal, ==, SIGTERM);
   g_assert_cmpuint (config->stop_timeout, ==, 10);
   g_assert_cmpuint (config->created_at, ==, 0);
+  /* a record written before Mounts, DNS, ShmSize ... existed */
+  g_assert_cmpuint (config->mounts->len, ==, 0);
+  g_assert_cmpuint (g_strv_length (config->dns_servers), ==, 0);
+  g_assert_cmpuint (g_strv_length (config->add_hosts), ==, 0);
+  g_assert_cmpuint (g_strv_length (config->depends_on), ==, 0);
+  g_assert_cmpuint (config->shm_size, ==, 64 * 1024 * 1024);
+  g_assert_false (config->read_only_rootfs);
+  g_assert_false (config->tty);
+  g_assert_false (config->auto_remove);
 }
 
 typedef struct
@@ -240,6 +321,24 @@ test_wrong_types (void)
     { "stop_timeout", "true" },
     { "created_at", "-5" },
     { "created_at", "\"yesterday\"" },
+    { "mounts", "{}" },
+    { "mounts", "[1]" },
+    { "mounts", "[{\"type\": \"nfs\", \"destination\": \"/x\"}]" },
+    { "mounts", "[{\"destination\": \"/x\"}]" },
+    { "mounts", "[{\"type\": \"bind\", \"destination\": \"x\"}]" },
+    { "mounts", "[{\"type\": \"bind\", \"destination\": \"/x\", \"read_only\": 1}]" },
+    { "mounts", "[{\"type\": \"bind\", \"destination\": \"/x\", \"options\": \"ro\"}]" },
+    { "dns_servers", "\"10.0.0.1\"" },
+    { "dns_search", "[1]" },
+    { "dns_options", "{}" },
+    { "add_hosts", "true" },
+    { "shm_size", "0" },
+    { "shm_size", "\"64m\"" },
+    { "read_only_rootfs", "1" },
+    { "tty", "\"yes\"" },
+    { "auto_remove", "null" },
+    { "depends_on", "[\"web\"]" },
+    { "depends_on", "\"" TEST_ID "\"" },
   };
   g_autoptr (CtrdContainerConfig) base = make_full_config ();
   g_autofree char *base_json = ctrd_container_config_to_json (base);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "ctrd-error.h"
+#include "ctrd-hooks.h"
 #include "ctrd-spec.h"
 
 #define TEST_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -473,6 +474,395 @@ test_write_invalid (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "/nonexistent-dir/config.json"));
 }
 
+/* ---------------------------------------------------------------- mounts */
+
+/* The spec's mounts as "destination:type:source:opt,opt" lines. */
+static char *
+mounts_summary (JsonNode *node)
+{
+  JsonArray *mounts = json_object_get_array_member (json_node_get_object (node), "mounts");
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (mounts); i++)
+    {
+      JsonObject *mount = json_array_get_object_element (mounts, i);
+      g_autofree const char **options =
+          json_strings (json_object_get_array_member (mount, "options"));
+      g_autofree char *joined = g_strjoinv (",", (char **) options);
+
+      g_string_append_printf (out, "%s:%s:%s:%s\n",
+                              json_object_get_string_member (mount, "destination"),
+                              json_object_get_string_member (mount, "type"),
+                              json_object_get_string_member (mount, "source"), joined);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_mounts_and_files (Fixture *fx, gconstpointer data)
+{
+  static const char *const size_opts[] = { "size=10m", "noexec", NULL };
+  static const char *const shm_opts[] = { "size=1g", NULL };
+  g_autoptr (CtrdMount) nested =
+      ctrd_mount_new (CTRD_MOUNT_BIND, "/srv/b", "/data/sub", TRUE, NULL);
+  g_autoptr (CtrdMount) parent = ctrd_mount_new (CTRD_MOUNT_BIND, "/srv/a", "/data", FALSE, NULL);
+  g_autoptr (CtrdMount) scratch =
+      ctrd_mount_new (CTRD_MOUNT_TMPFS, NULL, "/scratch", FALSE, size_opts);
+  g_autoptr (CtrdMount) shm = ctrd_mount_new (CTRD_MOUNT_TMPFS, NULL, "/dev/shm", FALSE, shm_opts);
+  g_autoptr (CtrdMount) own_hosts =
+      ctrd_mount_new (CTRD_MOUNT_BIND, "/srv/hosts", "/etc/hosts", TRUE, NULL);
+  g_autoptr (CtrdMount) file_resolv =
+      ctrd_mount_new (CTRD_MOUNT_BIND, "/run/c/resolv.conf", "/etc/resolv.conf", FALSE, NULL);
+  g_autoptr (CtrdMount) file_hosts =
+      ctrd_mount_new (CTRD_MOUNT_BIND, "/run/c/hosts", "/etc/hosts", FALSE, NULL);
+  g_autoptr (CtrdMount) file_env =
+      ctrd_mount_new (CTRD_MOUNT_BIND, "/run/c/.containerenv", "/run/.containerenv", FALSE, NULL);
+  const CtrdMount *mounts[] = { nested, parent, scratch, shm, own_hosts };
+  const CtrdMount *files[] = { file_resolv, file_hosts, file_env };
+  CtrdSpecParams params;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (JsonNode) ro_node = NULL;
+  g_autofree char *summary = NULL;
+  g_autofree char *ro_summary = NULL;
+
+  init_params (fx, &params);
+  params.mounts = mounts;
+  params.n_mounts = G_N_ELEMENTS (mounts);
+  params.file_mounts = files;
+  params.n_file_mounts = G_N_ELEMENTS (files);
+  node = ctrd_spec_generate (&params, &error);
+  g_assert_no_error (error);
+  summary = mounts_summary (node);
+  /* defaults first (the user's /dev/shm replaces podman's); then by depth,
+   * so /data comes before /data/sub; the user's /etc/hosts beats the
+   * generated one */
+  g_assert_cmpstr (
+      summary, ==,
+      "/proc:proc:proc:nosuid,noexec,nodev\n"
+      "/dev:tmpfs:tmpfs:nosuid,noexec,strictatime,mode=755,size=65536k\n"
+      "/dev/pts:devpts:devpts:nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5\n"
+      "/dev/mqueue:mqueue:mqueue:nosuid,noexec,nodev\n"
+      "/sys:sysfs:sysfs:nosuid,noexec,nodev,ro\n"
+      "/sys/fs/cgroup:cgroup:cgroup:rprivate,nosuid,noexec,nodev,relatime,ro\n"
+      "/data:bind:/srv/a:rw,rprivate,rbind\n"
+      "/scratch:tmpfs:tmpfs:size=10m,noexec,rw,rprivate,nosuid,nodev,tmpcopyup\n"
+      "/data/sub:bind:/srv/b:ro,rprivate,rbind\n"
+      "/dev/shm:tmpfs:tmpfs:size=1g,rw,rprivate,nosuid,nodev,tmpcopyup\n"
+      "/etc/hosts:bind:/srv/hosts:ro,rprivate,rbind\n"
+      "/etc/resolv.conf:bind:/run/c/resolv.conf:bind,private\n"
+      "/run/.containerenv:bind:/run/c/.containerenv:bind,private\n");
+
+  /* read-only root: tmpfs where programs must write, generated files read-only */
+  params.readonly_rootfs = TRUE;
+  params.n_mounts = 0;
+  ro_node = ctrd_spec_generate (&params, &error);
+  g_assert_no_error (error);
+  g_assert_true (
+      json_object_get_boolean_member (get_object_path (ro_node, "root", NULL), "readonly"));
+  ro_summary = mounts_summary (ro_node);
+  g_assert_nonnull (strstr (ro_summary, "/dev/shm:tmpfs:shm:nosuid,noexec,nodev,mode=1777,"
+                                        "size=65536k\n"));
+  g_assert_nonnull (strstr (ro_summary, "/run:tmpfs:tmpfs:rw,rprivate,nosuid,nodev,tmpcopyup\n"
+                                        "/tmp:tmpfs:tmpfs:rw,rprivate,nosuid,nodev,tmpcopyup\n"));
+  g_assert_nonnull (strstr (ro_summary, "/etc/hosts:bind:/run/c/hosts:bind,private,ro,nosuid,"
+                                        "noexec,nodev\n"));
+  g_assert_nonnull (strstr (ro_summary, "/var/tmp:tmpfs:tmpfs:"));
+  /* /run before /run/.containerenv, or the tmpfs would hide the file */
+  g_assert_cmpint (strstr (ro_summary, "/run:") - ro_summary, <,
+                   strstr (ro_summary, "/run/.containerenv:") - ro_summary);
+}
+
+static void
+test_shm_gids_hooks (Fixture *fx, gconstpointer data)
+{
+  static const guint32 gids[] = { 10, 29 };
+  g_autoptr (CtrdHookSet) hooks = ctrd_hook_set_new ();
+  CtrdHook *hook = g_new0 (CtrdHook, 1);
+  CtrdSpecParams params;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (JsonNode) odd_node = NULL;
+  g_autofree char *summary = NULL;
+  g_autofree char *odd_summary = NULL;
+  JsonObject *user, *spec_hooks;
+  JsonArray *additional;
+
+  hook->path = g_strdup ("/usr/libexec/hook");
+  hook->args = g_new0 (char *, 1);
+  g_ptr_array_add (hooks->stages[CTRD_HOOK_CREATE_RUNTIME], hook);
+  hook = g_new0 (CtrdHook, 1);
+  hook->path = g_strdup ("/usr/libexec/after");
+  hook->args = g_new0 (char *, 1);
+  g_ptr_array_add (hooks->stages[CTRD_HOOK_POSTSTOP], hook);
+
+  init_params (fx, &params);
+  params.uid = 1000;
+  params.gid = 1000;
+  params.additional_gids = gids;
+  params.n_additional_gids = G_N_ELEMENTS (gids);
+  params.shm_size = G_GUINT64_CONSTANT (128) * 1024 * 1024;
+  params.hooks = hooks;
+  node = ctrd_spec_generate (&params, &error);
+  g_assert_no_error (error);
+
+  user = get_object_path (node, "process", "user", NULL);
+  additional = json_object_get_array_member (user, "additionalGids");
+  g_assert_cmpuint (json_array_get_length (additional), ==, 2);
+  g_assert_cmpint (json_array_get_int_element (additional, 0), ==, 10);
+  g_assert_cmpint (json_array_get_int_element (additional, 1), ==, 29);
+  summary = mounts_summary (node);
+  g_assert_nonnull (strstr (summary, "/dev/shm:tmpfs:shm:nosuid,noexec,nodev,mode=1777,"
+                                     "size=131072k\n"));
+
+  /* runc runs these; poststop stays with containersd */
+  spec_hooks = get_object_path (node, "hooks", NULL);
+  g_assert_true (json_object_has_member (spec_hooks, "createRuntime"));
+  g_assert_false (json_object_has_member (spec_hooks, "poststop"));
+
+  /* a size that is not whole KiB is written in bytes, like podman */
+  params.shm_size = 1000;
+  params.hooks = NULL;
+  params.n_additional_gids = 0;
+  odd_node = ctrd_spec_generate (&params, &error);
+  g_assert_no_error (error);
+  odd_summary = mounts_summary (odd_node);
+  g_assert_nonnull (strstr (odd_summary, "mode=1777,size=1000\n"));
+  g_assert_false (json_object_has_member (get_object_path (odd_node, "process", "user", NULL),
+                                          "additionalGids"));
+  g_assert_false (json_object_has_member (json_node_get_object (odd_node), "hooks"));
+}
+
+static void
+test_generate_bad_mounts (Fixture *fx, gconstpointer data)
+{
+  static const char *const bad_opts[] = { "size=1g", NULL };
+  g_autoptr (CtrdMount) volume = ctrd_mount_new (CTRD_MOUNT_VOLUME, "vol", "/data", FALSE, NULL);
+  g_autoptr (CtrdMount) relative = ctrd_mount_new (CTRD_MOUNT_BIND, "srv", "/data", FALSE, NULL);
+  g_autoptr (CtrdMount) proc = ctrd_mount_new (CTRD_MOUNT_BIND, "/srv", "/proc/sys", FALSE, NULL);
+  g_autoptr (CtrdMount) sized_bind =
+      ctrd_mount_new (CTRD_MOUNT_BIND, "/srv", "/data", FALSE, bad_opts);
+  const CtrdMount *cases[] = { volume, relative, proc, sized_bind };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      CtrdSpecParams params;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonNode) node = NULL;
+
+      init_params (fx, &params);
+      params.mounts = &cases[i];
+      params.n_mounts = 1;
+      node = ctrd_spec_generate (&params, &error);
+      g_assert_null (node);
+      g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, TEST_ID));
+    }
+}
+
+static void
+test_normalize_destination (void)
+{
+  static const char *const good[][2] = {
+    { "/data", "/data" },
+    { "/data//x/./", "/data/x" },
+    { "/dev/shm", "/dev/shm" },
+    { "/dev/fuse", "/dev/fuse" },
+    { "/run/secrets", "/run/secrets" },
+    { "/processes", "/processes" },
+    { "/system", "/system" },
+  };
+  static const char *const bad[] = {
+    "data",    "",        "/",     "//",       "/.",         "/proc",       "/proc/self/fd/3",
+    "/sys",    "/sys/fs", "/dev",  "/dev/pts", "/dev/pts/0", "/dev/mqueue", "/../x",
+    "/a/../b", "/a\nb",   "/a\tb", NULL,
+  };
+  g_autofree char *too_long = g_strnfill (5000, 'a');
+
+  for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *normal =
+          ctrd_spec_normalize_destination (good[i][0], "Mount destination", &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (normal, ==, good[i][1]);
+    }
+  for (gsize i = 0; bad[i] != NULL; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *normal =
+          ctrd_spec_normalize_destination (bad[i], "Mount destination", &error);
+
+      g_test_message ("destination %s", bad[i]);
+      g_assert_null (normal);
+      g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+      g_assert_true (g_str_has_prefix (error->message, "Mount destination"));
+      g_assert_null (strchr (error->message, '\n'));
+    }
+  too_long[0] = '/';
+  g_assert_null (ctrd_spec_normalize_destination (too_long, "Mount destination", NULL));
+  g_assert_null (ctrd_spec_normalize_destination (NULL, "Mount destination", NULL));
+}
+
+static void
+test_check_mount (Fixture *fx, gconstpointer data)
+{
+  static const char *const tmpfs_opts[] = { "size=64m", "mode=1777", "notmpcopyup", NULL };
+  g_autofree char *real_dir = g_build_filename (fx->tmpdir, "real", NULL);
+  g_autofree char *link = g_build_filename (fx->tmpdir, "link", NULL);
+  g_autofree char *protected_dir = g_build_filename (fx->tmpdir, "storage", NULL);
+  g_autofree char *inside_protected = g_build_filename (protected_dir, "containers", NULL);
+  g_autofree char *link_source = g_strconcat (link, "/", NULL);
+  const char *const protected[] = { protected_dir, NULL };
+  g_autoptr (CtrdMount) bind = ctrd_mount_new (CTRD_MOUNT_BIND, link_source, "/data/", TRUE, NULL);
+  g_autoptr (CtrdMount) tmpfs =
+      ctrd_mount_new (CTRD_MOUNT_TMPFS, "tmpfs", "/scratch", FALSE, tmpfs_opts);
+  g_autoptr (CtrdMount) volume =
+      ctrd_mount_new (CTRD_MOUNT_VOLUME, "web-data", "/srv", FALSE, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *summary = NULL;
+  g_autofree char *expected_line = NULL;
+  const CtrdMount *mounts[2];
+  CtrdSpecParams params;
+
+  g_assert_cmpint (g_mkdir (real_dir, 0755), ==, 0);
+  g_assert_cmpint (symlink (real_dir, link), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (inside_protected, 0700), ==, 0);
+
+  /* a symlinked source becomes the real path that was checked */
+  g_assert_true (ctrd_spec_check_mount (bind, protected, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (bind->source, ==, real_dir);
+  g_assert_cmpstr (bind->destination, ==, "/data");
+  g_assert_true (ctrd_spec_check_mount (tmpfs, protected, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (tmpfs->source, ==, "");
+  g_assert_true (ctrd_spec_check_mount (volume, protected, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (volume->source, ==, "web-data");
+
+  /* and the options that reach the spec */
+  mounts[0] = bind;
+  mounts[1] = tmpfs;
+  init_params (fx, &params);
+  params.mounts = mounts;
+  params.n_mounts = 2;
+  node = ctrd_spec_generate (&params, &error);
+  g_assert_no_error (error);
+  summary = mounts_summary (node);
+  expected_line = g_strdup_printf ("/data:bind:%s:ro,rprivate,rbind\n", real_dir);
+  g_assert_nonnull (strstr (summary, expected_line));
+  g_assert_nonnull (strstr (summary, "/scratch:tmpfs:tmpfs:size=64m,mode=1777,rw,rprivate,"
+                                     "nosuid,nodev\n"));
+
+  g_assert_cmpint (g_unlink (link), ==, 0);
+  g_assert_cmpint (g_rmdir (real_dir), ==, 0);
+  g_assert_cmpint (g_rmdir (inside_protected), ==, 0);
+  g_assert_cmpint (g_rmdir (protected_dir), ==, 0);
+}
+
+typedef struct
+{
+  CtrdMountType type;
+  const char *source; /* "@" = the fixture's directory, "@/x" below it */
+  const char *destination;
+  gboolean read_only;
+  const char *options; /* comma-separated */
+} BadMount;
+
+static void
+test_check_mount_rejects (Fixture *fx, gconstpointer data)
+{
+  static const BadMount cases[] = {
+    { CTRD_MOUNT_BIND, "relative/dir", "/data", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@/../etc", "/data", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@/missing", "/data", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "/", "/host", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@/to-root", "/host", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "/proc/self", "/p", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "/proc/self/fd/0", "/p", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@/storage", "/s", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@/storage/containers", "/s", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@/to-storage", "/s", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@", "../data", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@", "/proc/self/fd/3", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@", "/", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@", "/data", FALSE, "size=1g" },
+    { CTRD_MOUNT_BIND, "@", "/data", FALSE, "z" },
+    { CTRD_MOUNT_BIND, "@", "/data", FALSE, "ro,rw" },
+    { CTRD_MOUNT_BIND, "@", "/data", TRUE, "rw" },
+    { CTRD_MOUNT_BIND, "@", "/data", FALSE, "shared,private" },
+    { CTRD_MOUNT_BIND, "@", "/data", FALSE, "tmpcopyup" },
+    { CTRD_MOUNT_TMPFS, "", "/t", FALSE, "bind" },
+    { CTRD_MOUNT_TMPFS, "", "/t", FALSE, "size=lots" },
+    { CTRD_MOUNT_TMPFS, "", "/t", FALSE, "size=1g,size=2g" },
+    { CTRD_MOUNT_TMPFS, "", "/t", FALSE, "mode=999" },
+    { CTRD_MOUNT_TMPFS, "", "/t", FALSE, "size=1x" },
+    { CTRD_MOUNT_TMPFS, "/srv", "/t", FALSE, NULL },
+    { CTRD_MOUNT_VOLUME, "../x", "/v", FALSE, NULL },
+    { CTRD_MOUNT_VOLUME, "", "/v", FALSE, NULL },
+    { CTRD_MOUNT_VOLUME, "v", "/v", FALSE, "mode=755" },
+  };
+  g_autofree char *storage = g_build_filename (fx->tmpdir, "storage", NULL);
+  g_autofree char *containers = g_build_filename (storage, "containers", NULL);
+  g_autofree char *to_root = g_build_filename (fx->tmpdir, "to-root", NULL);
+  g_autofree char *to_storage = g_build_filename (fx->tmpdir, "to-storage", NULL);
+  const char *const protected[] = { storage, NULL };
+
+  g_assert_cmpint (g_mkdir_with_parents (containers, 0700), ==, 0);
+  g_assert_cmpint (symlink ("/", to_root), ==, 0);
+  g_assert_cmpint (symlink (containers, to_storage), ==, 0);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *source = NULL;
+      g_auto (GStrv) options = NULL;
+      g_autoptr (CtrdMount) mount = NULL;
+      g_autoptr (GError) error = NULL;
+
+      if (cases[i].source[0] == '@')
+        source = g_strconcat (fx->tmpdir, cases[i].source + 1, NULL);
+      else
+        source = g_strdup (cases[i].source);
+      if (cases[i].options != NULL)
+        options = g_strsplit (cases[i].options, ",", -1);
+      mount = ctrd_mount_new (cases[i].type, source, cases[i].destination, cases[i].read_only,
+                              (const char *const *) options);
+      g_test_message ("mount %s -> %s (%s)", source, cases[i].destination,
+                      cases[i].options != NULL ? cases[i].options : "");
+      g_assert_false (ctrd_spec_check_mount (mount, protected, &error));
+      g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+      /* untouched on failure */
+      g_assert_cmpstr (mount->source, ==, source);
+      g_assert_cmpstr (mount->destination, ==, cases[i].destination);
+    }
+
+  g_assert_cmpint (g_unlink (to_root), ==, 0);
+  g_assert_cmpint (g_unlink (to_storage), ==, 0);
+  g_assert_cmpint (g_rmdir (containers), ==, 0);
+  g_assert_cmpint (g_rmdir (storage), ==, 0);
+}
+
+static void
+test_check_mounts_duplicates (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GPtrArray) mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_mount_free);
+  g_autoptr (GError) error = NULL;
+
+  g_ptr_array_add (mounts, ctrd_mount_new (CTRD_MOUNT_TMPFS, NULL, "/data", FALSE, NULL));
+  g_ptr_array_add (mounts, ctrd_mount_new (CTRD_MOUNT_VOLUME, "v", "/other", FALSE, NULL));
+  g_assert_true (ctrd_spec_check_mounts (mounts, NULL, &error));
+  g_assert_no_error (error);
+
+  /* "/data/" is "/data" once normalised */
+  g_ptr_array_add (mounts, ctrd_mount_new (CTRD_MOUNT_VOLUME, "w", "/data/", FALSE, NULL));
+  g_assert_false (ctrd_spec_check_mounts (mounts, NULL, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "/data"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -487,6 +877,13 @@ main (int argc, char **argv)
   ADD ("/spec/invalid-params", test_invalid_params);
   ADD ("/spec/write", test_write);
   ADD ("/spec/write-invalid", test_write_invalid);
+  ADD ("/spec/mounts/order-and-overrides", test_mounts_and_files);
+  ADD ("/spec/mounts/shm-gids-hooks", test_shm_gids_hooks);
+  ADD ("/spec/mounts/generate-rejects", test_generate_bad_mounts);
+  g_test_add_func ("/spec/mounts/normalize-destination", test_normalize_destination);
+  ADD ("/spec/mounts/check", test_check_mount);
+  ADD ("/spec/mounts/check-rejects", test_check_mount_rejects);
+  ADD ("/spec/mounts/check-duplicates", test_check_mounts_duplicates);
 #undef ADD
 
   return g_test_run ();
