@@ -1,0 +1,722 @@
+/* ctrd-export.c: fd-relative tree walks (container export as tar, disk usage).
+ *
+ * A running container can rename, replace and symlink anything in its tree
+ * while we walk it, so no path is ever resolved from the root: each entry is
+ * looked up relative to its parent directory's fd with AT_SYMLINK_NOFOLLOW,
+ * opened with O_NOFOLLOW, and what was opened is checked to be the inode that
+ * was looked up before anything of it is written.
+ */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "ctrd-error.h"
+#include "ctrd-export.h"
+#include "ctrd-util.h"
+
+#define STATX_WANTED (STATX_BASIC_STATS)
+/* How long one poll waits for a stalled reader before looking at the
+ * cancellable again. */
+#define WRITE_POLL_MS 100
+#define COPY_BUFFER_SIZE (128 * 1024)
+
+gboolean
+ctrd_export_write_all (int fd, const void *data, gsize len, GCancellable *cancellable,
+                       GError **error)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+      gssize n;
+      int r, errsv;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      /* Wait for room first, in short slices, so that a reader that stops
+       * reading cannot pin us in write(2) where cancellation does not reach. */
+      r = poll (&pfd, 1, WRITE_POLL_MS);
+      if (r < 0 && errno != EINTR)
+        {
+          errsv = errno;
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Waiting to write the output: %s",
+                       g_strerror (errsv));
+          return FALSE;
+        }
+      if (r <= 0)
+        continue;
+      /* After POLLOUT a pipe takes PIPE_BUF bytes without blocking even when
+       * the fd is in blocking mode (POLLERR: the write below says EPIPE). */
+      n = write (fd, p, MIN (len, PIPE_BUF));
+      if (n > 0)
+        {
+          p += n;
+          len -= n;
+          continue;
+        }
+      errsv = n == 0 ? EIO : errno;
+      if (errsv == EINTR || errsv == EAGAIN)
+        continue;
+      if (errsv == EPIPE || errsv == ECONNRESET)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE,
+                     "The reader closed its end of the output");
+      else
+        g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Writing the output: %s",
+                     g_strerror (errsv));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* The walk */
+
+typedef struct _TreeWalk TreeWalk;
+
+/* Called for every entry, parents before children. @stx describes the inode
+ * that was looked up as @name in @parent_fd; for a directory that will be
+ * descended, @dir_fd is it opened (else -1). Returning FALSE stops the walk. */
+typedef gboolean (*TreeVisitFunc) (TreeWalk *walk, int parent_fd, const char *name,
+                                   const struct statx *stx, int dir_fd, GError **error);
+
+struct _TreeWalk
+{
+  guint32 root_dev_major;
+  guint32 root_dev_minor;
+  TreeVisitFunc visit;
+  gpointer user_data;
+  GCancellable *cancellable;
+  GString *path; /* of the entry being visited, relative to the root: "bin/sh" */
+};
+
+/* Paths come from the container: quoted and cut, never raw, in messages. */
+static char *
+quote_path (const char *path)
+{
+  if (path == NULL || *path == '\0')
+    return g_strdup ("the root directory");
+  return ctrd_quote_untrusted (path);
+}
+
+static gboolean
+set_errno_error (GError **error, int errsv, const char *what, const char *path)
+{
+  g_autofree char *quoted = quote_path (path);
+
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "%s %s: %s", what, quoted,
+               g_strerror (errsv));
+  return FALSE;
+}
+
+static gboolean
+same_inode (const struct statx *a, const struct statx *b)
+{
+  return a->stx_ino == b->stx_ino && a->stx_dev_major == b->stx_dev_major &&
+         a->stx_dev_minor == b->stx_dev_minor && (a->stx_mode & S_IFMT) == (b->stx_mode & S_IFMT);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The names in @dirfd, sorted, without "." and "..". Read through a
+ * descriptor of our own so that the caller's (maybe shared) offset is left
+ * alone; the names are read all at once so that only one fd per level stays
+ * open while the walk descends. */
+static GPtrArray *
+list_directory (int dirfd, const char *path, GError **error)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir;
+  struct dirent *de;
+
+  if (fd < 0)
+    {
+      set_errno_error (error, errno, "Opening directory", path);
+      return NULL;
+    }
+  dir = fdopendir (fd);
+  if (dir == NULL)
+    {
+      int errsv = errno;
+      close (fd);
+      set_errno_error (error, errsv, "Opening directory", path);
+      return NULL;
+    }
+  for (;;)
+    {
+      errno = 0;
+      de = readdir (dir);
+      if (de == NULL)
+        break;
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      g_ptr_array_add (names, g_strdup (de->d_name));
+    }
+  if (errno != 0)
+    {
+      int errsv = errno;
+      closedir (dir);
+      set_errno_error (error, errsv, "Reading directory", path);
+      return NULL;
+    }
+  closedir (dir);
+  g_ptr_array_sort (names, compare_names);
+  return g_steal_pointer (&names);
+}
+
+/* TRUE if @stx (of a directory, or of anything when the kernel can tell) is
+ * the root of a mount other than the tree's own. A bind mount of the same
+ * filesystem keeps st_dev, so the kernel's mount-root flag is asked first;
+ * st_dev is only compared for directories, because on an overlay whose
+ * layers sit on different filesystems non-directories report the layer's
+ * st_dev. */
+static gboolean
+is_other_mount (TreeWalk *walk, const struct statx *stx)
+{
+  if ((stx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
+      (stx->stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0)
+    return TRUE;
+  return S_ISDIR (stx->stx_mode) &&
+         (stx->stx_dev_major != walk->root_dev_major || stx->stx_dev_minor != walk->root_dev_minor);
+}
+
+/* Opens @name in @dirfd without following a symlink: a directory for
+ * reading, a regular file for reading (O_NONBLOCK, in case it became a FIFO
+ * meanwhile), anything else as O_PATH. Checks that what was opened is still
+ * the inode looked up as @stx, and refreshes @stx from the fd (whose
+ * mount-root flag is the reliable one). When the entry went away or was
+ * replaced since the lookup, returns -1 with *@out_gone set and no error:
+ * the caller skips it, as it would had the directory been read a moment
+ * later. */
+static int
+open_looked_up (int dirfd, const char *name, struct statx *stx, const char *path,
+                gboolean *out_gone, GError **error)
+{
+  struct statx opened;
+  int flags = O_NOFOLLOW | O_CLOEXEC;
+  int fd;
+
+  if (S_ISDIR (stx->stx_mode))
+    flags |= O_RDONLY | O_DIRECTORY | O_NOCTTY;
+  else if (S_ISREG (stx->stx_mode))
+    flags |= O_RDONLY | O_NONBLOCK | O_NOCTTY;
+  else
+    flags |= O_PATH;
+
+  *out_gone = FALSE;
+  fd = openat (dirfd, name, flags);
+  if (fd < 0)
+    {
+      /* ELOOP/ENOTDIR: replaced by a symlink or a file since the lookup. */
+      *out_gone = errno == ENOENT || errno == ELOOP || errno == ENOTDIR;
+      if (!*out_gone)
+        set_errno_error (error, errno, "Opening", path);
+      return -1;
+    }
+  if (statx (fd, "", AT_EMPTY_PATH, STATX_WANTED, &opened) < 0)
+    {
+      int errsv = errno;
+      close (fd);
+      set_errno_error (error, errsv, "Examining", path);
+      return -1;
+    }
+  if (!same_inode (&opened, stx))
+    {
+      close (fd);
+      *out_gone = TRUE;
+      return -1;
+    }
+  *stx = opened;
+  return fd;
+}
+
+static gboolean walk_directory (TreeWalk *walk, int dirfd, guint depth, GError **error);
+
+static gboolean
+walk_entry (TreeWalk *walk, int dirfd, const char *name, guint depth, GError **error)
+{
+  struct statx stx;
+  int child_fd;
+  gboolean gone;
+  gboolean ok;
+
+  if (statx (dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_WANTED, &stx) < 0)
+    {
+      if (errno == ENOENT)
+        return TRUE; /* removed since the directory was read */
+      return set_errno_error (error, errno, "Examining", walk->path->str);
+    }
+
+  if (!S_ISDIR (stx.stx_mode))
+    {
+      /* A file bind-mounted over another: its content is another
+       * filesystem's, and unlike a directory there is nothing of ours to list. */
+      if (is_other_mount (walk, &stx))
+        return TRUE;
+      return walk->visit (walk, dirfd, name, &stx, -1, error);
+    }
+
+  if (is_other_mount (walk, &stx))
+    return walk->visit (walk, dirfd, name, &stx, -1, error);
+
+  if (depth >= CTRD_EXPORT_MAX_DEPTH)
+    {
+      g_autofree char *quoted = quote_path (walk->path->str);
+
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                   "Directory %s is nested more than %u levels deep", quoted,
+                   CTRD_EXPORT_MAX_DEPTH);
+      return FALSE;
+    }
+
+  child_fd = open_looked_up (dirfd, name, &stx, walk->path->str, &gone, error);
+  if (child_fd < 0)
+    return gone;
+  /* The fd's statx may see a mount that the lookup by name did not. */
+  if (is_other_mount (walk, &stx))
+    ok = walk->visit (walk, dirfd, name, &stx, -1, error);
+  else
+    ok = walk->visit (walk, dirfd, name, &stx, child_fd, error) &&
+         walk_directory (walk, child_fd, depth + 1, error);
+  close (child_fd);
+  return ok;
+}
+
+static gboolean
+walk_directory (TreeWalk *walk, int dirfd, guint depth, GError **error)
+{
+  g_autoptr (GPtrArray) names = list_directory (dirfd, walk->path->str, error);
+
+  if (names == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      gsize saved_len = walk->path->len;
+      gboolean ok;
+
+      if (g_cancellable_set_error_if_cancelled (walk->cancellable, error))
+        return FALSE;
+      if (saved_len > 0)
+        g_string_append_c (walk->path, '/');
+      g_string_append (walk->path, name);
+      ok = walk_entry (walk, dirfd, name, depth, error);
+      g_string_truncate (walk->path, saved_len);
+      if (!ok)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+walk_tree (int root_dirfd, TreeVisitFunc visit, gpointer user_data, GCancellable *cancellable,
+           GError **error)
+{
+  g_autoptr (GString) path = g_string_new ("");
+  TreeWalk walk = { 0 };
+  struct statx root;
+
+  if (statx (root_dirfd, "", AT_EMPTY_PATH, STATX_WANTED, &root) < 0)
+    return set_errno_error (error, errno, "Examining", NULL);
+  if (!S_ISDIR (root.stx_mode))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "The root of the walk is not a directory");
+      return FALSE;
+    }
+  walk.root_dev_major = root.stx_dev_major;
+  walk.root_dev_minor = root.stx_dev_minor;
+  walk.visit = visit;
+  walk.user_data = user_data;
+  walk.cancellable = cancellable;
+  walk.path = path;
+  return walk_directory (&walk, root_dirfd, 0, error);
+}
+
+/* (st_dev, st_ino) of an inode with several links. */
+typedef struct
+{
+  guint64 dev;
+  guint64 ino;
+} InodeKey;
+
+static guint
+inode_key_hash (gconstpointer p)
+{
+  const InodeKey *key = p;
+  return (guint) (key->ino ^ (key->ino >> 32) ^ (key->dev * 16777619u));
+}
+
+static gboolean
+inode_key_equal (gconstpointer a, gconstpointer b)
+{
+  const InodeKey *ka = a;
+  const InodeKey *kb = b;
+  return ka->dev == kb->dev && ka->ino == kb->ino;
+}
+
+/* A table keyed by inode of multiply-linked files; values as the caller wants. */
+static GHashTable *
+inode_table_new (GDestroyNotify value_free)
+{
+  return g_hash_table_new_full (inode_key_hash, inode_key_equal, g_free, value_free);
+}
+
+static gpointer
+inode_table_lookup (GHashTable *table, const struct statx *stx)
+{
+  InodeKey key = { makedev (stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino };
+  return g_hash_table_lookup (table, &key);
+}
+
+static void
+inode_table_add (GHashTable *table, const struct statx *stx, gpointer value)
+{
+  InodeKey key = { makedev (stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino };
+  g_hash_table_insert (table, g_memdup2 (&key, sizeof key), value);
+}
+
+/* ------------------------------------------------------------------ */
+/* Disk usage */
+
+typedef struct
+{
+  guint64 bytes;
+  GHashTable *seen; /* InodeKey -> GINT_TO_POINTER (1) */
+} DiskUsage;
+
+static gboolean
+disk_usage_visit (TreeWalk *walk, int parent_fd, const char *name, const struct statx *stx,
+                  int dir_fd, GError **error)
+{
+  DiskUsage *usage = walk->user_data;
+
+  if (!S_ISREG (stx->stx_mode) && !S_ISLNK (stx->stx_mode))
+    return TRUE;
+  if (stx->stx_nlink > 1)
+    {
+      if (inode_table_lookup (usage->seen, stx) != NULL)
+        return TRUE;
+      inode_table_add (usage->seen, stx, GINT_TO_POINTER (1));
+    }
+  usage->bytes += stx->stx_size;
+  return TRUE;
+}
+
+gboolean
+ctrd_export_disk_usage (int root_dirfd, guint64 *out_bytes, GCancellable *cancellable,
+                        GError **error)
+{
+  g_autoptr (GHashTable) seen = inode_table_new (NULL);
+  DiskUsage usage = { 0, seen };
+
+  if (!walk_tree (root_dirfd, disk_usage_visit, &usage, cancellable, error))
+    return FALSE;
+  *out_bytes = usage.bytes;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Export as tar */
+
+typedef struct archive_entry ArchiveEntry;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ArchiveEntry, archive_entry_free)
+
+typedef struct
+{
+  struct archive *archive;
+  int out_fd;
+  guint64 bytes;
+  GCancellable *cancellable;
+  GError *sink_error;     /* why the output failed: wins over libarchive's message */
+  gboolean failed;        /* write nothing more */
+  GHashTable *first_path; /* InodeKey -> path of the inode's first member */
+  guint8 *buffer;
+} TarExport;
+
+static la_ssize_t
+tar_sink_write (struct archive *a, void *user_data, const void *buffer, size_t length)
+{
+  TarExport *export = user_data;
+
+  if (export->failed)
+    {
+      archive_set_error (a, ECANCELED, "The export failed");
+      return -1;
+    }
+  if (!ctrd_export_write_all (export->out_fd, buffer, length, export->cancellable,
+                              &export->sink_error))
+    {
+      archive_set_error (a, EIO, "%s", export->sink_error->message);
+      export->failed = TRUE;
+      return -1;
+    }
+  export->bytes += length;
+  return length;
+}
+
+/* The output's own error (broken pipe, cancellation) if it has one, else
+ * libarchive's. */
+static gboolean
+tar_export_fail (TarExport *export, const char *path, GError **error)
+{
+  g_autofree char *quoted = NULL;
+
+  if (export->sink_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&export->sink_error));
+      return FALSE;
+    }
+  quoted = path != NULL ? ctrd_quote_untrusted (path) : NULL;
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Writing the tar%s%s: %s",
+               quoted != NULL ? " member " : "", quoted ?: "",
+               archive_error_string (export->archive) ?: "unknown error");
+  return FALSE;
+}
+
+/* security.capability is what makes a file like ping work, and user.* belong
+ * to the files' owners. The rest describe the host (security.selinux labels,
+ * overlayfs' own trusted.overlay.* or, unprivileged, user.overlay.*
+ * bookkeeping) and must not travel with the tree. */
+static gboolean
+xattr_is_exported (const char *name)
+{
+  if (strcmp (name, "security.capability") == 0)
+    return TRUE;
+  return g_str_has_prefix (name, "user.") && !g_str_has_prefix (name, "user.overlay.");
+}
+
+static gboolean
+entry_add_xattrs (struct archive_entry *entry, int fd, const char *path, GError **error)
+{
+  g_autofree char *names = NULL;
+  ssize_t len = flistxattr (fd, NULL, 0);
+
+  if (len < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+    return TRUE;
+  if (len < 0)
+    return set_errno_error (error, errno, "Listing the xattrs of", path);
+  if (len == 0)
+    return TRUE;
+  names = g_malloc (len);
+  len = flistxattr (fd, names, len);
+  if (len < 0)
+    return set_errno_error (error, errno, "Listing the xattrs of", path);
+
+  for (const char *name = names; name < names + len; name += strlen (name) + 1)
+    {
+      g_autofree char *value = NULL;
+      ssize_t size;
+
+      if (!xattr_is_exported (name))
+        continue;
+      size = fgetxattr (fd, name, NULL, 0);
+      if (size < 0 && errno == ENODATA)
+        continue;
+      if (size < 0)
+        return set_errno_error (error, errno, "Reading an xattr of", path);
+      value = g_malloc (size + 1);
+      size = fgetxattr (fd, name, value, size);
+      if (size < 0)
+        return set_errno_error (error, errno, "Reading an xattr of", path);
+      archive_entry_xattr_add_entry (entry, name, value, size);
+    }
+  return TRUE;
+}
+
+static void
+entry_set_statx (struct archive_entry *entry, const struct statx *stx)
+{
+  archive_entry_set_mode (entry, stx->stx_mode);
+  archive_entry_set_uid (entry, stx->stx_uid);
+  archive_entry_set_gid (entry, stx->stx_gid);
+  archive_entry_set_mtime (entry, stx->stx_mtime.tv_sec, stx->stx_mtime.tv_nsec);
+  archive_entry_set_size (entry, S_ISREG (stx->stx_mode) ? (la_int64_t) stx->stx_size : 0);
+  if (S_ISCHR (stx->stx_mode) || S_ISBLK (stx->stx_mode))
+    archive_entry_set_rdev (entry, makedev (stx->stx_rdev_major, stx->stx_rdev_minor));
+}
+
+static char *
+read_symlink (int fd, gsize size_hint, const char *path, GError **error)
+{
+  gsize size = MAX (size_hint + 1, 64);
+
+  for (;;)
+    {
+      g_autofree char *target = g_malloc (size);
+      ssize_t len = readlinkat (fd, "", target, size);
+
+      if (len < 0)
+        {
+          set_errno_error (error, errno, "Reading the symlink", path);
+          return NULL;
+        }
+      if ((gsize) len < size)
+        {
+          target[len] = '\0';
+          return g_steal_pointer (&target);
+        }
+      size *= 2;
+    }
+}
+
+/* Streams the content of the regular file @fd into the current member, at
+ * most the size its header promised: libarchive pads a file that shrank
+ * meanwhile with zeros, and what a growing one gains is left out. */
+static gboolean
+copy_file_content (TarExport *export, int fd, guint64 size, const char *path, GError **error)
+{
+  while (size > 0)
+    {
+      ssize_t n = read (fd, export->buffer, MIN (size, COPY_BUFFER_SIZE));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return set_errno_error (error, errno, "Reading", path);
+      if (n == 0)
+        break;
+      if (archive_write_data (export->archive, export->buffer, n) < 0)
+        return tar_export_fail (export, path, error);
+      size -= n;
+      if (g_cancellable_set_error_if_cancelled (export->cancellable, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+tar_export_visit (TreeWalk *walk, int parent_fd, const char *name, const struct statx *looked_up,
+                  int dir_fd, GError **error)
+{
+  TarExport *export = walk->user_data;
+  const char *path = walk->path->str;
+  g_autoptr (ArchiveEntry) entry = NULL;
+  g_autofree char *target = NULL;
+  struct statx stx = *looked_up;
+  int leaf_fd = -1;
+  int r;
+  gboolean ok = TRUE;
+
+  /* tar has no way to store a socket (GNU tar skips them too). */
+  if (S_ISSOCK (stx.stx_mode))
+    return TRUE;
+
+  if (!S_ISDIR (stx.stx_mode))
+    {
+      gboolean gone;
+
+      leaf_fd = open_looked_up (parent_fd, name, &stx, path, &gone, error);
+      if (leaf_fd < 0)
+        return gone;
+    }
+
+  entry = archive_entry_new ();
+  archive_entry_set_pathname (entry, path);
+  entry_set_statx (entry, &stx);
+
+  if (!S_ISDIR (stx.stx_mode) && stx.stx_nlink > 1)
+    {
+      const char *first = inode_table_lookup (export->first_path, &stx);
+      if (first != NULL)
+        {
+          archive_entry_set_hardlink (entry, first);
+          archive_entry_set_size (entry, 0);
+        }
+      else
+        inode_table_add (export->first_path, &stx, g_strdup (path));
+    }
+
+  if (archive_entry_hardlink (entry) == NULL)
+    {
+      if (S_ISLNK (stx.stx_mode))
+        {
+          target = read_symlink (leaf_fd, stx.stx_size, path, error);
+          ok = target != NULL;
+          if (ok)
+            archive_entry_set_symlink (entry, target);
+        }
+      else if (S_ISREG (stx.stx_mode))
+        ok = entry_add_xattrs (entry, leaf_fd, path, error);
+      else if (S_ISDIR (stx.stx_mode) && dir_fd >= 0)
+        ok = entry_add_xattrs (entry, dir_fd, path, error);
+    }
+
+  if (ok)
+    {
+      r = archive_write_header (export->archive, entry);
+      if (r == ARCHIVE_WARN)
+        g_debug ("Tar member %s: %s", path, archive_error_string (export->archive));
+      else if (r != ARCHIVE_OK)
+        ok = tar_export_fail (export, path, error);
+    }
+  if (ok && S_ISREG (stx.stx_mode) && archive_entry_size (entry) > 0)
+    ok = copy_file_content (export, leaf_fd, stx.stx_size, path, error);
+  if (ok && archive_write_finish_entry (export->archive) < ARCHIVE_WARN)
+    ok = tar_export_fail (export, path, error);
+
+  if (leaf_fd >= 0)
+    close (leaf_fd);
+  return ok;
+}
+
+gboolean
+ctrd_export_tar (int root_dirfd, int out_fd, guint64 *out_bytes, GCancellable *cancellable,
+                 GError **error)
+{
+  g_autoptr (GHashTable) first_path = inode_table_new (g_free);
+  g_autofree guint8 *buffer = g_malloc (COPY_BUFFER_SIZE);
+  TarExport export = { 0 };
+  gboolean ok;
+
+  export.archive = archive_write_new ();
+  if (export.archive == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Out of memory for libarchive");
+      return FALSE;
+    }
+  export.out_fd = out_fd;
+  export.cancellable = cancellable;
+  export.first_path = first_path;
+  export.buffer = buffer;
+
+  /* xattrs as SCHILY.xattr.* only, as podman (Go's archive/tar) writes them
+   * and GNU tar reads them; libarchive's own copy makes GNU tar complain. */
+  ok = archive_write_set_format_pax_restricted (export.archive) == ARCHIVE_OK &&
+       archive_write_set_format_option (export.archive, "pax", "xattrheader", "SCHILY") ==
+           ARCHIVE_OK &&
+       archive_write_open (export.archive, &export, NULL, tar_sink_write, NULL) == ARCHIVE_OK;
+  if (!ok)
+    tar_export_fail (&export, NULL, error);
+  else
+    ok = walk_tree (root_dirfd, tar_export_visit, &export, cancellable, error);
+  if (ok && archive_write_close (export.archive) != ARCHIVE_OK)
+    ok = tar_export_fail (&export, NULL, error);
+  /* No end-of-archive blocks after a failure: a cut tar must not look whole.
+   * (archive_write_fail() would say so too, but then libarchive 3.6 leaks
+   * its output buffer.) */
+  export.failed = export.failed || !ok;
+  archive_write_free (export.archive);
+  g_clear_error (&export.sink_error);
+
+  if (ok && out_bytes != NULL)
+    *out_bytes = export.bytes;
+  return ok;
+}
