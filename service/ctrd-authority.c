@@ -17,6 +17,7 @@ struct _CtrdAuthority
   GError *polkit_error;    /* why it could not be obtained */
   gboolean polkit_pending;
   GSList *waiting;         /* checks that wait for the authority (Check*) */
+  GList *pending;          /* every check under way (Check*) */
 };
 
 typedef struct
@@ -31,11 +32,13 @@ typedef struct
   GDestroyNotify destroy;
   GCancellable *cancellable;
   guint timeout_id;
+  gboolean vanished; /* the caller left the bus meanwhile */
 } Check;
 
 static void
 check_free (Check *check)
 {
+  check->authority->pending = g_list_remove (check->authority->pending, check);
   if (check->destroy != NULL)
     check->destroy (check->user_data);
   g_clear_handle_id (&check->timeout_id, g_source_remove);
@@ -64,6 +67,14 @@ deny (Check *check, const char *reason)
 static void
 allow (Check *check)
 {
+  /* A caller gone while polkit was asked must not have its call acted on
+   * (it could be anyone's name by now; CVE-2021-3560 was the opposite
+   * mistake: an error read as success). */
+  if (check->vanished)
+    {
+      deny (check, "the caller left the bus");
+      return;
+    }
   check->func (check->invocation, check->user_data);
   check_free (check);
 }
@@ -217,6 +228,7 @@ ctrd_authority_check (CtrdAuthority *authority, GDBusMethodInvocation *invocatio
   check->user_data = user_data;
   check->destroy = destroy;
   check->cancellable = g_cancellable_new ();
+  authority->pending = g_list_prepend (authority->pending, check);
 
   /* The uid comes from the bus, never from the caller or /proc. */
   g_dbus_connection_call (g_dbus_method_invocation_get_connection (invocation),
@@ -225,4 +237,18 @@ ctrd_authority_check (CtrdAuthority *authority, GDBusMethodInvocation *invocatio
                           g_variant_new ("(s)", g_dbus_method_invocation_get_sender (invocation)),
                           G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, CHECK_TIMEOUT_SECONDS * 1000,
                           check->cancellable, on_unix_user, check);
+}
+
+void
+ctrd_authority_client_vanished (CtrdAuthority *authority, const char *unique_name)
+{
+  for (GList *l = authority->pending; l != NULL; l = l->next)
+    {
+      Check *check = l->data;
+      if (g_strcmp0 (g_dbus_method_invocation_get_sender (check->invocation), unique_name) == 0)
+        {
+          check->vanished = TRUE;
+          g_cancellable_cancel (check->cancellable);
+        }
+    }
 }

@@ -36,4 +36,8 @@ void ctrd_authority_check (CtrdAuthority *authority, GDBusMethodInvocation *invo
                            const char *detail_value, CtrdAuthorizedFunc func, gpointer user_data,
                            GDestroyNotify destroy);
 
+/* The bus client @unique_name left: its pending checks end in denial (the
+ * daemon calls this from NameOwnerChanged). */
+void ctrd_authority_client_vanished (CtrdAuthority *authority, const char *unique_name);
+
 G_END_DECLS

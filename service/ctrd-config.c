@@ -15,6 +15,7 @@ ctrd_config_free (CtrdConfig *config)
   g_free (config->run_root);
   g_free (config->runtime);
   g_free (config->conmon);
+  g_strfreev (config->hooks_dirs);
   g_free (config);
 }
 
@@ -87,7 +88,7 @@ static const struct
   { "storage", "root" },          { "storage", "run_root" },
   { "runtime", "path" },          { "runtime", "conmon" },
   { "limits", "import_max_bytes" }, { "limits", "import_max_entries" },
-  { "daemon", "debug" },
+  { "daemon", "debug" },         { "hooks", "dirs" },
 };
 
 static void
@@ -143,6 +144,19 @@ ctrd_config_load (const char *path, GError **error)
     {
       g_prefix_error (error, "Config file %s: ", file);
       return NULL;
+    }
+
+  if (g_key_file_has_key (kf, "hooks", "dirs", NULL))
+    {
+      g_autoptr (GError) local = NULL;
+      config->hooks_dirs = g_key_file_get_string_list (kf, "hooks", "dirs", NULL, &local);
+      for (guint i = 0; config->hooks_dirs != NULL && config->hooks_dirs[i] != NULL; i++)
+        if (!g_path_is_absolute (g_strstrip (config->hooks_dirs[i])))
+          {
+            g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                         "Config file %s: [hooks] dirs must be absolute paths", file);
+            return NULL;
+          }
     }
 
   if (!g_path_is_absolute (config->storage_root) || !g_path_is_absolute (config->run_root))

@@ -17,6 +17,8 @@ typedef struct
   guint64 import_max_bytes;  /* [limits] import_max_bytes, default 16 GiB */
   guint64 import_max_entries; /* [limits] import_max_entries, default 1,000,000 */
   gboolean debug;            /* [daemon] debug */
+  char **hooks_dirs;         /* [hooks] dirs, NULL = /usr/share/containers/oci/hooks.d,
+                              * /etc/containers/oci/hooks.d */
 } CtrdConfig;
 
 /* Loads @path, or the default file when @path is NULL (a missing default file is

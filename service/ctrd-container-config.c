@@ -117,6 +117,7 @@ ctrd_container_config_new (void)
   config->name = g_strdup ("");
   config->image_id = g_strdup ("");
   config->image_name = g_strdup ("");
+  config->previous_image_id = g_strdup ("");
   config->entrypoint = g_new0 (char *, 1);
   config->command = g_new0 (char *, 1);
   config->env = g_new0 (char *, 1);
@@ -146,6 +147,7 @@ ctrd_container_config_free (CtrdContainerConfig *config)
   g_free (config->name);
   g_free (config->image_id);
   g_free (config->image_name);
+  g_free (config->previous_image_id);
   g_strfreev (config->entrypoint);
   g_strfreev (config->command);
   g_strfreev (config->env);
@@ -239,6 +241,7 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   add_string (builder, "name", config->name);
   add_string (builder, "image_id", config->image_id);
   add_string (builder, "image_name", config->image_name);
+  add_string (builder, "previous_image_id", config->previous_image_id);
   add_strv (builder, "entrypoint", config->entrypoint);
   add_strv (builder, "command", config->command);
   add_strv (builder, "env", config->env);
@@ -529,6 +532,7 @@ ctrd_container_config_from_json (const char *json, GError **error)
   config->hostname = g_strndup (config->id, SHORT_ID_LEN);
 
   if (!read_string (object, "image_name", &config->image_name, error) ||
+      !read_string (object, "previous_image_id", &config->previous_image_id, error) ||
       !read_strv (object, "entrypoint", &config->entrypoint, error) ||
       !read_strv (object, "command", &config->command, error) ||
       !read_strv (object, "env", &config->env, error) ||

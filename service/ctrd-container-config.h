@@ -63,7 +63,8 @@ typedef struct
   char *id;          /* 64 hex */
   char *name;
   char *image_id;    /* 64 hex */
-  char *image_name;  /* the reference as given at creation */
+  char *image_name;  /* the reference as given at creation (or to Rebase) */
+  char *previous_image_id; /* the image before the last Rebase; "" if none */
   char **entrypoint; /* effective entrypoint (option or image's); never NULL, may be empty */
   char **command;    /* effective command (argument or image's); never NULL, may be empty */
   char **env;        /* KEY=VALUE, merged over the image's; never NULL */

@@ -24,6 +24,12 @@
 
 #include "ctrd-container.h"
 #include "ctrd-error.h"
+#include "ctrd-export.h"
+#include "ctrd-logs.h"
+#include "ctrd-files.h"
+#include "ctrd-hooks.h"
+#include "ctrd-job.h"
+#include "ctrd-selinux.h"
 #include "ctrd-image.h"
 #include "ctrd-spec.h"
 #include "ctrd-util.h"
@@ -35,6 +41,8 @@ typedef enum
   OP_CLEANUP,
   OP_REMOVE,
   OP_FREEZE,
+  OP_EXPORT,
+  OP_COMMIT,
 } Operation;
 
 struct _CtrdContainer
@@ -49,7 +57,7 @@ struct _CtrdContainer
   Operation op;            /* the operation in progress */
   gboolean exit_pending;   /* conmon reported an exit while an operation ran */
   gboolean stop_requested; /* the exit was asked for (Stop, Remove with force) */
-  GDBusMethodInvocation *op_invocation; /* the Start or Restart being served */
+  GTask *start_task;       /* the start under way */
   GTask *remove_task;      /* the removal being served */
   GPtrArray *waiters;      /* Wait invocations, answered at the exit */
   GPtrArray *stoppers;     /* Stop invocations, answered once cleaned up */
@@ -57,7 +65,14 @@ struct _CtrdContainer
   guint kill_timeout_id;   /* SIGKILL when the stop timeout runs out */
   gboolean removed;        /* gone from the daemon; late callers get NotFound */
   gboolean start_is_restart; /* the start under way answers a Restart */
-  GDBusMethodInvocation *restart_after_stop; /* Restart waiting for its stop */
+  char **remove_volumes;   /* volumes the removal under way takes along */
+  GPtrArray *size_waiters; /* GetSizes calls waiting for the walk under way */
+  gboolean sizes_walking;
+  gint64 sizes_time;       /* monotonic time of the cached sizes */
+  guint64 cached_rw_size;
+  GVariant *properties;    /* all properties, for GetManagedObjects; NULL = stale */
+  GTask *restart_after_stop; /* a Restart waiting for its stop */
+  GTask *start_after_cleanup; /* a Start that came while the exit was cleaned up */
 };
 
 static void ctrd_container_iface_init (CtrContainerIface *iface);
@@ -72,23 +87,51 @@ ctrd_container_finalize (GObject *object)
 
   g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
   g_clear_pointer (&self->config, ctrd_container_config_free);
+  g_strfreev (self->remove_volumes);
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
   g_clear_pointer (&self->stoppers, g_ptr_array_unref);
+  g_clear_pointer (&self->size_waiters, g_ptr_array_unref);
+  g_clear_pointer (&self->properties, g_variant_unref);
   g_free (self->object_path);
   G_OBJECT_CLASS (ctrd_container_parent_class)->finalize (object);
+}
+
+/* GetManagedObjects asks every object for all its properties; the generated
+ * skeleton rebuilds each value through GValue every time, which dominated a
+ * listing of 1,000 containers. The result is kept until a property changes. */
+static GVariant *
+ctrd_container_get_properties (GDBusInterfaceSkeleton *skeleton)
+{
+  CtrdContainer *self = CTRD_CONTAINER (skeleton);
+
+  if (self->properties == NULL)
+    self->properties = g_variant_ref_sink (
+        G_DBUS_INTERFACE_SKELETON_CLASS (ctrd_container_parent_class)->get_properties (skeleton));
+  return g_variant_ref (self->properties);
+}
+
+static void
+on_property_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  CtrdContainer *self = CTRD_CONTAINER (object);
+
+  g_clear_pointer (&self->properties, g_variant_unref);
 }
 
 static void
 ctrd_container_init (CtrdContainer *self)
 {
+  g_signal_connect (self, "notify", G_CALLBACK (on_property_notify), NULL);
   self->waiters = g_ptr_array_new ();
   self->stoppers = g_ptr_array_new ();
+  self->size_waiters = g_ptr_array_new ();
 }
 
 static void
 ctrd_container_class_init (CtrdContainerClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = ctrd_container_finalize;
+  G_DBUS_INTERFACE_SKELETON_CLASS (klass)->get_properties = ctrd_container_get_properties;
 }
 
 char *
@@ -140,6 +183,9 @@ publish_run_state (CtrdContainer *self)
   ctr_container_set_started_at (iface, self->run.started_at);
   ctr_container_set_finished_at (iface, self->run.finished_at);
   g_object_thaw_notify (G_OBJECT (self));
+  /* Send PropertiesChanged now, not at the next idle: what follows a state
+   * change is often a fork (runc delete), and watchers should not wait. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self));
 }
 
 /* Write first, then publish: the database is the truth after a crash. */
@@ -178,6 +224,21 @@ emit_event (CtrdContainer *self, const char *event)
   ctrd_daemon_emit_event (self->daemon, self->object_path, self->config->id, event);
 }
 
+static GVariant *
+mounts_variant (const CtrdContainerConfig *config)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sssb)"));
+  for (guint i = 0; i < config->mounts->len; i++)
+    {
+      const CtrdMount *mount = config->mounts->pdata[i];
+      g_variant_builder_add (&builder, "(sssb)", ctrd_mount_type_to_string (mount->type),
+                             mount->source, mount->destination, mount->read_only);
+    }
+  return g_variant_builder_end (&builder);
+}
+
 CtrdContainer *
 ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdRunState *run)
 {
@@ -185,6 +246,8 @@ ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdR
   CtrContainer *iface = CTR_CONTAINER (self);
   g_auto (GStrv) argv = ctrd_container_config_get_argv (config);
   g_autofree char *image_path = ctrd_image_path_for_id (config->image_id);
+  g_autoptr (GPtrArray) depends_on = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *previous_path = ctrd_image_path_for_id (config->previous_image_id);
   GVariantBuilder labels;
   GHashTableIter iter;
   gpointer key, value;
@@ -193,6 +256,9 @@ ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdR
   self->config = config;
   self->run = *run;
   self->object_path = ctrd_container_path_for_id (config->id);
+  for (guint i = 0; config->depends_on[i] != NULL; i++)
+    g_ptr_array_add (depends_on, ctrd_container_path_for_id (config->depends_on[i]));
+  g_ptr_array_add (depends_on, NULL);
 
   g_variant_builder_init (&labels, G_VARIANT_TYPE ("a{ss}"));
   g_hash_table_iter_init (&iter, config->labels);
@@ -208,6 +274,12 @@ ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdR
   ctr_container_set_created_at (iface, config->created_at);
   ctr_container_set_hostname (iface, config->hostname);
   ctr_container_set_labels (iface, g_variant_builder_end (&labels));
+  ctr_container_set_mounts (iface, mounts_variant (config));
+  ctr_container_set_depends_on (iface, (const char *const *) depends_on->pdata);
+  ctr_container_set_tty (iface, config->tty);
+  ctr_container_set_auto_remove (iface, config->auto_remove);
+  ctr_container_set_previous_image (
+      iface, *config->previous_image_id != '\0' ? previous_path : "/");
   g_object_thaw_notify (G_OBJECT (self));
   publish_run_state (self);
   return self;
@@ -221,18 +293,12 @@ rootfs_mountpoint (CtrdContainer *self)
   return g_build_filename (run_dir, "rootfs", NULL);
 }
 
-static void
-return_error (GDBusMethodInvocation *invocation, GError *error, CtrdError fallback)
-{
-  ctrd_error_normalize (&error, fallback);
-  g_dbus_method_invocation_return_gerror (invocation, error);
-}
-
 static gboolean
 return_invalid_state (CtrdContainer *self, GDBusMethodInvocation *invocation, const char *what)
 {
   static const char *const op_names[] = { "idle", "starting", "cleaning up", "being removed",
-                                           "being paused or unpaused" };
+                                           "being paused or unpaused", "being exported",
+                                           "being committed" };
 
   if (self->op != OP_NONE)
     g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
@@ -256,8 +322,8 @@ is_live_state (CtrdState state)
 static void finish_operation (CtrdContainer *self);
 static void start_cleanup (CtrdContainer *self);
 static void start_removal (CtrdContainer *self, GTask *task);
-static void begin_start (CtrdContainer *self, GDBusMethodInvocation *invocation,
-                         gboolean restart);
+static void begin_start (CtrdContainer *self, GTask *task, gboolean restart);
+static void start_with_dependencies (CtrdContainer *self, GTask *task, gboolean restart);
 
 /* ---------------------------------------------------------------- exit path */
 
@@ -293,6 +359,11 @@ record_exit (CtrdContainer *self, int exit_code, guint64 finished_at)
   save_run_state_or_warn (self, &next);
   g_message ("Container %s (%.12s) exited with code %d", self->config->name, self->config->id,
              exit_code);
+  if (ctrd_runtime_oom_killed (ctrd_daemon_get_runtime (self->daemon), self->config->id))
+    {
+      ctr_container_set_oomkilled (CTR_CONTAINER (self), TRUE);
+      emit_event (self, "oom");
+    }
   emit_event (self, "died");
   answer_waiters (self);
   start_cleanup (self);
@@ -346,7 +417,69 @@ cleanup_done (CtrdContainer *self)
   if (self->remove_after_stop != NULL)
     start_removal (self, g_steal_pointer (&self->remove_after_stop));
   else if (self->restart_after_stop != NULL)
-    begin_start (self, g_steal_pointer (&self->restart_after_stop), TRUE);
+    start_with_dependencies (self, g_steal_pointer (&self->restart_after_stop), TRUE);
+  else if (self->start_after_cleanup != NULL)
+    start_with_dependencies (self, g_steal_pointer (&self->start_after_cleanup), FALSE);
+  else if (self->config->auto_remove)
+    /* like podman run --rm: gone as soon as it has exited (waiters have
+     * had their exit code already). */
+    start_removal (self, NULL);
+}
+
+typedef struct
+{
+  CtrdContainer *container;
+  CtrdHookSet *hooks;
+} PoststopData;
+
+static void
+on_poststop_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PoststopData *data = user_data;
+  g_autoptr (CtrdContainer) self = data->container;
+  g_autoptr (GError) error = NULL;
+
+  /* The hooks' failures are logged by the hooks module; the container is
+   * stopped whatever they did (libpod's postDeleteHooks). */
+  if (!ctrd_hooks_run_poststop_finish (result, &error))
+    g_message ("Container %s: poststop hooks: %s", self->config->name, error->message);
+  ctrd_hook_set_free (data->hooks);
+  g_free (data);
+  cleanup_done (self);
+}
+
+/* The poststop hooks run after the runtime delete, with the container's
+ * state on stdin (the seed's postDeleteHooks); they were chosen at start and
+ * kept in the run dir, so a daemon restart in between does not lose them. */
+static gboolean
+run_poststop_hooks (CtrdContainer *self)
+{
+  g_autofree char *run_dir =
+      ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
+  g_autofree char *path = g_build_filename (run_dir, "hooks.json", NULL);
+  g_autofree char *bundle =
+      ctrd_storage_container_dir (ctrd_daemon_get_storage (self->daemon), self->config->id);
+  g_autofree char *json = NULL;
+  g_autofree char *state = NULL;
+  g_autoptr (GError) error = NULL;
+  PoststopData *data;
+  CtrdHookSet *hooks;
+
+  if (!g_file_get_contents (path, &json, NULL, NULL))
+    return FALSE;
+  hooks = ctrd_hook_set_from_json (json, &error);
+  g_unlink (path);
+  if (hooks == NULL)
+    {
+      g_warning ("Container %s: %s: %s", self->config->name, path, error->message);
+      return FALSE;
+    }
+  data = g_new0 (PoststopData, 1);
+  data->container = g_object_ref (self);
+  data->hooks = hooks;
+  state = ctrd_hooks_state_json (self->config->id, bundle, self->config->labels);
+  ctrd_hooks_run_poststop_async (hooks, state, NULL, on_poststop_done, data);
+  return TRUE;
 }
 
 static void
@@ -357,7 +490,8 @@ on_cleanup_delete_done (GObject *source, GAsyncResult *result, gpointer user_dat
 
   if (!ctrd_runtime_delete_finish (ctrd_daemon_get_runtime (self->daemon), result, &error))
     g_warning ("Container %s: %s", self->config->name, error->message);
-  cleanup_done (self);
+  if (!run_poststop_hooks (self))
+    cleanup_done (self);
 }
 
 static void
@@ -402,6 +536,9 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
           next.conmon_pid = 0;
           save_run_state_or_warn (self, &next);
         }
+      /* like libpod's refresh: AutoRemove containers do not survive a reboot. */
+      if (self->config->auto_remove)
+        start_removal (self, NULL);
       return;
     }
 
@@ -463,6 +600,7 @@ typedef struct
   CtrdContainer *container;
   guint32 timeout;
   gboolean force;
+  gboolean remove_volumes;
   int signum;
 } CallData;
 
@@ -521,33 +659,148 @@ authorize_then (CtrdContainer *self, GDBusMethodInvocation *invocation, const ch
 typedef struct
 {
   CtrdStorage *storage;
-  char *id;
-  char *commit;
+  CtrdVolumes *volumes;
+  CtrdContainerConfig *config; /* a copy: the thread must not see renames */
+  char *image_commit;
   char *run_dir;
   char *rootfs;
   char *bundle_dir;
-  char *hostname;
-  char **argv;
-  char **env;
-  char *cwd;
+  char **hooks_dirs;
 } PrepareData;
 
 static void
 prepare_data_free (PrepareData *data)
 {
-  g_free (data->id);
-  g_free (data->commit);
+  g_clear_pointer (&data->config, ctrd_container_config_free);
+  g_free (data->image_commit);
   g_free (data->run_dir);
   g_free (data->rootfs);
   g_free (data->bundle_dir);
-  g_free (data->hostname);
-  g_strfreev (data->argv);
-  g_strfreev (data->env);
-  g_free (data->cwd);
+  g_strfreev (data->hooks_dirs);
   g_free (data);
 }
 
-/* Worker thread: libpod's mountStorage + generateSpec + saveSpec. */
+static CtrdContainerConfig *
+copy_config (const CtrdContainerConfig *config)
+{
+  g_autofree char *json = ctrd_container_config_to_json (config);
+
+  return ctrd_container_config_from_json (json, NULL);
+}
+
+static gboolean
+has_bind_mounts (const CtrdContainerConfig *config)
+{
+  for (guint i = 0; i < config->mounts->len; i++)
+    if (((CtrdMount *) config->mounts->pdata[i])->type != CTRD_MOUNT_TMPFS)
+      return TRUE;
+  return FALSE;
+}
+
+/* The hooks whose "when" matches, kept in the run dir so the poststop ones
+ * still run if the daemon restarts meanwhile (the seed's setupOCIHooks). */
+static CtrdHookSet *
+match_hooks (PrepareData *data, const char *const *argv, GError **error)
+{
+  g_autoptr (CtrdHooks) hooks = ctrd_hooks_load ((const char *const *) data->hooks_dirs);
+  CtrdHookContext context = { 0 };
+  g_autoptr (CtrdHookSet) set = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *path = g_build_filename (data->run_dir, "hooks.json", NULL);
+
+  context.annotations = data->config->labels;
+  context.argv = argv;
+  context.has_bind_mounts = has_bind_mounts (data->config);
+  set = ctrd_hooks_match (hooks, &context);
+  json = ctrd_hook_set_to_json (set);
+  if (!ctrd_files_write_atomically (path, json, strlen (json), 0600, error))
+    return NULL;
+  return g_steal_pointer (&set);
+}
+
+/* Everything libpod's init does before the runtime, with the root mounted:
+ * the user, working directory, generated files (makeBindMounts), volumes
+ * (addLocalVolumes), hooks (setupOCIHooks) and the spec (generateSpec). */
+static gboolean
+prepare_bundle (PrepareData *data, GCancellable *cancellable, GError **error)
+{
+  CtrdContainerConfig *config = data->config;
+  g_autoptr (CtrdResolvedUser) user = NULL;
+  g_autoptr (GPtrArray) file_mounts = NULL;
+  g_autoptr (GPtrArray) mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_mount_free);
+  g_autoptr (CtrdHookSet) hooks = NULL;
+  g_auto (GStrv) argv = ctrd_container_config_get_argv (config);
+  g_autofree char *spec_path = g_build_filename (data->bundle_dir, "config.json", NULL);
+  g_autofree char *cgroups_path = g_strconcat ("/containersd/", config->id, NULL);
+  g_autofree char *process_label = NULL;
+  g_autofree char *mount_label = NULL;
+  CtrdFilesParams files = { 0 };
+  CtrdSpecParams params = { 0 };
+
+  user = ctrd_files_resolve_user (data->rootfs, config->user, error);
+  if (user == NULL ||
+      !ctrd_files_ensure_directory (data->rootfs, config->working_dir, user->uid, user->gid,
+                                    error))
+    return FALSE;
+
+  files.id = config->id;
+  files.name = config->name;
+  files.hostname = config->hostname;
+  files.image_name = config->image_name;
+  files.image_id = config->image_id;
+  files.image_root = data->rootfs;
+  files.user = user;
+  files.working_dir = config->working_dir;
+  files.dns_servers = (const char *const *) config->dns_servers;
+  files.dns_search = (const char *const *) config->dns_search;
+  files.dns_options = (const char *const *) config->dns_options;
+  files.add_hosts = (const char *const *) config->add_hosts;
+  file_mounts = ctrd_files_generate (data->run_dir, &files, error);
+  if (file_mounts == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < config->mounts->len; i++)
+    {
+      CtrdMount *prepared = ctrd_volumes_prepare_mount (data->volumes, config->mounts->pdata[i],
+                                                        data->rootfs, user->uid, user->gid,
+                                                        cancellable, error);
+      if (prepared == NULL)
+        return FALSE;
+      g_ptr_array_add (mounts, prepared);
+    }
+
+  hooks = match_hooks (data, (const char *const *) argv, error);
+  if (hooks == NULL)
+    return FALSE;
+
+  params.id = config->id;
+  params.hostname = config->hostname;
+  params.rootfs = data->rootfs;
+  params.argv = (const char *const *) argv;
+  params.env = (const char *const *) config->env;
+  params.cwd = config->working_dir;
+  params.uid = user->uid;
+  params.gid = user->gid;
+  params.additional_gids = (const guint32 *) user->additional_gids->data;
+  params.n_additional_gids = user->additional_gids->len;
+  params.tty = config->tty;
+  params.readonly_rootfs = config->read_only_rootfs;
+  params.cgroups_path = cgroups_path;
+  params.shm_size = config->shm_size;
+  params.mounts = (const CtrdMount *const *) mounts->pdata;
+  params.n_mounts = mounts->len;
+  params.file_mounts = (const CtrdMount *const *) file_mounts->pdata;
+  params.n_file_mounts = file_mounts->len;
+  params.hooks = hooks;
+  /* like libpod's label.InitLabels; nothing where SELinux is off. */
+  if (!ctrd_selinux_container_labels (&process_label, &mount_label, error))
+    return FALSE;
+  params.process_label = process_label;
+  params.mount_label = mount_label;
+  return ctrd_spec_write (&params, spec_path, error);
+}
+
+/* Worker thread: libpod's mountStorage, then prepare_bundle. */
 static void
 prepare_thread (GTask *task, gpointer source_object, gpointer task_data,
                 GCancellable *cancellable)
@@ -555,9 +808,6 @@ prepare_thread (GTask *task, gpointer source_object, gpointer task_data,
   PrepareData *data = task_data;
   GError *error = NULL;
   g_autofree char *checkout = NULL;
-  g_autofree char *spec_path = NULL;
-  g_autofree char *cgroups_path = NULL;
-  CtrdSpecParams params = { 0 };
 
   if (g_mkdir_with_parents (data->run_dir, 0700) < 0)
     {
@@ -566,28 +816,19 @@ prepare_thread (GTask *task, gpointer source_object, gpointer task_data,
                                "Cannot create %s: %s", data->run_dir, g_strerror (saved_errno));
       return;
     }
-  checkout = ctrd_storage_ensure_checkout (data->storage, data->commit, cancellable, &error);
+  checkout = ctrd_storage_ensure_checkout (data->storage, data->image_commit, cancellable, &error);
   if (checkout == NULL ||
-      !ctrd_storage_mount_rootfs (data->storage, data->id, checkout, data->rootfs, &error))
+      !ctrd_storage_mount_rootfs (data->storage, data->config->id, checkout, data->rootfs, &error))
     {
       g_task_return_error (task, error);
       return;
     }
-
-  cgroups_path = g_strconcat ("/containersd/", data->id, NULL);
-  params.id = data->id;
-  params.hostname = data->hostname;
-  params.rootfs = data->rootfs;
-  params.argv = (const char *const *) data->argv;
-  params.env = (const char *const *) data->env;
-  params.cwd = data->cwd;
-  params.cgroups_path = cgroups_path;
-  spec_path = g_build_filename (data->bundle_dir, "config.json", NULL);
-  if (!ctrd_spec_write (&params, spec_path, &error))
+  if (!prepare_bundle (data, cancellable, &error))
     {
       g_autoptr (GError) unmount_error = NULL;
       if (!ctrd_storage_unmount_rootfs (data->rootfs, &unmount_error))
         g_warning ("%s", unmount_error->message);
+      g_prefix_error (&error, "Container %s: ", data->config->name);
       g_task_return_error (task, error);
       return;
     }
@@ -601,7 +842,7 @@ fail_start (CtrdContainer *self, GError *error, gboolean runtime_created)
 {
   g_autofree char *mountpoint = rootfs_mountpoint (self);
   g_autoptr (GError) unmount_error = NULL;
-  GDBusMethodInvocation *invocation = g_steal_pointer (&self->op_invocation);
+  g_autoptr (GTask) task = g_steal_pointer (&self->start_task);
   CtrdRunState next = self->run;
 
   g_warning ("Container %s: start failed: %s", self->config->name, error->message);
@@ -621,7 +862,8 @@ fail_start (CtrdContainer *self, GError *error, gboolean runtime_created)
     }
   self->op = OP_NONE;
   self->exit_pending = FALSE;
-  return_error (invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+  ctrd_error_normalize (&error, CTRD_ERROR_RUNTIME_ERROR);
+  g_task_return_error (task, error);
 }
 
 static void
@@ -630,6 +872,7 @@ on_runtime_start_done (GObject *source, GAsyncResult *result, gpointer user_data
   g_autoptr (CtrdContainer) self = user_data;
   GError *error = NULL;
   CtrdRunState next = self->run;
+  g_autoptr (GTask) task = NULL;
 
   if (!ctrd_runtime_start_finish (ctrd_daemon_get_runtime (self->daemon), result, &error))
     {
@@ -649,17 +892,11 @@ on_runtime_start_done (GObject *source, GAsyncResult *result, gpointer user_data
       fail_start (self, error, TRUE);
       return;
     }
-  if (self->start_is_restart)
-    {
-      emit_event (self, "restart");
-      ctr_container_complete_restart (CTR_CONTAINER (self), g_steal_pointer (&self->op_invocation));
-    }
-  else
-    {
-      emit_event (self, "start");
-      ctr_container_complete_start (CTR_CONTAINER (self), g_steal_pointer (&self->op_invocation));
-    }
+  ctr_container_set_oomkilled (CTR_CONTAINER (self), FALSE);
+  emit_event (self, self->start_is_restart ? "restart" : "start");
+  task = g_steal_pointer (&self->start_task);
   finish_operation (self);
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -670,7 +907,8 @@ on_runtime_create_done (GObject *source, GAsyncResult *result, gpointer user_dat
   CtrdRunState next = self->run;
   guint32 pid = 0, conmon_pid = 0;
 
-  if (!ctrd_runtime_create_finish (ctrd_daemon_get_runtime (self->daemon), result, &pid, &conmon_pid, &error))
+  if (!ctrd_runtime_create_finish (ctrd_daemon_get_runtime (self->daemon), result, &pid,
+                                   &conmon_pid, &error))
     {
       fail_start (self, error, TRUE);
       return;
@@ -711,6 +949,7 @@ static void
 start_prepare (CtrdContainer *self)
 {
   CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
+  CtrdConfig *daemon_config = ctrd_daemon_get_config (self->daemon);
   PrepareData *data;
   g_autoptr (GTask) task = NULL;
 
@@ -729,16 +968,24 @@ start_prepare (CtrdContainer *self)
 
   data = g_new0 (PrepareData, 1);
   data->storage = ctrd_daemon_get_storage (self->daemon);
-  data->id = g_strdup (self->config->id);
-  data->commit = g_strdup (ctrd_image_get_commit (image));
+  data->volumes = ctrd_daemon_get_volumes (self->daemon);
+  data->config = copy_config (self->config);
+  data->image_commit = g_strdup (ctrd_image_get_commit (image));
   data->run_dir =
       ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
   data->rootfs = rootfs_mountpoint (self);
   data->bundle_dir = ctrd_storage_container_dir (data->storage, self->config->id);
-  data->hostname = g_strdup (self->config->hostname);
-  data->argv = ctrd_container_config_get_argv (self->config);
-  data->env = g_strdupv (self->config->env);
-  data->cwd = g_strdup (self->config->working_dir);
+  data->hooks_dirs = g_strdupv (daemon_config->hooks_dirs);
+  if (data->config == NULL)
+    {
+      prepare_data_free (data);
+      fail_start (self,
+                  g_error_new (CTRD_ERROR, CTRD_ERROR_FAILED,
+                               "Container %s: its configuration cannot be copied",
+                               self->config->name),
+                  FALSE);
+      return;
+    }
 
   task = g_task_new (self, NULL, on_prepare_done, NULL);
   g_task_set_source_tag (task, start_prepare);
@@ -760,13 +1007,13 @@ on_reinit_delete_done (GObject *source, GAsyncResult *result, gpointer user_data
   start_prepare (self);
 }
 
-/* libpod's initAndStart from configured, exited or stopped; @invocation is
- * answered as a Start or, with @restart, as a Restart. */
+/* libpod's initAndStart from configured, exited or stopped, once the
+ * dependencies run; @task (owned) completes when it runs. */
 static void
-begin_start (CtrdContainer *self, GDBusMethodInvocation *invocation, gboolean restart)
+begin_start (CtrdContainer *self, GTask *task, gboolean restart)
 {
   self->op = OP_START;
-  self->op_invocation = invocation;
+  self->start_task = task;
   self->start_is_restart = restart;
   self->stop_requested = FALSE;
   if (self->run.state == CTRD_STATE_STOPPED)
@@ -777,23 +1024,155 @@ begin_start (CtrdContainer *self, GDBusMethodInvocation *invocation, gboolean re
     start_prepare (self);
 }
 
-static void
-do_start (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
+/* The seed's checkDependenciesRunning, made active as podman start does:
+ * every dependency that does not run is started first, one after the other. */
+typedef struct
 {
+  CtrdContainer *container;
+  GTask *task;
+  gboolean restart;
+  guint next;
+} DependencyStart;
+
+static void start_next_dependency (DependencyStart *deps);
+
+static void
+dependency_failed (DependencyStart *deps, GError *error)
+{
+  CtrdContainer *self = deps->container;
+
+  self->op = OP_NONE;
+  g_task_return_new_error (deps->task, CTRD_ERROR, CTRD_ERROR_DEPENDENCY_FAILED,
+                           "Container %s: a dependency cannot start: %s", self->config->name,
+                           error->message);
+  g_error_free (error);
+  g_object_unref (deps->task);
+  g_object_unref (deps->container);
+  g_free (deps);
+  finish_operation (self);
+}
+
+static void
+on_dependency_started (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DependencyStart *deps = user_data;
+  GError *error = NULL;
+
+  if (!ctrd_container_start_finish (CTRD_CONTAINER (source), result, &error))
+    {
+      dependency_failed (deps, error);
+      return;
+    }
+  start_next_dependency (deps);
+}
+
+static void
+start_next_dependency (DependencyStart *deps)
+{
+  CtrdContainer *self = deps->container;
+  char **ids = self->config->depends_on;
+
+  while (ids[deps->next] != NULL)
+    {
+      const char *id = ids[deps->next++];
+      CtrdContainer *dependency = ctrd_daemon_find_container (self->daemon, id, NULL);
+
+      if (dependency == NULL || dependency->removed)
+        {
+          dependency_failed (deps, g_error_new (CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                                "container %.12s no longer exists", id));
+          return;
+        }
+      if (dependency->run.state == CTRD_STATE_RUNNING && dependency->op == OP_NONE)
+        continue;
+      ctrd_container_start_async (dependency, on_dependency_started, deps);
+      return;
+    }
+
+  /* All dependencies run: now this one. */
+  self->op = OP_NONE;
+  begin_start (self, deps->task, deps->restart);
+  g_object_unref (deps->container);
+  g_free (deps);
+}
+
+static void
+start_with_dependencies (CtrdContainer *self, GTask *task, gboolean restart)
+{
+  DependencyStart *deps;
+
+  if (self->config->depends_on[0] == NULL)
+    {
+      begin_start (self, task, restart);
+      return;
+    }
+  /* Busy meanwhile, so no second Start races this one. */
+  self->op = OP_START;
+  deps = g_new0 (DependencyStart, 1);
+  deps->container = g_object_ref (self);
+  deps->task = task;
+  deps->restart = restart;
+  start_next_dependency (deps);
+}
+
+void
+ctrd_container_start_async (CtrdContainer *self, GAsyncReadyCallback callback,
+                            gpointer user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, ctrd_container_start_async);
   if (self->op == OP_NONE && self->run.state == CTRD_STATE_RUNNING)
     {
       /* like libpod's initAndStart: a running container is left alone. */
-      ctr_container_complete_start (CTR_CONTAINER (self), invocation);
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
       return;
     }
-  if (self->op != OP_NONE ||
+  if (self->op == OP_CLEANUP && self->start_after_cleanup == NULL &&
+      self->restart_after_stop == NULL && self->remove_after_stop == NULL)
+    {
+      /* It has just exited (a Wait may have answered already): start it
+       * again as soon as the runtime has forgotten the old run. */
+      self->start_after_cleanup = task;
+      return;
+    }
+  if (self->op != OP_NONE || self->removed ||
       (self->run.state != CTRD_STATE_CONFIGURED && self->run.state != CTRD_STATE_EXITED &&
        self->run.state != CTRD_STATE_STOPPED))
     {
-      return_invalid_state (self, invocation, "start");
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                               "Container %s cannot start in state %s%s", self->config->name,
+                               ctrd_state_to_string (self->run.state),
+                               self->op != OP_NONE ? " (another operation is under way)" : "");
+      g_object_unref (task);
       return;
     }
-  begin_start (self, invocation, FALSE);
+  start_with_dependencies (self, task, FALSE);
+}
+
+gboolean
+ctrd_container_start_finish (CtrdContainer *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_start_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GDBusMethodInvocation *invocation = user_data;
+  GError *error = NULL;
+
+  if (ctrd_container_start_finish (CTRD_CONTAINER (source), result, &error))
+    ctr_container_complete_start (CTR_CONTAINER (source), invocation);
+  else
+    ctrd_return_error (invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+}
+
+static void
+do_start (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
+{
+  ctrd_container_start_async (self, on_start_answered, invocation);
 }
 
 static gboolean
@@ -938,7 +1317,7 @@ do_stop_now (CtrdContainer *self, GDBusMethodInvocation *invocation, guint timeo
         return return_invalid_state (self, invocation, "stop");
       if (!begin_stop (self, timeout, &error))
         {
-          return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+          ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
           return TRUE;
         }
       g_ptr_array_add (self->stoppers, invocation);
@@ -965,7 +1344,7 @@ on_kill_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (ctrd_runtime_kill_finish (ctrd_daemon_get_runtime (data->container->daemon), result, &error))
     ctr_container_complete_kill (CTR_CONTAINER (data->container), data->invocation);
   else
-    return_error (data->invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+    ctrd_return_error (data->invocation, error, CTRD_ERROR_RUNTIME_ERROR);
   g_object_unref (data->container);
   g_free (data);
 }
@@ -1002,7 +1381,7 @@ handle_kill (CtrContainer *iface, GDBusMethodInvocation *invocation, const char 
   if (call.signum < 0)
     {
       g_prefix_error (&error, "Container %s: ", self->config->name);
-      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
   authorize_then (self, invocation, CTRD_ACTION_CONTAINER_MANAGE, do_kill, &call);
@@ -1105,6 +1484,7 @@ remove_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
                     GCancellable *cancellable)
 {
   CtrdContainer *self = source_object;
+  char **volumes = task_data;
   GError *error = NULL;
   g_autofree char *mountpoint = NULL;
   g_autofree char *run_dir = NULL;
@@ -1120,26 +1500,48 @@ remove_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
       g_task_return_error (task, error);
       return;
     }
+  for (guint i = 0; volumes != NULL && volumes[i] != NULL; i++)
+    {
+      g_autoptr (GError) volume_error = NULL;
+      /* A volume already gone is fine; others are logged, not fatal: the
+       * container itself is removed. */
+      if (!ctrd_volumes_remove (ctrd_daemon_get_volumes (self->daemon), volumes[i], cancellable,
+                                &volume_error) &&
+          !g_error_matches (volume_error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND))
+        g_warning ("Container %s: volume %s: %s", self->config->name, volumes[i],
+                   volume_error->message);
+    }
   /* The run dir holds only conmon's small files and the (now unmounted) root. */
   if (g_file_test (mountpoint, G_FILE_TEST_IS_DIR) && g_rmdir (mountpoint) < 0)
     g_debug ("rmdir %s: %s", mountpoint, g_strerror (errno));
   g_task_return_boolean (task, TRUE);
 }
 
+static void continue_removal (CtrdContainer *self);
+
 static void
 on_remove_delete_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (CtrdContainer) self = user_data;
   GError *error = NULL;
-  g_autoptr (GTask) task = NULL;
 
   if (!ctrd_runtime_delete_finish (ctrd_daemon_get_runtime (self->daemon), result, &error))
     {
       removal_failed (self, error);
       return;
     }
+  continue_removal (self);
+}
+
+/* After the runtime delete: the files, in a worker. */
+static void
+continue_removal (CtrdContainer *self)
+{
+  g_autoptr (GTask) task = NULL;
+
   ctrd_runtime_forget_exit (ctrd_daemon_get_runtime (self->daemon), self->config->id);
   task = g_task_new (self, NULL, on_remove_dirs_done, g_object_ref (self));
+  g_task_set_task_data (task, g_steal_pointer (&self->remove_volumes), (GDestroyNotify) g_strfreev);
   g_task_run_in_thread (task, remove_dirs_thread);
 }
 
@@ -1149,6 +1551,7 @@ static void
 start_removal (CtrdContainer *self, GTask *task)
 {
   CtrdRunState next = self->run;
+  CtrdState previous = self->run.state;
   GError *error = NULL;
 
   next.state = CTRD_STATE_REMOVING;
@@ -1163,18 +1566,85 @@ start_removal (CtrdContainer *self, GTask *task)
     }
   self->op = OP_REMOVE;
   self->remove_task = task;
+  if (previous == CTRD_STATE_CONFIGURED || previous == CTRD_STATE_EXITED)
+    {
+      /* Never created in the runtime, or already deleted from it by the
+       * cleanup: a second runc delete would only cost a fork. */
+      continue_removal (self);
+      return;
+    }
   ctrd_runtime_delete_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE, NULL,
                              on_remove_delete_done, g_object_ref (self));
 }
 
+/* Names of the volumes Remove(remove_volumes) takes: the anonymous ones and
+ * named ones no other container mounts. */
+static char **
+volumes_to_remove (CtrdContainer *self)
+{
+  g_autoptr (GPtrArray) containers = ctrd_daemon_list_containers (self->daemon);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint i = 0; i < self->config->mounts->len; i++)
+    {
+      CtrdMount *mount = self->config->mounts->pdata[i];
+      gboolean shared = FALSE;
+
+      if (mount->type != CTRD_MOUNT_VOLUME)
+        continue;
+      for (guint j = 0; j < containers->len && !shared && !mount->anonymous; j++)
+        {
+          CtrdContainer *other = containers->pdata[j];
+          if (other == self)
+            continue;
+          for (guint k = 0; k < other->config->mounts->len && !shared; k++)
+            {
+              CtrdMount *theirs = other->config->mounts->pdata[k];
+              shared = theirs->type == CTRD_MOUNT_VOLUME && g_str_equal (theirs->source, mount->source);
+            }
+        }
+      if (!shared)
+        g_strv_builder_add (builder, mount->source);
+    }
+  return g_strv_builder_end (builder);
+}
+
+/* A container others name in DependsOn (the seed's dependency checks). */
+static CtrdContainer *
+find_dependent (CtrdContainer *self)
+{
+  g_autoptr (GPtrArray) containers = ctrd_daemon_list_containers (self->daemon);
+
+  for (guint i = 0; i < containers->len; i++)
+    {
+      CtrdContainer *other = containers->pdata[i];
+      if (other != self &&
+          g_strv_contains ((const char *const *) other->config->depends_on, self->config->id))
+        return other;
+    }
+  return NULL;
+}
+
 void
-ctrd_container_remove_async (CtrdContainer *self, gboolean force, GAsyncReadyCallback callback,
-                             gpointer user_data)
+ctrd_container_remove_async (CtrdContainer *self, gboolean force, gboolean remove_volumes,
+                             GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new (self, NULL, callback, user_data);
   GError *error = NULL;
+  CtrdContainer *dependent;
 
   g_task_set_source_tag (task, ctrd_container_remove_async);
+  dependent = find_dependent (self);
+  if (dependent != NULL && !force)
+    {
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_IN_USE,
+                               "Container %s cannot be removed: container %s depends on it",
+                               self->config->name, dependent->config->name);
+      g_object_unref (task);
+      return;
+    }
+  g_strfreev (self->remove_volumes);
+  self->remove_volumes = remove_volumes ? volumes_to_remove (self) : NULL;
   if (self->op == OP_CLEANUP && self->remove_after_stop == NULL)
     {
       /* It has just exited: remove it as soon as the cleanup is done. */
@@ -1251,22 +1721,21 @@ on_remove_answered (GObject *source, GAsyncResult *result, gpointer user_data)
   if (ctrd_container_remove_finish (self, result, &error))
     ctr_container_complete_remove (CTR_CONTAINER (self), invocation);
   else
-    return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+    ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
 }
 
 static void
 do_remove (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
 {
-  /* remove_volumes: containers have no anonymous volumes yet, so there is
-   * nothing more to remove. */
-  ctrd_container_remove_async (self, call->force, on_remove_answered, invocation);
+  ctrd_container_remove_async (self, call->force, call->remove_volumes, on_remove_answered,
+                               invocation);
 }
 
 static gboolean
 handle_remove (CtrContainer *iface, GDBusMethodInvocation *invocation, gboolean force,
                gboolean remove_volumes)
 {
-  CallData call = { .force = force };
+  CallData call = { .force = force, .remove_volumes = remove_volumes };
 
   authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_CREATE, do_remove,
                   &call);
@@ -1295,7 +1764,7 @@ on_freeze_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (data);
   if (!ctrd_runtime_pause_finish (ctrd_daemon_get_runtime (self->daemon), result, &error))
     {
-      return_error (invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+      ctrd_return_error (invocation, error, CTRD_ERROR_RUNTIME_ERROR);
       finish_operation (self);
       return;
     }
@@ -1303,7 +1772,7 @@ on_freeze_done (GObject *source, GAsyncResult *result, gpointer user_data)
   next.state = pause ? CTRD_STATE_PAUSED : CTRD_STATE_RUNNING;
   if (!save_run_state (self, &next, &error))
     {
-      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       finish_operation (self);
       return;
     }
@@ -1358,12 +1827,25 @@ handle_unpause (CtrContainer *iface, GDBusMethodInvocation *invocation)
 
 /* ---------------------------------------------------------------- Restart */
 
+static void
+on_restart_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GDBusMethodInvocation *invocation = user_data;
+  GError *error = NULL;
+
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    ctr_container_complete_restart (CTR_CONTAINER (source), invocation);
+  else
+    ctrd_return_error (invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+}
+
 /* libpod's restartWithTimeout: stop if running, then (re)initialise and start. */
 static void
 do_restart (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
 {
   GError *error = NULL;
   guint timeout = call->timeout == G_MAXUINT32 ? self->config->stop_timeout : call->timeout;
+  GTask *task;
 
   if (self->op != OP_NONE || self->restart_after_stop != NULL || self->remove_after_stop != NULL)
     {
@@ -1375,16 +1857,17 @@ do_restart (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *ca
     case CTRD_STATE_CONFIGURED:
     case CTRD_STATE_EXITED:
     case CTRD_STATE_STOPPED:
-      begin_start (self, invocation, TRUE);
+      task = g_task_new (self, NULL, on_restart_answered, invocation);
+      start_with_dependencies (self, task, TRUE);
       return;
     case CTRD_STATE_CREATED:
     case CTRD_STATE_RUNNING:
       if (!begin_stop (self, timeout, &error))
         {
-          return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+          ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
           return;
         }
-      self->restart_after_stop = invocation;
+      self->restart_after_stop = g_task_new (self, NULL, on_restart_answered, invocation);
       return;
     case CTRD_STATE_PAUSED:
     case CTRD_STATE_STOPPING:
@@ -1463,7 +1946,7 @@ do_rename (GDBusMethodInvocation *invocation, gpointer user_data)
     {
       g_free (self->config->name);
       self->config->name = g_steal_pointer (&old_name);
-      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
     }
   ctr_container_set_name (CTR_CONTAINER (self), self->config->name);
@@ -1482,7 +1965,7 @@ handle_rename (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
   if (!ctrd_validate_container_name (new_name, &error))
     {
       g_prefix_error (&error, "Container %s: ", self->config->name);
-      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
   data = g_new0 (RenameData, 1);
@@ -1499,12 +1982,13 @@ handle_rename (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
 static char *
 format_time (guint64 usec)
 {
+  g_autoptr (GDateTime) seconds = NULL;
   g_autoptr (GDateTime) time = NULL;
 
   if (usec == 0)
     return g_strdup ("");
-  time = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
-  time = g_date_time_add (time, usec % G_USEC_PER_SEC);
+  seconds = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+  time = g_date_time_add (seconds, usec % G_USEC_PER_SEC);
   return g_date_time_format_iso8601 (time);
 }
 
@@ -1585,6 +2069,19 @@ inspect_json (CtrdContainer *self)
   json_builder_add_string_value (builder, run_dir);
   json_builder_set_member_name (builder, "Rootfs");
   json_builder_add_string_value (builder, rootfs);
+  /* The generated files, re-made on every start (libpod's makeBindMounts). */
+  {
+    static const char *const generated[][2] = {
+      { "ResolvConfPath", "resolv.conf" }, { "HostsPath", "hosts" },
+      { "HostnamePath", "hostname" },      { "ContainerEnvPath", ".containerenv" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (generated); i++)
+      {
+        g_autofree char *path = g_build_filename (run_dir, generated[i][1], NULL);
+        json_builder_set_member_name (builder, generated[i][0]);
+        json_builder_add_string_value (builder, path);
+      }
+  }
   json_builder_set_member_name (builder, "OCIRuntime");
   json_builder_add_string_value (builder,
                                  ctrd_runtime_get_path (ctrd_daemon_get_runtime (self->daemon)));
@@ -1682,7 +2179,7 @@ on_exec_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   exit_code = ctrd_runtime_exec_finish (ctrd_daemon_get_runtime (self->daemon), result, &error);
   if (error != NULL)
-    return_error (data->invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+    ctrd_return_error (data->invocation, error, CTRD_ERROR_RUNTIME_ERROR);
   else
     ctr_container_complete_exec (CTR_CONTAINER (self), data->invocation, NULL, exit_code);
   exec_data_free (data);
@@ -1780,7 +2277,7 @@ do_exec (GDBusMethodInvocation *invocation, gpointer user_data)
     }
   if (!write_exec_process (self, data, &error))
     {
-      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
     }
   data->invocation = invocation;
@@ -1933,13 +2430,1197 @@ handle_exec (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDList
   if (data == NULL)
     {
       g_prefix_error (&error, "Container %s: ", self->config->name);
-      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
   ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
                         CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name, do_exec,
                         data, exec_check_done);
   return TRUE;
+}
+
+/* ---------------------------------------------------------------- GetSizes */
+
+#define SIZES_CACHE_USEC (5 * G_USEC_PER_SEC)
+
+static char *
+upper_dir (CtrdContainer *self)
+{
+  g_autofree char *dir = ctrd_storage_container_dir (ctrd_daemon_get_storage (self->daemon),
+                                                     self->config->id);
+  return g_build_filename (dir, "upper", NULL);
+}
+
+static void
+sizes_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  const char *path = task_data;
+  GError *error = NULL;
+  guint64 bytes = 0;
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s",
+                               path, g_strerror (saved_errno));
+      return;
+    }
+  if (!ctrd_export_disk_usage (fd, &bytes, cancellable, &error))
+    {
+      close (fd);
+      g_task_return_error (task, error);
+      return;
+    }
+  close (fd);
+  g_task_return_pointer (task, g_memdup2 (&bytes, sizeof bytes), g_free);
+}
+
+static void
+answer_size_waiters (CtrdContainer *self, const GError *error)
+{
+  CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
+  guint64 image_size = image != NULL ? ctrd_image_get_record (image)->size : 0;
+
+  for (guint i = 0; i < self->size_waiters->len; i++)
+    {
+      GDBusMethodInvocation *invocation = self->size_waiters->pdata[i];
+      if (error != NULL)
+        g_dbus_method_invocation_return_gerror (invocation, error);
+      else
+        ctr_container_complete_get_sizes (CTR_CONTAINER (self), invocation,
+                                          image_size + self->cached_rw_size,
+                                          self->cached_rw_size);
+    }
+  g_ptr_array_set_size (self->size_waiters, 0);
+}
+
+static void
+on_sizes_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdContainer *self = CTRD_CONTAINER (source);
+  GError *error = NULL;
+  g_autofree guint64 *bytes = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->sizes_walking = FALSE;
+  if (bytes != NULL)
+    {
+      self->cached_rw_size = *bytes;
+      self->sizes_time = g_get_monotonic_time ();
+    }
+  ctrd_error_normalize (&error, CTRD_ERROR_STORAGE_ERROR);
+  answer_size_waiters (self, error);
+  g_clear_error (&error);
+}
+
+/* Open to every user, so: off the main loop, one walk per container at a
+ * time (later callers share it), and the result kept a few seconds. */
+static gboolean
+handle_get_sizes (CtrContainer *iface, GDBusMethodInvocation *invocation)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  g_autoptr (GTask) task = NULL;
+
+  g_ptr_array_add (self->size_waiters, invocation);
+  if (self->sizes_walking)
+    return TRUE;
+  if (self->sizes_time != 0 && g_get_monotonic_time () - self->sizes_time < SIZES_CACHE_USEC)
+    {
+      answer_size_waiters (self, NULL);
+      return TRUE;
+    }
+  self->sizes_walking = TRUE;
+  task = g_task_new (self, NULL, on_sizes_done, NULL);
+  g_task_set_task_data (task, upper_dir (self), g_free);
+  g_task_run_in_thread (task, sizes_thread);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Export */
+
+typedef struct
+{
+  CtrdContainer *container;
+  GDBusMethodInvocation *invocation;
+  int out_fd;
+  char *mountpoint;
+  char *commit;      /* set when the root must be mounted for the export */
+  CtrdStorage *storage;
+  char *id;
+} ExportData;
+
+static void
+export_data_free (gpointer user_data)
+{
+  ExportData *data = user_data;
+
+  if (data->out_fd >= 0)
+    close (data->out_fd);
+  g_free (data->mountpoint);
+  g_free (data->commit);
+  g_free (data->id);
+  g_clear_object (&data->container);
+  g_free (data);
+}
+
+/* Worker: libpod's export: mount the root if it is not mounted, write the
+ * tar walking it fd-relative (so no symlink can lead the copy out of the
+ * root, even while the container runs), unmount what was mounted here. */
+static void
+export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  ExportData *data = task_data;
+  GError *error = NULL;
+  guint64 bytes = 0;
+  gboolean ok;
+  int root_fd;
+
+  if (data->commit != NULL)
+    {
+      g_autofree char *checkout =
+          ctrd_storage_ensure_checkout (data->storage, data->commit, cancellable, &error);
+      g_autofree char *parent = g_path_get_dirname (data->mountpoint);
+      if (checkout == NULL || g_mkdir_with_parents (parent, 0700) < 0 ||
+          !ctrd_storage_mount_rootfs (data->storage, data->id, checkout, data->mountpoint,
+                                      error == NULL ? &error : NULL))
+        {
+          if (error == NULL)
+            error = g_error_new (CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot prepare %s",
+                                 data->mountpoint);
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  root_fd = open (data->mountpoint, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (root_fd < 0)
+    {
+      int saved_errno = errno;
+      ok = FALSE;
+      error = g_error_new (CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s",
+                           data->mountpoint, g_strerror (saved_errno));
+    }
+  else
+    {
+      ok = ctrd_export_tar (root_fd, data->out_fd, &bytes, cancellable, &error);
+      close (root_fd);
+    }
+  if (data->commit != NULL)
+    {
+      g_autoptr (GError) unmount_error = NULL;
+      if (!ctrd_storage_unmount_rootfs (data->mountpoint, &unmount_error))
+        g_warning ("%s", unmount_error->message);
+    }
+  if (!ok)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+        {
+          g_clear_error (&error);
+          error = g_error_new (CTRD_ERROR, CTRD_ERROR_FAILED,
+                               "Export stopped: the reader closed its end");
+        }
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdContainer *self = CTRD_CONTAINER (source);
+  ExportData *data = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+
+  if (data->commit != NULL)
+    finish_operation (self);
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    ctr_container_complete_export (CTR_CONTAINER (self), data->invocation, NULL);
+  else
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (data->invocation, error, CTRD_ERROR_STORAGE_ERROR);
+    }
+}
+
+static void
+do_export (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  ExportData *data = user_data;
+  CtrdContainer *self = data->container;
+  g_autoptr (GTask) task = NULL;
+  ExportData *owned;
+
+  if (self->removed)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Container %s was removed", self->config->name);
+      return;
+    }
+  if (self->op != OP_NONE || self->run.state == CTRD_STATE_REMOVING ||
+      self->run.state == CTRD_STATE_STOPPED)
+    {
+      return_invalid_state (self, invocation, "be exported");
+      return;
+    }
+  /* Hand the data over to the task; the check's destroy frees an empty shell. */
+  owned = g_new0 (ExportData, 1);
+  *owned = *data;
+  data->out_fd = -1;
+  data->container = NULL;
+  owned->invocation = invocation;
+  owned->mountpoint = rootfs_mountpoint (self);
+  owned->storage = ctrd_daemon_get_storage (self->daemon);
+  owned->id = g_strdup (self->config->id);
+  if (self->run.state == CTRD_STATE_CONFIGURED || self->run.state == CTRD_STATE_EXITED)
+    {
+      CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
+      if (image == NULL)
+        {
+          g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                                 "Container %s: its image is gone",
+                                                 self->config->name);
+          export_data_free (owned);
+          return;
+        }
+      /* Not running: mount it for the copy, and keep Start away meanwhile. */
+      owned->commit = g_strdup (ctrd_image_get_commit (image));
+      self->op = OP_EXPORT;
+    }
+  task = g_task_new (self, NULL, on_export_done, NULL);
+  g_task_set_task_data (task, owned, export_data_free);
+  g_task_run_in_thread (task, export_thread);
+}
+
+static gboolean
+handle_export (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+               GVariant *fd_handle)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+  ExportData *data = g_new0 (ExportData, 1);
+
+  data->out_fd = -1;
+  if ((fd_list != NULL && g_unix_fd_list_get_length (fd_list) != 1) ||
+      !get_handle_fd (fd_list, fd_handle, TRUE, "Export fd", &data->out_fd, &error))
+    {
+      if (error == NULL)
+        error = g_error_new_literal (CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                     "Export takes exactly one file descriptor");
+      export_data_free (data);
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  data->container = g_object_ref (self);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name,
+                        do_export, data, export_data_free);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- GetLogs, ReadLogs */
+
+static const CtrdOptionSpec log_options[] = {
+  { "Follow", "b" },
+  { "Tail", "x" },
+  { "Since", "t" },
+  { "Timestamps", "b" },
+};
+
+static char *
+log_path (CtrdContainer *self)
+{
+  g_autofree char *bundle = ctrd_storage_container_dir (ctrd_daemon_get_storage (self->daemon),
+                                                        self->config->id);
+  return g_build_filename (bundle, "ctr.log", NULL);
+}
+
+/* At most this many GetLogs streams at once: each holds a thread. */
+#define MAX_LOG_STREAMS 64
+static gint active_log_streams;
+
+typedef struct
+{
+  char *path;
+  int out_fd;
+  CtrdLogsStreamOptions options;
+  guint32 conmon_pid; /* the stream follows while this conmon lives */
+} LogStream;
+
+static gboolean
+conmon_still_writing (gpointer user_data)
+{
+  LogStream *stream = user_data;
+
+  return stream->conmon_pid != 0 && ctrd_runtime_pid_alive (stream->conmon_pid);
+}
+
+static gpointer
+log_stream_thread (gpointer user_data)
+{
+  LogStream *stream = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!ctrd_logs_stream (stream->path, stream->out_fd, &stream->options, conmon_still_writing,
+                         stream, NULL, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+    g_message ("Log stream of %s: %s", stream->path, error->message);
+  close (stream->out_fd);
+  g_free (stream->path);
+  g_free (stream);
+  g_atomic_int_dec_and_test (&active_log_streams);
+  return NULL;
+}
+
+typedef struct
+{
+  CtrdContainer *container;
+  CtrdLogsStreamOptions options;
+} LogCall;
+
+static void
+log_call_free (gpointer user_data)
+{
+  LogCall *call = user_data;
+
+  g_object_unref (call->container);
+  g_free (call);
+}
+
+static void
+do_get_logs (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  LogCall *call = user_data;
+  CtrdContainer *self = call->container;
+  g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
+  g_autoptr (GError) error = NULL;
+  LogStream *stream;
+  GThread *thread;
+  int fds[2];
+
+  if (g_atomic_int_add (&active_log_streams, 1) >= MAX_LOG_STREAMS)
+    {
+      g_atomic_int_dec_and_test (&active_log_streams);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                                             "Container %s: too many log streams are open",
+                                             self->config->name);
+      return;
+    }
+  if (pipe2 (fds, O_CLOEXEC) < 0)
+    {
+      int saved_errno = errno;
+      g_atomic_int_dec_and_test (&active_log_streams);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_FAILED,
+                                             "Container %s: pipe: %s", self->config->name,
+                                             g_strerror (saved_errno));
+      return;
+    }
+  stream = g_new0 (LogStream, 1);
+  stream->path = log_path (self);
+  stream->out_fd = fds[1];
+  stream->options = call->options;
+  stream->conmon_pid = is_live_state (self->run.state) ? self->run.conmon_pid : 0;
+  /* Its own thread: a followed log may stream for days, which must not
+   * hold one of GTask's pool threads. */
+  thread = g_thread_try_new ("log-stream", log_stream_thread, stream, &error);
+  if (thread == NULL)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      g_free (stream->path);
+      g_free (stream);
+      g_atomic_int_dec_and_test (&active_log_streams);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_FAILED,
+                                             "Container %s: %s", self->config->name,
+                                             error->message);
+      return;
+    }
+  g_thread_unref (thread);
+  g_unix_fd_list_append (fd_list, fds[0], NULL);
+  close (fds[0]);
+  ctr_container_complete_get_logs (CTR_CONTAINER (self), invocation, fd_list,
+                                   g_variant_new_handle (0));
+}
+
+static gboolean
+handle_get_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+                 GVariant *options)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+  LogCall *call;
+
+  if (!ctrd_validate_options (options, log_options, G_N_ELEMENTS (log_options), "GetLogs",
+                              &error))
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  call = g_new0 (LogCall, 1);
+  call->container = g_object_ref (self);
+  call->options.tail = -1;
+  g_variant_lookup (options, "Follow", "b", &call->options.follow);
+  g_variant_lookup (options, "Tail", "x", &call->options.tail);
+  g_variant_lookup (options, "Since", "t", &call->options.since_usec);
+  g_variant_lookup (options, "Timestamps", "b", &call->options.timestamps);
+  if (call->options.tail < -1)
+    {
+      log_call_free (call);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                             "Container %s: Tail must be -1 (all) or at least 0",
+                                             self->config->name);
+      return TRUE;
+    }
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name,
+                        do_get_logs, call, log_call_free);
+  return TRUE;
+}
+
+#define MAX_READ_LOG_LINES 10000
+
+typedef struct
+{
+  char *path;
+  guint64 cursor;
+  guint max_lines;
+  guint64 next_cursor;
+  GDBusMethodInvocation *invocation;
+} ReadLogsData;
+
+static void
+read_logs_data_free (gpointer user_data)
+{
+  ReadLogsData *data = user_data;
+
+  g_free (data->path);
+  g_free (data);
+}
+
+static void
+read_logs_thread (GTask *task, gpointer source_object, gpointer task_data,
+                  GCancellable *cancellable)
+{
+  ReadLogsData *data = task_data;
+  GError *error = NULL;
+  GPtrArray *entries =
+      ctrd_logs_read (data->path, data->cursor, data->max_lines, &data->next_cursor, &error);
+
+  if (entries == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, entries, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+on_read_logs_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdContainer *self = CTRD_CONTAINER (source);
+  ReadLogsData *data = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+  g_autoptr (GPtrArray) entries = g_task_propagate_pointer (G_TASK (result), &error);
+  GVariantBuilder builder;
+
+  if (entries == NULL)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (data->invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return;
+    }
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(tss)"));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      CtrdLogEntry *entry = entries->pdata[i];
+      g_variant_builder_add (&builder, "(tss)", entry->time_usec,
+                             entry->is_stderr ? "stderr" : "stdout", entry->text);
+    }
+  ctr_container_complete_read_logs (CTR_CONTAINER (self), data->invocation,
+                                    g_variant_builder_end (&builder), data->next_cursor);
+}
+
+typedef struct
+{
+  CtrdContainer *container;
+  guint64 cursor;
+  guint max_lines;
+} ReadLogsCall;
+
+static void
+do_read_logs (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  ReadLogsCall *call = user_data;
+  CtrdContainer *self = call->container;
+  ReadLogsData *data = g_new0 (ReadLogsData, 1);
+  g_autoptr (GTask) task = g_task_new (self, NULL, on_read_logs_done, NULL);
+
+  data->path = log_path (self);
+  data->cursor = call->cursor;
+  data->max_lines = call->max_lines;
+  data->invocation = invocation;
+  g_task_set_task_data (task, data, read_logs_data_free);
+  g_task_run_in_thread (task, read_logs_thread);
+}
+
+static void
+read_logs_call_free (gpointer user_data)
+{
+  ReadLogsCall *call = user_data;
+
+  g_object_unref (call->container);
+  g_free (call);
+}
+
+static gboolean
+handle_read_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, guint64 cursor,
+                  guint max_lines)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  ReadLogsCall *call;
+
+  if (max_lines == 0 || max_lines > MAX_READ_LOG_LINES)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                             "Container %s: max_lines must be 1 to %d",
+                                             self->config->name, MAX_READ_LOG_LINES);
+      return TRUE;
+    }
+  call = g_new0 (ReadLogsCall, 1);
+  call->container = g_object_ref (self);
+  call->cursor = cursor;
+  call->max_lines = max_lines;
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name,
+                        do_read_logs, call, read_logs_call_free);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Commit, GetChanges */
+
+/* Mount points the runtime made in the writable layer: never part of an
+ * image or a diff (libpod leaves out the same). */
+static char **
+runtime_mount_points (CtrdContainer *self)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_strv_builder_add_many (builder, "/etc/resolv.conf", "/etc/hosts", "/etc/hostname",
+                           "/run/.containerenv", NULL);
+  for (guint i = 0; i < self->config->mounts->len; i++)
+    g_strv_builder_add (builder, ((CtrdMount *) self->config->mounts->pdata[i])->destination);
+  return g_strv_builder_end (builder);
+}
+
+static const CtrdOptionSpec commit_options[] = {
+  { "Command", "as" }, { "Entrypoint", "as" }, { "Env", "as" },
+  { "Labels", "a{ss}" }, { "Pause", "b" },
+};
+
+typedef struct
+{
+  CtrdContainer *container;
+  GDBusMethodInvocation *invocation;
+  char *name;               /* normalised, or NULL */
+  char **command, **entrypoint, **env;
+  GHashTable *labels;
+  gboolean pause;
+  gboolean paused_here;     /* Commit froze the container and must thaw it */
+  char *base_commit;
+  char *upper;
+  char **exclude;
+  CtrdJob *job;
+  CtrdImportResult *result;
+  char *image_path; /* the new image, once published */
+} CommitData;
+
+static void
+commit_data_free (gpointer user_data)
+{
+  CommitData *data = user_data;
+
+  g_free (data->name);
+  g_strfreev (data->command);
+  g_strfreev (data->entrypoint);
+  g_strfreev (data->env);
+  g_clear_pointer (&data->labels, g_hash_table_unref);
+  g_free (data->base_commit);
+  g_free (data->upper);
+  g_strfreev (data->exclude);
+  g_clear_object (&data->job);
+  g_clear_pointer (&data->result, ctrd_import_result_free);
+  g_free (data->image_path);
+  g_clear_object (&data->container);
+  g_free (data);
+}
+
+static void
+commit_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  CommitData *data = task_data;
+  CtrdContainer *self = data->container;
+  CtrdCommitOptions options = { 0 };
+  GError *error = NULL;
+
+  options.command = (const char *const *) data->command;
+  options.entrypoint = (const char *const *) data->entrypoint;
+  options.env = (const char *const *) data->env;
+  options.labels = data->labels;
+  options.exclude_paths = (const char *const *) data->exclude;
+  data->result = ctrd_storage_commit_container (ctrd_daemon_get_storage (self->daemon),
+                                                data->base_commit, data->upper, &options,
+                                                cancellable, &error);
+  if (data->result == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/* The container is thawed again: close the job, then answer. */
+static void
+commit_finish (CommitData *data, GError *error)
+{
+  CtrdContainer *self = data->container;
+
+  finish_operation (self);
+  if (data->job != NULL)
+    ctrd_job_complete (data->job, error);
+  if (error != NULL)
+    {
+      g_prefix_error (&error, "Container %s: commit: ", self->config->name);
+      ctrd_return_error (data->invocation, error, CTRD_ERROR_STORAGE_ERROR);
+    }
+  else
+    ctr_container_complete_commit (CTR_CONTAINER (self), data->invocation, data->image_path);
+  commit_data_free (data);
+}
+
+static void
+on_commit_thawed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CommitData *data = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!ctrd_runtime_pause_finish (ctrd_daemon_get_runtime (data->container->daemon), result,
+                                  &error))
+    g_warning ("Container %s: %s", data->container->config->name, error->message);
+  commit_finish (data, NULL);
+}
+
+static void
+on_commit_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CommitData *data = user_data;
+  CtrdContainer *self = data->container;
+  GError *error = NULL;
+  CtrdImage *image = NULL;
+  const char *names[] = { data->name, NULL };
+
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    image = ctrd_image_publish (self->daemon, data->result, data->name != NULL ? names : NULL,
+                                &error);
+  if (image != NULL)
+    {
+      g_message ("Committed container %s as image %.12s", self->config->name,
+                 ctrd_image_get_id (image));
+      if (data->job != NULL)
+        ctrd_job_set_object (data->job, ctrd_image_get_object_path (image));
+      emit_event (self, "commit");
+      data->image_path = g_strdup (ctrd_image_get_object_path (image));
+    }
+  if (data->paused_here)
+    {
+      /* Thawed whatever happened; the answer waits for the state to be right. */
+      if (image == NULL)
+        {
+          commit_finish (data, error);
+          ctrd_runtime_pause_async (ctrd_daemon_get_runtime (self->daemon), self->config->id,
+                                    FALSE, NULL, NULL, NULL);
+          return;
+        }
+      ctrd_runtime_pause_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, FALSE,
+                                NULL, on_commit_thawed, data);
+      return;
+    }
+  commit_finish (data, image == NULL ? error : NULL);
+}
+
+static void
+run_commit_thread (CommitData *data)
+{
+  g_autoptr (GTask) task =
+      g_task_new (data->container, data->job != NULL ? ctrd_job_get_cancellable (data->job) : NULL,
+                  on_commit_done, data);
+
+  g_task_set_task_data (task, data, NULL);
+  g_task_run_in_thread (task, commit_thread);
+}
+
+static void
+on_commit_frozen (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CommitData *data = user_data;
+  GError *error = NULL;
+
+  if (!ctrd_runtime_pause_finish (ctrd_daemon_get_runtime (data->container->daemon), result,
+                                  &error))
+    {
+      commit_finish (data, error);
+      return;
+    }
+  data->paused_here = TRUE;
+  run_commit_thread (data);
+}
+
+static void
+do_commit (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CommitData *data = user_data;
+  CtrdContainer *self = data->container;
+  CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
+  CommitData *owned;
+
+  if (self->removed || image == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Container %s or its image was removed",
+                                             self->config->name);
+      return;
+    }
+  if (self->op != OP_NONE || self->run.state == CTRD_STATE_REMOVING)
+    {
+      return_invalid_state (self, invocation, "be committed");
+      return;
+    }
+  /* The check's destroy frees what is left behind in @data. */
+  owned = g_new0 (CommitData, 1);
+  *owned = *data;
+  memset (data, 0, sizeof *data);
+  owned->invocation = invocation;
+  owned->base_commit = g_strdup (ctrd_image_get_commit (image));
+  owned->upper = upper_dir (self);
+  owned->exclude = runtime_mount_points (self);
+  owned->job = ctrd_job_new (self->daemon, "commit", self->object_path, invocation,
+                             CTRD_ACTION_CONTAINER_CREATE);
+  self->op = OP_COMMIT;
+  if (owned->pause && self->run.state == CTRD_STATE_RUNNING)
+    ctrd_runtime_pause_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE,
+                              NULL, on_commit_frozen, owned);
+  else
+    run_commit_thread (owned);
+}
+
+static gboolean
+handle_commit (CtrContainer *iface, GDBusMethodInvocation *invocation, const char *image_name,
+               GVariant *options)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+  CommitData *data = g_new0 (CommitData, 1);
+  g_autoptr (GVariant) labels = NULL;
+  g_autofree const char **env = NULL;
+
+  data->pause = TRUE;
+  if (!ctrd_validate_options (options, commit_options, G_N_ELEMENTS (commit_options), "Commit",
+                              &error) ||
+      (*image_name != '\0' &&
+       (data->name = ctrd_normalize_image_name (image_name, &error)) == NULL))
+    {
+      commit_data_free (data);
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  g_variant_lookup (options, "Command", "^as", &data->command);
+  g_variant_lookup (options, "Entrypoint", "^as", &data->entrypoint);
+  g_variant_lookup (options, "Pause", "b", &data->pause);
+  if (g_variant_lookup (options, "Env", "^a&s", &env))
+    {
+      if (!ctrd_validate_env (env, &error))
+        {
+          commit_data_free (data);
+          g_prefix_error (&error, "Container %s: ", self->config->name);
+          ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+          return TRUE;
+        }
+      data->env = g_strdupv ((char **) env);
+    }
+  labels = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
+  if (labels != NULL)
+    {
+      GVariantIter iter;
+      const char *key, *value;
+      data->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_variant_iter_init (&iter, labels);
+      while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+        g_hash_table_insert (data->labels, g_strdup (key), g_strdup (value));
+    }
+  data->container = g_object_ref (self);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_CREATE, "container.name", self->config->name,
+                        do_commit, data, commit_data_free);
+  return TRUE;
+}
+
+typedef struct
+{
+  CtrdContainer *container;
+  GDBusMethodInvocation *invocation;
+  char *commit;
+  char *upper;
+  char **exclude;
+} ChangesData;
+
+static void
+changes_data_free (gpointer user_data)
+{
+  ChangesData *data = user_data;
+
+  g_clear_object (&data->container);
+  g_free (data->commit);
+  g_free (data->upper);
+  g_strfreev (data->exclude);
+  g_free (data);
+}
+
+static void
+changes_thread (GTask *task, gpointer source_object, gpointer task_data,
+                GCancellable *cancellable)
+{
+  ChangesData *data = task_data;
+  GError *error = NULL;
+  GPtrArray *changes = ctrd_storage_list_changes (
+      ctrd_daemon_get_storage (data->container->daemon), data->commit, data->upper,
+      (const char *const *) data->exclude, cancellable, &error);
+
+  if (changes == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, changes, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+on_changes_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ChangesData *data = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+  g_autoptr (GPtrArray) changes = g_task_propagate_pointer (G_TASK (result), &error);
+  GVariantBuilder builder;
+
+  if (changes == NULL)
+    {
+      ctrd_return_error (data->invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
+  for (guint i = 0; i < changes->len; i++)
+    {
+      CtrdChange *change = changes->pdata[i];
+      char kind[2] = { change->kind, '\0' };
+      g_variant_builder_add (&builder, "(ss)", kind, change->path);
+    }
+  ctr_container_complete_get_changes (CTR_CONTAINER (source), data->invocation,
+                                      g_variant_builder_end (&builder));
+}
+
+static void
+do_get_changes (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
+{
+  CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
+  ChangesData *data;
+  g_autoptr (GTask) task = NULL;
+
+  if (image == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Container %s: its image is gone",
+                                             self->config->name);
+      return;
+    }
+  data = g_new0 (ChangesData, 1);
+  data->container = g_object_ref (self);
+  data->invocation = invocation;
+  data->commit = g_strdup (ctrd_image_get_commit (image));
+  data->upper = upper_dir (self);
+  data->exclude = runtime_mount_points (self);
+  task = g_task_new (self, NULL, on_changes_done, NULL);
+  g_task_set_task_data (task, data, changes_data_free);
+  g_task_run_in_thread (task, changes_thread);
+}
+
+static gboolean
+handle_get_changes (CtrContainer *iface, GDBusMethodInvocation *invocation)
+{
+  authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_EXEC, do_get_changes,
+                  NULL);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Verify */
+
+static void
+verify_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  CtrdContainer *self = source_object;
+  const char *commit = task_data;
+  CtrdStorage *storage = ctrd_daemon_get_storage (self->daemon);
+  GError *error = NULL;
+  GPtrArray *modified = ctrd_storage_verify_checkout (storage, commit, cancellable, &error);
+
+  if (modified == NULL && g_error_matches (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND))
+    {
+      /* Never started here: check the image out first; it is what the
+       * container will run. */
+      g_autofree char *checkout = NULL;
+      g_clear_error (&error);
+      checkout = ctrd_storage_ensure_checkout (storage, commit, cancellable, &error);
+      if (checkout != NULL)
+        modified = ctrd_storage_verify_checkout (storage, commit, cancellable, &error);
+    }
+  if (modified == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, modified, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+on_verify_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GDBusMethodInvocation *invocation = user_data;
+  GError *error = NULL;
+  g_autoptr (GPtrArray) modified = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (modified == NULL)
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  if (modified->len > 0)
+    g_warning ("Container %s: %u files of its image checkout were modified",
+               CTRD_CONTAINER (source)->config->name, modified->len);
+  g_ptr_array_add (modified, NULL);
+  ctr_container_complete_verify (CTR_CONTAINER (source), invocation,
+                                 (const char *const *) modified->pdata);
+}
+
+static void
+do_verify (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
+{
+  CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
+  g_autoptr (GTask) task = NULL;
+
+  if (image == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Container %s: its image is gone",
+                                             self->config->name);
+      return;
+    }
+  task = g_task_new (self, NULL, on_verify_done, invocation);
+  g_task_set_task_data (task, g_strdup (ctrd_image_get_commit (image)), g_free);
+  g_task_run_in_thread (task, verify_thread);
+}
+
+static gboolean
+handle_verify (CtrContainer *iface, GDBusMethodInvocation *invocation)
+{
+  authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE, do_verify,
+                  NULL);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Rebase, Rollback */
+
+static void
+publish_image (CtrdContainer *self)
+{
+  g_autofree char *image_path = ctrd_image_path_for_id (self->config->image_id);
+  g_autofree char *previous_path = *self->config->previous_image_id != '\0'
+                                       ? ctrd_image_path_for_id (self->config->previous_image_id)
+                                       : g_strdup ("/");
+
+  g_object_freeze_notify (G_OBJECT (self));
+  ctr_container_set_image (CTR_CONTAINER (self), image_path);
+  ctr_container_set_image_name (CTR_CONTAINER (self), self->config->image_name);
+  ctr_container_set_previous_image (CTR_CONTAINER (self), previous_path);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+/* Moves the container onto @image keeping its writable layer and config
+ * (the next start mounts the overlay on the new image's checkout); the old
+ * image becomes PreviousImage. Written to the database first. */
+static gboolean
+switch_image (CtrdContainer *self, CtrdImage *image, const char *image_name, const char *event,
+              GError **error)
+{
+  g_autofree char *old_id = g_strdup (self->config->image_id);
+  g_autofree char *old_name = g_strdup (self->config->image_name);
+  g_autofree char *old_previous = g_strdup (self->config->previous_image_id);
+
+  g_free (self->config->previous_image_id);
+  self->config->previous_image_id = g_strdup (old_id);
+  g_free (self->config->image_id);
+  self->config->image_id = g_strdup (ctrd_image_get_id (image));
+  g_free (self->config->image_name);
+  self->config->image_name = g_strdup (image_name);
+  if (!ctrd_db_update_container_config (ctrd_daemon_get_db (self->daemon), self->config, error))
+    {
+      g_free (self->config->previous_image_id);
+      self->config->previous_image_id = g_steal_pointer (&old_previous);
+      g_free (self->config->image_id);
+      self->config->image_id = g_steal_pointer (&old_id);
+      g_free (self->config->image_name);
+      self->config->image_name = g_steal_pointer (&old_name);
+      return FALSE;
+    }
+  publish_image (self);
+  ctrd_daemon_update_image_containers (self->daemon, old_id);
+  ctrd_daemon_update_image_containers (self->daemon, self->config->image_id);
+  g_message ("Container %s moved from image %.12s to %.12s (%s)", self->config->name, old_id,
+             self->config->image_id, event);
+  emit_event (self, event);
+  return TRUE;
+}
+
+static gboolean
+can_switch_image (CtrdContainer *self, GDBusMethodInvocation *invocation, const char *what)
+{
+  if (self->removed)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Container %s was removed", self->config->name);
+      return FALSE;
+    }
+  /* The root is an overlay on the image: it can only move while unmounted. */
+  if (self->op != OP_NONE ||
+      (self->run.state != CTRD_STATE_CONFIGURED && self->run.state != CTRD_STATE_EXITED))
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+          "Container %s cannot %s while it is %s: stop it first", self->config->name, what,
+          self->op != OP_NONE ? "busy" : ctrd_state_to_string (self->run.state));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  CtrdContainer *container;
+  char *reference;
+} RebaseData;
+
+static void
+rebase_data_free (gpointer user_data)
+{
+  RebaseData *data = user_data;
+
+  g_object_unref (data->container);
+  g_free (data->reference);
+  g_free (data);
+}
+
+static void
+do_rebase (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  RebaseData *data = user_data;
+  CtrdContainer *self = data->container;
+  GError *error = NULL;
+  CtrdImage *image;
+
+  if (!can_switch_image (self, invocation, "be rebased"))
+    return;
+  /* Looked up again: it may have gone while polkit was asked. */
+  image = ctrd_daemon_find_image (self->daemon, data->reference, &error);
+  if (image == NULL)
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
+      return;
+    }
+  if (g_str_equal (ctrd_image_get_id (image), self->config->image_id))
+    {
+      ctr_container_complete_rebase (CTR_CONTAINER (self), invocation);
+      return;
+    }
+  if (!switch_image (self, image, data->reference, "rebase", &error))
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  ctr_container_complete_rebase (CTR_CONTAINER (self), invocation);
+}
+
+static gboolean
+handle_rebase (CtrContainer *iface, GDBusMethodInvocation *invocation, const char *reference,
+               GVariant *options)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+  RebaseData *data;
+
+  if (!ctrd_validate_options (options, NULL, 0, "Rebase", &error) ||
+      ctrd_daemon_find_image (self->daemon, reference, &error) == NULL)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  data = g_new0 (RebaseData, 1);
+  data->container = g_object_ref (self);
+  data->reference = g_strdup (reference);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_MANAGE, "container.name", self->config->name,
+                        do_rebase, data, rebase_data_free);
+  return TRUE;
+}
+
+static void
+do_rollback (CtrdContainer *self, GDBusMethodInvocation *invocation, CallData *call)
+{
+  GError *error = NULL;
+  CtrdImage *previous;
+  g_autofree char *name = NULL;
+
+  if (*self->config->previous_image_id == '\0')
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                                             "Container %s has no previous image to roll back to",
+                                             self->config->name);
+      return;
+    }
+  if (!can_switch_image (self, invocation, "be rolled back"))
+    return;
+  previous = ctrd_daemon_get_image_by_id (self->daemon, self->config->previous_image_id);
+  if (previous == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Container %s: its previous image %.12s is gone",
+                                             self->config->name, self->config->previous_image_id);
+      return;
+    }
+  /* Like rpm-ostree rollback: the two swap, so a second Rollback undoes it. */
+  name = g_strdup (ctrd_image_get_record (previous)->names[0] != NULL
+                       ? ctrd_image_get_record (previous)->names[0]
+                       : ctrd_image_get_id (previous));
+  if (!switch_image (self, previous, name, "rollback", &error))
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  ctr_container_complete_rollback (CTR_CONTAINER (self), invocation);
+}
+
+static gboolean
+handle_rollback (CtrContainer *iface, GDBusMethodInvocation *invocation)
+{
+  authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE, do_rollback,
+                  NULL);
+  return TRUE;
+}
+
+const char *
+ctrd_container_get_previous_image_id (CtrdContainer *self)
+{
+  return self->config->previous_image_id;
 }
 
 static void
@@ -1956,4 +3637,13 @@ ctrd_container_iface_init (CtrContainerIface *iface)
   iface->handle_rename = handle_rename;
   iface->handle_inspect = handle_inspect;
   iface->handle_exec = handle_exec;
+  iface->handle_get_sizes = handle_get_sizes;
+  iface->handle_export = handle_export;
+  iface->handle_get_logs = handle_get_logs;
+  iface->handle_read_logs = handle_read_logs;
+  iface->handle_commit = handle_commit;
+  iface->handle_get_changes = handle_get_changes;
+  iface->handle_verify = handle_verify;
+  iface->handle_rebase = handle_rebase;
+  iface->handle_rollback = handle_rollback;
 }

@@ -20,6 +20,8 @@ const char *ctrd_container_get_name (CtrdContainer *container);
 const char *ctrd_container_get_image_id (CtrdContainer *container);
 const char *ctrd_container_get_object_path (CtrdContainer *container);
 CtrdState ctrd_container_get_state (CtrdContainer *container);
+/* The image before the last Rebase ("" if none): kept while the container may roll back. */
+const char *ctrd_container_get_previous_image_id (CtrdContainer *container);
 
 /* Brings a container loaded from the database in line with the host after a
  * daemon restart (like libpod's syncContainer): reads exit files conmon wrote
@@ -28,11 +30,22 @@ CtrdState ctrd_container_get_state (CtrdContainer *container);
  * refresh/resetState). Runs asynchronous cleanup where needed. */
 void ctrd_container_reconcile (CtrdContainer *container, gboolean rebooted);
 
+/* Starts the container (libpod's initAndStart), its DependsOn first
+ * (DEPENDENCY_FAILED when one cannot start; the container is then left as it
+ * was). A running container is success. No authorization: callers check. */
+void ctrd_container_start_async (CtrdContainer *container, GAsyncReadyCallback callback,
+                                 gpointer user_data);
+gboolean ctrd_container_start_finish (CtrdContainer *container, GAsyncResult *result,
+                                      GError **error);
+
 /* Removes the container (libpod's removeContainer): stops it first with
- * SIGKILL when @force, else InvalidState while it runs. No authorization:
- * callers check. */
+ * SIGKILL when @force, else INVALID_STATE while it runs; IN_USE while another
+ * container depends on it, unless @force. @remove_volumes also removes its
+ * anonymous volumes and the named ones no other container mounts. No
+ * authorization: callers check. */
 void ctrd_container_remove_async (CtrdContainer *container, gboolean force,
-                                  GAsyncReadyCallback callback, gpointer user_data);
+                                  gboolean remove_volumes, GAsyncReadyCallback callback,
+                                  gpointer user_data);
 gboolean ctrd_container_remove_finish (CtrdContainer *container, GAsyncResult *result,
                                        GError **error);
 

@@ -21,6 +21,7 @@ struct _CtrdDaemon
   int lock_fd;
   CtrdDb *db;
   CtrdStorage *storage;
+  CtrdVolumes *volumes;
   CtrdRuntime *runtime;
 
   GDBusConnection *connection;
@@ -49,6 +50,7 @@ ctrd_daemon_finalize (GObject *object)
   g_clear_object (&self->connection);
   g_clear_pointer (&self->authority, ctrd_authority_free);
   g_clear_pointer (&self->runtime, ctrd_runtime_free);
+  g_clear_pointer (&self->volumes, ctrd_volumes_free);
   g_clear_pointer (&self->storage, ctrd_storage_free);
   g_clear_pointer (&self->db, ctrd_db_close);
   g_clear_pointer (&self->config, ctrd_config_free);
@@ -215,6 +217,10 @@ ctrd_daemon_new (CtrdConfig *config, gboolean wait_for_lock, GError **error)
   if (!take_storage_lock (self, wait_for_lock, error))
     return NULL;
 
+  self->volumes = ctrd_volumes_new (config->storage_root, error);
+  if (self->volumes == NULL)
+    return NULL;
+
   db_path = g_build_filename (config->storage_root, "state.db", NULL);
   self->db = ctrd_db_open (db_path, error);
   if (self->db == NULL)
@@ -244,6 +250,7 @@ on_name_owner_changed (GDBusConnection *connection, const char *sender_name,
   g_variant_get (parameters, "(&s&s&s)", &name, &old_owner, &new_owner);
   if (name[0] != ':' || *new_owner != '\0')
     return;
+  ctrd_authority_client_vanished (self->authority, name);
   g_hash_table_iter_init (&iter, self->containers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     ctrd_container_client_vanished (value, name);
@@ -307,6 +314,12 @@ CtrdStorage *
 ctrd_daemon_get_storage (CtrdDaemon *self)
 {
   return self->storage;
+}
+
+CtrdVolumes *
+ctrd_daemon_get_volumes (CtrdDaemon *self)
+{
+  return self->volumes;
 }
 
 CtrdRuntime *
@@ -514,6 +527,21 @@ ctrd_daemon_remove_container (CtrdDaemon *self, CtrdContainer *container)
 }
 
 void
+ctrd_daemon_remove_image (CtrdDaemon *self, CtrdImage *image)
+{
+  if (self->object_manager != NULL)
+    g_dbus_object_manager_server_unexport (self->object_manager,
+                                           ctrd_image_get_object_path (image));
+  g_hash_table_remove (self->images, ctrd_image_get_id (image));
+}
+
+GDBusObjectManagerServer *
+ctrd_daemon_get_object_manager (CtrdDaemon *self)
+{
+  return self->object_manager;
+}
+
+void
 ctrd_daemon_add_image (CtrdDaemon *self, CtrdImage *image)
 {
   g_hash_table_insert (self->images, (gpointer) ctrd_image_get_id (image), g_object_ref (image));
@@ -523,6 +551,13 @@ ctrd_daemon_add_image (CtrdDaemon *self, CtrdImage *image)
       ctr_object_skeleton_set_image (object, CTR_IMAGE (image));
       g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
     }
+}
+
+void
+ctrd_return_error (GDBusMethodInvocation *invocation, GError *error, CtrdError fallback)
+{
+  ctrd_error_normalize (&error, fallback);
+  g_dbus_method_invocation_take_error (invocation, error);
 }
 
 void

@@ -9,8 +9,10 @@
 #include "ctrd-authority.h"
 #include "ctrd-config.h"
 #include "ctrd-db.h"
+#include "ctrd-error.h"
 #include "ctrd-runtime.h"
 #include "ctrd-storage.h"
+#include "ctrd-volumes.h"
 
 G_BEGIN_DECLS
 
@@ -35,6 +37,7 @@ gboolean ctrd_daemon_export (CtrdDaemon *daemon, GDBusConnection *connection, GE
 CtrdConfig *ctrd_daemon_get_config (CtrdDaemon *daemon);
 CtrdDb *ctrd_daemon_get_db (CtrdDaemon *daemon);
 CtrdStorage *ctrd_daemon_get_storage (CtrdDaemon *daemon);
+CtrdVolumes *ctrd_daemon_get_volumes (CtrdDaemon *daemon);
 CtrdRuntime *ctrd_daemon_get_runtime (CtrdDaemon *daemon);
 GDBusConnection *ctrd_daemon_get_connection (CtrdDaemon *daemon);
 CtrdAuthority *ctrd_daemon_get_authority (CtrdDaemon *daemon);
@@ -56,6 +59,16 @@ void ctrd_daemon_add_container (CtrdDaemon *daemon, CtrdContainer *container);
 void ctrd_daemon_add_image (CtrdDaemon *daemon, CtrdImage *image);
 /* Unexports and drops a removed container. */
 void ctrd_daemon_remove_container (CtrdDaemon *daemon, CtrdContainer *container);
+/* Unexports and drops a removed image (the caller removed its DB row and ref). */
+void ctrd_daemon_remove_image (CtrdDaemon *daemon, CtrdImage *image);
+
+/* The object manager at CTRD_OBJECT_ROOT, or NULL before ctrd_daemon_export
+ * (jobs export themselves on it). */
+GDBusObjectManagerServer *ctrd_daemon_get_object_manager (CtrdDaemon *daemon);
+
+/* Answers @invocation with @error (taken), turned into an
+ * org.example.Containers1.Error.* name (@fallback for foreign errors). */
+void ctrd_return_error (GDBusMethodInvocation *invocation, GError *error, CtrdError fallback);
 
 /* Manager.ContainerEvent. */
 void ctrd_daemon_emit_event (CtrdDaemon *daemon, const char *object_path, const char *id,

@@ -1,9 +1,22 @@
-/* ctrd-image.c: one image object. */
+/* ctrd-image.c: one image object.
+ *
+ * Handlers follow the house pattern: validate every argument, authorize
+ * (org.example.containers1.image.manage), look the image up again (it may
+ * have been removed while polkit was asked), act, answer once. */
 #include "config.h"
 
-#include <json-glib/json-glib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <gio/gunixfdlist.h>
+
+#include "ctrd-container.h"
+#include "ctrd-error.h"
+#include "ctrd-image-archive.h"
 #include "ctrd-image.h"
+#include "ctrd-job.h"
+#include "ctrd-util.h"
 
 struct _CtrdImage
 {
@@ -12,10 +25,20 @@ struct _CtrdImage
   CtrdDaemon *daemon; /* not owned: the daemon owns the image */
   CtrdImageRecord *record;
   char *object_path;
-  JsonNode *config; /* the parsed OCI image config; NULL if it did not parse */
+  CtrdImageConfig *config; /* parsed from record->config_json (untrusted) */
+  guint exports_running;   /* Remove waits for none */
 };
 
-G_DEFINE_TYPE (CtrdImage, ctrd_image, CTR_TYPE_IMAGE_SKELETON)
+static void ctrd_image_iface_init (CtrImageIface *iface);
+
+/* IDs whose ref and objects a worker is deleting (main thread only). An
+ * import of the same image that ends meanwhile must not be published: its
+ * ref goes too. Callbacks run in the order their workers finished, so the
+ * import's completion is seen before the removal's. */
+static GHashTable *removals_in_flight;
+
+G_DEFINE_TYPE_WITH_CODE (CtrdImage, ctrd_image, CTR_TYPE_IMAGE_SKELETON,
+                         G_IMPLEMENT_INTERFACE (CTR_TYPE_IMAGE, ctrd_image_iface_init))
 
 static void
 ctrd_image_finalize (GObject *object)
@@ -23,7 +46,7 @@ ctrd_image_finalize (GObject *object)
   CtrdImage *self = CTRD_IMAGE (object);
 
   g_clear_pointer (&self->record, ctrd_image_record_free);
-  g_clear_pointer (&self->config, json_node_unref);
+  g_clear_pointer (&self->config, ctrd_image_config_free);
   g_free (self->object_path);
   G_OBJECT_CLASS (ctrd_image_parent_class)->finalize (object);
 }
@@ -45,27 +68,48 @@ ctrd_image_path_for_id (const char *id)
   return g_strconcat (CTRD_OBJECT_ROOT "/images/", id, NULL);
 }
 
+static GVariant *
+labels_variant (GHashTable *labels)
+{
+  g_auto (GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a{ss}"));
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, labels);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_variant_builder_add (&builder, "{ss}", key, value);
+  return g_variant_builder_end (&builder);
+}
+
 CtrdImage *
 ctrd_image_new (CtrdDaemon *daemon, CtrdImageRecord *record)
 {
   CtrdImage *self = g_object_new (CTRD_TYPE_IMAGE, NULL);
   CtrImage *iface = CTR_IMAGE (self);
-  g_autoptr (GError) error = NULL;
+  CtrdImageConfig *config;
 
   self->daemon = daemon;
   self->record = record;
   self->object_path = ctrd_image_path_for_id (record->id);
-  self->config = json_from_string (record->config_json, &error);
-  if (self->config == NULL || !JSON_NODE_HOLDS_OBJECT (self->config))
-    g_warning ("Image %s: unreadable config: %s", record->id,
-               error != NULL ? error->message : "not a JSON object");
+  self->config = ctrd_image_config_parse (record->config_json);
+  config = self->config;
 
+  g_object_freeze_notify (G_OBJECT (self));
   ctr_image_set_id (iface, record->id);
   ctr_image_set_names (iface, (const char *const *) record->names);
   ctr_image_set_commit (iface, record->commit);
   ctr_image_set_size (iface, record->size);
   ctr_image_set_created_at (iface, record->created_at);
+  ctr_image_set_entrypoint (iface, (const char *const *) config->entrypoint);
+  ctr_image_set_command (iface, (const char *const *) config->cmd);
+  ctr_image_set_working_dir (iface, config->working_dir);
+  ctr_image_set_user (iface, config->user);
+  ctr_image_set_stop_signal (iface, config->stop_signal);
+  ctr_image_set_exposed_ports (iface, (const char *const *) config->exposed_ports);
+  ctr_image_set_volumes (iface, (const char *const *) config->volumes);
+  ctr_image_set_labels (iface, labels_variant (config->labels));
   ctr_image_set_containers (iface, (const char *const[]){ NULL });
+  g_object_thaw_notify (G_OBJECT (self));
   return self;
 }
 
@@ -107,87 +151,612 @@ ctrd_image_set_names (CtrdImage *self, const char *const *names)
   ctr_image_set_names (CTR_IMAGE (self), names);
 }
 
-/* The "config" member of the OCI image config, where the defaults live. */
-static JsonObject *
-runtime_config (CtrdImage *self)
-{
-  JsonObject *root;
-  JsonNode *node;
-
-  if (self->config == NULL || !JSON_NODE_HOLDS_OBJECT (self->config))
-    return NULL;
-  root = json_node_get_object (self->config);
-  node = json_object_get_member (root, "config");
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-  return json_node_get_object (node);
-}
-
-/* Image configs are untrusted input: a member of the wrong type is ignored. */
+/* The names of @image without @name. */
 static char **
-dup_string_array (CtrdImage *self, const char *member)
+names_without (CtrdImage *image, const char *name)
 {
-  JsonObject *config = runtime_config (self);
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
-  JsonNode *node = config != NULL ? json_object_get_member (config, member) : NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
 
-  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
+  for (guint i = 0; image->record->names[i] != NULL; i++)
+    if (!g_str_equal (image->record->names[i], name))
+      g_strv_builder_add (builder, image->record->names[i]);
+  return g_strv_builder_end (builder);
+}
+
+static gboolean
+store_names (CtrdImage *image, char **names, GError **error)
+{
+  if (!ctrd_db_set_image_names (ctrd_daemon_get_db (image->daemon), image->record->id,
+                                (const char *const *) names, error))
+    return FALSE;
+  ctrd_image_set_names (image, (const char *const *) names);
+  return TRUE;
+}
+
+gboolean
+ctrd_image_add_name (CtrdImage *self, const char *name, GError **error)
+{
+  CtrdImage *previous_owner = ctrd_daemon_get_image_by_name (self->daemon, name);
+  g_autoptr (GStrvBuilder) builder = NULL;
+  g_auto (GStrv) names = NULL;
+
+  if (previous_owner == self)
+    return TRUE;
+  if (previous_owner != NULL)
     {
-      JsonArray *array = json_node_get_array (node);
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          JsonNode *element = json_array_get_element (array, i);
-          if (JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING)
-            g_ptr_array_add (out, g_strdup (json_node_get_string (element)));
-        }
+      g_auto (GStrv) kept = names_without (previous_owner, name);
+      if (!store_names (previous_owner, kept, error))
+        return FALSE;
     }
-  g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+  builder = g_strv_builder_new ();
+  g_strv_builder_addv (builder, (const char **) self->record->names);
+  g_strv_builder_add (builder, name);
+  names = g_strv_builder_end (builder);
+  return store_names (self, names, error);
 }
 
-static char *
-dup_string (CtrdImage *self, const char *member)
+CtrdImage *
+ctrd_image_publish (CtrdDaemon *daemon, const CtrdImportResult *result, const char *const *names,
+                    GError **error)
 {
-  JsonObject *config = runtime_config (self);
-  JsonNode *node = config != NULL ? json_object_get_member (config, member) : NULL;
+  CtrdImage *image = ctrd_daemon_get_image_by_id (daemon, result->image_id);
 
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    return g_strdup (json_node_get_string (node));
-  return g_strdup ("");
+  if (removals_in_flight != NULL && g_hash_table_contains (removals_in_flight, result->image_id))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_IN_USE,
+                   "Image %.12s was being removed meanwhile; import it again", result->image_id);
+      return NULL;
+    }
+  if (image == NULL)
+    {
+      g_autoptr (CtrdImageRecord) record = g_new0 (CtrdImageRecord, 1);
+      g_autoptr (CtrdImage) new_image = NULL;
+
+      record->id = g_strdup (result->image_id);
+      record->commit = g_strdup (result->commit);
+      record->names = g_new0 (char *, 1);
+      record->size = result->size;
+      record->created_at = result->created_at;
+      record->config_json = g_strdup (result->config_json);
+      if (!ctrd_db_insert_image (ctrd_daemon_get_db (daemon), record, error))
+        {
+          g_autoptr (GError) ref_error = NULL;
+          /* Nothing names the new commit then: the next prune takes it. */
+          if (!ctrd_storage_delete_image_ref (ctrd_daemon_get_storage (daemon), result->image_id,
+                                              &ref_error))
+            g_warning ("%s", ref_error->message);
+          return NULL;
+        }
+      new_image = ctrd_image_new (daemon, g_steal_pointer (&record));
+      ctrd_daemon_add_image (daemon, new_image);
+      ctrd_daemon_update_image_containers (daemon, result->image_id);
+      image = new_image;
+    }
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    if (!ctrd_image_add_name (image, names[i], error))
+      return NULL;
+  return image;
 }
+
+/* ---------------------------------------------------------------- defaults */
 
 char **
 ctrd_image_dup_entrypoint (CtrdImage *self)
 {
-  return dup_string_array (self, "Entrypoint");
+  return g_strdupv (self->config->entrypoint);
 }
 
 char **
 ctrd_image_dup_cmd (CtrdImage *self)
 {
-  return dup_string_array (self, "Cmd");
+  return g_strdupv (self->config->cmd);
 }
 
 char **
 ctrd_image_dup_env (CtrdImage *self)
 {
-  return dup_string_array (self, "Env");
+  return g_strdupv (self->config->env);
 }
 
 char *
 ctrd_image_dup_working_dir (CtrdImage *self)
 {
-  return dup_string (self, "WorkingDir");
+  return g_strdup (self->config->working_dir);
 }
 
 char *
 ctrd_image_dup_user (CtrdImage *self)
 {
-  return dup_string (self, "User");
+  return g_strdup (self->config->user);
 }
 
 char *
 ctrd_image_dup_stop_signal (CtrdImage *self)
 {
-  return dup_string (self, "StopSignal");
+  return g_strdup (self->config->stop_signal);
+}
+
+/* ---------------------------------------------------------------- handlers */
+
+static void
+return_error (GDBusMethodInvocation *invocation, GError *error, CtrdError fallback)
+{
+  ctrd_error_normalize (&error, fallback);
+  g_dbus_method_invocation_return_gerror (invocation, error);
+  g_error_free (error);
+}
+
+/* Still this daemon's image? It may have been removed while polkit was asked. */
+static gboolean
+check_still_published (CtrdImage *self, GDBusMethodInvocation *invocation)
+{
+  if (ctrd_daemon_get_image_by_id (self->daemon, self->record->id) == self)
+    return TRUE;
+  g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                         "Image %.12s was removed", self->record->id);
+  return FALSE;
+}
+
+typedef void (*ImageCallFunc) (CtrdImage *image, GDBusMethodInvocation *invocation, gpointer data);
+
+typedef struct
+{
+  CtrdImage *image;
+  ImageCallFunc func;
+  gpointer data;
+  GDestroyNotify data_free;
+} PendingCall;
+
+static void
+pending_call_free (gpointer user_data)
+{
+  PendingCall *pending = user_data;
+
+  if (pending->data_free != NULL)
+    pending->data_free (pending->data);
+  g_object_unref (pending->image);
+  g_free (pending);
+}
+
+static void
+on_authorized (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  PendingCall *pending = user_data;
+
+  if (check_still_published (pending->image, invocation))
+    pending->func (pending->image, invocation, pending->data);
+}
+
+/* Authorizes @action_id for the caller, then runs @func on the main thread
+ * if the image still exists. Takes @data (freed with @data_free). */
+static void
+authorize_then (CtrdImage *self, GDBusMethodInvocation *invocation, const char *action_id,
+                ImageCallFunc func, gpointer data, GDestroyNotify data_free)
+{
+  PendingCall *pending = g_new0 (PendingCall, 1);
+  const char *label = self->record->names[0] != NULL ? self->record->names[0] : self->record->id;
+
+  pending->image = g_object_ref (self);
+  pending->func = func;
+  pending->data = data;
+  pending->data_free = data_free;
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation, action_id,
+                        "image.name", label, on_authorized, pending, pending_call_free);
+}
+
+/* Tag and Untag: a name[:tag] argument, normalised before authorizing. */
+static gboolean
+handle_name_call (CtrImage *iface, GDBusMethodInvocation *invocation, const char *name,
+                  ImageCallFunc func)
+{
+  GError *error = NULL;
+  char *normalized = ctrd_normalize_image_name (name, &error);
+
+  if (normalized == NULL)
+    {
+      g_prefix_error (&error, "%s: ", g_dbus_method_invocation_get_method_name (invocation));
+      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  authorize_then (CTRD_IMAGE (iface), invocation, CTRD_ACTION_IMAGE_MANAGE, func, normalized,
+                  g_free);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Tag, Untag */
+
+static void
+do_tag (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
+{
+  const char *name = data;
+  GError *error = NULL;
+
+  if (!ctrd_image_add_name (self, name, &error))
+    {
+      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  g_message ("Image %.12s tagged %s", self->record->id, name);
+  ctr_image_complete_tag (CTR_IMAGE (self), invocation);
+}
+
+static gboolean
+handle_tag (CtrImage *iface, GDBusMethodInvocation *invocation, const char *name)
+{
+  return handle_name_call (iface, invocation, name, do_tag);
+}
+
+static void
+do_untag (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
+{
+  const char *name = data;
+  GError *error = NULL;
+  g_auto (GStrv) kept = NULL;
+
+  if (!ctrd_image_has_name (self, name))
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Image %.12s has no name %s", self->record->id, name);
+      return;
+    }
+  kept = names_without (self, name);
+  if (!store_names (self, kept, &error))
+    {
+      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  g_message ("Image %.12s untagged %s", self->record->id, name);
+  ctr_image_complete_untag (CTR_IMAGE (self), invocation);
+}
+
+static gboolean
+handle_untag (CtrImage *iface, GDBusMethodInvocation *invocation, const char *name)
+{
+  return handle_name_call (iface, invocation, name, do_untag);
+}
+
+/* ---------------------------------------------------------------- Remove */
+
+/* The containers created from @self (borrowed; a new array). */
+static GPtrArray *
+containers_using (CtrdImage *self)
+{
+  g_autoptr (GPtrArray) all = ctrd_daemon_list_containers (self->daemon);
+  GPtrArray *users = g_ptr_array_new ();
+
+  for (guint i = 0; i < all->len; i++)
+    if (g_strcmp0 (ctrd_container_get_image_id (all->pdata[i]), self->record->id) == 0 ||
+        /* kept for the container's Rollback */
+        g_strcmp0 (ctrd_container_get_previous_image_id (all->pdata[i]), self->record->id) == 0)
+      g_ptr_array_add (users, all->pdata[i]);
+  return users;
+}
+
+typedef struct
+{
+  char *id;
+  char *commit;
+} PruneData;
+
+static void
+prune_data_free (PruneData *data)
+{
+  g_free (data->id);
+  g_free (data->commit);
+  g_free (data);
+}
+
+/* Worker (the ref waits for any running import): the ref goes, then what
+ * only the removed image held goes from the repo, and its shared checkout
+ * with it (no container uses it: Remove checked, and no other image has its
+ * commit, whose metadata holds this image's config). */
+static void
+prune_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  PruneData *data = task_data;
+  CtrdImage *self = source_object;
+  CtrdStorage *storage = ctrd_daemon_get_storage (self->daemon);
+  GError *error = NULL;
+  guint64 freed = 0;
+
+  if (!ctrd_storage_delete_image_ref (storage, data->id, &error) ||
+      !ctrd_storage_remove_checkout (storage, data->commit, NULL, &error) ||
+      !ctrd_storage_prune (storage, &freed, NULL, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_message ("Removed image %.12s; pruning freed %" G_GUINT64_FORMAT " bytes", data->id, freed);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_pruned (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GDBusMethodInvocation *invocation = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_hash_table_remove (removals_in_flight, ctrd_image_get_id (CTRD_IMAGE (source)));
+  /* The image is gone either way; what failed is housekeeping. */
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_warning ("Cleaning up after image %.12s: %s", ctrd_image_get_id (CTRD_IMAGE (source)),
+               error->message);
+  ctr_image_complete_remove (CTR_IMAGE (source), invocation);
+}
+
+static void
+remove_image_now (CtrdImage *self, GDBusMethodInvocation *invocation)
+{
+  g_autoptr (GPtrArray) users = containers_using (self);
+  g_autoptr (CtrdImage) keep = g_object_ref (self);
+  g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
+  PruneData *data;
+
+  if (users->len > 0)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_IN_USE,
+                                             "Image %.12s is used by %u containers",
+                                             self->record->id, users->len);
+      return;
+    }
+  if (self->exports_running > 0)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_IN_USE,
+                                             "Image %.12s is being exported", self->record->id);
+      return;
+    }
+  /* The database says what exists: first it, then the bus, then (in the
+   * worker) the ref and the objects. */
+  if (!ctrd_db_delete_image (ctrd_daemon_get_db (self->daemon), self->record->id, &error))
+    {
+      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  ctrd_daemon_remove_image (self->daemon, self);
+  if (removals_in_flight == NULL)
+    removals_in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (removals_in_flight, g_strdup (self->record->id));
+
+  data = g_new0 (PruneData, 1);
+  data->id = g_strdup (self->record->id);
+  data->commit = g_strdup (self->record->commit);
+  task = g_task_new (self, NULL, on_pruned, invocation);
+  g_task_set_task_data (task, data, (GDestroyNotify) prune_data_free);
+  g_task_run_in_thread (task, prune_thread);
+}
+
+typedef struct
+{
+  CtrdImage *image;
+  GDBusMethodInvocation *invocation;
+  guint pending;
+  GError *first_error;
+} ForceRemoval;
+
+static void
+on_user_removed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ForceRemoval *removal = user_data;
+  GError *error = NULL;
+
+  if (!ctrd_container_remove_finish (CTRD_CONTAINER (source), result, &error))
+    {
+      g_prefix_error (&error,
+                      "Removing container %s: ", ctrd_container_get_name (CTRD_CONTAINER (source)));
+      if (removal->first_error == NULL)
+        removal->first_error = error;
+      else
+        g_error_free (error);
+    }
+  if (--removal->pending > 0)
+    return;
+  if (removal->first_error != NULL)
+    return_error (removal->invocation, removal->first_error, CTRD_ERROR_IN_USE);
+  else if (check_still_published (removal->image, removal->invocation))
+    remove_image_now (removal->image, removal->invocation);
+  g_object_unref (removal->image);
+  g_free (removal);
+}
+
+/* Authorized for container.create too: removes every container on the image
+ * (killing running ones), then the image. */
+static void
+do_remove_users (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
+{
+  g_autoptr (GPtrArray) users = containers_using (self);
+  ForceRemoval *removal;
+
+  if (users->len == 0)
+    {
+      remove_image_now (self, invocation);
+      return;
+    }
+  removal = g_new0 (ForceRemoval, 1);
+  removal->image = g_object_ref (self);
+  removal->invocation = invocation;
+  removal->pending = users->len;
+  for (guint i = 0; i < users->len; i++)
+    ctrd_container_remove_async (users->pdata[i], TRUE, FALSE, on_user_removed, removal);
+}
+
+static void
+do_remove (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
+{
+  gboolean force = GPOINTER_TO_INT (data);
+  g_autoptr (GPtrArray) users = containers_using (self);
+
+  if (users->len > 0 && force)
+    {
+      /* Like podman rmi -f, which removes the containers: the caller must
+       * be allowed to remove containers as well. */
+      authorize_then (self, invocation, CTRD_ACTION_CONTAINER_CREATE, do_remove_users, NULL, NULL);
+      return;
+    }
+  remove_image_now (self, invocation);
+}
+
+static gboolean
+handle_remove (CtrImage *iface, GDBusMethodInvocation *invocation, gboolean force)
+{
+  authorize_then (CTRD_IMAGE (iface), invocation, CTRD_ACTION_IMAGE_MANAGE, do_remove,
+                  GINT_TO_POINTER (force), NULL);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Export */
+
+typedef struct
+{
+  CtrdJob *job;
+  int fd;
+  CtrdImageFormat format;
+  char *commit;
+  char *config_json;
+  char *name;
+  guint64 size;
+} ExportData;
+
+static void
+export_data_free (ExportData *data)
+{
+  if (data->fd >= 0)
+    close (data->fd);
+  g_clear_object (&data->job);
+  g_free (data->commit);
+  g_free (data->config_json);
+  g_free (data->name);
+  g_free (data);
+}
+
+static void
+export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  ExportData *data = task_data;
+  CtrdImage *self = source_object;
+  GError *error = NULL;
+
+  if (!ctrd_image_archive_export (ctrd_daemon_get_storage (self->daemon), data->commit,
+                                  data->config_json, data->name, data->format, data->fd, data->size,
+                                  ctrd_job_progress_func, data->job, cancellable, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdImage *self = CTRD_IMAGE (source);
+  GDBusMethodInvocation *invocation = user_data;
+  ExportData *data = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+
+  self->exports_running--;
+  /* Closed now, so the reader sees the end before the reply. */
+  if (data->fd >= 0)
+    {
+      close (data->fd);
+      data->fd = -1;
+    }
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      ctrd_error_normalize (&error, CTRD_ERROR_STORAGE_ERROR);
+      g_prefix_error (&error, "Exporting image %.12s: ", self->record->id);
+      ctrd_job_complete (data->job, error);
+      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  ctrd_job_complete (data->job, NULL);
+  ctr_image_complete_export (CTR_IMAGE (self), invocation, NULL);
+}
+
+static void
+do_export (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  ExportData *data = user_data;
+  ExportData *owned = g_new0 (ExportData, 1);
+  g_autoptr (GTask) task = NULL;
+
+  /* The pending call still owns @data: the task gets a copy of what it needs. */
+  *owned = *data;
+  data->fd = -1;
+  owned->commit = g_strdup (self->record->commit);
+  owned->config_json = g_strdup (self->record->config_json);
+  owned->name = g_strdup (self->record->names[0]);
+  owned->size = self->record->size;
+  owned->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation,
+                             CTRD_ACTION_IMAGE_MANAGE);
+  self->exports_running++;
+  task = g_task_new (self, ctrd_job_get_cancellable (owned->job), on_exported, invocation);
+  g_task_set_task_data (task, owned, (GDestroyNotify) export_data_free);
+  g_task_run_in_thread (task, export_thread);
+}
+
+static gboolean
+handle_export (CtrImage *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+               GVariant *fd_handle, const char *format)
+{
+  gint32 index = g_variant_get_handle (fd_handle);
+  ExportData *data;
+  GError *error = NULL;
+  CtrdImageFormat parsed;
+  struct stat st;
+  int flags;
+  int fd;
+
+  if (!ctrd_image_format_parse (format, &parsed, &error) ||
+      (parsed != CTRD_IMAGE_FORMAT_OCI_ARCHIVE && parsed != CTRD_IMAGE_FORMAT_ROOTFS_TAR))
+    {
+      g_clear_error (&error);
+      g_autofree char *quoted = ctrd_quote_untrusted (format);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                             "Export: unsupported format %s (supported: "
+                                             "oci-archive, rootfs-tar)",
+                                             quoted);
+      return TRUE;
+    }
+  /* The index must point into this message's fds, and only one fd is expected. */
+  if (fd_list == NULL || g_unix_fd_list_get_length (fd_list) != 1 || index < 0 ||
+      index >= g_unix_fd_list_get_length (fd_list))
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, CTRD_ERROR,
+                                                     CTRD_ERROR_INVALID_ARGUMENT,
+                                                     "Export: expected exactly one file "
+                                                     "descriptor, as the fd argument");
+      return TRUE;
+    }
+  fd = g_unix_fd_list_get (fd_list, index, &error);
+  if (fd < 0)
+    {
+      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  flags = fcntl (fd, F_GETFL);
+  if (fstat (fd, &st) < 0 ||
+      !(S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode)) || flags < 0 ||
+      (flags & O_ACCMODE) == O_RDONLY || (flags & O_PATH) != 0)
+    {
+      close (fd);
+      g_dbus_method_invocation_return_error_literal (
+          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+          "Export: the fd must be a pipe, a socket or a regular file open for writing");
+      return TRUE;
+    }
+
+  data = g_new0 (ExportData, 1);
+  data->fd = fd;
+  data->format = parsed;
+  authorize_then (CTRD_IMAGE (iface), invocation, CTRD_ACTION_IMAGE_MANAGE, do_export, data,
+                  (GDestroyNotify) export_data_free);
+  return TRUE;
+}
+
+static void
+ctrd_image_iface_init (CtrImageIface *iface)
+{
+  iface->handle_remove = handle_remove;
+  iface->handle_tag = handle_tag;
+  iface->handle_untag = handle_untag;
+  iface->handle_export = handle_export;
 }

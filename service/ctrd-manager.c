@@ -15,7 +15,11 @@
 
 #include "ctrd-container.h"
 #include "ctrd-error.h"
+#include "ctrd-files.h"
+#include "ctrd-spec.h"
+#include "ctrd-image-archive.h"
 #include "ctrd-image.h"
+#include "ctrd-job.h"
 #include "ctrd-manager.h"
 #include "ctrd-util.h"
 
@@ -59,13 +63,6 @@ ctrd_manager_new (CtrdDaemon *daemon)
   ctr_manager_set_repo_path (CTR_MANAGER (self),
                              ctrd_storage_get_repo_path (ctrd_daemon_get_storage (daemon)));
   return self;
-}
-
-static void
-return_error (GDBusMethodInvocation *invocation, GError *error, CtrdError fallback)
-{
-  ctrd_error_normalize (&error, fallback);
-  g_dbus_method_invocation_return_gerror (invocation, error);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -146,9 +143,198 @@ replace_string (char **field, char *value)
 }
 
 static const CtrdOptionSpec create_options[] = {
-  { "Entrypoint", "as" }, { "Env", "as" },         { "WorkingDir", "s" }, { "Hostname", "s" },
-  { "Labels", "a{ss}" },  { "StopSignal", "s" },   { "StopTimeout", "u" },
+  { "Entrypoint", "as" },  { "Env", "as" },         { "WorkingDir", "s" },
+  { "Hostname", "s" },     { "Labels", "a{ss}" },   { "StopSignal", "s" },
+  { "StopTimeout", "u" },  { "User", "s" },         { "Mounts", "aa{sv}" },
+  { "DnsServers", "as" },  { "DnsSearch", "as" },   { "DnsOptions", "as" },
+  { "AddHosts", "as" },    { "ShmSize", "t" },      { "ReadOnlyRootfs", "b" },
+  { "Tty", "b" },          { "AutoRemove", "b" },   { "DependsOn", "as" },
 };
+
+static const CtrdOptionSpec mount_options[] = {
+  { "Type", "s" }, { "Source", "s" }, { "Destination", "s" }, { "ReadOnly", "b" }, { "Options", "as" },
+};
+
+#define MAX_MOUNTS 128
+#define MAX_DNS_ENTRIES 64
+
+/* An "as" option checked entry by entry; NULL when absent. */
+static gboolean
+lookup_checked_strv (GVariant *options, const char *key, guint max,
+                     gboolean (*check) (const char *, GError **), char ***out, GError **error)
+{
+  g_autoptr (GVariant) value = g_variant_lookup_value (options, key, G_VARIANT_TYPE ("as"));
+
+  if (value == NULL)
+    return TRUE;
+  if (g_variant_n_children (value) > max)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "%s has more than %u entries",
+                   key, max);
+      return FALSE;
+    }
+  g_auto (GStrv) strv = g_variant_dup_strv (value, NULL);
+  for (guint i = 0; check != NULL && strv[i] != NULL; i++)
+    if (!check (strv[i], error))
+      {
+        g_prefix_error (error, "%s: ", key);
+        return FALSE;
+      }
+  g_strfreev (*out);
+  *out = g_steal_pointer (&strv);
+  return TRUE;
+}
+
+/* The Mounts option: each entry's keys and types, then the mount rules. */
+static gboolean
+parse_mounts (CtrdManager *self, GVariant *options, GPtrArray *mounts, GError **error)
+{
+  g_autoptr (GVariant) value = g_variant_lookup_value (options, "Mounts", G_VARIANT_TYPE ("aa{sv}"));
+  CtrdConfig *config = ctrd_daemon_get_config (self->daemon);
+  const char *protected_dirs[] = { config->storage_root, config->run_root, NULL };
+  GVariantIter iter;
+  GVariant *entry;
+
+  if (value == NULL)
+    return TRUE;
+  if (g_variant_n_children (value) > MAX_MOUNTS)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "More than %d Mounts",
+                   MAX_MOUNTS);
+      return FALSE;
+    }
+  g_variant_iter_init (&iter, value);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_autoptr (GVariant) owned = entry;
+      const char *type = NULL, *source = "", *destination = NULL;
+      gboolean read_only = FALSE;
+      g_autofree const char **mount_opts = NULL;
+      CtrdMountType mount_type;
+
+      if (!ctrd_validate_options (entry, mount_options, G_N_ELEMENTS (mount_options), "Mounts",
+                                  error))
+        return FALSE;
+      g_variant_lookup (entry, "Type", "&s", &type);
+      g_variant_lookup (entry, "Source", "&s", &source);
+      g_variant_lookup (entry, "Destination", "&s", &destination);
+      g_variant_lookup (entry, "ReadOnly", "b", &read_only);
+      g_variant_lookup (entry, "Options", "^a&s", &mount_opts);
+      if (type == NULL || !ctrd_mount_type_from_string (type, &mount_type))
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "Mounts: Type must be bind, tmpfs or volume");
+          return FALSE;
+        }
+      if (destination == NULL)
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "Mounts: every entry needs a Destination");
+          return FALSE;
+        }
+      if (mount_type == CTRD_MOUNT_VOLUME && *source == '\0')
+        {
+          /* No name: an anonymous volume, like podman run -v /data. */
+          g_autofree char *name = ctrd_generate_id ();
+          CtrdMount *mount = ctrd_mount_new (mount_type, name, destination, read_only,
+                                             (const char *const *) mount_opts);
+          mount->anonymous = TRUE;
+          g_ptr_array_add (mounts, mount);
+          continue;
+        }
+      g_ptr_array_add (mounts, ctrd_mount_new (mount_type, source, destination, read_only,
+                                               (const char *const *) mount_opts));
+    }
+  return ctrd_spec_check_mounts (mounts, protected_dirs, error);
+}
+
+/* DependsOn: names or IDs of existing containers, stored as full IDs. */
+static gboolean
+parse_depends_on (CtrdManager *self, GVariant *options, char ***out, GError **error)
+{
+  g_autoptr (GVariant) value = g_variant_lookup_value (options, "DependsOn", G_VARIANT_TYPE ("as"));
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  GVariantIter iter;
+  const char *name;
+
+  if (value == NULL)
+    return TRUE;
+  if (g_variant_n_children (value) > MAX_MOUNTS)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "More than %d DependsOn",
+                   MAX_MOUNTS);
+      return FALSE;
+    }
+  g_variant_iter_init (&iter, value);
+  while (g_variant_iter_next (&iter, "&s", &name))
+    {
+      CtrdContainer *dependency = ctrd_daemon_find_container (self->daemon, name, error);
+      if (dependency == NULL)
+        {
+          g_prefix_error (error, "DependsOn: ");
+          return FALSE;
+        }
+      if (!g_ptr_array_find_with_equal_func (ids, ctrd_container_get_id (dependency), g_str_equal,
+                                             NULL))
+        g_ptr_array_add (ids, g_strdup (ctrd_container_get_id (dependency)));
+    }
+  g_ptr_array_add (ids, NULL);
+  g_strfreev (*out);
+  *out = (char **) g_ptr_array_free (g_steal_pointer (&ids), FALSE);
+  return TRUE;
+}
+
+/* The options of CreateContainer beyond the basic ones (issue 3's). */
+static gboolean
+parse_runtime_options (CtrdManager *self, GVariant *options, CtrdImage *image,
+                       CtrdContainerConfig *config, GError **error)
+{
+  const char *user = NULL;
+  guint64 shm_size = 0;
+
+  if (g_variant_lookup (options, "User", "&s", &user))
+    {
+      if (!ctrd_files_validate_user_spec (user, error))
+        return FALSE;
+      g_free (config->user);
+      config->user = g_strdup (user);
+    }
+  else
+    {
+      g_autofree char *image_user = ctrd_image_dup_user (image);
+      /* The image config is untrusted: a malformed User is ignored. */
+      if (ctrd_files_validate_user_spec (image_user, NULL))
+        {
+          g_free (config->user);
+          config->user = g_steal_pointer (&image_user);
+        }
+    }
+  if (!parse_mounts (self, options, config->mounts, error) ||
+      !lookup_checked_strv (options, "DnsServers", MAX_DNS_ENTRIES,
+                            ctrd_files_validate_dns_server, &config->dns_servers, error) ||
+      !lookup_checked_strv (options, "DnsSearch", MAX_DNS_ENTRIES, ctrd_files_validate_dns_search,
+                            &config->dns_search, error) ||
+      !lookup_checked_strv (options, "DnsOptions", MAX_DNS_ENTRIES,
+                            ctrd_files_validate_dns_option, &config->dns_options, error) ||
+      !lookup_checked_strv (options, "AddHosts", 1024, ctrd_files_validate_add_host,
+                            &config->add_hosts, error) ||
+      !parse_depends_on (self, options, &config->depends_on, error))
+    return FALSE;
+  if (g_variant_lookup (options, "ShmSize", "t", &shm_size) && shm_size != 0)
+    {
+      if (shm_size < 4096)
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "ShmSize must be at least 4096 bytes (0: the default 64 MiB)");
+          return FALSE;
+        }
+      config->shm_size = shm_size;
+    }
+  g_variant_lookup (options, "ReadOnlyRootfs", "b", &config->read_only_rootfs);
+  g_variant_lookup (options, "Tty", "b", &config->tty);
+  g_variant_lookup (options, "AutoRemove", "b", &config->auto_remove);
+  return TRUE;
+}
 
 /* Builds the configuration of a new container from the call's arguments and
  * the image's defaults; nothing is written. */
@@ -185,19 +371,21 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   replace_string (&config->image_id, g_strdup (ctrd_image_get_id (image)));
   replace_string (&config->image_name, g_strdup (image_ref));
 
-  g_strfreev (config->entrypoint);
-  g_strfreev (config->command);
   if (entrypoint != NULL)
     {
       g_autofree const char **strv = g_variant_get_strv (entrypoint, NULL);
       if (!ctrd_validate_string_array (strv, CTRD_MAX_ARGV_ELEMENTS, "Entrypoint", error))
         return NULL;
+      g_strfreev (config->entrypoint);
+      g_strfreev (config->command);
       config->entrypoint = g_strdupv ((char **) strv);
       /* Like docker/podman: a new entrypoint drops the image's Cmd. */
       config->command = g_strdupv ((char **) command);
     }
   else
     {
+      g_strfreev (config->entrypoint);
+      g_strfreev (config->command);
       config->entrypoint = ctrd_image_dup_entrypoint (image);
       config->command = command[0] != NULL ? g_strdupv ((char **) command)
                                            : ctrd_image_dup_cmd (image);
@@ -305,6 +493,8 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
         config->stop_signal = signum;
     }
   config->stop_timeout = stop_timeout;
+  if (!parse_runtime_options (self, options, image, config, error))
+    return NULL;
   config->created_at = ctrd_now_usec ();
   return g_steal_pointer (&config);
 }
@@ -357,7 +547,7 @@ do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
   if (!ctrd_storage_create_container_dirs (storage, config->id, &error))
     {
       g_prefix_error (&error, "Container %s: ", config->name);
-      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
     }
   if (!ctrd_db_insert_container (ctrd_daemon_get_db (self->daemon), config, &run, &error))
@@ -366,7 +556,7 @@ do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
       if (!ctrd_storage_remove_container_dirs (storage, config->id, NULL, &cleanup_error))
         g_warning ("%s", cleanup_error->message);
       g_prefix_error (&error, "Container %s: ", config->name);
-      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
     }
 
@@ -402,14 +592,14 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
     }
   else if (!ctrd_validate_container_name (name, &error))
     {
-      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
 
   image = ctrd_daemon_find_image (self->daemon, image_ref, &error);
   if (image == NULL)
     {
-      return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
+      ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
       return TRUE;
     }
   data = g_new0 (CreateData, 1);
@@ -419,7 +609,7 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
     {
       create_data_free (data);
       g_prefix_error (&error, "Container %s: ", name);
-      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
   if (ctrd_daemon_get_container_by_name (self->daemon, name) != NULL)
@@ -449,7 +639,9 @@ typedef struct
   gboolean from_path;
   int fd;
   char *name; /* normalised, or NULL */
+  CtrdImageFormat format;
   CtrdImportLimits limits;
+  CtrdJob *job;
 } ImportData;
 
 static void
@@ -458,6 +650,7 @@ import_data_free (ImportData *data)
   if (data->fd >= 0)
     close (data->fd);
   g_free (data->name);
+  g_clear_object (&data->job);
   g_object_unref (data->manager);
   g_free (data);
 }
@@ -470,15 +663,17 @@ import_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   GError *error = NULL;
   CtrdImportResult *result;
 
-  result = ctrd_storage_import_rootfs_tar (storage, data->fd, &data->limits, cancellable, &error);
+  result = ctrd_image_archive_import (storage, data->fd, data->format, &data->limits,
+                                      ctrd_job_progress_func, data->job, cancellable, &error);
   if (result == NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, result, (GDestroyNotify) ctrd_import_result_free);
 }
 
-/* Main thread: record the new image, give it its name (taken from any image
- * that had it, as podman does), publish it. */
+/* Main thread: record the new image and publish it, named as the caller
+ * said, else as the archive said (names move from any image that had them,
+ * as podman does). */
 static void
 on_import_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -487,82 +682,36 @@ on_import_done (GObject *source, GAsyncResult *result, gpointer user_data)
   GDBusMethodInvocation *invocation = data->invocation;
   GError *error = NULL;
   g_autoptr (CtrdImportResult) imported = NULL;
-  CtrdDb *db = ctrd_daemon_get_db (self->daemon);
-  CtrdImage *image, *previous_owner = NULL;
-  g_auto (GStrv) previous_names = NULL;
+  const char *given_names[] = { data->name, NULL };
+  const char *const *names = NULL;
+  CtrdImage *image = NULL;
 
+  /* Closed now: a client feeding a pipe sees the import is over. */
+  if (data->fd >= 0)
+    {
+      close (data->fd);
+      data->fd = -1;
+    }
   imported = g_task_propagate_pointer (G_TASK (result), &error);
-  if (imported == NULL)
+  if (imported != NULL)
     {
-      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      names = data->name != NULL ? given_names : (const char *const *) imported->names;
+      image = ctrd_image_publish (self->daemon, imported, names, &error);
+    }
+  if (error != NULL)
+    {
+      ctrd_error_normalize (&error, CTRD_ERROR_STORAGE_ERROR);
+      ctrd_job_complete (data->job, error);
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
-    }
-
-  if (data->name != NULL)
-    previous_owner = ctrd_daemon_get_image_by_name (self->daemon, data->name);
-  if (previous_owner != NULL)
-    {
-      const CtrdImageRecord *record = ctrd_image_get_record (previous_owner);
-      g_autoptr (GPtrArray) kept = g_ptr_array_new ();
-      for (guint i = 0; record->names[i] != NULL; i++)
-        if (!g_str_equal (record->names[i], data->name))
-          g_ptr_array_add (kept, record->names[i]);
-      g_ptr_array_add (kept, NULL);
-      previous_names = g_strdupv ((char **) kept->pdata);
-      if (!ctrd_db_set_image_names (db, ctrd_image_get_id (previous_owner),
-                                    (const char *const *) previous_names, &error))
-        {
-          return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
-          return;
-        }
-      ctrd_image_set_names (previous_owner, (const char *const *) previous_names);
-    }
-
-  image = ctrd_daemon_get_image_by_id (self->daemon, imported->image_id);
-  if (image == NULL)
-    {
-      g_autoptr (CtrdImageRecord) record = g_new0 (CtrdImageRecord, 1);
-      g_autoptr (CtrdImage) new_image = NULL;
-
-      record->id = g_strdup (imported->image_id);
-      record->commit = g_strdup (imported->commit);
-      record->names = data->name != NULL ? g_strdupv ((char *[]){ data->name, NULL })
-                                         : g_new0 (char *, 1);
-      record->size = imported->size;
-      record->created_at = imported->created_at;
-      record->config_json = g_strdup (imported->config_json);
-      if (!ctrd_db_insert_image (db, record, &error))
-        {
-          g_autoptr (GError) ref_error = NULL;
-          if (!ctrd_storage_delete_image_ref (ctrd_daemon_get_storage (self->daemon),
-                                              imported->image_id, &ref_error))
-            g_warning ("%s", ref_error->message);
-          return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
-          return;
-        }
-      new_image = ctrd_image_new (self->daemon, g_steal_pointer (&record));
-      ctrd_daemon_add_image (self->daemon, new_image);
-      image = new_image;
-    }
-  else if (data->name != NULL && !ctrd_image_has_name (image, data->name))
-    {
-      const CtrdImageRecord *record = ctrd_image_get_record (image);
-      g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-      g_auto (GStrv) names = NULL;
-      g_strv_builder_addv (builder, (const char **) record->names);
-      g_strv_builder_add (builder, data->name);
-      names = g_strv_builder_end (builder);
-      if (!ctrd_db_set_image_names (db, record->id, (const char *const *) names, &error))
-        {
-          return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
-          return;
-        }
-      ctrd_image_set_names (image, (const char *const *) names);
     }
 
   g_message ("Imported image %.12s (commit %.12s, %" G_GUINT64_FORMAT " bytes)%s%s",
              imported->image_id, imported->commit, imported->size,
-             data->name != NULL ? " as " : "", data->name != NULL ? data->name : "");
+             names != NULL && names[0] != NULL ? " as " : "",
+             names != NULL && names[0] != NULL ? names[0] : "");
+  ctrd_job_set_object (data->job, ctrd_image_get_object_path (image));
+  ctrd_job_complete (data->job, NULL);
   if (data->from_path)
     ctr_manager_complete_import_image_from_path (CTR_MANAGER (self), invocation,
                                                  ctrd_image_get_object_path (image));
@@ -572,25 +721,33 @@ on_import_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* The checks both import methods share, before anything is read; @fd -1
- * checks only the options and the name. */
+ * checks only the options and the name. A directory (an OCI image layout)
+ * only comes from a path the daemon opened itself. */
 static gboolean
-validate_import (int fd, const char *name, GVariant *options, char **out_name, GError **error)
+validate_import (int fd, gboolean from_path, const char *name, GVariant *options,
+                 char **out_name, CtrdImageFormat *out_format, GError **error)
 {
   const char *format = "auto";
+  CtrdImageFormat parsed;
   struct stat st;
 
   if (!ctrd_validate_options (options, import_options, G_N_ELEMENTS (import_options), "ImportImage",
                          error))
     return FALSE;
   g_variant_lookup (options, "Format", "&s", &format);
-  if (!g_str_equal (format, "auto") && !g_str_equal (format, "rootfs-tar"))
+  if (!ctrd_image_format_parse (format, &parsed, error) ||
+      (parsed == CTRD_IMAGE_FORMAT_OCI_LAYOUT && !from_path))
     {
+      g_clear_error (error);
       g_autofree char *printable = g_strescape (format, NULL);
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "ImportImage: unsupported Format \"%.64s\" (supported: auto, rootfs-tar)",
-                   printable);
+                   "ImportImage: unsupported Format \"%.64s\" (supported: auto, rootfs-tar, "
+                   "oci-archive, docker-archive%s)",
+                   printable, from_path ? ", oci-layout" : "");
       return FALSE;
     }
+  if (out_format != NULL)
+    *out_format = parsed;
   if (*name != '\0')
     {
       g_autofree char *normalized = ctrd_normalize_image_name (name, error);
@@ -602,10 +759,14 @@ validate_import (int fd, const char *name, GVariant *options, char **out_name, G
   if (fd < 0)
     return TRUE;
   if (fstat (fd, &st) < 0 ||
-      !(S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode)))
+      !(S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode) ||
+        (from_path && S_ISDIR (st.st_mode))))
     {
       g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "ImportImage: the source must be a regular file, a pipe or a socket");
+                           from_path ? "ImportImageFromPath: the path must be a regular file, a "
+                                       "FIFO, a socket or an OCI image layout directory"
+                                     : "ImportImage: the source must be a regular file, a pipe "
+                                       "or a socket");
       return FALSE;
     }
   if ((fcntl (fd, F_GETFL) & O_ACCMODE) == O_WRONLY)
@@ -625,13 +786,14 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
   GError *error = NULL;
   g_autofree char *normalized = NULL;
   CtrdConfig *config = ctrd_daemon_get_config (self->daemon);
+  CtrdImageFormat format = CTRD_IMAGE_FORMAT_AUTO;
   ImportData *data;
   g_autoptr (GTask) task = NULL;
 
-  if (!validate_import (fd, name, options, &normalized, &error))
+  if (!validate_import (fd, from_path, name, options, &normalized, &format, &error))
     {
       close (fd);
-      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return;
     }
 
@@ -641,9 +803,12 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
   data->from_path = from_path;
   data->fd = fd;
   data->name = g_steal_pointer (&normalized);
+  data->format = format;
   data->limits.max_bytes = config->import_max_bytes;
   data->limits.max_entries = config->import_max_entries;
-  task = g_task_new (self, NULL, on_import_done, NULL);
+  /* On the bus while it runs; Cancel, or the caller leaving, stops it. */
+  data->job = ctrd_job_new (self->daemon, "import", NULL, invocation, CTRD_ACTION_IMAGE_MANAGE);
+  task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_import_done, NULL);
   g_task_set_source_tag (task, run_import);
   g_task_set_task_data (task, data, (GDestroyNotify) import_data_free);
   g_task_run_in_thread (task, import_thread);
@@ -738,13 +903,13 @@ handle_import_image (CtrManager *iface, GDBusMethodInvocation *invocation, GUnix
   fd = g_unix_fd_list_get (fd_list, index, &error);
   if (fd < 0)
     {
-      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  if (!validate_import (fd, name, options, NULL, &error))
+  if (!validate_import (fd, FALSE, name, options, NULL, NULL, &error))
     {
       close (fd);
-      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
   authorize_import (CTRD_MANAGER (iface), invocation, fd, NULL, name, options);
@@ -766,9 +931,9 @@ handle_import_image_from_path (CtrManager *iface, GDBusMethodInvocation *invocat
                                              printable);
       return TRUE;
     }
-  if (!validate_import (-1, name, options, NULL, &error))
+  if (!validate_import (-1, TRUE, name, options, NULL, NULL, &error))
     {
-      return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
   authorize_import (CTRD_MANAGER (iface), invocation, -1, path, name, options);
@@ -786,7 +951,7 @@ handle_get_container (CtrManager *iface, GDBusMethodInvocation *invocation,
   CtrdContainer *container = ctrd_daemon_find_container (self->daemon, name_or_id, &error);
 
   if (container == NULL)
-    return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
+    ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
   else
     ctr_manager_complete_get_container (iface, invocation,
                                         ctrd_container_get_object_path (container));
@@ -801,7 +966,7 @@ handle_get_image (CtrManager *iface, GDBusMethodInvocation *invocation, const ch
   CtrdImage *image = ctrd_daemon_find_image (self->daemon, reference, &error);
 
   if (image == NULL)
-    return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
+    ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
   else
     ctr_manager_complete_get_image (iface, invocation, ctrd_image_get_object_path (image));
   return TRUE;
@@ -876,7 +1041,7 @@ do_prune_containers (GDBusMethodInvocation *invocation, gpointer user_data)
       one->prune = data;
       one->id = g_strdup (ctrd_container_get_id (container));
       data->pending++;
-      ctrd_container_remove_async (container, FALSE, on_pruned_one, one);
+      ctrd_container_remove_async (container, FALSE, FALSE, on_pruned_one, one);
     }
   data->pending--;
   prune_answer_if_done (data);

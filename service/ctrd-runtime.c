@@ -299,6 +299,7 @@ remove_conmon_files (CtrdRuntime *runtime, const char *id)
     exit_file_path (runtime, id),
     g_build_filename (run_dir, "conmon.pid", NULL),
     g_build_filename (run_dir, "pidfile", NULL),
+    g_build_filename (run_dir, "oom", NULL),
     /* conmon's symlink to the bundle, where the attach socket and ctl fifo are */
     g_build_filename (runtime->sockets_dir, id, NULL),
   };
@@ -598,6 +599,19 @@ gboolean
 ctrd_runtime_delete_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error)
 {
   return verb_finish (result, ctrd_runtime_delete_async, error);
+}
+
+gboolean
+ctrd_runtime_oom_killed (CtrdRuntime *runtime, const char *id)
+{
+  g_autofree char *run_dir = NULL;
+  g_autofree char *path = NULL;
+
+  if (!is_valid_id (id))
+    return FALSE;
+  run_dir = ctrd_runtime_container_run_dir (runtime, id);
+  path = g_build_filename (run_dir, "oom", NULL);
+  return g_file_test (path, G_FILE_TEST_EXISTS);
 }
 
 void
@@ -978,6 +992,8 @@ spawn_conmon (CtrdRuntime *runtime, const char *id, const char *name, const char
     "--socket-dir-path", runtime->sockets_dir,
     "--runtime-arg", "--root",
     "--runtime-arg", runtime->runtime_root,
+    /* conmon writes "oom" here when the OOM killer struck the container */
+    "--persist-dir", run_dir,
     NULL,
   };
   /* clang-format on */

@@ -61,6 +61,10 @@ void ctrd_runtime_delete_async (CtrdRuntime *runtime, const char *id, gboolean f
                                 gpointer user_data);
 gboolean ctrd_runtime_delete_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
 
+/* TRUE when conmon recorded an OOM kill for the current run (its "oom" file in
+ * the container's run dir, via --persist-dir). */
+gboolean ctrd_runtime_oom_killed (CtrdRuntime *runtime, const char *id);
+
 /* "<runtime> pause ID" (@pause) or "<runtime> resume ID": the cgroup freezer. */
 void ctrd_runtime_pause_async (CtrdRuntime *runtime, const char *id, gboolean pause,
                                GCancellable *cancellable, GAsyncReadyCallback callback,

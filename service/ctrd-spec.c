@@ -799,6 +799,9 @@ ctrd_spec_generate (const CtrdSpecParams *params, GError **error)
   spec = json_object_new ();
   json_object_set_string_member (spec, "ociVersion", OCI_VERSION);
   json_object_set_object_member (spec, "process", build_process (params));
+  if (params->process_label != NULL)
+    json_object_set_string_member (json_object_get_object_member (spec, "process"),
+                                   "selinuxLabel", params->process_label);
 
   root = json_object_new ();
   json_object_set_string_member (root, "path", params->rootfs);
@@ -824,6 +827,9 @@ ctrd_spec_generate (const CtrdSpecParams *params, GError **error)
       json_object_set_object_member (spec, "annotations", annotations);
     }
   json_object_set_object_member (spec, "linux", build_linux (params));
+  if (params->mount_label != NULL)
+    json_object_set_string_member (json_object_get_object_member (spec, "linux"), "mountLabel",
+                                   params->mount_label);
 
   node = json_node_new (JSON_NODE_OBJECT);
   json_node_take_object (node, spec);

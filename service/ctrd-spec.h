@@ -41,6 +41,9 @@ typedef struct
   /* OCI hooks for config.json (ctrd_hooks_match); its poststop hooks are
    * left out: containersd runs those itself after the runtime delete. */
   const CtrdHookSet *hooks;
+  /* SELinux labels (ctrd_selinux_container_labels); NULL = none. */
+  const char *process_label;
+  const char *mount_label;
 } CtrdSpecParams;
 
 /* The OCI spec (ociVersion 1.0.2) for @params: namespaces pid, mount, ipc, uts,

@@ -21,10 +21,14 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gio/gunixinputstream.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "ctrd-error.h"
@@ -53,6 +57,10 @@ struct _CtrdStorage
   /* An OstreeRepo has one transaction at a time, and checkouts rename into
    * one directory: imports, checkouts and ref changes take this in turn. */
   GMutex repo_lock;
+  /* The same repo for reading committed images (export, diff, verify) without
+   * the lock: an OstreeRepo in a transaction is no object to share between
+   * threads, and an export to a slow reader must not hold imports up. */
+  OstreeRepo *read_repo;
 };
 
 void
@@ -63,6 +71,7 @@ ctrd_import_result_free (CtrdImportResult *result)
   g_free (result->image_id);
   g_free (result->commit);
   g_free (result->config_json);
+  g_strfreev (result->names);
   g_free (result);
 }
 
@@ -621,6 +630,12 @@ ctrd_storage_new (const char *storage_root, GError **error)
   storage->repo = open_or_create_repo (storage, error);
   if (storage->repo == NULL)
     return NULL;
+  storage->read_repo = ostree_repo_open_at (storage->root_dfd, "repo", NULL, error);
+  if (storage->read_repo == NULL)
+    {
+      ctrd_error_normalize (error, CTRD_ERROR_STORAGE_ERROR);
+      return NULL;
+    }
 
   remove_stale_checkout_tmpdirs (storage);
   remove_unlocked_staging_dirs (storage);
@@ -634,6 +649,7 @@ ctrd_storage_free (CtrdStorage *storage)
   if (storage == NULL)
     return;
   g_clear_object (&storage->repo);
+  g_clear_object (&storage->read_repo);
   if (storage->root_dfd >= 0)
     close (storage->root_dfd);
   if (storage->checkouts_dfd >= 0)
@@ -670,7 +686,8 @@ ctrd_storage_get_repo_path (CtrdStorage *storage)
 
 typedef struct
 {
-  int fd;
+  int fd;              /* read with poll, so a stalled pipe can be cancelled */
+  GInputStream *stream; /* or this, when set (a layer blob) */
   GCancellable *cancellable;
   int cancel_fd;
   guint64 max_bytes;
@@ -682,7 +699,10 @@ typedef struct
   gboolean limit_exceeded;
   gboolean cancelled;
   int source_errno;
+  char *stream_error;
   char *decoder_error;
+  CtrdProgressFunc progress; /* called with the source bytes read so far */
+  gpointer progress_data;
   guchar source_buf[READ_CHUNK];
   guchar tar_buf[READ_CHUNK];
 } ImportSource;
@@ -697,7 +717,9 @@ import_source_free (ImportSource *src)
   if (src->cancel_fd >= 0)
     g_cancellable_release_fd (src->cancellable);
   g_clear_object (&src->cancellable);
+  g_clear_object (&src->stream);
   g_checksum_free (src->tar_sha256);
+  g_free (src->stream_error);
   g_free (src->decoder_error);
   g_free (src);
 }
@@ -720,11 +742,30 @@ source_count (ImportSource *src, guint64 *counter, gsize n)
   return !src->limit_exceeded;
 }
 
+static gssize
+source_read_stream (ImportSource *src)
+{
+  g_autoptr(GError) local_error = NULL;
+  gssize n = g_input_stream_read (src->stream, src->source_buf, sizeof src->source_buf,
+                                  src->cancellable, &local_error);
+
+  if (n >= 0)
+    return n;
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    src->cancelled = TRUE;
+  else
+    src->stream_error = g_strdup (local_error->message);
+  return -1;
+}
+
 /* Waits for data (or cancellation: a stalled pipe must not pin the import),
  * then reads. Copes with non-blocking fds from clients. */
 static gssize
 source_read_fd (ImportSource *src)
 {
+  if (src->stream != NULL)
+    return source_read_stream (src);
+
   while (TRUE)
     {
       struct pollfd fds[2] = { { .fd = src->fd, .events = POLLIN },
@@ -761,7 +802,8 @@ decoder_read_cb (struct archive *a, void *user_data, const void **buffer)
 
   if (n < 0)
     {
-      archive_set_error (a, src->cancelled ? ECANCELED : src->source_errno, "Reading the source");
+      archive_set_error (a, src->cancelled ? ECANCELED : src->source_errno ?: EIO,
+                         "Reading the source");
       return -1;
     }
   if (!source_count (src, &src->source_bytes, n))
@@ -769,6 +811,8 @@ decoder_read_cb (struct archive *a, void *user_data, const void **buffer)
       archive_set_error (a, EFBIG, "Size limit reached");
       return -1;
     }
+  if (src->progress != NULL && n > 0)
+    src->progress (src->source_bytes, 0, src->progress_data);
   *buffer = src->source_buf;
   return n;
 }
@@ -828,6 +872,12 @@ source_set_error (ImportSource *src, struct archive *a, const char *member, GErr
   if (src->source_errno != 0)
     return set_errno_error (error, CTRD_ERROR_INVALID_ARGUMENT, src->source_errno,
                             "Cannot read the image source");
+  if (src->stream_error != NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Cannot read the image source: %s", src->stream_error);
+      return FALSE;
+    }
 
   reason = src->decoder_error;
   if (reason == NULL && a != NULL)
@@ -886,17 +936,24 @@ add_builtin_filters (struct archive *a)
     g_debug ("libarchive has no built-in bzip2 support");
 }
 
+/* Reads @fd, or @stream when it is set; @max_bytes 0 = no cap. Without
+ * @with_tar only the decoder is opened (source_read_tar_bytes then yields the
+ * uncompressed bytes). */
 static ImportSource *
-import_source_open (int fd, const CtrdImportLimits *limits, GCancellable *cancellable,
+import_source_open (int fd, GInputStream *stream, guint64 max_bytes, gboolean with_tar,
+                    CtrdProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
                     GError **error)
 {
   g_autoptr(ImportSource) src = g_new0 (ImportSource, 1);
   struct archive_entry *entry;
 
   src->fd = fd;
+  src->stream = stream != NULL ? g_object_ref (stream) : NULL;
   src->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
-  src->cancel_fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
-  src->max_bytes = limits != NULL ? limits->max_bytes : 0;
+  src->cancel_fd = cancellable != NULL && stream == NULL ? g_cancellable_get_fd (cancellable) : -1;
+  src->max_bytes = max_bytes;
+  src->progress = progress;
+  src->progress_data = progress_data;
   src->tar_sha256 = g_checksum_new (G_CHECKSUM_SHA256);
 
   src->decoder = archive_read_new ();
@@ -914,15 +971,18 @@ import_source_open (int fd, const CtrdImportLimits *limits, GCancellable *cancel
       archive_read_next_header (src->decoder, &entry) != ARCHIVE_OK)
     {
       /* The raw format bids on anything but nothing. */
-      if (src->source_bytes == 0 && !src->cancelled && src->source_errno == 0)
+      if (src->source_bytes == 0 && !src->cancelled && src->source_errno == 0 &&
+          src->stream_error == NULL)
         {
           g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "The image tar archive is empty: it contains no files");
+                       "The image source is empty");
           return NULL;
         }
       source_set_error (src, src->decoder, NULL, error);
       return NULL;
     }
+  if (!with_tar)
+    return g_steal_pointer (&src);
 
   /* The tar reader covers ustar, pax and GNU tar. Only that family: "all
    * formats" would hand untrusted input to parsers we never meant to expose. */
@@ -1018,8 +1078,19 @@ typedef struct
   guint64 max_entries;
   guint64 n_entries;
   guint64 n_skipped;
-  guint64 size;
+  GHashTable *content_sizes; /* checksum -> guint64*: sizes of the regular files written */
+  /* Layer mode (an OCI layer over the ones before it): whiteouts are
+   * honoured, and an entry replaces one of another kind that an earlier
+   * layer left. layer_paths holds what this layer wrote and their parents:
+   * whiteouts and opaque directories only hide what lower layers wrote. */
+  gboolean layer_mode;
+  GHashTable *layer_paths;
+  guint64 layer_entries;
 } ImportContext;
+
+#define WHITEOUT_PREFIX ".wh."
+#define WHITEOUT_OPAQUE ".wh..wh..opq"
+#define WHITEOUT_META_PREFIX ".wh..wh."
 
 /* Skipped members are logged one by one up to this many, then counted. */
 #define SKIPPED_LOG_MAX 20
@@ -1109,21 +1180,36 @@ file_info_new (GFileType type, guint32 mode, guint32 uid, guint32 gid)
 }
 
 static char *
-write_dirmeta (ImportContext *ctx, GFileInfo *info, GVariant *xattrs, GError **error)
+repo_write_dirmeta (OstreeRepo *repo, GFileInfo *info, GVariant *xattrs,
+                    GCancellable *cancellable, GError **error)
 {
-  g_autoptr(GVariant) dirmeta =
-      g_variant_ref_sink (ostree_create_directory_metadata (info, xattrs));
+  /* Returned already sunk (transfer full). */
+  g_autoptr(GVariant) dirmeta = ostree_create_directory_metadata (info, xattrs);
   g_autofree guchar *csum = NULL;
 
-  if (!ostree_repo_write_metadata (ctx->repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, dirmeta, &csum,
-                                   ctx->cancellable, error))
+  if (!ostree_repo_write_metadata (repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, dirmeta, &csum,
+                                   cancellable, error))
     return NULL;
   return ostree_checksum_from_bytes (csum);
 }
 
-/* Capabilities and user data are kept; trusted.overlay.* would change what
- * overlayfs makes of the lower layer, and security.selinux is the host's
- * business, so those and everything else are dropped. */
+static char *
+write_dirmeta (ImportContext *ctx, GFileInfo *info, GVariant *xattrs, GError **error)
+{
+  return repo_write_dirmeta (ctx->repo, info, xattrs, ctx->cancellable, error);
+}
+
+/* Capabilities and user data are kept; trusted.overlay.* (and user.overlay.*
+ * of unprivileged overlays) would change what overlayfs makes of the lower
+ * layer, and security.selinux is the host's business, so those and
+ * everything else are dropped. */
+static gboolean
+keep_xattr (const char *name)
+{
+  return strcmp (name, "security.capability") == 0 ||
+         (g_str_has_prefix (name, "user.") && !g_str_has_prefix (name, "user.overlay."));
+}
+
 static GVariant *
 member_xattrs (struct archive_entry *entry)
 {
@@ -1136,7 +1222,7 @@ member_xattrs (struct archive_entry *entry)
   archive_entry_xattr_reset (entry);
   while (archive_entry_xattr_next (entry, &name, &value, &size) == ARCHIVE_OK)
     {
-      if (strcmp (name, "security.capability") != 0 && !g_str_has_prefix (name, "user."))
+      if (!keep_xattr (name))
         continue;
       g_variant_builder_add (&builder, "(@ay@ay)", g_variant_new_bytestring (name),
                              g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, value, size, 1));
@@ -1148,10 +1234,12 @@ member_xattrs (struct archive_entry *entry)
 }
 
 /* The directory that holds the member at @components, made (0755 root) where
- * the tar skipped it. A non-directory on the way ("lib -> /" and then
+ * the tar skipped it unless @create is FALSE (then a missing one gives NULL
+ * without an error). A non-directory on the way ("lib -> /" and then
  * "lib/etc/x") is refused: the image stores symlinks, it never follows them. */
 static OstreeMutableTree *
-ensure_parent_dir (ImportContext *ctx, GPtrArray *components, const char *quoted, GError **error)
+find_parent_dir (ImportContext *ctx, GPtrArray *components, gboolean create, const char *quoted,
+                 GError **error)
 {
   g_autoptr(OstreeMutableTree) dir = g_object_ref (ctx->root);
 
@@ -1179,6 +1267,8 @@ ensure_parent_dir (ImportContext *ctx, GPtrArray *components, const char *quoted
               member_repo_error (ctx, g_steal_pointer (&local_error), quoted, TRUE, error);
               return NULL;
             }
+          if (!create)
+            return NULL;
           g_clear_error (&local_error);
           if (!ostree_mutable_tree_ensure_dir (dir, name, &subdir, &local_error))
             {
@@ -1190,6 +1280,12 @@ ensure_parent_dir (ImportContext *ctx, GPtrArray *components, const char *quoted
       g_set_object (&dir, subdir);
     }
   return g_steal_pointer (&dir);
+}
+
+static OstreeMutableTree *
+ensure_parent_dir (ImportContext *ctx, GPtrArray *components, const char *quoted, GError **error)
+{
+  return find_parent_dir (ctx, components, TRUE, quoted, error);
 }
 
 typedef enum
@@ -1217,10 +1313,73 @@ lookup_slot (OstreeMutableTree *parent, const char *name, char **out_checksum,
   return kind;
 }
 
+/* "a/b" for the first @n of @components ("" for none). */
+static char *
+join_components (GPtrArray *components, guint n)
+{
+  GString *path = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    {
+      if (i > 0)
+        g_string_append_c (path, '/');
+      g_string_append (path, components->pdata[i]);
+    }
+  return g_string_free (path, FALSE);
+}
+
+static char *
+child_path (const char *dir_path, const char *name)
+{
+  return dir_path[0] == '\0' ? g_strdup (name) : g_strconcat (dir_path, "/", name, NULL);
+}
+
+static gboolean
+written_by_this_layer (ImportContext *ctx, const char *path)
+{
+  return ctx->layer_paths != NULL && g_hash_table_contains (ctx->layer_paths, path);
+}
+
+/* Records that this layer wrote @components, and so implied its parents. */
+static void
+mark_layer_path (ImportContext *ctx, GPtrArray *components, guint n)
+{
+  for (guint i = 1; i <= n; i++)
+    g_hash_table_add (ctx->layer_paths, join_components (components, i));
+}
+
+/* Before @name is stored in @parent: an entry of the other kind (directory
+ * or not) there is an error within one tar, but what an earlier layer left
+ * is replaced by a later one (OCI layers are changesets). */
+static gboolean
+clear_other_kind (ImportContext *ctx, OstreeMutableTree *parent, const char *name,
+                  GPtrArray *components, gboolean storing_dir, const char *quoted, GError **error)
+{
+  SlotKind kind = lookup_slot (parent, name, NULL, NULL);
+  g_autofree char *path = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (kind == SLOT_MISSING || (kind == SLOT_DIR) == storing_dir)
+    return TRUE;
+  path = join_components (components, components->len);
+  if (!ctx->layer_mode || written_by_this_layer (ctx, path))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   storing_dir ? "Tar member %s: a directory replaces an earlier non-directory"
+                               : "Tar member %s: a non-directory replaces an earlier directory",
+                   quoted);
+      return FALSE;
+    }
+  if (!ostree_mutable_tree_remove (parent, name, FALSE, &local_error))
+    return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, FALSE, error);
+  return TRUE;
+}
+
 static gboolean
 import_directory (ImportContext *ctx, struct archive_entry *entry, OstreeMutableTree *parent,
-                  const char *name, const char *quoted, GError **error)
+                  GPtrArray *components, const char *quoted, GError **error)
 {
+  const char *name = parent != NULL ? components->pdata[components->len - 1] : NULL;
   g_autoptr(GFileInfo) info =
       file_info_new (G_FILE_TYPE_DIRECTORY, S_IFDIR | (archive_entry_perm (entry) & 07777),
                      archive_entry_uid (entry), archive_entry_gid (entry));
@@ -1233,12 +1392,8 @@ import_directory (ImportContext *ctx, struct archive_entry *entry, OstreeMutable
     dir = g_object_ref (ctx->root);
   else
     {
-      if (lookup_slot (parent, name, NULL, NULL) == SLOT_FILE)
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "Tar member %s: a directory replaces an earlier non-directory", quoted);
-          return FALSE;
-        }
+      if (!clear_other_kind (ctx, parent, name, components, TRUE, quoted, error))
+        return FALSE;
       if (!ostree_mutable_tree_ensure_dir (parent, name, &dir, &local_error))
         return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, TRUE, error);
     }
@@ -1252,8 +1407,9 @@ import_directory (ImportContext *ctx, struct archive_entry *entry, OstreeMutable
 
 static gboolean
 import_file_or_symlink (ImportContext *ctx, struct archive_entry *entry, OstreeMutableTree *parent,
-                        const char *name, const char *quoted, GError **error)
+                        GPtrArray *components, const char *quoted, GError **error)
 {
+  const char *name = components->pdata[components->len - 1];
   gboolean is_symlink = archive_entry_filetype (entry) == AE_IFLNK;
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GVariant) xattrs = member_xattrs (entry);
@@ -1264,12 +1420,8 @@ import_file_or_symlink (ImportContext *ctx, struct archive_entry *entry, OstreeM
   g_autofree char *checksum = NULL;
   guint64 length;
 
-  if (lookup_slot (parent, name, NULL, NULL) == SLOT_DIR)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Tar member %s: a non-directory replaces an earlier directory", quoted);
-      return FALSE;
-    }
+  if (!clear_other_kind (ctx, parent, name, components, FALSE, quoted, error))
+    return FALSE;
 
   if (is_symlink)
     {
@@ -1310,7 +1462,11 @@ import_file_or_symlink (ImportContext *ctx, struct archive_entry *entry, OstreeM
   if (!ostree_mutable_tree_replace_file (parent, name, checksum, &local_error))
     return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, TRUE, error);
   if (!is_symlink)
-    ctx->size += archive_entry_size (entry);
+    {
+      guint64 size = archive_entry_size (entry);
+      g_hash_table_insert (ctx->content_sizes, g_steal_pointer (&checksum),
+                           g_memdup2 (&size, sizeof size));
+    }
   return TRUE;
 }
 
@@ -1319,8 +1475,9 @@ import_file_or_symlink (ImportContext *ctx, struct archive_entry *entry, OstreeM
  * cannot be stored. */
 static gboolean
 import_hardlink (ImportContext *ctx, const char *target, OstreeMutableTree *parent,
-                 const char *name, const char *quoted, GError **error)
+                 GPtrArray *components, const char *quoted, GError **error)
 {
+  const char *name = components->pdata[components->len - 1];
   g_autofree char *quoted_target = ctrd_quote_untrusted (target);
   g_autoptr(GPtrArray) target_components = NULL;
   g_autoptr(OstreeMutableTree) target_dir = g_object_ref (ctx->root);
@@ -1363,12 +1520,8 @@ import_hardlink (ImportContext *ctx, const char *target, OstreeMutableTree *pare
         g_set_object (&target_dir, subdir);
     }
 
-  if (lookup_slot (parent, name, NULL, NULL) == SLOT_DIR)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Tar member %s: a hardlink replaces an earlier directory", quoted);
-      return FALSE;
-    }
+  if (!clear_other_kind (ctx, parent, name, components, FALSE, quoted, error))
+    return FALSE;
   if (!ostree_mutable_tree_replace_file (parent, name, checksum, &local_error))
     return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, TRUE, error);
   return TRUE;
@@ -1392,6 +1545,155 @@ unsupported_type_name (mode_t type)
     }
 }
 
+/* Removes from @dir, recursively, every entry this layer did not write: what
+ * an opaque directory (or a whiteout of a directory this layer also writes)
+ * hides of the layers below. */
+static gboolean
+hide_lower_entries (ImportContext *ctx, OstreeMutableTree *dir, const char *dir_path,
+                    const char *quoted, GError **error)
+{
+  g_autoptr(GPtrArray) file_names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) dir_names = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+  g_autoptr(GError) local_error = NULL;
+
+  /* Names are copied first: removing an entry frees the tree's own key. */
+  g_hash_table_iter_init (&iter, ostree_mutable_tree_get_files (dir));
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (file_names, g_strdup (key));
+  g_hash_table_iter_init (&iter, ostree_mutable_tree_get_subdirs (dir));
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_ptr_array_add (dir_names, g_strdup (key));
+  if (!ostree_mutable_tree_check_error (dir, &local_error))
+    return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, FALSE, error);
+
+  for (guint i = 0; i < file_names->len; i++)
+    {
+      g_autofree char *path = child_path (dir_path, file_names->pdata[i]);
+
+      if (!written_by_this_layer (ctx, path) &&
+          !ostree_mutable_tree_remove (dir, file_names->pdata[i], FALSE, &local_error))
+        return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, FALSE, error);
+    }
+  for (guint i = 0; i < dir_names->len; i++)
+    {
+      g_autofree char *path = child_path (dir_path, dir_names->pdata[i]);
+      g_autoptr(OstreeMutableTree) subdir = NULL;
+
+      if (!written_by_this_layer (ctx, path))
+        {
+          if (!ostree_mutable_tree_remove (dir, dir_names->pdata[i], FALSE, &local_error))
+            return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, FALSE, error);
+          continue;
+        }
+      if (lookup_slot (dir, dir_names->pdata[i], NULL, &subdir) == SLOT_DIR &&
+          !hide_lower_entries (ctx, subdir, path, quoted, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* An OCI whiteout member (its last component starts with ".wh."), applied
+ * by exact name: ".wh..wh..opq" makes its directory opaque, ".wh.NAME"
+ * deletes NAME from the layers below; a bare ".wh." (which a lax reader
+ * takes for its parent directory) and ".wh.." or ".wh..." are refused;
+ * other ".wh..wh." names are aufs bookkeeping and ignored, like Docker does. */
+static gboolean
+apply_whiteout (ImportContext *ctx, GPtrArray *components, const char *quoted, GError **error)
+{
+  const char *marker = components->pdata[components->len - 1];
+  const char *target = marker + strlen (WHITEOUT_PREFIX);
+  g_autoptr(OstreeMutableTree) parent = NULL;
+  g_autoptr(OstreeMutableTree) subdir = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *dir_path = join_components (components, components->len - 1);
+  g_autofree char *target_path = NULL;
+  SlotKind kind;
+
+  if (strcmp (marker, WHITEOUT_OPAQUE) == 0)
+    {
+      parent = ensure_parent_dir (ctx, components, quoted, error);
+      if (parent == NULL)
+        return FALSE;
+      mark_layer_path (ctx, components, components->len - 1);
+      return hide_lower_entries (ctx, parent, dir_path, quoted, error);
+    }
+  if (g_str_has_prefix (marker, WHITEOUT_META_PREFIX))
+    {
+      g_debug ("Image import: ignored aufs metadata %s", quoted);
+      return TRUE;
+    }
+  if (target[0] == '\0' || strcmp (target, ".") == 0 || strcmp (target, "..") == 0)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Tar member %s: a whiteout must name what it deletes", quoted);
+      return FALSE;
+    }
+
+  parent = find_parent_dir (ctx, components, FALSE, quoted, &local_error);
+  if (parent == NULL)
+    {
+      if (local_error == NULL)
+        return TRUE; /* its directory does not exist: nothing to delete */
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  target_path = child_path (dir_path, target);
+  kind = lookup_slot (parent, target, NULL, &subdir);
+  if (kind == SLOT_MISSING)
+    return TRUE;
+  if (written_by_this_layer (ctx, target_path))
+    {
+      /* A whiteout only hides lower layers: what this layer wrote stays. */
+      if (kind == SLOT_DIR)
+        return hide_lower_entries (ctx, subdir, target_path, quoted, error);
+      return TRUE;
+    }
+  if (!ostree_mutable_tree_remove (parent, target, FALSE, &local_error))
+    return member_repo_error (ctx, g_steal_pointer (&local_error), quoted, FALSE, error);
+  return TRUE;
+}
+
+static gboolean
+store_member (ImportContext *ctx, struct archive_entry *entry, GPtrArray *components,
+              const char *hardlink, const char *quoted, GError **error)
+{
+  mode_t type = archive_entry_filetype (entry);
+  g_autoptr(OstreeMutableTree) parent = NULL;
+
+  if (components->len == 0)
+    {
+      if (hardlink != NULL || type != AE_IFDIR)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Tar member %s: the root of the image must be a directory", quoted);
+          return FALSE;
+        }
+      return import_directory (ctx, entry, NULL, components, quoted, error);
+    }
+
+  parent = ensure_parent_dir (ctx, components, quoted, error);
+  if (parent == NULL)
+    return FALSE;
+
+  if (hardlink != NULL)
+    return import_hardlink (ctx, hardlink, parent, components, quoted, error);
+
+  switch (type)
+    {
+    case AE_IFDIR:
+      return import_directory (ctx, entry, parent, components, quoted, error);
+    case AE_IFREG:
+    case AE_IFLNK:
+      return import_file_or_symlink (ctx, entry, parent, components, quoted, error);
+    default:
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Tar member %s has an unknown file type (0%o)", quoted, (guint) type);
+      return FALSE;
+    }
+}
+
 static gboolean
 import_member (ImportContext *ctx, struct archive_entry *entry, GError **error)
 {
@@ -1400,8 +1702,6 @@ import_member (ImportContext *ctx, struct archive_entry *entry, GError **error)
   mode_t type = archive_entry_filetype (entry);
   g_autofree char *quoted = ctrd_quote_untrusted (path);
   g_autoptr(GPtrArray) components = NULL;
-  g_autoptr(OstreeMutableTree) parent = NULL;
-  const char *name;
 
   if (path == NULL)
     {
@@ -1413,6 +1713,12 @@ import_member (ImportContext *ctx, struct archive_entry *entry, GError **error)
   if (components == NULL)
     return FALSE;
 
+  /* Whatever its type: a whiteout shipped as a hardlink or a device is
+   * still a whiteout, and must not land in the image. */
+  if (ctx->layer_mode && components->len > 0 &&
+      g_str_has_prefix (components->pdata[components->len - 1], WHITEOUT_PREFIX))
+    return apply_whiteout (ctx, components, quoted, error);
+
   if (hardlink == NULL && unsupported_type_name (type) != NULL)
     {
       /* Devices come from runc's /dev, never from an image (and a 0:0
@@ -1423,37 +1729,11 @@ import_member (ImportContext *ctx, struct archive_entry *entry, GError **error)
       return TRUE;
     }
 
-  if (components->len == 0)
-    {
-      if (hardlink != NULL || type != AE_IFDIR)
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "Tar member %s: the root of the image must be a directory", quoted);
-          return FALSE;
-        }
-      return import_directory (ctx, entry, NULL, NULL, quoted, error);
-    }
-
-  parent = ensure_parent_dir (ctx, components, quoted, error);
-  if (parent == NULL)
+  if (!store_member (ctx, entry, components, hardlink, quoted, error))
     return FALSE;
-  name = components->pdata[components->len - 1];
-
-  if (hardlink != NULL)
-    return import_hardlink (ctx, hardlink, parent, name, quoted, error);
-
-  switch (type)
-    {
-    case AE_IFDIR:
-      return import_directory (ctx, entry, parent, name, quoted, error);
-    case AE_IFREG:
-    case AE_IFLNK:
-      return import_file_or_symlink (ctx, entry, parent, name, quoted, error);
-    default:
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Tar member %s has an unknown file type (0%o)", quoted, (guint) type);
-      return FALSE;
-    }
+  if (ctx->layer_mode)
+    mark_layer_path (ctx, components, components->len);
+  return TRUE;
 }
 
 static gboolean
@@ -1472,6 +1752,7 @@ import_all_members (ImportContext *ctx, GError **error)
         return source_set_error (ctx->src, ctx->src->tar, NULL, error);
 
       ctx->n_entries++;
+      ctx->layer_entries++;
       if (ctx->max_entries != 0 && ctx->n_entries > ctx->max_entries)
         {
           g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
@@ -1488,10 +1769,13 @@ import_all_members (ImportContext *ctx, GError **error)
         return FALSE;
     }
 
-  if (ctx->n_skipped > SKIPPED_LOG_MAX)
+  /* Layers are summed up once, at the commit. */
+  if (ctx->n_skipped > SKIPPED_LOG_MAX && !ctx->layer_mode)
     g_message ("Image import: skipped %" G_GUINT64_FORMAT " device nodes, FIFOs and sockets",
                ctx->n_skipped);
-  if (ctx->n_entries == 0)
+  /* A layer may be empty (a change that only touched metadata elsewhere);
+   * a root filesystem may not. */
+  if (ctx->layer_entries == 0 && !ctx->layer_mode)
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                    "The image tar archive contains no files");
@@ -1503,8 +1787,8 @@ import_all_members (ImportContext *ctx, GError **error)
 /* ------------------------------------------------------------------ */
 /* Import: the image config and the commit */
 
-static char *
-oci_architecture (void)
+char *
+ctrd_storage_oci_architecture (void)
 {
   static const struct
   {
@@ -1525,21 +1809,25 @@ oci_architecture (void)
   return g_strdup (uts.machine);
 }
 
+/* RFC 3339 in UTC with microseconds, as OCI configs write "created". */
+static char *
+format_created (guint64 created_usec)
+{
+  g_autoptr(GDateTime) created =
+      g_date_time_new_from_unix_utc ((gint64) (created_usec / G_USEC_PER_SEC));
+  g_autofree char *seconds_text = g_date_time_format (created, "%Y-%m-%dT%H:%M:%S");
+
+  return g_strdup_printf ("%s.%06uZ", seconds_text, (guint) (created_usec % G_USEC_PER_SEC));
+}
+
 static char *
 build_image_config (guint64 created_usec, const char *diff_id)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GDateTime) created = NULL;
-  g_autofree char *seconds_text = NULL;
-  g_autofree char *created_text = NULL;
-  g_autofree char *arch = oci_architecture ();
-
-  created = g_date_time_new_from_unix_utc ((gint64) (created_usec / G_USEC_PER_SEC));
-  seconds_text = g_date_time_format (created, "%Y-%m-%dT%H:%M:%S");
-  created_text =
-      g_strdup_printf ("%s.%06uZ", seconds_text, (guint) (created_usec % G_USEC_PER_SEC));
+  g_autofree char *created_text = format_created (created_usec);
+  g_autofree char *arch = ctrd_storage_oci_architecture ();
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "created");
@@ -1573,38 +1861,155 @@ build_image_config (guint64 created_usec, const char *diff_id)
   return json_generator_to_data (generator, NULL);
 }
 
+/* Adds the sizes of the distinct regular files under @dir to @total: what
+ * the image's files take in the repo. @known_sizes (checksum -> guint64*)
+ * saves loading the objects written just now. */
+static gboolean
+add_tree_size (OstreeRepo *repo, OstreeMutableTree *dir, GHashTable *known_sizes, GHashTable *seen,
+               guint64 *total, GCancellable *cancellable, GError **error)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, ostree_mutable_tree_get_files (dir));
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      const guint64 *known;
+      g_autoptr(GFileInfo) info = NULL;
+
+      if (!g_hash_table_add (seen, g_strdup (value)))
+        continue;
+      known = known_sizes != NULL ? g_hash_table_lookup (known_sizes, value) : NULL;
+      if (known != NULL)
+        {
+          *total += *known;
+          continue;
+        }
+      if (!ostree_repo_load_file (repo, value, NULL, &info, NULL, cancellable, error))
+        return FALSE;
+      if (g_file_info_get_file_type (info) == G_FILE_TYPE_REGULAR)
+        *total += g_file_info_get_size (info);
+    }
+  g_hash_table_iter_init (&iter, ostree_mutable_tree_get_subdirs (dir));
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!add_tree_size (repo, value, known_sizes, seen, total, cancellable, error))
+      return FALSE;
+  return ostree_mutable_tree_check_error (dir, error);
+}
+
+static gboolean
+begin_transaction (CtrdStorage *storage, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (!ostree_repo_prepare_transaction (storage->repo, NULL, cancellable, &local_error))
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               "Starting an OSTree transaction");
+  return TRUE;
+}
+
+/* No ref was set, so nothing names what was written; the staging directory
+ * holding it goes too. */
+static void
+abort_transaction (CtrdStorage *storage)
+{
+  g_autoptr(GError) abort_error = NULL;
+
+  if (!ostree_repo_abort_transaction (storage->repo, NULL, &abort_error))
+    g_warning ("Aborting the OSTree transaction: %s", abort_error->message);
+  remove_unlocked_staging_dirs (storage);
+}
+
+/* After a failure inside a transaction: nothing of it stays, and @local_error
+ * (taken) reaches @error with a CTRD_ERROR code. Returns NULL, for the
+ * caller to return. */
+static gpointer
+fail_transaction (CtrdStorage *storage, GError *local_error, GError **error)
+{
+  abort_transaction (storage);
+  ctrd_error_normalize (&local_error, CTRD_ERROR_STORAGE_ERROR);
+  g_propagate_error (error, local_error);
+  return NULL;
+}
+
+/* In a transaction: sets up @ctx to write into @root. */
+static gboolean
+import_context_init (ImportContext *ctx, CtrdStorage *storage, OstreeMutableTree *root,
+                     guint64 max_entries, gboolean layer_mode, GCancellable *cancellable,
+                     GError **error)
+{
+  g_autoptr(GFileInfo) default_dir_info =
+      file_info_new (G_FILE_TYPE_DIRECTORY, S_IFDIR | 0755, 0, 0);
+  g_autoptr(GError) local_error = NULL;
+
+  *ctx = (ImportContext){
+    .repo = storage->repo,
+    .cancellable = cancellable,
+    .root = g_object_ref (root),
+    .max_entries = max_entries,
+    .content_sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
+    .layer_mode = layer_mode,
+    .layer_paths =
+        layer_mode ? g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) : NULL,
+  };
+  ctx->default_dirmeta = write_dirmeta (ctx, default_dir_info, NULL, &local_error);
+  if (ctx->default_dirmeta == NULL)
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               "Writing directory metadata");
+  return TRUE;
+}
+
+static void
+import_context_clear (ImportContext *ctx)
+{
+  g_clear_object (&ctx->root);
+  g_clear_pointer (&ctx->default_dirmeta, g_free);
+  g_clear_pointer (&ctx->content_sizes, g_hash_table_unref);
+  g_clear_pointer (&ctx->layer_paths, g_hash_table_unref);
+}
+
+/* In a transaction: writes @root as a commit whose metadata holds
+ * @config_json (verbatim), points images/<sha256 of @config_json> at it and
+ * commits the transaction. */
 static CtrdImportResult *
-commit_imported_tree (CtrdStorage *storage, ImportContext *ctx, GError **error)
+commit_image_tree (CtrdStorage *storage, OstreeMutableTree *root, const char *default_dirmeta,
+                   GHashTable *known_sizes, const char *config_json, guint64 created_at,
+                   const char *subject, GCancellable *cancellable, GError **error)
 {
   g_autoptr(CtrdImportResult) result = g_new0 (CtrdImportResult, 1);
-  g_autoptr(GFile) root = NULL;
+  g_autoptr(GFile) root_file = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *diff_id = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *ref = NULL;
   g_auto(GVariantDict) metadata = G_VARIANT_DICT_INIT (NULL);
   g_autoptr(GVariant) metadata_variant = NULL;
 
-  if (ostree_mutable_tree_get_metadata_checksum (ctx->root) == NULL)
-    ostree_mutable_tree_set_metadata_checksum (ctx->root, ctx->default_dirmeta);
-  if (!ostree_repo_write_mtree (storage->repo, ctx->root, &root, ctx->cancellable, &local_error))
+  if (ostree_mutable_tree_get_metadata_checksum (root) == NULL && default_dirmeta != NULL)
+    ostree_mutable_tree_set_metadata_checksum (root, default_dirmeta);
+  if (!ostree_repo_write_mtree (storage->repo, root, &root_file, cancellable, &local_error))
     {
       propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
                           "Writing the image tree");
       return NULL;
     }
+  if (!add_tree_size (storage->repo, root, known_sizes, seen, &result->size, cancellable,
+                      &local_error))
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                          "Measuring the image tree");
+      return NULL;
+    }
 
-  result->created_at = ctrd_now_usec ();
-  result->size = ctx->size;
-  diff_id = g_strconcat ("sha256:", g_checksum_get_string (ctx->src->tar_sha256), NULL);
-  result->config_json = build_image_config (result->created_at, diff_id);
-  result->image_id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, result->config_json, -1);
+  result->created_at = created_at;
+  result->config_json = g_strdup (config_json);
+  result->image_id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, config_json, -1);
 
-  g_variant_dict_insert (&metadata, IMAGE_CONFIG_KEY, "s", result->config_json);
+  g_variant_dict_insert (&metadata, IMAGE_CONFIG_KEY, "s", config_json);
   metadata_variant = g_variant_ref_sink (g_variant_dict_end (&metadata));
-  if (!ostree_repo_write_commit_with_time (storage->repo, NULL, "containersd image import", NULL,
-                                           metadata_variant, OSTREE_REPO_FILE (root),
-                                           result->created_at / G_USEC_PER_SEC, &result->commit,
-                                           ctx->cancellable, &local_error))
+  if (!ostree_repo_write_commit_with_time (storage->repo, NULL, subject, NULL, metadata_variant,
+                                           OSTREE_REPO_FILE (root_file),
+                                           created_at / G_USEC_PER_SEC, &result->commit,
+                                           cancellable, &local_error))
     {
       propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
                           "Writing the image commit");
@@ -1613,7 +2018,7 @@ commit_imported_tree (CtrdStorage *storage, ImportContext *ctx, GError **error)
 
   ref = g_strconcat (IMAGE_REF_PREFIX, result->image_id, NULL);
   ostree_repo_transaction_set_ref (storage->repo, NULL, ref, result->commit);
-  if (!ostree_repo_commit_transaction (storage->repo, NULL, ctx->cancellable, &local_error))
+  if (!ostree_repo_commit_transaction (storage->repo, NULL, cancellable, &local_error))
     {
       propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
                           "Committing the image");
@@ -1627,35 +2032,43 @@ import_in_transaction (CtrdStorage *storage, ImportSource *src, const CtrdImport
                        GCancellable *cancellable, GError **error)
 {
   g_autoptr(OstreeMutableTree) root = ostree_mutable_tree_new ();
-  g_autoptr(GFileInfo) default_dir_info =
-      file_info_new (G_FILE_TYPE_DIRECTORY, S_IFDIR | 0755, 0, 0);
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *default_dirmeta = NULL;
-  ImportContext ctx = {
-    .repo = storage->repo,
-    .src = src,
-    .cancellable = cancellable,
-    .root = root,
-    .max_entries = limits != NULL ? limits->max_entries : 0,
-  };
+  g_autofree char *diff_id = NULL;
+  g_autofree char *config_json = NULL;
+  guint64 created_at = ctrd_now_usec ();
+  ImportContext ctx;
+  CtrdImportResult *result;
 
-  default_dirmeta = write_dirmeta (&ctx, default_dir_info, NULL, &local_error);
-  if (default_dirmeta == NULL)
+  if (!import_context_init (&ctx, storage, root, limits != NULL ? limits->max_entries : 0, FALSE,
+                            cancellable, error))
     {
-      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
-                          "Writing directory metadata");
+      import_context_clear (&ctx);
       return NULL;
     }
-  ctx.default_dirmeta = default_dirmeta;
-
+  ctx.src = src;
   if (!import_all_members (&ctx, error))
-    return NULL;
-  return commit_imported_tree (storage, &ctx, error);
+    {
+      import_context_clear (&ctx);
+      return NULL;
+    }
+  diff_id = g_strconcat ("sha256:", g_checksum_get_string (src->tar_sha256), NULL);
+  config_json = build_image_config (created_at, diff_id);
+  result = commit_image_tree (storage, root, ctx.default_dirmeta, ctx.content_sizes, config_json,
+                              created_at, "containersd image import", cancellable, error);
+  import_context_clear (&ctx);
+  return result;
 }
 
 CtrdImportResult *
 ctrd_storage_import_rootfs_tar (CtrdStorage *storage, int fd, const CtrdImportLimits *limits,
                                 GCancellable *cancellable, GError **error)
+{
+  return ctrd_storage_import_rootfs_tar_full (storage, fd, limits, NULL, NULL, cancellable, error);
+}
+
+CtrdImportResult *
+ctrd_storage_import_rootfs_tar_full (CtrdStorage *storage, int fd, const CtrdImportLimits *limits,
+                                     CtrdProgressFunc progress, gpointer progress_data,
+                                     GCancellable *cancellable, GError **error)
 {
   g_autoptr(GMutexLocker) locker = NULL;
   g_autoptr(ImportSource) src = NULL;
@@ -1669,32 +2082,359 @@ ctrd_storage_import_rootfs_tar (CtrdStorage *storage, int fd, const CtrdImportLi
 
   locker = g_mutex_locker_new (&storage->repo_lock);
 
-  src = import_source_open (fd, limits, cancellable, error);
+  src = import_source_open (fd, NULL, limits != NULL ? limits->max_bytes : 0, TRUE, progress,
+                            progress_data, cancellable, error);
   if (src == NULL)
     return NULL;
 
-  if (!ostree_repo_prepare_transaction (storage->repo, NULL, cancellable, &local_error))
-    {
-      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
-                          "Starting an OSTree transaction");
-      return NULL;
-    }
+  if (!begin_transaction (storage, cancellable, error))
+    return NULL;
 
   result = import_in_transaction (storage, src, limits, cancellable, &local_error);
   if (result == NULL)
-    {
-      g_autoptr(GError) abort_error = NULL;
+    return fail_transaction (storage, g_steal_pointer (&local_error), error);
+  return result;
+}
 
-      /* No ref was set, so nothing names what was written; the staging
-       * directory holding it goes too. */
-      if (!ostree_repo_abort_transaction (storage->repo, NULL, &abort_error))
-        g_warning ("Aborting the OSTree transaction: %s", abort_error->message);
-      remove_unlocked_staging_dirs (storage);
+/* ------------------------------------------------------------------ */
+/* Import: OCI layers, one after the other, into one commit */
+
+struct _CtrdLayerImport
+{
+  CtrdStorage *storage;
+  GCancellable *cancellable;
+  OstreeMutableTree *root;
+  ImportContext ctx;
+  guint64 max_bytes;  /* uncompressed bytes, over all layers; 0 = no cap */
+  guint64 used_bytes;
+  guint n_layers;
+  gboolean in_transaction;
+  gboolean failed;    /* a layer failed half-way: the tree must not be committed */
+};
+
+CtrdLayerImport *
+ctrd_storage_layer_import_begin (CtrdStorage *storage, const CtrdImportLimits *limits,
+                                 GCancellable *cancellable, GError **error)
+{
+  g_autoptr(CtrdLayerImport) import = g_new0 (CtrdLayerImport, 1);
+
+  g_return_val_if_fail (storage != NULL, NULL);
+
+  g_mutex_lock (&storage->repo_lock);
+  import->storage = storage;
+  import->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  import->root = ostree_mutable_tree_new ();
+  import->max_bytes = limits != NULL ? limits->max_bytes : 0;
+
+  if (!begin_transaction (storage, cancellable, error))
+    return NULL;
+  import->in_transaction = TRUE;
+  if (!import_context_init (&import->ctx, storage, import->root,
+                            limits != NULL ? limits->max_entries : 0, TRUE, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&import);
+}
+
+gboolean
+ctrd_layer_import_apply (CtrdLayerImport *import, GInputStream *layer,
+                         const char *expected_diff_id, char **out_diff_id, GError **error)
+{
+  g_autoptr(ImportSource) src = NULL;
+  g_autofree char *diff_id = NULL;
+  guint64 remaining = 0;
+
+  g_return_val_if_fail (import != NULL && !import->failed, FALSE);
+
+  import->n_layers++;
+  if (import->max_bytes != 0)
+    {
+      if (import->used_bytes >= import->max_bytes)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "The image is larger than the limit of %" G_GUINT64_FORMAT " bytes",
+                       import->max_bytes);
+          return FALSE;
+        }
+      remaining = import->max_bytes - import->used_bytes;
+    }
+
+  /* Until the layer is complete the tree is half-changed. */
+  import->failed = TRUE;
+  src = import_source_open (-1, layer, remaining, TRUE, NULL, NULL, import->cancellable, error);
+  if (src == NULL)
+    return g_prefix_error (error, "Layer %u: ", import->n_layers), FALSE;
+
+  g_hash_table_remove_all (import->ctx.layer_paths);
+  import->ctx.layer_entries = 0;
+  import->ctx.src = src;
+  if (!import_all_members (&import->ctx, error))
+    {
+      import->ctx.src = NULL;
+      return g_prefix_error (error, "Layer %u: ", import->n_layers), FALSE;
+    }
+  import->ctx.src = NULL;
+  import->used_bytes += MAX (src->tar_bytes, src->source_bytes);
+
+  diff_id = g_strconcat ("sha256:", g_checksum_get_string (src->tar_sha256), NULL);
+  if (expected_diff_id != NULL && strcmp (diff_id, expected_diff_id) != 0)
+    {
+      gboolean printable = g_str_has_prefix (expected_diff_id, "sha256:") &&
+                           ctrd_is_full_id (expected_diff_id + strlen ("sha256:"));
+      g_autofree char *quoted = printable ? g_strdup (expected_diff_id)
+                                          : ctrd_quote_untrusted (expected_diff_id);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Layer %u: its content is %s, but the image config says %s", import->n_layers,
+                   diff_id, quoted);
+      return FALSE;
+    }
+  import->failed = FALSE;
+  if (out_diff_id != NULL)
+    *out_diff_id = g_steal_pointer (&diff_id);
+  return TRUE;
+}
+
+CtrdImportResult *
+ctrd_layer_import_commit (CtrdLayerImport *import, const char *config_json, guint64 created_at,
+                          GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  CtrdImportResult *result;
+
+  g_return_val_if_fail (import != NULL && import->in_transaction, NULL);
+
+  if (import->failed)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                   "A layer of the image failed: it cannot be committed");
+      return NULL;
+    }
+  if (config_json == NULL || !g_utf8_validate (config_json, -1, NULL))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "The image config is not UTF-8 text");
+      return NULL;
+    }
+  if (import->ctx.n_skipped > SKIPPED_LOG_MAX)
+    g_message ("Image import: skipped %" G_GUINT64_FORMAT " device nodes, FIFOs and sockets",
+               import->ctx.n_skipped);
+
+  result = commit_image_tree (import->storage, import->root, import->ctx.default_dirmeta,
+                              import->ctx.content_sizes, config_json,
+                              created_at != 0 ? created_at : ctrd_now_usec (),
+                              "containersd image import", import->cancellable, &local_error);
+  if (result == NULL)
+    {
       ctrd_error_normalize (&local_error, CTRD_ERROR_STORAGE_ERROR);
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
+  import->in_transaction = FALSE;
   return result;
+}
+
+void
+ctrd_layer_import_free (CtrdLayerImport *import)
+{
+  if (import == NULL)
+    return;
+  if (import->storage != NULL)
+    {
+      if (import->in_transaction)
+        abort_transaction (import->storage);
+      g_mutex_unlock (&import->storage->repo_lock);
+    }
+  import_context_clear (&import->ctx);
+  g_clear_object (&import->root);
+  g_clear_object (&import->cancellable);
+  g_free (import);
+}
+
+/* ------------------------------------------------------------------ */
+/* Temporary files, spooling and writing to clients */
+
+int
+ctrd_storage_open_tmpfile (CtrdStorage *storage, GError **error)
+{
+  g_autofree char *template_path = NULL;
+  int fd;
+
+  fd = openat (storage->root_dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    return fd;
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno,
+                       "Creating a temporary file in %s", storage->root);
+      return -1;
+    }
+  /* Filesystems without O_TMPFILE: a name that lives only for a moment. */
+  template_path = g_build_filename (storage->root, ".tmp-XXXXXX", NULL);
+  fd = g_mkstemp_full (template_path, O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", template_path);
+      return -1;
+    }
+  (void) unlink (template_path);
+  return fd;
+}
+
+gboolean
+ctrd_storage_write_all (int fd, const void *data, gsize len, GCancellable *cancellable,
+                        GError **error)
+{
+  const guchar *p = data;
+  struct stat st;
+  gboolean is_socket, is_pipe;
+  int cancel_fd;
+  gboolean ok = TRUE;
+
+  if (fstat (fd, &st) < 0)
+    return set_errno_error (error, CTRD_ERROR_FAILED, errno, "Writing the output");
+  is_socket = S_ISSOCK (st.st_mode);
+  is_pipe = S_ISFIFO (st.st_mode);
+  cancel_fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
+
+  while (len > 0 && ok)
+    {
+      struct pollfd fds[2] = { { .fd = fd, .events = POLLOUT },
+                               { .fd = cancel_fd, .events = POLLIN } };
+      gsize chunk = len;
+      gssize n;
+
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_CANCELLED, "The operation was cancelled");
+          ok = FALSE;
+          break;
+        }
+      /* Wait for room first, so that a reader that stalls cannot pin us
+       * where cancellation does not reach. */
+      if (poll (fds, cancel_fd >= 0 ? 2 : 1, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          ok = set_errno_error (error, CTRD_ERROR_FAILED, errno, "Waiting to write the output");
+          break;
+        }
+      if (cancel_fd >= 0 && fds[1].revents != 0)
+        continue; /* reported at the top */
+
+      /* After POLLOUT a pipe takes PIPE_BUF bytes without blocking. */
+      if (is_pipe)
+        chunk = MIN (chunk, PIPE_BUF);
+      if (is_socket)
+        n = send (fd, p, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
+      else
+        n = write (fd, p, chunk);
+      if (n < 0)
+        {
+          if (errno == EINTR || errno == EAGAIN)
+            continue;
+          if (errno == EPIPE || errno == ECONNRESET)
+            g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED,
+                         "The reader of the output closed its end");
+          else
+            set_errno_error (error, CTRD_ERROR_FAILED, errno, "Writing the output");
+          ok = FALSE;
+          break;
+        }
+      p += n;
+      len -= n;
+    }
+
+  if (cancel_fd >= 0)
+    g_cancellable_release_fd (cancellable);
+  return ok;
+}
+
+int
+ctrd_storage_spool_source (CtrdStorage *storage, int fd, guint64 max_bytes,
+                           CtrdProgressFunc progress, gpointer progress_data,
+                           GCancellable *cancellable, GError **error)
+{
+  g_autoptr(ImportSource) src = NULL;
+  int tmp_fd;
+
+  if (!check_source_fd (fd, error))
+    return -1;
+  src = import_source_open (fd, NULL, max_bytes, FALSE, progress, progress_data, cancellable,
+                            error);
+  if (src == NULL)
+    return -1;
+  tmp_fd = ctrd_storage_open_tmpfile (storage, error);
+  if (tmp_fd < 0)
+    return -1;
+
+  while (TRUE)
+    {
+      la_ssize_t n = source_read_tar_bytes (src);
+
+      if (n == 0)
+        break;
+      if (n < 0)
+        {
+          close (tmp_fd);
+          source_set_error (src, src->decoder, NULL, error);
+          return -1;
+        }
+      if (!ctrd_storage_write_all (tmp_fd, src->tar_buf, n, cancellable, error))
+        {
+          close (tmp_fd);
+          ctrd_error_normalize (error, CTRD_ERROR_STORAGE_ERROR);
+          g_prefix_error (error, "Spooling the image: ");
+          return -1;
+        }
+    }
+  if (lseek (tmp_fd, 0, SEEK_SET) < 0)
+    {
+      int errsv = errno;
+      close (tmp_fd);
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Rewinding the spooled image");
+      return -1;
+    }
+  return tmp_fd;
+}
+
+static GVariant *
+load_commit_metadata (CtrdStorage *storage, const char *commit, GVariant **out_commit,
+                      GError **error)
+{
+  g_autoptr(GVariant) commit_variant = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (!check_hex_id (commit, "an OSTree commit checksum", error))
+    return NULL;
+  if (!ostree_repo_load_commit (storage->read_repo, commit, &commit_variant, NULL,
+                                &local_error))
+    {
+      g_autofree char *prefix = g_strdup_printf ("Image commit %s", commit);
+      CtrdError code = g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+                           ? CTRD_ERROR_NOT_FOUND
+                           : CTRD_ERROR_STORAGE_ERROR;
+      propagate_prefixed (error, g_steal_pointer (&local_error), code, prefix);
+      return NULL;
+    }
+  if (out_commit != NULL)
+    *out_commit = g_variant_ref (commit_variant);
+  return g_variant_get_child_value (commit_variant, 0);
+}
+
+char *
+ctrd_storage_read_image_config (CtrdStorage *storage, const char *commit, GError **error)
+{
+  g_autoptr(GVariant) metadata = load_commit_metadata (storage, commit, NULL, error);
+  const char *config = NULL;
+
+  if (metadata == NULL)
+    return NULL;
+  if (!g_variant_lookup (metadata, IMAGE_CONFIG_KEY, "&s", &config))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                   "Image commit %s holds no image config", commit);
+      return NULL;
+    }
+  return g_strdup (config);
 }
 
 gboolean
@@ -2177,4 +2917,1381 @@ ctrd_storage_remove_container_dirs (CtrdStorage *storage, const char *id, GCance
       return FALSE;
     }
   return remove_tree_at (storage->containers_dfd, id, path, cancellable, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Extended attributes of host files */
+
+static int
+compare_xattr_entries (gconstpointer a, gconstpointer b)
+{
+  GVariant *const *va = a;
+  GVariant *const *vb = b;
+  g_autoptr(GVariant) name_a = g_variant_get_child_value (*va, 0);
+  g_autoptr(GVariant) name_b = g_variant_get_child_value (*vb, 0);
+
+  return g_strcmp0 (g_variant_get_bytestring (name_a), g_variant_get_bytestring (name_b));
+}
+
+/* @xattrs (a(ayay), may be NULL) with only the kept names, sorted by name:
+ * a form two sets can be compared in. Never NULL. */
+static GVariant *
+canonical_xattrs (GVariant *xattrs)
+{
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(ayay)"));
+
+  for (gsize i = 0; xattrs != NULL && i < g_variant_n_children (xattrs); i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (xattrs, i);
+      g_autoptr(GVariant) name = g_variant_get_child_value (entry, 0);
+
+      if (keep_xattr (g_variant_get_bytestring (name)))
+        g_ptr_array_add (entries, g_steal_pointer (&entry));
+    }
+  g_ptr_array_sort (entries, compare_xattr_entries);
+  for (guint i = 0; i < entries->len; i++)
+    g_variant_builder_add_value (&builder, entries->pdata[i]);
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+/* The kept xattrs of the file open as @fd, sorted; NULL when it has none. */
+static GVariant *
+read_fd_xattrs (int fd, const char *display, GError **error)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(ayay)"));
+  g_autofree char *names = NULL;
+  g_autoptr(GVariant) unsorted = NULL;
+  gssize len;
+  gboolean any = FALSE;
+
+  len = flistxattr (fd, NULL, 0);
+  if (len < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+    return NULL;
+  if (len < 0)
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Listing xattrs of %s", display);
+      return NULL;
+    }
+  if (len == 0)
+    return NULL;
+  names = g_malloc (len);
+  len = flistxattr (fd, names, len);
+  if (len < 0)
+    {
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Listing xattrs of %s", display);
+      return NULL;
+    }
+
+  for (const char *name = names; name < names + len; name += strlen (name) + 1)
+    {
+      g_autofree guchar *value = NULL;
+      gssize size;
+
+      if (!keep_xattr (name))
+        continue;
+      size = fgetxattr (fd, name, NULL, 0);
+      if (size < 0)
+        continue; /* removed meanwhile */
+      value = g_malloc (size + 1);
+      size = fgetxattr (fd, name, value, size);
+      if (size < 0)
+        continue;
+      g_variant_builder_add (&builder, "(@ay@ay)", g_variant_new_bytestring (name),
+                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, value, size, 1));
+      any = TRUE;
+    }
+  if (!any)
+    return NULL;
+  unsorted = g_variant_ref_sink (g_variant_builder_end (&builder));
+  return canonical_xattrs (unsorted);
+}
+
+/* TRUE if the file open as @fd has xattr @name with exactly @value. */
+static gboolean
+fd_xattr_is (int fd, const char *name, const char *value)
+{
+  char buf[8];
+  gssize n = fgetxattr (fd, name, buf, sizeof buf);
+
+  return n == (gssize) strlen (value) && memcmp (buf, value, n) == 0;
+}
+
+static gboolean
+fd_has_xattr (int fd, const char *name)
+{
+  return fgetxattr (fd, name, NULL, 0) >= 0 || errno == ERANGE;
+}
+
+/* The names in the directory open as @dfd (without "." and ".."); NULL with
+ * an error. */
+static GPtrArray *
+read_dir_names (int dfd, const char *display, GError **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int dup_fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
+  struct dirent *dent;
+  DIR *dir;
+
+  if (dup_fd < 0 || (dir = fdopendir (dup_fd)) == NULL)
+    {
+      int errsv = errno;
+      if (dup_fd >= 0)
+        close (dup_fd);
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
+      return NULL;
+    }
+  rewinddir (dir);
+  while (TRUE)
+    {
+      errno = 0;
+      dent = readdir (dir);
+      if (dent == NULL)
+        break;
+      if (strcmp (dent->d_name, ".") != 0 && strcmp (dent->d_name, "..") != 0)
+        g_ptr_array_add (names, g_strdup (dent->d_name));
+    }
+  if (errno != 0)
+    {
+      int errsv = errno;
+      closedir (dir);
+      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
+      return NULL;
+    }
+  closedir (dir);
+  return g_steal_pointer (&names);
+}
+
+static int
+compare_c_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Export: a commit as a tar */
+
+typedef struct archive_entry ArchiveEntry;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ArchiveEntry, archive_entry_free)
+
+typedef struct
+{
+  int fd;
+  GCancellable *cancellable;
+  GChecksum *sha256;
+  guint64 bytes;
+  CtrdProgressFunc progress;
+  gpointer progress_data;
+  guint64 total_hint;
+  GError *error;
+  gboolean failed;
+} TarSink;
+
+static la_ssize_t
+tar_sink_write (struct archive *a, void *user_data, const void *buffer, size_t length)
+{
+  TarSink *sink = user_data;
+
+  /* After a failure libarchive may still flush on close: the first error stands. */
+  if (sink->failed)
+    return -1;
+  if (!ctrd_storage_write_all (sink->fd, buffer, length, sink->cancellable, &sink->error))
+    {
+      sink->failed = TRUE;
+      archive_set_error (a, EIO, "%s", sink->error->message);
+      return -1;
+    }
+  g_checksum_update (sink->sha256, buffer, length);
+  sink->bytes += length;
+  if (sink->progress != NULL)
+    sink->progress (sink->bytes, sink->total_hint, sink->progress_data);
+  return length;
+}
+
+typedef struct
+{
+  OstreeRepo *repo;
+  struct archive *archive;
+  TarSink *sink;
+  gint64 mtime;
+  GHashTable *first_paths; /* content checksum -> tar path: later ones become hardlinks */
+  GCancellable *cancellable;
+} TarWriter;
+
+static void
+entry_add_xattrs (struct archive_entry *entry, GVariant *xattrs)
+{
+  for (gsize i = 0; xattrs != NULL && i < g_variant_n_children (xattrs); i++)
+    {
+      g_autoptr(GVariant) name = NULL;
+      g_autoptr(GVariant) value = NULL;
+      gsize size;
+      const void *data;
+
+      g_variant_get_child (xattrs, i, "(@ay@ay)", &name, &value);
+      data = g_variant_get_fixed_array (value, &size, 1);
+      archive_entry_xattr_add_entry (entry, g_variant_get_bytestring (name), data, size);
+    }
+}
+
+/* The archive's error, unless the sink (the reader, cancellation) has a
+ * better one. */
+static gboolean
+tar_writer_error (TarWriter *writer, const char *path, GError **error)
+{
+  if (writer->sink->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&writer->sink->error));
+      return FALSE;
+    }
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Writing %s into the tar: %s", path,
+               archive_error_string (writer->archive) ?: "unknown error");
+  return FALSE;
+}
+
+static gboolean
+tar_write_file (TarWriter *writer, const char *path, const char *checksum, GError **error)
+{
+  g_autoptr(ArchiveEntry) entry = archive_entry_new ();
+  g_autoptr(GInputStream) input = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GVariant) xattrs = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *first_path = g_hash_table_lookup (writer->first_paths, checksum);
+  gboolean is_symlink;
+
+  if (!ostree_repo_load_file (writer->repo, checksum, &input, &info, &xattrs, writer->cancellable,
+                              &local_error))
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               path);
+  is_symlink = g_file_info_get_file_type (info) == G_FILE_TYPE_SYMBOLIC_LINK;
+
+  archive_entry_set_pathname (entry, path);
+  archive_entry_set_uid (entry, g_file_info_get_attribute_uint32 (info, "unix::uid"));
+  archive_entry_set_gid (entry, g_file_info_get_attribute_uint32 (info, "unix::gid"));
+  archive_entry_set_mtime (entry, writer->mtime, 0);
+  if (is_symlink)
+    {
+      archive_entry_set_filetype (entry, AE_IFLNK);
+      archive_entry_set_perm (entry, 0777);
+      archive_entry_set_symlink (entry, g_file_info_get_symlink_target (info));
+    }
+  else
+    {
+      archive_entry_set_filetype (entry, AE_IFREG);
+      archive_entry_set_perm (entry, g_file_info_get_attribute_uint32 (info, "unix::mode") & 07777);
+      /* The same object means the same content, mode, owner and xattrs:
+       * exactly what a hardlink says (the checkout links them too). */
+      if (first_path != NULL)
+        {
+          archive_entry_set_hardlink (entry, first_path);
+          archive_entry_set_size (entry, 0);
+        }
+      else
+        {
+          archive_entry_set_size (entry, g_file_info_get_size (info));
+          g_hash_table_insert (writer->first_paths, g_strdup (checksum), g_strdup (path));
+        }
+    }
+  if (first_path == NULL)
+    entry_add_xattrs (entry, xattrs);
+
+  if (archive_write_header (writer->archive, entry) != ARCHIVE_OK)
+    return tar_writer_error (writer, path, error);
+  if (is_symlink || first_path != NULL)
+    return TRUE;
+
+  while (TRUE)
+    {
+      guchar buf[READ_CHUNK];
+      gssize n = g_input_stream_read (input, buf, sizeof buf, writer->cancellable, &local_error);
+
+      if (n < 0)
+        return propagate_prefixed (error, g_steal_pointer (&local_error),
+                                   CTRD_ERROR_STORAGE_ERROR, path);
+      if (n == 0)
+        return TRUE;
+      if (archive_write_data (writer->archive, buf, n) != n)
+        return tar_writer_error (writer, path, error);
+    }
+}
+
+static gboolean
+tar_write_dir (TarWriter *writer, OstreeRepoFile *dir, const char *path, guint depth,
+               GError **error)
+{
+  g_autoptr(ArchiveEntry) entry = archive_entry_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GVariant) xattrs = NULL;
+  g_autoptr(GVariant) files = NULL;
+  g_autoptr(GVariant) dirs = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GHashTable) dir_names = g_hash_table_new (g_str_hash, g_str_equal);
+  GVariant *contents;
+  GVariant *metadata;
+  guint32 uid, gid, mode;
+  g_autofree char *dir_path = g_strconcat (path, "/", NULL);
+
+  if (depth > MEMBER_DEPTH_MAX)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "%s is nested too deep", path);
+      return FALSE;
+    }
+  if (g_cancellable_set_error_if_cancelled (writer->cancellable, error))
+    {
+      ctrd_error_normalize (error, CTRD_ERROR_CANCELLED);
+      return FALSE;
+    }
+  if (!ostree_repo_file_ensure_resolved (dir, &local_error) ||
+      !ostree_repo_file_get_xattrs (dir, &xattrs, writer->cancellable, &local_error))
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               path);
+  metadata = ostree_repo_file_tree_get_metadata (dir);
+  g_variant_get (metadata, "(uuu@a(ayay))", &uid, &gid, &mode, NULL);
+
+  archive_entry_set_pathname (entry, dir_path);
+  archive_entry_set_filetype (entry, AE_IFDIR);
+  archive_entry_set_perm (entry, GUINT32_FROM_BE (mode) & 07777);
+  archive_entry_set_uid (entry, GUINT32_FROM_BE (uid));
+  archive_entry_set_gid (entry, GUINT32_FROM_BE (gid));
+  archive_entry_set_mtime (entry, writer->mtime, 0);
+  entry_add_xattrs (entry, xattrs);
+  if (archive_write_header (writer->archive, entry) != ARCHIVE_OK)
+    return tar_writer_error (writer, dir_path, error);
+
+  /* Files and directories interleaved in name order, as tar -c writes them. */
+  contents = ostree_repo_file_tree_get_contents (dir);
+  files = g_variant_get_child_value (contents, 0);
+  dirs = g_variant_get_child_value (contents, 1);
+  for (gsize i = 0; i < g_variant_n_children (files); i++)
+    {
+      const char *name;
+      g_variant_get_child (files, i, "(&s@ay)", &name, NULL);
+      g_ptr_array_add (names, (gpointer) name);
+    }
+  for (gsize i = 0; i < g_variant_n_children (dirs); i++)
+    {
+      const char *name;
+      g_variant_get_child (dirs, i, "(&s@ay@ay)", &name, NULL, NULL);
+      g_ptr_array_add (names, (gpointer) name);
+      g_hash_table_add (dir_names, (gpointer) name);
+    }
+  g_ptr_array_sort (names, compare_c_strings);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      g_autofree char *child = g_strconcat (path, "/", name, NULL);
+      g_autoptr(GFile) child_file = g_file_get_child (G_FILE (dir), name);
+
+      if (g_hash_table_contains (dir_names, name))
+        {
+          if (!tar_write_dir (writer, OSTREE_REPO_FILE (child_file), child, depth + 1, error))
+            return FALSE;
+        }
+      else
+        {
+          g_autoptr(GError) file_error = NULL;
+          if (!ostree_repo_file_ensure_resolved (OSTREE_REPO_FILE (child_file), &file_error))
+            return propagate_prefixed (error, g_steal_pointer (&file_error),
+                                       CTRD_ERROR_STORAGE_ERROR, child);
+          if (!tar_write_file (writer, child,
+                               ostree_repo_file_get_checksum (OSTREE_REPO_FILE (child_file)),
+                               error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+ctrd_storage_write_rootfs_tar (CtrdStorage *storage, const char *commit, int fd,
+                               guint64 *out_size, char **out_sha256, CtrdProgressFunc progress,
+                               gpointer progress_data, guint64 total_hint,
+                               GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GVariant) commit_variant = NULL;
+  g_autoptr(GVariant) metadata = NULL;
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GHashTable) first_paths =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  struct archive *archive;
+  TarSink sink = {
+    .fd = fd,
+    .cancellable = cancellable,
+    .sha256 = g_checksum_new (G_CHECKSUM_SHA256),
+    .progress = progress,
+    .progress_data = progress_data,
+    .total_hint = total_hint,
+  };
+  TarWriter writer = {
+    .repo = storage->read_repo,
+    .sink = &sink,
+    .first_paths = first_paths,
+    .cancellable = cancellable,
+  };
+  gboolean ok;
+
+  metadata = load_commit_metadata (storage, commit, &commit_variant, error);
+  if (metadata == NULL)
+    {
+      g_checksum_free (sink.sha256);
+      return FALSE;
+    }
+  if (!ostree_repo_read_commit (storage->read_repo, commit, &root, NULL, cancellable,
+                                &local_error))
+    {
+      g_checksum_free (sink.sha256);
+      return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                                 "Reading the image commit");
+    }
+  writer.mtime = (gint64) ostree_commit_get_timestamp (commit_variant);
+
+  archive = archive_write_new ();
+  writer.archive = archive;
+  archive_write_set_format_pax_restricted (archive);
+  ok = archive_write_open2 (archive, &sink, NULL, tar_sink_write, NULL, NULL) == ARCHIVE_OK;
+  if (!ok)
+    tar_writer_error (&writer, "the start", error);
+  else
+    ok = tar_write_dir (&writer, OSTREE_REPO_FILE (root), ".", 0, error);
+  if (ok && archive_write_close (archive) != ARCHIVE_OK)
+    ok = tar_writer_error (&writer, "the end", error);
+  archive_write_free (archive);
+  g_clear_error (&sink.error);
+
+  if (ok)
+    {
+      if (out_size != NULL)
+        *out_size = sink.bytes;
+      if (out_sha256 != NULL)
+        *out_sha256 = g_strdup (g_checksum_get_string (sink.sha256));
+    }
+  g_checksum_free (sink.sha256);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Container commit: the image commit plus an overlay upper directory */
+
+typedef struct
+{
+  CtrdStorage *storage;
+  GCancellable *cancellable;
+  GHashTable *content_sizes; /* checksum -> guint64* */
+  GHashTable *inode_checksums; /* "dev:ino" -> checksum, for hardlinks in the upper dir */
+  char **exclude_paths;
+  guint64 n_skipped;
+} UpperWalk;
+
+static gboolean
+path_is_excluded (char **exclude_paths, const char *path)
+{
+  for (guint i = 0; exclude_paths != NULL && exclude_paths[i] != NULL; i++)
+    if (path_is_at_or_under (path, exclude_paths[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* "/a/b/" -> "/a/b"; relative or ".." paths cannot match anything. */
+static char **
+normalize_exclude_paths (const char *const *paths)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
+    {
+      g_autofree char *canonical = NULL;
+
+      if (!g_path_is_absolute (paths[i]))
+        continue;
+      canonical = g_canonicalize_filename (paths[i], "/");
+      if (strcmp (canonical, "/") != 0)
+        g_ptr_array_add (out, g_steal_pointer (&canonical));
+    }
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+}
+
+/* A 0/0 character device is how overlayfs records a deletion. */
+static gboolean
+is_overlay_whiteout (const struct stat *st)
+{
+  return S_ISCHR (st->st_mode) && major (st->st_rdev) == 0 && minor (st->st_rdev) == 0;
+}
+
+/* What the upper-dir entry open as @fd stores: type, owner, mode (and size)
+ * and its kept xattrs in @out_xattrs. @overlay_xattr marks an overlayfs
+ * feature (metacopy, redirect_dir) whose entries do not hold what they
+ * mean: this daemon never mounts with those, so finding one is an error. */
+static GFileInfo *
+upper_entry_info (int fd, const struct stat *st, GFileType type, const char *overlay_xattr,
+                  const char *path, GVariant **out_xattrs, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  GFileInfo *info;
+
+  if (fd_has_xattr (fd, overlay_xattr))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
+                   "%s carries %s (an overlay feature commit does not follow)", path,
+                   overlay_xattr);
+      return NULL;
+    }
+  *out_xattrs = read_fd_xattrs (fd, path, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  info = file_info_new (type, (type == G_FILE_TYPE_DIRECTORY ? S_IFDIR : S_IFREG) |
+                                  (st->st_mode & 07777),
+                        st->st_uid, st->st_gid);
+  if (type == G_FILE_TYPE_REGULAR)
+    g_file_info_set_size (info, st->st_size);
+  return info;
+}
+
+static char *
+commit_upper_file (UpperWalk *walk, int dfd, const char *name, const struct stat *st,
+                   const char *path, GError **error)
+{
+  g_autofree char *inode_key = g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT,
+                                                (guint64) st->st_dev, (guint64) st->st_ino);
+  const char *known = g_hash_table_lookup (walk->inode_checksums, inode_key);
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GVariant) xattrs = NULL;
+  g_autoptr(GInputStream) data = NULL;
+  g_autoptr(GInputStream) content = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree guchar *csum = NULL;
+  g_autofree char *checksum = NULL;
+  guint64 length;
+
+  if (known != NULL)
+    return g_strdup (known);
+
+  if (S_ISLNK (st->st_mode))
+    {
+      char target[PATH_MAX];
+      gssize n = readlinkat (dfd, name, target, sizeof target - 1);
+
+      if (n < 0)
+        {
+          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading the symlink %s", path);
+          return NULL;
+        }
+      target[n] = '\0';
+      if (!g_utf8_validate (target, n, NULL))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "The target of symlink %s is not UTF-8: it cannot be committed", path);
+          return NULL;
+        }
+      info = file_info_new (G_FILE_TYPE_SYMBOLIC_LINK, S_IFLNK | 0777, st->st_uid, st->st_gid);
+      g_file_info_set_size (info, 0);
+      g_file_info_set_symlink_target (info, target);
+    }
+  else
+    {
+      int fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+
+      if (fd < 0)
+        {
+          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", path);
+          return NULL;
+        }
+      data = g_unix_input_stream_new (fd, TRUE);
+      info = upper_entry_info (fd, st, G_FILE_TYPE_REGULAR, "trusted.overlay.metacopy", path,
+                               &xattrs, error);
+      if (info == NULL)
+        return NULL;
+    }
+
+  if (!ostree_raw_file_to_content_stream (data, info, xattrs, &content, &length,
+                                          walk->cancellable, &local_error) ||
+      !ostree_repo_write_content (walk->storage->repo, NULL, content, length, &csum,
+                                  walk->cancellable, &local_error))
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR, path);
+      return NULL;
+    }
+  checksum = ostree_checksum_from_bytes (csum);
+  if (S_ISREG (st->st_mode))
+    {
+      guint64 size = st->st_size;
+      g_hash_table_insert (walk->content_sizes, g_strdup (checksum),
+                           g_memdup2 (&size, sizeof size));
+      if (st->st_nlink > 1)
+        g_hash_table_insert (walk->inode_checksums, g_steal_pointer (&inode_key),
+                             g_strdup (checksum));
+    }
+  return g_steal_pointer (&checksum);
+}
+
+/* Removes every entry of @dir (an opaque upper directory hides the base's). */
+static gboolean
+clear_mtree_dir (OstreeMutableTree *dir, GError **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, ostree_mutable_tree_get_files (dir));
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (names, g_strdup (key));
+  g_hash_table_iter_init (&iter, ostree_mutable_tree_get_subdirs (dir));
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (names, g_strdup (key));
+  if (!ostree_mutable_tree_check_error (dir, error))
+    return FALSE;
+  for (guint i = 0; i < names->len; i++)
+    if (!ostree_mutable_tree_remove (dir, names->pdata[i], FALSE, error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *path, guint depth,
+                  GError **error)
+{
+  const char *display = path[0] != '\0' ? path : "/";
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GVariant) xattrs = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *dirmeta = NULL;
+  struct stat st;
+
+  if (depth > MEMBER_DEPTH_MAX)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s is nested deeper than %d directories", display, MEMBER_DEPTH_MAX);
+      return FALSE;
+    }
+  if (fstat (dfd, &st) < 0)
+    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", display);
+  info = upper_entry_info (dfd, &st, G_FILE_TYPE_DIRECTORY, "trusted.overlay.redirect", display,
+                           &xattrs, error);
+  if (info == NULL)
+    return FALSE;
+  dirmeta = repo_write_dirmeta (walk->storage->repo, info, xattrs, walk->cancellable, &local_error);
+  if (dirmeta == NULL)
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               display);
+  ostree_mutable_tree_set_metadata_checksum (dir, dirmeta);
+
+  if (fd_xattr_is (dfd, "trusted.overlay.opaque", "y") && !clear_mtree_dir (dir, &local_error))
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               display);
+
+  names = read_dir_names (dfd, display, error);
+  if (names == NULL)
+    return FALSE;
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      g_autofree char *child = g_strconcat (path, "/", name, NULL);
+      g_autoptr(OstreeMutableTree) subdir = NULL;
+      g_autofree char *checksum = NULL;
+      SlotKind kind;
+
+      if (g_cancellable_set_error_if_cancelled (walk->cancellable, error))
+        {
+          ctrd_error_normalize (error, CTRD_ERROR_CANCELLED);
+          return FALSE;
+        }
+      if (path_is_excluded (walk->exclude_paths, child))
+        continue;
+      if (!g_utf8_validate (name, -1, NULL))
+        {
+          g_autofree char *quoted = ctrd_quote_untrusted (child);
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "The file name %s is not UTF-8: it cannot be committed", quoted);
+          return FALSE;
+        }
+      if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          if (errno == ENOENT)
+            continue;
+          return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", child);
+        }
+
+      kind = lookup_slot (dir, name, NULL, NULL);
+      if (is_overlay_whiteout (&st) || (kind == SLOT_DIR && !S_ISDIR (st.st_mode)) ||
+          (kind == SLOT_FILE && S_ISDIR (st.st_mode)))
+        {
+          if (!ostree_mutable_tree_remove (dir, name, TRUE, &local_error))
+            return propagate_prefixed (error, g_steal_pointer (&local_error),
+                                       CTRD_ERROR_STORAGE_ERROR, child);
+          if (is_overlay_whiteout (&st))
+            continue;
+        }
+
+      if (S_ISDIR (st.st_mode))
+        {
+          int child_fd;
+          gboolean ok;
+
+          if (!ostree_mutable_tree_ensure_dir (dir, name, &subdir, &local_error))
+            return propagate_prefixed (error, g_steal_pointer (&local_error),
+                                       CTRD_ERROR_STORAGE_ERROR, child);
+          child_fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (child_fd < 0)
+            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", child);
+          ok = commit_upper_dir (walk, child_fd, subdir, child, depth + 1, error);
+          close (child_fd);
+          if (!ok)
+            return FALSE;
+        }
+      else if (S_ISREG (st.st_mode) || S_ISLNK (st.st_mode))
+        {
+          checksum = commit_upper_file (walk, dfd, name, &st, child, error);
+          if (checksum == NULL)
+            return FALSE;
+          if (!ostree_mutable_tree_replace_file (dir, name, checksum, &local_error))
+            return propagate_prefixed (error, g_steal_pointer (&local_error),
+                                       CTRD_ERROR_STORAGE_ERROR, child);
+        }
+      else if (++walk->n_skipped <= SKIPPED_LOG_MAX)
+        g_message ("Commit: skipped %s (device nodes, FIFOs and sockets are not stored in images)",
+                   child);
+    }
+  return TRUE;
+}
+
+static void
+json_object_set_strv (JsonObject *object, const char *member, const char *const *strv)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; strv[i] != NULL; i++)
+    json_array_add_string_element (array, strv[i]);
+  json_object_set_array_member (object, member, array);
+}
+
+/* The JSON object @member of @parent, made (or replacing a non-object) if needed. */
+static JsonObject *
+json_object_ensure_object (JsonObject *parent, const char *member)
+{
+  JsonNode *node = json_object_get_member (parent, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    json_object_set_object_member (parent, member, json_object_new ());
+  return json_object_get_object_member (parent, member);
+}
+
+static JsonArray *
+json_object_ensure_array (JsonObject *parent, const char *member)
+{
+  JsonNode *node = json_object_get_member (parent, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    json_object_set_array_member (parent, member, json_array_new ());
+  return json_object_get_array_member (parent, member);
+}
+
+/* The committed image's config: the base's with @options applied (see
+ * CtrdCommitOptions), a new "created", a history entry, and @tree_checksum
+ * as the diff_id of the flattened change. */
+static char *
+build_commit_config (const char *base_config, const CtrdCommitOptions *options,
+                     const char *tree_checksum, guint64 created_at, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *created_text = format_created (created_at);
+  g_autofree char *diff_id = g_strconcat ("sha256:", tree_checksum, NULL);
+  JsonObject *root, *config, *rootfs, *history_entry;
+  JsonNode *root_node;
+
+  if (base_config == NULL || !json_parser_load_from_data (parser, base_config, -1, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_autofree char *fallback = build_image_config (created_at, diff_id);
+      if (!json_parser_load_from_data (parser, fallback, -1, error))
+        return NULL;
+    }
+  root_node = json_parser_get_root (parser);
+  root = json_node_get_object (root_node);
+
+  json_object_set_string_member (root, "created", created_text);
+  if (options != NULL && options->author != NULL)
+    json_object_set_string_member (root, "author", options->author);
+  config = json_object_ensure_object (root, "config");
+  if (options != NULL && options->command != NULL)
+    json_object_set_strv (config, "Cmd", options->command);
+  if (options != NULL && options->entrypoint != NULL)
+    json_object_set_strv (config, "Entrypoint", options->entrypoint);
+  if (options != NULL && options->env != NULL)
+    json_object_set_strv (config, "Env", options->env);
+  if (options != NULL && options->labels != NULL)
+    {
+      JsonObject *labels = json_object_new ();
+      GHashTableIter iter;
+      gpointer key, value;
+
+      g_hash_table_iter_init (&iter, options->labels);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        json_object_set_string_member (labels, key, value);
+      json_object_set_object_member (config, "Labels", labels);
+    }
+
+  rootfs = json_object_ensure_object (root, "rootfs");
+  json_object_set_string_member (rootfs, "type", "layers");
+  json_array_add_string_element (json_object_ensure_array (rootfs, "diff_ids"), diff_id);
+
+  history_entry = json_object_new ();
+  json_object_set_string_member (history_entry, "created", created_text);
+  json_object_set_string_member (history_entry, "created_by", "containersd commit");
+  if (options != NULL && options->comment != NULL)
+    json_object_set_string_member (history_entry, "comment", options->comment);
+  json_array_add_object_element (json_object_ensure_array (root, "history"), history_entry);
+
+  json_generator_set_root (generator, root_node);
+  return json_generator_to_data (generator, NULL);
+}
+
+static CtrdImportResult *
+commit_container_in_transaction (CtrdStorage *storage, const char *base_commit, int upper_dfd,
+                                 const char *upper_dir, const CtrdCommitOptions *options,
+                                 GCancellable *cancellable, GError **error)
+{
+  g_autoptr(OstreeMutableTree) root = NULL;
+  g_autoptr(GFile) root_file = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *base_config = NULL;
+  g_autofree char *config_json = NULL;
+  g_autoptr(GHashTable) content_sizes =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) inode_checksums =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_auto(GStrv) exclude_paths =
+      normalize_exclude_paths (options != NULL ? options->exclude_paths : NULL);
+  guint64 created_at = ctrd_now_usec ();
+  UpperWalk walk = {
+    .storage = storage,
+    .cancellable = cancellable,
+    .content_sizes = content_sizes,
+    .inode_checksums = inode_checksums,
+    .exclude_paths = exclude_paths,
+  };
+
+  base_config = ctrd_storage_read_image_config (storage, base_commit, &local_error);
+  if (base_config == NULL && !g_error_matches (local_error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  g_clear_error (&local_error);
+
+  /* Lazy: only the directories the upper layer touches are loaded, and
+   * the unchanged subtrees keep their checksums. */
+  root = ostree_mutable_tree_new_from_commit (storage->repo, base_commit, &local_error);
+  if (root == NULL)
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_NOT_FOUND,
+                          "Reading the image commit");
+      return NULL;
+    }
+  if (!commit_upper_dir (&walk, upper_dfd, root, "", 0, error))
+    return g_prefix_error (error, "Committing %s: ", upper_dir), NULL;
+  if (walk.n_skipped > SKIPPED_LOG_MAX)
+    g_message ("Commit: skipped %" G_GUINT64_FORMAT " device nodes, FIFOs and sockets",
+               walk.n_skipped);
+
+  /* The config names the new tree, so the tree is written first. */
+  if (!ostree_repo_write_mtree (storage->repo, root, &root_file, cancellable, &local_error))
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                          "Writing the committed tree");
+      return NULL;
+    }
+  config_json = build_commit_config (
+      base_config, options,
+      ostree_repo_file_tree_get_contents_checksum (OSTREE_REPO_FILE (root_file)), created_at,
+      error);
+  if (config_json == NULL)
+    return NULL;
+  return commit_image_tree (storage, root, NULL, content_sizes, config_json, created_at,
+                            "containersd commit", cancellable, error);
+}
+
+CtrdImportResult *
+ctrd_storage_commit_container (CtrdStorage *storage, const char *base_commit,
+                               const char *upper_dir, const CtrdCommitOptions *options,
+                               GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(GError) local_error = NULL;
+  CtrdImportResult *result;
+  int upper_dfd;
+
+  g_return_val_if_fail (storage != NULL && upper_dir != NULL, NULL);
+
+  if (!check_hex_id (base_commit, "an OSTree commit checksum", error))
+    return NULL;
+  upper_dfd = open (upper_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (upper_dfd < 0)
+    {
+      set_errno_error (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
+                       errno, "Opening the upper directory %s", upper_dir);
+      return NULL;
+    }
+
+  locker = g_mutex_locker_new (&storage->repo_lock);
+  if (!begin_transaction (storage, cancellable, error))
+    {
+      close (upper_dfd);
+      return NULL;
+    }
+  result = commit_container_in_transaction (storage, base_commit, upper_dfd, upper_dir, options,
+                                            cancellable, &local_error);
+  close (upper_dfd);
+  if (result == NULL)
+    return fail_transaction (storage, g_steal_pointer (&local_error), error);
+  return result;
+}
+
+/* ------------------------------------------------------------------ */
+/* Changes of a container's upper directory (podman diff) */
+
+void
+ctrd_change_free (CtrdChange *change)
+{
+  if (change == NULL)
+    return;
+  g_free (change->path);
+  g_free (change);
+}
+
+static void
+add_change (GPtrArray *changes, char kind, const char *path)
+{
+  CtrdChange *change = g_new0 (CtrdChange, 1);
+
+  change->kind = kind;
+  change->path = g_strdup (path);
+  g_ptr_array_add (changes, change);
+}
+
+/* The type of @name in the base directory @base_dir (NULL: the base has no
+ * such directory); G_FILE_TYPE_UNKNOWN when absent. */
+static GFileType
+base_child_type (GFile *base_dir, const char *name, GFile **out_child)
+{
+  g_autoptr(GFile) child = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+
+  if (base_dir == NULL)
+    return G_FILE_TYPE_UNKNOWN;
+  child = g_file_get_child (base_dir, name);
+  info = g_file_query_info (child, G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                            G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+  if (info == NULL)
+    return G_FILE_TYPE_UNKNOWN;
+  if (out_child != NULL)
+    *out_child = g_steal_pointer (&child);
+  return g_file_info_get_file_type (info);
+}
+
+typedef struct
+{
+  GCancellable *cancellable;
+  char **exclude_paths;
+  GPtrArray *changes;
+} ChangesWalk;
+
+static gboolean
+list_upper_changes (ChangesWalk *walk, int dfd, GFile *base_dir, const char *path, guint depth,
+                    GError **error)
+{
+  const char *display = path[0] != '\0' ? path : "/";
+  g_autoptr(GPtrArray) names = NULL;
+
+  if (depth > MEMBER_DEPTH_MAX)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s is nested deeper than %d directories", display, MEMBER_DEPTH_MAX);
+      return FALSE;
+    }
+  names = read_dir_names (dfd, display, error);
+  if (names == NULL)
+    return FALSE;
+
+  if (base_dir != NULL && fd_xattr_is (dfd, "trusted.overlay.opaque", "y"))
+    {
+      g_autoptr(GHashTable) upper_names = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr(GFileEnumerator) enumerator = NULL;
+      g_autoptr(GError) local_error = NULL;
+      GFileInfo *info;
+
+      for (guint i = 0; i < names->len; i++)
+        g_hash_table_add (upper_names, names->pdata[i]);
+      enumerator = g_file_enumerate_children (base_dir, G_FILE_ATTRIBUTE_STANDARD_NAME,
+                                              G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
+                                              walk->cancellable, &local_error);
+      if (enumerator == NULL)
+        return propagate_prefixed (error, g_steal_pointer (&local_error),
+                                   CTRD_ERROR_STORAGE_ERROR, display);
+      while ((info = g_file_enumerator_next_file (enumerator, walk->cancellable, &local_error)))
+        {
+          g_autoptr(GFileInfo) owned = info;
+          const char *name = g_file_info_get_name (info);
+          g_autofree char *child = g_strconcat (path, "/", name, NULL);
+
+          if (!g_hash_table_contains (upper_names, name) &&
+              !path_is_excluded (walk->exclude_paths, child))
+            add_change (walk->changes, 'D', child);
+        }
+      if (local_error != NULL)
+        return propagate_prefixed (error, g_steal_pointer (&local_error),
+                                   CTRD_ERROR_STORAGE_ERROR, display);
+    }
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      g_autofree char *child = g_strconcat (path, "/", name, NULL);
+      g_autoptr(GFile) base_child = NULL;
+      GFileType base_type;
+      struct stat st;
+
+      if (g_cancellable_set_error_if_cancelled (walk->cancellable, error))
+        {
+          ctrd_error_normalize (error, CTRD_ERROR_CANCELLED);
+          return FALSE;
+        }
+      if (path_is_excluded (walk->exclude_paths, child))
+        continue;
+      if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          if (errno == ENOENT)
+            continue;
+          return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", child);
+        }
+      base_type = base_child_type (base_dir, name, &base_child);
+      if (is_overlay_whiteout (&st))
+        {
+          if (base_type != G_FILE_TYPE_UNKNOWN)
+            add_change (walk->changes, 'D', child);
+          continue;
+        }
+      add_change (walk->changes, base_type != G_FILE_TYPE_UNKNOWN ? 'C' : 'A', child);
+      if (S_ISDIR (st.st_mode))
+        {
+          int child_fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          gboolean ok;
+
+          if (child_fd < 0)
+            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", child);
+          ok = list_upper_changes (walk, child_fd,
+                                   base_type == G_FILE_TYPE_DIRECTORY ? base_child : NULL, child,
+                                   depth + 1, error);
+          close (child_fd);
+          if (!ok)
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static int
+compare_changes (gconstpointer a, gconstpointer b)
+{
+  const CtrdChange *ca = *(const CtrdChange *const *) a;
+  const CtrdChange *cb = *(const CtrdChange *const *) b;
+
+  return strcmp (ca->path, cb->path);
+}
+
+GPtrArray *
+ctrd_storage_list_changes (CtrdStorage *storage, const char *base_commit, const char *upper_dir,
+                           const char *const *exclude_paths, GCancellable *cancellable,
+                           GError **error)
+{
+  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_change_free);
+  g_auto(GStrv) excluded = normalize_exclude_paths (exclude_paths);
+  g_autoptr(GFile) base_root = NULL;
+  g_autoptr(GError) local_error = NULL;
+  ChangesWalk walk = {
+    .cancellable = cancellable,
+    .exclude_paths = excluded,
+    .changes = changes,
+  };
+  gboolean ok;
+  int upper_dfd;
+
+  if (!check_hex_id (base_commit, "an OSTree commit checksum", error))
+    return NULL;
+  if (!ostree_repo_read_commit (storage->read_repo, base_commit, &base_root, NULL, cancellable,
+                                &local_error))
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_NOT_FOUND,
+                          "Reading the image commit");
+      return NULL;
+    }
+  upper_dfd = open (upper_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (upper_dfd < 0)
+    {
+      set_errno_error (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
+                       errno, "Opening the upper directory %s", upper_dir);
+      return NULL;
+    }
+  ok = list_upper_changes (&walk, upper_dfd, base_root, "", 0, error);
+  close (upper_dfd);
+  if (!ok)
+    return NULL;
+  g_ptr_array_sort (changes, compare_changes);
+  return g_steal_pointer (&changes);
+}
+
+/* ------------------------------------------------------------------ */
+/* Verifying a checkout against its commit */
+
+typedef struct
+{
+  OstreeRepo *repo;
+  GCancellable *cancellable;
+  GPtrArray *modified;
+} VerifyWalk;
+
+/* TRUE if the regular file or symlink @name in @dfd is exactly the content
+ * object @checksum: same type, mode, owner, kept xattrs and bytes. */
+static gboolean
+checkout_file_matches (VerifyWalk *walk, int dfd, const char *name, const struct stat *st,
+                       const char *checksum, const char *path, gboolean *out_matches,
+                       GError **error)
+{
+  g_autoptr(GFileInfo) stored_info = NULL;
+  g_autoptr(GVariant) stored_xattrs = NULL;
+  g_autoptr(GVariant) canonical_stored = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GInputStream) data = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree guchar *csum = NULL;
+  g_autofree char *actual = NULL;
+
+  *out_matches = FALSE;
+  if (!ostree_repo_load_file (walk->repo, checksum, NULL, &stored_info, &stored_xattrs,
+                              walk->cancellable, &local_error))
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               path);
+  canonical_stored = canonical_xattrs (stored_xattrs);
+
+  if (S_ISLNK (st->st_mode))
+    {
+      char target[PATH_MAX];
+      gssize n;
+
+      if (g_file_info_get_file_type (stored_info) != G_FILE_TYPE_SYMBOLIC_LINK)
+        return TRUE;
+      n = readlinkat (dfd, name, target, sizeof target - 1);
+      if (n < 0)
+        return TRUE;
+      target[n] = '\0';
+      info = file_info_new (G_FILE_TYPE_SYMBOLIC_LINK, S_IFLNK | 0777, st->st_uid, st->st_gid);
+      g_file_info_set_size (info, 0);
+      g_file_info_set_symlink_target (info, target);
+    }
+  else
+    {
+      g_autoptr(GVariant) xattrs = NULL;
+      g_autoptr(GVariant) canonical = NULL;
+      int fd;
+
+      if (g_file_info_get_file_type (stored_info) != G_FILE_TYPE_REGULAR)
+        return TRUE;
+      fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+      if (fd < 0)
+        return TRUE;
+      data = g_unix_input_stream_new (fd, TRUE);
+      xattrs = read_fd_xattrs (fd, path, &local_error);
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      canonical = canonical_xattrs (xattrs);
+      if (!g_variant_equal (canonical, canonical_stored))
+        return TRUE;
+      info = file_info_new (G_FILE_TYPE_REGULAR, S_IFREG | (st->st_mode & 07777), st->st_uid,
+                            st->st_gid);
+      g_file_info_set_size (info, st->st_size);
+    }
+
+  /* Hashed with the xattrs as stored, whose order the checksum depends on
+   * (the sets were compared above). */
+  if (!ostree_checksum_file_from_input (info, stored_xattrs, data, OSTREE_OBJECT_TYPE_FILE, &csum,
+                                        walk->cancellable, &local_error))
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               path);
+  actual = ostree_checksum_from_bytes (csum);
+  *out_matches = strcmp (actual, checksum) == 0;
+  return TRUE;
+}
+
+/* TRUE if the directory open as @dfd has the owner, mode and kept xattrs of
+ * the dirmeta object @dirmeta (a (uuua(ayay)) with big-endian numbers). */
+static gboolean
+checkout_dir_matches (int dfd, GVariant *dirmeta, const char *path, gboolean *out_matches,
+                      GError **error)
+{
+  g_autoptr(GVariant) stored_xattrs = NULL;
+  g_autoptr(GVariant) canonical_stored = NULL;
+  g_autoptr(GVariant) xattrs = NULL;
+  g_autoptr(GVariant) canonical = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint32 uid, gid, mode;
+  struct stat st;
+
+  *out_matches = FALSE;
+  if (fstat (dfd, &st) < 0)
+    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", path);
+  g_variant_get (dirmeta, "(uuu@a(ayay))", &uid, &gid, &mode, &stored_xattrs);
+  xattrs = read_fd_xattrs (dfd, path, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  canonical = canonical_xattrs (xattrs);
+  canonical_stored = canonical_xattrs (stored_xattrs);
+  *out_matches = GUINT32_FROM_BE (uid) == st.st_uid && GUINT32_FROM_BE (gid) == st.st_gid &&
+                 GUINT32_FROM_BE (mode) == st.st_mode &&
+                 g_variant_equal (canonical, canonical_stored);
+  return TRUE;
+}
+
+static gboolean
+verify_dir (VerifyWalk *walk, int dfd, OstreeRepoFile *dir, const char *path, guint depth,
+            GError **error)
+{
+  const char *display = path[0] != '\0' ? path : "/";
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GHashTable) expected = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GVariant) files = NULL;
+  g_autoptr(GVariant) dirs = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  GVariant *contents;
+  gboolean matches;
+
+  if (depth > MEMBER_DEPTH_MAX)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "%s is nested too deep", display);
+      return FALSE;
+    }
+  if (g_cancellable_set_error_if_cancelled (walk->cancellable, error))
+    {
+      ctrd_error_normalize (error, CTRD_ERROR_CANCELLED);
+      return FALSE;
+    }
+  if (!ostree_repo_file_ensure_resolved (dir, &local_error))
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               display);
+  if (!checkout_dir_matches (dfd, ostree_repo_file_tree_get_metadata (dir), display, &matches,
+                             error))
+    return FALSE;
+  if (!matches)
+    g_ptr_array_add (walk->modified, g_strdup (display));
+
+  contents = ostree_repo_file_tree_get_contents (dir);
+  files = g_variant_get_child_value (contents, 0);
+  dirs = g_variant_get_child_value (contents, 1);
+
+  for (gsize i = 0; i < g_variant_n_children (files); i++)
+    {
+      const char *name;
+      g_autoptr(GVariant) csum_v = NULL;
+      g_autofree char *checksum = NULL;
+      g_autofree char *child = NULL;
+      struct stat st;
+
+      g_variant_get_child (files, i, "(&s@ay)", &name, &csum_v);
+      g_hash_table_add (expected, (gpointer) name);
+      checksum = ostree_checksum_from_bytes_v (csum_v);
+      child = g_strconcat (path, "/", name, NULL);
+      if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+          !(S_ISREG (st.st_mode) || S_ISLNK (st.st_mode)))
+        matches = FALSE;
+      else if (!checkout_file_matches (walk, dfd, name, &st, checksum, child, &matches, error))
+        return FALSE;
+      if (!matches)
+        g_ptr_array_add (walk->modified, g_steal_pointer (&child));
+    }
+
+  for (gsize i = 0; i < g_variant_n_children (dirs); i++)
+    {
+      const char *name;
+      g_autofree char *child = NULL;
+      g_autoptr(GFile) child_file = NULL;
+      int child_fd;
+      gboolean ok;
+
+      g_variant_get_child (dirs, i, "(&s@ay@ay)", &name, NULL, NULL);
+      g_hash_table_add (expected, (gpointer) name);
+      child = g_strconcat (path, "/", name, NULL);
+      child_fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (child_fd < 0)
+        {
+          g_ptr_array_add (walk->modified, g_steal_pointer (&child));
+          continue;
+        }
+      child_file = g_file_get_child (G_FILE (dir), name);
+      ok = verify_dir (walk, child_fd, OSTREE_REPO_FILE (child_file), child, depth + 1, error);
+      close (child_fd);
+      if (!ok)
+        return FALSE;
+    }
+
+  /* Whatever the commit does not have was added to the checkout. */
+  names = read_dir_names (dfd, display, error);
+  if (names == NULL)
+    return FALSE;
+  for (guint i = 0; i < names->len; i++)
+    if (!g_hash_table_contains (expected, names->pdata[i]))
+      g_ptr_array_add (walk->modified, g_strconcat (path, "/", names->pdata[i], NULL));
+  return TRUE;
+}
+
+GPtrArray *
+ctrd_storage_verify_checkout (CtrdStorage *storage, const char *commit, GCancellable *cancellable,
+                              GError **error)
+{
+  g_autoptr(GPtrArray) modified = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *path = NULL;
+  VerifyWalk walk = {
+    .repo = storage->read_repo,
+    .cancellable = cancellable,
+    .modified = modified,
+  };
+  gboolean ok;
+  int dfd;
+
+  if (!check_hex_id (commit, "an OSTree commit checksum", error))
+    return NULL;
+  path = g_build_filename (storage->checkouts_path, commit, NULL);
+  if (!ostree_repo_read_commit (storage->read_repo, commit, &root, NULL, cancellable,
+                                &local_error))
+    {
+      propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_NOT_FOUND,
+                          "Reading the image commit");
+      return NULL;
+    }
+  dfd = openat (storage->checkouts_dfd, commit, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    {
+      set_errno_error (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
+                       errno, "Opening the checkout %s", path);
+      return NULL;
+    }
+  ok = verify_dir (&walk, dfd, OSTREE_REPO_FILE (root), "", 0, error);
+  close (dfd);
+  if (!ok)
+    return NULL;
+  g_ptr_array_sort (modified, compare_c_strings);
+  return g_steal_pointer (&modified);
 }

@@ -30,10 +30,16 @@ typedef struct
 {
   char *image_id;    /* 64 hex: sha256 of config_json */
   char *commit;      /* OSTree checksum */
-  guint64 size;      /* bytes of regular files */
+  guint64 size;      /* bytes of the distinct regular files (what they take in the repo) */
   guint64 created_at; /* usec since the epoch, like the containers' */
-  char *config_json; /* the OCI image config (JSON text) written for the image */
+  char *config_json; /* the OCI image config (JSON text), verbatim: sha256 gives image_id */
+  char **names;      /* names the archive gave the image ("name:tag", normalised);
+                      * NULL or empty when it gave none */
 } CtrdImportResult;
+
+/* Progress of a long operation, called from the thread doing it: @done bytes
+ * so far of @total (0 = unknown). */
+typedef void (*CtrdProgressFunc) (guint64 done, guint64 total, gpointer user_data);
 
 void ctrd_import_result_free (CtrdImportResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdImportResult, ctrd_import_result_free)
@@ -65,6 +71,153 @@ const char *ctrd_storage_get_repo_path (CtrdStorage *storage);
 CtrdImportResult *ctrd_storage_import_rootfs_tar (CtrdStorage *storage, int fd,
                                                   const CtrdImportLimits *limits,
                                                   GCancellable *cancellable, GError **error);
+
+/* An import of OCI image layers into one commit. Holds the repo lock from
+ * begin to free, so begin, apply, commit and free must run in one thread. */
+typedef struct _CtrdLayerImport CtrdLayerImport;
+
+/* Blocks (waits for other imports). Opens an OSTree transaction. */
+CtrdLayerImport *ctrd_storage_layer_import_begin (CtrdStorage *storage,
+                                                  const CtrdImportLimits *limits,
+                                                  GCancellable *cancellable, GError **error);
+
+/* Blocks. Applies one layer (a tar, plain, gzip or zstd) read from @layer to
+ * the tree of the layers before it, with the member rules of
+ * ctrd_storage_import_rootfs_tar and OCI changeset rules: ".wh.NAME"
+ * deletes NAME of the lower layers, ".wh..wh..opq" hides everything lower
+ * layers put in its directory, a bare ".wh." (and ".wh..", ".wh...") is
+ * INVALID_ARGUMENT, other ".wh..wh.*" are ignored; whiteouts never hide what
+ * the same layer writes; an entry replaces one of another kind (file vs
+ * directory) from a lower layer. Empty layers are fine. @expected_diff_id
+ * ("sha256:<hex>" of the uncompressed tar, may be NULL) is checked
+ * (INVALID_ARGUMENT on mismatch); @out_diff_id (may be NULL) receives it.
+ * Limits count over all layers. After a failure only free is allowed. */
+gboolean ctrd_layer_import_apply (CtrdLayerImport *import, GInputStream *layer,
+                                  const char *expected_diff_id, char **out_diff_id,
+                                  GError **error);
+
+/* Blocks. Commits the tree with @config_json (stored verbatim in the commit
+ * metadata; must be UTF-8) and sets ref images/<sha256 of @config_json>.
+ * @created_at: usec since the epoch (0 = now), also the commit timestamp. */
+CtrdImportResult *ctrd_layer_import_commit (CtrdLayerImport *import, const char *config_json,
+                                            guint64 created_at, GError **error);
+
+/* Aborts the transaction unless committed (nothing of it stays reachable, and
+ * its staging files go) and releases the repo lock. */
+void ctrd_layer_import_free (CtrdLayerImport *import);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdLayerImport, ctrd_layer_import_free)
+
+/* An unnamed file (0600) in the storage root for temporary data: it
+ * vanishes when its last fd closes, even if the daemon is killed. Returns the
+ * fd (O_CLOEXEC, read-write) or -1. */
+int ctrd_storage_open_tmpfile (CtrdStorage *storage, GError **error);
+
+/* Blocks. Reads all of @fd (a file, pipe or socket; not closed), undoing any
+ * gzip/zstd/xz/bzip2 compression, into a new ctrd_storage_open_tmpfile file,
+ * and returns that fd at offset 0 (or -1). @max_bytes (0 = no cap) bounds the
+ * bytes read and written (LIMIT_EXCEEDED); cancellation also interrupts a
+ * stalled pipe (CANCELLED). @progress (may be NULL) gets the source bytes. */
+int ctrd_storage_spool_source (CtrdStorage *storage, int fd, guint64 max_bytes,
+                               CtrdProgressFunc progress, gpointer progress_data,
+                               GCancellable *cancellable, GError **error);
+
+/* Blocks until all @len bytes are written to @fd (a pipe, socket or regular
+ * file, blocking or not) or @cancellable fires (CANCELLED, also while the
+ * reader stalls). A reader that went away (EPIPE) is FAILED, never SIGPIPE
+ * for sockets (the daemon ignores SIGPIPE for pipes). */
+gboolean ctrd_storage_write_all (int fd, const void *data, gsize len, GCancellable *cancellable,
+                                 GError **error);
+
+/* Blocks. The image config stored in @commit (verbatim), or NULL with
+ * NOT_FOUND (no such commit, or no config in it). Free with g_free. */
+char *ctrd_storage_read_image_config (CtrdStorage *storage, const char *commit, GError **error);
+
+/* Blocks. Writes the root filesystem of @commit to @fd as an uncompressed pax
+ * tar ("./" first, then "./path" in name order; numeric owners, modes with
+ * setuid bits, the stored xattrs, repeated content as hardlinks, every mtime
+ * the commit's time), with ctrd_storage_write_all semantics for @fd. On
+ * success @out_size and @out_sha256 (64 hex, may be NULL) describe the bytes
+ * written. @progress gets the bytes written and @total_hint. */
+gboolean ctrd_storage_write_rootfs_tar (CtrdStorage *storage, const char *commit, int fd,
+                                        guint64 *out_size, char **out_sha256,
+                                        CtrdProgressFunc progress, gpointer progress_data,
+                                        guint64 total_hint, GCancellable *cancellable,
+                                        GError **error);
+
+/* What Container.Commit changes in the image config; every field NULL keeps
+ * the image's value, a set one replaces it (merging is the caller's choice). */
+typedef struct
+{
+  const char *const *command;    /* config Cmd */
+  const char *const *entrypoint; /* config Entrypoint */
+  const char *const *env;        /* config Env, KEY=VALUE */
+  GHashTable *labels;            /* config Labels (char* -> char*) */
+  const char *author;            /* config author */
+  const char *comment;           /* the new history entry's comment */
+  /* Absolute paths inside the container to leave out with everything under
+   * them (mount points the runtime made, e.g. /etc/resolv.conf). */
+  const char *const *exclude_paths;
+} CtrdCommitOptions;
+
+/* Blocks. A new image from @base_commit plus the overlay upper directory
+ * @upper_dir of a container (read fd-relative, never following symlinks):
+ * a character device 0/0 deletes the path, a directory with xattr
+ * trusted.overlay.opaque=y hides everything below it in the base; every other
+ * entry is added or replaces the base's. Only the files in @upper_dir are
+ * read and hashed; the rest of the base tree is reused as it is. FIFOs,
+ * sockets and devices are skipped (logged); xattrs are filtered as for
+ * imports; names that are not UTF-8 are INVALID_ARGUMENT; an upper dir made
+ * with redirect_dir or metacopy (which this daemon never mounts) is
+ * STORAGE_ERROR. The config is the base commit's with @options applied, a new
+ * "created" (now), a history entry, and the new tree's OSTree checksum
+ * appended to rootfs.diff_ids (images are stored flattened; Export writes
+ * real layer digests). Sets ref images/<ID>. @options may be NULL. Pause the
+ * container first: a changing upper dir gives an inconsistent image. */
+CtrdImportResult *ctrd_storage_commit_container (CtrdStorage *storage, const char *base_commit,
+                                                 const char *upper_dir,
+                                                 const CtrdCommitOptions *options,
+                                                 GCancellable *cancellable, GError **error);
+
+typedef struct
+{
+  char kind;  /* 'A' added, 'C' changed, 'D' deleted (like podman diff) */
+  char *path; /* absolute, inside the container */
+} CtrdChange;
+
+void ctrd_change_free (CtrdChange *change);
+
+/* Blocks. The changes of a container's overlay upper directory @upper_dir
+ * against @base_commit, sorted by path: an entry that exists in the base is
+ * C (directories too, as podman reports a directory whose content changed),
+ * else A; a whiteout of a base entry is D; an opaque directory gives D for
+ * each base entry in it that the upper directory does not have again.
+ * Deleted directories are listed once, not with their content. Paths in
+ * @exclude_paths (may be NULL) and below them are left out. Element type
+ * CtrdChange*, free function set. */
+GPtrArray *ctrd_storage_list_changes (CtrdStorage *storage, const char *base_commit,
+                                      const char *upper_dir, const char *const *exclude_paths,
+                                      GCancellable *cancellable, GError **error);
+
+/* Blocks (reads every file). Compares checkouts/<commit> with the commit:
+ * returns the absolute paths (sorted) whose content, type, mode, owner or
+ * kept xattrs differ, that are missing, or that the commit does not have;
+ * empty when the checkout is intact. NOT_FOUND when there is no checkout.
+ * Element type char*, free function set. A file changed in place also
+ * changed the repo object it shares an inode with: this finds it by hashing
+ * the content, not by trusting the object. */
+GPtrArray *ctrd_storage_verify_checkout (CtrdStorage *storage, const char *commit,
+                                         GCancellable *cancellable, GError **error);
+
+/* The host's architecture as OCI names it ("amd64", "arm64", ...). Free with g_free. */
+char *ctrd_storage_oci_architecture (void);
+
+/* ctrd_storage_import_rootfs_tar, telling @progress (may be NULL; called in
+ * this thread) the bytes read from @fd so far (total 0). */
+CtrdImportResult *ctrd_storage_import_rootfs_tar_full (CtrdStorage *storage, int fd,
+                                                       const CtrdImportLimits *limits,
+                                                       CtrdProgressFunc progress,
+                                                       gpointer progress_data,
+                                                       GCancellable *cancellable, GError **error);
 
 /* Removes ref images/<ID> (NOT_FOUND if absent is not an error: returns TRUE). */
 gboolean ctrd_storage_delete_image_ref (CtrdStorage *storage, const char *image_id,

@@ -8,6 +8,7 @@
 
 #include "ctrd-error.h"
 #include "ctrd-hooks.h"
+#include "ctrd-selinux.h"
 #include "ctrd-spec.h"
 
 #define TEST_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -863,6 +864,52 @@ test_check_mounts_duplicates (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "/data"));
 }
 
+/* SELinux labels go where runc reads them, and only when given; the level
+ * rewriting keeps user, role and type. */
+static void
+test_selinux_labels (Fixture *fx, gconstpointer data)
+{
+  CtrdSpecParams params;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) plain = NULL;
+  g_autoptr (JsonNode) labelled = NULL;
+  g_autofree char *relabelled = NULL;
+  g_autofree char *short_context = NULL;
+
+  init_params (fx, &params);
+  plain = ctrd_spec_generate (&params, &error);
+  g_assert_no_error (error);
+  g_assert_false (json_object_has_member (get_object_path (plain, "process", NULL), "selinuxLabel"));
+  g_assert_false (json_object_has_member (get_object_path (plain, "linux", NULL), "mountLabel"));
+
+  params.process_label = "system_u:system_r:container_t:s0:c1,c2";
+  params.mount_label = "system_u:object_r:container_file_t:s0:c1,c2";
+  labelled = ctrd_spec_generate (&params, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (get_object_path (labelled, "process", NULL),
+                                                  "selinuxLabel"),
+                   ==, params.process_label);
+  g_assert_cmpstr (json_object_get_string_member (get_object_path (labelled, "linux", NULL),
+                                                  "mountLabel"),
+                   ==, params.mount_label);
+
+  relabelled = ctrd_selinux_with_level ("system_u:system_r:container_t:s0:c1,c2", "s0:c7,c9");
+  g_assert_cmpstr (relabelled, ==, "system_u:system_r:container_t:s0:c7,c9");
+  short_context = ctrd_selinux_with_level ("unlabeled", "s0:c7,c9");
+  g_assert_cmpstr (short_context, ==, "unlabeled");
+
+  /* Where SELinux is off (as on the test machines) there are no labels. */
+  if (!ctrd_selinux_enabled ())
+    {
+      g_autofree char *process_label = NULL;
+      g_autofree char *mount_label = NULL;
+      g_assert_true (ctrd_selinux_container_labels (&process_label, &mount_label, &error));
+      g_assert_no_error (error);
+      g_assert_null (process_label);
+      g_assert_null (mount_label);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -884,6 +931,7 @@ main (int argc, char **argv)
   ADD ("/spec/mounts/check", test_check_mount);
   ADD ("/spec/mounts/check-rejects", test_check_mount_rejects);
   ADD ("/spec/mounts/check-duplicates", test_check_mounts_duplicates);
+  ADD ("/spec/selinux-labels", test_selinux_labels);
 #undef ADD
 
   return g_test_run ();

@@ -1,10 +1,13 @@
 /* test-storage.c: unit tests of the OSTree image store (ctrd-storage). */
 #include "config.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <ostree.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -1335,10 +1338,594 @@ test_mountinfo_escapes_and_busy (Fixture *fx, gconstpointer data)
   close (fd);
 }
 
+/* ---- OCI layers, one commit ---- */
+
+static GInputStream *
+layer_stream (const CtrdTestTarMember *members, gsize n, gboolean gzip)
+{
+  g_autoptr(GBytes) tar = ctrd_test_build_tar (members, n, gzip);
+  return g_memory_input_stream_new_from_bytes (tar);
+}
+
+static gboolean
+apply_layer (CtrdLayerImport *import, const CtrdTestTarMember *members, gsize n, GError **error)
+{
+  g_autoptr(GInputStream) stream = layer_stream (members, n, FALSE);
+  return ctrd_layer_import_apply (import, stream, NULL, NULL, error);
+}
+
+static void
+test_layers_rules (Fixture *fx, gconstpointer data)
+{
+  static const CtrdTestTarMember lower[] = {
+    { CTRD_TEST_TAR_FILE, "a/file", "lower\n" },
+    { CTRD_TEST_TAR_FILE, "a/sub/deep", "deep\n" },
+    { CTRD_TEST_TAR_FILE, "b/x", "x\n" },
+    { CTRD_TEST_TAR_DIR, "c", NULL, 0700 },
+    { CTRD_TEST_TAR_FILE, "c/y", "y\n" },
+    { CTRD_TEST_TAR_FILE, "d", "d was a file\n" },
+  };
+  /* The opaque marker after entries of its own layer, a whiteout of a
+   * directory this layer also writes, and a file over a directory. */
+  static const CtrdTestTarMember upper[] = {
+    { CTRD_TEST_TAR_FILE, "a/new", "new\n" },
+    { CTRD_TEST_TAR_FILE, "a/.wh..wh..opq" },
+    { CTRD_TEST_TAR_FILE, "b/z", "z\n" },
+    { CTRD_TEST_TAR_FILE, ".wh.b" },
+    { CTRD_TEST_TAR_FILE, "c", "c is a file now\n" },
+    { CTRD_TEST_TAR_DIR, "d", NULL, 0711 },
+    { CTRD_TEST_TAR_FILE, ".wh.never-existed" },
+    { CTRD_TEST_TAR_FILE, "missing-dir/.wh.x" },
+  };
+  static const CtrdTestTarMember same_layer_conflict[] = {
+    { CTRD_TEST_TAR_FILE, "e/f", "f\n" },
+    { CTRD_TEST_TAR_FILE, "e", "e over its own directory\n" },
+  };
+  g_autoptr(CtrdLayerImport) import = NULL;
+  g_autoptr(CtrdImportResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *checkout = NULL;
+  g_autofree char *diff_id = NULL;
+  g_autoptr(GBytes) lower_tar = ctrd_test_build_tar (lower, G_N_ELEMENTS (lower), FALSE);
+  g_autofree char *lower_sha = sha256_of_bytes (lower_tar);
+  g_autofree char *expected_diff_id = g_strconcat ("sha256:", lower_sha, NULL);
+  g_autoptr(GInputStream) lower_stream = g_memory_input_stream_new_from_bytes (lower_tar);
+  g_autoptr(GInputStream) empty = layer_stream (NULL, 0, TRUE);
+  struct stat st;
+
+  import = ctrd_storage_layer_import_begin (fx->storage, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (
+      ctrd_layer_import_apply (import, lower_stream, expected_diff_id, &diff_id, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (diff_id, ==, expected_diff_id);
+  g_assert_true (apply_layer (import, upper, G_N_ELEMENTS (upper), &error));
+  g_assert_no_error (error);
+  /* An empty layer changes nothing and is fine. */
+  g_assert_true (ctrd_layer_import_apply (import, empty, NULL, NULL, &error));
+  g_assert_no_error (error);
+  result = ctrd_layer_import_commit (import, "{\"created\":\"x\"}", 1000000, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&import, ctrd_layer_import_free);
+  {
+    g_autofree char *target = ref_target (fx, result->image_id);
+    g_assert_cmpstr (target, ==, result->commit);
+  }
+
+  checkout = checkout_ok (fx, result->commit);
+  assert_file_contents (checkout, "a/new", "new\n");
+  assert_missing (checkout, "a/file");
+  assert_missing (checkout, "a/sub");
+  assert_file_contents (checkout, "b/z", "z\n");
+  assert_missing (checkout, "b/x");
+  assert_file_contents (checkout, "c", "c is a file now\n");
+  stat_ok (checkout, "d", &st);
+  g_assert_true (S_ISDIR (st.st_mode));
+  g_assert_cmpint (st.st_mode & 07777, ==, 0711);
+  assert_missing (checkout, "missing-dir");
+  assert_missing (checkout, ".wh.never-existed");
+
+  /* Within one layer a file over a directory is as wrong as in a rootfs
+   * tar; the failed import cannot be committed and leaves nothing. */
+  {
+    g_autofree char *refs_before = refs_snapshot (fx);
+    g_autofree char *tmp_before = repo_tmp_listing (fx);
+    g_autofree char *refs_after = NULL;
+    g_autofree char *tmp_after = NULL;
+
+    import = ctrd_storage_layer_import_begin (fx->storage, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_false (
+        apply_layer (import, same_layer_conflict, G_N_ELEMENTS (same_layer_conflict), &error));
+    g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+    g_assert_null (ctrd_layer_import_commit (import, "{}", 0, &error));
+    g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_STATE);
+    g_clear_error (&error);
+    g_clear_pointer (&import, ctrd_layer_import_free);
+    refs_after = refs_snapshot (fx);
+    tmp_after = repo_tmp_listing (fx);
+    g_assert_cmpstr (refs_after, ==, refs_before);
+    g_assert_cmpstr (tmp_after, ==, tmp_before);
+  }
+
+  /* A diff_id that does not match. */
+  import = ctrd_storage_layer_import_begin (fx->storage, NULL, NULL, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(GInputStream) again = g_memory_input_stream_new_from_bytes (lower_tar);
+    g_assert_false (ctrd_layer_import_apply (
+        import, again, "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        NULL, &error));
+    g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+  }
+}
+
+/* ---- a container's overlay upper directory ---- */
+
+static const CtrdTestTarMember commit_base_members[] = {
+  { CTRD_TEST_TAR_DIR, "./", NULL, 0755 },
+  { CTRD_TEST_TAR_FILE, "etc/hello", "hello world\n" },
+  { CTRD_TEST_TAR_FILE, "bin/tool", "#!/bin/sh\necho tool\n", 04755 },
+  { CTRD_TEST_TAR_SYMLINK, "bin/sh", "tool" },
+  { CTRD_TEST_TAR_FILE, "var/empty" },
+  { CTRD_TEST_TAR_FILE, "home/user/.profile", "x=1\n", 0600, 1000, 1000 },
+  { CTRD_TEST_TAR_FILE, "usr/share/doc/readme", "untouched\n" },
+};
+
+typedef struct
+{
+  CtrdImportResult *base;
+  char *checkout;
+  char *upper;
+  char *mountpoint;
+} Container;
+
+static void
+write_in (const char *dir, const char *rel, const char *contents)
+{
+  g_autofree char *path = g_build_filename (dir, rel, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+}
+
+/* A container on the commit base image whose root has been changed through
+ * a real overlay mount, then unmounted. */
+static void
+container_with_changes (Fixture *fx, Container *ctr)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *link_path = NULL;
+
+  ctr->base = import_ok (fx, commit_base_members, G_N_ELEMENTS (commit_base_members));
+  ctr->checkout = checkout_ok (fx, ctr->base->commit);
+  dir = ctrd_storage_container_dir (fx->storage, CONTAINER_ID);
+  ctr->upper = g_build_filename (dir, "upper", NULL);
+  ctr->mountpoint = g_build_filename (fx->tmpdir, "run", CONTAINER_ID, "rootfs", NULL);
+  g_assert_true (ctrd_storage_create_container_dirs (fx->storage, CONTAINER_ID, &error));
+  g_assert_true (ctrd_storage_mount_rootfs (fx->storage, CONTAINER_ID, ctr->checkout,
+                                            ctr->mountpoint, &error));
+  g_assert_no_error (error);
+
+  write_in (ctr->mountpoint, "etc/new", "new\n");
+  write_in (ctr->mountpoint, "etc/hello", "changed\n");
+  path = g_build_filename (ctr->mountpoint, "etc", "new", NULL);
+  link_path = g_build_filename (ctr->mountpoint, "etc", "new-link", NULL);
+  g_assert_no_errno (link (path, link_path));
+  g_free (path);
+  path = g_build_filename (ctr->mountpoint, "etc", "sl", NULL);
+  g_assert_no_errno (symlink ("hello", path));
+  g_free (path);
+  path = g_build_filename (ctr->mountpoint, "var", "empty", NULL);
+  g_assert_no_errno (unlink (path));
+  g_free (path);
+  path = g_build_filename (ctr->mountpoint, "bin", "tool", NULL);
+  g_assert_no_errno (chmod (path, 0700));
+  g_free (path);
+  /* Removed and made again: overlayfs marks the new directory opaque. */
+  path = g_build_filename (ctr->mountpoint, "home", "user", ".profile", NULL);
+  g_assert_no_errno (unlink (path));
+  g_free (path);
+  path = g_build_filename (ctr->mountpoint, "home", "user", NULL);
+  g_assert_no_errno (rmdir (path));
+  g_assert_no_errno (mkdir (path, 0750));
+  write_in (ctr->mountpoint, "home/user/fresh", "fresh\n");
+  g_free (path);
+  path = g_build_filename (ctr->mountpoint, "run-fifo", NULL);
+  g_assert_no_errno (mkfifo (path, 0600));
+
+  g_assert_true (ctrd_storage_unmount_rootfs (ctr->mountpoint, &error));
+  g_assert_no_error (error);
+}
+
+static void
+container_clear (Fixture *fx, Container *ctr)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (ctrd_storage_remove_container_dirs (fx->storage, CONTAINER_ID, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&ctr->base, ctrd_import_result_free);
+  g_free (ctr->checkout);
+  g_free (ctr->upper);
+  g_free (ctr->mountpoint);
+}
+
+static char *
+changes_text (GPtrArray *changes)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < changes->len; i++)
+    {
+      CtrdChange *change = changes->pdata[i];
+      g_string_append_printf (text, "%c %s\n", change->kind, change->path);
+    }
+  return g_string_free (text, FALSE);
+}
+
+static void
+test_list_changes (Fixture *fx, gconstpointer data)
+{
+  Container ctr = { 0 };
+  g_autoptr(GPtrArray) changes = NULL;
+  g_autoptr(GPtrArray) filtered = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *filtered_text = NULL;
+  const char *const exclude[] = { "/etc/sl", "/home/", NULL };
+
+  if (skip_unless_root ())
+    return;
+  container_with_changes (fx, &ctr);
+
+  changes = ctrd_storage_list_changes (fx->storage, ctr.base->commit, ctr.upper, NULL, NULL,
+                                       &error);
+  g_assert_no_error (error);
+  text = changes_text (changes);
+  /* Directories that exist in the image and were written into are C, as
+   * podman diff shows them; /home/user was made again (opaque): what it had
+   * is D, what it has now is A. */
+  g_assert_cmpstr (text, ==,
+                   "C /bin\n"
+                   "C /bin/tool\n"
+                   "C /etc\n"
+                   "C /etc/hello\n"
+                   "A /etc/new\n"
+                   "A /etc/new-link\n"
+                   "A /etc/sl\n"
+                   "C /home\n"
+                   "C /home/user\n"
+                   "D /home/user/.profile\n"
+                   "A /home/user/fresh\n"
+                   "A /run-fifo\n"
+                   "C /var\n"
+                   "D /var/empty\n");
+
+  filtered = ctrd_storage_list_changes (fx->storage, ctr.base->commit, ctr.upper, exclude, NULL,
+                                        &error);
+  g_assert_no_error (error);
+  filtered_text = changes_text (filtered);
+  g_assert_null (strstr (filtered_text, "/etc/sl"));
+  g_assert_null (strstr (filtered_text, "/home"));
+  g_assert_nonnull (strstr (filtered_text, "A /etc/new\n"));
+
+  g_assert_null (ctrd_storage_list_changes (fx->storage, "nothex", ctr.upper, NULL, NULL, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (ctrd_storage_list_changes (fx->storage, ctr.base->commit, "/nonexistent", NULL,
+                                            NULL, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND);
+  container_clear (fx, &ctr);
+}
+
+static char *
+subtree_checksum (Fixture *fx, const char *commit, const char *rel)
+{
+  g_autoptr(OstreeRepo) repo = open_repo (fx);
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GFile) dir = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ostree_repo_read_commit (repo, commit, &root, NULL, NULL, &error);
+  g_assert_no_error (error);
+  dir = g_file_resolve_relative_path (root, rel);
+  ostree_repo_file_ensure_resolved (OSTREE_REPO_FILE (dir), &error);
+  g_assert_no_error (error);
+  return g_strdup (ostree_repo_file_tree_get_contents_checksum (OSTREE_REPO_FILE (dir)));
+}
+
+static void
+test_commit_container (Fixture *fx, gconstpointer data)
+{
+  Container ctr = { 0 };
+  g_autoptr(CtrdImportResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) labels = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *checkout = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *usr_before = NULL;
+  g_autofree char *usr_after = NULL;
+  g_autofree char *etc_before = NULL;
+  g_autofree char *etc_after = NULL;
+  const char *const cmd[] = { "/bin/tool", "--serve", NULL };
+  const char *const exclude[] = { "/etc/sl", NULL };
+  CtrdCommitOptions options = {
+    .command = cmd,
+    .labels = labels,
+    .author = "tester",
+    .comment = "from a test",
+    .exclude_paths = exclude,
+  };
+  JsonObject *root, *config;
+  JsonArray *diff_ids, *history;
+  struct stat st, st2;
+
+  if (skip_unless_root ())
+    return;
+  container_with_changes (fx, &ctr);
+  g_hash_table_insert (labels, "stage", "committed");
+
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "*Commit: skipped /run-fifo*");
+  result = ctrd_storage_commit_container (fx->storage, ctr.base->commit, ctr.upper, &options, NULL,
+                                          &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, result->config_json, -1);
+  g_assert_cmpstr (result->image_id, ==, id);
+  {
+    g_autofree char *target = ref_target (fx, result->image_id);
+    g_autofree char *base_target = ref_target (fx, ctr.base->image_id);
+    g_assert_cmpstr (target, ==, result->commit);
+    g_assert_cmpstr (base_target, ==, ctr.base->commit);
+  }
+
+  checkout = checkout_ok (fx, result->commit);
+  assert_file_contents (checkout, "etc/hello", "changed\n");
+  assert_file_contents (checkout, "etc/new", "new\n");
+  stat_ok (checkout, "etc/new", &st);
+  stat_ok (checkout, "etc/new-link", &st2);
+  g_assert_cmpuint (st.st_ino, ==, st2.st_ino);
+  assert_missing (checkout, "etc/sl");
+  assert_missing (checkout, "var/empty");
+  stat_ok (checkout, "var", &st);
+  g_assert_true (S_ISDIR (st.st_mode));
+  stat_ok (checkout, "bin/tool", &st);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0700);
+  assert_file_contents (checkout, "bin/tool", "#!/bin/sh\necho tool\n");
+  assert_missing (checkout, "home/user/.profile");
+  assert_file_contents (checkout, "home/user/fresh", "fresh\n");
+  stat_ok (checkout, "home/user", &st);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0750);
+  assert_missing (checkout, "run-fifo");
+  /* The base is untouched. */
+  assert_file_contents (ctr.checkout, "etc/hello", "hello world\n");
+  assert_file_contents (ctr.checkout, "home/user/.profile", "x=1\n");
+
+  /* What the container did not touch is the base's tree, object for object. */
+  usr_before = subtree_checksum (fx, ctr.base->commit, "usr");
+  usr_after = subtree_checksum (fx, result->commit, "usr");
+  g_assert_cmpstr (usr_after, ==, usr_before);
+  etc_before = subtree_checksum (fx, ctr.base->commit, "etc");
+  etc_after = subtree_checksum (fx, result->commit, "etc");
+  g_assert_cmpstr (etc_after, !=, etc_before);
+  g_assert_cmpuint (result->size, ==,
+                    strlen ("changed\n") + strlen ("new\n") + strlen ("#!/bin/sh\necho tool\n") +
+                        strlen ("fresh\n") + strlen ("untouched\n"));
+
+  json_parser_load_from_data (parser, result->config_json, -1, &error);
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  config = json_object_get_object_member (root, "config");
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (config, "Cmd"), 1),
+                   ==, "--serve");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (config, "Labels"),
+                                                  "stage"),
+                   ==, "committed");
+  /* Kept from the base: the Env the rootfs import wrote. */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (config, "Env")), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (root, "author"), ==, "tester");
+  diff_ids = json_object_get_array_member (json_object_get_object_member (root, "rootfs"),
+                                           "diff_ids");
+  g_assert_cmpuint (json_array_get_length (diff_ids), ==, 2);
+  history = json_object_get_array_member (root, "history");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (history, 0),
+                                                  "comment"),
+                   ==, "from a test");
+
+  g_assert_null (
+      ctrd_storage_commit_container (fx->storage, "0000", ctr.upper, NULL, NULL, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+  container_clear (fx, &ctr);
+}
+
+static void
+test_verify_checkout (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(CtrdImportResult) result = NULL;
+  g_autoptr(GPtrArray) modified = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *checkout = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *joined = NULL;
+  FILE *f;
+
+  result = import_ok (fx, commit_base_members, G_N_ELEMENTS (commit_base_members));
+  g_assert_null (ctrd_storage_verify_checkout (fx->storage, result->commit, NULL, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  checkout = checkout_ok (fx, result->commit);
+  modified = ctrd_storage_verify_checkout (fx->storage, result->commit, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (modified->len, ==, 0);
+  g_clear_pointer (&modified, g_ptr_array_unref);
+
+  /* In place: the repo object changes with it (same inode), so only hashing
+   * the content finds it. */
+  path = g_build_filename (checkout, "etc", "hello", NULL);
+  f = fopen (path, "a");
+  g_assert_nonnull (f);
+  fputs ("tampered\n", f);
+  fclose (f);
+  g_free (path);
+  path = g_build_filename (checkout, "bin", "tool", NULL);
+  g_assert_no_errno (chmod (path, 0755));
+  g_free (path);
+  write_in (checkout, "usr/share/doc/added", "added\n");
+  path = g_build_filename (checkout, "var", "empty", NULL);
+  g_assert_no_errno (unlink (path));
+  g_free (path);
+  path = g_build_filename (checkout, "bin", "sh", NULL);
+  g_assert_no_errno (unlink (path));
+  g_assert_no_errno (symlink ("/bin/evil", path));
+
+  modified = ctrd_storage_verify_checkout (fx->storage, result->commit, NULL, &error);
+  g_assert_no_error (error);
+  g_ptr_array_add (modified, NULL);
+  joined = g_strjoinv (" ", (char **) modified->pdata);
+  g_assert_cmpstr (joined, ==,
+                   "/bin/sh /bin/tool /etc/hello /usr/share/doc/added /var/empty");
+}
+
+static void
+test_write_rootfs_tar (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(CtrdImportResult) result =
+      import_ok (fx, sample_members, G_N_ELEMENTS (sample_members));
+  g_autofree char *path = g_build_filename (fx->tmpdir, "out.tar", NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *sha256 = NULL;
+  g_autofree char *actual_sha256 = NULL;
+  g_autoptr(GError) error = NULL;
+  struct archive *reader = archive_read_new ();
+  struct archive_entry *entry;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  guint64 size = 0;
+  gsize len;
+  int fd;
+  gboolean saw_hardlink = FALSE, saw_setuid = FALSE, saw_owner = FALSE, saw_symlink = FALSE;
+
+  fd = open (path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_true (ctrd_storage_write_rootfs_tar (fx->storage, result->commit, fd, &size, &sha256,
+                                                NULL, NULL, 0, NULL, &error));
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  g_assert_cmpuint (size, ==, len);
+  actual_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) contents, len);
+  g_assert_cmpstr (sha256, ==, actual_sha256);
+
+  archive_read_support_format_tar (reader);
+  g_assert_cmpint (archive_read_open_memory (reader, contents, len), ==, ARCHIVE_OK);
+  while (archive_read_next_header (reader, &entry) == ARCHIVE_OK)
+    {
+      const char *name = archive_entry_pathname (entry);
+
+      g_ptr_array_add (names, g_strdup (name));
+      g_assert_cmpint (archive_entry_mtime (entry), ==, result->created_at / G_USEC_PER_SEC);
+      if (strcmp (name, "./bin/tool") == 0 || strcmp (name, "./bin/tool2") == 0)
+        {
+          if (archive_entry_hardlink (entry) != NULL)
+            {
+              g_assert_cmpstr (archive_entry_hardlink (entry), ==, "./bin/tool");
+              saw_hardlink = TRUE;
+            }
+          else
+            saw_setuid = (archive_entry_perm (entry) & 07777) == 04755;
+        }
+      if (strcmp (name, "./bin/sh") == 0)
+        saw_symlink = g_strcmp0 (archive_entry_symlink (entry), "tool") == 0;
+      if (strcmp (name, "./home/user/.profile") == 0)
+        saw_owner = archive_entry_uid (entry) == 1000 && archive_entry_gid (entry) == 1000 &&
+                    (archive_entry_perm (entry) & 07777) == 0600;
+      if (strcmp (name, "./") == 0)
+        g_assert_cmpint (archive_entry_perm (entry) & 07777, ==, 0751);
+    }
+  archive_read_free (reader);
+  g_assert_true (saw_hardlink && saw_setuid && saw_owner && saw_symlink);
+  g_ptr_array_add (names, NULL);
+  {
+    g_autofree char *joined = g_strjoinv (" ", (char **) names->pdata);
+    g_assert_cmpstr (joined, ==,
+                     "./ ./bin/ ./bin/sh ./bin/tool ./bin/tool2 ./etc/ ./etc/hello ./home/ "
+                     "./home/user/ ./home/user/.profile ./var/ ./var/empty");
+  }
+}
+
+static void
+test_spool_and_write_all (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GBytes) gz = ctrd_test_build_tar (sample_members, G_N_ELEMENTS (sample_members), TRUE);
+  g_autoptr(GBytes) plain = gunzip_bytes (gz);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autofree char *before = ctrd_test_dir_listing (fx->root);
+  g_autofree char *during = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GByteArray) spooled = g_byte_array_new ();
+  GThread *feeder = NULL;
+  guchar buf[4096];
+  gssize n;
+  int fds[2];
+  int fd, spool;
+
+  fd = ctrd_test_pipe_from_bytes (gz, &feeder);
+  spool = ctrd_storage_spool_source (fx->storage, fd, 0, NULL, NULL, NULL, &error);
+  close (fd);
+  g_thread_join (feeder);
+  g_assert_no_error (error);
+  /* Unnamed: nothing shows in the storage root, even while it is open. */
+  during = ctrd_test_dir_listing (fx->root);
+  g_assert_cmpstr (during, ==, before);
+  while ((n = read (spool, buf, sizeof buf)) > 0)
+    g_byte_array_append (spooled, buf, n);
+  close (spool);
+  {
+    g_autoptr(GBytes) spooled_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&spooled));
+    g_assert_true (g_bytes_equal (spooled_bytes, plain));
+  }
+
+  fd = ctrd_test_pipe_from_bytes (gz, &feeder);
+  g_assert_cmpint (ctrd_storage_spool_source (fx->storage, fd, g_bytes_get_size (plain) - 1, NULL,
+                                              NULL, NULL, &error),
+                   ==, -1);
+  close (fd);
+  g_thread_join (feeder);
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED);
+  g_clear_error (&error);
+
+  /* A reader that went away, and one that never reads. */
+  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
+  close (fds[0]);
+  g_assert_false (ctrd_storage_write_all (fds[1], "x", 1, NULL, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_FAILED);
+  g_clear_error (&error);
+  close (fds[1]);
+  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
+  {
+    g_autofree char *big = g_malloc0 (1024 * 1024);
+    GThread *canceller = g_thread_new ("cancel", cancel_later_thread, cancellable);
+
+    /* The pipe fills, the write waits, the cancellation ends the wait. */
+    g_assert_false (ctrd_storage_write_all (fds[1], big, 1024 * 1024, cancellable, &error));
+    g_assert_error (error, CTRD_ERROR, CTRD_ERROR_CANCELLED);
+    g_thread_join (canceller);
+  }
+  close (fds[0]);
+  close (fds[1]);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* Like the daemon: a reader that goes away is an error, not a signal. */
+  signal (SIGPIPE, SIG_IGN);
 
 #define ADD(path, fn)                                                                              \
   g_test_add ("/storage/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
@@ -1367,6 +1954,12 @@ main (int argc, char **argv)
   ADD ("container/overlay", test_overlay);
   ADD ("container/mount-bad-paths", test_mount_bad_paths);
   ADD ("mount/mountinfo-and-busy", test_mountinfo_escapes_and_busy);
+  ADD ("layers/rules", test_layers_rules);
+  ADD ("container/list-changes", test_list_changes);
+  ADD ("container/commit", test_commit_container);
+  ADD ("checkout/verify", test_verify_checkout);
+  ADD ("export/rootfs-tar", test_write_rootfs_tar);
+  ADD ("spool-and-write-all", test_spool_and_write_all);
 #undef ADD
 
   return g_test_run ();
