@@ -20,11 +20,15 @@ packages="
   python3-gi
   libxml2-utils
   util-linux tar gzip
+  podman skopeo
+  clang libclang-rt-14-dev valgrind
 "
 # dbus-daemon: the system bus (and the tests' private buses); dbus-bin: dbus-send.
 # systemd: busctl (the daemon does not need systemd as PID 1).
 # polkitd: the authority, pkaction/pkcheck. busybox-static: the test image.
 # python3-gi: D-Bus test helpers. libxml2-utils: xmllint for the policy files.
+# podman, skopeo: the image interop tests. clang, libclang-rt-14-dev: libFuzzer
+# and the sanitizer build; valgrind: memcheck runs of the daemon.
 
 missing=""
 for pkg in $packages; do
