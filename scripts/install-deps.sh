@@ -12,6 +12,7 @@ packages="
   libpolkit-gobject-1-dev polkitd
   libjson-glib-dev
   libsqlite3-dev
+  libssl-dev
   libselinux1-dev
   dbus dbus-daemon dbus-bin
   systemd

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctrd-digest.h"
 #include "ctrd-error.h"
 #include "ctrd-image-archive.h"
 #include "ctrd-util.h"
@@ -117,7 +118,7 @@ struct _CtrdBlobStream
   int fd; /* not owned */
   guint64 offset;
   guint64 remaining;
-  GChecksum *sha256;
+  CtrdSha256 *sha256;
   Progress *progress; /* may be NULL */
 };
 
@@ -152,7 +153,7 @@ ctrd_blob_stream_read (GInputStream *stream, void *buffer, gsize count, GCancell
     }
   self->offset += n;
   self->remaining -= n;
-  g_checksum_update (self->sha256, buffer, n);
+  ctrd_sha256_update (self->sha256, buffer, n);
   if (self->progress != NULL)
     progress_add (self->progress, n);
   return n;
@@ -167,7 +168,7 @@ ctrd_blob_stream_close (GInputStream *stream, GCancellable *cancellable, GError 
 static void
 ctrd_blob_stream_finalize (GObject *object)
 {
-  g_checksum_free (CTRD_BLOB_STREAM (object)->sha256);
+  g_clear_pointer (&CTRD_BLOB_STREAM (object)->sha256, ctrd_sha256_free);
   G_OBJECT_CLASS (ctrd_blob_stream_parent_class)->finalize (object);
 }
 
@@ -182,7 +183,7 @@ ctrd_blob_stream_class_init (CtrdBlobStreamClass *klass)
 static void
 ctrd_blob_stream_init (CtrdBlobStream *self)
 {
-  self->sha256 = g_checksum_new (G_CHECKSUM_SHA256);
+  self->sha256 = ctrd_sha256_new ();
 }
 
 /* A blob: @size bytes of @fd from @offset. */
@@ -828,7 +829,7 @@ open_verified_blob (BlobStore *store, const Descriptor *desc, const char *what,
       ctrd_error_normalize (error, CTRD_ERROR_INVALID_ARGUMENT);
       return g_prefix_error (error, "%s: ", label), FALSE;
     }
-  actual = g_strconcat ("sha256:", g_checksum_get_string (stream->sha256), NULL);
+  actual = g_strconcat ("sha256:", ctrd_sha256_get_string (stream->sha256), NULL);
   if (strcmp (actual, desc->digest) != 0)
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
@@ -1017,7 +1018,7 @@ apply_layers_and_commit (CtrdStorage *storage, BlobStore *store, GPtrArray *laye
           ctrd_error_normalize (error, CTRD_ERROR_INVALID_ARGUMENT);
           return g_prefix_error (error, "Layer %u: ", i + 1), NULL;
         }
-      actual = g_strconcat ("sha256:", g_checksum_get_string (stream->sha256), NULL);
+      actual = g_strconcat ("sha256:", ctrd_sha256_get_string (stream->sha256), NULL);
       if (layer->digest != NULL && strcmp (actual, layer->digest) != 0)
         {
           g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
@@ -1264,7 +1265,7 @@ blob_digest (BlobStore *store, const Blob *blob, GError **error)
       ctrd_error_normalize (error, CTRD_ERROR_INVALID_ARGUMENT);
       return NULL;
     }
-  return g_strconcat ("sha256:", g_checksum_get_string (stream->sha256), NULL);
+  return g_strconcat ("sha256:", ctrd_sha256_get_string (stream->sha256), NULL);
 }
 
 static CtrdImportResult *

@@ -31,6 +31,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "ctrd-digest.h"
 #include "ctrd-error.h"
 #include "ctrd-storage.h"
 #include "ctrd-util.h"
@@ -693,7 +694,7 @@ typedef struct
   guint64 max_bytes;
   guint64 source_bytes;
   guint64 tar_bytes;
-  GChecksum *tar_sha256;
+  CtrdSha256 *tar_sha256;
   struct archive *decoder;
   struct archive *tar;
   gboolean limit_exceeded;
@@ -718,7 +719,7 @@ import_source_free (ImportSource *src)
     g_cancellable_release_fd (src->cancellable);
   g_clear_object (&src->cancellable);
   g_clear_object (&src->stream);
-  g_checksum_free (src->tar_sha256);
+  g_clear_pointer (&src->tar_sha256, ctrd_sha256_free);
   g_free (src->stream_error);
   g_free (src->decoder_error);
   g_free (src);
@@ -829,7 +830,7 @@ source_read_tar_bytes (ImportSource *src)
         src->decoder_error = g_strdup (archive_error_string (src->decoder) ?: "invalid data");
       return -1;
     }
-  g_checksum_update (src->tar_sha256, src->tar_buf, n);
+  ctrd_sha256_update (src->tar_sha256, src->tar_buf, n);
   if (!source_count (src, &src->tar_bytes, n))
     return -1;
   return n;
@@ -954,7 +955,7 @@ import_source_open (int fd, GInputStream *stream, guint64 max_bytes, gboolean wi
   src->max_bytes = max_bytes;
   src->progress = progress;
   src->progress_data = progress_data;
-  src->tar_sha256 = g_checksum_new (G_CHECKSUM_SHA256);
+  src->tar_sha256 = ctrd_sha256_new ();
 
   src->decoder = archive_read_new ();
   src->tar = archive_read_new ();
@@ -2050,7 +2051,7 @@ import_in_transaction (CtrdStorage *storage, ImportSource *src, const CtrdImport
       import_context_clear (&ctx);
       return NULL;
     }
-  diff_id = g_strconcat ("sha256:", g_checksum_get_string (src->tar_sha256), NULL);
+  diff_id = g_strconcat ("sha256:", ctrd_sha256_get_string (src->tar_sha256), NULL);
   config_json = build_image_config (created_at, diff_id);
   result = commit_image_tree (storage, root, ctx.default_dirmeta, ctx.content_sizes, config_json,
                               created_at, "containersd image import", cancellable, error);
@@ -2175,7 +2176,7 @@ ctrd_layer_import_apply (CtrdLayerImport *import, GInputStream *layer,
   import->ctx.src = NULL;
   import->used_bytes += MAX (src->tar_bytes, src->source_bytes);
 
-  diff_id = g_strconcat ("sha256:", g_checksum_get_string (src->tar_sha256), NULL);
+  diff_id = g_strconcat ("sha256:", ctrd_sha256_get_string (src->tar_sha256), NULL);
   if (expected_diff_id != NULL && strcmp (diff_id, expected_diff_id) != 0)
     {
       gboolean printable = g_str_has_prefix (expected_diff_id, "sha256:") &&

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctrd-error.h"
+#include "ctrd-digest.h"
 #include "ctrd-util.h"
 
 typedef struct
@@ -361,10 +362,36 @@ test_now (void)
   g_assert_cmpuint (now, >, G_GUINT64_CONSTANT (1577836800000000));
 }
 
+/* SHA-256 known answers (FIPS 180-2), fed whole and in pieces. */
+static void
+test_sha256 (void)
+{
+  static const char abc_digest[] =
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  static const char empty_digest[] =
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  static const char long_input[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  static const char long_digest[] =
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
+  g_autoptr (CtrdSha256) abc = ctrd_sha256_new ();
+  g_autoptr (CtrdSha256) empty = ctrd_sha256_new ();
+  g_autoptr (CtrdSha256) pieces = ctrd_sha256_new ();
+
+  ctrd_sha256_update (abc, "abc", 3);
+  g_assert_cmpstr (ctrd_sha256_get_string (abc), ==, abc_digest);
+  /* Asking twice gives the same answer. */
+  g_assert_cmpstr (ctrd_sha256_get_string (abc), ==, abc_digest);
+  g_assert_cmpstr (ctrd_sha256_get_string (empty), ==, empty_digest);
+  for (gsize i = 0; i < strlen (long_input); i += 5)
+    ctrd_sha256_update (pieces, long_input + i, MIN (5, strlen (long_input) - i));
+  g_assert_cmpstr (ctrd_sha256_get_string (pieces), ==, long_digest);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/util/sha256", test_sha256);
 
   g_test_add_func ("/util/container-name/table", test_container_names);
   g_test_add_func ("/util/container-name/messages", test_container_name_messages);
