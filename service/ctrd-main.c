@@ -12,6 +12,7 @@
 
 #include "ctrd-daemon.h"
 #include "ctrd-error.h"
+#include "ctrd-runtime.h"
 
 #define CTRD_BUS_NAME "org.example.Containers1"
 
@@ -110,6 +111,9 @@ main (int argc, char **argv)
   MainState state = { 0 };
   guint owner_id;
 
+  /* fds inherited from whoever started us must not reach conmon or runc;
+   * with every fd close-on-exec, runc calls can use posix_spawn. */
+  ctrd_runtime_mark_inherited_fds_cloexec ();
   setlocale (LC_ALL, "");
   /* A client that closes its end of a pipe must not kill the daemon. */
   signal (SIGPIPE, SIG_IGN);

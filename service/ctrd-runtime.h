@@ -88,12 +88,30 @@ void ctrd_runtime_forget_exit (CtrdRuntime *runtime, const char *id);
 
 typedef void (*CtrdRuntimeExitFunc) (const char *id, gpointer user_data);
 
-/* Watches exits/ with a GFileMonitor; calls @func on the thread-default main
+/* Watches exits/ with inotify; calls @func on the thread-default main
  * context of the caller for each exit file that appears (once written), once
  * per exit until ctrd_runtime_forget_exit (or a new create) for that id. Exit
- * files already there when the watch starts are reported too, from an idle. */
+ * files already there when the watch starts are reported too, from an idle,
+ * and so are those whose events the kernel dropped (queue overflow).
+ * Conmon's temporary files (<ID>.XXXXXX) are never reported. */
 gboolean ctrd_runtime_watch_exits (CtrdRuntime *runtime, CtrdRuntimeExitFunc func,
                                    gpointer user_data, GError **error);
+
+/* The runtime's short calls (start, kill, delete, pause) are spawned without
+ * closing fds in the child (posix_spawn, much cheaper than fork for a large
+ * daemon) while every fd above 2 is close-on-exec; each spawn checks that and
+ * otherwise falls back to closing them, warning once. conmon and exec always
+ * close them. */
+
+/* FALSE with CTRD_ERROR_FAILED naming each open fd above 2 that lacks
+ * close-on-exec (and what it refers to), which a child would inherit. For a
+ * start-up check of the daemon's own fds. */
+gboolean ctrd_runtime_check_fds_cloexec (GError **error);
+
+/* Marks every open fd above 2 close-on-exec: fds the daemon inherited from
+ * whoever started it (a shell's, a test harness's) must not reach containers,
+ * and would make every spawn take the slow path. Call it first in main. */
+void ctrd_runtime_mark_inherited_fds_cloexec (void);
 
 /* TRUE if a process with @pid exists. */
 gboolean ctrd_runtime_pid_alive (guint32 pid);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -547,6 +548,106 @@ test_unknown_container (void)
   run_container_test (body_unknown_container);
 }
 
+/* An fd without close-on-exec on @target_fd, to a file in @dir: what a
+ * careless library could leave open. Returns the file's path. */
+static char *
+open_leaky_fd (const char *dir, int target_fd)
+{
+  g_autofree char *path = g_build_filename (dir, "leak-canary", NULL);
+  int fd = open (path, O_WRONLY | O_CREAT | O_NOCTTY, 0600);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (dup2 (fd, target_fd), ==, target_fd);
+  close (fd);
+  g_assert_cmpint (fcntl (target_fd, F_GETFD) & FD_CLOEXEC, ==, 0);
+  return g_steal_pointer (&path);
+}
+
+/* Fails the test if process @pid holds an fd to @path. */
+static void
+assert_no_fd_to (guint32 pid, const char *path)
+{
+  g_autofree char *fd_dir = g_strdup_printf ("/proc/%u/fd", pid);
+  g_autoptr (GDir) dir = g_dir_open (fd_dir, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *link = g_build_filename (fd_dir, name, NULL);
+      g_autofree char *target = g_file_read_link (link, NULL);
+
+      g_assert_cmpstr (target, !=, path);
+    }
+}
+
+/* The container's stdout lines from its k8s-file log, joined with spaces. */
+static char *
+logged_stdout (Fixture *fx)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *log = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GStrvBuilder) out = g_strv_builder_new ();
+  g_auto (GStrv) words = NULL;
+
+  g_assert_true (g_file_get_contents (fx->log_path, &log, NULL, &error));
+  g_assert_no_error (error);
+  lines = g_strsplit (log, "\n", -1);
+  for (gsize i = 0; lines[i] != NULL; i++)
+    {
+      const char *text = strstr (lines[i], " stdout F ");
+
+      if (text != NULL)
+        g_strv_builder_add (out, text + strlen (" stdout F "));
+    }
+  words = g_strv_builder_end (out);
+  return g_strjoinv (" ", words);
+}
+
+/* The container's process sees stdio and nothing else of the daemon's, even
+ * with an fd lacking close-on-exec in the daemon; conmon holds none either. */
+static void
+body_container_fds (Fixture *fx)
+{
+  const char *const argv[] = { "ls", "/proc/self/fd", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *canary = NULL;
+  g_autofree char *seen = NULL;
+  guint32 pid = 0, conmon_pid = 0;
+  int exit_code = -1;
+
+  prepare_container (fx, argv);
+  canary = open_leaky_fd (fx->dir, 77);
+
+  g_assert_true (create_container (fx, &pid, &conmon_pid, &error));
+  g_assert_no_error (error);
+  assert_no_fd_to (conmon_pid, canary);
+
+  /* the runtime's calls notice the leak and close fds in the child */
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*close-on-exec*77 (*leak-canary)*");
+  g_assert_true (start_container (fx, fx->id, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+
+  wait_for_exits (fx, 1);
+  g_assert_true (ctrd_runtime_read_exit_code (fx->runtime, fx->id, &exit_code, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (exit_code, ==, 0);
+  /* 3 is ls's own handle on the directory */
+  seen = logged_stdout (fx);
+  g_assert_cmpstr (seen, ==, "0 1 2 3");
+
+  delete_and_assert_gone (fx, FALSE);
+  close (77);
+}
+
+static void
+test_container_fds (void)
+{
+  run_container_test (body_container_fds);
+}
+
 /* ---- without containers: directories, exit files, the watcher ---- */
 
 static gboolean
@@ -745,6 +846,311 @@ test_exit_watcher (void)
   teardown_runtime_only (&fx);
 }
 
+/* Starts watching with @func and lets the start-up scan run, so that what
+ * follows is seen through events. */
+static void
+watch_exits_settled (Fixture *fx, CtrdRuntimeExitFunc func)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (ctrd_runtime_watch_exits (fx->runtime, func, fx, &error));
+  g_assert_no_error (error);
+  spin_main_loop (50);
+}
+
+/* Creates @path and writes @contents in place (no rename), as a plain
+ * open, write, close. */
+static void
+create_file_in_place (const char *path, const char *contents)
+{
+  gssize len = strlen (contents);
+  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, contents, len), ==, len);
+  g_assert_cmpint (close (fd), ==, 0);
+}
+
+/* Exactly conmon's way: a temporary name, written and closed, then renamed
+ * into place. Only the rename makes it an exit. */
+static void
+test_exit_watcher_rename (void)
+{
+  Fixture fx = { 0 };
+  g_autofree char *temp_path = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *direct = random_hex_id ();
+  g_autofree char *direct_path = NULL;
+
+  if (!setup_runtime_only (&fx))
+    return;
+  watch_exits_settled (&fx, on_exit_reported);
+
+  path = g_build_filename (fx.run_root, "exits", fx.id, NULL);
+  temp_path = g_strconcat (path, ".Q2QOZ3", NULL);
+  create_file_in_place (temp_path, "137");
+  spin_main_loop (200);
+  g_assert_cmpuint (fx.exits->len, ==, 0);
+
+  g_assert_cmpint (g_rename (temp_path, path), ==, 0);
+  wait_for_exits (&fx, 1);
+  g_assert_cmpstr (fx.exits->pdata[0], ==, fx.id);
+
+  /* written in place: an exit once closed */
+  direct_path = g_build_filename (fx.run_root, "exits", direct, NULL);
+  create_file_in_place (direct_path, "0\n");
+  wait_for_exits (&fx, 2);
+  g_assert_cmpstr (fx.exits->pdata[1], ==, direct);
+
+  spin_main_loop (200);
+  g_assert_cmpuint (fx.exits->len, ==, 2);
+  teardown_runtime_only (&fx);
+}
+
+/* More exits at once than the kernel queues events for: those whose events
+ * were dropped are found by rescanning, each reported once. */
+static void
+test_exit_watcher_overflow (void)
+{
+  Fixture fx = { 0 };
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *limit_text = NULL;
+  g_autofree char *exits_dir = NULL;
+  guint n;
+
+  if (!g_file_get_contents ("/proc/sys/fs/inotify/max_queued_events", &limit_text, NULL, NULL))
+    {
+      g_test_skip ("no inotify queue limit to exceed");
+      return;
+    }
+  n = (guint) g_ascii_strtoull (limit_text, NULL, 10) + 100;
+  if (n > 100000)
+    {
+      g_test_skip ("the inotify queue is too long to overflow quickly");
+      return;
+    }
+  if (!setup_runtime_only (&fx))
+    return;
+  watch_exits_settled (&fx, on_exit_reported);
+
+  /* one IN_CLOSE_WRITE each, none read meanwhile */
+  exits_dir = g_build_filename (fx.run_root, "exits", NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("exit%06u", i);
+      g_autofree char *path = g_build_filename (exits_dir, name, NULL);
+
+      create_file_in_place (path, "1");
+    }
+
+  wait_for_exits (&fx, n);
+  spin_main_loop (200);
+  g_assert_cmpuint (fx.exits->len, ==, n);
+  for (guint i = 0; i < fx.exits->len; i++)
+    g_assert_true (g_hash_table_add (seen, fx.exits->pdata[i]));
+
+  teardown_runtime_only (&fx);
+}
+
+static void
+free_runtime_on_exit (const char *id, gpointer user_data)
+{
+  Fixture *fx = user_data;
+
+  g_ptr_array_add (fx->exits, g_strdup (id));
+  g_clear_pointer (&fx->runtime, ctrd_runtime_free);
+}
+
+/* The callback may free the runtime with more exits pending: no further
+ * report, from the start-up scan or from events read in the same batch. */
+static void
+test_exit_watcher_free_in_callback (void)
+{
+  Fixture fx = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *second = random_hex_id ();
+
+  if (!setup_runtime_only (&fx))
+    return;
+  write_exit_file (&fx, fx.id, "1");
+  write_exit_file (&fx, second, "2");
+  g_assert_true (ctrd_runtime_watch_exits (fx.runtime, free_runtime_on_exit, &fx, &error));
+  g_assert_no_error (error);
+  wait_for_exits (&fx, 1);
+  spin_main_loop (100);
+  g_assert_cmpuint (fx.exits->len, ==, 1);
+  g_assert_null (fx.runtime);
+
+  fx.runtime = ctrd_runtime_new (NULL, NULL, fx.run_root, &error);
+  g_assert_no_error (error);
+  ctrd_runtime_forget_exit (fx.runtime, fx.id);
+  ctrd_runtime_forget_exit (fx.runtime, second);
+  watch_exits_settled (&fx, free_runtime_on_exit);
+  write_exit_file (&fx, fx.id, "1");
+  write_exit_file (&fx, second, "2");
+  wait_for_exits (&fx, 2);
+  spin_main_loop (100);
+  g_assert_cmpuint (fx.exits->len, ==, 2);
+  g_assert_null (fx.runtime);
+
+  teardown_runtime_only (&fx);
+}
+
+/* ---- file descriptors the runtime's children get ---- */
+
+/* Runs @body alone in a subprocess: it changes fds of the whole process and
+ * expects warnings. */
+static void
+run_in_subprocess (void (*body) (void))
+{
+  if (g_test_subprocess ())
+    {
+      body ();
+      return;
+    }
+  g_test_trap_subprocess (NULL, SUBPROCESS_TIMEOUT_USEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+static void
+body_check_fds (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = ctrd_test_make_tmpdir ("ctrd-rt-fds-XXXXXX");
+  g_autofree char *canary = NULL;
+  int fd;
+
+  /* whatever the test runner passed down */
+  ctrd_runtime_mark_inherited_fds_cloexec ();
+  g_assert_true (ctrd_runtime_check_fds_cloexec (&error));
+  g_assert_no_error (error);
+
+  canary = open_leaky_fd (dir, 77);
+  g_assert_false (ctrd_runtime_check_fds_cloexec (&error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "77 ("));
+  g_assert_nonnull (strstr (error->message, canary));
+  g_clear_error (&error);
+
+  g_assert_cmpint (fcntl (77, F_SETFD, FD_CLOEXEC), ==, 0);
+  g_assert_true (ctrd_runtime_check_fds_cloexec (&error));
+  g_assert_no_error (error);
+
+  /* marking leaves the fds open, close-on-exec */
+  fd = dup (77);
+  g_assert_cmpint (fd, >, 2);
+  g_assert_cmpint (fcntl (fd, F_GETFD) & FD_CLOEXEC, ==, 0);
+  ctrd_runtime_mark_inherited_fds_cloexec ();
+  g_assert_cmpint (fcntl (fd, F_GETFD), ==, FD_CLOEXEC);
+  g_assert_cmpint (fcntl (77, F_GETFD), ==, FD_CLOEXEC);
+  g_assert_true (ctrd_runtime_check_fds_cloexec (&error));
+  g_assert_no_error (error);
+
+  close (fd);
+  close (77);
+  ctrd_test_rm_rf (dir);
+}
+
+static void
+test_check_fds (void)
+{
+  run_in_subprocess (body_check_fds);
+}
+
+/* A stand-in runtime that records the fds each call got. */
+static char *
+write_fd_recording_runtime (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, "fake-runtime", NULL);
+  g_autoptr (GError) error = NULL;
+  const char *script = "#!/bin/sh\n"
+                       "[ \"$1\" = --version ] && exec echo fake-runtime 1.0\n"
+                       "# --root DIR VERB ...\n"
+                       "ls /proc/self/fd > \"${0%/*}/fds-$3\"\n";
+
+  g_assert_true (g_file_set_contents (path, script, -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (path, 0700), ==, 0);
+  return g_steal_pointer (&path);
+}
+
+/* The fds of the last @verb call of the stand-in runtime, joined with spaces. */
+static char *
+recorded_fds (const char *dir, const char *verb)
+{
+  g_autofree char *name = g_strconcat ("fds-", verb, NULL);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  g_auto (GStrv) words = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  words = g_strsplit (g_strstrip (contents), "\n", -1);
+  return g_strjoinv (" ", words);
+}
+
+static void
+body_verb_fds (void)
+{
+  Fixture fx = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = ctrd_test_make_tmpdir ("ctrd-rt-fds-XXXXXX");
+  g_autofree char *fake = write_fd_recording_runtime (dir);
+  g_autofree char *fds = NULL;
+  g_autofree char *id = random_hex_id ();
+
+  fixture_init_paths (&fx, dir, id);
+  ctrd_runtime_mark_inherited_fds_cloexec ();
+  fx.runtime = ctrd_runtime_new (fake, NULL, fx.run_root, &error);
+  g_assert_no_error (error);
+
+  /* stdio only; 3 is ls's own handle on the directory */
+  g_assert_true (start_container (&fx, id, &error));
+  g_assert_no_error (error);
+  fds = recorded_fds (dir, "start");
+  g_assert_cmpstr (fds, ==, "0 1 2 3");
+  g_clear_pointer (&fds, g_free);
+
+  /* an fd without close-on-exec is closed in the child, with one warning */
+  g_free (open_leaky_fd (dir, 77));
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*close-on-exec*77 (*leak-canary)*");
+  g_assert_true (kill_container (&fx, SIGTERM, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+  fds = recorded_fds (dir, "kill");
+  g_assert_cmpstr (fds, ==, "0 1 2 3");
+  g_clear_pointer (&fds, g_free);
+
+  g_assert_true (delete_container (&fx, id, FALSE, &error));
+  g_assert_no_error (error);
+  fds = recorded_fds (dir, "delete");
+  g_assert_cmpstr (fds, ==, "0 1 2 3");
+  g_clear_pointer (&fds, g_free);
+
+  /* fixed: the same again */
+  g_assert_cmpint (fcntl (77, F_SETFD, FD_CLOEXEC), ==, 0);
+  g_assert_true (start_container (&fx, id, &error));
+  g_assert_no_error (error);
+  fds = recorded_fds (dir, "start");
+  g_assert_cmpstr (fds, ==, "0 1 2 3");
+
+  close (77);
+  fixture_clear (&fx);
+  ctrd_test_rm_rf (dir);
+}
+
+static void
+test_verb_fds (void)
+{
+  g_autofree char *conmon = find_tool ("conmon");
+
+  if (conmon != NULL)
+    run_in_subprocess (body_verb_fds);
+}
+
 static void
 test_create_errors (void)
 {
@@ -835,12 +1241,18 @@ main (int argc, char **argv)
   g_test_add_func ("/runtime/new-layout", test_new_layout);
   g_test_add_func ("/runtime/read-exit-code", test_read_exit_code);
   g_test_add_func ("/runtime/exit-watcher", test_exit_watcher);
+  g_test_add_func ("/runtime/exit-watcher-rename", test_exit_watcher_rename);
+  g_test_add_func ("/runtime/exit-watcher-overflow", test_exit_watcher_overflow);
+  g_test_add_func ("/runtime/exit-watcher-free-in-callback", test_exit_watcher_free_in_callback);
+  g_test_add_func ("/runtime/check-fds", test_check_fds);
+  g_test_add_func ("/runtime/verb-fds", test_verb_fds);
   g_test_add_func ("/runtime/create-errors", test_create_errors);
   g_test_add_func ("/runtime/pid-alive", test_pid_alive);
   g_test_add_func ("/runtime/container/exit-code-and-log", test_exit_code_and_log);
   g_test_add_func ("/runtime/container/kill", test_kill);
   g_test_add_func ("/runtime/container/bad-command", test_bad_command);
   g_test_add_func ("/runtime/container/unknown", test_unknown_container);
+  g_test_add_func ("/runtime/container/fds", test_container_fds);
 
   ret = g_test_run ();
   if (busybox_dir != NULL)
