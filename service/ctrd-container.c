@@ -941,7 +941,7 @@ on_prepare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   bundle = ctrd_storage_container_dir (ctrd_daemon_get_storage (self->daemon), self->config->id);
   log_path = g_build_filename (bundle, "ctr.log", NULL);
   ctrd_runtime_create_async (ctrd_daemon_get_runtime (self->daemon), self->config->id,
-                             self->config->name, bundle, log_path, NULL, on_runtime_create_done,
+                             self->config->name, bundle, log_path, self->config->tty, NULL, on_runtime_create_done,
                              g_object_ref (self));
 }
 

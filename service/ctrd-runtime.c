@@ -1081,7 +1081,8 @@ on_caller_cancelled (GCancellable *caller_cancellable, gpointer user_data)
 
 static GSubprocess *
 spawn_conmon (CtrdRuntime *runtime, const char *id, const char *name, const char *bundle_dir,
-              const char *log_path, const char *run_dir, int sync_write_fd, GError **error)
+              const char *log_path, const char *run_dir, gboolean terminal, int sync_write_fd,
+              GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher =
       new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -1112,6 +1113,8 @@ spawn_conmon (CtrdRuntime *runtime, const char *id, const char *name, const char
     "--runtime-arg", runtime->runtime_root,
     /* conmon writes "oom" here when the OOM killer struck the container */
     "--persist-dir", run_dir,
+    /* a terminal: conmon makes the console for runc and still logs */
+    terminal ? "-t" : NULL,
     NULL,
   };
   /* clang-format on */
@@ -1127,7 +1130,8 @@ spawn_conmon (CtrdRuntime *runtime, const char *id, const char *name, const char
 
 void
 ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *name,
-                           const char *bundle_dir, const char *log_path, GCancellable *cancellable,
+                           const char *bundle_dir, const char *log_path,
+                           gboolean terminal, GCancellable *cancellable,
                            GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
@@ -1182,7 +1186,7 @@ ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *nam
   sync_read = g_unix_input_stream_new (sync_pipe[0], TRUE);
 
   cd->conmon = spawn_conmon (runtime, id, name != NULL ? name : id, bundle_dir, log_path,
-                             cd->run_dir, sync_pipe[1], &error);
+                             cd->run_dir, terminal, sync_pipe[1], &error);
   if (cd->conmon == NULL)
     {
       g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,

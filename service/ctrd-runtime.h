@@ -33,12 +33,14 @@ char *ctrd_runtime_container_run_dir (CtrdRuntime *runtime, const char *id);
  * bundle in @bundle_dir (config.json there) and stays as the container's
  * parent, logging to @log_path (k8s-file) and writing exits/<ID> when the
  * process exits. Completes when conmon reports the container's pid on the
- * sync pipe. Errors: RUNTIME_ERROR with the runtime's message; TIMEOUT after
+ * sync pipe. @terminal: the spec has process.terminal (conmon -t then makes
+ * the console and still copies the output to the log). Errors: RUNTIME_ERROR with the runtime's message; TIMEOUT after
  * 30 s without a report; INVALID_ARGUMENT for an id outside
  * [A-Za-z0-9][A-Za-z0-9_-]* (all functions here) or relative paths. A stale
  * exit file of @id is removed first. @name NULL = @id. */
 void ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *name,
                                 const char *bundle_dir, const char *log_path,
+                                gboolean terminal,
                                 GCancellable *cancellable, GAsyncReadyCallback callback,
                                 gpointer user_data);
 gboolean ctrd_runtime_create_finish (CtrdRuntime *runtime, GAsyncResult *result,

@@ -257,7 +257,7 @@ create_container (Fixture *fx, guint32 *out_pid, guint32 *out_conmon_pid, GError
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  ctrd_runtime_create_async (fx->runtime, fx->id, "test-runtime", fx->bundle, fx->log_path, NULL,
+  ctrd_runtime_create_async (fx->runtime, fx->id, "test-runtime", fx->bundle, fx->log_path, FALSE, NULL,
                              store_result, &result);
   wait_for_pointer ((gpointer *) &result, "create");
   return ctrd_runtime_create_finish (fx->runtime, result, out_pid, out_conmon_pid, error);
@@ -1167,7 +1167,7 @@ test_create_errors (void)
   run_dir = ctrd_runtime_container_run_dir (fx.runtime, fx.id);
   socket_link = g_build_filename (fx.run_root, "sockets", fx.id, NULL);
 
-  ctrd_runtime_create_async (fx.runtime, "bad/id", NULL, fx.bundle, fx.log_path, NULL, store_result,
+  ctrd_runtime_create_async (fx.runtime, "bad/id", NULL, fx.bundle, fx.log_path, FALSE, NULL, store_result,
                              &result);
   wait_for_pointer ((gpointer *) &result, "create with a bad id");
   g_assert_false (ctrd_runtime_create_finish (fx.runtime, result, NULL, NULL, &error));
@@ -1175,7 +1175,7 @@ test_create_errors (void)
   g_clear_error (&error);
   g_clear_object (&result);
 
-  ctrd_runtime_create_async (fx.runtime, fx.id, NULL, "bundle", fx.log_path, NULL, store_result,
+  ctrd_runtime_create_async (fx.runtime, fx.id, NULL, "bundle", fx.log_path, FALSE, NULL, store_result,
                              &result);
   wait_for_pointer ((gpointer *) &result, "create with a relative bundle");
   g_assert_false (ctrd_runtime_create_finish (fx.runtime, result, NULL, NULL, &error));
@@ -1185,7 +1185,7 @@ test_create_errors (void)
 
   /* cancelled before it began: conmon is never started */
   g_cancellable_cancel (cancellable);
-  ctrd_runtime_create_async (fx.runtime, fx.id, NULL, fx.bundle, fx.log_path, cancellable,
+  ctrd_runtime_create_async (fx.runtime, fx.id, NULL, fx.bundle, fx.log_path, FALSE, cancellable,
                              store_result, &result);
   wait_for_pointer ((gpointer *) &result, "cancelled create");
   g_assert_false (ctrd_runtime_create_finish (fx.runtime, result, NULL, NULL, &error));
