@@ -1082,6 +1082,8 @@ typedef struct
   CtrContainer *container;
   GVariant *reply;
   GError *error;
+  int log_fd;
+  guint log_source;
 } WaitState;
 
 typedef struct
@@ -1090,13 +1092,64 @@ typedef struct
   int signum;
 } SignalForward;
 
+/* Done once Wait has answered and the log, if followed, has ended (the
+ * daemon closes it when conmon, which writes it, is gone). */
+static void
+maybe_quit (WaitState *state)
+{
+  if ((state->reply != NULL || state->error != NULL) && state->log_source == 0)
+    g_main_loop_quit (state->loop);
+}
+
 static void
 on_wait_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   WaitState *state = user_data;
 
   state->reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &state->error);
-  g_main_loop_quit (state->loop);
+  maybe_quit (state);
+}
+
+static gboolean
+on_log_readable (int fd, GIOCondition condition, gpointer user_data)
+{
+  WaitState *state = user_data;
+  char buffer[8192];
+  gssize n = read (fd, buffer, sizeof buffer);
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return G_SOURCE_CONTINUE;
+  if (n > 0)
+    {
+      /* The container's output is ours, like podman run in the foreground. */
+      fwrite (buffer, 1, n, stdout);
+      fflush (stdout);
+      return G_SOURCE_CONTINUE;
+    }
+  state->log_source = 0;
+  maybe_quit (state);
+  return G_SOURCE_REMOVE;
+}
+
+/* The container's log, followed (GetLogs); -1 when it cannot be had (for
+ * example, polkit allows running but not reading logs): then run just waits. */
+static int
+open_followed_log (CtrContainer *container)
+{
+  g_autoptr (GUnixFDList) fds = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  GVariantBuilder options;
+  gint32 handle;
+
+  g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (&options, "{sv}", "Follow", g_variant_new_boolean (TRUE));
+  reply = g_dbus_proxy_call_with_unix_fd_list_sync (
+      G_DBUS_PROXY (container), "GetLogs", g_variant_new ("(a{sv})", &options), CALL_CHANGING,
+      G_MAXINT, NULL, &fds, NULL, NULL);
+  if (reply == NULL || fds == NULL)
+    return -1;
+  g_variant_get (reply, "(h)", &handle);
+  return g_unix_fd_list_get (fds, handle, NULL);
 }
 
 /* Like podman's --sig-proxy: signals we get go to the container, and we keep
@@ -1118,7 +1171,7 @@ start_and_wait (CtrContainer *container, gint32 *exit_code, GError **error)
 {
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr (GVariant) reply = NULL;
-  WaitState state = { loop, container, NULL, NULL };
+  WaitState state = { loop, container, NULL, NULL, -1, 0 };
   SignalForward forwards[] = { { &state, SIGINT }, { &state, SIGTERM }, { &state, SIGHUP } };
   guint sources[G_N_ELEMENTS (forwards)];
 
@@ -1130,7 +1183,15 @@ start_and_wait (CtrContainer *container, gint32 *exit_code, GError **error)
     {
       g_dbus_proxy_call (G_DBUS_PROXY (container), "Wait", NULL, G_DBUS_CALL_FLAGS_NONE, G_MAXINT,
                          NULL, on_wait_done, &state);
+      state.log_fd = open_followed_log (container);
+      if (state.log_fd >= 0)
+        state.log_source = g_unix_fd_add (state.log_fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                          on_log_readable, &state);
       g_main_loop_run (loop);
+      if (state.log_source != 0)
+        g_source_remove (state.log_source);
+      if (state.log_fd >= 0)
+        close (state.log_fd);
     }
   for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
     g_source_remove (sources[i]);
@@ -1163,8 +1224,8 @@ verb_run (Client *client, const Verb *verb, int argc, char **argv)
 
   container = parse_and_create (client, verb, run_entries,
                                 "Options are read only before IMAGE: everything after it is "
-                                "the command.\nThe container's output is not shown yet: the "
-                                "daemon has no log method.",
+                                "the command. Without -d, the container's output (its log) is\n"
+                                "shown until it exits, and its exit code is containersctl's.",
                                 &options, argc, argv, &status);
   if (container == NULL)
     return status;

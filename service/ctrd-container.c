@@ -34,6 +34,11 @@
 #include "ctrd-spec.h"
 #include "ctrd-util.h"
 
+typedef struct _LogLive LogLive;
+static LogLive *log_live_new (gboolean live);
+static void log_live_end (LogLive *flag);
+static void log_live_unref (LogLive *flag);
+
 typedef enum
 {
   OP_NONE,
@@ -71,6 +76,7 @@ struct _CtrdContainer
   gint64 sizes_time;       /* monotonic time of the cached sizes */
   guint64 cached_rw_size;
   GVariant *properties;    /* all properties, for GetManagedObjects; NULL = stale */
+  LogLive *log_live;       /* shared with log followers of the current run */
   GTask *restart_after_stop; /* a Restart waiting for its stop */
   GTask *start_after_cleanup; /* a Start that came while the exit was cleaned up */
 };
@@ -92,6 +98,7 @@ ctrd_container_finalize (GObject *object)
   g_clear_pointer (&self->stoppers, g_ptr_array_unref);
   g_clear_pointer (&self->size_waiters, g_ptr_array_unref);
   g_clear_pointer (&self->properties, g_variant_unref);
+  g_clear_pointer (&self->log_live, log_live_unref);
   g_free (self->object_path);
   G_OBJECT_CLASS (ctrd_container_parent_class)->finalize (object);
 }
@@ -352,6 +359,7 @@ record_exit (CtrdContainer *self, int exit_code, guint64 finished_at)
   CtrdRunState next = self->run;
 
   g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
+  log_live_end (self->log_live);
   next.state = CTRD_STATE_STOPPED;
   next.pid = 0;
   next.exit_code = exit_code;
@@ -921,6 +929,9 @@ on_runtime_create_done (GObject *source, GAsyncResult *result, gpointer user_dat
       fail_start (self, error, TRUE);
       return;
     }
+  log_live_end (self->log_live);
+  g_clear_pointer (&self->log_live, log_live_unref);
+  self->log_live = log_live_new (TRUE);
   ctrd_runtime_start_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, NULL,
                             on_runtime_start_done, g_object_ref (self));
 }
@@ -2735,6 +2746,47 @@ log_path (CtrdContainer *self)
   return g_build_filename (bundle, "ctr.log", NULL);
 }
 
+/* Whether the run a followed log belongs to is still going, shared with the
+ * stream threads: conmon has drained the output before it writes the exit
+ * file, so once the exit is recorded the log is complete and a follower can
+ * stop, without waiting for conmon itself to go. */
+struct _LogLive
+{
+  gint refcount;
+  gint live;
+};
+
+static LogLive *
+log_live_new (gboolean live)
+{
+  LogLive *flag = g_new0 (LogLive, 1);
+
+  flag->refcount = 1;
+  flag->live = live;
+  return flag;
+}
+
+static LogLive *
+log_live_ref (LogLive *flag)
+{
+  g_atomic_int_inc (&flag->refcount);
+  return flag;
+}
+
+static void
+log_live_unref (LogLive *flag)
+{
+  if (flag != NULL && g_atomic_int_dec_and_test (&flag->refcount))
+    g_free (flag);
+}
+
+static void
+log_live_end (LogLive *flag)
+{
+  if (flag != NULL)
+    g_atomic_int_set (&flag->live, FALSE);
+}
+
 /* At most this many GetLogs streams at once: each holds a thread. */
 #define MAX_LOG_STREAMS 64
 static gint active_log_streams;
@@ -2745,6 +2797,7 @@ typedef struct
   int out_fd;
   CtrdLogsStreamOptions options;
   guint32 conmon_pid; /* the stream follows while this conmon lives */
+  LogLive *live;      /* ... and while the run has not ended */
 } LogStream;
 
 static gboolean
@@ -2752,7 +2805,8 @@ conmon_still_writing (gpointer user_data)
 {
   LogStream *stream = user_data;
 
-  return stream->conmon_pid != 0 && ctrd_runtime_pid_alive (stream->conmon_pid);
+  return g_atomic_int_get (&stream->live->live) && stream->conmon_pid != 0 &&
+         ctrd_runtime_pid_alive (stream->conmon_pid);
 }
 
 static gpointer
@@ -2766,6 +2820,7 @@ log_stream_thread (gpointer user_data)
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
     g_message ("Log stream of %s: %s", stream->path, error->message);
   close (stream->out_fd);
+  log_live_unref (stream->live);
   g_free (stream->path);
   g_free (stream);
   g_atomic_int_dec_and_test (&active_log_streams);
@@ -2820,6 +2875,11 @@ do_get_logs (GDBusMethodInvocation *invocation, gpointer user_data)
   stream->out_fd = fds[1];
   stream->options = call->options;
   stream->conmon_pid = is_live_state (self->run.state) ? self->run.conmon_pid : 0;
+  if (stream->conmon_pid != 0 && self->log_live == NULL)
+    /* running since before the daemon (re)started */
+    self->log_live = log_live_new (TRUE);
+  stream->live = self->log_live != NULL && stream->conmon_pid != 0 ? log_live_ref (self->log_live)
+                                                                  : log_live_new (FALSE);
   /* Its own thread: a followed log may stream for days, which must not
    * hold one of GTask's pool threads. */
   thread = g_thread_try_new ("log-stream", log_stream_thread, stream, &error);
@@ -2827,6 +2887,7 @@ do_get_logs (GDBusMethodInvocation *invocation, gpointer user_data)
     {
       close (fds[0]);
       close (fds[1]);
+      log_live_unref (stream->live);
       g_free (stream->path);
       g_free (stream);
       g_atomic_int_dec_and_test (&active_log_streams);

@@ -24,7 +24,9 @@
 /* ReadLogs' reply must stay well below the bus's 128 MiB message limit. */
 #define READ_TEXT_BUDGET (16 * 1024 * 1024)
 #define STREAM_FLUSH_SIZE (64 * 1024)
-#define FOLLOW_POLL_MS 100
+/* Short enough that a follower ends soon after its container (run in the
+ * foreground waits for it), long enough to cost nothing while idle. */
+#define FOLLOW_POLL_MS 20
 /* Longer than any RFC 3339 time conmon writes ("…T16:12:36.006377233+00:00" is 35). */
 #define TIMESTAMP_MAX 64
 
