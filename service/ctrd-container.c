@@ -2558,6 +2558,7 @@ typedef struct
   char *commit;      /* set when the root must be mounted for the export */
   CtrdStorage *storage;
   char *id;
+  CtrdJob *job;
 } ExportData;
 
 static void
@@ -2570,6 +2571,7 @@ export_data_free (gpointer user_data)
   g_free (data->mountpoint);
   g_free (data->commit);
   g_free (data->id);
+  g_clear_object (&data->job);
   g_clear_object (&data->container);
   g_free (data);
 }
@@ -2612,7 +2614,8 @@ export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
     }
   else
     {
-      ok = ctrd_export_tar (root_fd, data->out_fd, &bytes, cancellable, &error);
+      ok = ctrd_export_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
+                                 cancellable, &error);
       close (root_fd);
     }
   if (data->commit != NULL)
@@ -2645,9 +2648,13 @@ on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (data->commit != NULL)
     finish_operation (self);
   if (g_task_propagate_boolean (G_TASK (result), &error))
-    ctr_container_complete_export (CTR_CONTAINER (self), data->invocation, NULL);
+    {
+      ctrd_job_complete (data->job, NULL);
+      ctr_container_complete_export (CTR_CONTAINER (self), data->invocation, NULL);
+    }
   else
     {
+      ctrd_job_complete (data->job, error);
       g_prefix_error (&error, "Container %s: ", self->config->name);
       ctrd_return_error (data->invocation, error, CTRD_ERROR_STORAGE_ERROR);
     }
@@ -2697,7 +2704,10 @@ do_export (GDBusMethodInvocation *invocation, gpointer user_data)
       owned->commit = g_strdup (ctrd_image_get_commit (image));
       self->op = OP_EXPORT;
     }
-  task = g_task_new (self, NULL, on_export_done, NULL);
+  /* A Job shows the bytes written and lets the caller (or root) cancel. */
+  owned->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation,
+                             CTRD_ACTION_CONTAINER_EXEC);
+  task = g_task_new (self, ctrd_job_get_cancellable (owned->job), on_export_done, NULL);
   g_task_set_task_data (task, owned, export_data_free);
   g_task_run_in_thread (task, export_thread);
 }

@@ -449,6 +449,8 @@ typedef struct
   gboolean failed;        /* write nothing more */
   GHashTable *first_path; /* InodeKey -> path of the inode's first member */
   guint8 *buffer;
+  CtrdExportProgress progress;
+  gpointer progress_data;
 } TarExport;
 
 static la_ssize_t
@@ -456,19 +458,21 @@ tar_sink_write (struct archive *a, void *user_data, const void *buffer, size_t l
 {
   TarExport *export = user_data;
 
+  /* A failed output takes and drops the rest, and the walk checks
+   * export->failed after each call: an error returned here can put libarchive
+   * into its fatal state, in which libarchive 3.6's archive_write_free()
+   * leaks the output buffer. The first error stands. */
   if (export->failed)
-    {
-      archive_set_error (a, ECANCELED, "The export failed");
-      return -1;
-    }
+    return length;
   if (!ctrd_export_write_all (export->out_fd, buffer, length, export->cancellable,
                               &export->sink_error))
     {
-      archive_set_error (a, EIO, "%s", export->sink_error->message);
       export->failed = TRUE;
-      return -1;
+      return length;
     }
   export->bytes += length;
+  if (export->progress != NULL)
+    export->progress (export->bytes, 0, export->progress_data);
   return length;
 }
 
@@ -593,7 +597,7 @@ copy_file_content (TarExport *export, int fd, guint64 size, const char *path, GE
         return set_errno_error (error, errno, "Reading", path);
       if (n == 0)
         break;
-      if (archive_write_data (export->archive, export->buffer, n) < 0)
+      if (archive_write_data (export->archive, export->buffer, n) < 0 || export->failed)
         return tar_export_fail (export, path, error);
       size -= n;
       if (g_cancellable_set_error_if_cancelled (export->cancellable, error))
@@ -664,12 +668,12 @@ tar_export_visit (TreeWalk *walk, int parent_fd, const char *name, const struct 
       r = archive_write_header (export->archive, entry);
       if (r == ARCHIVE_WARN)
         g_debug ("Tar member %s: %s", path, archive_error_string (export->archive));
-      else if (r != ARCHIVE_OK)
+      else if (r != ARCHIVE_OK || export->failed)
         ok = tar_export_fail (export, path, error);
     }
   if (ok && S_ISREG (stx.stx_mode) && archive_entry_size (entry) > 0)
     ok = copy_file_content (export, leaf_fd, stx.stx_size, path, error);
-  if (ok && archive_write_finish_entry (export->archive) < ARCHIVE_WARN)
+  if (ok && (archive_write_finish_entry (export->archive) < ARCHIVE_WARN || export->failed))
     ok = tar_export_fail (export, path, error);
 
   if (leaf_fd >= 0)
@@ -680,6 +684,14 @@ tar_export_visit (TreeWalk *walk, int parent_fd, const char *name, const struct 
 gboolean
 ctrd_export_tar (int root_dirfd, int out_fd, guint64 *out_bytes, GCancellable *cancellable,
                  GError **error)
+{
+  return ctrd_export_tar_full (root_dirfd, out_fd, out_bytes, NULL, NULL, cancellable, error);
+}
+
+gboolean
+ctrd_export_tar_full (int root_dirfd, int out_fd, guint64 *out_bytes,
+                      CtrdExportProgress progress, gpointer progress_data,
+                      GCancellable *cancellable, GError **error)
 {
   g_autoptr (GHashTable) first_path = inode_table_new (g_free);
   g_autofree guint8 *buffer = g_malloc (COPY_BUFFER_SIZE);
@@ -693,6 +705,8 @@ ctrd_export_tar (int root_dirfd, int out_fd, guint64 *out_bytes, GCancellable *c
       return FALSE;
     }
   export.out_fd = out_fd;
+  export.progress = progress;
+  export.progress_data = progress_data;
   export.cancellable = cancellable;
   export.first_path = first_path;
   export.buffer = buffer;
@@ -707,7 +721,7 @@ ctrd_export_tar (int root_dirfd, int out_fd, guint64 *out_bytes, GCancellable *c
     tar_export_fail (&export, NULL, error);
   else
     ok = walk_tree (root_dirfd, tar_export_visit, &export, cancellable, error);
-  if (ok && archive_write_close (export.archive) != ARCHIVE_OK)
+  if (ok && (archive_write_close (export.archive) != ARCHIVE_OK || export.failed))
     ok = tar_export_fail (&export, NULL, error);
   /* No end-of-archive blocks after a failure: a cut tar must not look whole.
    * (archive_write_fail() would say so too, but then libarchive 3.6 leaks

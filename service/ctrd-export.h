@@ -38,6 +38,15 @@ gboolean ctrd_export_tar (int root_dirfd, int out_fd, guint64 *out_bytes, GCance
 /* Sums the apparent sizes (st_size) of the regular files and symlinks in the
  * tree at @root_dirfd, each inode once however many links it has, without
  * crossing mounts. */
+/* Bytes written so far (total unknown: 0); the same shape as CtrdProgressFunc. */
+typedef void (*CtrdExportProgress) (guint64 done, guint64 total, gpointer user_data);
+
+/* ctrd_export_tar, telling @progress (may be NULL; called in the calling
+ * thread) as the tar is written. */
+gboolean ctrd_export_tar_full (int root_dirfd, int out_fd, guint64 *out_bytes,
+                               CtrdExportProgress progress, gpointer progress_data,
+                               GCancellable *cancellable, GError **error);
+
 gboolean ctrd_export_disk_usage (int root_dirfd, guint64 *out_bytes, GCancellable *cancellable,
                                  GError **error);
 

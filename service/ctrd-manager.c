@@ -310,6 +310,10 @@ parse_runtime_options (CtrdManager *self, GVariant *options, CtrdImage *image,
         }
     }
   if (!parse_mounts (self, options, config->mounts, error) ||
+      /* the seed's addLocalVolumes: each of the image's Volumes not already
+       * mounted becomes an anonymous volume (checked: image data is untrusted) */
+      !ctrd_volumes_add_image_volumes (
+          config->mounts, ctr_image_get_volumes (CTR_IMAGE (image)), error) ||
       !lookup_checked_strv (options, "DnsServers", MAX_DNS_ENTRIES,
                             ctrd_files_validate_dns_server, &config->dns_servers, error) ||
       !lookup_checked_strv (options, "DnsSearch", MAX_DNS_ENTRIES, ctrd_files_validate_dns_search,
