@@ -1522,9 +1522,13 @@ remove_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
         g_warning ("Container %s: volume %s: %s", self->config->name, volumes[i],
                    volume_error->message);
     }
-  /* The run dir holds only conmon's small files and the (now unmounted) root. */
-  if (g_file_test (mountpoint, G_FILE_TEST_IS_DIR) && g_rmdir (mountpoint) < 0)
-    g_debug ("rmdir %s: %s", mountpoint, g_strerror (errno));
+  /* The run dir: the (now unmounted) root, the generated files, conmon's
+   * small files. */
+  if (!ctrd_storage_remove_tree (run_dir, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
   g_task_return_boolean (task, TRUE);
 }
 
@@ -2623,6 +2627,14 @@ export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
       g_autoptr (GError) unmount_error = NULL;
       if (!ctrd_storage_unmount_rootfs (data->mountpoint, &unmount_error))
         g_warning ("%s", unmount_error->message);
+      else
+        {
+          /* mounted here only for the copy: leave no empty mount point (nor
+           * an empty run dir, for a container never started) */
+          g_autofree char *parent = g_path_get_dirname (data->mountpoint);
+          g_rmdir (data->mountpoint);
+          g_rmdir (parent);
+        }
     }
   if (!ok)
     {

@@ -2899,6 +2899,35 @@ ctrd_storage_unmount_rootfs (const char *mountpoint, GError **error)
 }
 
 gboolean
+ctrd_storage_remove_tree (const char *path, GCancellable *cancellable, GError **error)
+{
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_autofree char *name = g_path_get_basename (path);
+  gboolean ok;
+  int parent_fd;
+
+  if (!g_path_is_absolute (path) || g_str_equal (name, "/") || g_str_equal (name, ".") ||
+      g_str_equal (name, ".."))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Will not remove %s", path);
+      return FALSE;
+    }
+  parent_fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent_fd < 0)
+    {
+      int saved_errno = errno;
+      if (saved_errno == ENOENT)
+        return TRUE;
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s", parent,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  ok = remove_tree_at (parent_fd, name, path, cancellable, error);
+  close (parent_fd);
+  return ok;
+}
+
+gboolean
 ctrd_storage_remove_container_dirs (CtrdStorage *storage, const char *id, GCancellable *cancellable,
                                     GError **error)
 {
@@ -3093,14 +3122,16 @@ tar_sink_write (struct archive *a, void *user_data, const void *buffer, size_t l
 {
   TarSink *sink = user_data;
 
-  /* After a failure libarchive may still flush on close: the first error stands. */
+  /* A failed output takes and drops the rest, and the writer checks
+   * sink->failed after each call: an error returned here can put libarchive
+   * into its fatal state, in which libarchive 3.6's archive_write_free()
+   * leaks the output buffer. The first error stands. */
   if (sink->failed)
-    return -1;
+    return length;
   if (!ctrd_storage_write_all (sink->fd, buffer, length, sink->cancellable, &sink->error))
     {
       sink->failed = TRUE;
-      archive_set_error (a, EIO, "%s", sink->error->message);
-      return -1;
+      return length;
     }
   g_checksum_update (sink->sha256, buffer, length);
   sink->bytes += length;
@@ -3197,7 +3228,7 @@ tar_write_file (TarWriter *writer, const char *path, const char *checksum, GErro
   if (first_path == NULL)
     entry_add_xattrs (entry, xattrs);
 
-  if (archive_write_header (writer->archive, entry) != ARCHIVE_OK)
+  if (archive_write_header (writer->archive, entry) != ARCHIVE_OK || writer->sink->failed)
     return tar_writer_error (writer, path, error);
   if (is_symlink || first_path != NULL)
     return TRUE;
@@ -3212,7 +3243,7 @@ tar_write_file (TarWriter *writer, const char *path, const char *checksum, GErro
                                    CTRD_ERROR_STORAGE_ERROR, path);
       if (n == 0)
         return TRUE;
-      if (archive_write_data (writer->archive, buf, n) != n)
+      if (archive_write_data (writer->archive, buf, n) != n || writer->sink->failed)
         return tar_writer_error (writer, path, error);
     }
 }
@@ -3257,7 +3288,7 @@ tar_write_dir (TarWriter *writer, OstreeRepoFile *dir, const char *path, guint d
   archive_entry_set_gid (entry, GUINT32_FROM_BE (gid));
   archive_entry_set_mtime (entry, writer->mtime, 0);
   entry_add_xattrs (entry, xattrs);
-  if (archive_write_header (writer->archive, entry) != ARCHIVE_OK)
+  if (archive_write_header (writer->archive, entry) != ARCHIVE_OK || writer->sink->failed)
     return tar_writer_error (writer, dir_path, error);
 
   /* Files and directories interleaved in name order, as tar -c writes them. */
@@ -3357,8 +3388,10 @@ ctrd_storage_write_rootfs_tar (CtrdStorage *storage, const char *commit, int fd,
     tar_writer_error (&writer, "the start", error);
   else
     ok = tar_write_dir (&writer, OSTREE_REPO_FILE (root), ".", 0, error);
-  if (ok && archive_write_close (archive) != ARCHIVE_OK)
+  if (ok && (archive_write_close (archive) != ARCHIVE_OK || sink.failed))
     ok = tar_writer_error (&writer, "the end", error);
+  /* No end-of-archive blocks after a failure: a cut tar must not look whole. */
+  sink.failed = sink.failed || !ok;
   archive_write_free (archive);
   g_clear_error (&sink.error);
 
