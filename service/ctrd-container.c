@@ -38,6 +38,7 @@ typedef struct _LogLive LogLive;
 static LogLive *log_live_new (gboolean live);
 static void log_live_end (LogLive *flag);
 static void log_live_unref (LogLive *flag);
+static gboolean is_live_state (CtrdState state);
 
 typedef enum
 {
@@ -287,6 +288,10 @@ ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdR
   ctr_container_set_auto_remove (iface, config->auto_remove);
   ctr_container_set_previous_image (
       iface, *config->previous_image_id != '\0' ? previous_path : "/");
+  /* conmon's oom mark outlives a daemon restart (it goes at the next start). */
+  ctr_container_set_oomkilled (iface, !is_live_state (run->state) &&
+                                          ctrd_runtime_oom_killed (ctrd_daemon_get_runtime (daemon),
+                                                                   config->id));
   g_object_thaw_notify (G_OBJECT (self));
   publish_run_state (self);
   return self;

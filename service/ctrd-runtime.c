@@ -407,22 +407,25 @@ exit_file_path (CtrdRuntime *runtime, const char *id)
 }
 
 /* Removes what conmon leaves behind for @id: a stale exit file or pid file
- * would be taken for the next run's. */
+ * would be taken for the next run's. The oom mark stays until the next run
+ * (@new_run) so that OOMKilled is still known after a daemon restart. */
 static void
-remove_conmon_files (CtrdRuntime *runtime, const char *id)
+remove_conmon_files (CtrdRuntime *runtime, const char *id, gboolean new_run)
 {
   g_autofree char *run_dir = ctrd_runtime_container_run_dir (runtime, id);
   char *paths[] = {
     exit_file_path (runtime, id),
     g_build_filename (run_dir, "conmon.pid", NULL),
     g_build_filename (run_dir, "pidfile", NULL),
-    g_build_filename (run_dir, "oom", NULL),
+    new_run ? g_build_filename (run_dir, "oom", NULL) : NULL,
     /* conmon's symlink to the bundle, where the attach socket and ctl fifo are */
     g_build_filename (runtime->sockets_dir, id, NULL),
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
     {
+      if (paths[i] == NULL)
+        continue;
       if (g_unlink (paths[i]) != 0 && errno != ENOENT)
         {
           int errsv = errno;
@@ -1018,7 +1021,7 @@ create_step_done (GTask *task)
       if (cd->timed_out || g_cancellable_is_cancelled (cd->caller_cancellable))
         kill_stray_conmon (cd);
       /* nothing of this attempt may pass for the next one's */
-      remove_conmon_files (cd->runtime, cd->id);
+      remove_conmon_files (cd->runtime, cd->id, TRUE);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -1173,7 +1176,7 @@ ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *nam
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  remove_conmon_files (runtime, id);
+  remove_conmon_files (runtime, id, TRUE);
 
   if (pipe2 (sync_pipe, O_CLOEXEC) != 0)
     {
@@ -1268,7 +1271,7 @@ ctrd_runtime_forget_exit (CtrdRuntime *runtime, const char *id)
 {
   if (!is_valid_id (id))
     return;
-  remove_conmon_files (runtime, id);
+  remove_conmon_files (runtime, id, FALSE);
 }
 
 /* Reports @name's exit once, when its exit file holds a code: a file written

@@ -4781,8 +4781,21 @@ test_oom (Fixture *f, gconstpointer data)
   g_assert_true (json_object_get_boolean_member (json_object_get_object_member (root, "State"),
                                                  "OOMKilled"));
 
-  /* The next run starts with a clean slate. */
+  /* Nothing is lost: a restarted daemon still knows. */
   wait_for_state (c, CMD ("exited"));
+  {
+    g_autofree char *path = g_strdup (g_dbus_proxy_get_object_path (G_DBUS_PROXY (c)));
+    g_autoptr (CtrContainer) again = NULL;
+
+    g_clear_object (&c);
+    g_assert_cmpint (stop_daemon (f), ==, 0);
+    start_daemon (f);
+    again = container_proxy (f, path);
+    g_assert_true (ctr_container_get_oomkilled (again));
+    c = g_steal_pointer (&again);
+  }
+
+  /* The next run starts with a clean slate. */
   start_container (c);
   wait_for_state (c, CMD ("running"));
   wait_for_property (c, "OOMKilled", g_variant_new_boolean (FALSE));
