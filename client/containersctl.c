@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -55,6 +57,14 @@ typedef enum
   PRINT_EXIT_CODE,
 } CallOutput;
 
+/* What a verb of one container passes after the container (argv[2]). */
+typedef enum
+{
+  CALL_ARGS_NONE,
+  CALL_ARGS_STRING,
+  CALL_ARGS_STRING_OPTIONS, /* ... and an empty a{sv} */
+} CallArgs;
+
 typedef struct
 {
   const char *method;
@@ -62,7 +72,17 @@ typedef struct
   int timeout_ms;
   GDBusCallFlags flags;
   CallOutput output;
+  CallArgs args;
 } ContainerCall;
+
+/* `containersctl container VERB` and `containersctl image VERB` reach the
+ * verbs of their group, like podman's command groups. */
+typedef enum
+{
+  GROUP_NONE,
+  GROUP_CONTAINER,
+  GROUP_IMAGE,
+} VerbGroup;
 
 typedef struct Verb Verb;
 typedef int (*VerbFunc) (Client *client, const Verb *verb, int argc, char **argv);
@@ -73,7 +93,10 @@ struct Verb
   VerbFunc run;
   const char *parameters;
   const char *summary;
-  /* for verb_container_call: the method called on each container */
+  /* the group the verb belongs to; for verb_group, the group it leads */
+  VerbGroup group;
+  /* for verb_container_call and verb_one_container: the method called; for
+   * verb_stop: the method and how long it may take */
   const ContainerCall *call;
   gboolean hidden;
 };
@@ -178,6 +201,33 @@ parse_uint32_option (const char *option, const char *text, guint32 *out)
     }
   *out = value;
   return TRUE;
+}
+
+/* Checks that the verb has between @min and @max arguments (@max -1: no
+ * limit). */
+static gboolean
+check_arg_count (const Verb *verb, int argc, char **argv, int min, int max)
+{
+  if (max >= 0 && argc - 1 > max)
+    usage_error ("unexpected argument \"%s\"", argv[max + 1]);
+  else if (argc - 1 < min)
+    usage_error ("expected %s", verb->parameters);
+  else
+    return TRUE;
+  return FALSE;
+}
+
+/* Asks on stdout and reads the answer from stdin, like podman's prune. */
+static gboolean
+confirm (const char *question)
+{
+  char answer[64];
+
+  g_print ("%s [y/N] ", question);
+  fflush (stdout);
+  if (fgets (answer, sizeof answer, stdin) == NULL)
+    return FALSE;
+  return answer[0] == 'y' || answer[0] == 'Y';
 }
 
 /* ---- connection and lookups */
@@ -788,24 +838,31 @@ verb_images (Client *client, const Verb *verb, int argc, char **argv)
   return 0;
 }
 
-/* Returns a new fd for @path, or for stdin when @path is "-". */
+/* Opens the archive at @path for reading (import, load) or for writing
+ * (export, save: created or truncated, as podman's -o); NULL or "-" is our
+ * stdin or stdout, which must not be a terminal. Returns a new fd. */
 static int
-open_import_source (const char *path, GError **error)
+open_archive (const char *path, gboolean for_writing, GError **error)
 {
+  int std_fd = for_writing ? STDOUT_FILENO : STDIN_FILENO;
   int fd;
 
-  if (g_str_equal (path, "-"))
+  if (path == NULL || g_str_equal (path, "-"))
     {
-      if (isatty (STDIN_FILENO))
+      if (isatty (std_fd))
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                               "refusing to read an image from a terminal: pipe or redirect "
-                               "an archive into stdin");
+                               for_writing ? "refusing to write an archive to a terminal: use "
+                                             "-o FILE or redirect stdout"
+                                           : "refusing to read an image from a terminal: pipe "
+                                             "or redirect an archive into stdin");
           return -1;
         }
-      fd = fcntl (STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
-      path = "stdin";
+      fd = fcntl (std_fd, F_DUPFD_CLOEXEC, 3);
+      path = for_writing ? "stdout" : "stdin";
     }
+  else if (for_writing)
+    fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
   else
     fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
@@ -818,6 +875,47 @@ open_import_source (const char *path, GError **error)
   return fd;
 }
 
+/* A list holding @fd, which it takes (the list keeps a duplicate). */
+static GUnixFDList *
+fd_list_take (int fd, GError **error)
+{
+  g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
+  gboolean added = g_unix_fd_list_append (fd_list, fd, error) >= 0;
+
+  close (fd);
+  return added ? g_steal_pointer (&fd_list) : NULL;
+}
+
+/* Imports the archive at @source ("-": stdin) through ImportImage; returns
+ * the image's object path. */
+static char *
+import_image (Client *client, const char *source, const char *name, const char *format,
+              GError **error)
+{
+  g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GUnixFDList) fd_list = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  CtrManager *manager;
+  char *image_path;
+  int fd;
+
+  g_variant_builder_add (&options, "{sv}", "Format",
+                         g_variant_new_string (format != NULL ? format : "auto"));
+  fd = open_archive (source, FALSE, error);
+  if (fd < 0 || (fd_list = fd_list_take (fd, error)) == NULL)
+    return NULL;
+  manager = client_get_manager (client, FALSE, error);
+  if (manager == NULL)
+    return NULL;
+  reply = call_changing (manager, "ImportImage",
+                         g_variant_new ("(hsa{sv})", 0, name != NULL ? name : "", &options),
+                         G_MAXINT, fd_list, error);
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(o)", &image_path);
+  return image_path;
+}
+
 static int
 verb_import (Client *client, const Verb *verb, int argc, char **argv)
 {
@@ -826,39 +924,193 @@ verb_import (Client *client, const Verb *verb, int argc, char **argv)
                                      "Archive format: auto (default) or rootfs-tar", "FORMAT" },
                                    { NULL } };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
-  g_autoptr (GVariant) reply = NULL;
-  g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-  CtrManager *manager;
-  const char *image_path;
-  int fd;
+  g_autofree char *image_path = NULL;
 
-  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv))
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, 2))
     return EXIT_ERROR;
-  if (argc < 2 || argc > 3)
-    return usage_error ("expected FILE (or -) and an optional NAME");
-  g_variant_builder_add (&options, "{sv}", "Format",
-                         g_variant_new_string (format != NULL ? format : "auto"));
-
-  fd = open_import_source (argv[1], &error);
-  if (fd < 0)
+  image_path = import_image (client, argv[1], argc > 2 ? argv[2] : NULL, format, &error);
+  if (image_path == NULL)
     return print_error (client, error);
-  /* the list holds a duplicate; ours is closed at once */
-  g_unix_fd_list_append (fd_list, fd, &error);
-  close (fd);
-  if (error != NULL)
-    return print_error (client, error);
-
-  manager = client_get_manager (client, FALSE, &error);
-  if (manager == NULL)
-    return print_error (client, error);
-  reply = call_changing (manager, "ImportImage",
-                         g_variant_new ("(hsa{sv})", 0, argc > 2 ? argv[2] : "", &options),
-                         G_MAXINT, fd_list, &error);
-  if (reply == NULL)
-    return print_error (client, error);
-  g_variant_get (reply, "(&o)", &image_path);
   g_print ("%s\n", id_from_path (image_path));
+  return 0;
+}
+
+/* Like podman load: an OCI or docker archive (or a rootfs tar), named by
+ * what the archive says. */
+static int
+verb_load (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autofree char *input = NULL;
+  const GOptionEntry entries[] = { { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input,
+                                     "Read the archive from FILE instead of stdin", "FILE" },
+                                   { NULL } };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *image_path = NULL;
+  g_autoptr (CtrImage) image = NULL;
+  const char *const *names;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 0, 0))
+    return EXIT_ERROR;
+  image_path = import_image (client, input != NULL ? input : "-", NULL, "auto", &error);
+  if (image_path != NULL)
+    image = get_image (client, id_from_path (image_path), &error);
+  if (image == NULL)
+    return print_error (client, error);
+  names = ctr_image_get_names (image);
+  if (names == NULL || names[0] == NULL)
+    g_print ("Loaded image: %s\n", id_from_path (image_path));
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    g_print ("Loaded image: %s\n", names[i]);
+  return 0;
+}
+
+/* Calls @method of @proxy with an fd for @path (NULL or "-": stdout) as handle 0 of
+ * @parameters; a regular file left half written by a failure is removed. */
+static gboolean
+write_archive (gpointer proxy, const char *method, GVariant *parameters, const char *path,
+               GError **error)
+{
+  g_autoptr (GVariant) owned = g_variant_ref_sink (parameters);
+  g_autoptr (GUnixFDList) fd_list = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  gboolean to_stdout = path == NULL || g_str_equal (path, "-");
+  struct stat st;
+  gboolean regular;
+  int fd = open_archive (path, TRUE, error);
+
+  if (fd < 0)
+    return FALSE;
+  regular = !to_stdout && fstat (fd, &st) == 0 && S_ISREG (st.st_mode);
+  fd_list = fd_list_take (fd, error);
+  if (fd_list != NULL)
+    reply = call_changing (proxy, method, owned, G_MAXINT, fd_list, error);
+  if (reply == NULL && regular)
+    unlink (path);
+  return reply != NULL;
+}
+
+/* ---- verbs acting on images */
+
+/* "name" as the daemon stores it: "name:latest" (the tag follows the last
+ * slash; a colon before it belongs to a registry's port). */
+static char *
+normalize_image_name (const char *name)
+{
+  const char *slash = strrchr (name, '/');
+
+  if (strchr (slash != NULL ? slash : name, ':') != NULL)
+    return g_strdup (name);
+  return g_strconcat (name, ":latest", NULL);
+}
+
+/* Like podman rmi: an image named by one of several names only loses that
+ * name; named by its ID (or its only name) it is removed. */
+static gboolean
+remove_image (Client *client, const char *reference, gboolean force, GError **error)
+{
+  g_autoptr (CtrImage) image = get_image (client, reference, error);
+  g_autofree char *name = normalize_image_name (reference);
+  g_autoptr (GVariant) reply = NULL;
+  const char *const *names;
+
+  if (image == NULL)
+    return FALSE;
+  names = ctr_image_get_names (image);
+  if (names != NULL && g_strv_length ((char **) names) > 1 && g_strv_contains (names, name))
+    {
+      reply = call_changing (image, "Untag", g_variant_new ("(s)", name), -1, NULL, error);
+      if (reply != NULL)
+        g_print ("Untagged: %s\n", name);
+      return reply != NULL;
+    }
+  reply = call_changing (image, "Remove", g_variant_new ("(b)", force), G_MAXINT, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    g_print ("Untagged: %s\n", names[i]);
+  g_print ("Deleted: %s\n", proxy_id (image));
+  return TRUE;
+}
+
+static int
+verb_rmi (Client *client, const Verb *verb, int argc, char **argv)
+{
+  gboolean force = FALSE;
+  const GOptionEntry entries[] = { { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+                                     "Also remove the containers using the image", NULL },
+                                   { NULL } };
+  int status = 0;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, -1))
+    return EXIT_ERROR;
+  /* like podman, a failure is reported and the other images are still handled */
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (!remove_image (client, argv[i], force, &error))
+        status = print_error (client, error);
+    }
+  return status;
+}
+
+/* tag IMAGE NAME… and untag IMAGE [NAME…]: Tag or Untag with each name;
+ * untag without names removes them all, like podman untag. */
+static int
+verb_tag (Client *client, const Verb *verb, int argc, char **argv)
+{
+  gboolean untag = g_str_equal (verb->name, "untag");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CtrImage) image = NULL;
+  g_auto (GStrv) names = NULL;
+  int status = 0;
+
+  if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, untag ? 1 : 2, -1))
+    return EXIT_ERROR;
+  image = get_image (client, argv[1], &error);
+  if (image == NULL)
+    return print_error (client, error);
+  names = argc > 2 ? g_strdupv (argv + 2) : g_strdupv ((char **) ctr_image_get_names (image));
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      g_autoptr (GVariant) reply = call_changing (
+          image, untag ? "Untag" : "Tag", g_variant_new ("(s)", names[i]), -1, NULL, &error);
+      if (reply == NULL)
+        {
+          status = print_error (client, error);
+          g_clear_error (&error);
+        }
+    }
+  return status;
+}
+
+static int
+verb_save (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autofree char *output = NULL;
+  g_autofree char *format = NULL;
+  const GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write to FILE instead of stdout", "FILE" },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format,
+      "Archive format: oci-archive (default) or rootfs-tar", "FORMAT" },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CtrImage) image = NULL;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, 1))
+    return EXIT_ERROR;
+  image = get_image (client, argv[1], &error);
+  if (image == NULL ||
+      !write_archive (image, "Export",
+                      g_variant_new ("(hs)", 0, format != NULL ? format : "oci-archive"), output,
+                      &error))
+    return print_error (client, error);
   return 0;
 }
 
@@ -978,6 +1230,10 @@ build_create_options (const CreateOptions *options, GVariantBuilder *builder)
   if (options->stop_signal != NULL)
     g_variant_builder_add (builder, "{sv}", "StopSignal",
                            g_variant_new_string (options->stop_signal));
+  /* In the foreground, run removes the container itself once Wait has
+   * answered and the log is read: the daemon could remove it first. */
+  if (options->remove && options->detach)
+    g_variant_builder_add (builder, "{sv}", "AutoRemove", g_variant_new_boolean (TRUE));
   if (options->stop_timeout != NULL)
     {
       if (!parse_uint32_option ("--stop-timeout", options->stop_timeout, &stop_timeout))
@@ -1024,12 +1280,6 @@ parse_and_create (Client *client, const Verb *verb, const GOptionEntry *run_entr
   if (argc < 2)
     {
       usage_error ("an IMAGE is required");
-      return NULL;
-    }
-  /* a detached --rm needs the AutoRemove create option, which the daemon lacks so far */
-  if (options->remove && options->detach)
-    {
-      usage_error ("--rm cannot be combined with --detach yet");
       return NULL;
     }
   if (!build_create_options (options, &create_options))
@@ -1185,8 +1435,8 @@ start_and_wait (CtrContainer *container, gint32 *exit_code, GError **error)
                          NULL, on_wait_done, &state);
       state.log_fd = open_followed_log (container);
       if (state.log_fd >= 0)
-        state.log_source = g_unix_fd_add (state.log_fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
-                                          on_log_readable, &state);
+        state.log_source =
+            g_unix_fd_add (state.log_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_log_readable, &state);
       g_main_loop_run (loop);
       if (state.log_source != 0)
         g_source_remove (state.log_source);
@@ -1288,7 +1538,7 @@ call_each_container (Client *client, int argc, char **argv, const ContainerCall 
   return status;
 }
 
-/* start and wait: no options, one call per container */
+/* start, wait, pause, unpause: no options, one call per container */
 static int
 verb_container_call (Client *client, const Verb *verb, int argc, char **argv)
 {
@@ -1297,6 +1547,7 @@ verb_container_call (Client *client, const Verb *verb, int argc, char **argv)
   return call_each_container (client, argc, argv, verb->call);
 }
 
+/* stop and restart [-t SECONDS] */
 static int
 verb_stop (Client *client, const Verb *verb, int argc, char **argv)
 {
@@ -1306,14 +1557,14 @@ verb_stop (Client *client, const Verb *verb, int argc, char **argv)
       "Seconds to wait before killing (default: the container's stop timeout)", "SECONDS" },
     { NULL }
   };
+  ContainerCall call = *verb->call;
   guint32 timeout = STOP_TIMEOUT_DEFAULT;
 
   if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
       (seconds != NULL && !parse_uint32_option ("--time", seconds, &timeout)))
     return EXIT_ERROR;
-  return call_each_container (client, argc, argv,
-                              &(ContainerCall){ "Stop", g_variant_new ("(u)", timeout), G_MAXINT,
-                                                CALL_CHANGING, PRINT_ARGUMENT });
+  call.parameters = g_variant_new ("(u)", timeout);
+  return call_each_container (client, argc, argv, &call);
 }
 
 static int
@@ -1349,6 +1600,598 @@ verb_rm (Client *client, const Verb *verb, int argc, char **argv)
   return call_each_container (client, argc, argv,
                               &(ContainerCall){ "Remove", g_variant_new ("(bb)", force, volumes),
                                                 G_MAXINT, CALL_CHANGING, PRINT_ID });
+}
+
+/* ---- verbs acting on one container */
+
+/* Calls @method on the container @name_or_id names; every such method but
+ * Wait and GetSizes is authorized, so polkit may ask. */
+static GVariant *
+call_container_method (Client *client, const char *name_or_id, const char *method,
+                       GVariant *parameters, int timeout_ms, GUnixFDList *fd_list,
+                       GUnixFDList **out_fd_list, GError **error)
+{
+  g_autoptr (GVariant) owned = parameters != NULL ? g_variant_ref_sink (parameters) : NULL;
+  g_autoptr (CtrContainer) container = get_container (client, name_or_id, FALSE, error);
+
+  if (container == NULL)
+    return NULL;
+  return g_dbus_proxy_call_with_unix_fd_list_sync (G_DBUS_PROXY (container), method, owned,
+                                                   CALL_CHANGING, timeout_ms, fd_list, out_fd_list,
+                                                   NULL, error);
+}
+
+/* rename, rebase, rollback: CONTAINER and what verb->call->args says, no
+ * output (like podman rename). */
+static int
+verb_one_container (Client *client, const Verb *verb, int argc, char **argv)
+{
+  const ContainerCall *call = verb->call;
+  int n_args = call->args == CALL_ARGS_NONE ? 1 : 2;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  GVariant *parameters = NULL;
+
+  if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, n_args, n_args))
+    return EXIT_ERROR;
+  if (call->args == CALL_ARGS_STRING)
+    parameters = g_variant_new ("(s)", argv[2]);
+  else if (call->args == CALL_ARGS_STRING_OPTIONS)
+    parameters = g_variant_new ("(s@a{sv})", argv[2],
+                                g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
+  reply = call_container_method (client, argv[1], call->method, parameters, call->timeout_ms, NULL,
+                                 NULL, &error);
+  return reply != NULL ? 0 : print_error (client, error);
+}
+
+/* A plain decimal number such as 12 or 1.5 at @text (no sign, exponent or
+ * "inf"); *end is set after it, or to @text when there is none. */
+static gboolean
+parse_decimal (const char *text, double *value, const char **end)
+{
+  gsize length = strspn (text, "0123456789.");
+  char *parsed_end = (char *) text;
+
+  *value = 0;
+  if (length > 0)
+    *value = g_ascii_strtod (text, &parsed_end);
+  if (length == 0 || parsed_end != text + length)
+    {
+      *end = text;
+      return FALSE;
+    }
+  *end = parsed_end;
+  return TRUE;
+}
+
+/* Like podman's --since: an RFC 3339 time, Unix seconds (with a fraction),
+ * or a duration before now such as 10m or 1h30m. */
+static gboolean
+parse_since (const char *text, guint64 *usec)
+{
+  g_autoptr (GDateTime) time = g_date_time_new_from_iso8601 (text, NULL);
+  static const struct
+  {
+    const char *suffix;
+    double usec;
+  } units[] = { { "ms", 1e3 }, { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 } };
+  double now = g_get_real_time ();
+  double value, before = 0;
+  const char *rest = text;
+  const char *end;
+
+  if (time != NULL)
+    {
+      gint64 unix_usec =
+          g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
+
+      *usec = MAX (unix_usec, 0);
+      return TRUE;
+    }
+  if (parse_decimal (text, &value, &end) && *end == '\0')
+    {
+      *usec = MIN (value * 1e6, (double) G_MAXINT64);
+      return TRUE;
+    }
+  do
+    {
+      gboolean number = parse_decimal (rest, &value, &end);
+      guint i = 0;
+
+      while (i < G_N_ELEMENTS (units) && !g_str_has_prefix (end, units[i].suffix))
+        i++;
+      if (!number || i == G_N_ELEMENTS (units))
+        {
+          usage_error ("invalid --since \"%s\" (use an RFC 3339 time, Unix seconds or a "
+                       "duration such as 10m)",
+                       text);
+          return FALSE;
+        }
+      before += value * units[i].usec;
+      rest = end + strlen (units[i].suffix);
+    }
+  while (*rest != '\0');
+  *usec = before < now ? now - before : 0;
+  return TRUE;
+}
+
+/* Copies @fd to our stdout until its end; a reader of ours that went away
+ * ends it quietly, like `podman logs | head`. */
+static gboolean
+copy_to_stdout (int fd, GError **error)
+{
+  char buffer[65536];
+  gssize n;
+
+  while ((n = read (fd, buffer, sizeof buffer)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved_errno = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       "cannot read the log: %s", g_strerror (saved_errno));
+          return FALSE;
+        }
+      for (gssize done = 0; done < n;)
+        {
+          gssize written = write (STDOUT_FILENO, buffer + done, n - done);
+
+          if (written < 0 && errno == EINTR)
+            continue;
+          if (written < 0 && errno == EPIPE)
+            return TRUE;
+          if (written < 0)
+            {
+              int saved_errno = errno;
+              g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                           "cannot write the log: %s", g_strerror (saved_errno));
+              return FALSE;
+            }
+          done += written;
+        }
+    }
+  return TRUE;
+}
+
+static int
+verb_logs (Client *client, const Verb *verb, int argc, char **argv)
+{
+  gboolean follow = FALSE, timestamps = FALSE;
+  g_autofree char *tail = NULL;
+  g_autofree char *since = NULL;
+  const GOptionEntry entries[] = {
+    { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "Keep printing new lines until it stops",
+      NULL },
+    { "tail", 0, 0, G_OPTION_ARG_STRING, &tail, "Only the last N lines (-1: all)", "N" },
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since,
+      "Only lines since TIME (RFC 3339, Unix seconds, or a duration such as 10m)", "TIME" },
+    { "timestamps", 't', 0, G_OPTION_ARG_NONE, &timestamps, "Prefix each line with its time",
+      NULL },
+    { NULL }
+  };
+  g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUnixFDList) fds = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  gint64 tail_lines = -1;
+  guint64 since_usec = 0;
+  gint32 handle;
+  gboolean copied;
+  int fd;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, 1))
+    return EXIT_ERROR;
+  if (tail != NULL && !g_ascii_string_to_signed (tail, 10, -1, G_MAXINT64, &tail_lines, NULL))
+    return usage_error ("invalid --tail \"%s\" (use a number of lines, or -1 for all)", tail);
+  if (since != NULL && !parse_since (since, &since_usec))
+    return EXIT_ERROR;
+  g_variant_builder_add (&options, "{sv}", "Follow", g_variant_new_boolean (follow));
+  g_variant_builder_add (&options, "{sv}", "Timestamps", g_variant_new_boolean (timestamps));
+  if (tail != NULL)
+    g_variant_builder_add (&options, "{sv}", "Tail", g_variant_new_int64 (tail_lines));
+  if (since != NULL)
+    g_variant_builder_add (&options, "{sv}", "Since", g_variant_new_uint64 (since_usec));
+
+  reply = call_container_method (client, argv[1], "GetLogs", g_variant_new ("(a{sv})", &options),
+                                 -1, NULL, &fds, &error);
+  if (reply == NULL)
+    return print_error (client, error);
+  g_variant_get (reply, "(h)", &handle);
+  fd = fds != NULL ? g_unix_fd_list_get (fds, handle, &error) : -1;
+  if (fd < 0)
+    {
+      if (error == NULL)
+        g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "GetLogs returned no pipe");
+      return print_error (client, error);
+    }
+  copied = copy_to_stdout (fd, &error);
+  close (fd);
+  return copied ? 0 : print_error (client, error);
+}
+
+/* Like podman exec: options only before CONTAINER; the command gets our
+ * stdout and stderr, our stdin only with -i, and its exit code is ours. */
+static int
+verb_exec (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_auto (GStrv) env = NULL;
+  g_autofree char *workdir = NULL;
+  g_autofree char *user = NULL;
+  gboolean interactive = FALSE;
+  const GOptionEntry entries[] = {
+    { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env,
+      "Set an environment variable (KEY alone copies ours)", "KEY=VALUE" },
+    { "workdir", 'w', 0, G_OPTION_ARG_STRING, &workdir, "Working directory inside the container",
+      "DIR" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Run as this user", "UID[:GID]" },
+    { "interactive", 'i', 0, G_OPTION_ARG_NONE, &interactive, "Pass our stdin to the command",
+      NULL },
+    { NULL }
+  };
+  g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  int stdio[] = { -1, STDOUT_FILENO, STDERR_FILENO };
+  gint32 exit_code;
+  int null_fd = -1;
+
+  if (!parse_verb_options (verb, entries, NULL, "Options are read only before CONTAINER.", TRUE,
+                           &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 2, -1))
+    return EXIT_ERROR;
+  if (env != NULL)
+    g_variant_builder_add (&options, "{sv}", "Env", env_to_variant (env));
+  if (workdir != NULL)
+    g_variant_builder_add (&options, "{sv}", "WorkingDir", g_variant_new_string (workdir));
+  if (user != NULL)
+    g_variant_builder_add (&options, "{sv}", "User", g_variant_new_string (user));
+
+  /* without -i, podman gives the command no input: /dev/null */
+  if (!interactive && (null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+    {
+      int saved_errno = errno;
+      g_printerr ("Error: cannot open /dev/null: %s\n", g_strerror (saved_errno));
+      return EXIT_ERROR;
+    }
+  stdio[0] = interactive ? STDIN_FILENO : null_fd;
+  for (guint i = 0; i < G_N_ELEMENTS (stdio) && error == NULL; i++)
+    g_unix_fd_list_append (fd_list, stdio[i], &error);
+  if (null_fd >= 0)
+    close (null_fd);
+  if (error != NULL)
+    return print_error (client, error);
+
+  reply = call_container_method (
+      client, argv[1], "Exec",
+      g_variant_new ("(@as@a{sv}hhh)",
+                     g_variant_new_strv ((const char *const *) argv + 2, argc - 2),
+                     g_variant_builder_end (&options), 0, 1, 2),
+      G_MAXINT, fd_list, NULL, &error);
+  if (reply == NULL)
+    return print_error (client, error);
+  g_variant_get (reply, "(i)", &exit_code);
+  return exit_code >= 0 && exit_code < 256 ? exit_code : EXIT_ERROR;
+}
+
+static int
+verb_export (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autofree char *output = NULL;
+  const GOptionEntry entries[] = { { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+                                     "Write to FILE instead of stdout", "FILE" },
+                                   { NULL } };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CtrContainer) container = NULL;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, 1))
+    return EXIT_ERROR;
+  container = get_container (client, argv[1], FALSE, &error);
+  if (container == NULL ||
+      !write_archive (container, "Export", g_variant_new ("(h)", 0), output, &error))
+    return print_error (client, error);
+  return 0;
+}
+
+/* --pause takes an optional value (--pause=false), as podman's does; GOption
+ * has no such boolean, so a callback sets it. */
+static gboolean commit_pause;
+
+static gboolean
+parse_pause_option (const char *option_name, const char *value, gpointer data, GError **error)
+{
+  if (value == NULL || g_str_equal (value, "true"))
+    commit_pause = TRUE;
+  else if (g_str_equal (value, "false"))
+    commit_pause = FALSE;
+  else
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "invalid value \"%s\" for %s (use true or false)", value, option_name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+verb_commit (Client *client, const Verb *verb, int argc, char **argv)
+{
+  const GOptionEntry entries[] = {
+    { "pause", 'p', G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_pause_option,
+      "Freeze a running container during the commit (default true)", "true|false" },
+    { NULL }
+  };
+  g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  const char *image_path;
+
+  commit_pause = TRUE;
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, 2))
+    return EXIT_ERROR;
+  g_variant_builder_add (&options, "{sv}", "Pause", g_variant_new_boolean (commit_pause));
+  reply = call_container_method (client, argv[1], "Commit",
+                                 g_variant_new ("(sa{sv})", argc > 2 ? argv[2] : "", &options),
+                                 G_MAXINT, NULL, NULL, &error);
+  if (reply == NULL)
+    return print_error (client, error);
+  g_variant_get (reply, "(&o)", &image_path);
+  g_print ("%s\n", id_from_path (image_path));
+  return 0;
+}
+
+/* diff: "A /path" lines, like podman diff */
+static int
+verb_diff (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariantIter) changes = NULL;
+  const char *kind, *path;
+
+  if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, 1))
+    return EXIT_ERROR;
+  reply = call_container_method (client, argv[1], "GetChanges", NULL, G_MAXINT, NULL, NULL, &error);
+  if (reply == NULL)
+    return print_error (client, error);
+  g_variant_get (reply, "(a(ss))", &changes);
+  while (g_variant_iter_next (changes, "(&s&s)", &kind, &path))
+    g_print ("%s %s\n", kind, path);
+  return 0;
+}
+
+/* verify: the image files that differ from the OSTree commit, one a line;
+ * exit 1 when there are any, like a failed check. */
+static int
+verb_verify (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autofree const char **modified = NULL;
+
+  if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, 1))
+    return EXIT_ERROR;
+  reply = call_container_method (client, argv[1], "Verify", NULL, G_MAXINT, NULL, NULL, &error);
+  if (reply == NULL)
+    return print_error (client, error);
+  g_variant_get (reply, "(^a&s)", &modified);
+  for (guint i = 0; modified[i] != NULL; i++)
+    g_print ("%s\n", modified[i]);
+  return modified[0] != NULL ? 1 : 0;
+}
+
+/* ---- prune, events */
+
+static int
+verb_prune (Client *client, const Verb *verb, int argc, char **argv)
+{
+  gboolean force = FALSE;
+  const GOptionEntry entries[] = {
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Do not ask for confirmation", NULL }, { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autofree const char **removed = NULL;
+  CtrManager *manager;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 0, 0))
+    return EXIT_ERROR;
+  if (!force && !confirm ("WARNING! This will remove all stopped containers.\n"
+                          "Are you sure you want to continue?"))
+    return 0;
+  manager = client_get_manager (client, FALSE, &error);
+  if (manager != NULL)
+    reply = call_changing (manager, "PruneContainers", NULL, G_MAXINT, NULL, &error);
+  if (reply == NULL)
+    return print_error (client, error);
+  g_variant_get (reply, "(^a&s)", &removed);
+  for (guint i = 0; removed[i] != NULL; i++)
+    g_print ("%s\n", removed[i]);
+  return 0;
+}
+
+typedef struct
+{
+  Client *client;
+  GMainLoop *loop;
+  GHashTable *names; /* container ID → name, kept after a remove */
+  int status;
+} EventsState;
+
+/* The container's name now, or the last one known once it is gone. */
+static const char *
+event_container_name (EventsState *state, const char *path, const char *id, const char *event)
+{
+  const char *name = g_hash_table_lookup (state->names, id);
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) value = NULL;
+
+  /* a rename event comes before the PropertiesChanged that would tell */
+  if (name != NULL && !g_str_equal (event, "rename"))
+    return name;
+  reply = g_dbus_connection_call_sync (
+      state->client->bus, BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get",
+      g_variant_new ("(ss)", CONTAINER_IFACE, "Name"), G_VARIANT_TYPE ("(v)"),
+      G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  if (reply != NULL)
+    {
+      g_variant_get (reply, "(v)", &value);
+      if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        g_hash_table_insert (state->names, g_strdup (id), g_variant_dup_string (value, NULL));
+    }
+  name = g_hash_table_lookup (state->names, id);
+  return name != NULL ? name : "<unknown>";
+}
+
+/* Like podman events: "TIME container EVENT NAME (ID)". */
+static void
+on_container_event (GDBusConnection *bus, const char *sender, const char *object_path,
+                    const char *interface_name, const char *signal_name, GVariant *parameters,
+                    gpointer user_data)
+{
+  EventsState *state = user_data;
+  const char *path, *id, *event;
+  guint64 time_usec;
+  g_autoptr (GDateTime) seconds = NULL;
+  g_autoptr (GDateTime) time = NULL;
+  g_autofree char *time_text = NULL;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(osst)")))
+    return;
+  g_variant_get (parameters, "(&o&s&st)", &path, &id, &event, &time_usec);
+  seconds = g_date_time_new_from_unix_local (time_usec / G_USEC_PER_SEC);
+  time = seconds != NULL ? g_date_time_add (seconds, time_usec % G_USEC_PER_SEC) : NULL;
+  time_text = time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%S.%f %z %Z") : NULL;
+  g_print ("%s container %s %s (%s)\n", time_text != NULL ? time_text : "?", event,
+           event_container_name (state, path, id, event), id);
+  fflush (stdout);
+}
+
+static gboolean
+on_events_interrupted (gpointer user_data)
+{
+  EventsState *state = user_data;
+
+  g_main_loop_quit (state->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_bus_closed (GDBusConnection *bus, gboolean remote_peer_vanished, GError *error,
+               gpointer user_data)
+{
+  EventsState *state = user_data;
+
+  g_printerr ("Error: the connection to the system bus was closed\n");
+  state->status = EXIT_ERROR;
+  g_main_loop_quit (state->loop);
+}
+
+/* Prints the daemon's container events until interrupted. */
+static int
+verb_events (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr (GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  EventsState state = { client, loop, names, 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) containers = NULL;
+  guint subscription, sigint, sigterm;
+  gulong closed_handler;
+
+  if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 0, 0))
+    return EXIT_ERROR;
+  if (!client_connect (client, &error))
+    return print_error (client, error);
+  subscription = g_dbus_connection_signal_subscribe (
+      client->bus, BUS_NAME, "org.example.Containers1.Manager", "ContainerEvent", MANAGER_PATH,
+      NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_container_event, &state, NULL);
+  /* Listed after subscribing: once this answers, the bus has our match rule,
+   * so no event is missed between the two. */
+  containers = list_objects (client, CONTAINER_IFACE, -1, &error);
+  if (containers == NULL)
+    {
+      g_dbus_connection_signal_unsubscribe (client->bus, subscription);
+      return print_error (client, error);
+    }
+  for (guint i = 0; i < containers->len; i++)
+    g_hash_table_insert (names, g_strdup (prop_str (containers->pdata[i], "Id")),
+                         g_strdup (prop_str (containers->pdata[i], "Name")));
+
+  g_dbus_connection_set_exit_on_close (client->bus, FALSE);
+  closed_handler = g_signal_connect (client->bus, "closed", G_CALLBACK (on_bus_closed), &state);
+  sigint = g_unix_signal_add (SIGINT, on_events_interrupted, &state);
+  sigterm = g_unix_signal_add (SIGTERM, on_events_interrupted, &state);
+  g_main_loop_run (loop);
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  g_signal_handler_disconnect (client->bus, closed_handler);
+  g_dbus_connection_signal_unsubscribe (client->bus, subscription);
+  return state.status;
+}
+
+/* ---- groups: container VERB, image VERB */
+
+/* Podman's names inside a group for verbs that have another name here. */
+static const struct
+{
+  VerbGroup group;
+  const char *alias;
+  const char *verb;
+} verb_aliases[] = {
+  { GROUP_CONTAINER, "ls", "ps" }, { GROUP_CONTAINER, "list", "ps" },
+  { GROUP_IMAGE, "ls", "images" }, { GROUP_IMAGE, "list", "images" },
+  { GROUP_IMAGE, "rm", "rmi" },
+};
+
+static const Verb *find_verb (const char *name);
+static void print_verb_list (FILE *out, VerbGroup group);
+static int verb_group (Client *client, const Verb *verb, int argc, char **argv);
+
+static const Verb *
+find_group_verb (VerbGroup group, const char *name)
+{
+  const Verb *verb = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (verb_aliases); i++)
+    if (verb_aliases[i].group == group && g_str_equal (verb_aliases[i].alias, name))
+      name = verb_aliases[i].verb;
+  verb = find_verb (name);
+  return verb != NULL && verb->group == group && verb->run != verb_group ? verb : NULL;
+}
+
+static int
+verb_group (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autofree char *prgname = NULL;
+  const Verb *member;
+
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
+    {
+      FILE *out = argc < 2 ? stderr : stdout;
+
+      fprintf (out, "Usage: %s COMMAND [OPTION…] [ARG…]\n\n%s.\n\nCommands:\n", g_get_prgname (),
+               verb->summary);
+      print_verb_list (out, verb->group);
+      return argc < 2 ? EXIT_ERROR : 0;
+    }
+  member = find_group_verb (verb->group, argv[1]);
+  if (member == NULL)
+    return usage_error ("unknown command \"%s\"", argv[1]);
+  prgname = g_strconcat (g_get_prgname (), " ", argv[1], NULL);
+  g_set_prgname (prgname);
+  argv[1] = prgname;
+  return member->run (client, member, argc - 1, argv + 1);
 }
 
 /* ---- ps, inspect, version */
@@ -1488,16 +2331,28 @@ verb_version (Client *client, const Verb *verb, int argc, char **argv)
   return 0;
 }
 
+/* Whether verb_complete lists a container of @props for @what. */
+static gboolean
+container_completes (GVariant *props, const char *what)
+{
+  if (g_str_equal (what, "running"))
+    return container_is_up (props);
+  if (g_str_equal (what, "paused"))
+    return g_str_equal (prop_str (props, "State"), "paused");
+  return TRUE;
+}
+
 /* Hidden verb for the bash completion: prints names, one a line. */
 static int
 verb_complete (Client *client, const Verb *verb, int argc, char **argv)
 {
-  gboolean images = argc == 2 && g_str_equal (argv[1], "images");
-  gboolean running = argc == 2 && g_str_equal (argv[1], "running");
+  static const char *const kinds[] = { "containers", "running", "paused", "images", NULL };
+  gboolean images;
   g_autoptr (GPtrArray) objects = NULL;
 
-  if (argc != 2 || !(images || running || g_str_equal (argv[1], "containers")))
-    return usage_error ("expected containers, running or images");
+  if (argc != 2 || !g_strv_contains (kinds, argv[1]))
+    return usage_error ("expected containers, running, paused or images");
+  images = g_str_equal (argv[1], "images");
   objects =
       list_objects (client, images ? IMAGE_IFACE : CONTAINER_IFACE, COMPLETION_TIMEOUT_MS, NULL);
   for (guint i = 0; objects != NULL && i < objects->len; i++)
@@ -1505,7 +2360,7 @@ verb_complete (Client *client, const Verb *verb, int argc, char **argv)
       GVariant *props = objects->pdata[i];
       g_auto (GStrv) names = NULL;
 
-      if (!images && (!running || container_is_up (props)))
+      if (!images && container_completes (props, argv[1]))
         g_print ("%s\n", prop_str (props, "Name"));
       if (!images)
         continue;
@@ -1519,35 +2374,105 @@ verb_complete (Client *client, const Verb *verb, int argc, char **argv)
 /* ---- dispatch */
 
 static const ContainerCall start_call = { "Start", NULL, G_MAXINT, CALL_CHANGING, PRINT_ARGUMENT };
+static const ContainerCall stop_call = { "Stop", NULL, G_MAXINT, CALL_CHANGING, PRINT_ARGUMENT };
+static const ContainerCall restart_call = { "Restart", NULL, G_MAXINT, CALL_CHANGING,
+                                            PRINT_ARGUMENT };
+static const ContainerCall pause_call = { "Pause", NULL, -1, CALL_CHANGING, PRINT_ARGUMENT };
+static const ContainerCall unpause_call = { "Unpause", NULL, -1, CALL_CHANGING, PRINT_ARGUMENT };
 static const ContainerCall wait_call = { "Wait", NULL, G_MAXINT, G_DBUS_CALL_FLAGS_NONE,
                                          PRINT_EXIT_CODE };
+/* for verb_one_container, which always lets polkit ask and prints nothing */
+static const ContainerCall rename_call = { .method = "Rename",
+                                           .timeout_ms = -1,
+                                           .args = CALL_ARGS_STRING };
+static const ContainerCall rebase_call = { .method = "Rebase",
+                                           .timeout_ms = G_MAXINT,
+                                           .args = CALL_ARGS_STRING_OPTIONS };
+static const ContainerCall rollback_call = { .method = "Rollback",
+                                             .timeout_ms = G_MAXINT,
+                                             .args = CALL_ARGS_NONE };
 
 static const Verb verbs[] = {
-  { "ps", verb_ps, NULL, "List containers" },
-  { "images", verb_images, NULL, "List images" },
-  { "import", verb_import, "FILE|- [NAME]", "Import a root filesystem tarball as an image" },
-  { "create", verb_create, "IMAGE [COMMAND [ARG…]]", "Create a container" },
-  { "run", verb_run, "IMAGE [COMMAND [ARG…]]", "Create and start a container, then wait for it" },
-  { "start", verb_container_call, "CONTAINER…", "Start containers", &start_call },
-  { "stop", verb_stop, "CONTAINER…", "Stop containers" },
-  { "kill", verb_kill, "CONTAINER…", "Send a signal to containers" },
-  { "rm", verb_rm, "CONTAINER…", "Remove containers" },
+  { "ps", verb_ps, NULL, "List containers", GROUP_CONTAINER },
+  { "create", verb_create, "IMAGE [COMMAND [ARG…]]", "Create a container", GROUP_CONTAINER },
+  { "run", verb_run, "IMAGE [COMMAND [ARG…]]", "Create and start a container, then wait for it",
+    GROUP_CONTAINER },
+  { "start", verb_container_call, "CONTAINER…", "Start containers", GROUP_CONTAINER, &start_call },
+  { "stop", verb_stop, "CONTAINER…", "Stop containers", GROUP_CONTAINER, &stop_call },
+  { "restart", verb_stop, "CONTAINER…", "Restart containers", GROUP_CONTAINER, &restart_call },
+  { "kill", verb_kill, "CONTAINER…", "Send a signal to containers", GROUP_CONTAINER },
+  { "pause", verb_container_call, "CONTAINER…", "Freeze the processes of containers",
+    GROUP_CONTAINER, &pause_call },
+  { "unpause", verb_container_call, "CONTAINER…", "Thaw paused containers", GROUP_CONTAINER,
+    &unpause_call },
   { "wait", verb_container_call, "CONTAINER…",
-    "Wait for containers to exit and print their exit codes", &wait_call },
+    "Wait for containers to exit and print their exit codes", GROUP_CONTAINER, &wait_call },
+  { "rm", verb_rm, "CONTAINER…", "Remove containers", GROUP_CONTAINER },
+  { "prune", verb_prune, NULL, "Remove all stopped containers", GROUP_CONTAINER },
+  { "rename", verb_one_container, "CONTAINER NEW-NAME", "Rename a container", GROUP_CONTAINER,
+    &rename_call },
+  { "logs", verb_logs, "CONTAINER", "Show what a container printed", GROUP_CONTAINER },
+  { "exec", verb_exec, "CONTAINER COMMAND [ARG…]", "Run a command in a running container",
+    GROUP_CONTAINER },
+  { "export", verb_export, "CONTAINER", "Write a container's filesystem as a tar",
+    GROUP_CONTAINER },
+  { "commit", verb_commit, "CONTAINER [IMAGE]", "Make an image of a container's filesystem",
+    GROUP_CONTAINER },
+  { "diff", verb_diff, "CONTAINER", "List the files a container added, changed or deleted",
+    GROUP_CONTAINER },
+  { "rebase", verb_one_container, "CONTAINER IMAGE", "Move a stopped container onto another image",
+    GROUP_CONTAINER, &rebase_call },
+  { "rollback", verb_one_container, "CONTAINER", "Move a container back onto its previous image",
+    GROUP_CONTAINER, &rollback_call },
+  { "verify", verb_verify, "CONTAINER",
+    "List the image files of a container that differ from the image", GROUP_CONTAINER },
+  { "images", verb_images, NULL, "List images", GROUP_IMAGE },
+  { "import", verb_import, "FILE|- [NAME]", "Import a root filesystem tarball as an image",
+    GROUP_IMAGE },
+  { "load", verb_load, NULL, "Load an image archive (OCI, docker or rootfs tar)", GROUP_IMAGE },
+  { "save", verb_save, "IMAGE", "Write an image as an archive", GROUP_IMAGE },
+  { "tag", verb_tag, "IMAGE NAME…", "Add names to an image", GROUP_IMAGE },
+  { "untag", verb_tag, "IMAGE [NAME…]", "Remove names (all without NAME) from an image",
+    GROUP_IMAGE },
+  { "rmi", verb_rmi, "IMAGE…", "Remove images", GROUP_IMAGE },
+  { "container", verb_group, "COMMAND", "Manage containers", GROUP_CONTAINER },
+  { "image", verb_group, "COMMAND", "Manage images", GROUP_IMAGE },
   { "inspect", verb_inspect, "CONTAINER|IMAGE…", "Show the properties of containers or images" },
+  { "events", verb_events, NULL, "Show container events as they happen" },
   { "version", verb_version, NULL, "Show client and daemon versions" },
-  { "__complete", verb_complete, "containers|running|images", "Print names for completion", NULL,
-    TRUE },
+  { "__complete", verb_complete, "containers|running|paused|images", "Print names for completion",
+    GROUP_NONE, NULL, TRUE },
 };
+
+/* The group verbs (container, image) are listed with the ungrouped ones. */
+static gboolean
+verb_listed_in (const Verb *verb, VerbGroup group)
+{
+  if (verb->hidden)
+    return FALSE;
+  if (verb->run == verb_group)
+    return group == GROUP_NONE;
+  return verb->group == group;
+}
+
+static void
+print_verb_list (FILE *out, VerbGroup group)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
+    if (verb_listed_in (&verbs[i], group))
+      fprintf (out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+}
 
 static void
 print_usage (FILE *out)
 {
   fprintf (out, "Usage: containersctl [--debug] COMMAND [OPTION…] [ARG…]\n\n"
-                "Manage the containers and images of containersd.\n\nCommands:\n");
-  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
-    if (!verbs[i].hidden)
-      fprintf (out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+                "Manage the containers and images of containersd.\n\nContainer commands:\n");
+  print_verb_list (out, GROUP_CONTAINER);
+  fprintf (out, "\nImage commands:\n");
+  print_verb_list (out, GROUP_IMAGE);
+  fprintf (out, "\nOther commands:\n");
+  print_verb_list (out, GROUP_NONE);
   fprintf (out, "\nOptions:\n"
                 "  --debug    Show D-Bus error names\n"
                 "  --help     Show this help\n\n"
