@@ -1605,15 +1605,13 @@ output_sink_write (struct archive *a, void *user_data, const void *buffer, size_
 {
   OutputSink *sink = user_data;
 
-  /* After a failure libarchive may still flush on close: the first error stands. */
-  if (sink->failed)
-    return -1;
-  if (!ctrd_storage_write_all (sink->fd, buffer, length, sink->cancellable, &sink->error))
-    {
-      sink->failed = TRUE;
-      archive_set_error (a, EIO, "%s", sink->error->message);
-      return -1;
-    }
+  /* A failed output takes and drops the rest, and the writers check
+   * sink->failed after each call: an error returned here can put libarchive
+   * into its fatal state, in which libarchive 3.6's archive_write_free()
+   * leaks the output buffer. The first error stands. */
+  if (!sink->failed &&
+      !ctrd_storage_write_all (sink->fd, buffer, length, sink->cancellable, &sink->error))
+    sink->failed = TRUE;
   return length;
 }
 
@@ -1644,7 +1642,7 @@ output_header (struct archive *a, OutputSink *sink, const char *path, mode_t typ
   archive_entry_set_perm (entry, type == AE_IFDIR ? 0755 : 0644);
   archive_entry_set_size (entry, type == AE_IFDIR ? 0 : size);
   archive_entry_set_mtime (entry, mtime, 0);
-  if (archive_write_header (a, entry) != ARCHIVE_OK)
+  if (archive_write_header (a, entry) != ARCHIVE_OK || sink->failed)
     return output_error (a, sink, path, error);
   return TRUE;
 }
@@ -1655,7 +1653,7 @@ output_bytes (struct archive *a, OutputSink *sink, const char *path, const char 
 {
   if (!output_header (a, sink, path, AE_IFREG, len, mtime, error))
     return FALSE;
-  if (len > 0 && archive_write_data (a, data, len) != (la_ssize_t) len)
+  if (len > 0 && (archive_write_data (a, data, len) != (la_ssize_t) len || sink->failed))
     return output_error (a, sink, path, error);
   return TRUE;
 }
@@ -1681,7 +1679,7 @@ output_blob_from_fd (struct archive *a, OutputSink *sink, const char *path, int 
                        "Reading the exported layer back failed");
           return FALSE;
         }
-      if (archive_write_data (a, buf, n) != n)
+      if (archive_write_data (a, buf, n) != n || sink->failed)
         return output_error (a, sink, path, error);
       offset += n;
       progress_add (progress, n);
@@ -1885,8 +1883,10 @@ ctrd_image_archive_export (CtrdStorage *storage, const char *commit, const char 
   else
     ok = write_oci_archive (a, &sink, layer_fd, layer_size, layer_sha256, config_json, name,
                             (gint64) (parsed->created / G_USEC_PER_SEC), &progress, error);
-  if (ok && archive_write_close (a) != ARCHIVE_OK)
+  if (ok && (archive_write_close (a) != ARCHIVE_OK || sink.failed))
     ok = output_error (a, &sink, "the end of the archive", error);
+  /* No end-of-archive blocks after a failure: a cut archive must not look whole. */
+  sink.failed = sink.failed || !ok;
   archive_write_free (a);
   g_clear_error (&sink.error);
   close (layer_fd);

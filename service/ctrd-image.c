@@ -488,7 +488,7 @@ static void
 remove_image_now (CtrdImage *self, GDBusMethodInvocation *invocation)
 {
   g_autoptr (GPtrArray) users = containers_using (self);
-  g_autoptr (CtrdImage) keep = g_object_ref (self);
+  g_autoptr (CtrdImage) keep G_GNUC_UNUSED = g_object_ref (self);
   g_autoptr (GTask) task = NULL;
   GError *error = NULL;
   PruneData *data;

@@ -206,7 +206,7 @@ parse_mounts (CtrdManager *self, GVariant *options, GPtrArray *mounts, GError **
   g_variant_iter_init (&iter, value);
   while ((entry = g_variant_iter_next_value (&iter)) != NULL)
     {
-      g_autoptr (GVariant) owned = entry;
+      g_autoptr (GVariant) owned G_GNUC_UNUSED = entry;
       const char *type = NULL, *source = "", *destination = NULL;
       gboolean read_only = FALSE;
       g_autofree const char **mount_opts = NULL;

@@ -2582,7 +2582,7 @@ gboolean
 ctrd_storage_prune (CtrdStorage *storage, guint64 *out_freed_bytes, GCancellable *cancellable,
                     GError **error)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&storage->repo_lock);
+  g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&storage->repo_lock);
   g_autoptr(GError) local_error = NULL;
   gint n_total = 0, n_pruned = 0;
   guint64 freed = 0;
@@ -3971,7 +3971,7 @@ list_upper_changes (ChangesWalk *walk, int dfd, GFile *base_dir, const char *pat
                                    CTRD_ERROR_STORAGE_ERROR, display);
       while ((info = g_file_enumerator_next_file (enumerator, walk->cancellable, &local_error)))
         {
-          g_autoptr(GFileInfo) owned = info;
+          g_autoptr(GFileInfo) owned G_GNUC_UNUSED = info;
           const char *name = g_file_info_get_name (info);
           g_autofree char *child = g_strconcat (path, "/", name, NULL);
 
