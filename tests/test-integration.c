@@ -1113,6 +1113,8 @@ run_case (gconstpointer data)
     g_test_fail_printf ("cleanup after the case: %s", leftovers);
 }
 
+static GPtrArray *all_cases;
+
 static void
 add_case (const char *path, CaseFunc func, gconstpointer data)
 {
@@ -1123,7 +1125,10 @@ add_case (const char *path, CaseFunc func, gconstpointer data)
   c->data = data;
   /* Half of the cases import busybox by path, half through an fd. */
   c->import_by_path = (count++ % 2) == 1;
-  g_test_add_data_func_full (path, c, run_case, g_free);
+  /* main() frees the cases: GLib frees a case's data only once it ran, and
+   * the child of g_test_trap_subprocess() runs one case of them all. */
+  g_ptr_array_add (all_cases, c);
+  g_test_add_data_func (path, c, run_case);
 }
 
 /* ---- manager ---------------------------------------------------------- */
@@ -5286,6 +5291,7 @@ main (int argc, char **argv)
       g_setenv ("CTRD_TEST_BUSYBOX_TAR", built_tar, TRUE);
     }
 
+  all_cases = g_ptr_array_new_with_free_func (g_free);
   add_case ("/manager/properties", test_manager_properties, NULL);
   add_case ("/manager/introspection", test_manager_introspection, NULL);
   add_case ("/manager/managed-objects", test_manager_managed_objects, NULL);
@@ -5360,6 +5366,7 @@ main (int argc, char **argv)
   add_case ("/bad/start-unknown-user", test_bad_start_unknown_user, NULL);
 
   status = g_test_run ();
+  g_ptr_array_unref (all_cases);
 
   if (built_tar != NULL)
     {
