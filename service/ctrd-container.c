@@ -32,6 +32,7 @@
 #include "ctrd-selinux.h"
 #include "ctrd-image.h"
 #include "ctrd-spec.h"
+#include "ctrd-options.h"
 #include "ctrd-util.h"
 
 typedef struct _LogLive LogLive;

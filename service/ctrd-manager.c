@@ -21,6 +21,7 @@
 #include "ctrd-image.h"
 #include "ctrd-job.h"
 #include "ctrd-manager.h"
+#include "ctrd-options.h"
 #include "ctrd-util.h"
 
 /* Caps on what one call may carry (DESIGN.md security rules). */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ctrd-fuzz.h"
+#include "ctrd-options.h"
 #include "ctrd-util.h"
 
 static const CtrdOptionSpec create_options[] = {

@@ -49,21 +49,6 @@ guint64 ctrd_now_usec (void);
 #define CTRD_MAX_ARGV_ELEMENTS 4096
 #define CTRD_MAX_ARGV_BYTES (1024 * 1024)
 #define CTRD_MAX_ENV_ENTRIES 4096
-#define CTRD_MAX_OPTIONS_BYTES (64 * 1024)
-
-typedef struct
-{
-  const char *key;
-  const char *type; /* a GVariant type string */
-} CtrdOptionSpec;
-
-/* Checks every key of an a{sv} against @specs: an unknown key or a value of
- * another type is INVALID_ARGUMENT naming the key (g_variant_lookup would
- * silently skip a wrong type); more than CTRD_MAX_OPTIONS_BYTES is
- * LIMIT_EXCEEDED. @what names the call in messages. */
-gboolean ctrd_validate_options (GVariant *options, const CtrdOptionSpec *specs, guint n_specs,
-                                const char *what, GError **error);
-
 /* LIMIT_EXCEEDED past @max_elements elements or CTRD_MAX_ARGV_BYTES bytes. */
 gboolean ctrd_validate_string_array (const char *const *strv, guint max_elements,
                                      const char *what, GError **error);
