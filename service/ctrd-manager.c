@@ -26,7 +26,6 @@
 
 /* Caps on what one call may carry (DESIGN.md security rules). */
 #define MAX_LABELS 256
-#define MAX_STRING_BYTES 4096
 
 struct _CtrdManager
 {
@@ -68,39 +67,6 @@ ctrd_manager_new (CtrdDaemon *daemon)
 
 /* ---------------------------------------------------------------- options */
 
-/* RFC 1123 labels joined by dots, at most 64 bytes (what sethostname takes). */
-static gboolean
-validate_hostname (const char *hostname, GError **error)
-{
-  gsize len = strlen (hostname);
-  gboolean ok = len > 0 && len <= 64 && hostname[0] != '.' && hostname[0] != '-' &&
-                hostname[len - 1] != '.' && hostname[len - 1] != '-';
-
-  for (gsize i = 0; ok && i < len; i++)
-    ok = g_ascii_isalnum (hostname[i]) || hostname[i] == '-' || hostname[i] == '.';
-  if (!ok)
-    {
-      g_autofree char *printable = g_strescape (hostname, NULL);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Invalid hostname \"%.80s\": letters, digits, '-' and '.', at most 64", printable);
-    }
-  return ok;
-}
-
-static gboolean
-validate_container_path (const char *path, const char *what, GError **error)
-{
-  if (!g_path_is_absolute (path) || strlen (path) > MAX_STRING_BYTES || strstr (path, "/../") ||
-      g_str_has_suffix (path, "/.."))
-    {
-      g_autofree char *printable = g_strescape (path, NULL);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "%s \"%.80s\" must be an absolute path without \"..\"", what, printable);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* Image env first, then the caller's: a later KEY= wins, keeping the order of
  * first appearance. */
 static char **
@@ -114,13 +80,12 @@ merge_env (char **image_env, const char *const *env)
     for (guint i = 0; lists[l] != NULL && lists[l][i] != NULL; i++)
       {
         const char *entry = lists[l][i];
-        const char *eq = strchr (entry, '=');
         g_autofree char *key = NULL;
         gpointer pos;
 
-        if (eq == NULL || eq == entry)
+        if (!ctrd_env_entry_is_valid (entry))
           continue;
-        key = g_strndup (entry, eq - entry);
+        key = g_strndup (entry, strchr (entry, '=') - entry);
         if (g_hash_table_lookup_extended (index, key, NULL, &pos))
           {
             g_free (out->pdata[GPOINTER_TO_UINT (pos)]);
@@ -427,7 +392,7 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
 
   if (working_dir != NULL && *working_dir != '\0')
     {
-      if (!validate_container_path (working_dir, "WorkingDir", error))
+      if (!ctrd_validate_container_path (working_dir, "WorkingDir", error))
         return NULL;
       replace_string (&config->working_dir, g_strdup (working_dir));
     }
@@ -435,7 +400,7 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
     {
       g_autofree char *image_wd = ctrd_image_dup_working_dir (image);
       /* The image config is untrusted: an unusable WorkingDir falls back to /. */
-      if (*image_wd != '\0' && validate_container_path (image_wd, "WorkingDir", NULL))
+      if (*image_wd != '\0' && ctrd_validate_container_path (image_wd, "WorkingDir", NULL))
         {
           replace_string (&config->working_dir, g_steal_pointer (&image_wd));
         }
@@ -443,7 +408,7 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
 
   if (hostname != NULL && *hostname != '\0')
     {
-      if (!validate_hostname (hostname, error))
+      if (!ctrd_validate_hostname (hostname, error))
         return NULL;
       replace_string (&config->hostname, g_strdup (hostname));
     }
@@ -928,7 +893,7 @@ handle_import_image_from_path (CtrManager *iface, GDBusMethodInvocation *invocat
   g_autofree char *printable = g_strescape (path, NULL);
   GError *error = NULL;
 
-  if (!g_path_is_absolute (path) || strlen (path) > MAX_STRING_BYTES)
+  if (!g_path_is_absolute (path) || strlen (path) > CTRD_MAX_PATH_BYTES)
     {
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                                              "ImportImageFromPath: \"%.200s\" is not an absolute "

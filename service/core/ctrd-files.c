@@ -992,7 +992,7 @@ ctrd_files_generate (const char *dir, const CtrdFilesParams *params, GError **er
     hostname = g_strdup (params->hostname);
   else
     hostname = g_strndup (id, SHORT_ID_LEN);
-  if (!is_valid_domain_name (hostname))
+  if (!ctrd_hostname_is_valid (hostname))
     {
       reject_value (error, "Host name", hostname, "is not valid");
       return NULL;

@@ -20,7 +20,6 @@
 #define OCI_VERSION "1.0.2"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_TERM "xterm"
-#define HOSTNAME_MAX 64
 #define SHORT_ID_LEN 12
 
 /* podman's defaults when the daemon may raise limits; used only as a ceiling
@@ -72,19 +71,6 @@ env_has_key (const char *const *env, const char *key)
   return FALSE;
 }
 
-static gboolean
-is_valid_hostname (const char *hostname)
-{
-  gsize len = strlen (hostname);
-
-  if (len == 0 || len > HOSTNAME_MAX || hostname[0] == '-' || hostname[0] == '.')
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isalnum (hostname[i]) && hostname[i] != '-' && hostname[i] != '.')
-      return FALSE;
-  return TRUE;
-}
-
 /* Sets INVALID_ARGUMENT: "Container ID: WHAT “VALUE” PROBLEM" (@value
  * untrusted, quoted; NULL leaves it out). Returns FALSE. */
 static gboolean
@@ -109,18 +95,13 @@ validate_params (const CtrdSpecParams *params, GError **error)
     return reject_param (error, id, "the root filesystem path", params->rootfs, "is not absolute");
   if (params->cwd != NULL && !g_path_is_absolute (params->cwd))
     return reject_param (error, id, "the working directory", params->cwd, "is not absolute");
-  if (params->hostname != NULL && !is_valid_hostname (params->hostname))
+  if (params->hostname != NULL && !ctrd_hostname_is_valid (params->hostname))
     return reject_param (error, id, "the host name", params->hostname, "is not valid");
   if (params->cgroups_path != NULL && !g_path_is_absolute (params->cgroups_path))
     return reject_param (error, id, "the cgroups path", params->cgroups_path, "is not absolute");
   for (gsize i = 0; params->env != NULL && params->env[i] != NULL; i++)
-    {
-      const char *eq = strchr (params->env[i], '=');
-
-      if (eq == NULL || eq == params->env[i])
-        return reject_param (error, id, "the environment entry", params->env[i],
-                             "is not KEY=VALUE");
-    }
+    if (!ctrd_env_entry_is_valid (params->env[i]))
+      return reject_param (error, id, "the environment entry", params->env[i], "is not KEY=VALUE");
   return TRUE;
 }
 
@@ -793,7 +774,7 @@ ctrd_spec_generate (const CtrdSpecParams *params, GError **error)
     hostname = g_strdup (params->hostname);
   else if (params->id != NULL)
     hostname = g_strndup (params->id, SHORT_ID_LEN);
-  if (hostname != NULL && !is_valid_hostname (hostname))
+  if (hostname != NULL && !ctrd_hostname_is_valid (hostname))
     g_clear_pointer (&hostname, g_free);
 
   spec = json_object_new ();

@@ -20,7 +20,6 @@
 #include "ctrd-util.h"
 #include "ctrd-volumes.h"
 
-#define VOLUME_NAME_MAX 128
 #define MAX_COPY_DEPTH 256
 #define DATA_DIR "_data"
 
@@ -33,38 +32,7 @@ struct _CtrdVolumes
 gboolean
 ctrd_volume_validate_name (const char *name, GError **error)
 {
-  g_autofree char *quoted = ctrd_quote_untrusted (name);
-  gsize len = name != NULL ? strlen (name) : 0;
-
-  if (len == 0)
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "Volume name must not be empty");
-      return FALSE;
-    }
-  if (len > VOLUME_NAME_MAX)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                   "Volume name %s is longer than %d bytes", quoted, VOLUME_NAME_MAX);
-      return FALSE;
-    }
-  /* it becomes a directory name: no "/", no leading "." or "-" */
-  if (!g_ascii_isalnum (name[0]))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Volume name %s must start with a letter or digit", quoted);
-      return FALSE;
-    }
-  for (gsize i = 1; i < len; i++)
-    {
-      if (!g_ascii_isalnum (name[i]) && name[i] != '_' && name[i] != '.' && name[i] != '-')
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "Volume name %s has a character other than [a-zA-Z0-9_.-]", quoted);
-          return FALSE;
-        }
-    }
-  return TRUE;
+  return ctrd_validate_name (name, "Volume name", error);
 }
 
 gboolean
