@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "ctrd-image-archive.h"
+
 G_BEGIN_DECLS
 
 /* Like libpod's ContainerState*, see DESIGN.md. */
@@ -106,6 +108,64 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdContainerConfig, ctrd_container_config_free)
 
 /* The argv the container runs: entrypoint followed by command. Free with g_strfreev. */
 char **ctrd_container_config_get_argv (const CtrdContainerConfig *config);
+
+/* What a caller asks of a new container: CreateContainer's arguments,
+ * decoded into plain values, all borrowed for the call. NULL (0, FALSE)
+ * means "not given". */
+typedef struct
+{
+  const char *name;               /* checked by the caller (ctrd_validate_container_name) */
+  const char *image_id;           /* 64 hex */
+  const char *image_name;         /* the reference as given */
+  const char *const *command;     /* NULL = none */
+  const char *const *entrypoint;  /* NULL = the image's */
+  const char *const *env;         /* KEY=VALUE, merged over the image's */
+  const char *working_dir;        /* NULL or "" = the image's, else "/" */
+  const char *hostname;           /* NULL or "" = the first 12 characters of the ID */
+  GHashTable *labels;             /* char* -> char*, not changed */
+  const char *stop_signal;        /* NULL or "" = the image's, else SIGTERM */
+  gboolean has_stop_timeout;      /* FALSE = 10 s */
+  guint32 stop_timeout;           /* seconds */
+  const char *user;               /* NULL = the image's */
+  const CtrdMount *const *mounts; /* as given; not changed */
+  gsize n_mounts;
+  const char *const *protected_dirs; /* bind sources at or under these are refused */
+  const char *const *dns_servers;
+  const char *const *dns_search;
+  const char *const *dns_options;
+  const char *const *add_hosts;
+  guint64 shm_size; /* 0 = CTRD_DEFAULT_SHM_SIZE */
+  gboolean read_only_rootfs;
+  gboolean tty;
+  gboolean auto_remove;
+  const char *const *depends_on; /* full IDs, resolved by the caller */
+} CtrdCreateRequest;
+
+#define CTRD_MAX_LABELS 256
+#define CTRD_MAX_DNS_ENTRIES 64
+#define CTRD_MAX_ADD_HOSTS 1024
+
+/* Blocks briefly (a bind source is looked up: ctrd_spec_check_mount).
+ * The configuration of a new container (a new random ID, created now) from
+ * @request over the defaults of @image_config (untrusted: a malformed
+ * default is ignored, never an error), by docker's and podman's rules:
+ *  - argv: a given entrypoint replaces the image's and drops its Cmd; else
+ *    the image's entrypoint with the given command, or else the image's
+ *    Cmd. Neither at all, or an empty first element, is INVALID_ARGUMENT;
+ *  - env: the image's, then the request's; a later KEY= replaces an
+ *    earlier one in its place;
+ *  - working dir, user and stop signal: the request's, else the image's;
+ *    the host name: the request's, else the short ID;
+ *  - mounts: checked (ctrd_spec_check_mounts with @protected_dirs); a
+ *    volume without a source becomes an anonymous volume with a new name;
+ *    each of the image's Volumes not already mounted is added as one.
+ * A bad value is INVALID_ARGUMENT naming it; more than CTRD_MAX_ARGV_ELEMENTS
+ * command or entrypoint elements, CTRD_MAX_DNS_ENTRIES DNS entries or
+ * CTRD_MAX_ADD_HOSTS AddHosts is LIMIT_EXCEEDED. Nothing is written. Free
+ * with ctrd_container_config_free. */
+CtrdContainerConfig *ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
+                                                          const CtrdImageConfig *image_config,
+                                                          GError **error);
 
 /* JSON object text with every field; the inverse is _from_json. */
 char *ctrd_container_config_to_json (const CtrdContainerConfig *config);
