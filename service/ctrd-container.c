@@ -694,14 +694,6 @@ prepare_data_free (PrepareData *data)
   g_free (data);
 }
 
-static CtrdContainerConfig *
-copy_config (const CtrdContainerConfig *config)
-{
-  g_autofree char *json = ctrd_container_config_to_json (config);
-
-  return ctrd_container_config_from_json (json, NULL);
-}
-
 static gboolean
 has_bind_mounts (const CtrdContainerConfig *config)
 {
@@ -986,7 +978,7 @@ start_prepare (CtrdContainer *self)
   data = g_new0 (PrepareData, 1);
   data->storage = ctrd_daemon_get_storage (self->daemon);
   data->volumes = ctrd_daemon_get_volumes (self->daemon);
-  data->config = copy_config (self->config);
+  data->config = ctrd_container_config_copy (self->config);
   data->image_commit = g_strdup (ctrd_image_get_commit (image));
   data->run_dir =
       ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);

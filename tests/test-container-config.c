@@ -404,6 +404,48 @@ test_unknown_fields_ignored (void)
   g_assert_cmpuint (config->stop_timeout, ==, 0);
 }
 
+/* A copy equals the original field by field and shares nothing with it:
+ * the original can change or go while the copy is used. */
+static void
+test_copy (void)
+{
+  g_autoptr (CtrdContainerConfig) config = make_full_config ();
+  g_autoptr (CtrdContainerConfig) copy = ctrd_container_config_copy (config);
+  g_autofree char *json = ctrd_container_config_to_json (config);
+  g_autofree char *copy_json = NULL;
+  CtrdMount *mount;
+
+  assert_configs_equal (config, copy);
+  g_assert_true (copy->id != config->id);
+  g_assert_true (copy->entrypoint != config->entrypoint);
+  g_assert_true (copy->labels != config->labels);
+  g_assert_true (copy->mounts != config->mounts);
+  g_assert_true (g_ptr_array_index (copy->mounts, 0) != g_ptr_array_index (config->mounts, 0));
+
+  /* change the original everywhere: the copy stays as it was */
+  g_free (config->name);
+  config->name = g_strdup ("changed");
+  config->env[0][0] = 'X';
+  g_hash_table_insert (config->labels, g_strdup ("app"), g_strdup ("changed"));
+  mount = g_ptr_array_index (config->mounts, 0);
+  mount->destination[1] = 'X';
+  mount->options[0][0] = 'X';
+  g_ptr_array_set_size (config->mounts, 0);
+  config->depends_on[0][0] = 'X';
+  g_clear_pointer (&config, ctrd_container_config_free);
+
+  copy_json = ctrd_container_config_to_json (copy);
+  g_assert_cmpstr (copy_json, ==, json);
+
+  /* an empty config copies to an empty config */
+  {
+    g_autoptr (CtrdContainerConfig) empty = ctrd_container_config_new ();
+    g_autoptr (CtrdContainerConfig) empty_copy = ctrd_container_config_copy (empty);
+
+    assert_configs_equal (empty, empty_copy);
+  }
+}
+
 /* ---------------------------------------------------------------- creation rules */
 
 /* An image config as an OCI config blob says it; NULL members are left out. */
@@ -924,6 +966,7 @@ main (int argc, char **argv)
   g_test_add_func ("/container-config/states", test_states);
   g_test_add_func ("/container-config/new-defaults", test_new_defaults);
   g_test_add_func ("/container-config/argv", test_argv);
+  g_test_add_func ("/container-config/copy", test_copy);
   g_test_add_func ("/container-config/create/defaults", test_create_defaults);
   g_test_add_func ("/container-config/create/argv-precedence", test_create_argv_precedence);
   g_test_add_func ("/container-config/create/argv-limits", test_create_argv_limits);

@@ -168,6 +168,48 @@ ctrd_container_config_free (CtrdContainerConfig *config)
   g_free (config);
 }
 
+CtrdContainerConfig *
+ctrd_container_config_copy (const CtrdContainerConfig *config)
+{
+  CtrdContainerConfig *copy = g_new0 (CtrdContainerConfig, 1);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_val_if_fail (config != NULL, NULL);
+
+  copy->id = g_strdup (config->id);
+  copy->name = g_strdup (config->name);
+  copy->image_id = g_strdup (config->image_id);
+  copy->image_name = g_strdup (config->image_name);
+  copy->previous_image_id = g_strdup (config->previous_image_id);
+  copy->entrypoint = g_strdupv (config->entrypoint);
+  copy->command = g_strdupv (config->command);
+  copy->env = g_strdupv (config->env);
+  copy->working_dir = g_strdup (config->working_dir);
+  copy->user = g_strdup (config->user);
+  copy->hostname = g_strdup (config->hostname);
+  copy->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_iter_init (&iter, config->labels);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (copy->labels, g_strdup (key), g_strdup (value));
+  copy->mounts = g_ptr_array_new_full (config->mounts->len, (GDestroyNotify) ctrd_mount_free);
+  for (guint i = 0; i < config->mounts->len; i++)
+    g_ptr_array_add (copy->mounts, ctrd_mount_copy (g_ptr_array_index (config->mounts, i)));
+  copy->dns_servers = g_strdupv (config->dns_servers);
+  copy->dns_search = g_strdupv (config->dns_search);
+  copy->dns_options = g_strdupv (config->dns_options);
+  copy->add_hosts = g_strdupv (config->add_hosts);
+  copy->depends_on = g_strdupv (config->depends_on);
+  copy->stop_signal = config->stop_signal;
+  copy->stop_timeout = config->stop_timeout;
+  copy->created_at = config->created_at;
+  copy->shm_size = config->shm_size;
+  copy->read_only_rootfs = config->read_only_rootfs;
+  copy->tty = config->tty;
+  copy->auto_remove = config->auto_remove;
+  return copy;
+}
+
 char **
 ctrd_container_config_get_argv (const CtrdContainerConfig *config)
 {

@@ -106,6 +106,11 @@ CtrdContainerConfig *ctrd_container_config_new (void);
 void ctrd_container_config_free (CtrdContainerConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdContainerConfig, ctrd_container_config_free)
 
+/* A deep copy of @config (its strings, labels and mounts too), for a
+ * worker thread that must not share the container's own. Free with
+ * ctrd_container_config_free. */
+CtrdContainerConfig *ctrd_container_config_copy (const CtrdContainerConfig *config);
+
 /* The argv the container runs: entrypoint followed by command. Free with g_strfreev. */
 char **ctrd_container_config_get_argv (const CtrdContainerConfig *config);
 
