@@ -10,9 +10,7 @@
 #include "ctrd-container-config.h"
 #include "ctrd-error.h"
 #include "ctrd-files.h"
-#include "ctrd-spec.h"
 #include "ctrd-util.h"
-#include "ctrd-volumes.h"
 
 #define DEFAULT_STOP_TIMEOUT 10
 #define SHORT_ID_LEN 12
@@ -44,70 +42,6 @@ ctrd_state_from_string (const char *text, CtrdState *out_state)
         }
     }
   return FALSE;
-}
-
-static const char *const mount_type_names[] = {
-  [CTRD_MOUNT_BIND] = "bind",
-  [CTRD_MOUNT_TMPFS] = "tmpfs",
-  [CTRD_MOUNT_VOLUME] = "volume",
-};
-
-const char *
-ctrd_mount_type_to_string (CtrdMountType type)
-{
-  if ((guint) type >= G_N_ELEMENTS (mount_type_names))
-    return "unknown";
-  return mount_type_names[type];
-}
-
-gboolean
-ctrd_mount_type_from_string (const char *text, CtrdMountType *out_type)
-{
-  for (guint i = 0; text != NULL && i < G_N_ELEMENTS (mount_type_names); i++)
-    {
-      if (g_str_equal (text, mount_type_names[i]))
-        {
-          *out_type = (CtrdMountType) i;
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
-CtrdMount *
-ctrd_mount_new (CtrdMountType type, const char *source, const char *destination, gboolean read_only,
-                const char *const *options)
-{
-  CtrdMount *mount = g_new0 (CtrdMount, 1);
-
-  mount->type = type;
-  mount->source = g_strdup (source != NULL ? source : "");
-  mount->destination = g_strdup (destination != NULL ? destination : "");
-  mount->read_only = read_only;
-  mount->options = options != NULL ? g_strdupv ((char **) options) : g_new0 (char *, 1);
-  return mount;
-}
-
-CtrdMount *
-ctrd_mount_copy (const CtrdMount *mount)
-{
-  CtrdMount *copy = ctrd_mount_new (mount->type, mount->source, mount->destination,
-                                    mount->read_only, (const char *const *) mount->options);
-
-  copy->anonymous = mount->anonymous;
-  return copy;
-}
-
-void
-ctrd_mount_free (CtrdMount *mount)
-{
-  if (mount == NULL)
-    return;
-
-  g_free (mount->source);
-  g_free (mount->destination);
-  g_strfreev (mount->options);
-  g_free (mount);
 }
 
 CtrdContainerConfig *
@@ -396,11 +330,11 @@ apply_mounts (CtrdContainerConfig *config, const CtrdCreateRequest *request,
         }
       g_ptr_array_add (config->mounts, mount);
     }
-  return ctrd_spec_check_mounts (config->mounts, request->protected_dirs, error) &&
+  return ctrd_mounts_check (config->mounts, request->protected_dirs, error) &&
          /* the seed's addLocalVolumes: each of the image's Volumes not already
           * mounted becomes an anonymous volume (checked: image data is untrusted) */
-         ctrd_volumes_add_image_volumes (config->mounts, (const char *const *) image->volumes,
-                                         error);
+         ctrd_mounts_add_image_volumes (config->mounts, (const char *const *) image->volumes,
+                                        error);
 }
 
 /* A list option checked entry by entry; NULL leaves the default (empty). */

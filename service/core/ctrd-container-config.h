@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "ctrd-image-archive.h"
+#include "ctrd-mounts.h"
 
 G_BEGIN_DECLS
 
@@ -26,37 +27,6 @@ typedef enum
 const char *ctrd_state_to_string (CtrdState state);
 /* FALSE for an unknown string. */
 gboolean ctrd_state_from_string (const char *text, CtrdState *out_state);
-
-typedef enum
-{
-  CTRD_MOUNT_BIND,
-  CTRD_MOUNT_TMPFS,
-  CTRD_MOUNT_VOLUME,
-} CtrdMountType;
-
-/* "bind", "tmpfs", "volume"; static string. */
-const char *ctrd_mount_type_to_string (CtrdMountType type);
-/* FALSE for an unknown string. */
-gboolean ctrd_mount_type_from_string (const char *text, CtrdMountType *out_type);
-
-/* One entry of the Mounts option (see ctrd_spec_check_mount for the rules). */
-typedef struct
-{
-  CtrdMountType type;
-  char *source;      /* bind: absolute host path; volume: the volume's name; tmpfs: "" */
-  char *destination; /* absolute path in the container */
-  gboolean read_only;
-  char **options;     /* mount options ("size=64m", "rprivate", ...); never NULL */
-  gboolean anonymous; /* volume made for one of the image's Volumes: it goes
-                       * with the container when removed with remove_volumes */
-} CtrdMount;
-
-/* @source NULL = ""; @options NULL = none. Copies everything. */
-CtrdMount *ctrd_mount_new (CtrdMountType type, const char *source, const char *destination,
-                           gboolean read_only, const char *const *options);
-CtrdMount *ctrd_mount_copy (const CtrdMount *mount);
-void ctrd_mount_free (CtrdMount *mount);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdMount, ctrd_mount_free)
 
 #define CTRD_DEFAULT_SHM_SIZE (G_GUINT64_CONSTANT (64) * 1024 * 1024)
 
@@ -150,7 +120,7 @@ typedef struct
 #define CTRD_MAX_DNS_ENTRIES 64
 #define CTRD_MAX_ADD_HOSTS 1024
 
-/* Blocks briefly (a bind source is looked up: ctrd_spec_check_mount).
+/* Blocks briefly (a bind source is looked up: ctrd_mount_check).
  * The configuration of a new container (a new random ID, created now) from
  * @request over the defaults of @image_config (untrusted: a malformed
  * default is ignored, never an error), by docker's and podman's rules:
@@ -161,7 +131,7 @@ typedef struct
  *    earlier one in its place;
  *  - working dir, user and stop signal: the request's, else the image's;
  *    the host name: the request's, else the short ID;
- *  - mounts: checked (ctrd_spec_check_mounts with @protected_dirs); a
+ *  - mounts: checked (ctrd_mounts_check with @protected_dirs); a
  *    volume without a source becomes an anonymous volume with a new name;
  *    each of the image's Volumes not already mounted is added as one.
  * A bad value is INVALID_ARGUMENT naming it; more than CTRD_MAX_ARGV_ELEMENTS
