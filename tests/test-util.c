@@ -410,6 +410,32 @@ test_hostnames (void)
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
 }
 
+/* The resolver's names allow what a host name may not. */
+static void
+test_dns_names (void)
+{
+  const CtrdDnsNameFlags lenient = CTRD_DNS_NAME_UNDERSCORE | CTRD_DNS_NAME_TRAILING_DOT;
+  g_autofree char *label_63 = g_strnfill (63, 'l');
+  g_autofree char *label_64 = g_strnfill (64, 'l');
+
+  g_assert_true (ctrd_is_dns_name ("example.com", 253, CTRD_DNS_NAME_STRICT));
+  g_assert_true (ctrd_is_dns_name ("my_host.example.com.", 253, lenient));
+  g_assert_true (ctrd_is_dns_name ("_srv", 253, CTRD_DNS_NAME_UNDERSCORE));
+  g_assert_false (ctrd_is_dns_name ("my_host", 253, CTRD_DNS_NAME_STRICT));
+  g_assert_false (ctrd_is_dns_name ("example.com.", 253, CTRD_DNS_NAME_STRICT));
+  g_assert_true (ctrd_is_dns_name ("example.com.", 253, CTRD_DNS_NAME_TRAILING_DOT));
+  g_assert_true (ctrd_is_dns_name (label_63, 253, CTRD_DNS_NAME_STRICT));
+  g_assert_false (ctrd_is_dns_name (label_64, 253, lenient));
+  g_assert_false (ctrd_is_dns_name ("example.com", 5, lenient));
+  for (gsize i = 0; i < 7; i++)
+    {
+      const char *bad = (const char *[]){ ".", "a..", "..", "a-.", "-a.", "a..b.", "" }[i];
+
+      g_test_message ("bad: %s", bad);
+      g_assert_false (ctrd_is_dns_name (bad, 253, lenient));
+    }
+}
+
 static void
 test_container_paths (void)
 {
@@ -519,6 +545,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/generated-names", test_generated_names);
   g_test_add_func ("/util/now", test_now);
   g_test_add_func ("/util/hostname", test_hostnames);
+  g_test_add_func ("/util/dns-name", test_dns_names);
   g_test_add_func ("/util/container-path", test_container_paths);
   g_test_add_func ("/util/env-entry", test_env_entries);
   g_test_add_func ("/util/name/what", test_named_names);

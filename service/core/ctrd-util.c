@@ -535,31 +535,41 @@ ctrd_validate_env (const char *const *env, GError **error)
 }
 
 gboolean
-ctrd_hostname_is_valid (const char *hostname)
+ctrd_is_dns_name (const char *name, gsize max_len, CtrdDnsNameFlags flags)
 {
-  gsize len = hostname != NULL ? strlen (hostname) : 0;
+  gsize len = name != NULL ? strlen (name) : 0;
   gsize label_len = 0;
 
-  if (len == 0 || len > CTRD_HOSTNAME_MAX)
+  if (len == 0 || len > max_len)
     return FALSE;
+  /* a fully qualified "example.com." names the same as "example.com" */
+  if ((flags & CTRD_DNS_NAME_TRAILING_DOT) && len > 1 && name[len - 1] == '.')
+    len--;
   for (gsize i = 0; i <= len; i++)
     {
-      char c = hostname[i];
+      char c = i < len ? name[i] : '\0';
 
       if (c == '.' || c == '\0')
         {
           /* no empty label, none ending in '-' (RFC 1123) */
-          if (label_len == 0 || hostname[i - 1] == '-')
+          if (label_len == 0 || name[i - 1] == '-')
             return FALSE;
           label_len = 0;
           continue;
         }
-      if (!g_ascii_isalnum (c) && (c != '-' || label_len == 0))
+      if (!g_ascii_isalnum (c) && (c != '-' || label_len == 0) &&
+          !(c == '_' && (flags & CTRD_DNS_NAME_UNDERSCORE)))
         return FALSE;
-      if (++label_len > CTRD_HOSTNAME_LABEL_MAX)
+      if (++label_len > CTRD_DNS_LABEL_MAX)
         return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+ctrd_hostname_is_valid (const char *hostname)
+{
+  return ctrd_is_dns_name (hostname, CTRD_HOSTNAME_MAX, CTRD_DNS_NAME_STRICT);
 }
 
 gboolean

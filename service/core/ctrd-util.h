@@ -66,14 +66,27 @@ gboolean ctrd_env_entry_is_valid (const char *entry);
  * secret). */
 gboolean ctrd_validate_env (const char *const *env, GError **error);
 
+#define CTRD_DNS_LABEL_MAX 63
 /* What sethostname takes. */
 #define CTRD_HOSTNAME_MAX 64
-#define CTRD_HOSTNAME_LABEL_MAX 63
 
-/* TRUE if @hostname (may be NULL) is an RFC 1123 host name of at most
- * CTRD_HOSTNAME_MAX bytes: labels of 1 to 63 letters, digits and '-', none
- * starting or ending with '-', joined by single dots (no leading or trailing
- * dot). The one rule for a container's host name, wherever it is checked. */
+typedef enum
+{
+  CTRD_DNS_NAME_STRICT = 0,
+  CTRD_DNS_NAME_UNDERSCORE = 1 << 0,   /* '_' in labels, as resolvers and podman take */
+  CTRD_DNS_NAME_TRAILING_DOT = 1 << 1, /* one final '.' (fully qualified) */
+} CtrdDnsNameFlags;
+
+/* TRUE if @name (may be NULL) is an RFC 1123 name of 1 to @max_len bytes:
+ * labels of 1 to CTRD_DNS_LABEL_MAX letters, digits and '-', none starting
+ * or ending with '-', joined by single dots; @flags allow what resolvers
+ * also take. */
+gboolean ctrd_is_dns_name (const char *name, gsize max_len, CtrdDnsNameFlags flags);
+
+/* TRUE if @hostname (may be NULL) is a strict RFC 1123 name
+ * (ctrd_is_dns_name) of at most CTRD_HOSTNAME_MAX bytes: no '_', no leading
+ * or trailing dot. The one rule for a container's host name, wherever it is
+ * checked. */
 gboolean ctrd_hostname_is_valid (const char *hostname);
 
 /* ctrd_hostname_is_valid, or INVALID_ARGUMENT quoting @hostname. */
