@@ -8,13 +8,10 @@
 
 #include <glib/gstdio.h>
 
+#include "ctrd-bundle.h"
 #include "ctrd-container-private.h"
 #include "ctrd-error.h"
-#include "ctrd-files.h"
-#include "ctrd-hooks.h"
 #include "ctrd-image.h"
-#include "ctrd-selinux.h"
-#include "ctrd-spec.h"
 #include "ctrd-util.h"
 
 static void begin_start (CtrdContainer *self, GTask *task, gboolean restart);
@@ -53,118 +50,22 @@ copy_config (const CtrdContainerConfig *config)
   return ctrd_container_config_from_json (json, NULL);
 }
 
-static gboolean
-has_bind_mounts (const CtrdContainerConfig *config)
-{
-  for (guint i = 0; i < config->mounts->len; i++)
-    if (((CtrdMount *) config->mounts->pdata[i])->type != CTRD_MOUNT_TMPFS)
-      return TRUE;
-  return FALSE;
-}
-
-/* The hooks whose "when" matches, kept in the run dir so the poststop ones
- * still run if the daemon restarts meanwhile (the seed's setupOCIHooks). */
-static CtrdHookSet *
-match_hooks (PrepareData *data, const char *const *argv, GError **error)
-{
-  g_autoptr (CtrdHooks) hooks = ctrd_hooks_load ((const char *const *) data->hooks_dirs);
-  CtrdHookContext context = { 0 };
-  g_autoptr (CtrdHookSet) set = NULL;
-  g_autofree char *json = NULL;
-  g_autofree char *path = g_build_filename (data->run_dir, "hooks.json", NULL);
-
-  context.annotations = data->config->labels;
-  context.argv = argv;
-  context.has_bind_mounts = has_bind_mounts (data->config);
-  set = ctrd_hooks_match (hooks, &context);
-  json = ctrd_hook_set_to_json (set);
-  if (!ctrd_files_write_atomically (path, json, strlen (json), 0600, error))
-    return NULL;
-  return g_steal_pointer (&set);
-}
-
-/* Everything libpod's init does before the runtime, with the root mounted:
- * the user, working directory, generated files (makeBindMounts), volumes
- * (addLocalVolumes), hooks (setupOCIHooks) and the spec (generateSpec). */
+/* The bundle's parts, in the worker (ctrd_bundle_prepare). */
 static gboolean
 prepare_bundle (PrepareData *data, GCancellable *cancellable, GError **error)
 {
-  CtrdContainerConfig *config = data->config;
-  g_autoptr (CtrdResolvedUser) user = NULL;
-  g_autoptr (GPtrArray) file_mounts = NULL;
-  g_autoptr (GPtrArray) mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_mount_free);
-  g_autoptr (CtrdHookSet) hooks = NULL;
-  g_auto (GStrv) argv = ctrd_container_config_get_argv (config);
-  g_autofree char *spec_path = g_build_filename (data->bundle_dir, "config.json", NULL);
-  g_autofree char *cgroups_path = g_strconcat ("/containersd/", config->id, NULL);
-  g_autofree char *process_label = NULL;
-  g_autofree char *mount_label = NULL;
-  CtrdFilesParams files = { 0 };
-  CtrdSpecParams params = { 0 };
+  CtrdBundleRequest request = { 0 };
 
-  user = ctrd_files_resolve_user (data->rootfs, config->user, error);
-  if (user == NULL ||
-      !ctrd_files_ensure_directory (data->rootfs, config->working_dir, user->uid, user->gid, error))
-    return FALSE;
-
-  files.id = config->id;
-  files.name = config->name;
-  files.hostname = config->hostname;
-  files.image_name = config->image_name;
-  files.image_id = config->image_id;
-  files.image_root = data->rootfs;
-  files.user = user;
-  files.working_dir = config->working_dir;
-  files.dns_servers = (const char *const *) config->dns_servers;
-  files.dns_search = (const char *const *) config->dns_search;
-  files.dns_options = (const char *const *) config->dns_options;
-  files.add_hosts = (const char *const *) config->add_hosts;
-  file_mounts = ctrd_files_generate (data->run_dir, &files, error);
-  if (file_mounts == NULL)
-    return FALSE;
-
-  for (guint i = 0; i < config->mounts->len; i++)
-    {
-      CtrdMount *prepared =
-          ctrd_volumes_prepare_mount (data->volumes, config->mounts->pdata[i], data->rootfs,
-                                      user->uid, user->gid, cancellable, error);
-      if (prepared == NULL)
-        return FALSE;
-      g_ptr_array_add (mounts, prepared);
-    }
-
-  hooks = match_hooks (data, (const char *const *) argv, error);
-  if (hooks == NULL)
-    return FALSE;
-
-  params.id = config->id;
-  params.hostname = config->hostname;
-  params.rootfs = data->rootfs;
-  params.argv = (const char *const *) argv;
-  params.env = (const char *const *) config->env;
-  params.cwd = config->working_dir;
-  params.uid = user->uid;
-  params.gid = user->gid;
-  params.additional_gids = (const guint32 *) user->additional_gids->data;
-  params.n_additional_gids = user->additional_gids->len;
-  params.tty = config->tty;
-  params.readonly_rootfs = config->read_only_rootfs;
-  params.cgroups_path = cgroups_path;
-  params.shm_size = config->shm_size;
-  params.mounts = (const CtrdMount *const *) mounts->pdata;
-  params.n_mounts = mounts->len;
-  params.file_mounts = (const CtrdMount *const *) file_mounts->pdata;
-  params.n_file_mounts = file_mounts->len;
-  params.hooks = hooks;
-  /* like libpod's label.InitLabels; nothing where SELinux is off. */
-  if (!ctrd_selinux_container_labels (&process_label, &mount_label, error))
-    return FALSE;
-  params.process_label = process_label;
-  params.mount_label = mount_label;
-  return ctrd_spec_write (&params, spec_path, error);
+  request.config = data->config;
+  request.volumes = data->volumes;
+  request.rootfs = data->rootfs;
+  request.run_dir = data->run_dir;
+  request.bundle_dir = data->bundle_dir;
+  request.hooks_dirs = (const char *const *) data->hooks_dirs;
+  return ctrd_bundle_prepare (&request, cancellable, error);
 }
 
-/* Worker thread: libpod's mountStorage, then prepare_bundle. */
+/* Worker thread: libpod's mountStorage, then the rest of its init. */
 static void
 prepare_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {

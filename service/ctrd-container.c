@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "ctrd-bundle.h"
 #include "ctrd-container-private.h"
 #include "ctrd-error.h"
 #include "ctrd-hooks.h"
@@ -424,7 +425,7 @@ run_poststop_hooks (CtrdContainer *self)
 {
   g_autofree char *run_dir =
       ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
-  g_autofree char *path = g_build_filename (run_dir, "hooks.json", NULL);
+  g_autofree char *path = g_build_filename (run_dir, CTRD_BUNDLE_HOOKS_FILE, NULL);
   g_autofree char *bundle = ctrd_container_bundle_dir (self);
   g_autofree char *json = NULL;
   g_autofree char *state = NULL;
