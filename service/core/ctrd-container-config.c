@@ -134,6 +134,7 @@ ctrd_container_config_new (void)
   config->add_hosts = g_new0 (char *, 1);
   config->shm_size = CTRD_DEFAULT_SHM_SIZE;
   config->depends_on = g_new0 (char *, 1);
+  config->network = ctrd_network_settings_new ();
   return config;
 }
 
@@ -161,6 +162,7 @@ ctrd_container_config_free (CtrdContainerConfig *config)
   g_strfreev (config->dns_options);
   g_strfreev (config->add_hosts);
   g_strfreev (config->depends_on);
+  g_clear_pointer (&config->network, ctrd_network_settings_free);
   g_free (config);
 }
 
@@ -271,6 +273,7 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   add_bool (builder, "tty", config->tty);
   add_bool (builder, "auto_remove", config->auto_remove);
   add_strv (builder, "depends_on", config->depends_on);
+  ctrd_network_settings_add_json (config->network, builder, "network");
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -552,7 +555,8 @@ ctrd_container_config_from_json (const char *json, GError **error)
       !read_bool (object, "read_only_rootfs", &config->read_only_rootfs, error) ||
       !read_bool (object, "tty", &config->tty, error) ||
       !read_bool (object, "auto_remove", &config->auto_remove, error) ||
-      !read_id_list (object, "depends_on", &config->depends_on, error))
+      !read_id_list (object, "depends_on", &config->depends_on, error) ||
+      !ctrd_network_settings_read_json (object, "network", config->network, error))
     return NULL;
 
   config->stop_signal = (int) stop_signal;

@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "ctrd-network.h"
+
 G_BEGIN_DECLS
 
 /* Like libpod's ContainerState*, see DESIGN.md. */
@@ -86,6 +88,7 @@ typedef struct
   gboolean tty;
   gboolean auto_remove;
   char **depends_on; /* full IDs of the containers this one needs running */
+  CtrdNetworkSettings *network; /* never NULL; mode none by default */
 } CtrdContainerConfig;
 
 typedef struct
