@@ -512,9 +512,11 @@ teardown_without_netns (CtrdNetavark *netavark, const char *container_id, const 
     g_warning ("%s", error->message);
 }
 
+/* @undoing: right after a failed setup, when netavark is expected to find
+ * parts missing, its complaints are only debug messages. */
 static gboolean
 detach_locked (CtrdNetavark *netavark, const char *container_id, const char *state_path,
-               GCancellable *cancellable, GError **error)
+               gboolean undoing, GCancellable *cancellable, GError **error)
 {
   g_autofree char *netns_path = ctrd_netavark_netns_path (netavark, container_id);
   g_autofree char *json = NULL;
@@ -539,7 +541,10 @@ detach_locked (CtrdNetavark *netavark, const char *container_id, const char *sta
         {
           g_autofree char *out =
               run_netavark (netavark, "teardown", netns_path, json, cancellable, &local_error);
-          if (out == NULL)
+          if (out == NULL && undoing)
+            g_debug ("Container %.12s: undoing a failed setup: %s", container_id,
+                     local_error->message);
+          else if (out == NULL)
             g_warning ("Container %.12s: %s", container_id, local_error->message);
           g_clear_error (&local_error);
         }
@@ -571,7 +576,7 @@ ctrd_netavark_detach (CtrdNetavark *netavark, const char *container_id, const ch
   gboolean ok;
 
   g_mutex_lock (&netavark->lock);
-  ok = detach_locked (netavark, container_id, state_path, cancellable, error);
+  ok = detach_locked (netavark, container_id, state_path, FALSE, cancellable, error);
   g_mutex_unlock (&netavark->lock);
   return ok;
 }
@@ -589,7 +594,8 @@ attach_locked (CtrdNetavark *netavark, const CtrdNetworkAttach *attach, GCancell
   g_autoptr (GError) local_error = NULL;
 
   /* what an earlier run left (a crash between setup and teardown) */
-  if (!detach_locked (netavark, attach->container_id, attach->state_path, cancellable, error))
+  if (!detach_locked (netavark, attach->container_id, attach->state_path, FALSE, cancellable,
+                      error))
     return NULL;
 
   json = ctrd_netavark_setup_json (attach->network, attach->container_id,
@@ -613,7 +619,7 @@ attach_locked (CtrdNetavark *netavark, const CtrdNetworkAttach *attach, GCancell
       g_autoptr (GError) detach_error = NULL;
 
       /* setup may have done half: the same teardown as ever undoes it */
-      if (!detach_locked (netavark, attach->container_id, attach->state_path, NULL,
+      if (!detach_locked (netavark, attach->container_id, attach->state_path, TRUE, NULL,
                           &detach_error))
         g_warning ("%s", detach_error->message);
       ctrd_error_normalize (&local_error, CTRD_ERROR_RUNTIME_ERROR);
