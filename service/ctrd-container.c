@@ -31,6 +31,7 @@
 #include "ctrd-job.h"
 #include "ctrd-selinux.h"
 #include "ctrd-image.h"
+#include "ctrd-network.h"
 #include "ctrd-spec.h"
 #include "ctrd-options.h"
 #include "ctrd-util.h"
@@ -81,6 +82,9 @@ struct _CtrdContainer
   LogLive *log_live;       /* shared with log followers of the current run */
   GTask *restart_after_stop; /* a Restart waiting for its stop */
   GTask *start_after_cleanup; /* a Start that came while the exit was cleaned up */
+  GPtrArray *stop_tasks;   /* ctrd_container_stop_async calls, answered with the stoppers */
+  char *ip_address;        /* held on its bridge network (in the database); NULL = none */
+  gboolean network_attached; /* netavark set it up and nothing has torn it down yet */
 };
 
 static void ctrd_container_iface_init (CtrContainerIface *iface);
@@ -98,6 +102,8 @@ ctrd_container_finalize (GObject *object)
   g_strfreev (self->remove_volumes);
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
   g_clear_pointer (&self->stoppers, g_ptr_array_unref);
+  g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
+  g_free (self->ip_address);
   g_clear_pointer (&self->size_waiters, g_ptr_array_unref);
   g_clear_pointer (&self->properties, g_variant_unref);
   g_clear_pointer (&self->log_live, log_live_unref);
@@ -133,6 +139,7 @@ ctrd_container_init (CtrdContainer *self)
   g_signal_connect (self, "notify", G_CALLBACK (on_property_notify), NULL);
   self->waiters = g_ptr_array_new ();
   self->stoppers = g_ptr_array_new ();
+  self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->size_waiters = g_ptr_array_new ();
 }
 
@@ -248,6 +255,36 @@ mounts_variant (const CtrdContainerConfig *config)
   return g_variant_builder_end (&builder);
 }
 
+/* "none", "host" or the name of its network (its ID if it is gone). */
+static const char *
+network_display_name (CtrdContainer *self)
+{
+  CtrdNetworkSettings *settings = self->config->network;
+  CtrdNetwork *network;
+
+  if (settings->mode != CTRD_NETWORK_MODE_BRIDGE)
+    return ctrd_network_mode_to_string (settings->mode);
+  network = ctrd_daemon_get_network_by_id (self->daemon, settings->network_id);
+  return network != NULL ? ctrd_network_get_name (network) : settings->network_id;
+}
+
+static GVariant *
+ports_variant (const CtrdNetworkSettings *settings)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sqqs)"));
+  for (guint i = 0; i < settings->ports->len; i++)
+    {
+      const CtrdPortMapping *mapping = settings->ports->pdata[i];
+      g_variant_builder_add (&builder, "(sqqs)", mapping->host_ip, mapping->host_port,
+                             mapping->container_port, mapping->protocol);
+    }
+  return g_variant_builder_end (&builder);
+}
+
+static gboolean is_live_state (CtrdState state);
+
 CtrdContainer *
 ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdRunState *run)
 {
@@ -289,6 +326,12 @@ ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdR
   ctr_container_set_auto_remove (iface, config->auto_remove);
   ctr_container_set_previous_image (
       iface, *config->previous_image_id != '\0' ? previous_path : "/");
+  ctr_container_set_network (iface, network_display_name (self));
+  ctr_container_set_ports (iface, ports_variant (config->network));
+  /* a running container keeps its address across a daemon restart */
+  if (is_live_state (run->state) && config->network->mode == CTRD_NETWORK_MODE_BRIDGE)
+    self->ip_address = g_strdup (ctrd_daemon_get_held_address (daemon, config->id));
+  ctr_container_set_ipaddress (iface, self->ip_address != NULL ? self->ip_address : "");
   /* conmon's oom mark outlives a daemon restart (it goes at the next start). */
   ctr_container_set_oomkilled (iface, !is_live_state (run->state) &&
                                           ctrd_runtime_oom_killed (ctrd_daemon_get_runtime (daemon),
@@ -355,6 +398,9 @@ answer_stoppers (CtrdContainer *self)
   for (guint i = 0; i < self->stoppers->len; i++)
     ctr_container_complete_stop (CTR_CONTAINER (self), self->stoppers->pdata[i]);
   g_ptr_array_set_size (self->stoppers, 0);
+  for (guint i = 0; i < self->stop_tasks->len; i++)
+    g_task_return_boolean (self->stop_tasks->pdata[i], TRUE);
+  g_ptr_array_set_size (self->stop_tasks, 0);
 }
 
 /* The container's process is gone with @exit_code: record it (stopped), answer
@@ -408,6 +454,137 @@ ctrd_container_handle_exit (CtrdContainer *self)
   record_exit (self, exit_code, ctrd_now_usec ());
 }
 
+/* The calls that waited for a cleanup to end: a removal, a restart or a start. */
+static void
+run_after_cleanup (CtrdContainer *self)
+{
+  if (self->remove_after_stop != NULL)
+    start_removal (self, g_steal_pointer (&self->remove_after_stop));
+  else if (self->restart_after_stop != NULL)
+    start_with_dependencies (self, g_steal_pointer (&self->restart_after_stop), TRUE);
+  else if (self->start_after_cleanup != NULL)
+    start_with_dependencies (self, g_steal_pointer (&self->start_after_cleanup), FALSE);
+}
+
+/* ---------------------------------------------------------------- networks */
+
+static gboolean
+on_bridge (CtrdContainer *self)
+{
+  return self->config->network->mode == CTRD_NETWORK_MODE_BRIDGE;
+}
+
+/* Where the setup JSON is kept for teardown: with the container's storage,
+ * so it outlives a reboot (whose leftovers a simulated one keeps). */
+static char *
+network_state_path (CtrdDaemon *daemon, const char *id)
+{
+  g_autofree char *dir = ctrd_storage_container_dir (ctrd_daemon_get_storage (daemon), id);
+
+  return g_build_filename (dir, "network.json", NULL);
+}
+
+static void
+set_ip_address (CtrdContainer *self, const char *address)
+{
+  g_free (self->ip_address);
+  self->ip_address = g_strdup (address);
+  ctr_container_set_ipaddress (CTR_CONTAINER (self), address != NULL ? address : "");
+}
+
+/* The address goes back to its network: the database first. */
+static void
+release_address (CtrdContainer *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!ctrd_db_delete_addresses (ctrd_daemon_get_db (self->daemon), self->config->id, &error))
+    g_warning ("Container %s: %s", self->config->name, error->message);
+  set_ip_address (self, NULL);
+}
+
+typedef struct
+{
+  CtrdNetavark *netavark;
+  char *id;
+  char *state_path;
+} DetachData;
+
+static void
+detach_data_free (DetachData *data)
+{
+  g_free (data->id);
+  g_free (data->state_path);
+  g_free (data);
+}
+
+static void
+detach_thread (GTask *task, gpointer source_object, gpointer task_data,
+               GCancellable *cancellable)
+{
+  DetachData *data = task_data;
+  GError *error = NULL;
+
+  if (ctrd_netavark_detach (data->netavark, data->id, data->state_path, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* netavark teardown (before the namespace goes), in a worker; then @callback
+ * on the main thread, which calls finish_network_detach. */
+static void
+detach_network_async (CtrdContainer *self, GAsyncReadyCallback callback)
+{
+  CtrdNetavark *netavark = ctrd_daemon_get_netavark (self->daemon);
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, NULL);
+  DetachData *data;
+
+  if (netavark == NULL)
+    {
+      /* nothing can have been set up */
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  data = g_new0 (DetachData, 1);
+  data->netavark = netavark;
+  data->id = g_strdup (self->config->id);
+  data->state_path = network_state_path (self->daemon, self->config->id);
+  g_task_set_task_data (task, data, (GDestroyNotify) detach_data_free);
+  g_task_run_in_thread (task, detach_thread);
+}
+
+static void
+finish_network_detach (CtrdContainer *self, GAsyncResult *result)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_warning ("Container %s: %s", self->config->name, error->message);
+  self->network_attached = FALSE;
+  release_address (self);
+}
+
+/* A teardown outside the exit path (after a failed start, after a reboot):
+ * the container was busy cleaning up meanwhile. */
+static void
+on_background_network_detached (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdContainer *self = CTRD_CONTAINER (source);
+
+  finish_network_detach (self, result);
+  self->op = OP_NONE;
+  answer_stoppers (self);
+  run_after_cleanup (self);
+}
+
+static void
+detach_network_in_background (CtrdContainer *self)
+{
+  self->op = OP_CLEANUP;
+  detach_network_async (self, on_background_network_detached);
+}
+
 static void
 cleanup_done (CtrdContainer *self)
 {
@@ -428,16 +605,13 @@ cleanup_done (CtrdContainer *self)
   self->op = OP_NONE;
   answer_stoppers (self);
 
-  if (self->remove_after_stop != NULL)
-    start_removal (self, g_steal_pointer (&self->remove_after_stop));
-  else if (self->restart_after_stop != NULL)
-    start_with_dependencies (self, g_steal_pointer (&self->restart_after_stop), TRUE);
-  else if (self->start_after_cleanup != NULL)
-    start_with_dependencies (self, g_steal_pointer (&self->start_after_cleanup), FALSE);
-  else if (self->config->auto_remove)
+  if (self->remove_after_stop == NULL && self->restart_after_stop == NULL &&
+      self->start_after_cleanup == NULL && self->config->auto_remove)
     /* like podman run --rm: gone as soon as it has exited (waiters have
      * had their exit code already). */
     start_removal (self, NULL);
+  else
+    run_after_cleanup (self);
 }
 
 typedef struct
@@ -497,6 +671,16 @@ run_poststop_hooks (CtrdContainer *self)
 }
 
 static void
+on_cleanup_network_detached (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdContainer *self = CTRD_CONTAINER (source);
+
+  finish_network_detach (self, result);
+  if (!run_poststop_hooks (self))
+    cleanup_done (self);
+}
+
+static void
 on_cleanup_delete_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (CtrdContainer) self = user_data;
@@ -504,6 +688,13 @@ on_cleanup_delete_done (GObject *source, GAsyncResult *result, gpointer user_dat
 
   if (!ctrd_runtime_delete_finish (ctrd_daemon_get_runtime (self->daemon), result, &error))
     g_warning ("Container %s: %s", self->config->name, error->message);
+  /* like libpod's cleanupNetwork: the process is gone, the network goes
+   * before the root is unmounted */
+  if (on_bridge (self))
+    {
+      detach_network_async (self, on_cleanup_network_detached);
+      return;
+    }
   if (!run_poststop_hooks (self))
     cleanup_done (self);
 }
@@ -553,11 +744,24 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
       /* like libpod's refresh: AutoRemove containers do not survive a reboot. */
       if (self->config->auto_remove)
         start_removal (self, NULL);
+      else if (on_bridge (self))
+        /* what the old boot's netavark left, if anything did (the removal
+         * does the same) */
+        detach_network_in_background (self);
       return;
     }
 
   if (!is_live_state (self->run.state) && self->run.state != CTRD_STATE_STOPPED)
-    return;
+    {
+      g_autofree char *state_path = network_state_path (self->daemon, self->config->id);
+
+      /* a start the daemon died in: its network, or at least its address */
+      if (on_bridge (self) && g_file_test (state_path, G_FILE_TEST_EXISTS))
+        detach_network_in_background (self);
+      else if (ctrd_daemon_get_held_address (self->daemon, self->config->id) != NULL)
+        release_address (self);
+      return;
+    }
 
   if (ctrd_runtime_read_exit_code (runtime, self->config->id, &exit_code, NULL))
     {
@@ -680,6 +884,15 @@ typedef struct
   char *rootfs;
   char *bundle_dir;
   char **hooks_dirs;
+  /* a bridge network (NULL otherwise): set up in the worker */
+  CtrdNetavark *netavark;
+  CtrdNetworkConfig *network;
+  char *address;         /* allocated on the main thread */
+  char *state_path;
+  GArray *port_fds;      /* the reserved host ports, for conmon */
+  CtrdNetworkStatus *status; /* out: what netavark set up */
+  char *netns_path;      /* out */
+  gboolean host_network;
 } PrepareData;
 
 static void
@@ -691,6 +904,12 @@ prepare_data_free (PrepareData *data)
   g_free (data->rootfs);
   g_free (data->bundle_dir);
   g_strfreev (data->hooks_dirs);
+  g_clear_pointer (&data->network, ctrd_network_config_free);
+  g_free (data->address);
+  g_free (data->state_path);
+  g_clear_pointer (&data->port_fds, ctrd_ports_release);
+  g_clear_pointer (&data->status, ctrd_network_status_free);
+  g_free (data->netns_path);
   g_free (data);
 }
 
@@ -769,6 +988,17 @@ prepare_bundle (PrepareData *data, GCancellable *cancellable, GError **error)
   files.dns_search = (const char *const *) config->dns_search;
   files.dns_options = (const char *const *) config->dns_options;
   files.add_hosts = (const char *const *) config->add_hosts;
+  files.host_network = data->host_network;
+  if (data->status != NULL)
+    {
+      files.container_ip = data->status->address;
+      files.network_gateway = data->status->gateway;
+      if (data->network->dns_enabled)
+        {
+          files.network_dns_servers = (const char *const *) data->status->dns_servers;
+          files.network_dns_search = (const char *const *) data->status->dns_search;
+        }
+    }
   file_mounts = ctrd_files_generate (data->run_dir, &files, error);
   if (file_mounts == NULL)
     return FALSE;
@@ -811,7 +1041,39 @@ prepare_bundle (PrepareData *data, GCancellable *cancellable, GError **error)
     return FALSE;
   params.process_label = process_label;
   params.mount_label = mount_label;
+  params.netns_path = data->netns_path;
+  params.host_network = data->host_network;
   return ctrd_spec_write (&params, spec_path, error);
+}
+
+/* Worker: netavark setup for the address the main thread allocated (the
+ * container's name, its aliases and short ID resolve to it on a network
+ * with DNS, as podman has them). */
+static gboolean
+attach_network (PrepareData *data, GCancellable *cancellable, GError **error)
+{
+  CtrdContainerConfig *config = data->config;
+  g_autoptr (GStrvBuilder) aliases = g_strv_builder_new ();
+  g_auto (GStrv) alias_list = NULL;
+  g_autofree char *short_id = g_strndup (config->id, 12);
+  CtrdNetworkAttach attach = { 0 };
+
+  g_strv_builder_addv (aliases, (const char **) config->network->aliases);
+  g_strv_builder_add (aliases, short_id);
+  alias_list = g_strv_builder_end (aliases);
+  attach.network = data->network;
+  attach.container_id = config->id;
+  attach.container_name = config->name;
+  attach.address = data->address;
+  attach.aliases = (const char *const *) alias_list;
+  attach.ports = config->network->ports;
+  attach.dns_servers = (const char *const *) config->dns_servers;
+  attach.state_path = data->state_path;
+  data->status = ctrd_netavark_attach (data->netavark, &attach, cancellable, error);
+  if (data->status == NULL)
+    return FALSE;
+  data->netns_path = ctrd_netavark_netns_path (data->netavark, config->id);
+  return TRUE;
 }
 
 /* Worker thread: libpod's mountStorage, then prepare_bundle. */
@@ -837,9 +1099,23 @@ prepare_thread (GTask *task, gpointer source_object, gpointer task_data,
       g_task_return_error (task, error);
       return;
     }
+  if (data->network != NULL && !attach_network (data, cancellable, &error))
+    {
+      g_autoptr (GError) unmount_error = NULL;
+      if (!ctrd_storage_unmount_rootfs (data->rootfs, &unmount_error))
+        g_warning ("%s", unmount_error->message);
+      g_prefix_error (&error, "Container %s: ", data->config->name);
+      g_task_return_error (task, error);
+      return;
+    }
   if (!prepare_bundle (data, cancellable, &error))
     {
       g_autoptr (GError) unmount_error = NULL;
+      g_autoptr (GError) detach_error = NULL;
+      if (data->network != NULL &&
+          !ctrd_netavark_detach (data->netavark, data->config->id, data->state_path, NULL,
+                                 &detach_error))
+        g_warning ("%s", detach_error->message);
       if (!ctrd_storage_unmount_rootfs (data->rootfs, &unmount_error))
         g_warning ("%s", unmount_error->message);
       g_prefix_error (&error, "Container %s: ", data->config->name);
@@ -876,6 +1152,11 @@ fail_start (CtrdContainer *self, GError *error, gboolean runtime_created)
     }
   self->op = OP_NONE;
   self->exit_pending = FALSE;
+  /* undone in a worker; a Start meanwhile waits for it */
+  if (self->network_attached)
+    detach_network_in_background (self);
+  else if (on_bridge (self))
+    release_address (self);
   ctrd_error_normalize (&error, CTRD_ERROR_RUNTIME_ERROR);
   g_task_return_error (task, error);
 }
@@ -950,16 +1231,73 @@ on_prepare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *bundle = NULL;
   g_autofree char *log_path = NULL;
 
+  PrepareData *data = g_task_get_task_data (G_TASK (result));
+  GArray *port_fds = data->port_fds;
+
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       fail_start (self, error, FALSE);
       return;
     }
+  if (data->status != NULL)
+    {
+      self->network_attached = TRUE;
+      set_ip_address (self, data->status->address);
+    }
   bundle = ctrd_storage_container_dir (ctrd_daemon_get_storage (self->daemon), self->config->id);
   log_path = g_build_filename (bundle, "ctr.log", NULL);
-  ctrd_runtime_create_async (ctrd_daemon_get_runtime (self->daemon), self->config->id,
-                             self->config->name, bundle, log_path, self->config->tty, NULL, on_runtime_create_done,
-                             g_object_ref (self));
+  /* conmon gets copies of the reserved ports; ours close with @data */
+  ctrd_runtime_create_with_fds_async (
+      ctrd_daemon_get_runtime (self->daemon), self->config->id, self->config->name, bundle,
+      log_path, self->config->tty, port_fds != NULL ? (const int *) port_fds->data : NULL,
+      port_fds != NULL ? port_fds->len : 0, NULL, on_runtime_create_done, g_object_ref (self));
+}
+
+/* Main thread, before the worker: like podman, the host ports are reserved
+ * first (a port in use fails before anything is set up), then the address is
+ * allocated and recorded. */
+static gboolean
+prepare_network (CtrdContainer *self, PrepareData *data, GError **error)
+{
+  CtrdNetworkSettings *settings = self->config->network;
+  CtrdNetwork *network;
+
+  data->host_network = settings->mode == CTRD_NETWORK_MODE_HOST;
+  if (settings->mode != CTRD_NETWORK_MODE_BRIDGE)
+    return TRUE;
+  network = ctrd_daemon_get_network_by_id (self->daemon, settings->network_id);
+  if (network == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "Container %s: its network %.12s is gone",
+                   self->config->name, settings->network_id);
+      return FALSE;
+    }
+  data->netavark = ctrd_daemon_get_netavark (self->daemon);
+  if (data->netavark == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                   "Container %s: bridge networks need netavark, which is not installed",
+                   self->config->name);
+      return FALSE;
+    }
+  data->port_fds = ctrd_ports_reserve (settings->ports, error);
+  if (data->port_fds == NULL)
+    {
+      g_prefix_error (error, "Container %s: ", self->config->name);
+      return FALSE;
+    }
+  data->address = ctrd_network_allocate_address (network, self->config->id, settings->static_ip,
+                                                 error);
+  if (data->address == NULL)
+    {
+      g_prefix_error (error, "Container %s: ", self->config->name);
+      return FALSE;
+    }
+  g_free (self->ip_address);
+  self->ip_address = g_strdup (data->address);
+  data->network = ctrd_network_config_copy (ctrd_network_get_config (network));
+  data->state_path = network_state_path (self->daemon, self->config->id);
+  return TRUE;
 }
 
 static void
@@ -969,6 +1307,7 @@ start_prepare (CtrdContainer *self)
   CtrdConfig *daemon_config = ctrd_daemon_get_config (self->daemon);
   PrepareData *data;
   g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
 
   if (image == NULL)
     {
@@ -1001,6 +1340,12 @@ start_prepare (CtrdContainer *self)
                                "Container %s: its configuration cannot be copied",
                                self->config->name),
                   FALSE);
+      return;
+    }
+  if (!prepare_network (self, data, &error))
+    {
+      prepare_data_free (data);
+      fail_start (self, error, FALSE);
       return;
     }
 
@@ -1449,6 +1794,10 @@ fail_pending_calls (CtrdContainer *self)
                                            CTRD_ERROR_NOT_FOUND,
                                            "Container %s was removed", self->config->name);
   g_ptr_array_set_size (self->waiters, 0);
+  for (guint i = 0; i < self->stop_tasks->len; i++)
+    g_task_return_new_error (self->stop_tasks->pdata[i], CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                             "Container %s was removed", self->config->name);
+  g_ptr_array_set_size (self->stop_tasks, 0);
 }
 
 static void
@@ -1486,6 +1835,9 @@ on_remove_dirs_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_message ("Removed container %s (%.12s)", self->config->name, self->config->id);
+  /* its address went with its row */
+  self->network_attached = FALSE;
+  set_ip_address (self, NULL);
   task = g_steal_pointer (&self->remove_task);
   fail_pending_calls (self);
   emit_event (self, "remove");
@@ -1506,10 +1858,24 @@ remove_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
   g_autofree char *mountpoint = NULL;
   g_autofree char *run_dir = NULL;
 
-  /* Read-only fields only: the id never changes after creation. */
+  /* Read-only fields only: the id never changes after creation, nor the
+   * network while an operation runs. */
   run_dir = ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon),
                                             self->config->id);
   mountpoint = g_build_filename (run_dir, "rootfs", NULL);
+  /* what a cleanup did not get to (a removal after a crash or a reboot):
+   * the teardown needs the kept JSON, which goes with the directory */
+  if (self->config->network->mode == CTRD_NETWORK_MODE_BRIDGE &&
+      ctrd_daemon_get_netavark (self->daemon) != NULL)
+    {
+      g_autofree char *state_path = network_state_path (self->daemon, self->config->id);
+      if (!ctrd_netavark_detach (ctrd_daemon_get_netavark (self->daemon), self->config->id,
+                                 state_path, cancellable, &error))
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
   if (!ctrd_storage_unmount_rootfs (mountpoint, &error) ||
       !ctrd_storage_remove_container_dirs (ctrd_daemon_get_storage (self->daemon),
                                            self->config->id, cancellable, &error))
@@ -2013,6 +2379,62 @@ format_time (guint64 usec)
   return g_date_time_format_iso8601 (time);
 }
 
+/* podman inspect's NetworkSettings, in short. */
+static void
+add_network_settings (CtrdContainer *self, JsonBuilder *builder)
+{
+  CtrdNetworkSettings *settings = self->config->network;
+  CtrdNetwork *network = ctrd_daemon_get_network_by_id (self->daemon, settings->network_id);
+  const CtrdNetworkConfig *config = network != NULL ? ctrd_network_get_config (network) : NULL;
+  CtrdNetavark *netavark = ctrd_daemon_get_netavark (self->daemon);
+  g_autofree char *netns = NULL;
+
+  if (self->network_attached && netavark != NULL)
+    netns = ctrd_netavark_netns_path (netavark, self->config->id);
+  json_builder_set_member_name (builder, "NetworkSettings");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "Mode");
+  json_builder_add_string_value (builder, ctrd_network_mode_to_string (settings->mode));
+  json_builder_set_member_name (builder, "Network");
+  json_builder_add_string_value (builder, network_display_name (self));
+  json_builder_set_member_name (builder, "NetworkId");
+  json_builder_add_string_value (builder, settings->network_id);
+  json_builder_set_member_name (builder, "IPAddress");
+  json_builder_add_string_value (builder, self->ip_address != NULL ? self->ip_address : "");
+  json_builder_set_member_name (builder, "Subnet");
+  json_builder_add_string_value (builder, config != NULL ? config->subnet : "");
+  json_builder_set_member_name (builder, "Gateway");
+  json_builder_add_string_value (builder,
+                                 config != NULL && self->ip_address != NULL ? config->gateway : "");
+  json_builder_set_member_name (builder, "Bridge");
+  json_builder_add_string_value (builder, config != NULL ? config->interface : "");
+  json_builder_set_member_name (builder, "SandboxKey");
+  json_builder_add_string_value (builder, netns != NULL ? netns : "");
+  json_builder_set_member_name (builder, "Aliases");
+  json_builder_begin_array (builder);
+  for (guint i = 0; settings->aliases[i] != NULL; i++)
+    json_builder_add_string_value (builder, settings->aliases[i]);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "Ports");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < settings->ports->len; i++)
+    {
+      const CtrdPortMapping *mapping = settings->ports->pdata[i];
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "HostIp");
+      json_builder_add_string_value (builder, mapping->host_ip);
+      json_builder_set_member_name (builder, "HostPort");
+      json_builder_add_int_value (builder, mapping->host_port);
+      json_builder_set_member_name (builder, "ContainerPort");
+      json_builder_add_int_value (builder, mapping->container_port);
+      json_builder_set_member_name (builder, "Protocol");
+      json_builder_add_string_value (builder, mapping->protocol);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+}
+
 /* The full configuration (with Env, which is why this is authorized) and the
  * state, like podman inspect. */
 static char *
@@ -2106,6 +2528,7 @@ inspect_json (CtrdContainer *self)
   json_builder_set_member_name (builder, "OCIRuntime");
   json_builder_add_string_value (builder,
                                  ctrd_runtime_get_path (ctrd_daemon_get_runtime (self->daemon)));
+  add_network_settings (self, builder);
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -3710,6 +4133,109 @@ const char *
 ctrd_container_get_previous_image_id (CtrdContainer *self)
 {
   return self->config->previous_image_id;
+}
+
+const char *
+ctrd_container_get_network_id (CtrdContainer *self)
+{
+  return on_bridge (self) ? self->config->network->network_id : "";
+}
+
+void
+ctrd_container_stop_async (CtrdContainer *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, ctrd_container_stop_async);
+  switch (self->run.state)
+    {
+    case CTRD_STATE_CONFIGURED:
+    case CTRD_STATE_EXITED:
+      if (self->op == OP_NONE)
+        {
+          g_task_return_boolean (task, TRUE);
+          g_object_unref (task);
+          return;
+        }
+      break;
+    case CTRD_STATE_STOPPING:
+    case CTRD_STATE_STOPPED:
+      /* on its way down: answered once cleaned up */
+      g_ptr_array_add (self->stop_tasks, task);
+      return;
+    case CTRD_STATE_CREATED:
+    case CTRD_STATE_RUNNING:
+    case CTRD_STATE_PAUSED:
+      if (self->op != OP_NONE)
+        break;
+      if (!begin_stop (self, self->config->stop_timeout, &error))
+        {
+          g_task_return_error (task, error);
+          g_object_unref (task);
+          return;
+        }
+      g_ptr_array_add (self->stop_tasks, task);
+      return;
+    case CTRD_STATE_REMOVING:
+    default:
+      break;
+    }
+  g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                           "Container %s cannot stop in state %s%s", self->config->name,
+                           ctrd_state_to_string (self->run.state),
+                           self->op != OP_NONE ? " (another operation is under way)" : "");
+  g_object_unref (task);
+}
+
+gboolean
+ctrd_container_stop_finish (CtrdContainer *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+ctrd_container_disconnect_network (CtrdContainer *self, GError **error)
+{
+  g_autoptr (CtrdContainerConfig) next = NULL;
+  g_autofree char *old_network = NULL;
+  CtrContainer *iface = CTR_CONTAINER (self);
+
+  if (!on_bridge (self))
+    return TRUE;
+  if (self->op != OP_NONE || is_live_state (self->run.state) ||
+      self->run.state == CTRD_STATE_STOPPED || self->run.state == CTRD_STATE_REMOVING)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                   "Container %s cannot leave its network in state %s", self->config->name,
+                   ctrd_state_to_string (self->run.state));
+      return FALSE;
+    }
+  next = copy_config (self->config);
+  if (next == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED,
+                   "Container %s: its configuration cannot be copied", self->config->name);
+      return FALSE;
+    }
+  g_clear_pointer (&next->network, ctrd_network_settings_free);
+  next->network = ctrd_network_settings_new ();
+  /* the database first */
+  if (!ctrd_db_update_container_config (ctrd_daemon_get_db (self->daemon), next, error))
+    {
+      g_prefix_error (error, "Container %s: ", self->config->name);
+      return FALSE;
+    }
+  old_network = g_strdup (self->config->network->network_id);
+  ctrd_network_settings_free (self->config->network);
+  self->config->network = g_steal_pointer (&next->network);
+  g_object_freeze_notify (G_OBJECT (self));
+  ctr_container_set_network (iface, network_display_name (self));
+  ctr_container_set_ports (iface, ports_variant (self->config->network));
+  g_object_thaw_notify (G_OBJECT (self));
+  ctrd_daemon_update_network_containers (self->daemon, old_network);
+  g_message ("Container %s left network %.12s", self->config->name, old_network);
+  return TRUE;
 }
 
 static void

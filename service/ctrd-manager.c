@@ -21,6 +21,7 @@
 #include "ctrd-image.h"
 #include "ctrd-job.h"
 #include "ctrd-manager.h"
+#include "ctrd-network.h"
 #include "ctrd-options.h"
 #include "ctrd-util.h"
 
@@ -150,6 +151,8 @@ static const CtrdOptionSpec create_options[] = {
   { "DnsServers", "as" },  { "DnsSearch", "as" },   { "DnsOptions", "as" },
   { "AddHosts", "as" },    { "ShmSize", "t" },      { "ReadOnlyRootfs", "b" },
   { "Tty", "b" },          { "AutoRemove", "b" },   { "DependsOn", "as" },
+  { "Network", "s" },      { "NetworkAliases", "as" }, { "IPAddress", "s" },
+  { "PublishPorts", "a(sqqs)" },
 };
 
 static const CtrdOptionSpec mount_options[] = {
@@ -285,6 +288,108 @@ parse_depends_on (CtrdManager *self, GVariant *options, char ***out, GError **er
   return TRUE;
 }
 
+/* PublishPorts: (host ip, host port, container port, protocol) entries. */
+static gboolean
+parse_publish_ports (GVariant *options, GPtrArray *ports, GError **error)
+{
+  g_autoptr (GVariant) value = g_variant_lookup_value (options, "PublishPorts",
+                                                       G_VARIANT_TYPE ("a(sqqs)"));
+  GVariantIter iter;
+  const char *host_ip, *protocol;
+  guint16 host_port, container_port;
+
+  if (value == NULL)
+    return TRUE;
+  if (g_variant_n_children (value) > CTRD_NETWORK_MAX_PORTS)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                   "PublishPorts has more than %d entries", CTRD_NETWORK_MAX_PORTS);
+      return FALSE;
+    }
+  g_variant_iter_init (&iter, value);
+  while (g_variant_iter_next (&iter, "(&sqq&s)", &host_ip, &host_port, &container_port, &protocol))
+    g_ptr_array_add (ports, ctrd_port_mapping_new (host_ip, host_port, container_port, protocol));
+  return ctrd_port_mappings_validate (ports, error);
+}
+
+/* Network, NetworkAliases, IPAddress, PublishPorts. "bridge" is the default
+ * network, which may not exist yet: its ID stays empty until the creation,
+ * after authorization, makes it (the checks here use what it would be). */
+static gboolean
+parse_network_options (CtrdManager *self, GVariant *options, CtrdContainerConfig *config,
+                       GError **error)
+{
+  CtrdNetworkSettings *settings = config->network;
+  g_autoptr (CtrdNetworkConfig) would_be_default = NULL;
+  const CtrdNetworkConfig *target = NULL;
+  const char *network = NULL, *address = NULL;
+  g_auto (GStrv) aliases = NULL;
+
+  g_variant_lookup (options, "Network", "&s", &network);
+  g_variant_lookup (options, "IPAddress", "&s", &address);
+  if (network == NULL || *network == '\0' || g_str_equal (network, "none"))
+    settings->mode = CTRD_NETWORK_MODE_NONE;
+  else if (g_str_equal (network, "host"))
+    settings->mode = CTRD_NETWORK_MODE_HOST;
+  else
+    {
+      CtrdNetwork *found;
+
+      settings->mode = CTRD_NETWORK_MODE_BRIDGE;
+      found = ctrd_daemon_find_network (
+          self->daemon, g_str_equal (network, "bridge") ? CTRD_NETWORK_DEFAULT_NAME : network,
+          g_str_equal (network, "bridge") ? NULL : error);
+      if (found != NULL)
+        {
+          g_free (settings->network_id);
+          settings->network_id = g_strdup (ctrd_network_get_id (found));
+          target = ctrd_network_get_config (found);
+        }
+      else if (g_str_equal (network, "bridge"))
+        {
+          would_be_default = ctrd_network_config_new ();
+          g_free (would_be_default->name);
+          would_be_default->name = g_strdup (CTRD_NETWORK_DEFAULT_NAME);
+          if (!ctrd_network_check_new (self->daemon, would_be_default, error))
+            return FALSE;
+          target = would_be_default;
+        }
+      else
+        {
+          g_prefix_error (error, "Network: ");
+          return FALSE;
+        }
+    }
+
+  if (!lookup_checked_strv (options, "NetworkAliases", CTRD_NETWORK_MAX_ALIASES,
+                            ctrd_network_validate_alias, &aliases, error) ||
+      !parse_publish_ports (options, settings->ports, error))
+    return FALSE;
+  if (settings->mode != CTRD_NETWORK_MODE_BRIDGE &&
+      ((aliases != NULL && aliases[0] != NULL) || (address != NULL && *address != '\0') ||
+       settings->ports->len > 0))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "NetworkAliases, IPAddress and PublishPorts need a bridge network (Network "
+                   "is %s)",
+                   ctrd_network_mode_to_string (settings->mode));
+      return FALSE;
+    }
+  if (aliases != NULL)
+    {
+      g_strfreev (settings->aliases);
+      settings->aliases = g_steal_pointer (&aliases);
+    }
+  if (address != NULL && *address != '\0')
+    {
+      if (!ctrd_network_check_address (target, address, error))
+        return FALSE;
+      g_free (settings->static_ip);
+      settings->static_ip = g_strdup (address);
+    }
+  return TRUE;
+}
+
 /* The options of CreateContainer beyond the basic ones (issue 3's). */
 static gboolean
 parse_runtime_options (CtrdManager *self, GVariant *options, CtrdImage *image,
@@ -323,7 +428,8 @@ parse_runtime_options (CtrdManager *self, GVariant *options, CtrdImage *image,
                             ctrd_files_validate_dns_option, &config->dns_options, error) ||
       !lookup_checked_strv (options, "AddHosts", 1024, ctrd_files_validate_add_host,
                             &config->add_hosts, error) ||
-      !parse_depends_on (self, options, &config->depends_on, error))
+      !parse_depends_on (self, options, &config->depends_on, error) ||
+      !parse_network_options (self, options, config, error))
     return FALSE;
   if (g_variant_lookup (options, "ShmSize", "t", &shm_size) && shm_size != 0)
     {
@@ -520,6 +626,36 @@ create_data_free (gpointer user_data)
   g_free (data);
 }
 
+/* After authorization: the default network is made on first use, and a
+ * named one may have gone meanwhile. */
+static gboolean
+resolve_network (CtrdManager *self, CtrdContainerConfig *config, GError **error)
+{
+  CtrdNetworkSettings *settings = config->network;
+  CtrdNetwork *network;
+
+  if (settings->mode != CTRD_NETWORK_MODE_BRIDGE)
+    return TRUE;
+  if (*settings->network_id == '\0')
+    network = ctrd_network_ensure_default (self->daemon, error);
+  else
+    {
+      network = ctrd_daemon_get_network_by_id (self->daemon, settings->network_id);
+      if (network == NULL)
+        g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                     "Container %s: network %.12s was removed", config->name,
+                     settings->network_id);
+    }
+  if (network == NULL)
+    return FALSE;
+  if (*settings->static_ip != '\0' &&
+      !ctrd_network_check_address (ctrd_network_get_config (network), settings->static_ip, error))
+    return FALSE;
+  g_free (settings->network_id);
+  settings->network_id = g_strdup (ctrd_network_get_id (network));
+  return TRUE;
+}
+
 static void
 do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
 {
@@ -544,6 +680,12 @@ do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
                                              "The name %s is already used by another container",
                                              config->name);
+      return;
+    }
+
+  if (!resolve_network (self, config, &error))
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
       return;
     }
 
@@ -573,6 +715,27 @@ do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
                           ctrd_container_get_id (container), "create");
   ctr_manager_complete_create_container (CTR_MANAGER (self), invocation,
                                          ctrd_container_get_object_path (container));
+}
+
+/* container.create is granted; the host's network namespace also needs
+ * host-access, which nothing implies. */
+static void
+on_create_authorized (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CreateData *data = user_data;
+  CreateData *next;
+
+  if (data->config->network->mode != CTRD_NETWORK_MODE_HOST)
+    {
+      do_create_container (invocation, data);
+      return;
+    }
+  next = g_new0 (CreateData, 1);
+  next->manager = g_object_ref (data->manager);
+  next->config = g_steal_pointer (&data->config);
+  ctrd_authority_check (ctrd_daemon_get_authority (next->manager->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_HOST_ACCESS, "container.name", next->config->name,
+                        do_create_container, next, create_data_free);
 }
 
 static gboolean
@@ -626,8 +789,8 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
       return TRUE;
     }
   ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_CREATE, "container.name", name, do_create_container,
-                        data, create_data_free);
+                        CTRD_ACTION_CONTAINER_CREATE, "container.name", name,
+                        on_create_authorized, data, create_data_free);
   return TRUE;
 }
 
@@ -977,6 +1140,170 @@ handle_get_image (CtrManager *iface, GDBusMethodInvocation *invocation, const ch
   return TRUE;
 }
 
+static gboolean
+handle_get_network (CtrManager *iface, GDBusMethodInvocation *invocation, const char *name_or_id)
+{
+  CtrdManager *self = CTRD_MANAGER (iface);
+  GError *error = NULL;
+  CtrdNetwork *network = ctrd_daemon_find_network (self->daemon, name_or_id, &error);
+
+  if (network == NULL)
+    ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
+  else
+    ctr_manager_complete_get_network (iface, invocation, ctrd_network_get_object_path (network));
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- networks */
+
+static const CtrdOptionSpec network_options[] = {
+  { "Subnet", "s" },   { "Gateway", "s" },    { "Interface", "s" },
+  { "Internal", "b" }, { "DnsEnabled", "b" }, { "Labels", "a{ss}" },
+};
+
+/* The form of CreateNetwork's arguments; what they may collide with (other
+ * networks, the host's routes and devices) is checked once authorized. */
+static CtrdNetworkConfig *
+build_network_config (const char *name, GVariant *options, GError **error)
+{
+  g_autoptr (CtrdNetworkConfig) config = ctrd_network_config_new ();
+  g_autoptr (GVariant) labels = NULL;
+  const char *subnet = NULL, *gateway = NULL, *interface = NULL;
+  guint32 network;
+  guint prefix;
+
+  if (!ctrd_validate_options (options, network_options, G_N_ELEMENTS (network_options),
+                              "CreateNetwork", error) ||
+      !ctrd_network_validate_name (name, error))
+    return NULL;
+  g_free (config->name);
+  config->name = g_strdup (name);
+  if (g_variant_lookup (options, "Subnet", "&s", &subnet) && *subnet != '\0')
+    {
+      if (!ctrd_network_parse_subnet (subnet, "Subnet", &network, &prefix, error))
+        return NULL;
+      g_free (config->subnet);
+      config->subnet = g_strdup (subnet);
+    }
+  if (g_variant_lookup (options, "Gateway", "&s", &gateway) && *gateway != '\0')
+    {
+      if (!g_hostname_is_ip_address (gateway) || strchr (gateway, ':') != NULL)
+        {
+          g_autofree char *quoted = ctrd_quote_untrusted (gateway);
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Gateway %s is not an IPv4 address", quoted);
+          return NULL;
+        }
+      if (subnet == NULL || *subnet == '\0')
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "A Gateway needs the Subnet it is in");
+          return NULL;
+        }
+      g_free (config->gateway);
+      config->gateway = g_strdup (gateway);
+    }
+  if (g_variant_lookup (options, "Interface", "&s", &interface) && *interface != '\0')
+    {
+      if (!ctrd_network_validate_interface (interface, error))
+        return NULL;
+      g_free (config->interface);
+      config->interface = g_strdup (interface);
+    }
+  g_variant_lookup (options, "Internal", "b", &config->internal);
+  g_variant_lookup (options, "DnsEnabled", "b", &config->dns_enabled);
+  labels = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
+  if (labels != NULL)
+    {
+      GVariantIter iter;
+      const char *key, *value;
+
+      if (g_variant_n_children (labels) > MAX_LABELS)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "More than %d labels",
+                       MAX_LABELS);
+          return NULL;
+        }
+      g_variant_iter_init (&iter, labels);
+      while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+        {
+          if (*key == '\0')
+            {
+              g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                   "A label has an empty key");
+              return NULL;
+            }
+          g_hash_table_insert (config->labels, g_strdup (key), g_strdup (value));
+        }
+    }
+  return g_steal_pointer (&config);
+}
+
+typedef struct
+{
+  CtrdManager *manager;
+  CtrdNetworkConfig *config;
+} NetworkCreateData;
+
+static void
+network_create_data_free (gpointer user_data)
+{
+  NetworkCreateData *data = user_data;
+
+  g_object_unref (data->manager);
+  g_clear_pointer (&data->config, ctrd_network_config_free);
+  g_free (data);
+}
+
+static void
+do_create_network (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  NetworkCreateData *data = user_data;
+  CtrdManager *self = data->manager;
+  GError *error = NULL;
+  CtrdNetwork *network;
+
+  if (!ctrd_network_check_new (self->daemon, data->config, &error))
+    {
+      g_prefix_error (&error, "Network %s: ", data->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return;
+    }
+  network = ctrd_network_publish (self->daemon, g_steal_pointer (&data->config), &error);
+  if (network == NULL)
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  ctr_manager_complete_create_network (CTR_MANAGER (self), invocation,
+                                       ctrd_network_get_object_path (network));
+}
+
+static gboolean
+handle_create_network (CtrManager *iface, GDBusMethodInvocation *invocation, const char *name,
+                       GVariant *options)
+{
+  CtrdManager *self = CTRD_MANAGER (iface);
+  GError *error = NULL;
+  NetworkCreateData *data;
+  CtrdNetworkConfig *config = build_network_config (name, options, &error);
+
+  if (config == NULL)
+    {
+      g_autofree char *quoted = ctrd_quote_untrusted (name);
+      g_prefix_error (&error, "Network %s: ", quoted);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  data = g_new0 (NetworkCreateData, 1);
+  data->manager = g_object_ref (self);
+  data->config = config;
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_NETWORK_MANAGE, "network.name", config->name,
+                        do_create_network, data, network_create_data_free);
+  return TRUE;
+}
+
 /* ---------------------------------------------------------------- prune */
 
 typedef struct
@@ -1072,4 +1399,6 @@ ctrd_manager_iface_init (CtrManagerIface *iface)
   iface->handle_get_container = handle_get_container;
   iface->handle_get_image = handle_get_image;
   iface->handle_prune_containers = handle_prune_containers;
+  iface->handle_create_network = handle_create_network;
+  iface->handle_get_network = handle_get_network;
 }
