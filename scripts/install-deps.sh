@@ -43,7 +43,7 @@ fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps.sh: missing packages:$missing" >&2
-  echo "install-deps.sh: run as root (sudo $0) to install them" >&2
+  echo "install-deps.sh: run it as root to install them" >&2
   exit 1
 fi
 

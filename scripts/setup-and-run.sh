@@ -1,7 +1,7 @@
 #!/bin/bash
 # From a fresh Debian 12 to a running containersd, as root:
 #
-#   sudo scripts/setup-and-run.sh
+#   scripts/setup-and-run.sh        (as root)
 #
 # Installs the build dependencies, builds and installs containersd under /usr,
 # makes sure a system bus and polkitd are running, (re)starts containersd on
@@ -224,7 +224,7 @@ EOF
 }
 
 main () {
-  [ "$(id -u)" -eq 0 ] || die "run it as root: sudo $0"
+  [ "$(id -u)" -eq 0 ] || die "run it as root (a fresh Debian has no sudo: log in as root or use su -)"
   build_and_install
   start_system_bus
   start_polkitd

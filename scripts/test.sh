@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds containersd out of tree and runs the whole test suite, in stages:
 #
-#   sudo scripts/test.sh
+#   scripts/test.sh        (as root)
 #
 #   1. _build/       the normal build (--enable-werror) and `make check`;
 #   2. _build/       the Python integration tests again with the daemon under
@@ -20,12 +20,12 @@
 #   CTRD_SKIP_DEPS=1      do not check or install the Debian packages
 #   CTRD_TEST_QUICK=1     stage 1 only (for developers; CI runs them all)
 #   CTRD_TEST_JOBS=N      run N test programs at once (default 1)
-#   CTRD_FUZZ_SECONDS=N   seconds of fuzzing per target in stage 3 (default 60)
+#   CTRD_FUZZ_SECONDS=N   seconds of fuzzing per target in stage 4 (default 60)
 #   CTRD_CONFIGURE_ARGS   extra arguments for configure, in every stage
 #
 # Every stage runs even when an earlier one failed, so that one run shows all
 # failures. Exits non-zero when any build or test fails; a failed `make check`
-# prints its test-suite.log. Stage 3 leaves its verdict in
+# prints its test-suite.log. Stage 4 leaves its verdict in
 # _build-fuzz/fuzz-smoke.result ("PASS", or "FAIL: why") for .ci/run.
 set -u
 

@@ -11,7 +11,7 @@
 #include "ctrd-error.h"
 #include "ctrd-image.h"
 #include "ctrd-manager.h"
-#include "ctrd-network.h"
+#include "ctrd-network-object.h"
 #include "ctrd-util.h"
 
 struct _CtrdDaemon

@@ -240,40 +240,10 @@ ctrd_image_publish (CtrdDaemon *daemon, const CtrdImportResult *result, const ch
 
 /* ---------------------------------------------------------------- defaults */
 
-char **
-ctrd_image_dup_entrypoint (CtrdImage *self)
+const CtrdImageConfig *
+ctrd_image_get_config (CtrdImage *self)
 {
-  return g_strdupv (self->config->entrypoint);
-}
-
-char **
-ctrd_image_dup_cmd (CtrdImage *self)
-{
-  return g_strdupv (self->config->cmd);
-}
-
-char **
-ctrd_image_dup_env (CtrdImage *self)
-{
-  return g_strdupv (self->config->env);
-}
-
-char *
-ctrd_image_dup_working_dir (CtrdImage *self)
-{
-  return g_strdup (self->config->working_dir);
-}
-
-char *
-ctrd_image_dup_user (CtrdImage *self)
-{
-  return g_strdup (self->config->user);
-}
-
-char *
-ctrd_image_dup_stop_signal (CtrdImage *self)
-{
-  return g_strdup (self->config->stop_signal);
+  return self->config;
 }
 
 /* ---------------------------------------------------------------- handlers */

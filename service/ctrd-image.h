@@ -5,6 +5,7 @@
 
 #include "ctrd-daemon.h"
 #include "ctrd-db.h"
+#include "ctrd-image-archive.h"
 
 G_BEGIN_DECLS
 
@@ -35,13 +36,9 @@ gboolean ctrd_image_add_name (CtrdImage *image, const char *name, GError **error
 CtrdImage *ctrd_image_publish (CtrdDaemon *daemon, const CtrdImportResult *result,
                                const char *const *names, GError **error);
 
-/* The image config's defaults for new containers (empty arrays when unset). */
-char **ctrd_image_dup_entrypoint (CtrdImage *image);
-char **ctrd_image_dup_cmd (CtrdImage *image);
-char **ctrd_image_dup_env (CtrdImage *image);
-char *ctrd_image_dup_working_dir (CtrdImage *image);
-char *ctrd_image_dup_user (CtrdImage *image);
-char *ctrd_image_dup_stop_signal (CtrdImage *image);
+/* The image's OCI config (untrusted: parsed, never checked), the defaults
+ * of new containers; owned by @image. */
+const CtrdImageConfig *ctrd_image_get_config (CtrdImage *image);
 
 char *ctrd_image_path_for_id (const char *id);
 

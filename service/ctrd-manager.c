@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,19 +14,13 @@
 
 #include "ctrd-container.h"
 #include "ctrd-error.h"
-#include "ctrd-files.h"
-#include "ctrd-spec.h"
 #include "ctrd-image-archive.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
 #include "ctrd-manager.h"
-#include "ctrd-network.h"
+#include "ctrd-network-object.h"
 #include "ctrd-options.h"
 #include "ctrd-util.h"
-
-/* Caps on what one call may carry (DESIGN.md security rules). */
-#define MAX_LABELS 256
-#define MAX_STRING_BYTES 4096
 
 struct _CtrdManager
 {
@@ -69,81 +62,6 @@ ctrd_manager_new (CtrdDaemon *daemon)
 
 /* ---------------------------------------------------------------- options */
 
-/* RFC 1123 labels joined by dots, at most 64 bytes (what sethostname takes). */
-static gboolean
-validate_hostname (const char *hostname, GError **error)
-{
-  gsize len = strlen (hostname);
-  gboolean ok = len > 0 && len <= 64 && hostname[0] != '.' && hostname[0] != '-' &&
-                hostname[len - 1] != '.' && hostname[len - 1] != '-';
-
-  for (gsize i = 0; ok && i < len; i++)
-    ok = g_ascii_isalnum (hostname[i]) || hostname[i] == '-' || hostname[i] == '.';
-  if (!ok)
-    {
-      g_autofree char *printable = g_strescape (hostname, NULL);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Invalid hostname \"%.80s\": letters, digits, '-' and '.', at most 64", printable);
-    }
-  return ok;
-}
-
-static gboolean
-validate_container_path (const char *path, const char *what, GError **error)
-{
-  if (!g_path_is_absolute (path) || strlen (path) > MAX_STRING_BYTES || strstr (path, "/../") ||
-      g_str_has_suffix (path, "/.."))
-    {
-      g_autofree char *printable = g_strescape (path, NULL);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "%s \"%.80s\" must be an absolute path without \"..\"", what, printable);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Image env first, then the caller's: a later KEY= wins, keeping the order of
- * first appearance. */
-static char **
-merge_env (char **image_env, const char *const *env)
-{
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GHashTable) index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  const char *const *lists[] = { (const char *const *) image_env, env };
-
-  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
-    for (guint i = 0; lists[l] != NULL && lists[l][i] != NULL; i++)
-      {
-        const char *entry = lists[l][i];
-        const char *eq = strchr (entry, '=');
-        g_autofree char *key = NULL;
-        gpointer pos;
-
-        if (eq == NULL || eq == entry)
-          continue;
-        key = g_strndup (entry, eq - entry);
-        if (g_hash_table_lookup_extended (index, key, NULL, &pos))
-          {
-            g_free (out->pdata[GPOINTER_TO_UINT (pos)]);
-            out->pdata[GPOINTER_TO_UINT (pos)] = g_strdup (entry);
-          }
-        else
-          {
-            g_hash_table_insert (index, g_steal_pointer (&key), GUINT_TO_POINTER (out->len));
-            g_ptr_array_add (out, g_strdup (entry));
-          }
-      }
-  g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
-}
-
-static void
-replace_string (char **field, char *value)
-{
-  g_free (*field);
-  *field = value;
-}
-
 static const CtrdOptionSpec create_options[] = {
   { "Entrypoint", "as" },  { "Env", "as" },         { "WorkingDir", "s" },
   { "Hostname", "s" },     { "Labels", "a{ss}" },   { "StopSignal", "s" },
@@ -159,43 +77,16 @@ static const CtrdOptionSpec mount_options[] = {
   { "Type", "s" }, { "Source", "s" }, { "Destination", "s" }, { "ReadOnly", "b" }, { "Options", "as" },
 };
 
+/* Caps on what one call may carry (DESIGN.md security rules). */
 #define MAX_MOUNTS 128
-#define MAX_DNS_ENTRIES 64
 
-/* An "as" option checked entry by entry; NULL when absent. */
+/* The Mounts option: each entry's keys and types, as given (the rules are
+ * ctrd_container_config_new_for_image's); NULL when absent. */
 static gboolean
-lookup_checked_strv (GVariant *options, const char *key, guint max,
-                     gboolean (*check) (const char *, GError **), char ***out, GError **error)
-{
-  g_autoptr (GVariant) value = g_variant_lookup_value (options, key, G_VARIANT_TYPE ("as"));
-
-  if (value == NULL)
-    return TRUE;
-  if (g_variant_n_children (value) > max)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "%s has more than %u entries",
-                   key, max);
-      return FALSE;
-    }
-  g_auto (GStrv) strv = g_variant_dup_strv (value, NULL);
-  for (guint i = 0; check != NULL && strv[i] != NULL; i++)
-    if (!check (strv[i], error))
-      {
-        g_prefix_error (error, "%s: ", key);
-        return FALSE;
-      }
-  g_strfreev (*out);
-  *out = g_steal_pointer (&strv);
-  return TRUE;
-}
-
-/* The Mounts option: each entry's keys and types, then the mount rules. */
-static gboolean
-parse_mounts (CtrdManager *self, GVariant *options, GPtrArray *mounts, GError **error)
+parse_mounts (GVariant *options, GPtrArray **out, GError **error)
 {
   g_autoptr (GVariant) value = g_variant_lookup_value (options, "Mounts", G_VARIANT_TYPE ("aa{sv}"));
-  CtrdConfig *config = ctrd_daemon_get_config (self->daemon);
-  const char *protected_dirs[] = { config->storage_root, config->run_root, NULL };
+  g_autoptr (GPtrArray) mounts = NULL;
   GVariantIter iter;
   GVariant *entry;
 
@@ -207,6 +98,7 @@ parse_mounts (CtrdManager *self, GVariant *options, GPtrArray *mounts, GError **
                    MAX_MOUNTS);
       return FALSE;
     }
+  mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_mount_free);
   g_variant_iter_init (&iter, value);
   while ((entry = g_variant_iter_next_value (&iter)) != NULL)
     {
@@ -236,23 +128,14 @@ parse_mounts (CtrdManager *self, GVariant *options, GPtrArray *mounts, GError **
                                "Mounts: every entry needs a Destination");
           return FALSE;
         }
-      if (mount_type == CTRD_MOUNT_VOLUME && *source == '\0')
-        {
-          /* No name: an anonymous volume, like podman run -v /data. */
-          g_autofree char *name = ctrd_generate_id ();
-          CtrdMount *mount = ctrd_mount_new (mount_type, name, destination, read_only,
-                                             (const char *const *) mount_opts);
-          mount->anonymous = TRUE;
-          g_ptr_array_add (mounts, mount);
-          continue;
-        }
       g_ptr_array_add (mounts, ctrd_mount_new (mount_type, source, destination, read_only,
                                                (const char *const *) mount_opts));
     }
-  return ctrd_spec_check_mounts (mounts, protected_dirs, error);
+  *out = g_steal_pointer (&mounts);
+  return TRUE;
 }
 
-/* DependsOn: names or IDs of existing containers, stored as full IDs. */
+/* DependsOn: names or IDs of existing containers, as full IDs; NULL when absent. */
 static gboolean
 parse_depends_on (CtrdManager *self, GVariant *options, char ***out, GError **error)
 {
@@ -283,17 +166,36 @@ parse_depends_on (CtrdManager *self, GVariant *options, char ***out, GError **er
         g_ptr_array_add (ids, g_strdup (ctrd_container_get_id (dependency)));
     }
   g_ptr_array_add (ids, NULL);
-  g_strfreev (*out);
   *out = (char **) g_ptr_array_free (g_steal_pointer (&ids), FALSE);
   return TRUE;
 }
 
-/* PublishPorts: (host ip, host port, container port, protocol) entries. */
+/* Labels: a table of the strings in @options; NULL when absent. */
+static GHashTable *
+lookup_labels (GVariant *options)
+{
+  g_autoptr (GVariant) value = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
+  GHashTable *labels;
+  GVariantIter iter;
+  const char *key, *label;
+
+  if (value == NULL)
+    return NULL;
+  labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_variant_iter_init (&iter, value);
+  while (g_variant_iter_next (&iter, "{&s&s}", &key, &label))
+    g_hash_table_insert (labels, g_strdup (key), g_strdup (label));
+  return labels;
+}
+
+/* PublishPorts: (host ip, host port, container port, protocol) entries, as
+ * given (the rules are ctrd_container_config_new_for_image's). */
 static gboolean
-parse_publish_ports (GVariant *options, GPtrArray *ports, GError **error)
+parse_publish_ports (GVariant *options, GPtrArray **out, GError **error)
 {
   g_autoptr (GVariant) value = g_variant_lookup_value (options, "PublishPorts",
                                                        G_VARIANT_TYPE ("a(sqqs)"));
+  g_autoptr (GPtrArray) ports = NULL;
   GVariantIter iter;
   const char *host_ip, *protocol;
   guint16 host_port, container_port;
@@ -306,308 +208,128 @@ parse_publish_ports (GVariant *options, GPtrArray *ports, GError **error)
                    "PublishPorts has more than %d entries", CTRD_NETWORK_MAX_PORTS);
       return FALSE;
     }
+  ports = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_port_mapping_free);
   g_variant_iter_init (&iter, value);
   while (g_variant_iter_next (&iter, "(&sqq&s)", &host_ip, &host_port, &container_port, &protocol))
     g_ptr_array_add (ports, ctrd_port_mapping_new (host_ip, host_port, container_port, protocol));
-  return ctrd_port_mappings_validate (ports, error);
+  *out = g_steal_pointer (&ports);
+  return TRUE;
 }
 
-/* Network, NetworkAliases, IPAddress, PublishPorts. "bridge" is the default
- * network, which may not exist yet: its ID stays empty until the creation,
- * after authorization, makes it (the checks here use what it would be). */
+/* Network: "none" (or absent), "host", "bridge" (the default network: what
+ * it would be, with an empty ID, until the creation makes it after
+ * authorization) or a network's name or ID (NOT_FOUND). */
 static gboolean
-parse_network_options (CtrdManager *self, GVariant *options, CtrdContainerConfig *config,
-                       GError **error)
+resolve_network_option (CtrdManager *self, GVariant *options, CtrdCreateRequest *request,
+                        CtrdNetworkConfig **out_would_be_default, GError **error)
 {
-  CtrdNetworkSettings *settings = config->network;
-  g_autoptr (CtrdNetworkConfig) would_be_default = NULL;
-  const CtrdNetworkConfig *target = NULL;
-  const char *network = NULL, *address = NULL;
-  g_auto (GStrv) aliases = NULL;
+  const char *network = NULL;
+  CtrdNetwork *found;
+  g_autoptr (CtrdNetworkConfig) would_be = NULL;
 
   g_variant_lookup (options, "Network", "&s", &network);
-  g_variant_lookup (options, "IPAddress", "&s", &address);
   if (network == NULL || *network == '\0' || g_str_equal (network, "none"))
-    settings->mode = CTRD_NETWORK_MODE_NONE;
-  else if (g_str_equal (network, "host"))
-    settings->mode = CTRD_NETWORK_MODE_HOST;
-  else
+    return TRUE;
+  if (g_str_equal (network, "host"))
     {
-      CtrdNetwork *found;
-
-      settings->mode = CTRD_NETWORK_MODE_BRIDGE;
-      found = ctrd_daemon_find_network (
-          self->daemon, g_str_equal (network, "bridge") ? CTRD_NETWORK_DEFAULT_NAME : network,
-          g_str_equal (network, "bridge") ? NULL : error);
-      if (found != NULL)
-        {
-          g_free (settings->network_id);
-          settings->network_id = g_strdup (ctrd_network_get_id (found));
-          target = ctrd_network_get_config (found);
-        }
-      else if (g_str_equal (network, "bridge"))
-        {
-          would_be_default = ctrd_network_config_new ();
-          g_free (would_be_default->name);
-          would_be_default->name = g_strdup (CTRD_NETWORK_DEFAULT_NAME);
-          if (!ctrd_network_check_new (self->daemon, would_be_default, error))
-            return FALSE;
-          target = would_be_default;
-        }
-      else
+      request->network_mode = CTRD_NETWORK_MODE_HOST;
+      return TRUE;
+    }
+  request->network_mode = CTRD_NETWORK_MODE_BRIDGE;
+  if (!g_str_equal (network, "bridge"))
+    {
+      found = ctrd_daemon_find_network (self->daemon, network, error);
+      if (found == NULL)
         {
           g_prefix_error (error, "Network: ");
           return FALSE;
         }
+      request->network = ctrd_network_get_config (found);
+      return TRUE;
     }
-
-  if (!lookup_checked_strv (options, "NetworkAliases", CTRD_NETWORK_MAX_ALIASES,
-                            ctrd_network_validate_alias, &aliases, error) ||
-      !parse_publish_ports (options, settings->ports, error))
+  found = ctrd_daemon_find_network (self->daemon, CTRD_NETWORK_DEFAULT_NAME, NULL);
+  if (found != NULL)
+    {
+      request->network = ctrd_network_get_config (found);
+      return TRUE;
+    }
+  would_be = ctrd_network_config_new ();
+  g_free (would_be->name);
+  would_be->name = g_strdup (CTRD_NETWORK_DEFAULT_NAME);
+  if (!ctrd_network_check_new (self->daemon, would_be, error))
     return FALSE;
-  if (settings->mode != CTRD_NETWORK_MODE_BRIDGE &&
-      ((aliases != NULL && aliases[0] != NULL) || (address != NULL && *address != '\0') ||
-       settings->ports->len > 0))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "NetworkAliases, IPAddress and PublishPorts need a bridge network (Network "
-                   "is %s)",
-                   ctrd_network_mode_to_string (settings->mode));
-      return FALSE;
-    }
-  if (aliases != NULL)
-    {
-      g_strfreev (settings->aliases);
-      settings->aliases = g_steal_pointer (&aliases);
-    }
-  if (address != NULL && *address != '\0')
-    {
-      if (!ctrd_network_check_address (target, address, error))
-        return FALSE;
-      g_free (settings->static_ip);
-      settings->static_ip = g_strdup (address);
-    }
+  g_free (would_be->id);
+  would_be->id = g_strdup ("");
+  request->network = would_be;
+  *out_would_be_default = g_steal_pointer (&would_be);
   return TRUE;
 }
 
-/* The options of CreateContainer beyond the basic ones (issue 3's). */
-static gboolean
-parse_runtime_options (CtrdManager *self, GVariant *options, CtrdImage *image,
-                       CtrdContainerConfig *config, GError **error)
-{
-  const char *user = NULL;
-  guint64 shm_size = 0;
-
-  if (g_variant_lookup (options, "User", "&s", &user))
-    {
-      if (!ctrd_files_validate_user_spec (user, error))
-        return FALSE;
-      g_free (config->user);
-      config->user = g_strdup (user);
-    }
-  else
-    {
-      g_autofree char *image_user = ctrd_image_dup_user (image);
-      /* The image config is untrusted: a malformed User is ignored. */
-      if (ctrd_files_validate_user_spec (image_user, NULL))
-        {
-          g_free (config->user);
-          config->user = g_steal_pointer (&image_user);
-        }
-    }
-  if (!parse_mounts (self, options, config->mounts, error) ||
-      /* the seed's addLocalVolumes: each of the image's Volumes not already
-       * mounted becomes an anonymous volume (checked: image data is untrusted) */
-      !ctrd_volumes_add_image_volumes (
-          config->mounts, ctr_image_get_volumes (CTR_IMAGE (image)), error) ||
-      !lookup_checked_strv (options, "DnsServers", MAX_DNS_ENTRIES,
-                            ctrd_files_validate_dns_server, &config->dns_servers, error) ||
-      !lookup_checked_strv (options, "DnsSearch", MAX_DNS_ENTRIES, ctrd_files_validate_dns_search,
-                            &config->dns_search, error) ||
-      !lookup_checked_strv (options, "DnsOptions", MAX_DNS_ENTRIES,
-                            ctrd_files_validate_dns_option, &config->dns_options, error) ||
-      !lookup_checked_strv (options, "AddHosts", 1024, ctrd_files_validate_add_host,
-                            &config->add_hosts, error) ||
-      !parse_depends_on (self, options, &config->depends_on, error) ||
-      !parse_network_options (self, options, config, error))
-    return FALSE;
-  if (g_variant_lookup (options, "ShmSize", "t", &shm_size) && shm_size != 0)
-    {
-      if (shm_size < 4096)
-        {
-          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                               "ShmSize must be at least 4096 bytes (0: the default 64 MiB)");
-          return FALSE;
-        }
-      config->shm_size = shm_size;
-    }
-  g_variant_lookup (options, "ReadOnlyRootfs", "b", &config->read_only_rootfs);
-  g_variant_lookup (options, "Tty", "b", &config->tty);
-  g_variant_lookup (options, "AutoRemove", "b", &config->auto_remove);
-  return TRUE;
-}
-
-/* Builds the configuration of a new container from the call's arguments and
- * the image's defaults; nothing is written. */
+/* Decodes CreateContainer's arguments into a request and applies the
+ * creation rules to it with the image's defaults; nothing is written. */
 static CtrdContainerConfig *
 build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
                         const char *image_ref, const char *const *command, GVariant *options,
                         GError **error)
 {
-  g_autoptr (CtrdContainerConfig) config = ctrd_container_config_new ();
-  g_autoptr (GVariant) entrypoint = NULL;
-  g_autoptr (GVariant) env = NULL;
-  g_autoptr (GVariant) labels = NULL;
-  g_auto (GStrv) image_env = NULL;
-  const char *working_dir = NULL, *hostname = NULL, *stop_signal = NULL;
-  guint32 stop_timeout = 10;
-  g_autofree char *image_stop_signal = NULL;
+  CtrdConfig *config = ctrd_daemon_get_config (self->daemon);
+  const char *protected_dirs[] = { config->storage_root, config->run_root, NULL };
+  CtrdCreateRequest request = {
+    .name = name,
+    .image_id = ctrd_image_get_id (image),
+    .image_name = image_ref,
+    .command = command,
+    .protected_dirs = protected_dirs,
+  };
+  g_autofree const char **entrypoint = NULL, **env = NULL, **dns_servers = NULL;
+  g_autofree const char **dns_search = NULL, **dns_options = NULL, **add_hosts = NULL;
+  g_autoptr (GHashTable) labels = NULL;
+  g_autoptr (GPtrArray) mounts = NULL;
+  g_auto (GStrv) depends_on = NULL;
+  g_autoptr (GPtrArray) ports = NULL;
+  g_autoptr (CtrdNetworkConfig) would_be_default = NULL;
+  g_autofree const char **aliases = NULL;
 
   if (!ctrd_validate_options (options, create_options, G_N_ELEMENTS (create_options),
-                         "CreateContainer", error))
+                              "CreateContainer", error) ||
+      !parse_mounts (options, &mounts, error) ||
+      !parse_depends_on (self, options, &depends_on, error) ||
+      !parse_publish_ports (options, &ports, error) ||
+      !resolve_network_option (self, options, &request, &would_be_default, error))
     return NULL;
-  if (!ctrd_validate_string_array (command, CTRD_MAX_ARGV_ELEMENTS, "The command", error))
-    return NULL;
+  g_variant_lookup (options, "NetworkAliases", "^a&s", &aliases);
+  g_variant_lookup (options, "IPAddress", "&s", &request.ip_address);
+  request.network_aliases = aliases;
+  request.ports = ports != NULL ? (const CtrdPortMapping *const *) ports->pdata : NULL;
+  request.n_ports = ports != NULL ? ports->len : 0;
+  g_variant_lookup (options, "Entrypoint", "^a&s", &entrypoint);
+  g_variant_lookup (options, "Env", "^a&s", &env);
+  g_variant_lookup (options, "WorkingDir", "&s", &request.working_dir);
+  g_variant_lookup (options, "Hostname", "&s", &request.hostname);
+  g_variant_lookup (options, "StopSignal", "&s", &request.stop_signal);
+  request.has_stop_timeout = g_variant_lookup (options, "StopTimeout", "u", &request.stop_timeout);
+  g_variant_lookup (options, "User", "&s", &request.user);
+  g_variant_lookup (options, "DnsServers", "^a&s", &dns_servers);
+  g_variant_lookup (options, "DnsSearch", "^a&s", &dns_search);
+  g_variant_lookup (options, "DnsOptions", "^a&s", &dns_options);
+  g_variant_lookup (options, "AddHosts", "^a&s", &add_hosts);
+  g_variant_lookup (options, "ShmSize", "t", &request.shm_size);
+  g_variant_lookup (options, "ReadOnlyRootfs", "b", &request.read_only_rootfs);
+  g_variant_lookup (options, "Tty", "b", &request.tty);
+  g_variant_lookup (options, "AutoRemove", "b", &request.auto_remove);
+  labels = lookup_labels (options);
 
-  entrypoint = g_variant_lookup_value (options, "Entrypoint", G_VARIANT_TYPE ("as"));
-  env = g_variant_lookup_value (options, "Env", G_VARIANT_TYPE ("as"));
-  labels = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
-  g_variant_lookup (options, "WorkingDir", "&s", &working_dir);
-  g_variant_lookup (options, "Hostname", "&s", &hostname);
-  g_variant_lookup (options, "StopSignal", "&s", &stop_signal);
-  g_variant_lookup (options, "StopTimeout", "u", &stop_timeout);
-
-  replace_string (&config->id, ctrd_generate_id ());
-  replace_string (&config->name, g_strdup (name));
-  replace_string (&config->image_id, g_strdup (ctrd_image_get_id (image)));
-  replace_string (&config->image_name, g_strdup (image_ref));
-
-  if (entrypoint != NULL)
-    {
-      g_autofree const char **strv = g_variant_get_strv (entrypoint, NULL);
-      if (!ctrd_validate_string_array (strv, CTRD_MAX_ARGV_ELEMENTS, "Entrypoint", error))
-        return NULL;
-      g_strfreev (config->entrypoint);
-      g_strfreev (config->command);
-      config->entrypoint = g_strdupv ((char **) strv);
-      /* Like docker/podman: a new entrypoint drops the image's Cmd. */
-      config->command = g_strdupv ((char **) command);
-    }
-  else
-    {
-      g_strfreev (config->entrypoint);
-      g_strfreev (config->command);
-      config->entrypoint = ctrd_image_dup_entrypoint (image);
-      config->command = command[0] != NULL ? g_strdupv ((char **) command)
-                                           : ctrd_image_dup_cmd (image);
-    }
-  if (config->entrypoint[0] == NULL && config->command[0] == NULL)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "No command given and image %.12s has no default command",
-                   ctrd_image_get_id (image));
-      return NULL;
-    }
-  for (char **p = config->command; *p != NULL; p++)
-    if (**p == '\0' && p == config->command && config->entrypoint[0] == NULL)
-      {
-        g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                             "The command's first element is empty");
-        return NULL;
-      }
-
-  image_env = ctrd_image_dup_env (image);
-  if (env != NULL)
-    {
-      g_autofree const char **strv = g_variant_get_strv (env, NULL);
-      if (!ctrd_validate_env (strv, error))
-        return NULL;
-      g_strfreev (config->env);
-      config->env = merge_env (image_env, strv);
-    }
-  else
-    {
-      g_strfreev (config->env);
-      config->env = merge_env (image_env, NULL);
-    }
-
-  if (working_dir != NULL && *working_dir != '\0')
-    {
-      if (!validate_container_path (working_dir, "WorkingDir", error))
-        return NULL;
-      replace_string (&config->working_dir, g_strdup (working_dir));
-    }
-  else
-    {
-      g_autofree char *image_wd = ctrd_image_dup_working_dir (image);
-      /* The image config is untrusted: an unusable WorkingDir falls back to /. */
-      if (*image_wd != '\0' && validate_container_path (image_wd, "WorkingDir", NULL))
-        {
-          replace_string (&config->working_dir, g_steal_pointer (&image_wd));
-        }
-    }
-
-  if (hostname != NULL && *hostname != '\0')
-    {
-      if (!validate_hostname (hostname, error))
-        return NULL;
-      replace_string (&config->hostname, g_strdup (hostname));
-    }
-  else
-    replace_string (&config->hostname, g_strndup (config->id, 12));
-
-  if (labels != NULL)
-    {
-      GVariantIter iter;
-      const char *key, *value;
-
-      if (g_variant_n_children (labels) > MAX_LABELS)
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                       "More than %d labels", MAX_LABELS);
-          return NULL;
-        }
-      g_variant_iter_init (&iter, labels);
-      while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
-        {
-          if (*key == '\0')
-            {
-              g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                                   "A label has an empty key");
-              return NULL;
-            }
-          g_hash_table_insert (config->labels, g_strdup (key), g_strdup (value));
-        }
-    }
-
-  if (stop_signal == NULL || *stop_signal == '\0')
-    {
-      image_stop_signal = ctrd_image_dup_stop_signal (image);
-      if (*image_stop_signal != '\0')
-        stop_signal = image_stop_signal;
-    }
-  if (stop_signal != NULL && *stop_signal != '\0')
-    {
-      GError *local_error = NULL;
-      int signum = ctrd_parse_signal (stop_signal, &local_error);
-      if (signum < 0)
-        {
-          /* An option we were given is an error; a bad image default is ignored. */
-          if (stop_signal != image_stop_signal)
-            {
-              g_propagate_prefixed_error (error, local_error, "StopSignal: ");
-              return NULL;
-            }
-          g_error_free (local_error);
-        }
-      else
-        config->stop_signal = signum;
-    }
-  config->stop_timeout = stop_timeout;
-  if (!parse_runtime_options (self, options, image, config, error))
-    return NULL;
-  config->created_at = ctrd_now_usec ();
-  return g_steal_pointer (&config);
+  request.entrypoint = entrypoint;
+  request.env = env;
+  request.labels = labels;
+  request.mounts = mounts != NULL ? (const CtrdMount *const *) mounts->pdata : NULL;
+  request.n_mounts = mounts != NULL ? mounts->len : 0;
+  request.dns_servers = dns_servers;
+  request.dns_search = dns_search;
+  request.dns_options = dns_options;
+  request.add_hosts = add_hosts;
+  request.depends_on = (const char *const *) depends_on;
+  return ctrd_container_config_new_for_image (&request, ctrd_image_get_config (image), error);
 }
 
 typedef struct
@@ -1091,7 +813,7 @@ handle_import_image_from_path (CtrManager *iface, GDBusMethodInvocation *invocat
   g_autofree char *printable = g_strescape (path, NULL);
   GError *error = NULL;
 
-  if (!g_path_is_absolute (path) || strlen (path) > MAX_STRING_BYTES)
+  if (!g_path_is_absolute (path) || strlen (path) > CTRD_MAX_PATH_BYTES)
     {
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                                              "ImportImageFromPath: \"%.200s\" is not an absolute "
@@ -1218,10 +940,10 @@ build_network_config (const char *name, GVariant *options, GError **error)
       GVariantIter iter;
       const char *key, *value;
 
-      if (g_variant_n_children (labels) > MAX_LABELS)
+      if (g_variant_n_children (labels) > CTRD_MAX_LABELS)
         {
           g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "More than %d labels",
-                       MAX_LABELS);
+                       CTRD_MAX_LABELS);
           return NULL;
         }
       g_variant_iter_init (&iter, labels);

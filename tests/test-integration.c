@@ -2424,7 +2424,7 @@ test_bad_import_options (Fixture *f, gconstpointer data)
   assert_unchanged (f, before);
 }
 
-/* ---- issue 3: helpers -------------------------------------------------- */
+/* ---- helpers shared by the container cases ---------------------------- */
 
 /* ContainerEvent and InterfacesRemoved signals, recorded from the start of a
  * case. Subscribed by the well-known name, so they survive daemon restarts. */
@@ -2927,7 +2927,7 @@ make_dir (const char *path)
   g_assert_cmpint (g_mkdir_with_parents (path, 0755), ==, 0);
 }
 
-/* ---- issue 3: lifecycle ------------------------------------------------- */
+/* ---- the life cycle: start, stop, kill, wait, remove ---------------- */
 
 static void
 test_pause_unpause (Fixture *f, gconstpointer data)
@@ -3475,7 +3475,7 @@ test_wait_many (Fixture *f, gconstpointer data)
   g_assert_null (strstr (log, "<3>"));
 }
 
-/* ---- issue 3: inspect, sizes, export, exec, logs ------------------------ */
+/* ---- inspect, sizes, export, exec, logs ------------------------------- */
 
 static void
 test_inspect (Fixture *f, gconstpointer data)
@@ -3926,7 +3926,7 @@ test_logs_follow (Fixture *f, gconstpointer data)
   g_assert_cmpint (wait_container (c), ==, 0);
 }
 
-/* ---- issue 3: what the container sees ----------------------------------- */
+/* ---- what the container sees ------------------------------------------ */
 
 static void
 test_generated_files (Fixture *f, gconstpointer data)
@@ -4417,7 +4417,7 @@ test_tty (Fixture *f, gconstpointer data)
   g_assert_cmpstr (plain_log, ==, "not a tty\ndone\n");
 }
 
-/* ---- issue 3: around the container -------------------------------------- */
+/* ---- around the container: dependencies, hooks, OOM, reboot ----------- */
 
 static void
 test_depends_on (Fixture *f, gconstpointer data)
@@ -4920,7 +4920,7 @@ test_reboot (Fixture *f, gconstpointer data)
   stop_container (running, 1);
 }
 
-/* ---- issue 3: bad input --------------------------------------------------- */
+/* ---- bad input ----------------------------------------------------------- */
 
 /* Calls on a container that is not running (configured, or run to its exit)
  * that it must refuse, staying as it was. */

@@ -362,6 +362,147 @@ test_now (void)
   g_assert_cmpuint (now, >, G_GUINT64_CONSTANT (1577836800000000));
 }
 
+/* One rule for every place that checks a host name: what the manager takes
+ * at creation, the spec writes and the generated /etc/hostname holds. */
+static void
+test_hostnames (void)
+{
+  g_autofree char *first_label = g_strnfill (31, 'a');
+  g_autofree char *second_label = g_strnfill (32, 'b');
+  g_autofree char *longest = g_strdup_printf ("%s.%s", first_label, second_label);
+  g_autofree char *too_long = g_strnfill (65, 'h');
+  g_autofree char *long_label = g_strnfill (64, 'l');
+  g_autofree char *label_63 = g_strnfill (63, 'l');
+  const char *const good[] = {
+    "box", "myhost", "gen-host", "0123456789ab", "a", "web.example.com", "A1-b2.C3", NULL,
+  };
+  const char *const bad[] = {
+    "",       "bad_host", "bad host", "bad/host\nname", "-lead", "trail-", ".lead",
+    "trail.", "a..b",     "a-.b",     "a.-b",           "ünï",   "a\tb",   NULL,
+  };
+  g_autoptr (GError) error = NULL;
+
+  for (gsize i = 0; good[i] != NULL; i++)
+    {
+      g_test_message ("good: %s", good[i]);
+      g_assert_true (ctrd_hostname_is_valid (good[i]));
+      g_assert_true (ctrd_validate_hostname (good[i], NULL));
+    }
+  g_assert_cmpuint (strlen (longest), ==, CTRD_HOSTNAME_MAX);
+  g_assert_true (ctrd_hostname_is_valid (longest));
+  g_assert_true (ctrd_hostname_is_valid (label_63));
+  g_assert_false (ctrd_hostname_is_valid (too_long));
+  g_assert_false (ctrd_hostname_is_valid (long_label));
+  g_assert_false (ctrd_hostname_is_valid (NULL));
+  for (gsize i = 0; bad[i] != NULL; i++)
+    {
+      g_autoptr (GError) bad_error = NULL;
+
+      g_test_message ("bad: %s", bad[i]);
+      g_assert_false (ctrd_hostname_is_valid (bad[i]));
+      g_assert_false (ctrd_validate_hostname (bad[i], &bad_error));
+      g_assert_error (bad_error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+      /* the value is escaped, never echoed raw */
+      g_assert_null (strchr (bad_error->message, '\n'));
+      g_assert_null (strchr (bad_error->message, '\t'));
+    }
+  g_assert_false (ctrd_validate_hostname (too_long, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+}
+
+/* The resolver's names allow what a host name may not. */
+static void
+test_dns_names (void)
+{
+  const CtrdDnsNameFlags lenient = CTRD_DNS_NAME_UNDERSCORE | CTRD_DNS_NAME_TRAILING_DOT;
+  g_autofree char *label_63 = g_strnfill (63, 'l');
+  g_autofree char *label_64 = g_strnfill (64, 'l');
+
+  g_assert_true (ctrd_is_dns_name ("example.com", 253, CTRD_DNS_NAME_STRICT));
+  g_assert_true (ctrd_is_dns_name ("my_host.example.com.", 253, lenient));
+  g_assert_true (ctrd_is_dns_name ("_srv", 253, CTRD_DNS_NAME_UNDERSCORE));
+  g_assert_false (ctrd_is_dns_name ("my_host", 253, CTRD_DNS_NAME_STRICT));
+  g_assert_false (ctrd_is_dns_name ("example.com.", 253, CTRD_DNS_NAME_STRICT));
+  g_assert_true (ctrd_is_dns_name ("example.com.", 253, CTRD_DNS_NAME_TRAILING_DOT));
+  g_assert_true (ctrd_is_dns_name (label_63, 253, CTRD_DNS_NAME_STRICT));
+  g_assert_false (ctrd_is_dns_name (label_64, 253, lenient));
+  g_assert_false (ctrd_is_dns_name ("example.com", 5, lenient));
+  for (gsize i = 0; i < 7; i++)
+    {
+      const char *bad = (const char *[]){ ".", "a..", "..", "a-.", "-a.", "a..b.", "" }[i];
+
+      g_test_message ("bad: %s", bad);
+      g_assert_false (ctrd_is_dns_name (bad, 253, lenient));
+    }
+}
+
+static void
+test_container_paths (void)
+{
+  g_autofree char *longest = g_strnfill (CTRD_MAX_PATH_BYTES, 'p');
+  g_autofree char *too_long = g_strnfill (CTRD_MAX_PATH_BYTES + 1, 'p');
+  const char *const good[] = { "/", "/tmp", "/srv/app/", "/a/..b/c..", "/a/./b", NULL };
+  const char *const bad[] = { "", "tmp", "./tmp", "/a/../../etc", "/..", "/a/..", NULL };
+
+  longest[0] = too_long[0] = '/';
+  for (gsize i = 0; good[i] != NULL; i++)
+    g_assert_true (ctrd_validate_container_path (good[i], "WorkingDir", NULL));
+  g_assert_true (ctrd_validate_container_path (longest, "WorkingDir", NULL));
+  for (gsize i = 0; bad[i] != NULL; i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_test_message ("bad: %s", bad[i]);
+      g_assert_false (ctrd_validate_container_path (bad[i], "WorkingDir", &error));
+      g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+      g_assert_true (g_str_has_prefix (error->message, "WorkingDir "));
+    }
+  g_assert_false (ctrd_validate_container_path (too_long, "WorkingDir", NULL));
+  g_assert_false (ctrd_validate_container_path (NULL, "WorkingDir", NULL));
+}
+
+static void
+test_env_entries (void)
+{
+  const char *const good[] = { "A=b", "EMPTY=", "X==", "PATH=/bin:/usr/bin", "a b=c", NULL };
+  const char *const secret[] = { "OK=1", "TOKEN", NULL };
+  const char *const nameless[] = { "=value", NULL };
+  g_autoptr (GError) error = NULL;
+
+  for (gsize i = 0; good[i] != NULL; i++)
+    g_assert_true (ctrd_env_entry_is_valid (good[i]));
+  g_assert_false (ctrd_env_entry_is_valid ("NOEQUALS"));
+  g_assert_false (ctrd_env_entry_is_valid ("=value"));
+  g_assert_false (ctrd_env_entry_is_valid (""));
+  g_assert_false (ctrd_env_entry_is_valid (NULL));
+
+  g_assert_true (ctrd_validate_env (good, &error));
+  g_assert_no_error (error);
+  g_assert_false (ctrd_validate_env (nameless, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  /* the message names the entry by its index: it may hold a secret */
+  g_assert_false (ctrd_validate_env (secret, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+  g_assert_null (strstr (error->message, "TOKEN"));
+  g_assert_nonnull (strstr (error->message, "1"));
+}
+
+/* Volume names follow container names' rule; the message says which. */
+static void
+test_named_names (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (ctrd_validate_name ("data-1", "Volume name", NULL));
+  g_assert_false (ctrd_validate_name ("-x", "Volume name", &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+  g_assert_true (g_str_has_prefix (error->message, "Volume name "));
+  g_clear_error (&error);
+  g_assert_false (ctrd_validate_name ("", "Volume name", &error));
+  g_assert_cmpstr (error->message, ==, "Volume name must not be empty");
+}
+
 /* SHA-256 known answers (FIPS 180-2), fed whole and in pieces. */
 static void
 test_sha256 (void)
@@ -403,6 +544,11 @@ main (int argc, char **argv)
   g_test_add_func ("/util/id/checks", test_id_checks);
   g_test_add_func ("/util/generated-names", test_generated_names);
   g_test_add_func ("/util/now", test_now);
+  g_test_add_func ("/util/hostname", test_hostnames);
+  g_test_add_func ("/util/dns-name", test_dns_names);
+  g_test_add_func ("/util/container-path", test_container_paths);
+  g_test_add_func ("/util/env-entry", test_env_entries);
+  g_test_add_func ("/util/name/what", test_named_names);
 
   return g_test_run ();
 }

@@ -126,70 +126,6 @@ fixture_teardown (Fixture *fx, gconstpointer data)
 }
 
 static void
-test_names (void)
-{
-  static const char *const good[] = { "data", "a", "my_vol.1-x", "0abc", NULL };
-  static const char *const bad[] = { "", ".hidden", "-x", "a/b", "..", "a b", "ü", "x\n", NULL };
-  g_autofree char *longest = g_strnfill (128, 'v');
-  g_autofree char *too_long = g_strnfill (129, 'v');
-  g_autoptr (GError) error = NULL;
-
-  for (gsize i = 0; good[i] != NULL; i++)
-    g_assert_true (ctrd_volume_validate_name (good[i], NULL));
-  g_assert_true (ctrd_volume_validate_name (longest, NULL));
-  for (gsize i = 0; bad[i] != NULL; i++)
-    {
-      g_autoptr (GError) bad_error = NULL;
-
-      g_assert_false (ctrd_volume_validate_name (bad[i], &bad_error));
-      g_assert_error (bad_error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
-      g_assert_null (strchr (bad_error->message, '\n'));
-    }
-  g_assert_false (ctrd_volume_validate_name (too_long, &error));
-  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED);
-}
-
-static void
-test_image_volumes (void)
-{
-  static const char *const image_volumes[] = { "/data/", "/cache", "/data", "/logs", NULL };
-  static const char *const bad_volumes[] = { "/ok", "/../../etc", NULL };
-  static const char *const more_bad[] = { "relative", "/proc/self/fd/3", "/", NULL };
-  g_autoptr (GPtrArray) mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_mount_free);
-  g_autoptr (GError) error = NULL;
-  const CtrdMount *data_mount, *logs_mount;
-
-  g_ptr_array_add (mounts, ctrd_mount_new (CTRD_MOUNT_TMPFS, NULL, "/cache", FALSE, NULL));
-  g_assert_true (ctrd_volumes_add_image_volumes (mounts, image_volumes, &error));
-  g_assert_no_error (error);
-  /* /cache is the user's already; /data once, normalised */
-  g_assert_cmpuint (mounts->len, ==, 3);
-  data_mount = g_ptr_array_index (mounts, 1);
-  logs_mount = g_ptr_array_index (mounts, 2);
-  g_assert_cmpint (data_mount->type, ==, CTRD_MOUNT_VOLUME);
-  g_assert_cmpstr (data_mount->destination, ==, "/data");
-  g_assert_true (data_mount->anonymous);
-  g_assert_true (ctrd_is_full_id (data_mount->source));
-  g_assert_cmpstr (logs_mount->destination, ==, "/logs");
-  g_assert_cmpstr (data_mount->source, !=, logs_mount->source);
-  g_assert_false (((CtrdMount *) g_ptr_array_index (mounts, 0))->anonymous);
-
-  /* an image volume path is untrusted: a bad one fails and adds nothing */
-  g_assert_false (ctrd_volumes_add_image_volumes (mounts, bad_volumes, &error));
-  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
-  g_assert_cmpuint (mounts->len, ==, 3);
-  for (gsize i = 0; more_bad[i] != NULL; i++)
-    {
-      const char *const one[] = { more_bad[i], NULL };
-      g_autoptr (GError) bad_error = NULL;
-
-      g_assert_false (ctrd_volumes_add_image_volumes (mounts, one, &bad_error));
-      g_assert_error (bad_error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
-    }
-  g_assert_cmpuint (mounts->len, ==, 3);
-}
-
-static void
 test_new_layout (Fixture *fx, gconstpointer data)
 {
   g_autofree char *dir = make_path (fx->storage, "volumes");
@@ -445,8 +381,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-  g_test_add_func ("/volumes/names", test_names);
-  g_test_add_func ("/volumes/image-volumes", test_image_volumes);
   ADD ("/volumes/new-layout", test_new_layout);
   ADD ("/volumes/ensure/copies-image-content", test_ensure_copies_image_content);
   ADD ("/volumes/ensure/without-image-dir", test_ensure_without_image_dir);

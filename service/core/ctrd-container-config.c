@@ -1,5 +1,6 @@
-/* ctrd-container-config.c: container configuration and run state, and the JSON
- * form of the configuration kept in the database. */
+/* ctrd-container-config.c: container configuration and run state, the rules
+ * that make a new container's configuration from a request and the image's
+ * defaults, and the JSON form of the configuration kept in the database. */
 #include "config.h"
 
 #include <signal.h>
@@ -8,6 +9,7 @@
 
 #include "ctrd-container-config.h"
 #include "ctrd-error.h"
+#include "ctrd-files.h"
 #include "ctrd-util.h"
 
 #define DEFAULT_STOP_TIMEOUT 10
@@ -40,70 +42,6 @@ ctrd_state_from_string (const char *text, CtrdState *out_state)
         }
     }
   return FALSE;
-}
-
-static const char *const mount_type_names[] = {
-  [CTRD_MOUNT_BIND] = "bind",
-  [CTRD_MOUNT_TMPFS] = "tmpfs",
-  [CTRD_MOUNT_VOLUME] = "volume",
-};
-
-const char *
-ctrd_mount_type_to_string (CtrdMountType type)
-{
-  if ((guint) type >= G_N_ELEMENTS (mount_type_names))
-    return "unknown";
-  return mount_type_names[type];
-}
-
-gboolean
-ctrd_mount_type_from_string (const char *text, CtrdMountType *out_type)
-{
-  for (guint i = 0; text != NULL && i < G_N_ELEMENTS (mount_type_names); i++)
-    {
-      if (g_str_equal (text, mount_type_names[i]))
-        {
-          *out_type = (CtrdMountType) i;
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
-CtrdMount *
-ctrd_mount_new (CtrdMountType type, const char *source, const char *destination, gboolean read_only,
-                const char *const *options)
-{
-  CtrdMount *mount = g_new0 (CtrdMount, 1);
-
-  mount->type = type;
-  mount->source = g_strdup (source != NULL ? source : "");
-  mount->destination = g_strdup (destination != NULL ? destination : "");
-  mount->read_only = read_only;
-  mount->options = options != NULL ? g_strdupv ((char **) options) : g_new0 (char *, 1);
-  return mount;
-}
-
-CtrdMount *
-ctrd_mount_copy (const CtrdMount *mount)
-{
-  CtrdMount *copy = ctrd_mount_new (mount->type, mount->source, mount->destination,
-                                    mount->read_only, (const char *const *) mount->options);
-
-  copy->anonymous = mount->anonymous;
-  return copy;
-}
-
-void
-ctrd_mount_free (CtrdMount *mount)
-{
-  if (mount == NULL)
-    return;
-
-  g_free (mount->source);
-  g_free (mount->destination);
-  g_strfreev (mount->options);
-  g_free (mount);
 }
 
 CtrdContainerConfig *
@@ -166,6 +104,49 @@ ctrd_container_config_free (CtrdContainerConfig *config)
   g_free (config);
 }
 
+CtrdContainerConfig *
+ctrd_container_config_copy (const CtrdContainerConfig *config)
+{
+  CtrdContainerConfig *copy = g_new0 (CtrdContainerConfig, 1);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_val_if_fail (config != NULL, NULL);
+
+  copy->id = g_strdup (config->id);
+  copy->name = g_strdup (config->name);
+  copy->image_id = g_strdup (config->image_id);
+  copy->image_name = g_strdup (config->image_name);
+  copy->previous_image_id = g_strdup (config->previous_image_id);
+  copy->entrypoint = g_strdupv (config->entrypoint);
+  copy->command = g_strdupv (config->command);
+  copy->env = g_strdupv (config->env);
+  copy->working_dir = g_strdup (config->working_dir);
+  copy->user = g_strdup (config->user);
+  copy->hostname = g_strdup (config->hostname);
+  copy->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_iter_init (&iter, config->labels);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (copy->labels, g_strdup (key), g_strdup (value));
+  copy->mounts = g_ptr_array_new_full (config->mounts->len, (GDestroyNotify) ctrd_mount_free);
+  for (guint i = 0; i < config->mounts->len; i++)
+    g_ptr_array_add (copy->mounts, ctrd_mount_copy (g_ptr_array_index (config->mounts, i)));
+  copy->dns_servers = g_strdupv (config->dns_servers);
+  copy->dns_search = g_strdupv (config->dns_search);
+  copy->dns_options = g_strdupv (config->dns_options);
+  copy->add_hosts = g_strdupv (config->add_hosts);
+  copy->depends_on = g_strdupv (config->depends_on);
+  copy->stop_signal = config->stop_signal;
+  copy->stop_timeout = config->stop_timeout;
+  copy->created_at = config->created_at;
+  copy->shm_size = config->shm_size;
+  copy->read_only_rootfs = config->read_only_rootfs;
+  copy->tty = config->tty;
+  copy->auto_remove = config->auto_remove;
+  copy->network = ctrd_network_settings_copy (config->network);
+  return copy;
+}
+
 char **
 ctrd_container_config_get_argv (const CtrdContainerConfig *config)
 {
@@ -176,6 +157,339 @@ ctrd_container_config_get_argv (const CtrdContainerConfig *config)
   if (config->command != NULL)
     g_strv_builder_addv (builder, (const char **) config->command);
   return g_strv_builder_end (builder);
+}
+
+/* ---------------------------------------------------------------- creation rules */
+
+static void
+replace_string (char **field, char *value)
+{
+  g_free (*field);
+  *field = value;
+}
+
+static void
+replace_strv (char ***field, char **value)
+{
+  g_strfreev (*field);
+  *field = value;
+}
+
+/* Image env first, then the caller's: a later KEY= wins, keeping the order of
+ * first appearance. Entries that are not KEY=VALUE are dropped. */
+static char **
+merge_env (const char *const *image_env, const char *const *env)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const char *const *lists[] = { image_env, env };
+
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    for (guint i = 0; lists[l] != NULL && lists[l][i] != NULL; i++)
+      {
+        const char *entry = lists[l][i];
+        g_autofree char *key = NULL;
+        gpointer pos;
+
+        if (!ctrd_env_entry_is_valid (entry))
+          continue;
+        key = g_strndup (entry, strchr (entry, '=') - entry);
+        if (g_hash_table_lookup_extended (index, key, NULL, &pos))
+          {
+            g_free (out->pdata[GPOINTER_TO_UINT (pos)]);
+            out->pdata[GPOINTER_TO_UINT (pos)] = g_strdup (entry);
+          }
+        else
+          {
+            g_hash_table_insert (index, g_steal_pointer (&key), GUINT_TO_POINTER (out->len));
+            g_ptr_array_add (out, g_strdup (entry));
+          }
+      }
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+}
+
+/* Entrypoint and command: docker's and podman's precedence. */
+static gboolean
+apply_argv (CtrdContainerConfig *config, const CtrdCreateRequest *request,
+            const CtrdImageConfig *image, GError **error)
+{
+  const char *const no_command[] = { NULL };
+  const char *const *command = request->command != NULL ? request->command : no_command;
+
+  if (!ctrd_validate_string_array (command, CTRD_MAX_ARGV_ELEMENTS, "The command", error))
+    return FALSE;
+  if (request->entrypoint != NULL)
+    {
+      if (!ctrd_validate_string_array (request->entrypoint, CTRD_MAX_ARGV_ELEMENTS, "Entrypoint",
+                                       error))
+        return FALSE;
+      replace_strv (&config->entrypoint, g_strdupv ((char **) request->entrypoint));
+      /* Like docker/podman: a new entrypoint drops the image's Cmd. */
+      replace_strv (&config->command, g_strdupv ((char **) command));
+    }
+  else
+    {
+      replace_strv (&config->entrypoint, g_strdupv (image->entrypoint));
+      replace_strv (&config->command,
+                    command[0] != NULL ? g_strdupv ((char **) command) : g_strdupv (image->cmd));
+    }
+  if (config->entrypoint[0] == NULL && config->command[0] == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "No command given and image %.12s has no default command", request->image_id);
+      return FALSE;
+    }
+  if (config->entrypoint[0] == NULL && config->command[0][0] == '\0')
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "The command's first element is empty");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+apply_labels (CtrdContainerConfig *config, GHashTable *labels, GError **error)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (labels == NULL)
+    return TRUE;
+  if (g_hash_table_size (labels) > CTRD_MAX_LABELS)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "More than %d labels",
+                   CTRD_MAX_LABELS);
+      return FALSE;
+    }
+  g_hash_table_iter_init (&iter, labels);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      if (*(const char *) key == '\0')
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "A label has an empty key");
+          return FALSE;
+        }
+      g_hash_table_insert (config->labels, g_strdup (key), g_strdup (value));
+    }
+  return TRUE;
+}
+
+/* The request's stop signal, else the image's; a bad image default is
+ * ignored (the image config is untrusted), a bad request is an error. */
+static gboolean
+apply_stop_signal (CtrdContainerConfig *config, const char *stop_signal,
+                   const char *image_stop_signal, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  gboolean from_image = stop_signal == NULL || *stop_signal == '\0';
+  const char *text = from_image ? image_stop_signal : stop_signal;
+  int signum;
+
+  if (text == NULL || *text == '\0')
+    return TRUE;
+  signum = ctrd_parse_signal (text, &local_error);
+  if (signum < 0)
+    {
+      if (from_image)
+        return TRUE;
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "StopSignal: ");
+      return FALSE;
+    }
+  config->stop_signal = signum;
+  return TRUE;
+}
+
+/* The request's user, else the image's when it is well-formed. */
+static gboolean
+apply_user (CtrdContainerConfig *config, const char *user, const char *image_user, GError **error)
+{
+  if (user != NULL)
+    {
+      if (!ctrd_files_validate_user_spec (user, error))
+        return FALSE;
+      replace_string (&config->user, g_strdup (user));
+    }
+  else if (ctrd_files_validate_user_spec (image_user, NULL))
+    replace_string (&config->user, g_strdup (image_user != NULL ? image_user : ""));
+  return TRUE;
+}
+
+static gboolean
+apply_mounts (CtrdContainerConfig *config, const CtrdCreateRequest *request,
+              const CtrdImageConfig *image, GError **error)
+{
+  for (gsize i = 0; i < request->n_mounts; i++)
+    {
+      CtrdMount *mount = ctrd_mount_copy (request->mounts[i]);
+
+      /* No name: an anonymous volume, like podman run -v /data. */
+      if (mount->type == CTRD_MOUNT_VOLUME && *mount->source == '\0')
+        {
+          replace_string (&mount->source, ctrd_generate_id ());
+          mount->anonymous = TRUE;
+        }
+      g_ptr_array_add (config->mounts, mount);
+    }
+  return ctrd_mounts_check (config->mounts, request->protected_dirs, error) &&
+         /* the seed's addLocalVolumes: each of the image's Volumes not already
+          * mounted becomes an anonymous volume (checked: image data is untrusted) */
+         ctrd_mounts_add_image_volumes (config->mounts, (const char *const *) image->volumes,
+                                        error);
+}
+
+/* A list option checked entry by entry; NULL leaves the default (empty). */
+static gboolean
+apply_list (char ***field, const char *const *values, const char *what, guint max,
+            gboolean (*check) (const char *, GError **), GError **error)
+{
+  if (values == NULL)
+    return TRUE;
+  if (g_strv_length ((char **) values) > max)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "%s has more than %u entries",
+                   what, max);
+      return FALSE;
+    }
+  for (guint i = 0; values[i] != NULL; i++)
+    if (!check (values[i], error))
+      {
+        g_prefix_error (error, "%s: ", what);
+        return FALSE;
+      }
+  replace_strv (field, g_strdupv ((char **) values));
+  return TRUE;
+}
+
+/* Network, NetworkAliases, IPAddress, PublishPorts. */
+static gboolean
+apply_network (CtrdNetworkSettings *settings, const CtrdCreateRequest *request, GError **error)
+{
+  gboolean has_extras = (request->network_aliases != NULL && request->network_aliases[0] != NULL) ||
+                        (request->ip_address != NULL && *request->ip_address != '\0') ||
+                        request->n_ports > 0;
+
+  settings->mode = request->network_mode;
+  if (settings->mode != CTRD_NETWORK_MODE_BRIDGE)
+    {
+      if (!has_extras)
+        return TRUE;
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "NetworkAliases, IPAddress and PublishPorts need a bridge network (Network is "
+                   "%s)",
+                   ctrd_network_mode_to_string (settings->mode));
+      return FALSE;
+    }
+  g_return_val_if_fail (request->network != NULL, FALSE);
+  replace_string (&settings->network_id, g_strdup (request->network->id));
+  if (request->network_aliases != NULL)
+    {
+      if (g_strv_length ((char **) request->network_aliases) > CTRD_NETWORK_MAX_ALIASES)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "NetworkAliases has more than %d entries", CTRD_NETWORK_MAX_ALIASES);
+          return FALSE;
+        }
+      for (guint i = 0; request->network_aliases[i] != NULL; i++)
+        if (!ctrd_network_validate_alias (request->network_aliases[i], error))
+          return FALSE;
+      replace_strv (&settings->aliases, g_strdupv ((char **) request->network_aliases));
+    }
+  for (gsize i = 0; i < request->n_ports; i++)
+    g_ptr_array_add (settings->ports, ctrd_port_mapping_copy (request->ports[i]));
+  if (!ctrd_port_mappings_validate (settings->ports, error))
+    return FALSE;
+  if (request->ip_address != NULL && *request->ip_address != '\0')
+    {
+      if (!ctrd_network_check_address (request->network, request->ip_address, error))
+        return FALSE;
+      replace_string (&settings->static_ip, g_strdup (request->ip_address));
+    }
+  return TRUE;
+}
+
+CtrdContainerConfig *
+ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
+                                     const CtrdImageConfig *image_config, GError **error)
+{
+  g_autoptr (CtrdContainerConfig) config = ctrd_container_config_new ();
+  const CtrdImageConfig *image = image_config;
+
+  g_return_val_if_fail (request != NULL && request->name != NULL && request->image_id != NULL,
+                        NULL);
+  g_return_val_if_fail (image_config != NULL, NULL);
+
+  replace_string (&config->id, ctrd_generate_id ());
+  replace_string (&config->name, g_strdup (request->name));
+  replace_string (&config->image_id, g_strdup (request->image_id));
+  replace_string (&config->image_name, g_strdup (request->image_name));
+
+  if (!apply_argv (config, request, image, error))
+    return NULL;
+
+  if (request->env != NULL && !ctrd_validate_env (request->env, error))
+    return NULL;
+  replace_strv (&config->env, merge_env ((const char *const *) image->env, request->env));
+
+  if (request->working_dir != NULL && *request->working_dir != '\0')
+    {
+      if (!ctrd_validate_container_path (request->working_dir, "WorkingDir", error))
+        return NULL;
+      replace_string (&config->working_dir, g_strdup (request->working_dir));
+    }
+  /* The image config is untrusted: an unusable WorkingDir falls back to /. */
+  else if (image->working_dir != NULL && *image->working_dir != '\0' &&
+           ctrd_validate_container_path (image->working_dir, "WorkingDir", NULL))
+    replace_string (&config->working_dir, g_strdup (image->working_dir));
+
+  if (request->hostname != NULL && *request->hostname != '\0')
+    {
+      if (!ctrd_validate_hostname (request->hostname, error))
+        return NULL;
+      replace_string (&config->hostname, g_strdup (request->hostname));
+    }
+  else
+    replace_string (&config->hostname, g_strndup (config->id, SHORT_ID_LEN));
+
+  if (!apply_labels (config, request->labels, error) ||
+      !apply_stop_signal (config, request->stop_signal, image->stop_signal, error))
+    return NULL;
+  if (request->has_stop_timeout)
+    config->stop_timeout = request->stop_timeout;
+
+  if (!apply_user (config, request->user, image->user, error) ||
+      !apply_mounts (config, request, image, error) ||
+      !apply_list (&config->dns_servers, request->dns_servers, "DnsServers", CTRD_MAX_DNS_ENTRIES,
+                   ctrd_files_validate_dns_server, error) ||
+      !apply_list (&config->dns_search, request->dns_search, "DnsSearch", CTRD_MAX_DNS_ENTRIES,
+                   ctrd_files_validate_dns_search, error) ||
+      !apply_list (&config->dns_options, request->dns_options, "DnsOptions", CTRD_MAX_DNS_ENTRIES,
+                   ctrd_files_validate_dns_option, error) ||
+      !apply_list (&config->add_hosts, request->add_hosts, "AddHosts", CTRD_MAX_ADD_HOSTS,
+                   ctrd_files_validate_add_host, error))
+    return NULL;
+  if (request->depends_on != NULL)
+    replace_strv (&config->depends_on, g_strdupv ((char **) request->depends_on));
+
+  if (request->shm_size != 0)
+    {
+      if (request->shm_size < 4096)
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "ShmSize must be at least 4096 bytes (0: the default 64 MiB)");
+          return NULL;
+        }
+      config->shm_size = request->shm_size;
+    }
+  config->read_only_rootfs = request->read_only_rootfs;
+  config->tty = request->tty;
+  config->auto_remove = request->auto_remove;
+  if (!apply_network (config->network, request, error))
+    return NULL;
+  config->created_at = ctrd_now_usec ();
+  return g_steal_pointer (&config);
 }
 
 static void

@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "ctrd-image-archive.h"
+#include "ctrd-mounts.h"
 #include "ctrd-network.h"
 
 G_BEGIN_DECLS
@@ -26,37 +28,6 @@ typedef enum
 const char *ctrd_state_to_string (CtrdState state);
 /* FALSE for an unknown string. */
 gboolean ctrd_state_from_string (const char *text, CtrdState *out_state);
-
-typedef enum
-{
-  CTRD_MOUNT_BIND,
-  CTRD_MOUNT_TMPFS,
-  CTRD_MOUNT_VOLUME,
-} CtrdMountType;
-
-/* "bind", "tmpfs", "volume"; static string. */
-const char *ctrd_mount_type_to_string (CtrdMountType type);
-/* FALSE for an unknown string. */
-gboolean ctrd_mount_type_from_string (const char *text, CtrdMountType *out_type);
-
-/* One entry of the Mounts option (see ctrd_spec_check_mount for the rules). */
-typedef struct
-{
-  CtrdMountType type;
-  char *source;      /* bind: absolute host path; volume: the volume's name; tmpfs: "" */
-  char *destination; /* absolute path in the container */
-  gboolean read_only;
-  char **options;     /* mount options ("size=64m", "rprivate", ...); never NULL */
-  gboolean anonymous; /* volume made for one of the image's Volumes: it goes
-                       * with the container when removed with remove_volumes */
-} CtrdMount;
-
-/* @source NULL = ""; @options NULL = none. Copies everything. */
-CtrdMount *ctrd_mount_new (CtrdMountType type, const char *source, const char *destination,
-                           gboolean read_only, const char *const *options);
-CtrdMount *ctrd_mount_copy (const CtrdMount *mount);
-void ctrd_mount_free (CtrdMount *mount);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdMount, ctrd_mount_free)
 
 #define CTRD_DEFAULT_SHM_SIZE (G_GUINT64_CONSTANT (64) * 1024 * 1024)
 
@@ -107,8 +78,84 @@ CtrdContainerConfig *ctrd_container_config_new (void);
 void ctrd_container_config_free (CtrdContainerConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdContainerConfig, ctrd_container_config_free)
 
+/* A deep copy of @config (its strings, labels and mounts too), for a
+ * worker thread that must not share the container's own. Free with
+ * ctrd_container_config_free. */
+CtrdContainerConfig *ctrd_container_config_copy (const CtrdContainerConfig *config);
+
 /* The argv the container runs: entrypoint followed by command. Free with g_strfreev. */
 char **ctrd_container_config_get_argv (const CtrdContainerConfig *config);
+
+/* What a caller asks of a new container: CreateContainer's arguments,
+ * decoded into plain values, all borrowed for the call. NULL (0, FALSE)
+ * means "not given". */
+typedef struct
+{
+  const char *name;               /* checked by the caller (ctrd_validate_container_name) */
+  const char *image_id;           /* 64 hex */
+  const char *image_name;         /* the reference as given */
+  const char *const *command;     /* NULL = none */
+  const char *const *entrypoint;  /* NULL = the image's */
+  const char *const *env;         /* KEY=VALUE, merged over the image's */
+  const char *working_dir;        /* NULL or "" = the image's, else "/" */
+  const char *hostname;           /* NULL or "" = the first 12 characters of the ID */
+  GHashTable *labels;             /* char* -> char*, not changed */
+  const char *stop_signal;        /* NULL or "" = the image's, else SIGTERM */
+  gboolean has_stop_timeout;      /* FALSE = 10 s */
+  guint32 stop_timeout;           /* seconds */
+  const char *user;               /* NULL = the image's */
+  const CtrdMount *const *mounts; /* as given; not changed */
+  gsize n_mounts;
+  const char *const *protected_dirs; /* bind sources at or under these are refused */
+  const char *const *dns_servers;
+  const char *const *dns_search;
+  const char *const *dns_options;
+  const char *const *add_hosts;
+  guint64 shm_size; /* 0 = CTRD_DEFAULT_SHM_SIZE */
+  gboolean read_only_rootfs;
+  gboolean tty;
+  gboolean auto_remove;
+  const char *const *depends_on; /* full IDs, resolved by the caller */
+  /* Its network: none unless given. For a bridge, @network is the network
+   * the caller resolved (for "bridge" before the default network exists,
+   * what that would be, with an empty ID); the aliases, the address and the
+   * ports need one. */
+  CtrdNetworkMode network_mode;
+  const CtrdNetworkConfig *network;
+  const char *const *network_aliases;
+  const char *ip_address;                /* NULL or "" = allocated at each start */
+  const CtrdPortMapping *const *ports;
+  gsize n_ports;
+} CtrdCreateRequest;
+
+#define CTRD_MAX_LABELS 256
+#define CTRD_MAX_DNS_ENTRIES 64
+#define CTRD_MAX_ADD_HOSTS 1024
+
+/* Blocks briefly (a bind source is looked up: ctrd_mount_check).
+ * The configuration of a new container (a new random ID, created now) from
+ * @request over the defaults of @image_config (untrusted: a malformed
+ * default is ignored, never an error), by docker's and podman's rules:
+ *  - argv: a given entrypoint replaces the image's and drops its Cmd; else
+ *    the image's entrypoint with the given command, or else the image's
+ *    Cmd. Neither at all, or an empty first element, is INVALID_ARGUMENT;
+ *  - env: the image's, then the request's; a later KEY= replaces an
+ *    earlier one in its place;
+ *  - working dir, user and stop signal: the request's, else the image's;
+ *    the host name: the request's, else the short ID;
+ *  - mounts: checked (ctrd_mounts_check with @protected_dirs); a
+ *    volume without a source becomes an anonymous volume with a new name;
+ *    each of the image's Volumes not already mounted is added as one;
+ *  - network: aliases (ctrd_network_validate_alias), an address inside the
+ *    network (ctrd_network_check_address) and ports
+ *    (ctrd_port_mappings_validate) only with a bridge network.
+ * A bad value is INVALID_ARGUMENT naming it; more than CTRD_MAX_ARGV_ELEMENTS
+ * command or entrypoint elements, CTRD_MAX_DNS_ENTRIES DNS entries or
+ * CTRD_MAX_ADD_HOSTS AddHosts is LIMIT_EXCEEDED. Nothing is written. Free
+ * with ctrd_container_config_free. */
+CtrdContainerConfig *ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
+                                                          const CtrdImageConfig *image_config,
+                                                          GError **error);
 
 /* JSON object text with every field; the inverse is _from_json. */
 char *ctrd_container_config_to_json (const CtrdContainerConfig *config);

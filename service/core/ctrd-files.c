@@ -23,7 +23,6 @@
 #define SHORT_ID_LEN 12
 #define USER_NAME_MAX 256
 #define DOMAIN_NAME_MAX 253
-#define DOMAIN_LABEL_MAX 63
 #define DNS_OPTION_MAX 64
 #define MAX_ID G_GUINT64_CONSTANT (4294967294)
 #define GENERATED_FILE_MODE 0644
@@ -312,36 +311,13 @@ reject_value (GError **error, const char *what, const char *value, const char *p
   return FALSE;
 }
 
-/* RFC 1123 host names, with '_' allowed as resolvers and podman accept it. */
+/* RFC 1123 names, with '_' and a final '.' allowed as resolvers and podman
+ * accept them. */
 static gboolean
 is_valid_domain_name (const char *name)
 {
-  gsize len = strlen (name);
-  gsize label_len = 0;
-
-  if (len == 0 || len > DOMAIN_NAME_MAX)
-    return FALSE;
-  for (gsize i = 0; i <= len; i++)
-    {
-      char c = name[i];
-
-      if (c == '.' || c == '\0')
-        {
-          /* a single trailing dot (fully qualified) is fine */
-          if (label_len == 0 && !(c == '\0' && i > 0))
-            return FALSE;
-          if (label_len > DOMAIN_LABEL_MAX || name[i - 1] == '-')
-            return FALSE;
-          label_len = 0;
-          continue;
-        }
-      if (!g_ascii_isalnum (c) && c != '-' && c != '_')
-        return FALSE;
-      if (label_len == 0 && c == '-')
-        return FALSE;
-      label_len++;
-    }
-  return TRUE;
+  return ctrd_is_dns_name (name, DOMAIN_NAME_MAX,
+                           CTRD_DNS_NAME_UNDERSCORE | CTRD_DNS_NAME_TRAILING_DOT);
 }
 
 gboolean
@@ -1017,7 +993,7 @@ ctrd_files_generate (const char *dir, const CtrdFilesParams *params, GError **er
     hostname = g_strdup (params->hostname);
   else
     hostname = g_strndup (id, SHORT_ID_LEN);
-  if (!is_valid_domain_name (hostname))
+  if (!ctrd_hostname_is_valid (hostname))
     {
       reject_value (error, "Host name", hostname, "is not valid");
       return NULL;

@@ -10,7 +10,7 @@
 
 #include <glib.h>
 
-#include "ctrd-container-config.h"
+#include "ctrd-mounts.h"
 
 G_BEGIN_DECLS
 

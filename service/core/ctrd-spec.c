@@ -5,31 +5,24 @@
  * 4 writes them for a rootful container with --network none. */
 #include "config.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
 #include "ctrd-error.h"
 #include "ctrd-files.h"
+#include "ctrd-mounts.h"
 #include "ctrd-spec.h"
 #include "ctrd-util.h"
-#include "ctrd-volumes.h"
 
 #define OCI_VERSION "1.0.2"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_TERM "xterm"
-#define HOSTNAME_MAX 64
 #define SHORT_ID_LEN 12
 
 /* podman's defaults when the daemon may raise limits; used only as a ceiling
  * when our own limit is unlimited, since the spec needs a number. */
 #define NOFILE_CEILING 1048576
 #define NPROC_CEILING 4194304
-
-#define MAX_MOUNT_OPTIONS 32
-#define MAX_MOUNT_OPTION_LEN 256
 
 static const char *const default_capabilities[] = {
   "CAP_CHOWN",   "CAP_DAC_OVERRIDE",     "CAP_FOWNER",     "CAP_FSETID",
@@ -72,19 +65,6 @@ env_has_key (const char *const *env, const char *key)
   return FALSE;
 }
 
-static gboolean
-is_valid_hostname (const char *hostname)
-{
-  gsize len = strlen (hostname);
-
-  if (len == 0 || len > HOSTNAME_MAX || hostname[0] == '-' || hostname[0] == '.')
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isalnum (hostname[i]) && hostname[i] != '-' && hostname[i] != '.')
-      return FALSE;
-  return TRUE;
-}
-
 /* Sets INVALID_ARGUMENT: "Container ID: WHAT “VALUE” PROBLEM" (@value
  * untrusted, quoted; NULL leaves it out). Returns FALSE. */
 static gboolean
@@ -109,7 +89,7 @@ validate_params (const CtrdSpecParams *params, GError **error)
     return reject_param (error, id, "the root filesystem path", params->rootfs, "is not absolute");
   if (params->cwd != NULL && !g_path_is_absolute (params->cwd))
     return reject_param (error, id, "the working directory", params->cwd, "is not absolute");
-  if (params->hostname != NULL && !is_valid_hostname (params->hostname))
+  if (params->hostname != NULL && !ctrd_hostname_is_valid (params->hostname))
     return reject_param (error, id, "the host name", params->hostname, "is not valid");
   if (params->cgroups_path != NULL && !g_path_is_absolute (params->cgroups_path))
     return reject_param (error, id, "the cgroups path", params->cgroups_path, "is not absolute");
@@ -117,13 +97,8 @@ validate_params (const CtrdSpecParams *params, GError **error)
     return reject_param (error, id, "the network namespace", params->netns_path,
                          "is not absolute");
   for (gsize i = 0; params->env != NULL && params->env[i] != NULL; i++)
-    {
-      const char *eq = strchr (params->env[i], '=');
-
-      if (eq == NULL || eq == params->env[i])
-        return reject_param (error, id, "the environment entry", params->env[i],
-                             "is not KEY=VALUE");
-    }
+    if (!ctrd_env_entry_is_valid (params->env[i]))
+      return reject_param (error, id, "the environment entry", params->env[i], "is not KEY=VALUE");
   return TRUE;
 }
 
@@ -232,356 +207,6 @@ make_mount (const char *destination, const char *type, const char *source,
   return mount;
 }
 
-/* ---------------------------------------------------------------- mounts */
-
-static gboolean
-is_at_or_under (const char *path, const char *dir)
-{
-  gsize len = strlen (dir);
-
-  while (len > 1 && dir[len - 1] == '/')
-    len--;
-  return strncmp (path, dir, len) == 0 && (path[len] == '\0' || path[len] == '/');
-}
-
-static gboolean
-has_control_chars (const char *text)
-{
-  for (const char *p = text; *p != '\0'; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
-reject_path (GError **error, const char *what, const char *path, const char *problem)
-{
-  g_autofree char *quoted = ctrd_quote_untrusted (path);
-
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s %s %s", what, quoted, problem);
-  return FALSE;
-}
-
-/* reject_path for functions returning a pointer. */
-static gpointer
-reject_path_null (GError **error, const char *what, const char *path, const char *problem)
-{
-  reject_path (error, what, path, problem);
-  return NULL;
-}
-
-/* The runtime mounts these itself; a mount there would undo its setup (or,
- * for /proc/self/fd/N, point somewhere unknowable). */
-static const char *const reserved_trees[] = { "/proc", "/sys", "/dev/pts", NULL };
-static const char *const reserved_points[] = { "/dev", "/dev/mqueue", NULL };
-
-char *
-ctrd_spec_normalize_destination (const char *destination, const char *what, GError **error)
-{
-  g_auto (GStrv) parts = NULL;
-  g_autoptr (GString) clean = g_string_new (NULL);
-
-  if (destination == NULL || !g_path_is_absolute (destination))
-    return reject_path_null (error, what, destination, "is not an absolute path");
-  if (strlen (destination) >= PATH_MAX)
-    return reject_path_null (error, what, destination, "is too long");
-  if (has_control_chars (destination))
-    return reject_path_null (error, what, destination, "has control characters");
-
-  parts = g_strsplit (destination, "/", -1);
-  for (gsize i = 0; parts[i] != NULL; i++)
-    {
-      if (*parts[i] == '\0' || g_str_equal (parts[i], "."))
-        continue;
-      if (g_str_equal (parts[i], ".."))
-        return reject_path_null (error, what, destination, "has a “..” component");
-      g_string_append_printf (clean, "/%s", parts[i]);
-    }
-  if (clean->len == 0)
-    return reject_path_null (error, what, destination, "is the container's root");
-  for (gsize i = 0; reserved_trees[i] != NULL; i++)
-    if (is_at_or_under (clean->str, reserved_trees[i]))
-      return reject_path_null (error, what, destination, "is reserved for the runtime");
-  if (g_strv_contains (reserved_points, clean->str))
-    return reject_path_null (error, what, destination, "is reserved for the runtime");
-  return g_string_free (g_steal_pointer (&clean), FALSE);
-}
-
-/* Syntax only (no file system access): what generate re-checks of a stored mount. */
-static gboolean
-check_bind_source_syntax (const char *source, GError **error)
-{
-  g_auto (GStrv) parts = NULL;
-
-  if (source == NULL || !g_path_is_absolute (source))
-    return reject_path (error, "Bind source", source, "is not an absolute path");
-  if (has_control_chars (source))
-    return reject_path (error, "Bind source", source, "has control characters");
-  parts = g_strsplit (source, "/", -1);
-  for (gsize i = 0; parts[i] != NULL; i++)
-    if (g_str_equal (parts[i], ".."))
-      return reject_path (error, "Bind source", source, "has a “..” component");
-  if (is_at_or_under (source, "/proc"))
-    return reject_path (error, "Bind source", source, "is inside /proc");
-  return TRUE;
-}
-
-/* The real path of a bind source the container may have. */
-static char *
-resolve_bind_source (const char *source, const char *const *protected_dirs, GError **error)
-{
-  g_autofree char *resolved = NULL;
-
-  if (!check_bind_source_syntax (source, error))
-    return NULL;
-  resolved = realpath (source, NULL);
-  if (resolved == NULL)
-    {
-      int saved_errno = errno;
-      g_autofree char *quoted = ctrd_quote_untrusted (source);
-
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Bind source %s: %s", quoted,
-                   saved_errno == ENOENT ? "does not exist" : g_strerror (saved_errno));
-      return NULL;
-    }
-  /* the whole host, or the kernel's view of every process: never a volume */
-  if (g_str_equal (resolved, "/"))
-    return reject_path_null (error, "Bind source", source, "is the host's root directory");
-  if (is_at_or_under (resolved, "/proc"))
-    return reject_path_null (error, "Bind source", source, "leads into /proc");
-  for (gsize i = 0; protected_dirs != NULL && protected_dirs[i] != NULL; i++)
-    {
-      g_autofree char *real_dir = realpath (protected_dirs[i], NULL);
-
-      if (is_at_or_under (resolved, real_dir != NULL ? real_dir : protected_dirs[i]))
-        return reject_path_null (error, "Bind source", source,
-                                 "is inside containersd's own storage");
-    }
-  return g_steal_pointer (&resolved);
-}
-
-static gboolean
-is_size_value (const char *value)
-{
-  const char *p = value;
-
-  if (!g_ascii_isdigit (*p))
-    return FALSE;
-  while (g_ascii_isdigit (*p))
-    p++;
-  if (*p != '\0' && strchr ("kKmMgG%", *p) != NULL)
-    p++;
-  return *p == '\0' && p - value <= 20;
-}
-
-static gboolean
-is_mode_value (const char *value)
-{
-  gsize len = strlen (value);
-
-  if (len == 0 || len > 4)
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    if (value[i] < '0' || value[i] > '7')
-      return FALSE;
-  return TRUE;
-}
-
-typedef enum
-{
-  OPT_WRITE,
-  OPT_PROPAGATION,
-  OPT_BIND,
-  OPT_SUID,
-  OPT_DEV,
-  OPT_EXEC,
-  OPT_SIZE,
-  OPT_MODE,
-  OPT_COPYUP,
-  N_OPT_GROUPS
-} OptionGroup;
-
-typedef struct
-{
-  const char *name; /* a "name=" entry takes a value */
-  OptionGroup group;
-  gboolean tmpfs; /* allowed with tmpfs */
-  gboolean bind;  /* allowed with bind and volume */
-} OptionRule;
-
-/* podman's util.ProcessOptions set; SELinux relabelling (z, Z), U and
- * overlay (O) are not supported. */
-static const OptionRule option_rules[] = {
-  { "rw", OPT_WRITE, TRUE, TRUE },
-  { "ro", OPT_WRITE, TRUE, TRUE },
-  { "private", OPT_PROPAGATION, TRUE, TRUE },
-  { "rprivate", OPT_PROPAGATION, TRUE, TRUE },
-  { "shared", OPT_PROPAGATION, TRUE, TRUE },
-  { "rshared", OPT_PROPAGATION, TRUE, TRUE },
-  { "slave", OPT_PROPAGATION, TRUE, TRUE },
-  { "rslave", OPT_PROPAGATION, TRUE, TRUE },
-  { "unbindable", OPT_PROPAGATION, TRUE, TRUE },
-  { "runbindable", OPT_PROPAGATION, TRUE, TRUE },
-  { "bind", OPT_BIND, FALSE, TRUE },
-  { "rbind", OPT_BIND, FALSE, TRUE },
-  { "suid", OPT_SUID, TRUE, TRUE },
-  { "nosuid", OPT_SUID, TRUE, TRUE },
-  { "dev", OPT_DEV, TRUE, TRUE },
-  { "nodev", OPT_DEV, TRUE, TRUE },
-  { "exec", OPT_EXEC, TRUE, TRUE },
-  { "noexec", OPT_EXEC, TRUE, TRUE },
-  { "size=", OPT_SIZE, TRUE, FALSE },
-  { "mode=", OPT_MODE, TRUE, FALSE },
-  { "tmpcopyup", OPT_COPYUP, TRUE, FALSE },
-  { "notmpcopyup", OPT_COPYUP, TRUE, FALSE },
-};
-
-static const OptionRule *
-find_option_rule (const char *option, const char **out_value)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (option_rules); i++)
-    {
-      const char *name = option_rules[i].name;
-      gsize len = strlen (name);
-
-      if (name[len - 1] == '=' ? strncmp (option, name, len) == 0 : g_str_equal (option, name))
-        {
-          *out_value = option + (name[len - 1] == '=' ? len : strlen (option));
-          return &option_rules[i];
-        }
-    }
-  return NULL;
-}
-
-/* The OCI options of a user mount: checked against option_rules, then
- * podman's defaults for what was not given (rw or ro, rprivate, rbind for
- * binds; nosuid, nodev and tmpcopyup for tmpfs). */
-static char **
-mount_options_for_spec (const CtrdMount *mount, GError **error)
-{
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  gboolean seen[N_OPT_GROUPS] = { FALSE };
-  gboolean is_tmpfs = mount->type == CTRD_MOUNT_TMPFS;
-  guint n_options = mount->options != NULL ? g_strv_length (mount->options) : 0;
-
-  if (n_options > MAX_MOUNT_OPTIONS)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Mount options: %u given, at most %d are allowed", n_options, MAX_MOUNT_OPTIONS);
-      return NULL;
-    }
-  for (guint i = 0; i < n_options; i++)
-    {
-      const char *option = mount->options[i];
-      const char *value = NULL;
-      const OptionRule *rule =
-          strlen (option) <= MAX_MOUNT_OPTION_LEN ? find_option_rule (option, &value) : NULL;
-
-      if (rule == NULL)
-        return reject_path_null (error, "Mount option", option, "is not known");
-      if (is_tmpfs ? !rule->tmpfs : !rule->bind)
-        return reject_path_null (error, "Mount option", option,
-                                 is_tmpfs ? "is not for tmpfs mounts" : "is only for tmpfs mounts");
-      if (seen[rule->group])
-        return reject_path_null (error, "Mount option", option, "repeats or contradicts another");
-      seen[rule->group] = TRUE;
-      if ((rule->group == OPT_SIZE && !is_size_value (value)) ||
-          (rule->group == OPT_MODE && !is_mode_value (value)))
-        return reject_path_null (error, "Mount option", option, "has an invalid value");
-      if (g_str_equal (option, "rw") && mount->read_only)
-        return reject_path_null (error, "Mount option", option, "contradicts ReadOnly");
-      /* runc would pass it to the kernel as data */
-      if (!g_str_equal (option, "notmpcopyup"))
-        g_strv_builder_add (builder, option);
-    }
-
-  if (!seen[OPT_WRITE])
-    g_strv_builder_add (builder, mount->read_only ? "ro" : "rw");
-  if (!seen[OPT_PROPAGATION])
-    g_strv_builder_add (builder, "rprivate");
-  if (!is_tmpfs && !seen[OPT_BIND])
-    g_strv_builder_add (builder, "rbind");
-  if (is_tmpfs)
-    {
-      if (!seen[OPT_SUID])
-        g_strv_builder_add (builder, "nosuid");
-      if (!seen[OPT_DEV])
-        g_strv_builder_add (builder, "nodev");
-      if (!seen[OPT_COPYUP])
-        g_strv_builder_add (builder, "tmpcopyup");
-    }
-  return g_strv_builder_end (builder);
-}
-
-gboolean
-ctrd_spec_check_mount (CtrdMount *mount, const char *const *protected_dirs, GError **error)
-{
-  g_autofree char *destination = NULL;
-  g_autofree char *source = NULL;
-  g_auto (GStrv) options = NULL;
-  g_autofree char *quoted = ctrd_quote_untrusted (mount->destination);
-
-  g_return_val_if_fail (mount != NULL, FALSE);
-
-  destination = ctrd_spec_normalize_destination (mount->destination, "Mount destination", error);
-  if (destination == NULL)
-    return FALSE;
-  switch (mount->type)
-    {
-    case CTRD_MOUNT_BIND:
-      source = resolve_bind_source (mount->source, protected_dirs, error);
-      break;
-    case CTRD_MOUNT_VOLUME:
-      if (ctrd_volume_validate_name (mount->source, error))
-        source = g_strdup (mount->source);
-      break;
-    case CTRD_MOUNT_TMPFS:
-      if (mount->source == NULL || *mount->source == '\0' || g_str_equal (mount->source, "tmpfs"))
-        source = g_strdup ("");
-      else
-        reject_path (error, "Tmpfs source", mount->source, "must be empty");
-      break;
-    default:
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Unknown mount type %d",
-                   mount->type);
-    }
-  if (source == NULL)
-    {
-      g_prefix_error (error, "Mount on %s: ", quoted);
-      return FALSE;
-    }
-  options = mount_options_for_spec (mount, error);
-  if (options == NULL)
-    {
-      g_prefix_error (error, "Mount on %s: ", quoted);
-      return FALSE;
-    }
-
-  g_free (mount->destination);
-  mount->destination = g_steal_pointer (&destination);
-  g_free (mount->source);
-  mount->source = g_steal_pointer (&source);
-  return TRUE;
-}
-
-gboolean
-ctrd_spec_check_mounts (GPtrArray *mounts, const char *const *protected_dirs, GError **error)
-{
-  g_autoptr (GHashTable) destinations = g_hash_table_new (g_str_hash, g_str_equal);
-
-  for (guint i = 0; mounts != NULL && i < mounts->len; i++)
-    {
-      CtrdMount *mount = g_ptr_array_index (mounts, i);
-
-      if (!ctrd_spec_check_mount (mount, protected_dirs, error))
-        return FALSE;
-      if (!g_hash_table_add (destinations, mount->destination))
-        return reject_path (error, "Mount destination", mount->destination,
-                            "is given more than once");
-    }
-  return TRUE;
-}
-
 static guint
 count_components (const char *path)
 {
@@ -634,15 +259,14 @@ build_extra_mounts (const CtrdSpecParams *params, GError **error)
       g_auto (GStrv) options = NULL;
 
       if (mount->type == CTRD_MOUNT_VOLUME)
-        return reject_path_null (error, "Volume", mount->source,
-                                 "was not prepared (ctrd_volumes_prepare_mount)");
-      destination =
-          ctrd_spec_normalize_destination (mount->destination, "Mount destination", error);
-      if (destination == NULL ||
-          (mount->type == CTRD_MOUNT_BIND && !check_bind_source_syntax (mount->source, error)))
-        return NULL;
-      options = mount_options_for_spec (mount, error);
-      if (options == NULL)
+        {
+          g_autofree char *quoted = ctrd_quote_untrusted (mount->source);
+
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Volume %s was not prepared (ctrd_volumes_prepare_mount)", quoted);
+          return NULL;
+        }
+      if (!ctrd_mount_for_spec (mount, &destination, &options, error))
         return NULL;
       if (mount->type == CTRD_MOUNT_TMPFS)
         g_ptr_array_add (extra,
@@ -803,7 +427,7 @@ ctrd_spec_generate (const CtrdSpecParams *params, GError **error)
     hostname = g_strdup (params->hostname);
   else if (params->id != NULL)
     hostname = g_strndup (params->id, SHORT_ID_LEN);
-  if (hostname != NULL && !is_valid_hostname (hostname))
+  if (hostname != NULL && !ctrd_hostname_is_valid (hostname))
     g_clear_pointer (&hostname, g_free);
 
   spec = json_object_new ();

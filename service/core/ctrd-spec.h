@@ -5,8 +5,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-#include "ctrd-container-config.h"
 #include "ctrd-hooks.h"
+#include "ctrd-mounts.h"
 
 G_BEGIN_DECLS
 
@@ -65,35 +65,5 @@ JsonNode *ctrd_spec_generate (const CtrdSpecParams *params, GError **error);
 
 /* Writes the spec to @path atomically (0600). */
 gboolean ctrd_spec_write (const CtrdSpecParams *params, const char *path, GError **error);
-
-/* Checks and normalises a mount destination: absolute, no "..", no control
- * characters, at most PATH_MAX; "." and repeated or trailing slashes are
- * dropped. "/", /proc and /sys (and below), /dev, /dev/pts (and below) and
- * /dev/mqueue are refused: those belong to the runtime. INVALID_ARGUMENT
- * naming @what (e.g. "Mount destination"). Free with g_free. */
-char *ctrd_spec_normalize_destination (const char *destination, const char *what, GError **error);
-
-/* Blocks briefly (stat). Checks one Mounts entry for CreateContainer and
- * normalises it in place:
- *  - destination as ctrd_spec_normalize_destination;
- *  - bind: the source is absolute, has no "..", exists, and is replaced by
- *    its real path (symlinks resolved now, so what was checked is what gets
- *    mounted); "/" itself, anything under /proc, and anything at or under
- *    one of @protected_dirs (e.g. the storage and run roots; may be NULL) is
- *    refused: those would hand the container the host or other containers;
- *  - volume: the source is a volume name (ctrd_volume_validate_name);
- *  - tmpfs: the source is empty;
- *  - options: podman's set: rw/ro, the propagation modes, bind/rbind (bind,
- *    volume), suid/nosuid, dev/nodev, exec/noexec, size=N[kmg%] and
- *    mode=OCTAL and tmpcopyup/notmpcopyup (tmpfs only); "ro" or "rw"
- *    contradicting @read_only is refused.
- * INVALID_ARGUMENT naming the mount. */
-gboolean ctrd_spec_check_mount (CtrdMount *mount, const char *const *protected_dirs,
-                                GError **error);
-
-/* ctrd_spec_check_mount on each entry of @mounts (CtrdMount*), and no two
- * with the same destination. */
-gboolean ctrd_spec_check_mounts (GPtrArray *mounts, const char *const *protected_dirs,
-                                 GError **error);
 
 G_END_DECLS

@@ -1,4 +1,5 @@
-/* ctrd-util.c: small pure helpers (names, IDs, signals, time). */
+/* ctrd-util.c: small pure helpers (names, IDs, signals, time) and the checks
+ * of values that more than one module takes (host names, paths, env). */
 #include "config.h"
 
 #include <errno.h>
@@ -36,15 +37,14 @@ is_name_char (char c)
 }
 
 gboolean
-ctrd_validate_container_name (const char *name, GError **error)
+ctrd_validate_name (const char *name, const char *what, GError **error)
 {
   g_autofree char *quoted = NULL;
   gsize len;
 
   if (name == NULL || *name == '\0')
     {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "Container name must not be empty");
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s must not be empty", what);
       return FALSE;
     }
 
@@ -53,15 +53,16 @@ ctrd_validate_container_name (const char *name, GError **error)
   if (len > CTRD_NAME_MAX)
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                   "Container name %s is %" G_GSIZE_FORMAT " bytes long; at most %d are allowed",
-                   quoted, len, CTRD_NAME_MAX);
+                   "%s %s is %" G_GSIZE_FORMAT " bytes long; at most %d are allowed", what, quoted,
+                   len, CTRD_NAME_MAX);
       return FALSE;
     }
 
+  /* it becomes a directory name: no "/", no leading "." or "-" */
   if (!g_ascii_isalnum (name[0]))
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Container name %s must start with a letter or digit", quoted);
+                   "%s %s must start with a letter or digit", what, quoted);
       return FALSE;
     }
 
@@ -70,14 +71,20 @@ ctrd_validate_container_name (const char *name, GError **error)
       if (!is_name_char (name[i]))
         {
           g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "Container name %s has a character other than [a-zA-Z0-9_.-] at "
+                       "%s %s has a character other than [a-zA-Z0-9_.-] at "
                        "byte %" G_GSIZE_FORMAT,
-                       quoted, i);
+                       what, quoted, i);
           return FALSE;
         }
     }
 
   return TRUE;
+}
+
+gboolean
+ctrd_validate_container_name (const char *name, GError **error)
+{
+  return ctrd_validate_name (name, "Container name", error);
 }
 
 static gboolean
@@ -502,20 +509,94 @@ ctrd_validate_string_array (const char *const *strv, guint max_elements, const c
 }
 
 gboolean
+ctrd_env_entry_is_valid (const char *entry)
+{
+  const char *eq = entry != NULL ? strchr (entry, '=') : NULL;
+
+  return eq != NULL && eq != entry;
+}
+
+gboolean
 ctrd_validate_env (const char *const *env, GError **error)
 {
   if (!ctrd_validate_string_array (env, CTRD_MAX_ENV_ENTRIES, "Env", error))
     return FALSE;
   for (guint i = 0; env[i] != NULL; i++)
     {
-      const char *eq = strchr (env[i], '=');
-      if (eq == NULL || eq == env[i])
+      if (!ctrd_env_entry_is_valid (env[i]))
         {
           /* Do not echo the entry: it may hold a secret. */
           g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                        "Env entry %u is not of the form KEY=VALUE", i);
           return FALSE;
         }
+    }
+  return TRUE;
+}
+
+gboolean
+ctrd_is_dns_name (const char *name, gsize max_len, CtrdDnsNameFlags flags)
+{
+  gsize len = name != NULL ? strlen (name) : 0;
+  gsize label_len = 0;
+
+  if (len == 0 || len > max_len)
+    return FALSE;
+  /* a fully qualified "example.com." names the same as "example.com" */
+  if ((flags & CTRD_DNS_NAME_TRAILING_DOT) && len > 1 && name[len - 1] == '.')
+    len--;
+  for (gsize i = 0; i <= len; i++)
+    {
+      char c = i < len ? name[i] : '\0';
+
+      if (c == '.' || c == '\0')
+        {
+          /* no empty label, none ending in '-' (RFC 1123) */
+          if (label_len == 0 || name[i - 1] == '-')
+            return FALSE;
+          label_len = 0;
+          continue;
+        }
+      if (!g_ascii_isalnum (c) && (c != '-' || label_len == 0) &&
+          !(c == '_' && (flags & CTRD_DNS_NAME_UNDERSCORE)))
+        return FALSE;
+      if (++label_len > CTRD_DNS_LABEL_MAX)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+ctrd_hostname_is_valid (const char *hostname)
+{
+  return ctrd_is_dns_name (hostname, CTRD_HOSTNAME_MAX, CTRD_DNS_NAME_STRICT);
+}
+
+gboolean
+ctrd_validate_hostname (const char *hostname, GError **error)
+{
+  g_autofree char *printable = NULL;
+
+  if (ctrd_hostname_is_valid (hostname))
+    return TRUE;
+  printable = g_strescape (hostname != NULL ? hostname : "", NULL);
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+               "Invalid hostname \"%.80s\": labels of letters, digits and '-' joined by '.', "
+               "at most %d bytes",
+               printable, CTRD_HOSTNAME_MAX);
+  return FALSE;
+}
+
+gboolean
+ctrd_validate_container_path (const char *path, const char *what, GError **error)
+{
+  if (path == NULL || !g_path_is_absolute (path) || strlen (path) > CTRD_MAX_PATH_BYTES ||
+      strstr (path, "/../") != NULL || g_str_has_suffix (path, "/.."))
+    {
+      g_autofree char *printable = g_strescape (path != NULL ? path : "", NULL);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s \"%.80s\" must be an absolute path without \"..\"", what, printable);
+      return FALSE;
     }
   return TRUE;
 }

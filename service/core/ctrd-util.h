@@ -8,8 +8,13 @@ G_BEGIN_DECLS
 #define CTRD_NAME_MAX 128
 #define CTRD_ID_LEN 64
 
-/* TRUE if @name matches [a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}. Sets INVALID_ARGUMENT
- * (or LIMIT_EXCEEDED when longer than CTRD_NAME_MAX) naming what is wrong. */
+/* TRUE if @name matches [a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}: the rule for
+ * container and volume names (a name may become a directory name). Sets
+ * INVALID_ARGUMENT (or LIMIT_EXCEEDED when longer than CTRD_NAME_MAX) saying
+ * what is wrong, the message starting with @what ("Volume name"). */
+gboolean ctrd_validate_name (const char *name, const char *what, GError **error);
+
+/* ctrd_validate_name for a container name. */
 gboolean ctrd_validate_container_name (const char *name, GError **error);
 
 /* TRUE if @s is exactly 64 lowercase hex characters. */
@@ -53,8 +58,45 @@ guint64 ctrd_now_usec (void);
 gboolean ctrd_validate_string_array (const char *const *strv, guint max_elements,
                                      const char *what, GError **error);
 
-/* KEY=VALUE entries with a non-empty key, at most CTRD_MAX_ENV_ENTRIES; the
- * message never echoes an entry (it may hold a secret). */
+/* TRUE if @entry is KEY=VALUE with a non-empty KEY. */
+gboolean ctrd_env_entry_is_valid (const char *entry);
+
+/* KEY=VALUE entries with a non-empty key (ctrd_env_entry_is_valid), at most
+ * CTRD_MAX_ENV_ENTRIES; the message never echoes an entry (it may hold a
+ * secret). */
 gboolean ctrd_validate_env (const char *const *env, GError **error);
+
+#define CTRD_DNS_LABEL_MAX 63
+/* What sethostname takes. */
+#define CTRD_HOSTNAME_MAX 64
+
+typedef enum
+{
+  CTRD_DNS_NAME_STRICT = 0,
+  CTRD_DNS_NAME_UNDERSCORE = 1 << 0,   /* '_' in labels, as resolvers and podman take */
+  CTRD_DNS_NAME_TRAILING_DOT = 1 << 1, /* one final '.' (fully qualified) */
+} CtrdDnsNameFlags;
+
+/* TRUE if @name (may be NULL) is an RFC 1123 name of 1 to @max_len bytes:
+ * labels of 1 to CTRD_DNS_LABEL_MAX letters, digits and '-', none starting
+ * or ending with '-', joined by single dots; @flags allow what resolvers
+ * also take. */
+gboolean ctrd_is_dns_name (const char *name, gsize max_len, CtrdDnsNameFlags flags);
+
+/* TRUE if @hostname (may be NULL) is a strict RFC 1123 name
+ * (ctrd_is_dns_name) of at most CTRD_HOSTNAME_MAX bytes: no '_', no leading
+ * or trailing dot. The one rule for a container's host name, wherever it is
+ * checked. */
+gboolean ctrd_hostname_is_valid (const char *hostname);
+
+/* ctrd_hostname_is_valid, or INVALID_ARGUMENT quoting @hostname. */
+gboolean ctrd_validate_hostname (const char *hostname, GError **error);
+
+#define CTRD_MAX_PATH_BYTES 4096
+
+/* TRUE if @path is a path in a container as a caller may give it: absolute,
+ * without ".." components, at most CTRD_MAX_PATH_BYTES. Else INVALID_ARGUMENT
+ * naming @what ("WorkingDir"). */
+gboolean ctrd_validate_container_path (const char *path, const char *what, GError **error);
 
 G_END_DECLS

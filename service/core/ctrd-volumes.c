@@ -16,11 +16,10 @@
 
 #include "ctrd-error.h"
 #include "ctrd-files.h"
-#include "ctrd-spec.h"
+#include "ctrd-mounts.h"
 #include "ctrd-util.h"
 #include "ctrd-volumes.h"
 
-#define VOLUME_NAME_MAX 128
 #define MAX_COPY_DEPTH 256
 #define DATA_DIR "_data"
 
@@ -29,76 +28,6 @@ struct _CtrdVolumes
   char *dir;
   int dfd;
 };
-
-gboolean
-ctrd_volume_validate_name (const char *name, GError **error)
-{
-  g_autofree char *quoted = ctrd_quote_untrusted (name);
-  gsize len = name != NULL ? strlen (name) : 0;
-
-  if (len == 0)
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "Volume name must not be empty");
-      return FALSE;
-    }
-  if (len > VOLUME_NAME_MAX)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                   "Volume name %s is longer than %d bytes", quoted, VOLUME_NAME_MAX);
-      return FALSE;
-    }
-  /* it becomes a directory name: no "/", no leading "." or "-" */
-  if (!g_ascii_isalnum (name[0]))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Volume name %s must start with a letter or digit", quoted);
-      return FALSE;
-    }
-  for (gsize i = 1; i < len; i++)
-    {
-      if (!g_ascii_isalnum (name[i]) && name[i] != '_' && name[i] != '.' && name[i] != '-')
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "Volume name %s has a character other than [a-zA-Z0-9_.-]", quoted);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-gboolean
-ctrd_volumes_add_image_volumes (GPtrArray *mounts, const char *const *image_volumes, GError **error)
-{
-  g_autoptr (GPtrArray) added = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_mount_free);
-  g_autoptr (GHashTable) taken = g_hash_table_new (g_str_hash, g_str_equal);
-
-  for (guint i = 0; i < mounts->len; i++)
-    g_hash_table_add (taken, ((CtrdMount *) g_ptr_array_index (mounts, i))->destination);
-
-  for (gsize i = 0; image_volumes != NULL && image_volumes[i] != NULL; i++)
-    {
-      g_autofree char *destination = NULL;
-      g_autofree char *name = NULL;
-      CtrdMount *mount;
-
-      destination = ctrd_spec_normalize_destination (image_volumes[i], "Image volume", error);
-      if (destination == NULL)
-        return FALSE;
-      if (g_hash_table_contains (taken, destination))
-        continue;
-      /* podman names anonymous volumes by a random 64-hex ID too */
-      name = ctrd_generate_id ();
-      mount = ctrd_mount_new (CTRD_MOUNT_VOLUME, name, destination, FALSE, NULL);
-      mount->anonymous = TRUE;
-      g_ptr_array_add (added, mount);
-      g_hash_table_add (taken, mount->destination);
-    }
-
-  for (guint i = 0; i < added->len; i++)
-    g_ptr_array_add (mounts, ctrd_mount_copy (g_ptr_array_index (added, i)));
-  return TRUE;
-}
 
 static gboolean set_errno_error (GError **error, int errsv, const char *format, ...)
     G_GNUC_PRINTF (3, 4);

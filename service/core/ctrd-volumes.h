@@ -13,22 +13,9 @@
 
 #include <gio/gio.h>
 
-#include "ctrd-container-config.h"
+#include "ctrd-mounts.h"
 
 G_BEGIN_DECLS
-
-/* TRUE if @name matches [a-zA-Z0-9][a-zA-Z0-9_.-]{0,127} (container names'
- * rules); else INVALID_ARGUMENT (LIMIT_EXCEEDED when too long) naming it. */
-gboolean ctrd_volume_validate_name (const char *name, GError **error);
-
-/* Appends an anonymous volume mount (a new random name, anonymous = TRUE)
- * for each of @image_volumes (the image config's Volumes, untrusted) whose
- * destination no entry of @mounts (CtrdMount*) already has. Each path is
- * checked as a mount destination (ctrd_spec_normalize_destination):
- * "/../../etc" is INVALID_ARGUMENT, never a host path. Nothing is created
- * on disk. On error @mounts is unchanged. For CreateContainer. */
-gboolean ctrd_volumes_add_image_volumes (GPtrArray *mounts, const char *const *image_volumes,
-                                         GError **error);
 
 typedef struct _CtrdVolumes CtrdVolumes;
 

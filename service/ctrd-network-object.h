@@ -1,13 +1,12 @@
-/* ctrd-network.h: one bridge network object behind
+/* ctrd-network-object.h: one bridge network object behind
  * org.example.Containers1.Network (its properties and Remove), and what the
  * daemon does with networks on the main thread: publishing new ones, the
  * default network, and handing out addresses (persisted before they are
- * used). The plain part is service/core/ctrd-network.h. Main thread. */
+ * used). The plain part is core/ctrd-network.h. Main thread. */
 #pragma once
 
 #include "ctrd-daemon.h"
-/* the plain module of the same name (this header would shadow it) */
-#include "core/ctrd-network.h"
+#include "ctrd-network.h"
 
 G_BEGIN_DECLS
 

@@ -1,4 +1,4 @@
-/* ctrd-network.c: one bridge network object, and the daemon's network
+/* ctrd-network-object.c: one bridge network object, and the daemon's network
  * bookkeeping on the main thread.
  *
  * Handlers follow the house pattern: validate, authorize
@@ -9,7 +9,7 @@
 
 #include "ctrd-container.h"
 #include "ctrd-error.h"
-#include "ctrd-network.h"
+#include "ctrd-network-object.h"
 #include "ctrd-util.h"
 
 struct _CtrdNetwork

@@ -1,0 +1,698 @@
+/* ctrd-container-exec.c: processes in a running container and its output:
+ * Exec, GetLogs (a followed stream through a pipe), ReadLogs (pages). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "ctrd-container-private.h"
+#include "ctrd-error.h"
+#include "ctrd-logs.h"
+#include "ctrd-options.h"
+#include "ctrd-util.h"
+
+/* ---------------------------------------------------------------- Exec */
+
+static const CtrdOptionSpec exec_options[] = {
+  { "Env", "as" },
+  { "WorkingDir", "s" },
+  { "User", "s" },
+  { "Tty", "b" },
+};
+
+typedef struct
+{
+  CtrdContainer *container;
+  char **argv;
+  char **env;
+  char *cwd;
+  gboolean has_user;
+  guint32 uid, gid;
+  int fds[3];
+  char *process_path;
+  GDBusMethodInvocation *invocation;
+  gboolean started; /* handed to the runtime: on_exec_done frees it */
+} ExecData;
+
+static void
+exec_data_free (gpointer user_data)
+{
+  ExecData *data = user_data;
+
+  for (guint i = 0; i < G_N_ELEMENTS (data->fds); i++)
+    if (data->fds[i] >= 0)
+      close (data->fds[i]);
+  if (data->process_path != NULL)
+    g_unlink (data->process_path);
+  g_free (data->process_path);
+  g_strfreev (data->argv);
+  g_strfreev (data->env);
+  g_free (data->cwd);
+  g_object_unref (data->container);
+  g_free (data);
+}
+
+/* "uid" or "uid:gid", numeric only (names need the image's passwd). */
+static gboolean
+parse_numeric_user (const char *spec, guint32 *out_uid, guint32 *out_gid, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (spec, ":", 3);
+  guint64 uid, gid;
+
+  if (parts[0] == NULL || g_strv_length (parts) > 2 ||
+      !g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXUINT32 - 1, &uid, NULL) ||
+      (parts[1] != NULL &&
+       !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT32 - 1, &gid, NULL)))
+    {
+      g_autofree char *printable = g_strescape (spec, NULL);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "User \"%.64s\" must be uid or uid:gid (numbers below 4294967295)", printable);
+      return FALSE;
+    }
+  *out_uid = uid;
+  *out_gid = parts[1] != NULL ? gid : uid;
+  return TRUE;
+}
+
+static void
+on_exec_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ExecData *data = user_data;
+  CtrdContainer *self = data->container;
+  GError *error = NULL;
+  int exit_code;
+
+  exit_code = ctrd_runtime_exec_finish (ctrd_daemon_get_runtime (self->daemon), result, &error);
+  if (error != NULL)
+    ctrd_return_error (data->invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+  else
+    ctr_container_complete_exec (CTR_CONTAINER (self), data->invocation, NULL, exit_code);
+  exec_data_free (data);
+}
+
+/* The exec'd process gets the container's process settings (capabilities,
+ * rlimits, no new privileges...) from its config.json, with its own argv,
+ * env, cwd and user. */
+static gboolean
+write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
+{
+  g_autofree char *bundle = ctrd_container_bundle_dir (self);
+  g_autofree char *spec_path = g_build_filename (bundle, "config.json", NULL);
+  g_autofree char *run_dir =
+      ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree char *text = NULL;
+  g_autofree char *name = NULL;
+  JsonObject *process, *user;
+  JsonArray *array;
+  int fd;
+
+  if (!json_parser_load_from_mapped_file (parser, spec_path, error))
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ||
+      !json_object_has_member (json_node_get_object (json_parser_get_root (parser)), "process"))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "%s has no process", spec_path);
+      return FALSE;
+    }
+  process = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                           "process");
+  json_object_set_boolean_member (process, "terminal", FALSE);
+  array = json_array_new ();
+  for (guint i = 0; data->argv[i] != NULL; i++)
+    json_array_add_string_element (array, data->argv[i]);
+  json_object_set_array_member (process, "args", array);
+  array = json_array_new ();
+  for (guint i = 0; data->env[i] != NULL; i++)
+    json_array_add_string_element (array, data->env[i]);
+  json_object_set_array_member (process, "env", array);
+  if (data->cwd != NULL)
+    json_object_set_string_member (process, "cwd", data->cwd);
+  if (data->has_user)
+    {
+      user = json_object_new ();
+      json_object_set_int_member (user, "uid", data->uid);
+      json_object_set_int_member (user, "gid", data->gid);
+      json_object_set_object_member (process, "user", user);
+    }
+  {
+    /* runc exec --process takes the process object alone. */
+    g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+    json_node_set_object (node, process);
+    text = json_to_string (node, FALSE);
+  }
+
+  name = g_strdup_printf ("exec-%08x.json", g_random_int ());
+  data->process_path = g_build_filename (run_dir, name, NULL);
+  fd = open (data->process_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || write (fd, text, strlen (text)) != (gssize) strlen (text))
+    {
+      int saved_errno = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot write %s: %s",
+                   data->process_path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* Runs once authorized; until the runtime has it, the data stays owned by the
+ * authorization check, which frees it (exec_check_done). */
+static void
+do_exec (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  ExecData *data = user_data;
+  CtrdContainer *self = data->container;
+  GError *error = NULL;
+  int fds[3];
+
+  if (self->removed)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                             "Container %s was removed", self->config->name);
+      return;
+    }
+  if (self->run.state != CTRD_STATE_RUNNING || self->op != CTRD_OP_NONE)
+    {
+      ctrd_container_return_invalid_state (self, invocation, "run Exec (it must be running)");
+      return;
+    }
+  if (!write_exec_process (self, data, &error))
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  data->invocation = invocation;
+  data->started = TRUE;
+  for (guint i = 0; i < 3; i++)
+    {
+      fds[i] = data->fds[i];
+      data->fds[i] = -1;
+    }
+  ctrd_container_emit_event (self, "exec");
+  ctrd_runtime_exec_async (ctrd_daemon_get_runtime (self->daemon), self->config->id,
+                           data->process_path, fds[0], fds[1], fds[2], NULL, on_exec_done, data);
+}
+
+static void
+exec_check_done (gpointer user_data)
+{
+  ExecData *data = user_data;
+
+  if (!data->started)
+    exec_data_free (data);
+}
+
+gboolean
+ctrd_container_get_handle_fd (GUnixFDList *fd_list, GVariant *handle, gboolean for_writing,
+                              const char *what, int *out_fd, GError **error)
+{
+  gint32 index = g_variant_get_handle (handle);
+  struct stat st;
+  int fd, mode;
+
+  if (fd_list == NULL || index < 0 || index >= g_unix_fd_list_get_length (fd_list))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s: handle %d is not one of the file descriptors sent", what, index);
+      return FALSE;
+    }
+  fd = g_unix_fd_list_get (fd_list, index, error);
+  if (fd < 0)
+    return FALSE;
+  mode = fcntl (fd, F_GETFL) & O_ACCMODE;
+  if (fstat (fd, &st) < 0 || S_ISDIR (st.st_mode) || (for_writing && mode == O_RDONLY) ||
+      (!for_writing && mode == O_WRONLY))
+    {
+      close (fd);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s must be %s file descriptor that is not a directory", what,
+                   for_writing ? "a writable" : "a readable");
+      return FALSE;
+    }
+  *out_fd = fd;
+  return TRUE;
+}
+
+/* Everything Exec is given, checked; NULL with the error otherwise. */
+static ExecData *
+parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *argv,
+                 GVariant *options, GVariant *stdin_handle, GVariant *stdout_handle,
+                 GVariant *stderr_handle, GError **error)
+{
+  g_autoptr (GVariant) env = NULL;
+  const char *cwd = NULL, *user = NULL;
+  gboolean tty = FALSE;
+  ExecData *data;
+
+  if (!ctrd_validate_options (options, exec_options, G_N_ELEMENTS (exec_options), "Exec", error) ||
+      !ctrd_validate_string_array (argv, CTRD_MAX_ARGV_ELEMENTS, "Exec argv", error))
+    return NULL;
+  if (argv[0] == NULL || argv[0][0] == '\0')
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Exec needs a command");
+      return NULL;
+    }
+  g_variant_lookup (options, "Tty", "b", &tty);
+  if (tty)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "Exec with a terminal is not supported yet");
+      return NULL;
+    }
+  if (fd_list != NULL && g_unix_fd_list_get_length (fd_list) > 3)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "Exec takes at most 3 file descriptors");
+      return NULL;
+    }
+
+  data = g_new0 (ExecData, 1);
+  data->container = g_object_ref (self);
+  data->fds[0] = data->fds[1] = data->fds[2] = -1;
+  data->argv = g_strdupv ((char **) argv);
+  env = g_variant_lookup_value (options, "Env", G_VARIANT_TYPE ("as"));
+  if (env != NULL)
+    {
+      g_autofree const char **strv = g_variant_get_strv (env, NULL);
+      g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+      if (!ctrd_validate_env (strv, error))
+        {
+          exec_data_free (data);
+          return NULL;
+        }
+      g_strv_builder_addv (builder, (const char **) self->config->env);
+      g_strv_builder_addv (builder, strv);
+      data->env = g_strv_builder_end (builder);
+    }
+  else
+    data->env = g_strdupv (self->config->env);
+  if (g_variant_lookup (options, "WorkingDir", "&s", &cwd))
+    {
+      if (!g_path_is_absolute (cwd) || strstr (cwd, "..") != NULL || strlen (cwd) > 4096 ||
+          g_str_has_prefix (cwd, "/proc"))
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "Exec WorkingDir must be an absolute path without \"..\", "
+                               "outside /proc");
+          exec_data_free (data);
+          return NULL;
+        }
+      data->cwd = g_strdup (cwd);
+    }
+  if (g_variant_lookup (options, "User", "&s", &user))
+    {
+      if (!parse_numeric_user (user, &data->uid, &data->gid, error))
+        {
+          exec_data_free (data);
+          return NULL;
+        }
+      data->has_user = TRUE;
+    }
+  if (!ctrd_container_get_handle_fd (fd_list, stdin_handle, FALSE, "stdin", &data->fds[0], error) ||
+      !ctrd_container_get_handle_fd (fd_list, stdout_handle, TRUE, "stdout", &data->fds[1],
+                                     error) ||
+      !ctrd_container_get_handle_fd (fd_list, stderr_handle, TRUE, "stderr", &data->fds[2], error))
+    {
+      exec_data_free (data);
+      return NULL;
+    }
+  return data;
+}
+
+static gboolean
+handle_exec (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+             const char *const *argv, GVariant *options, GVariant *stdin_handle,
+             GVariant *stdout_handle, GVariant *stderr_handle)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+  ExecData *data = parse_exec_call (self, fd_list, argv, options, stdin_handle, stdout_handle,
+                                    stderr_handle, &error);
+
+  if (data == NULL)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name, do_exec,
+                        data, exec_check_done);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- GetLogs, ReadLogs */
+
+static const CtrdOptionSpec log_options[] = {
+  { "Follow", "b" },
+  { "Tail", "x" },
+  { "Since", "t" },
+  { "Timestamps", "b" },
+};
+
+static char *
+log_path (CtrdContainer *self)
+{
+  g_autofree char *bundle = ctrd_container_bundle_dir (self);
+
+  return g_build_filename (bundle, "ctr.log", NULL);
+}
+
+/* Whether the run a followed log belongs to is still going, shared with the
+ * stream threads: conmon has drained the output before it writes the exit
+ * file, so once the exit is recorded the log is complete and a follower can
+ * stop, without waiting for conmon itself to go. */
+struct _CtrdLogLive
+{
+  gint refcount;
+  gint live;
+};
+
+static CtrdLogLive *
+log_live_new (gboolean live)
+{
+  CtrdLogLive *flag = g_new0 (CtrdLogLive, 1);
+
+  flag->refcount = 1;
+  flag->live = live;
+  return flag;
+}
+
+static CtrdLogLive *
+log_live_ref (CtrdLogLive *flag)
+{
+  g_atomic_int_inc (&flag->refcount);
+  return flag;
+}
+
+void
+ctrd_log_live_unref (CtrdLogLive *flag)
+{
+  if (flag != NULL && g_atomic_int_dec_and_test (&flag->refcount))
+    g_free (flag);
+}
+
+static void
+log_live_end (CtrdLogLive *flag)
+{
+  if (flag != NULL)
+    g_atomic_int_set (&flag->live, FALSE);
+}
+
+void
+ctrd_container_logs_run_started (CtrdContainer *self)
+{
+  log_live_end (self->log_live);
+  g_clear_pointer (&self->log_live, ctrd_log_live_unref);
+  self->log_live = log_live_new (TRUE);
+}
+
+void
+ctrd_container_logs_run_ended (CtrdContainer *self)
+{
+  log_live_end (self->log_live);
+}
+
+/* At most this many GetLogs streams at once: each holds a thread. */
+#define MAX_LOG_STREAMS 64
+static gint active_log_streams;
+
+typedef struct
+{
+  char *path;
+  int out_fd;
+  CtrdLogsStreamOptions options;
+  guint32 conmon_pid; /* the stream follows while this conmon lives */
+  CtrdLogLive *live;  /* ... and while the run has not ended */
+} LogStream;
+
+static gboolean
+conmon_still_writing (gpointer user_data)
+{
+  LogStream *stream = user_data;
+
+  return g_atomic_int_get (&stream->live->live) && stream->conmon_pid != 0 &&
+         ctrd_runtime_pid_alive (stream->conmon_pid);
+}
+
+static gpointer
+log_stream_thread (gpointer user_data)
+{
+  LogStream *stream = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!ctrd_logs_stream (stream->path, stream->out_fd, &stream->options, conmon_still_writing,
+                         stream, NULL, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+    g_message ("Log stream of %s: %s", stream->path, error->message);
+  close (stream->out_fd);
+  ctrd_log_live_unref (stream->live);
+  g_free (stream->path);
+  g_free (stream);
+  g_atomic_int_dec_and_test (&active_log_streams);
+  return NULL;
+}
+
+typedef struct
+{
+  CtrdContainer *container;
+  CtrdLogsStreamOptions options;
+} LogCall;
+
+static void
+log_call_free (gpointer user_data)
+{
+  LogCall *call = user_data;
+
+  g_object_unref (call->container);
+  g_free (call);
+}
+
+static void
+do_get_logs (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  LogCall *call = user_data;
+  CtrdContainer *self = call->container;
+  g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
+  g_autoptr (GError) error = NULL;
+  LogStream *stream;
+  GThread *thread;
+  int fds[2];
+
+  if (g_atomic_int_add (&active_log_streams, 1) >= MAX_LOG_STREAMS)
+    {
+      g_atomic_int_dec_and_test (&active_log_streams);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                                             "Container %s: too many log streams are open",
+                                             self->config->name);
+      return;
+    }
+  if (pipe2 (fds, O_CLOEXEC) < 0)
+    {
+      int saved_errno = errno;
+      g_atomic_int_dec_and_test (&active_log_streams);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_FAILED,
+                                             "Container %s: pipe: %s", self->config->name,
+                                             g_strerror (saved_errno));
+      return;
+    }
+  stream = g_new0 (LogStream, 1);
+  stream->path = log_path (self);
+  stream->out_fd = fds[1];
+  stream->options = call->options;
+  stream->conmon_pid = ctrd_container_is_live_state (self->run.state) ? self->run.conmon_pid : 0;
+  if (stream->conmon_pid != 0 && self->log_live == NULL)
+    /* running since before the daemon (re)started */
+    self->log_live = log_live_new (TRUE);
+  stream->live = self->log_live != NULL && stream->conmon_pid != 0 ? log_live_ref (self->log_live)
+                                                                   : log_live_new (FALSE);
+  /* Its own thread: a followed log may stream for days, which must not
+   * hold one of GTask's pool threads. */
+  thread = g_thread_try_new ("log-stream", log_stream_thread, stream, &error);
+  if (thread == NULL)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      ctrd_log_live_unref (stream->live);
+      g_free (stream->path);
+      g_free (stream);
+      g_atomic_int_dec_and_test (&active_log_streams);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_FAILED,
+                                             "Container %s: %s", self->config->name,
+                                             error->message);
+      return;
+    }
+  g_thread_unref (thread);
+  g_unix_fd_list_append (fd_list, fds[0], NULL);
+  close (fds[0]);
+  ctr_container_complete_get_logs (CTR_CONTAINER (self), invocation, fd_list,
+                                   g_variant_new_handle (0));
+}
+
+static gboolean
+handle_get_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+                 GVariant *options)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+  LogCall *call;
+
+  if (!ctrd_validate_options (options, log_options, G_N_ELEMENTS (log_options), "GetLogs", &error))
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  call = g_new0 (LogCall, 1);
+  call->container = g_object_ref (self);
+  call->options.tail = -1;
+  g_variant_lookup (options, "Follow", "b", &call->options.follow);
+  g_variant_lookup (options, "Tail", "x", &call->options.tail);
+  g_variant_lookup (options, "Since", "t", &call->options.since_usec);
+  g_variant_lookup (options, "Timestamps", "b", &call->options.timestamps);
+  if (call->options.tail < -1)
+    {
+      log_call_free (call);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                             "Container %s: Tail must be -1 (all) or at least 0",
+                                             self->config->name);
+      return TRUE;
+    }
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name,
+                        do_get_logs, call, log_call_free);
+  return TRUE;
+}
+
+#define MAX_READ_LOG_LINES 10000
+
+typedef struct
+{
+  char *path;
+  guint64 cursor;
+  guint max_lines;
+  guint64 next_cursor;
+  GDBusMethodInvocation *invocation;
+} ReadLogsData;
+
+static void
+read_logs_data_free (gpointer user_data)
+{
+  ReadLogsData *data = user_data;
+
+  g_free (data->path);
+  g_free (data);
+}
+
+static void
+read_logs_thread (GTask *task, gpointer source_object, gpointer task_data,
+                  GCancellable *cancellable)
+{
+  ReadLogsData *data = task_data;
+  GError *error = NULL;
+  GPtrArray *entries =
+      ctrd_logs_read (data->path, data->cursor, data->max_lines, &data->next_cursor, &error);
+
+  if (entries == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, entries, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+on_read_logs_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdContainer *self = CTRD_CONTAINER (source);
+  ReadLogsData *data = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+  g_autoptr (GPtrArray) entries = g_task_propagate_pointer (G_TASK (result), &error);
+  GVariantBuilder builder;
+
+  if (entries == NULL)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (data->invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return;
+    }
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(tss)"));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      CtrdLogEntry *entry = entries->pdata[i];
+      g_variant_builder_add (&builder, "(tss)", entry->time_usec,
+                             entry->is_stderr ? "stderr" : "stdout", entry->text);
+    }
+  ctr_container_complete_read_logs (CTR_CONTAINER (self), data->invocation,
+                                    g_variant_builder_end (&builder), data->next_cursor);
+}
+
+typedef struct
+{
+  CtrdContainer *container;
+  guint64 cursor;
+  guint max_lines;
+} ReadLogsCall;
+
+static void
+do_read_logs (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  ReadLogsCall *call = user_data;
+  CtrdContainer *self = call->container;
+  ReadLogsData *data = g_new0 (ReadLogsData, 1);
+  g_autoptr (GTask) task = g_task_new (self, NULL, on_read_logs_done, NULL);
+
+  data->path = log_path (self);
+  data->cursor = call->cursor;
+  data->max_lines = call->max_lines;
+  data->invocation = invocation;
+  g_task_set_task_data (task, data, read_logs_data_free);
+  g_task_run_in_thread (task, read_logs_thread);
+}
+
+static void
+read_logs_call_free (gpointer user_data)
+{
+  ReadLogsCall *call = user_data;
+
+  g_object_unref (call->container);
+  g_free (call);
+}
+
+static gboolean
+handle_read_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, guint64 cursor,
+                  guint max_lines)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  ReadLogsCall *call;
+
+  if (max_lines == 0 || max_lines > MAX_READ_LOG_LINES)
+    {
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                             "Container %s: max_lines must be 1 to %d",
+                                             self->config->name, MAX_READ_LOG_LINES);
+      return TRUE;
+    }
+  call = g_new0 (ReadLogsCall, 1);
+  call->container = g_object_ref (self);
+  call->cursor = cursor;
+  call->max_lines = max_lines;
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name,
+                        do_read_logs, call, read_logs_call_free);
+  return TRUE;
+}
+
+void
+ctrd_container_exec_iface_init (CtrContainerIface *iface)
+{
+  iface->handle_exec = handle_exec;
+  iface->handle_get_logs = handle_get_logs;
+  iface->handle_read_logs = handle_read_logs;
+}

@@ -1,0 +1,226 @@
+/* ctrd-container-private.h: what the facets of the container object share.
+ *
+ * One GObject, four files, like libostree's ostree-repo-private.h:
+ *   ctrd-container.c            the type, its properties, the exit path,
+ *                               reconcile, Inspect, Rename
+ *   ctrd-container-lifecycle.c  Start (with dependencies), Stop, Kill, Wait,
+ *                               Remove, Pause, Unpause, Restart
+ *   ctrd-container-exec.c       Exec, GetLogs, ReadLogs
+ *   ctrd-container-fs.c         GetSizes, Export, Commit, GetChanges, Verify,
+ *                               Rebase, Rollback
+ * Everything here runs on the main thread unless it says otherwise. Not for
+ * use outside these four files. */
+#pragma once
+
+#include <gio/gunixfdlist.h>
+
+#include "ctrd-container.h"
+#include "ctrd-network-object.h"
+
+G_BEGIN_DECLS
+
+/* The operation in progress: one at a time (a conflicting call gets
+ * InvalidState). */
+typedef enum
+{
+  CTRD_OP_NONE,
+  CTRD_OP_START,
+  CTRD_OP_CLEANUP,
+  CTRD_OP_REMOVE,
+  CTRD_OP_FREEZE,
+  CTRD_OP_EXPORT,
+  CTRD_OP_COMMIT,
+} CtrdContainerOp;
+
+/* Whether the run log followers read is still going (ctrd-container-exec.c). */
+typedef struct _CtrdLogLive CtrdLogLive;
+
+struct _CtrdContainer
+{
+  CtrContainerSkeleton parent_instance;
+
+  CtrdDaemon *daemon; /* not owned: the daemon owns the container */
+  CtrdContainerConfig *config;
+  CtrdRunState run;
+  char *object_path;
+
+  CtrdContainerOp op;        /* the operation in progress */
+  gboolean exit_pending;     /* conmon reported an exit while an operation ran */
+  gboolean stop_requested;   /* the exit was asked for (Stop, Remove with force) */
+  GTask *start_task;         /* the start under way */
+  GTask *remove_task;        /* the removal being served */
+  GPtrArray *waiters;        /* Wait invocations, answered at the exit */
+  GPtrArray *stoppers;       /* Stop invocations, answered once cleaned up */
+  GTask *remove_after_stop;  /* a removal waiting for the exit and cleanup */
+  guint kill_timeout_id;     /* SIGKILL when the stop timeout runs out */
+  gboolean removed;          /* gone from the daemon; late callers get NotFound */
+  gboolean start_is_restart; /* the start under way answers a Restart */
+  char **remove_volumes;     /* volumes the removal under way takes along */
+  GPtrArray *size_waiters;   /* GetSizes calls waiting for the walk under way */
+  gboolean sizes_walking;
+  gint64 sizes_time; /* monotonic time of the cached sizes */
+  guint64 cached_rw_size;
+  GVariant *properties;       /* all properties, for GetManagedObjects; NULL = stale */
+  CtrdLogLive *log_live;      /* shared with log followers of the current run */
+  GTask *restart_after_stop;  /* a Restart waiting for its stop */
+  GTask *start_after_cleanup; /* a Start that came while the exit was cleaned up */
+  GPtrArray *stop_tasks;      /* ctrd_container_stop_async calls, answered with the stoppers */
+  char *ip_address;           /* held on its bridge network (in the database); NULL = none */
+  gboolean network_attached;  /* netavark set it up and nothing has torn it down yet */
+};
+
+/* ---------------------------------------------------------------- ctrd-container.c */
+
+/* Created, running, paused or stopping: the runtime has a process. */
+gboolean ctrd_container_is_live_state (CtrdState state);
+
+/* Writes @next to the database, then publishes it (one PropertiesChanged).
+ * On a database error nothing changes. */
+gboolean ctrd_container_save_run_state (CtrdContainer *self, const CtrdRunState *next,
+                                        GError **error);
+/* For transitions the daemon must make even when the database write fails
+ * (the process is gone whatever the disk says): logs and publishes anyway. */
+void ctrd_container_save_run_state_or_warn (CtrdContainer *self, const CtrdRunState *next);
+
+/* Manager.ContainerEvent for this container. */
+void ctrd_container_emit_event (CtrdContainer *self, const char *event);
+
+/* The container's paths (free with g_free): its root's mount point in the run
+ * dir, its bundle directory, and its overlay's writable layer. */
+char *ctrd_container_rootfs_mountpoint (CtrdContainer *self);
+char *ctrd_container_bundle_dir (CtrdContainer *self);
+char *ctrd_container_upper_dir (CtrdContainer *self);
+
+/* Answers @invocation with InvalidState: "cannot @what", naming the operation
+ * under way or the state. Returns TRUE (a handler's return value). */
+gboolean ctrd_container_return_invalid_state (CtrdContainer *self,
+                                              GDBusMethodInvocation *invocation, const char *what);
+
+/* An operation ended; an exit that arrived meanwhile is handled now. */
+void ctrd_container_finish_operation (CtrdContainer *self);
+
+/* The exit is recorded: delete it from the runtime, run the poststop hooks,
+ * unmount, then serve what waited for the cleanup (libpod's cleanup). */
+void ctrd_container_start_cleanup (CtrdContainer *self);
+
+/* What a guarded call carries across its polkit check. */
+typedef struct
+{
+  CtrdContainer *container;
+  guint32 timeout;
+  gboolean force;
+  gboolean remove_volumes;
+  int signum;
+} CtrdContainerCall;
+
+typedef void (*CtrdContainerAuthorizedCall) (CtrdContainer *self, GDBusMethodInvocation *invocation,
+                                             CtrdContainerCall *call);
+
+/* Validation is done: asks polkit for @action_id, then runs @func unless the
+ * container was removed meanwhile. @call (may be NULL) is copied. */
+void ctrd_container_authorize_then (CtrdContainer *self, GDBusMethodInvocation *invocation,
+                                    const char *action_id, CtrdContainerAuthorizedCall func,
+                                    const CtrdContainerCall *call);
+
+/* A handle argument as an fd of @fd_list open for reading or writing, not a
+ * directory; the caller owns the fd. */
+gboolean ctrd_container_get_handle_fd (GUnixFDList *fd_list, GVariant *handle, gboolean for_writing,
+                                       const char *what, int *out_fd, GError **error);
+
+/* Answers the Stop calls and ctrd_container_stop_async waiting for the cleanup. */
+void ctrd_container_answer_stoppers (CtrdContainer *self);
+/* Serves what waited for a cleanup to end: a removal, a restart or a start. */
+void ctrd_container_run_after_cleanup (CtrdContainer *self);
+
+/* ---------------------------------------------------------------- ctrd-container-lifecycle.c */
+
+/* libpod's removeContainer for a container that is not running; @task (owned,
+ * may be NULL) completes when it is gone. */
+void ctrd_container_start_removal (CtrdContainer *self, GTask *task);
+
+/* Starts the dependencies that do not run, then the container; @task (owned)
+ * completes when it runs. @restart: the start answers a Restart. */
+void ctrd_container_start_with_dependencies (CtrdContainer *self, GTask *task, gboolean restart);
+
+void ctrd_container_lifecycle_iface_init (CtrContainerIface *iface);
+
+/* ---------------------------------------------------------------- ctrd-container-exec.c */
+
+/* A new run began (the runtime created it): followers of the last run stop at
+ * the end of what it wrote, new followers follow this one. */
+void ctrd_container_logs_run_started (CtrdContainer *self);
+/* The run ended (its exit is recorded): its followers stop at the end. */
+void ctrd_container_logs_run_ended (CtrdContainer *self);
+void ctrd_log_live_unref (CtrdLogLive *live);
+
+void ctrd_container_exec_iface_init (CtrContainerIface *iface);
+
+/* ---------------------------------------------------------------- ctrd-container-fs.c */
+
+void ctrd_container_fs_iface_init (CtrContainerIface *iface);
+
+/* ---------------------------------------------------------------- ctrd-container-network.c */
+
+/* On a bridge network (not none or host). */
+gboolean ctrd_container_on_bridge (CtrdContainer *self);
+/* The Network property's value: "none", "host" or the network's name. */
+const char *ctrd_container_network_display_name (CtrdContainer *self);
+/* The Ports property's value. */
+GVariant *ctrd_container_ports_variant (const CtrdNetworkSettings *settings);
+/* Sets ip_address and the IPAddress property (NULL = none). */
+void ctrd_container_set_ip_address (CtrdContainer *self, const char *address);
+/* The address goes back to its network (the database first). */
+void ctrd_container_release_address (CtrdContainer *self);
+/* STORAGE_ROOT/containers/<ID>/network.json: the setup JSON kept for teardown
+ * (with the storage, so that a reboot's leftovers can be torn down). */
+char *ctrd_container_network_state_path (CtrdDaemon *daemon, const char *id);
+
+/* What a start on a bridge network carries from the main thread to the
+ * worker and back. */
+typedef struct
+{
+  CtrdNetavark *netavark;      /* NULL: not on a bridge network */
+  CtrdNetworkConfig *network;
+  char *address;               /* allocated on the main thread */
+  char *state_path;
+  GArray *port_fds;            /* the reserved host ports, for conmon */
+  CtrdNetworkStatus *status;   /* what netavark set up (worker) */
+  char *netns_path;            /* (worker) */
+  gboolean host_network;
+} CtrdContainerNetworkStart;
+
+/* Main thread, before the worker: like podman, the host ports are reserved
+ * first (a port in use is IN_USE before anything is set up), then the
+ * address is allocated and recorded. */
+gboolean ctrd_container_network_start_prepare (CtrdContainer *self,
+                                               CtrdContainerNetworkStart *start, GError **error);
+/* Worker: netavark setup (ctrd_netavark_attach) for @config's network. */
+gboolean ctrd_container_network_start_attach (const CtrdContainerConfig *config,
+                                              CtrdContainerNetworkStart *start,
+                                              GCancellable *cancellable, GError **error);
+/* Worker: undoes a setup the rest of the start could not use. */
+void ctrd_container_network_start_undo (const CtrdContainerConfig *config,
+                                        CtrdContainerNetworkStart *start);
+void ctrd_container_network_start_clear (CtrdContainerNetworkStart *start);
+/* Main thread, after the worker: the container is attached. */
+void ctrd_container_network_started (CtrdContainer *self, const CtrdContainerNetworkStart *start);
+/* Main thread, a start failed: a setup that happened is torn down in the
+ * background (the container is busy cleaning up meanwhile), else the
+ * address goes back. */
+void ctrd_container_network_start_failed (CtrdContainer *self);
+
+/* netavark teardown in a worker, then @callback on the main thread, which
+ * calls ctrd_container_finish_network_detach. */
+void ctrd_container_detach_network_async (CtrdContainer *self, GAsyncReadyCallback callback);
+void ctrd_container_finish_network_detach (CtrdContainer *self, GAsyncResult *result);
+/* A teardown outside the exit path (after a failed start or a reboot); the
+ * container is busy cleaning up until it is done. */
+void ctrd_container_detach_network_in_background (CtrdContainer *self);
+/* Worker: the teardown a removal does for what no cleanup got to. */
+gboolean ctrd_container_detach_network_sync (CtrdDaemon *daemon, const CtrdContainerConfig *config,
+                                            GCancellable *cancellable, GError **error);
+
+/* Inspect's NetworkSettings member. */
+void ctrd_container_add_network_settings (CtrdContainer *self, JsonBuilder *builder);
+
+G_END_DECLS
