@@ -17,6 +17,7 @@ packages="
   dbus dbus-daemon dbus-bin
   systemd
   runc conmon
+  netavark aardvark-dns iptables iproute2
   busybox-static
   python3-gi
   libxml2-utils
@@ -30,6 +31,9 @@ packages="
 # python3-gi: D-Bus test helpers. libxml2-utils: xmllint for the policy files.
 # podman, skopeo: the image interop tests. clang, libclang-rt-14-dev: libFuzzer
 # and the sanitizer build; valgrind: memcheck runs of the daemon.
+# netavark, aardvark-dns (in /usr/lib/podman/), iptables (the nf_tables
+# backend netavark drives): bridge networks; iproute2: ip, for the network
+# tests.
 
 missing=""
 for pkg in $packages; do

@@ -14,6 +14,8 @@ G_BEGIN_DECLS
 #define CTRD_ACTION_CONTAINER_CREATE "org.example.containers1.container.create"
 #define CTRD_ACTION_CONTAINER_EXEC "org.example.containers1.container.exec"
 #define CTRD_ACTION_IMAGE_MANAGE "org.example.containers1.image.manage"
+#define CTRD_ACTION_NETWORK_MANAGE "org.example.containers1.network.manage"
+#define CTRD_ACTION_CONTAINER_HOST_ACCESS "org.example.containers1.container.host-access"
 
 typedef struct _CtrdAuthority CtrdAuthority;
 

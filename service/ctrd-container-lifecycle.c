@@ -28,6 +28,7 @@ typedef struct
   char *rootfs;
   char *bundle_dir;
   char **hooks_dirs;
+  CtrdContainerNetworkStart network;
 } PrepareData;
 
 static void
@@ -39,6 +40,7 @@ prepare_data_free (PrepareData *data)
   g_free (data->rootfs);
   g_free (data->bundle_dir);
   g_strfreev (data->hooks_dirs);
+  ctrd_container_network_start_clear (&data->network);
   g_free (data);
 }
 
@@ -54,6 +56,10 @@ prepare_bundle (PrepareData *data, GCancellable *cancellable, GError **error)
   request.run_dir = data->run_dir;
   request.bundle_dir = data->bundle_dir;
   request.hooks_dirs = (const char *const *) data->hooks_dirs;
+  request.network_status = data->network.status;
+  request.dns_enabled = data->network.network != NULL && data->network.network->dns_enabled;
+  request.netns_path = data->network.netns_path;
+  request.host_network = data->network.host_network;
   return ctrd_bundle_prepare (&request, cancellable, error);
 }
 
@@ -79,9 +85,20 @@ prepare_thread (GTask *task, gpointer source_object, gpointer task_data, GCancel
       g_task_return_error (task, error);
       return;
     }
+  if (data->network.netavark != NULL &&
+      !ctrd_container_network_start_attach (data->config, &data->network, cancellable, &error))
+    {
+      g_autoptr (GError) unmount_error = NULL;
+      if (!ctrd_storage_unmount_rootfs (data->rootfs, &unmount_error))
+        g_warning ("%s", unmount_error->message);
+      g_prefix_error (&error, "Container %s: ", data->config->name);
+      g_task_return_error (task, error);
+      return;
+    }
   if (!prepare_bundle (data, cancellable, &error))
     {
       g_autoptr (GError) unmount_error = NULL;
+      ctrd_container_network_start_undo (data->config, &data->network);
       if (!ctrd_storage_unmount_rootfs (data->rootfs, &unmount_error))
         g_warning ("%s", unmount_error->message);
       g_prefix_error (&error, "Container %s: ", data->config->name);
@@ -118,6 +135,7 @@ fail_start (CtrdContainer *self, GError *error, gboolean runtime_created)
     }
   self->op = CTRD_OP_NONE;
   self->exit_pending = FALSE;
+  ctrd_container_network_start_failed (self);
   ctrd_error_normalize (&error, CTRD_ERROR_RUNTIME_ERROR);
   g_task_return_error (task, error);
 }
@@ -189,17 +207,22 @@ on_prepare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
   g_autofree char *bundle = NULL;
   g_autofree char *log_path = NULL;
+  PrepareData *data = g_task_get_task_data (G_TASK (result));
+  GArray *port_fds = data->network.port_fds;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       fail_start (self, error, FALSE);
       return;
     }
+  ctrd_container_network_started (self, &data->network);
   bundle = ctrd_container_bundle_dir (self);
   log_path = g_build_filename (bundle, "ctr.log", NULL);
-  ctrd_runtime_create_async (ctrd_daemon_get_runtime (self->daemon), self->config->id,
-                             self->config->name, bundle, log_path, self->config->tty, NULL,
-                             on_runtime_create_done, g_object_ref (self));
+  /* conmon gets copies of the reserved host ports; ours close with @data */
+  ctrd_runtime_create_with_fds_async (
+      ctrd_daemon_get_runtime (self->daemon), self->config->id, self->config->name, bundle,
+      log_path, self->config->tty, port_fds != NULL ? (const int *) port_fds->data : NULL,
+      port_fds != NULL ? port_fds->len : 0, NULL, on_runtime_create_done, g_object_ref (self));
 }
 
 static void
@@ -209,6 +232,7 @@ start_prepare (CtrdContainer *self)
   CtrdConfig *daemon_config = ctrd_daemon_get_config (self->daemon);
   PrepareData *data;
   g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
 
   if (image == NULL)
     {
@@ -241,6 +265,12 @@ start_prepare (CtrdContainer *self)
                                "Container %s: its configuration cannot be copied",
                                self->config->name),
                   FALSE);
+      return;
+    }
+  if (!ctrd_container_network_start_prepare (self, &data->network, &error))
+    {
+      prepare_data_free (data);
+      fail_start (self, error, FALSE);
       return;
     }
 
@@ -677,6 +707,10 @@ fail_pending_calls (CtrdContainer *self)
                                            CTRD_ERROR_NOT_FOUND, "Container %s was removed",
                                            self->config->name);
   g_ptr_array_set_size (self->waiters, 0);
+  for (guint i = 0; i < self->stop_tasks->len; i++)
+    g_task_return_new_error (self->stop_tasks->pdata[i], CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                             "Container %s was removed", self->config->name);
+  g_ptr_array_set_size (self->stop_tasks, 0);
 }
 
 static void
@@ -714,6 +748,9 @@ on_remove_dirs_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_message ("Removed container %s (%.12s)", self->config->name, self->config->id);
+  /* its address went with its row */
+  self->network_attached = FALSE;
+  ctrd_container_set_ip_address (self, NULL);
   task = g_steal_pointer (&self->remove_task);
   fail_pending_calls (self);
   ctrd_container_emit_event (self, "remove");
@@ -734,11 +771,15 @@ remove_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
   g_autofree char *mountpoint = NULL;
   g_autofree char *run_dir = NULL;
 
-  /* Read-only fields only: the id never changes after creation. */
+  /* Read-only fields only: the id never changes after creation, nor the
+   * network while an operation runs. */
   run_dir =
       ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
   mountpoint = g_build_filename (run_dir, "rootfs", NULL);
-  if (!ctrd_storage_unmount_rootfs (mountpoint, &error) ||
+  /* what no cleanup got to (a removal after a crash or a reboot); the
+   * teardown needs the kept JSON, which goes with the directory */
+  if (!ctrd_container_detach_network_sync (self->daemon, self->config, cancellable, &error) ||
+      !ctrd_storage_unmount_rootfs (mountpoint, &error) ||
       !ctrd_storage_remove_container_dirs (ctrd_daemon_get_storage (self->daemon), self->config->id,
                                            cancellable, &error))
     {
@@ -1137,6 +1178,61 @@ handle_restart (CtrContainer *iface, GDBusMethodInvocation *invocation, guint ti
   ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
                                  do_restart, &call);
   return TRUE;
+}
+
+/* ---------------------------------------------------------------- stop, for other objects */
+
+void
+ctrd_container_stop_async (CtrdContainer *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, ctrd_container_stop_async);
+  switch (self->run.state)
+    {
+    case CTRD_STATE_CONFIGURED:
+    case CTRD_STATE_EXITED:
+      if (self->op == CTRD_OP_NONE)
+        {
+          g_task_return_boolean (task, TRUE);
+          g_object_unref (task);
+          return;
+        }
+      break;
+    case CTRD_STATE_STOPPING:
+    case CTRD_STATE_STOPPED:
+      /* on its way down: answered once cleaned up */
+      g_ptr_array_add (self->stop_tasks, task);
+      return;
+    case CTRD_STATE_CREATED:
+    case CTRD_STATE_RUNNING:
+    case CTRD_STATE_PAUSED:
+      if (self->op != CTRD_OP_NONE)
+        break;
+      if (!begin_stop (self, self->config->stop_timeout, &error))
+        {
+          g_task_return_error (task, error);
+          g_object_unref (task);
+          return;
+        }
+      g_ptr_array_add (self->stop_tasks, task);
+      return;
+    case CTRD_STATE_REMOVING:
+    default:
+      break;
+    }
+  g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                           "Container %s cannot stop in state %s%s", self->config->name,
+                           ctrd_state_to_string (self->run.state),
+                           self->op != CTRD_OP_NONE ? " (another operation is under way)" : "");
+  g_object_unref (task);
+}
+
+gboolean
+ctrd_container_stop_finish (CtrdContainer *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 void

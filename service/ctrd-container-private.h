@@ -15,6 +15,7 @@
 #include <gio/gunixfdlist.h>
 
 #include "ctrd-container.h"
+#include "ctrd-network-object.h"
 
 G_BEGIN_DECLS
 
@@ -63,6 +64,9 @@ struct _CtrdContainer
   CtrdLogLive *log_live;      /* shared with log followers of the current run */
   GTask *restart_after_stop;  /* a Restart waiting for its stop */
   GTask *start_after_cleanup; /* a Start that came while the exit was cleaned up */
+  GPtrArray *stop_tasks;      /* ctrd_container_stop_async calls, answered with the stoppers */
+  char *ip_address;           /* held on its bridge network (in the database); NULL = none */
+  gboolean network_attached;  /* netavark set it up and nothing has torn it down yet */
 };
 
 /* ---------------------------------------------------------------- ctrd-container.c */
@@ -123,6 +127,11 @@ void ctrd_container_authorize_then (CtrdContainer *self, GDBusMethodInvocation *
 gboolean ctrd_container_get_handle_fd (GUnixFDList *fd_list, GVariant *handle, gboolean for_writing,
                                        const char *what, int *out_fd, GError **error);
 
+/* Answers the Stop calls and ctrd_container_stop_async waiting for the cleanup. */
+void ctrd_container_answer_stoppers (CtrdContainer *self);
+/* Serves what waited for a cleanup to end: a removal, a restart or a start. */
+void ctrd_container_run_after_cleanup (CtrdContainer *self);
+
 /* ---------------------------------------------------------------- ctrd-container-lifecycle.c */
 
 /* libpod's removeContainer for a container that is not running; @task (owned,
@@ -149,5 +158,69 @@ void ctrd_container_exec_iface_init (CtrContainerIface *iface);
 /* ---------------------------------------------------------------- ctrd-container-fs.c */
 
 void ctrd_container_fs_iface_init (CtrContainerIface *iface);
+
+/* ---------------------------------------------------------------- ctrd-container-network.c */
+
+/* On a bridge network (not none or host). */
+gboolean ctrd_container_on_bridge (CtrdContainer *self);
+/* The Network property's value: "none", "host" or the network's name. */
+const char *ctrd_container_network_display_name (CtrdContainer *self);
+/* The Ports property's value. */
+GVariant *ctrd_container_ports_variant (const CtrdNetworkSettings *settings);
+/* Sets ip_address and the IPAddress property (NULL = none). */
+void ctrd_container_set_ip_address (CtrdContainer *self, const char *address);
+/* The address goes back to its network (the database first). */
+void ctrd_container_release_address (CtrdContainer *self);
+/* STORAGE_ROOT/containers/<ID>/network.json: the setup JSON kept for teardown
+ * (with the storage, so that a reboot's leftovers can be torn down). */
+char *ctrd_container_network_state_path (CtrdDaemon *daemon, const char *id);
+
+/* What a start on a bridge network carries from the main thread to the
+ * worker and back. */
+typedef struct
+{
+  CtrdNetavark *netavark;      /* NULL: not on a bridge network */
+  CtrdNetworkConfig *network;
+  char *address;               /* allocated on the main thread */
+  char *state_path;
+  GArray *port_fds;            /* the reserved host ports, for conmon */
+  CtrdNetworkStatus *status;   /* what netavark set up (worker) */
+  char *netns_path;            /* (worker) */
+  gboolean host_network;
+} CtrdContainerNetworkStart;
+
+/* Main thread, before the worker: like podman, the host ports are reserved
+ * first (a port in use is IN_USE before anything is set up), then the
+ * address is allocated and recorded. */
+gboolean ctrd_container_network_start_prepare (CtrdContainer *self,
+                                               CtrdContainerNetworkStart *start, GError **error);
+/* Worker: netavark setup (ctrd_netavark_attach) for @config's network. */
+gboolean ctrd_container_network_start_attach (const CtrdContainerConfig *config,
+                                              CtrdContainerNetworkStart *start,
+                                              GCancellable *cancellable, GError **error);
+/* Worker: undoes a setup the rest of the start could not use. */
+void ctrd_container_network_start_undo (const CtrdContainerConfig *config,
+                                        CtrdContainerNetworkStart *start);
+void ctrd_container_network_start_clear (CtrdContainerNetworkStart *start);
+/* Main thread, after the worker: the container is attached. */
+void ctrd_container_network_started (CtrdContainer *self, const CtrdContainerNetworkStart *start);
+/* Main thread, a start failed: a setup that happened is torn down in the
+ * background (the container is busy cleaning up meanwhile), else the
+ * address goes back. */
+void ctrd_container_network_start_failed (CtrdContainer *self);
+
+/* netavark teardown in a worker, then @callback on the main thread, which
+ * calls ctrd_container_finish_network_detach. */
+void ctrd_container_detach_network_async (CtrdContainer *self, GAsyncReadyCallback callback);
+void ctrd_container_finish_network_detach (CtrdContainer *self, GAsyncResult *result);
+/* A teardown outside the exit path (after a failed start or a reboot); the
+ * container is busy cleaning up until it is done. */
+void ctrd_container_detach_network_in_background (CtrdContainer *self);
+/* Worker: the teardown a removal does for what no cleanup got to. */
+gboolean ctrd_container_detach_network_sync (CtrdDaemon *daemon, const CtrdContainerConfig *config,
+                                            GCancellable *cancellable, GError **error);
+
+/* Inspect's NetworkSettings member. */
+void ctrd_container_add_network_settings (CtrdContainer *self, JsonBuilder *builder);
 
 G_END_DECLS

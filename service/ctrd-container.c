@@ -42,6 +42,8 @@ ctrd_container_finalize (GObject *object)
   g_strfreev (self->remove_volumes);
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
   g_clear_pointer (&self->stoppers, g_ptr_array_unref);
+  g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
+  g_free (self->ip_address);
   g_clear_pointer (&self->size_waiters, g_ptr_array_unref);
   g_clear_pointer (&self->properties, g_variant_unref);
   g_clear_pointer (&self->log_live, ctrd_log_live_unref);
@@ -77,6 +79,7 @@ ctrd_container_init (CtrdContainer *self)
   g_signal_connect (self, "notify", G_CALLBACK (on_property_notify), NULL);
   self->waiters = g_ptr_array_new ();
   self->stoppers = g_ptr_array_new ();
+  self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->size_waiters = g_ptr_array_new ();
 }
 
@@ -233,6 +236,12 @@ ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdR
   ctr_container_set_auto_remove (iface, config->auto_remove);
   ctr_container_set_previous_image (iface,
                                     *config->previous_image_id != '\0' ? previous_path : "/");
+  ctr_container_set_network (iface, ctrd_container_network_display_name (self));
+  ctr_container_set_ports (iface, ctrd_container_ports_variant (config->network));
+  /* a running container keeps its address across a daemon restart */
+  if (ctrd_container_is_live_state (run->state) && ctrd_container_on_bridge (self))
+    self->ip_address = g_strdup (ctrd_daemon_get_held_address (daemon, config->id));
+  ctr_container_set_ipaddress (iface, self->ip_address != NULL ? self->ip_address : "");
   /* conmon's oom mark outlives a daemon restart (it goes at the next start). */
   ctr_container_set_oomkilled (
       iface, !ctrd_container_is_live_state (run->state) &&
@@ -302,12 +311,28 @@ answer_waiters (CtrdContainer *self)
   g_ptr_array_set_size (self->waiters, 0);
 }
 
-static void
-answer_stoppers (CtrdContainer *self)
+void
+ctrd_container_answer_stoppers (CtrdContainer *self)
 {
   for (guint i = 0; i < self->stoppers->len; i++)
     ctr_container_complete_stop (CTR_CONTAINER (self), self->stoppers->pdata[i]);
   g_ptr_array_set_size (self->stoppers, 0);
+  for (guint i = 0; i < self->stop_tasks->len; i++)
+    g_task_return_boolean (self->stop_tasks->pdata[i], TRUE);
+  g_ptr_array_set_size (self->stop_tasks, 0);
+}
+
+void
+ctrd_container_run_after_cleanup (CtrdContainer *self)
+{
+  if (self->remove_after_stop != NULL)
+    ctrd_container_start_removal (self, g_steal_pointer (&self->remove_after_stop));
+  else if (self->restart_after_stop != NULL)
+    ctrd_container_start_with_dependencies (self, g_steal_pointer (&self->restart_after_stop),
+                                            TRUE);
+  else if (self->start_after_cleanup != NULL)
+    ctrd_container_start_with_dependencies (self, g_steal_pointer (&self->start_after_cleanup),
+                                            FALSE);
 }
 
 /* The container's process is gone with @exit_code: record it (stopped), answer
@@ -379,20 +404,15 @@ cleanup_done (CtrdContainer *self)
     ctrd_container_emit_event (self, "stop");
   self->stop_requested = FALSE;
   self->op = CTRD_OP_NONE;
-  answer_stoppers (self);
+  ctrd_container_answer_stoppers (self);
 
-  if (self->remove_after_stop != NULL)
-    ctrd_container_start_removal (self, g_steal_pointer (&self->remove_after_stop));
-  else if (self->restart_after_stop != NULL)
-    ctrd_container_start_with_dependencies (self, g_steal_pointer (&self->restart_after_stop),
-                                            TRUE);
-  else if (self->start_after_cleanup != NULL)
-    ctrd_container_start_with_dependencies (self, g_steal_pointer (&self->start_after_cleanup),
-                                            FALSE);
-  else if (self->config->auto_remove)
+  if (self->remove_after_stop == NULL && self->restart_after_stop == NULL &&
+      self->start_after_cleanup == NULL && self->config->auto_remove)
     /* like podman run --rm: gone as soon as it has exited (waiters have
      * had their exit code already). */
     ctrd_container_start_removal (self, NULL);
+  else
+    ctrd_container_run_after_cleanup (self);
 }
 
 typedef struct
@@ -451,6 +471,16 @@ run_poststop_hooks (CtrdContainer *self)
 }
 
 static void
+on_cleanup_network_detached (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdContainer *self = CTRD_CONTAINER (source);
+
+  ctrd_container_finish_network_detach (self, result);
+  if (!run_poststop_hooks (self))
+    cleanup_done (self);
+}
+
+static void
 on_cleanup_delete_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (CtrdContainer) self = user_data;
@@ -458,6 +488,13 @@ on_cleanup_delete_done (GObject *source, GAsyncResult *result, gpointer user_dat
 
   if (!ctrd_runtime_delete_finish (ctrd_daemon_get_runtime (self->daemon), result, &error))
     g_warning ("Container %s: %s", self->config->name, error->message);
+  /* like libpod's cleanupNetwork: the process is gone, the network goes
+   * before the root is unmounted */
+  if (ctrd_container_on_bridge (self))
+    {
+      ctrd_container_detach_network_async (self, on_cleanup_network_detached);
+      return;
+    }
   if (!run_poststop_hooks (self))
     cleanup_done (self);
 }
@@ -507,11 +544,25 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
       /* like libpod's refresh: AutoRemove containers do not survive a reboot. */
       if (self->config->auto_remove)
         ctrd_container_start_removal (self, NULL);
+      else if (ctrd_container_on_bridge (self))
+        /* what the old boot's netavark left, if anything did (the removal
+         * does the same) */
+        ctrd_container_detach_network_in_background (self);
       return;
     }
 
   if (!ctrd_container_is_live_state (self->run.state) && self->run.state != CTRD_STATE_STOPPED)
-    return;
+    {
+      g_autofree char *state_path = ctrd_container_network_state_path (self->daemon,
+                                                                       self->config->id);
+
+      /* a start the daemon died in: its network, or at least its address */
+      if (ctrd_container_on_bridge (self) && g_file_test (state_path, G_FILE_TEST_EXISTS))
+        ctrd_container_detach_network_in_background (self);
+      else if (ctrd_daemon_get_held_address (self->daemon, self->config->id) != NULL)
+        ctrd_container_release_address (self);
+      return;
+    }
 
   if (ctrd_runtime_read_exit_code (runtime, self->config->id, &exit_code, NULL))
     {
@@ -820,6 +871,7 @@ inspect_json (CtrdContainer *self)
   json_builder_set_member_name (builder, "OCIRuntime");
   json_builder_add_string_value (builder,
                                  ctrd_runtime_get_path (ctrd_daemon_get_runtime (self->daemon)));
+  ctrd_container_add_network_settings (self, builder);
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);

@@ -23,6 +23,23 @@ CtrdState ctrd_container_get_state (CtrdContainer *container);
 /* The image before the last Rebase ("" if none): kept while the container may roll back. */
 const char *ctrd_container_get_previous_image_id (CtrdContainer *container);
 
+/* The ID of the bridge network it is on; "" for none and host. */
+const char *ctrd_container_get_network_id (CtrdContainer *container);
+
+/* Stops a running container as Stop does with its StopTimeout and completes
+ * once it is cleaned up (success at once when it does not run);
+ * INVALID_STATE while another operation is under way. No authorization:
+ * callers check. */
+void ctrd_container_stop_async (CtrdContainer *container, GAsyncReadyCallback callback,
+                                gpointer user_data);
+gboolean ctrd_container_stop_finish (CtrdContainer *container, GAsyncResult *result,
+                                     GError **error);
+
+/* Moves a container that does not run off its bridge network: its Network
+ * becomes "none" and its published ports go (the database first);
+ * INVALID_STATE while it runs or another operation is under way. */
+gboolean ctrd_container_disconnect_network (CtrdContainer *container, GError **error);
+
 /* Brings a container loaded from the database in line with the host after a
  * daemon restart (like libpod's syncContainer): reads exit files conmon wrote
  * while the daemon was down, notices dead processes, finishes an interrupted

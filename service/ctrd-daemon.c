@@ -11,6 +11,7 @@
 #include "ctrd-error.h"
 #include "ctrd-image.h"
 #include "ctrd-manager.h"
+#include "ctrd-network-object.h"
 #include "ctrd-util.h"
 
 struct _CtrdDaemon
@@ -23,6 +24,7 @@ struct _CtrdDaemon
   CtrdStorage *storage;
   CtrdVolumes *volumes;
   CtrdRuntime *runtime;
+  CtrdNetavark *netavark; /* NULL without netavark */
 
   GDBusConnection *connection;
   CtrdAuthority *authority;
@@ -31,6 +33,8 @@ struct _CtrdDaemon
 
   GHashTable *containers; /* id -> CtrdContainer (owned) */
   GHashTable *images;     /* id -> CtrdImage (owned) */
+  GHashTable *networks;   /* id -> CtrdNetwork (owned) */
+  GHashTable *held_addresses; /* container id -> address, while loading */
   guint name_owner_changed_id;
 };
 
@@ -45,11 +49,13 @@ ctrd_daemon_finalize (GObject *object)
     g_dbus_connection_signal_unsubscribe (self->connection, self->name_owner_changed_id);
   g_clear_pointer (&self->containers, g_hash_table_unref);
   g_clear_pointer (&self->images, g_hash_table_unref);
+  g_clear_pointer (&self->networks, g_hash_table_unref);
   g_clear_object (&self->manager);
   g_clear_object (&self->object_manager);
   g_clear_object (&self->connection);
   g_clear_pointer (&self->authority, ctrd_authority_free);
   g_clear_pointer (&self->runtime, ctrd_runtime_free);
+  g_clear_pointer (&self->netavark, ctrd_netavark_free);
   g_clear_pointer (&self->volumes, ctrd_volumes_free);
   g_clear_pointer (&self->storage, ctrd_storage_free);
   g_clear_pointer (&self->db, ctrd_db_close);
@@ -66,6 +72,7 @@ ctrd_daemon_init (CtrdDaemon *self)
   self->lock_fd = -1;
   self->containers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->images = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->networks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
 }
 
 static void
@@ -154,6 +161,8 @@ load_state (CtrdDaemon *self, GError **error)
 {
   g_autoptr (GPtrArray) images = NULL;
   g_autoptr (GPtrArray) containers = NULL;
+  g_autoptr (GPtrArray) networks = NULL;
+  g_autoptr (GPtrArray) addresses = NULL;
   gboolean rebooted = FALSE;
 
   if (!check_reboot (self, &rebooted, error))
@@ -169,6 +178,26 @@ load_state (CtrdDaemon *self, GError **error)
       CtrdImageRecord *record = g_ptr_array_steal_index_fast (images, i--);
       CtrdImage *image = ctrd_image_new (self, record);
       g_hash_table_insert (self->images, (gpointer) ctrd_image_get_id (image), image);
+    }
+
+  /* before the containers, whose Network property names them */
+  networks = ctrd_db_load_networks (self->db, error);
+  if (networks == NULL)
+    return FALSE;
+  for (guint i = 0; i < networks->len; i++)
+    {
+      CtrdNetwork *network = ctrd_network_new (self, g_ptr_array_steal_index_fast (networks, i--));
+      g_hash_table_insert (self->networks, (gpointer) ctrd_network_get_id (network), network);
+    }
+
+  addresses = ctrd_db_load_addresses (self->db, NULL, error);
+  if (addresses == NULL)
+    return FALSE;
+  self->held_addresses = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      CtrdAddressRecord *record = addresses->pdata[i];
+      g_hash_table_insert (self->held_addresses, record->container_id, record->address);
     }
 
   containers = ctrd_db_load_containers (self->db, error);
@@ -196,6 +225,10 @@ load_state (CtrdDaemon *self, GError **error)
   g_hash_table_iter_init (&iter, self->images);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     ctrd_daemon_update_image_containers (self, ctrd_image_get_id (value));
+  g_hash_table_iter_init (&iter, self->networks);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ctrd_network_update_containers (value);
+  g_clear_pointer (&self->held_addresses, g_hash_table_unref);
 
   g_message ("Loaded %u images and %u containers", g_hash_table_size (self->images),
              g_hash_table_size (self->containers));
@@ -229,6 +262,18 @@ ctrd_daemon_new (CtrdConfig *config, gboolean wait_for_lock, GError **error)
   self->runtime = ctrd_runtime_new (config->runtime, config->conmon, config->run_root, error);
   if (self->runtime == NULL)
     return NULL;
+
+  {
+    g_autofree char *network_dir = g_build_filename (config->run_root, "network", NULL);
+    g_autoptr (GError) network_error = NULL;
+    CtrdNetavarkOptions options = { config->netavark, config->aardvark_dns, network_dir,
+                                    config->dns_forward };
+
+    /* containers on none and host run without it */
+    self->netavark = ctrd_netavark_new (&options, &network_error);
+    if (self->netavark == NULL)
+      g_message ("Bridge networks are not available: %s", network_error->message);
+  }
 
   if (!load_state (self, error))
     return NULL;
@@ -285,6 +330,14 @@ ctrd_daemon_export (CtrdDaemon *self, GDBusConnection *connection, GError **erro
       ctr_object_skeleton_set_image (object, CTR_IMAGE (value));
       g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
     }
+  g_hash_table_iter_init (&iter, self->networks);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_autoptr (CtrObjectSkeleton) object =
+          ctr_object_skeleton_new (ctrd_network_get_object_path (value));
+      ctr_object_skeleton_set_network (object, CTR_NETWORK (value));
+      g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+    }
   g_hash_table_iter_init (&iter, self->containers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
@@ -338,6 +391,19 @@ CtrdAuthority *
 ctrd_daemon_get_authority (CtrdDaemon *self)
 {
   return self->authority;
+}
+
+CtrdNetavark *
+ctrd_daemon_get_netavark (CtrdDaemon *self)
+{
+  return self->netavark;
+}
+
+const char *
+ctrd_daemon_get_held_address (CtrdDaemon *self, const char *container_id)
+{
+  return self->held_addresses != NULL ? g_hash_table_lookup (self->held_addresses, container_id)
+                                      : NULL;
 }
 
 CtrdContainer *
@@ -512,18 +578,21 @@ ctrd_daemon_add_container (CtrdDaemon *self, CtrdContainer *container)
       g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
     }
   ctrd_daemon_update_image_containers (self, ctrd_container_get_image_id (container));
+  ctrd_daemon_update_network_containers (self, ctrd_container_get_network_id (container));
 }
 
 void
 ctrd_daemon_remove_container (CtrdDaemon *self, CtrdContainer *container)
 {
   g_autofree char *image_id = g_strdup (ctrd_container_get_image_id (container));
+  g_autofree char *network_id = g_strdup (ctrd_container_get_network_id (container));
 
   if (self->object_manager != NULL)
     g_dbus_object_manager_server_unexport (self->object_manager,
                                            ctrd_container_get_object_path (container));
   g_hash_table_remove (self->containers, ctrd_container_get_id (container));
   ctrd_daemon_update_image_containers (self, image_id);
+  ctrd_daemon_update_network_containers (self, network_id);
 }
 
 void
@@ -593,4 +662,103 @@ ctrd_daemon_update_image_containers (CtrdDaemon *self, const char *image_id)
   g_ptr_array_sort (paths, compare_strings);
   g_ptr_array_add (paths, NULL);
   ctr_image_set_containers (CTR_IMAGE (image), (const char *const *) paths->pdata);
+}
+
+/* ---------------------------------------------------------------- networks */
+
+CtrdNetwork *
+ctrd_daemon_get_network_by_id (CtrdDaemon *self, const char *id)
+{
+  return id != NULL ? g_hash_table_lookup (self->networks, id) : NULL;
+}
+
+/* Full ID, then name, then unique ID prefix, as for containers. */
+CtrdNetwork *
+ctrd_daemon_find_network (CtrdDaemon *self, const char *name_or_id, GError **error)
+{
+  CtrdNetwork *found = NULL;
+  guint matches = 0;
+  GHashTableIter iter;
+  gpointer key, value;
+  g_autofree char *quoted = NULL;
+
+  if (name_or_id == NULL || *name_or_id == '\0' ||
+      strlen (name_or_id) > CTRD_ID_LEN + CTRD_NAME_MAX)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "A network name or ID must have 1..192 characters");
+      return NULL;
+    }
+  found = g_hash_table_lookup (self->networks, name_or_id);
+  if (found != NULL)
+    return found;
+  g_hash_table_iter_init (&iter, self->networks);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_str_equal (ctrd_network_get_name (value), name_or_id))
+      return value;
+  if (ctrd_is_id_prefix (name_or_id))
+    {
+      g_hash_table_iter_init (&iter, self->networks);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (g_str_has_prefix (key, name_or_id))
+          {
+            found = value;
+            matches++;
+          }
+    }
+  if (matches == 1)
+    return found;
+  quoted = ctrd_quote_untrusted (name_or_id);
+  if (matches > 1)
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                 "Network ID prefix %s matches %u networks", quoted, matches);
+  else
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "No network %s", quoted);
+  return NULL;
+}
+
+GPtrArray *
+ctrd_daemon_list_networks (CtrdDaemon *self)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->networks);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (out, value);
+  return out;
+}
+
+void
+ctrd_daemon_add_network (CtrdDaemon *self, CtrdNetwork *network)
+{
+  g_hash_table_insert (self->networks, (gpointer) ctrd_network_get_id (network),
+                       g_object_ref (network));
+  if (self->object_manager != NULL)
+    {
+      g_autoptr (CtrObjectSkeleton) object =
+          ctr_object_skeleton_new (ctrd_network_get_object_path (network));
+      ctr_object_skeleton_set_network (object, CTR_NETWORK (network));
+      g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+    }
+  ctrd_network_update_containers (network);
+}
+
+void
+ctrd_daemon_remove_network (CtrdDaemon *self, CtrdNetwork *network)
+{
+  if (self->object_manager != NULL)
+    g_dbus_object_manager_server_unexport (self->object_manager,
+                                           ctrd_network_get_object_path (network));
+  g_hash_table_remove (self->networks, ctrd_network_get_id (network));
+}
+
+void
+ctrd_daemon_update_network_containers (CtrdDaemon *self, const char *network_id)
+{
+  CtrdNetwork *network = ctrd_daemon_get_network_by_id (self, network_id);
+
+  if (network != NULL)
+    ctrd_network_update_containers (network);
 }

@@ -20,6 +20,7 @@ G_BEGIN_DECLS
 
 typedef struct _CtrdContainer CtrdContainer;
 typedef struct _CtrdImage CtrdImage;
+typedef struct _CtrdNetwork CtrdNetwork;
 
 #define CTRD_TYPE_DAEMON (ctrd_daemon_get_type ())
 G_DECLARE_FINAL_TYPE (CtrdDaemon, ctrd_daemon, CTRD, DAEMON, GObject)
@@ -41,6 +42,12 @@ CtrdVolumes *ctrd_daemon_get_volumes (CtrdDaemon *daemon);
 CtrdRuntime *ctrd_daemon_get_runtime (CtrdDaemon *daemon);
 GDBusConnection *ctrd_daemon_get_connection (CtrdDaemon *daemon);
 CtrdAuthority *ctrd_daemon_get_authority (CtrdDaemon *daemon);
+/* netavark, or NULL where it is not installed (bridge networks then fail to
+ * start with a message saying so). */
+CtrdNetavark *ctrd_daemon_get_netavark (CtrdDaemon *daemon);
+/* While the daemon loads its state (ctrd_container_new, reconcile): the
+ * address the database says @container_id holds, or NULL. */
+const char *ctrd_daemon_get_held_address (CtrdDaemon *daemon, const char *container_id);
 
 /* Lookups; the returned objects are owned by the daemon. */
 CtrdContainer *ctrd_daemon_find_container (CtrdDaemon *daemon, const char *name_or_id,
@@ -50,6 +57,21 @@ CtrdImage *ctrd_daemon_find_image (CtrdDaemon *daemon, const char *reference, GE
 CtrdImage *ctrd_daemon_get_image_by_id (CtrdDaemon *daemon, const char *id);
 /* The image holding normalised name @name ("name:tag"), or NULL. */
 CtrdImage *ctrd_daemon_get_image_by_name (CtrdDaemon *daemon, const char *name);
+
+/* Networks: by full ID, name or unique ID prefix (NOT_FOUND, or
+ * INVALID_ARGUMENT for an ambiguous prefix); by ID; all of them (element
+ * type CtrdNetwork*, borrowed). */
+CtrdNetwork *ctrd_daemon_find_network (CtrdDaemon *daemon, const char *name_or_id,
+                                       GError **error);
+CtrdNetwork *ctrd_daemon_get_network_by_id (CtrdDaemon *daemon, const char *id);
+GPtrArray *ctrd_daemon_list_networks (CtrdDaemon *daemon);
+/* Publishes a new network / unexports and drops a removed one (the caller
+ * wrote the database). */
+void ctrd_daemon_add_network (CtrdDaemon *daemon, CtrdNetwork *network);
+void ctrd_daemon_remove_network (CtrdDaemon *daemon, CtrdNetwork *network);
+/* Recomputes the Containers property of the network with @network_id ("" or
+ * unknown: nothing). */
+void ctrd_daemon_update_network_containers (CtrdDaemon *daemon, const char *network_id);
 
 /* Every container; element type CtrdContainer* (borrowed). */
 GPtrArray *ctrd_daemon_list_containers (CtrdDaemon *daemon);

@@ -18,6 +18,7 @@
 #include "ctrd-image.h"
 #include "ctrd-job.h"
 #include "ctrd-manager.h"
+#include "ctrd-network-object.h"
 #include "ctrd-options.h"
 #include "ctrd-util.h"
 
@@ -68,6 +69,8 @@ static const CtrdOptionSpec create_options[] = {
   { "DnsServers", "as" },  { "DnsSearch", "as" },   { "DnsOptions", "as" },
   { "AddHosts", "as" },    { "ShmSize", "t" },      { "ReadOnlyRootfs", "b" },
   { "Tty", "b" },          { "AutoRemove", "b" },   { "DependsOn", "as" },
+  { "Network", "s" },      { "NetworkAliases", "as" }, { "IPAddress", "s" },
+  { "PublishPorts", "a(sqqs)" },
 };
 
 static const CtrdOptionSpec mount_options[] = {
@@ -185,6 +188,83 @@ lookup_labels (GVariant *options)
   return labels;
 }
 
+/* PublishPorts: (host ip, host port, container port, protocol) entries, as
+ * given (the rules are ctrd_container_config_new_for_image's). */
+static gboolean
+parse_publish_ports (GVariant *options, GPtrArray **out, GError **error)
+{
+  g_autoptr (GVariant) value = g_variant_lookup_value (options, "PublishPorts",
+                                                       G_VARIANT_TYPE ("a(sqqs)"));
+  g_autoptr (GPtrArray) ports = NULL;
+  GVariantIter iter;
+  const char *host_ip, *protocol;
+  guint16 host_port, container_port;
+
+  if (value == NULL)
+    return TRUE;
+  if (g_variant_n_children (value) > CTRD_NETWORK_MAX_PORTS)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                   "PublishPorts has more than %d entries", CTRD_NETWORK_MAX_PORTS);
+      return FALSE;
+    }
+  ports = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_port_mapping_free);
+  g_variant_iter_init (&iter, value);
+  while (g_variant_iter_next (&iter, "(&sqq&s)", &host_ip, &host_port, &container_port, &protocol))
+    g_ptr_array_add (ports, ctrd_port_mapping_new (host_ip, host_port, container_port, protocol));
+  *out = g_steal_pointer (&ports);
+  return TRUE;
+}
+
+/* Network: "none" (or absent), "host", "bridge" (the default network: what
+ * it would be, with an empty ID, until the creation makes it after
+ * authorization) or a network's name or ID (NOT_FOUND). */
+static gboolean
+resolve_network_option (CtrdManager *self, GVariant *options, CtrdCreateRequest *request,
+                        CtrdNetworkConfig **out_would_be_default, GError **error)
+{
+  const char *network = NULL;
+  CtrdNetwork *found;
+  g_autoptr (CtrdNetworkConfig) would_be = NULL;
+
+  g_variant_lookup (options, "Network", "&s", &network);
+  if (network == NULL || *network == '\0' || g_str_equal (network, "none"))
+    return TRUE;
+  if (g_str_equal (network, "host"))
+    {
+      request->network_mode = CTRD_NETWORK_MODE_HOST;
+      return TRUE;
+    }
+  request->network_mode = CTRD_NETWORK_MODE_BRIDGE;
+  if (!g_str_equal (network, "bridge"))
+    {
+      found = ctrd_daemon_find_network (self->daemon, network, error);
+      if (found == NULL)
+        {
+          g_prefix_error (error, "Network: ");
+          return FALSE;
+        }
+      request->network = ctrd_network_get_config (found);
+      return TRUE;
+    }
+  found = ctrd_daemon_find_network (self->daemon, CTRD_NETWORK_DEFAULT_NAME, NULL);
+  if (found != NULL)
+    {
+      request->network = ctrd_network_get_config (found);
+      return TRUE;
+    }
+  would_be = ctrd_network_config_new ();
+  g_free (would_be->name);
+  would_be->name = g_strdup (CTRD_NETWORK_DEFAULT_NAME);
+  if (!ctrd_network_check_new (self->daemon, would_be, error))
+    return FALSE;
+  g_free (would_be->id);
+  would_be->id = g_strdup ("");
+  request->network = would_be;
+  *out_would_be_default = g_steal_pointer (&would_be);
+  return TRUE;
+}
+
 /* Decodes CreateContainer's arguments into a request and applies the
  * creation rules to it with the image's defaults; nothing is written. */
 static CtrdContainerConfig *
@@ -206,12 +286,22 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   g_autoptr (GHashTable) labels = NULL;
   g_autoptr (GPtrArray) mounts = NULL;
   g_auto (GStrv) depends_on = NULL;
+  g_autoptr (GPtrArray) ports = NULL;
+  g_autoptr (CtrdNetworkConfig) would_be_default = NULL;
+  g_autofree const char **aliases = NULL;
 
   if (!ctrd_validate_options (options, create_options, G_N_ELEMENTS (create_options),
                               "CreateContainer", error) ||
       !parse_mounts (options, &mounts, error) ||
-      !parse_depends_on (self, options, &depends_on, error))
+      !parse_depends_on (self, options, &depends_on, error) ||
+      !parse_publish_ports (options, &ports, error) ||
+      !resolve_network_option (self, options, &request, &would_be_default, error))
     return NULL;
+  g_variant_lookup (options, "NetworkAliases", "^a&s", &aliases);
+  g_variant_lookup (options, "IPAddress", "&s", &request.ip_address);
+  request.network_aliases = aliases;
+  request.ports = ports != NULL ? (const CtrdPortMapping *const *) ports->pdata : NULL;
+  request.n_ports = ports != NULL ? ports->len : 0;
   g_variant_lookup (options, "Entrypoint", "^a&s", &entrypoint);
   g_variant_lookup (options, "Env", "^a&s", &env);
   g_variant_lookup (options, "WorkingDir", "&s", &request.working_dir);
@@ -258,6 +348,36 @@ create_data_free (gpointer user_data)
   g_free (data);
 }
 
+/* After authorization: the default network is made on first use, and a
+ * named one may have gone meanwhile. */
+static gboolean
+resolve_network (CtrdManager *self, CtrdContainerConfig *config, GError **error)
+{
+  CtrdNetworkSettings *settings = config->network;
+  CtrdNetwork *network;
+
+  if (settings->mode != CTRD_NETWORK_MODE_BRIDGE)
+    return TRUE;
+  if (*settings->network_id == '\0')
+    network = ctrd_network_ensure_default (self->daemon, error);
+  else
+    {
+      network = ctrd_daemon_get_network_by_id (self->daemon, settings->network_id);
+      if (network == NULL)
+        g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                     "Container %s: network %.12s was removed", config->name,
+                     settings->network_id);
+    }
+  if (network == NULL)
+    return FALSE;
+  if (*settings->static_ip != '\0' &&
+      !ctrd_network_check_address (ctrd_network_get_config (network), settings->static_ip, error))
+    return FALSE;
+  g_free (settings->network_id);
+  settings->network_id = g_strdup (ctrd_network_get_id (network));
+  return TRUE;
+}
+
 static void
 do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
 {
@@ -282,6 +402,12 @@ do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
                                              "The name %s is already used by another container",
                                              config->name);
+      return;
+    }
+
+  if (!resolve_network (self, config, &error))
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
       return;
     }
 
@@ -311,6 +437,27 @@ do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
                           ctrd_container_get_id (container), "create");
   ctr_manager_complete_create_container (CTR_MANAGER (self), invocation,
                                          ctrd_container_get_object_path (container));
+}
+
+/* container.create is granted; the host's network namespace also needs
+ * host-access, which nothing implies. */
+static void
+on_create_authorized (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CreateData *data = user_data;
+  CreateData *next;
+
+  if (data->config->network->mode != CTRD_NETWORK_MODE_HOST)
+    {
+      do_create_container (invocation, data);
+      return;
+    }
+  next = g_new0 (CreateData, 1);
+  next->manager = g_object_ref (data->manager);
+  next->config = g_steal_pointer (&data->config);
+  ctrd_authority_check (ctrd_daemon_get_authority (next->manager->daemon), invocation,
+                        CTRD_ACTION_CONTAINER_HOST_ACCESS, "container.name", next->config->name,
+                        do_create_container, next, create_data_free);
 }
 
 static gboolean
@@ -364,8 +511,8 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
       return TRUE;
     }
   ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_CREATE, "container.name", name, do_create_container,
-                        data, create_data_free);
+                        CTRD_ACTION_CONTAINER_CREATE, "container.name", name,
+                        on_create_authorized, data, create_data_free);
   return TRUE;
 }
 
@@ -715,6 +862,170 @@ handle_get_image (CtrManager *iface, GDBusMethodInvocation *invocation, const ch
   return TRUE;
 }
 
+static gboolean
+handle_get_network (CtrManager *iface, GDBusMethodInvocation *invocation, const char *name_or_id)
+{
+  CtrdManager *self = CTRD_MANAGER (iface);
+  GError *error = NULL;
+  CtrdNetwork *network = ctrd_daemon_find_network (self->daemon, name_or_id, &error);
+
+  if (network == NULL)
+    ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
+  else
+    ctr_manager_complete_get_network (iface, invocation, ctrd_network_get_object_path (network));
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- networks */
+
+static const CtrdOptionSpec network_options[] = {
+  { "Subnet", "s" },   { "Gateway", "s" },    { "Interface", "s" },
+  { "Internal", "b" }, { "DnsEnabled", "b" }, { "Labels", "a{ss}" },
+};
+
+/* The form of CreateNetwork's arguments; what they may collide with (other
+ * networks, the host's routes and devices) is checked once authorized. */
+static CtrdNetworkConfig *
+build_network_config (const char *name, GVariant *options, GError **error)
+{
+  g_autoptr (CtrdNetworkConfig) config = ctrd_network_config_new ();
+  g_autoptr (GVariant) labels = NULL;
+  const char *subnet = NULL, *gateway = NULL, *interface = NULL;
+  guint32 network;
+  guint prefix;
+
+  if (!ctrd_validate_options (options, network_options, G_N_ELEMENTS (network_options),
+                              "CreateNetwork", error) ||
+      !ctrd_network_validate_name (name, error))
+    return NULL;
+  g_free (config->name);
+  config->name = g_strdup (name);
+  if (g_variant_lookup (options, "Subnet", "&s", &subnet) && *subnet != '\0')
+    {
+      if (!ctrd_network_parse_subnet (subnet, "Subnet", &network, &prefix, error))
+        return NULL;
+      g_free (config->subnet);
+      config->subnet = g_strdup (subnet);
+    }
+  if (g_variant_lookup (options, "Gateway", "&s", &gateway) && *gateway != '\0')
+    {
+      if (!g_hostname_is_ip_address (gateway) || strchr (gateway, ':') != NULL)
+        {
+          g_autofree char *quoted = ctrd_quote_untrusted (gateway);
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Gateway %s is not an IPv4 address", quoted);
+          return NULL;
+        }
+      if (subnet == NULL || *subnet == '\0')
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "A Gateway needs the Subnet it is in");
+          return NULL;
+        }
+      g_free (config->gateway);
+      config->gateway = g_strdup (gateway);
+    }
+  if (g_variant_lookup (options, "Interface", "&s", &interface) && *interface != '\0')
+    {
+      if (!ctrd_network_validate_interface (interface, error))
+        return NULL;
+      g_free (config->interface);
+      config->interface = g_strdup (interface);
+    }
+  g_variant_lookup (options, "Internal", "b", &config->internal);
+  g_variant_lookup (options, "DnsEnabled", "b", &config->dns_enabled);
+  labels = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
+  if (labels != NULL)
+    {
+      GVariantIter iter;
+      const char *key, *value;
+
+      if (g_variant_n_children (labels) > CTRD_MAX_LABELS)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "More than %d labels",
+                       CTRD_MAX_LABELS);
+          return NULL;
+        }
+      g_variant_iter_init (&iter, labels);
+      while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+        {
+          if (*key == '\0')
+            {
+              g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                   "A label has an empty key");
+              return NULL;
+            }
+          g_hash_table_insert (config->labels, g_strdup (key), g_strdup (value));
+        }
+    }
+  return g_steal_pointer (&config);
+}
+
+typedef struct
+{
+  CtrdManager *manager;
+  CtrdNetworkConfig *config;
+} NetworkCreateData;
+
+static void
+network_create_data_free (gpointer user_data)
+{
+  NetworkCreateData *data = user_data;
+
+  g_object_unref (data->manager);
+  g_clear_pointer (&data->config, ctrd_network_config_free);
+  g_free (data);
+}
+
+static void
+do_create_network (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  NetworkCreateData *data = user_data;
+  CtrdManager *self = data->manager;
+  GError *error = NULL;
+  CtrdNetwork *network;
+
+  if (!ctrd_network_check_new (self->daemon, data->config, &error))
+    {
+      g_prefix_error (&error, "Network %s: ", data->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return;
+    }
+  network = ctrd_network_publish (self->daemon, g_steal_pointer (&data->config), &error);
+  if (network == NULL)
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
+  ctr_manager_complete_create_network (CTR_MANAGER (self), invocation,
+                                       ctrd_network_get_object_path (network));
+}
+
+static gboolean
+handle_create_network (CtrManager *iface, GDBusMethodInvocation *invocation, const char *name,
+                       GVariant *options)
+{
+  CtrdManager *self = CTRD_MANAGER (iface);
+  GError *error = NULL;
+  NetworkCreateData *data;
+  CtrdNetworkConfig *config = build_network_config (name, options, &error);
+
+  if (config == NULL)
+    {
+      g_autofree char *quoted = ctrd_quote_untrusted (name);
+      g_prefix_error (&error, "Network %s: ", quoted);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  data = g_new0 (NetworkCreateData, 1);
+  data->manager = g_object_ref (self);
+  data->config = config;
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+                        CTRD_ACTION_NETWORK_MANAGE, "network.name", config->name,
+                        do_create_network, data, network_create_data_free);
+  return TRUE;
+}
+
 /* ---------------------------------------------------------------- prune */
 
 typedef struct
@@ -810,4 +1121,6 @@ ctrd_manager_iface_init (CtrManagerIface *iface)
   iface->handle_get_container = handle_get_container;
   iface->handle_get_image = handle_get_image;
   iface->handle_prune_containers = handle_prune_containers;
+  iface->handle_create_network = handle_create_network;
+  iface->handle_get_network = handle_get_network;
 }

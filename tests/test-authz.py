@@ -37,7 +37,7 @@ ACTIONS = [
     "org.example.containers1.image.manage",
 ]
 # Methods every local user may call (API.md, "Authorization").
-UNGUARDED = {"GetContainer", "GetImage", "GetSizes", "GetStats", "Wait"}
+UNGUARDED = {"GetContainer", "GetImage", "GetNetwork", "GetSizes", "GetStats", "Wait"}
 POLICY_DIR = "/usr/share/polkit-1/actions"
 RULES_DIR = "/etc/polkit-1/rules.d"
 
@@ -317,6 +317,8 @@ def guarded_call_args(ctx):
         "Manager.ImportImage": ("(handle 0, 'denied-img', @a{sv} {})", [tar]),
         "Manager.ImportImageFromPath": ("('%s', 'denied-img', @a{sv} {})" % tar, []),
         "Manager.PruneContainers": ("()", []),
+        "Manager.CreateNetwork": ("('denied-net', @a{sv} {})", []),
+        "Network.Remove": ("(true,)", []),
         "Container.Start": ("()", []),
         "Container.Stop": ("(uint32 1,)", []),
         "Container.Kill": ("('SIGKILL',)", []),
@@ -392,6 +394,10 @@ def run_tests(tap, daemon, setup, users):
     T.call(bus, done, T.CONTAINER, "Start")
     r = T.call(bus, done, T.CONTAINER, "Wait")
     tap.ok(r.error is None and r.value == (0,), "root runs a container to its end", r)
+    r = T.call(bus, T.ROOT, T.MANAGER, "CreateNetwork",
+               GLib.Variant("(sa{sv})", ("authz-net", {})))
+    tap.ok(r.error is None, "root creates a network", r)
+    network = r.value[0] if r.error is None else "/"
 
     allowed = User(setup.allowed)
     users.append(allowed)
@@ -401,12 +407,13 @@ def run_tests(tap, daemon, setup, users):
            "the clients run as two unprivileged users (%d, %d)" % (allowed.uid, denied.uid))
 
     test_allowed_lifecycle(tap, bus, allowed, tar)
+    test_host_access(tap, daemon, bus, allowed)
     # Where an export by the user without rights would write, if it could.
     sink = os.path.join(daemon.tmp, "sink")
     open(sink, "w").close()
     os.chmod(sink, 0o666)
     test_denied(tap, daemon, bus, denied, dict(container=victim, image=image_path, tar=tar,
-                                               done=done, sink=sink))
+                                               done=done, sink=sink, network=network))
     tap.ok(os.path.getsize(sink) == 0, "nothing was exported for the user without rights")
     test_left_while_pending(tap, daemon, bus, setup)
     test_no_polkitd(tap, daemon, bus, allowed, denied, victim)
@@ -449,6 +456,21 @@ def test_allowed_lifecycle(tap, bus, user, tar):
     tap.ok(r.error is None and path not in objects, "%s removes it" % u, r)
 
 
+def test_host_access(tap, daemon, bus, user):
+    """container.create without host-access: no container in the host's
+    network namespace; network.manage is an action of its own too."""
+    u = "the allowed user"
+    before = T.snapshot(daemon, bus)
+    r = user.call(T.ROOT, T.MANAGER, "CreateContainer", "ssasa{sv}",
+                  "('hostnet', 'busybox', ['true'], @a{sv} {'Network': <'host'>})")
+    tap.ok(r.error == T.NOT_AUTHORIZED and "host-access" in (r.message or ""),
+           "%s: Network=host needs container.host-access: NotAuthorized" % u, r)
+    r = user.call(T.ROOT, T.MANAGER, "CreateNetwork", "sa{sv}", "('theirs-net', @a{sv} {})")
+    tap.ok(r.error == T.NOT_AUTHORIZED and "network.manage" in (r.message or ""),
+           "%s: CreateNetwork needs network.manage: NotAuthorized" % u, r)
+    tap.ok(T.snapshot_diff(before, T.snapshot(daemon, bus)) == "", "%s: nothing changed" % u)
+
+
 JOB = T.NAME + ".Job"
 
 
@@ -482,8 +504,10 @@ def test_denied(tap, daemon, bus, user, ctx):
     u = "the user without rights"
     table = guarded_call_args(ctx)
     job, job_pipe = start_job(bus)
-    guarded = guarded_methods(bus, [T.ROOT, ctx["container"], ctx["image"]] + ([job] if job else []))
-    targets = {T.MANAGER: T.ROOT, T.CONTAINER: ctx["container"], T.IMAGE: ctx["image"], JOB: job}
+    guarded = guarded_methods(bus, [T.ROOT, ctx["container"], ctx["image"], ctx["network"]] +
+                              ([job] if job else []))
+    targets = {T.MANAGER: T.ROOT, T.CONTAINER: ctx["container"], T.IMAGE: ctx["image"], JOB: job,
+               T.NAME + ".Network": ctx["network"]}
     n = sum(len(m) for m in guarded.values())
     tap.ok(n >= 7, "%d guarded methods found in the API XML and the live objects" % n)
 

@@ -148,7 +148,7 @@ test_open_creates_private_wal_db (Fixture *fixture, gconstpointer user_data)
   assert_pragma (db, "journal_mode", "wal");
   assert_pragma (db, "synchronous", "2"); /* FULL */
   assert_pragma (db, "foreign_keys", "1");
-  assert_pragma (db, "user_version", "1");
+  assert_pragma (db, "user_version", "2");
   assert_pragma (db, "busy_timeout", "10000");
 
   g_assert_null (ctrd_db_get_pragma (db, "writable_schema", &error));
@@ -203,12 +203,12 @@ test_refuses_newer_schema (Fixture *fixture, gconstpointer user_data)
   sqlite3 *raw = NULL;
   sqlite3_stmt *stmt = NULL;
 
-  raw_exec (fixture->path, "CREATE TABLE future (x); PRAGMA user_version = 2;");
+  raw_exec (fixture->path, "CREATE TABLE future (x); PRAGMA user_version = 1000;");
 
   db = ctrd_db_open (fixture->path, &error);
   g_assert_null (db);
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR);
-  g_assert_nonnull (strstr (error->message, "version 2"));
+  g_assert_nonnull (strstr (error->message, "version 1000"));
   g_assert_nonnull (strstr (error->message, fixture->path));
   g_clear_error (&error);
 

@@ -496,6 +496,48 @@ test_generate_dns_overrides (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (resolv, ==, "nameserver 192.0.2.1\nnameserver 2001:db8::2\noptions ndots:5\n");
 }
 
+/* On a bridge network: aardvark-dns as the resolver, its domain first, the
+ * container's address in hosts; in the host's namespace, the host's
+ * localhost resolvers stay reachable and are kept. */
+static void
+test_generate_network (Fixture *fx, gconstpointer data)
+{
+  static const char *const network_servers[] = { "10.89.0.1", NULL };
+  static const char *const network_search[] = { "dns.podman", NULL };
+  static const char *const servers[] = { "192.0.2.1", NULL };
+  CtrdFilesParams params;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) mounts = NULL;
+  g_autofree char *resolv = NULL;
+  g_autofree char *hosts = NULL;
+
+  write_file (fx->outside, "resolv.conf", "nameserver 127.0.0.53\nnameserver 10.0.0.1\nsearch lan\n");
+  write_file (fx->outside, "hosts", "127.0.0.1\tlocalhost\n");
+  init_params (fx, &params);
+  params.dns_servers = servers; /* aardvark-dns forwards to them */
+  params.network_dns_servers = network_servers;
+  params.network_dns_search = network_search;
+  params.container_ip = "10.89.0.5";
+  params.network_gateway = "10.89.0.1";
+  mounts = ctrd_files_generate (fx->run_dir, &params, &error);
+  g_assert_no_error (error);
+  resolv = read_file (fx->run_dir, "resolv.conf");
+  g_assert_cmpstr (resolv, ==, "search dns.podman lan\nnameserver 10.89.0.1\n");
+  hosts = read_file (fx->run_dir, "hosts");
+  g_assert_cmpstr (hosts, ==,
+                   "127.0.0.1\tlocalhost\n10.89.0.5\twebhost web\n"
+                   "10.89.0.1\thost.containers.internal\n");
+  g_clear_pointer (&resolv, g_free);
+  g_clear_pointer (&mounts, g_ptr_array_unref);
+
+  init_params (fx, &params);
+  params.host_network = TRUE;
+  mounts = ctrd_files_generate (fx->run_dir, &params, &error);
+  g_assert_no_error (error);
+  resolv = read_file (fx->run_dir, "resolv.conf");
+  g_assert_cmpstr (resolv, ==, "search lan\nnameserver 127.0.0.53\nnameserver 10.0.0.1\n");
+}
+
 static void
 test_generate_passwd_and_group (Fixture *fx, gconstpointer data)
 {
@@ -658,6 +700,7 @@ main (int argc, char **argv)
   ADD ("/files/generate/files", test_generate_files);
   ADD ("/files/generate/dns-overrides", test_generate_dns_overrides);
   ADD ("/files/generate/passwd-and-group", test_generate_passwd_and_group);
+  ADD ("/files/generate/network", test_generate_network);
   ADD ("/files/generate/invalid", test_generate_invalid);
   ADD ("/files/ensure-directory", test_ensure_directory);
   ADD ("/files/write-atomically", test_write_atomically);

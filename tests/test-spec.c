@@ -707,6 +707,54 @@ test_selinux_labels (Fixture *fx, gconstpointer data)
     }
 }
 
+/* The network namespace: joined by path for a bridge network, absent for
+ * the host's. */
+static void
+test_network_namespace (Fixture *fx, gconstpointer data)
+{
+  static const char *const host_ns[] = { "pid", "ipc", "uts", "mount", "cgroup", NULL };
+  CtrdSpecParams params;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) joined = NULL;
+  g_autoptr (JsonNode) host = NULL;
+  g_autofree const char **types = NULL;
+  JsonArray *namespaces;
+  gboolean found = FALSE;
+
+  init_params (fx, &params);
+  params.netns_path = "/run/containersd/netavark/netns/abc";
+  joined = ctrd_spec_generate (&params, &error);
+  g_assert_no_error (error);
+  namespaces = json_object_get_array_member (get_object_path (joined, "linux", NULL), "namespaces");
+  for (guint i = 0; i < json_array_get_length (namespaces); i++)
+    {
+      JsonObject *ns = json_array_get_object_element (namespaces, i);
+      if (g_str_equal (json_object_get_string_member (ns, "type"), "network"))
+        {
+          g_assert_cmpstr (json_object_get_string_member (ns, "path"), ==, params.netns_path);
+          found = TRUE;
+        }
+      else
+        g_assert_false (json_object_has_member (ns, "path"));
+    }
+  g_assert_true (found);
+
+  init_params (fx, &params);
+  params.host_network = TRUE;
+  host = ctrd_spec_generate (&params, &error);
+  g_assert_no_error (error);
+  namespaces = json_object_get_array_member (get_object_path (host, "linux", NULL), "namespaces");
+  types = g_new0 (const char *, json_array_get_length (namespaces) + 1);
+  for (guint i = 0; i < json_array_get_length (namespaces); i++)
+    types[i] = json_object_get_string_member (json_array_get_object_element (namespaces, i), "type");
+  g_assert_cmpstrv (types, host_ns);
+
+  init_params (fx, &params);
+  params.netns_path = "relative/netns";
+  g_assert_null (ctrd_spec_generate (&params, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -725,6 +773,7 @@ main (int argc, char **argv)
   ADD ("/spec/mounts/shm-gids-hooks", test_shm_gids_hooks);
   ADD ("/spec/mounts/generate-rejects", test_generate_bad_mounts);
   ADD ("/spec/selinux-labels", test_selinux_labels);
+  ADD ("/spec/network-namespace", test_network_namespace);
 #undef ADD
 
   return g_test_run ();

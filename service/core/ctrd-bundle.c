@@ -33,6 +33,19 @@ write_generated_files (const CtrdBundleRequest *request, const CtrdResolvedUser 
   files.add_hosts = (const char *const *) config->add_hosts;
   files.host_resolv_conf = request->host_resolv_conf;
   files.host_hosts = request->host_hosts;
+  files.host_network = request->host_network;
+  if (request->network_status != NULL)
+    {
+      const CtrdNetworkStatus *status = request->network_status;
+
+      files.container_ip = status->address;
+      files.network_gateway = status->gateway;
+      if (request->dns_enabled)
+        {
+          files.network_dns_servers = (const char *const *) status->dns_servers;
+          files.network_dns_search = (const char *const *) status->dns_search;
+        }
+    }
   return ctrd_files_generate (request->run_dir, &files, error);
 }
 
@@ -123,6 +136,8 @@ write_spec (const CtrdBundleRequest *request, const char *const *argv, const Ctr
   params.hooks = hooks;
   params.process_label = process_label;
   params.mount_label = mount_label;
+  params.netns_path = request->netns_path;
+  params.host_network = request->host_network;
   return ctrd_spec_write (&params, spec_path, error);
 }
 

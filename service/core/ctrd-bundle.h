@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "ctrd-container-config.h"
+#include "ctrd-network.h"
 #include "ctrd-volumes.h"
 
 G_BEGIN_DECLS
@@ -26,6 +27,13 @@ typedef struct
   const char *const *hooks_dirs;     /* OCI hook directories (NULL = the defaults) */
   const char *host_resolv_conf;      /* NULL = /etc/resolv.conf */
   const char *host_hosts;            /* NULL = /etc/hosts */
+  /* Its network: what netavark set up for a bridge network (NULL otherwise),
+   * whether that network has DNS, the namespace to join (NULL = a new one
+   * with only lo), or the host's namespace. */
+  const CtrdNetworkStatus *network_status;
+  gboolean dns_enabled;
+  const char *netns_path;
+  gboolean host_network;
 } CtrdBundleRequest;
 
 /* Blocks (files, volume copies). Everything libpod's init does before the

@@ -5,6 +5,7 @@
 
 #include "ctrd-config.h"
 #include "ctrd-error.h"
+#include "ctrd-network.h"
 
 void
 ctrd_config_free (CtrdConfig *config)
@@ -16,6 +17,9 @@ ctrd_config_free (CtrdConfig *config)
   g_free (config->runtime);
   g_free (config->conmon);
   g_strfreev (config->hooks_dirs);
+  g_free (config->network_subnet_pool);
+  g_free (config->netavark);
+  g_free (config->aardvark_dns);
   g_free (config);
 }
 
@@ -89,6 +93,8 @@ static const struct
   { "runtime", "path" },          { "runtime", "conmon" },
   { "limits", "import_max_bytes" }, { "limits", "import_max_entries" },
   { "daemon", "debug" },         { "hooks", "dirs" },
+  { "network", "subnet_pool" },  { "network", "netavark" },
+  { "network", "aardvark_dns" }, { "network", "dns_forward" },
 };
 
 static void
@@ -123,6 +129,8 @@ ctrd_config_load (const char *path, GError **error)
   config->run_root = g_strdup ("/run/containersd");
   config->import_max_bytes = G_GUINT64_CONSTANT (16) << 30;
   config->import_max_entries = 1000000;
+  config->network_subnet_pool = g_strdup (CTRD_NETWORK_DEFAULT_POOL);
+  config->dns_forward = TRUE;
 
   if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local_error))
     {
@@ -140,7 +148,11 @@ ctrd_config_load (const char *path, GError **error)
       !read_string (kf, "runtime", "conmon", &config->conmon, error) ||
       !read_uint64 (kf, "limits", "import_max_bytes", &config->import_max_bytes, error) ||
       !read_uint64 (kf, "limits", "import_max_entries", &config->import_max_entries, error) ||
-      !read_boolean (kf, "daemon", "debug", &config->debug, error))
+      !read_boolean (kf, "daemon", "debug", &config->debug, error) ||
+      !read_string (kf, "network", "subnet_pool", &config->network_subnet_pool, error) ||
+      !read_string (kf, "network", "netavark", &config->netavark, error) ||
+      !read_string (kf, "network", "aardvark_dns", &config->aardvark_dns, error) ||
+      !read_boolean (kf, "network", "dns_forward", &config->dns_forward, error))
     {
       g_prefix_error (error, "Config file %s: ", file);
       return NULL;
@@ -159,6 +171,24 @@ ctrd_config_load (const char *path, GError **error)
           }
     }
 
+  {
+    guint32 network;
+    guint prefix;
+    if (!ctrd_network_parse_subnet (config->network_subnet_pool, "[network] subnet_pool",
+                                    &network, &prefix, error))
+      {
+        g_prefix_error (error, "Config file %s: ", file);
+        return NULL;
+      }
+  }
+  if ((config->netavark != NULL && !g_path_is_absolute (config->netavark)) ||
+      (config->aardvark_dns != NULL && !g_path_is_absolute (config->aardvark_dns)))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Config file %s: [network] netavark and aardvark_dns must be absolute paths",
+                   file);
+      return NULL;
+    }
   if (!g_path_is_absolute (config->storage_root) || !g_path_is_absolute (config->run_root))
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,

@@ -19,6 +19,12 @@ typedef struct
   gboolean debug;            /* [daemon] debug */
   char **hooks_dirs;         /* [hooks] dirs, NULL = /usr/share/containers/oci/hooks.d,
                               * /etc/containers/oci/hooks.d */
+  char *network_subnet_pool; /* [network] subnet_pool, default 10.89.0.0/16: the
+                              * /24s new networks get unless given a Subnet */
+  char *netavark;            /* [network] netavark, NULL = /usr/lib/podman/netavark */
+  char *aardvark_dns;        /* [network] aardvark_dns, NULL = /usr/lib/podman/aardvark-dns */
+  gboolean dns_forward;      /* [network] dns_forward, default true: aardvark-dns
+                              * forwards other names to the host's resolvers */
 } CtrdConfig;
 
 /* Loads @path, or the default file when @path is NULL (a missing default file is

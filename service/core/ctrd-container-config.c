@@ -72,6 +72,7 @@ ctrd_container_config_new (void)
   config->add_hosts = g_new0 (char *, 1);
   config->shm_size = CTRD_DEFAULT_SHM_SIZE;
   config->depends_on = g_new0 (char *, 1);
+  config->network = ctrd_network_settings_new ();
   return config;
 }
 
@@ -99,6 +100,7 @@ ctrd_container_config_free (CtrdContainerConfig *config)
   g_strfreev (config->dns_options);
   g_strfreev (config->add_hosts);
   g_strfreev (config->depends_on);
+  g_clear_pointer (&config->network, ctrd_network_settings_free);
   g_free (config);
 }
 
@@ -141,6 +143,7 @@ ctrd_container_config_copy (const CtrdContainerConfig *config)
   copy->read_only_rootfs = config->read_only_rootfs;
   copy->tty = config->tty;
   copy->auto_remove = config->auto_remove;
+  copy->network = ctrd_network_settings_copy (config->network);
   return copy;
 }
 
@@ -360,6 +363,53 @@ apply_list (char ***field, const char *const *values, const char *what, guint ma
   return TRUE;
 }
 
+/* Network, NetworkAliases, IPAddress, PublishPorts. */
+static gboolean
+apply_network (CtrdNetworkSettings *settings, const CtrdCreateRequest *request, GError **error)
+{
+  gboolean has_extras = (request->network_aliases != NULL && request->network_aliases[0] != NULL) ||
+                        (request->ip_address != NULL && *request->ip_address != '\0') ||
+                        request->n_ports > 0;
+
+  settings->mode = request->network_mode;
+  if (settings->mode != CTRD_NETWORK_MODE_BRIDGE)
+    {
+      if (!has_extras)
+        return TRUE;
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "NetworkAliases, IPAddress and PublishPorts need a bridge network (Network is "
+                   "%s)",
+                   ctrd_network_mode_to_string (settings->mode));
+      return FALSE;
+    }
+  g_return_val_if_fail (request->network != NULL, FALSE);
+  replace_string (&settings->network_id, g_strdup (request->network->id));
+  if (request->network_aliases != NULL)
+    {
+      if (g_strv_length ((char **) request->network_aliases) > CTRD_NETWORK_MAX_ALIASES)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "NetworkAliases has more than %d entries", CTRD_NETWORK_MAX_ALIASES);
+          return FALSE;
+        }
+      for (guint i = 0; request->network_aliases[i] != NULL; i++)
+        if (!ctrd_network_validate_alias (request->network_aliases[i], error))
+          return FALSE;
+      replace_strv (&settings->aliases, g_strdupv ((char **) request->network_aliases));
+    }
+  for (gsize i = 0; i < request->n_ports; i++)
+    g_ptr_array_add (settings->ports, ctrd_port_mapping_copy (request->ports[i]));
+  if (!ctrd_port_mappings_validate (settings->ports, error))
+    return FALSE;
+  if (request->ip_address != NULL && *request->ip_address != '\0')
+    {
+      if (!ctrd_network_check_address (request->network, request->ip_address, error))
+        return FALSE;
+      replace_string (&settings->static_ip, g_strdup (request->ip_address));
+    }
+  return TRUE;
+}
+
 CtrdContainerConfig *
 ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
                                      const CtrdImageConfig *image_config, GError **error)
@@ -436,6 +486,8 @@ ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
   config->read_only_rootfs = request->read_only_rootfs;
   config->tty = request->tty;
   config->auto_remove = request->auto_remove;
+  if (!apply_network (config->network, request, error))
+    return NULL;
   config->created_at = ctrd_now_usec ();
   return g_steal_pointer (&config);
 }
@@ -535,6 +587,7 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   add_bool (builder, "tty", config->tty);
   add_bool (builder, "auto_remove", config->auto_remove);
   add_strv (builder, "depends_on", config->depends_on);
+  ctrd_network_settings_add_json (config->network, builder, "network");
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -816,7 +869,8 @@ ctrd_container_config_from_json (const char *json, GError **error)
       !read_bool (object, "read_only_rootfs", &config->read_only_rootfs, error) ||
       !read_bool (object, "tty", &config->tty, error) ||
       !read_bool (object, "auto_remove", &config->auto_remove, error) ||
-      !read_id_list (object, "depends_on", &config->depends_on, error))
+      !read_id_list (object, "depends_on", &config->depends_on, error) ||
+      !ctrd_network_settings_read_json (object, "network", config->network, error))
     return NULL;
 
   config->stop_signal = (int) stop_signal;

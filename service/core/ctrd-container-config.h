@@ -7,6 +7,7 @@
 
 #include "ctrd-image-archive.h"
 #include "ctrd-mounts.h"
+#include "ctrd-network.h"
 
 G_BEGIN_DECLS
 
@@ -58,6 +59,7 @@ typedef struct
   gboolean tty;
   gboolean auto_remove;
   char **depends_on; /* full IDs of the containers this one needs running */
+  CtrdNetworkSettings *network; /* never NULL; mode none by default */
 } CtrdContainerConfig;
 
 typedef struct
@@ -114,6 +116,16 @@ typedef struct
   gboolean tty;
   gboolean auto_remove;
   const char *const *depends_on; /* full IDs, resolved by the caller */
+  /* Its network: none unless given. For a bridge, @network is the network
+   * the caller resolved (for "bridge" before the default network exists,
+   * what that would be, with an empty ID); the aliases, the address and the
+   * ports need one. */
+  CtrdNetworkMode network_mode;
+  const CtrdNetworkConfig *network;
+  const char *const *network_aliases;
+  const char *ip_address;                /* NULL or "" = allocated at each start */
+  const CtrdPortMapping *const *ports;
+  gsize n_ports;
 } CtrdCreateRequest;
 
 #define CTRD_MAX_LABELS 256
@@ -133,7 +145,10 @@ typedef struct
  *    the host name: the request's, else the short ID;
  *  - mounts: checked (ctrd_mounts_check with @protected_dirs); a
  *    volume without a source becomes an anonymous volume with a new name;
- *    each of the image's Volumes not already mounted is added as one.
+ *    each of the image's Volumes not already mounted is added as one;
+ *  - network: aliases (ctrd_network_validate_alias), an address inside the
+ *    network (ctrd_network_check_address) and ports
+ *    (ctrd_port_mappings_validate) only with a bridge network.
  * A bad value is INVALID_ARGUMENT naming it; more than CTRD_MAX_ARGV_ELEMENTS
  * command or entrypoint elements, CTRD_MAX_DNS_ENTRIES DNS entries or
  * CTRD_MAX_ADD_HOSTS AddHosts is LIMIT_EXCEEDED. Nothing is written. Free

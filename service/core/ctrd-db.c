@@ -14,7 +14,9 @@
 #include "ctrd-db.h"
 #include "ctrd-error.h"
 
-#define SCHEMA_VERSION 1
+/* The schema is migrations[0..SCHEMA_VERSION-1] applied in order; a
+ * database at version N gets the ones after N (PRAGMA user_version). */
+#define SCHEMA_VERSION ((gint64) G_N_ELEMENTS (migrations))
 /* Long enough to ride out another process's checkpoint, short enough that a
  * wedged writer turns into an error instead of a hung daemon. */
 #define BUSY_TIMEOUT_MS 10000
@@ -55,6 +57,27 @@ static const char schema_v1[] =
     "CREATE TABLE meta ("
     "  key TEXT PRIMARY KEY NOT NULL,"
     "  value TEXT NOT NULL);";
+
+/* Bridge networks and the addresses their running containers hold. An
+ * address is held by one container at a time (the key), a container holds
+ * one per network, and the row goes with the container or the network. */
+static const char schema_v2_networks[] =
+    "CREATE TABLE networks ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  interface TEXT NOT NULL UNIQUE,"
+    "  subnet TEXT NOT NULL UNIQUE,"
+    "  config_json TEXT NOT NULL,"
+    "  last_address TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE network_addresses ("
+    "  network_id TEXT NOT NULL REFERENCES networks (id) ON DELETE CASCADE,"
+    "  address TEXT NOT NULL,"
+    "  container_id TEXT NOT NULL REFERENCES containers (id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (network_id, address),"
+    "  UNIQUE (container_id, network_id));";
+
+static const char *const migrations[] = { schema_v1, schema_v2_networks };
 
 static gboolean
 set_sqlite_error (CtrdDb *db, const char *operation, GError **error)
@@ -211,7 +234,8 @@ read_schema_version (CtrdDb *db, gint64 *out_version, GError **error)
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
                    "Database %s has schema version %" G_GINT64_FORMAT
-                   ", newer than the version %d this containersd knows; refusing to use it "
+                   ", newer than the version %" G_GINT64_FORMAT
+                   " this containersd knows; refusing to use it "
                    "(was it written by a newer containersd?)",
                    db->path, *out_version, SCHEMA_VERSION);
       return FALSE;
@@ -258,9 +282,16 @@ ensure_schema (CtrdDb *db, GError **error)
   if (version == SCHEMA_VERSION)
     return db_transaction_commit (&txn, "reading the schema version", error);
 
-  if (!exec_sql (db, schema_v1, "creating the schema", error) ||
-      !exec_sql (db, "PRAGMA user_version = 1", "setting the schema version", error))
-    return FALSE;
+  for (gint64 v = version; v < SCHEMA_VERSION; v++)
+    if (!exec_sql (db, migrations[v], "creating the schema", error))
+      return FALSE;
+  {
+    /* the only number put into SQL text: a compile-time constant */
+    g_autofree char *sql = g_strdup_printf ("PRAGMA user_version = %" G_GINT64_FORMAT,
+                                            SCHEMA_VERSION);
+    if (!exec_sql (db, sql, "setting the schema version", error))
+      return FALSE;
+  }
   return db_transaction_commit (&txn, "creating the schema", error);
 }
 
@@ -270,8 +301,6 @@ ctrd_db_open (const char *path, GError **error)
   g_autoptr (CtrdDb) db = g_new0 (CtrdDb, 1);
   gint64 version;
   int rc;
-
-  G_STATIC_ASSERT (SCHEMA_VERSION == 1); /* "PRAGMA user_version = 1" above */
 
   db->path = g_strdup (path);
   if (!create_private_file (path, error))
@@ -851,4 +880,247 @@ ctrd_db_set_meta (CtrdDb *db, const char *key, const char *value, GError **error
   if (step_done (db, stmt, "writing a meta value", error) != SQLITE_OK)
     return FALSE;
   return db_transaction_commit (&txn, "writing a meta value", error);
+}
+
+/* ---------------------------------------------------------------- networks */
+
+static void
+refine_network_error (int rc, const CtrdNetworkConfig *config, GError **error)
+{
+  if (rc == SQLITE_CONSTRAINT_UNIQUE)
+    {
+      g_clear_error (error);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
+                   "Network %s: its name, interface %s or subnet %s is already in use",
+                   config->name, config->interface, config->subnet);
+    }
+  else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+    {
+      g_clear_error (error);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED,
+                   "Network %s already exists in the database", config->id);
+    }
+}
+
+gboolean
+ctrd_db_insert_network (CtrdDb *db, const CtrdNetworkConfig *config, GError **error)
+{
+  g_auto (DbTransaction) txn = { NULL };
+  g_autofree char *json = ctrd_network_config_to_json (config);
+  g_autoptr (sqlite3_stmt) stmt =
+      begin_with_statement (&txn, db, TRUE,
+                            "INSERT INTO networks (id, name, interface, subnet, config_json, "
+                            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            "inserting a network", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, config->id);
+  bind_text (stmt, 2, config->name);
+  bind_text (stmt, 3, config->interface);
+  bind_text (stmt, 4, config->subnet);
+  bind_text (stmt, 5, json);
+  sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) config->created_at);
+  rc = step_done (db, stmt, "inserting a network", error);
+  if (rc != SQLITE_OK)
+    {
+      refine_network_error (rc, config, error);
+      return FALSE;
+    }
+  return db_transaction_commit (&txn, "inserting a network", error);
+}
+
+gboolean
+ctrd_db_delete_network (CtrdDb *db, const char *id, GError **error)
+{
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (sqlite3_stmt) stmt = begin_with_statement (
+      &txn, db, TRUE, "DELETE FROM networks WHERE id = ?", "deleting a network", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  if (step_done (db, stmt, "deleting a network", error) != SQLITE_OK)
+    return FALSE;
+  if (sqlite3_changes (db->handle) == 0)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "Network %s is not in the database",
+                   id);
+      return FALSE;
+    }
+  return db_transaction_commit (&txn, "deleting a network", error);
+}
+
+GPtrArray *
+ctrd_db_load_networks (CtrdDb *db, GError **error)
+{
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (GPtrArray) networks =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_network_config_free);
+  g_autoptr (sqlite3_stmt) stmt = begin_with_statement (
+      &txn, db, FALSE, "SELECT id, config_json FROM networks ORDER BY created_at, rowid",
+      "loading networks", error);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      g_autoptr (GError) local_error = NULL;
+      CtrdNetworkConfig *config = ctrd_network_config_from_json (
+          (const char *) sqlite3_column_text (stmt, 1), &local_error);
+
+      if (config == NULL)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Database %s: network %s: %s",
+                       db->path, (const char *) sqlite3_column_text (stmt, 0),
+                       local_error->message);
+          return NULL;
+        }
+      g_ptr_array_add (networks, config);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (db, "loading networks", error);
+      return NULL;
+    }
+  if (!db_transaction_commit (&txn, "loading networks", error))
+    return NULL;
+  return g_steal_pointer (&networks);
+}
+
+void
+ctrd_address_record_free (CtrdAddressRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free (record->network_id);
+  g_free (record->container_id);
+  g_free (record->address);
+  g_free (record);
+}
+
+gboolean
+ctrd_db_insert_address (CtrdDb *db, const char *network_id, const char *container_id,
+                        const char *address, GError **error)
+{
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (sqlite3_stmt) stmt =
+      begin_with_statement (&txn, db, TRUE,
+                            "INSERT INTO network_addresses (network_id, address, container_id) "
+                            "VALUES (?, ?, ?)",
+                            "allocating an address", error);
+  g_autoptr (sqlite3_stmt) cursor = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, network_id);
+  bind_text (stmt, 2, address);
+  bind_text (stmt, 3, container_id);
+  rc = step_done (db, stmt, "allocating an address", error);
+  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+    {
+      g_clear_error (error);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_IN_USE,
+                   rc == SQLITE_CONSTRAINT_PRIMARYKEY
+                       ? "Address %s is already held by another container"
+                       : "Container %.12s already holds an address on this network",
+                   rc == SQLITE_CONSTRAINT_PRIMARYKEY ? address : container_id);
+      return FALSE;
+    }
+  if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+    {
+      g_clear_error (error);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                   "Network %.12s or container %.12s is not in the database", network_id,
+                   container_id);
+      return FALSE;
+    }
+  if (rc != SQLITE_OK)
+    return FALSE;
+  /* where the next allocation starts looking (podman's "last IP") */
+  cursor = prepare (db, "UPDATE networks SET last_address = ? WHERE id = ?",
+                    "allocating an address", error);
+  if (cursor == NULL)
+    return FALSE;
+  bind_text (cursor, 1, address);
+  bind_text (cursor, 2, network_id);
+  if (step_done (db, cursor, "allocating an address", error) != SQLITE_OK)
+    return FALSE;
+  return db_transaction_commit (&txn, "allocating an address", error);
+}
+
+gboolean
+ctrd_db_delete_addresses (CtrdDb *db, const char *container_id, GError **error)
+{
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (sqlite3_stmt) stmt = begin_with_statement (
+      &txn, db, TRUE, "DELETE FROM network_addresses WHERE container_id = ?",
+      "freeing addresses", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, container_id);
+  if (step_done (db, stmt, "freeing addresses", error) != SQLITE_OK)
+    return FALSE;
+  return db_transaction_commit (&txn, "freeing addresses", error);
+}
+
+GPtrArray *
+ctrd_db_load_addresses (CtrdDb *db, const char *network_id, GError **error)
+{
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (GPtrArray) records =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_address_record_free);
+  g_autoptr (sqlite3_stmt) stmt = begin_with_statement (
+      &txn, db, FALSE,
+      "SELECT network_id, container_id, address FROM network_addresses "
+      "WHERE ?1 IS NULL OR network_id = ?1 ORDER BY rowid",
+      "loading addresses", error);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  if (network_id != NULL)
+    bind_text (stmt, 1, network_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      CtrdAddressRecord *record = g_new0 (CtrdAddressRecord, 1);
+
+      record->network_id = column_dup (stmt, 0);
+      record->container_id = column_dup (stmt, 1);
+      record->address = column_dup (stmt, 2);
+      g_ptr_array_add (records, record);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (db, "loading addresses", error);
+      return NULL;
+    }
+  if (!db_transaction_commit (&txn, "loading addresses", error))
+    return NULL;
+  return g_steal_pointer (&records);
+}
+
+char *
+ctrd_db_get_last_address (CtrdDb *db, const char *network_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = prepare (db, "SELECT last_address FROM networks WHERE id = ?",
+                                           "reading a network's last address", error);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, network_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    return column_dup (stmt, 0);
+  if (rc == SQLITE_DONE)
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "Network %s is not in the database",
+                 network_id);
+  else
+    set_sqlite_error (db, "reading a network's last address", error);
+  return NULL;
 }

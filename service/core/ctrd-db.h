@@ -1,4 +1,4 @@
-/* ctrd-db.h: SQLite persistence of images and containers (state.db).
+/* ctrd-db.h: SQLite persistence of images, containers and networks (state.db).
  *
  * WAL journal, synchronous=FULL, foreign keys on, a schema version in
  * PRAGMA user_version (a newer version than this build knows is refused).
@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "ctrd-container-config.h"
+#include "ctrd-network.h"
 
 G_BEGIN_DECLS
 
@@ -69,6 +70,41 @@ GPtrArray *ctrd_db_load_containers (CtrdDb *db, GError **error);
 /* Small key/value table for daemon facts (e.g. "boot_id"). get returns NULL if unset. */
 char *ctrd_db_get_meta (CtrdDb *db, const char *key, GError **error);
 gboolean ctrd_db_set_meta (CtrdDb *db, const char *key, const char *value, GError **error);
+
+/* Networks. A name, interface or subnet another network has gives
+ * NAME_IN_USE. Deleting one frees the addresses on it. */
+gboolean ctrd_db_insert_network (CtrdDb *db, const CtrdNetworkConfig *config, GError **error);
+gboolean ctrd_db_delete_network (CtrdDb *db, const char *id, GError **error);
+/* All networks, oldest first; element type CtrdNetworkConfig*, free func set.
+ * A record that does not pass the configuration's checks is STORAGE_ERROR. */
+GPtrArray *ctrd_db_load_networks (CtrdDb *db, GError **error);
+
+/* Addresses held on networks (by running containers). */
+typedef struct
+{
+  char *network_id;
+  char *container_id;
+  char *address;
+} CtrdAddressRecord;
+
+void ctrd_address_record_free (CtrdAddressRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdAddressRecord, ctrd_address_record_free)
+
+/* Records that @container_id holds @address on @network_id, and makes it the
+ * network's last address handed out: IN_USE when the address is held (by
+ * anyone) or the container already holds one there; NOT_FOUND when the
+ * network or the container is not in the database. An address goes with its
+ * container's or network's row. */
+gboolean ctrd_db_insert_address (CtrdDb *db, const char *network_id, const char *container_id,
+                                 const char *address, GError **error);
+/* Frees every address @container_id holds (none is success). */
+gboolean ctrd_db_delete_addresses (CtrdDb *db, const char *container_id, GError **error);
+/* The addresses held on @network_id (NULL = on every network), oldest
+ * first; element type CtrdAddressRecord*, free func set. */
+GPtrArray *ctrd_db_load_addresses (CtrdDb *db, const char *network_id, GError **error);
+/* The address last handed out on @network_id ("" = none yet); NOT_FOUND for
+ * an unknown network. Free with g_free. */
+char *ctrd_db_get_last_address (CtrdDb *db, const char *network_id, GError **error);
 
 /* The current value of a PRAGMA on this connection, as text; only journal_mode,
  * synchronous, foreign_keys, busy_timeout and user_version (for tests and

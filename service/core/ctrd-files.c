@@ -708,7 +708,7 @@ split_fields (const char *line)
 /* libnetwork's resolvconf: the nameservers, the last "search" line and the
  * last "options" line; comments start at '#' or ';'. */
 static void
-parse_resolv_conf (const char *text, ResolvConf *resolv)
+parse_resolv_conf (const char *text, gboolean keep_loopback, ResolvConf *resolv)
 {
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
 
@@ -730,7 +730,7 @@ parse_resolv_conf (const char *text, ResolvConf *resolv)
 
           /* FilterResolvDNS: a localhost resolver of the host is not
            * reachable from the container's network namespace */
-          if (address != NULL && !g_inet_address_get_is_loopback (address))
+          if (address != NULL && (keep_loopback || !g_inet_address_get_is_loopback (address)))
             g_ptr_array_add (resolv->nameservers, g_strdup (fields[1]));
         }
       else if (g_str_equal (fields[0], "search"))
@@ -773,9 +773,20 @@ build_resolv_conf (const char *host_text, const CtrdFilesParams *params, GError 
     if (!ctrd_files_validate_dns_option (params->dns_options[i], error))
       return NULL;
 
-  parse_resolv_conf (host_text, &resolv);
+  parse_resolv_conf (host_text, params->host_network, &resolv);
   search =
       strv_is_set (params->dns_search) ? params->dns_search : (const char *const *) resolv.search;
+  /* aardvark-dns's domain goes first (podman's networkSearchDomains) */
+  if (strv_is_set (params->network_dns_search))
+    {
+      g_autoptr (GStrvBuilder) merged = g_strv_builder_new ();
+      g_strv_builder_addv (merged, (const char **) params->network_dns_search);
+      if (strv_is_set (search) && !(g_str_equal (search[0], ".") && search[1] == NULL))
+        g_strv_builder_addv (merged, (const char **) search);
+      g_strfreev (resolv.search);
+      resolv.search = g_strv_builder_end (merged);
+      search = (const char *const *) resolv.search;
+    }
   options = strv_is_set (params->dns_options) ? params->dns_options
                                               : (const char *const *) resolv.options;
 
@@ -785,7 +796,12 @@ build_resolv_conf (const char *host_text, const CtrdFilesParams *params, GError 
       g_autofree char *joined = g_strjoinv (" ", (char **) search);
       g_string_append_printf (out, "search %s\n", joined);
     }
-  if (strv_is_set (params->dns_servers))
+  /* on a network with DNS, aardvark-dns answers and forwards to the
+   * container's own DnsServers itself */
+  if (strv_is_set (params->network_dns_servers))
+    for (gsize i = 0; params->network_dns_servers[i] != NULL; i++)
+      g_string_append_printf (out, "nameserver %s\n", params->network_dns_servers[i]);
+  else if (strv_is_set (params->dns_servers))
     for (gsize i = 0; params->dns_servers[i] != NULL; i++)
       g_string_append_printf (out, "nameserver %s\n", params->dns_servers[i]);
   else
@@ -828,12 +844,21 @@ build_hosts (const char *host_text, const char *hostname, const CtrdFilesParams 
       g_string_append_printf (out, "%s\t%s\n", ip, name);
     }
 
-  /* with only a loopback interface the container reaches itself on lo */
   if (params->name != NULL && *params->name != '\0' && !g_str_equal (params->name, hostname))
     names = g_strdup_printf ("%s %s", hostname, params->name);
   else
     names = g_strdup (hostname);
-  g_string_append_printf (out, "127.0.0.1\t%s\n::1\t%s\n", names, names);
+  /* on a network, by its address there, and the host by the gateway
+   * (podman's host.containers.internal); with only a loopback interface the
+   * container reaches itself on lo */
+  if (params->container_ip != NULL && *params->container_ip != '\0')
+    {
+      g_string_append_printf (out, "%s\t%s\n", params->container_ip, names);
+      if (params->network_gateway != NULL && *params->network_gateway != '\0')
+        g_string_append_printf (out, "%s\thost.containers.internal\n", params->network_gateway);
+    }
+  else
+    g_string_append_printf (out, "127.0.0.1\t%s\n::1\t%s\n", names, names);
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 

@@ -96,6 +96,12 @@ typedef struct
   const char *const *dns_options; /* NULL or empty = the host's */
   const char *const *add_hosts;   /* "name:ip" entries */
   const char *host_resolv_conf;   /* NULL = /etc/resolv.conf (tests point elsewhere) */
+  /* On a bridge network (all NULL otherwise): */
+  const char *const *network_dns_servers; /* aardvark-dns's: replace every other nameserver */
+  const char *const *network_dns_search;  /* put before the other search domains */
+  const char *container_ip;       /* the container's address: "ip hostname name" in hosts */
+  const char *network_gateway;    /* the host as host.containers.internal in hosts */
+  gboolean host_network;          /* the host's namespace: localhost resolvers stay */
   const char *host_hosts;         /* NULL = /etc/hosts */
 } CtrdFilesParams;
 
@@ -106,8 +112,13 @@ typedef struct
  *    dropped, Google's public servers when none remain (libnetwork's
  *    FilterResolvDNS, as the seed's generateResolvConf uses it); each of
  *    @dns_servers / @dns_search / @dns_options replaces its part when given;
+ *    on a network with DNS @network_dns_servers are the nameservers and
+ *    @network_dns_search comes first; with @host_network localhost
+ *    nameservers are kept;
  *  - hosts: the host's /etc/hosts, then "ip name" for each of @add_hosts (the
- *    seed's generateHosts), then 127.0.0.1 and ::1 for the host name and name;
+ *    seed's generateHosts), then 127.0.0.1 and ::1 for the host name and name
+ *    (with @container_ip: that address, and @network_gateway for
+ *    host.containers.internal);
  *  - hostname: the host name and a newline;
  *  - .containerenv: podman's format (engine="containersd-VERSION", name, id,
  *    image, imageid, rootless=0);

@@ -1085,7 +1085,7 @@ on_caller_cancelled (GCancellable *caller_cancellable, gpointer user_data)
 static GSubprocess *
 spawn_conmon (CtrdRuntime *runtime, const char *id, const char *name, const char *bundle_dir,
               const char *log_path, const char *run_dir, gboolean terminal, int sync_write_fd,
-              GError **error)
+              const int *keep_fds, guint n_keep_fds, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher =
       new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -1124,6 +1124,23 @@ spawn_conmon (CtrdRuntime *runtime, const char *id, const char *name, const char
 
   g_subprocess_launcher_setenv (launcher, "_OCI_SYNCPIPE", syncpipe, TRUE);
   g_subprocess_launcher_take_fd (launcher, sync_write_fd, SYNC_PIPE_TARGET_FD);
+  /* like libpod's reserved ports: conmon keeps every fd it inherits until
+   * the container exits (runc passes none of them on) */
+  for (guint i = 0; i < n_keep_fds; i++)
+    {
+      /* above every target number, so no copy is overwritten by another's dup2 */
+      int copy = fcntl (keep_fds[i], F_DUPFD_CLOEXEC, SYNC_PIPE_TARGET_FD + 1 + (int) n_keep_fds);
+
+      if (copy < 0)
+        {
+          int saved_errno = errno;
+          g_subprocess_launcher_close (launcher);
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Cannot pass fd %d to conmon: %s",
+                       keep_fds[i], g_strerror (saved_errno));
+          return NULL;
+        }
+      g_subprocess_launcher_take_fd (launcher, copy, SYNC_PIPE_TARGET_FD + 1 + (int) i);
+    }
   conmon = g_subprocess_launcher_spawnv (launcher, argv, error);
   /* Our copy of the write end must go now, spawned or not: only conmon may
    * hold it, so its death shows as EOF. */
@@ -1136,6 +1153,17 @@ ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *nam
                            const char *bundle_dir, const char *log_path,
                            gboolean terminal, GCancellable *cancellable,
                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  ctrd_runtime_create_with_fds_async (runtime, id, name, bundle_dir, log_path, terminal, NULL, 0,
+                                      cancellable, callback, user_data);
+}
+
+void
+ctrd_runtime_create_with_fds_async (CtrdRuntime *runtime, const char *id, const char *name,
+                                    const char *bundle_dir, const char *log_path,
+                                    gboolean terminal, const int *keep_fds, guint n_keep_fds,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr (GError) error = NULL;
@@ -1189,7 +1217,7 @@ ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *nam
   sync_read = g_unix_input_stream_new (sync_pipe[0], TRUE);
 
   cd->conmon = spawn_conmon (runtime, id, name != NULL ? name : id, bundle_dir, log_path,
-                             cd->run_dir, terminal, sync_pipe[1], &error);
+                             cd->run_dir, terminal, sync_pipe[1], keep_fds, n_keep_fds, &error);
   if (cd->conmon == NULL)
     {
       g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,

@@ -43,6 +43,15 @@ void ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char
                                 gboolean terminal,
                                 GCancellable *cancellable, GAsyncReadyCallback callback,
                                 gpointer user_data);
+/* The same, with @keep_fds (copied; the caller keeps its own) inherited by
+ * conmon, which holds them open until the container exits and passes none of
+ * them to the runtime: how reserved host ports stay busy for the container's
+ * life. */
+void ctrd_runtime_create_with_fds_async (CtrdRuntime *runtime, const char *id, const char *name,
+                                         const char *bundle_dir, const char *log_path,
+                                         gboolean terminal, const int *keep_fds,
+                                         guint n_keep_fds, GCancellable *cancellable,
+                                         GAsyncReadyCallback callback, gpointer user_data);
 gboolean ctrd_runtime_create_finish (CtrdRuntime *runtime, GAsyncResult *result,
                                      guint32 *out_pid, guint32 *out_conmon_pid, GError **error);
 

@@ -93,6 +93,9 @@ validate_params (const CtrdSpecParams *params, GError **error)
     return reject_param (error, id, "the host name", params->hostname, "is not valid");
   if (params->cgroups_path != NULL && !g_path_is_absolute (params->cgroups_path))
     return reject_param (error, id, "the cgroups path", params->cgroups_path, "is not absolute");
+  if (params->netns_path != NULL && !g_path_is_absolute (params->netns_path))
+    return reject_param (error, id, "the network namespace", params->netns_path,
+                         "is not absolute");
   for (gsize i = 0; params->env != NULL && params->env[i] != NULL; i++)
     if (!ctrd_env_entry_is_valid (params->env[i]))
       return reject_param (error, id, "the environment entry", params->env[i], "is not KEY=VALUE");
@@ -372,13 +375,20 @@ build_linux (const CtrdSpecParams *params)
   if (params->cgroups_path != NULL)
     json_object_set_string_member (linux_obj, "cgroupsPath", params->cgroups_path);
 
-  /* A new network namespace holds only lo until the network module (a later
-   * issue) joins the container to a configured one. */
+  /* The network namespace: a new one with only lo, the one netavark set up
+   * ({"type": "network", "path": NETNS} as libpod's generateSpec), or none
+   * at all for the host's. */
   for (gsize i = 0; namespaces[i] != NULL; i++)
     {
-      JsonObject *ns = json_object_new ();
+      gboolean network = g_str_equal (namespaces[i], "network");
+      JsonObject *ns;
 
+      if (network && params->host_network)
+        continue;
+      ns = json_object_new ();
       json_object_set_string_member (ns, "type", namespaces[i]);
+      if (network && params->netns_path != NULL)
+        json_object_set_string_member (ns, "path", params->netns_path);
       json_array_add_object_element (ns_array, ns);
     }
   json_object_set_array_member (linux_obj, "namespaces", ns_array);

@@ -44,6 +44,11 @@ typedef struct
   /* SELinux labels (ctrd_selinux_container_labels); NULL = none. */
   const char *process_label;
   const char *mount_label;
+  /* The network namespace to join (a bridge network's, bound by the network
+   * module); NULL = a new one with only lo. With @host_network, none: the
+   * container shares the host's. */
+  const char *netns_path;
+  gboolean host_network;
 } CtrdSpecParams;
 
 /* The OCI spec (ociVersion 1.0.2) for @params: namespaces pid, mount, ipc, uts,
