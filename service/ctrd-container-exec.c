@@ -36,7 +36,6 @@ typedef struct
   int fds[3];
   char *process_path;
   GDBusMethodInvocation *invocation;
-  gboolean started; /* handed to the runtime: on_exec_done frees it */
 } ExecData;
 
 static void
@@ -163,34 +162,29 @@ write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
   return TRUE;
 }
 
-/* Runs once authorized; until the runtime has it, the data stays owned by the
- * authorization check, which frees it (exec_check_done). */
+/* Takes @user_data, the checked call; once the runtime has it, on_exec_done
+ * frees it. */
 static void
-do_exec (GDBusMethodInvocation *invocation, gpointer user_data)
+exec_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   ExecData *data = user_data;
-  CtrdContainer *self = data->container;
   GError *error = NULL;
   int fds[3];
 
-  if (self->removed)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s was removed", self->config->name);
-      return;
-    }
   if (self->run.state != CTRD_STATE_RUNNING || self->op != CTRD_OP_NONE)
     {
       ctrd_container_return_invalid_state (self, invocation, "run Exec (it must be running)");
+      exec_data_free (data);
       return;
     }
   if (!write_exec_process (self, data, &error))
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      exec_data_free (data);
       return;
     }
   data->invocation = invocation;
-  data->started = TRUE;
   for (guint i = 0; i < 3; i++)
     {
       fds[i] = data->fds[i];
@@ -199,15 +193,6 @@ do_exec (GDBusMethodInvocation *invocation, gpointer user_data)
   ctrd_container_emit_event (self, "exec");
   ctrd_runtime_exec_async (ctrd_daemon_get_runtime (self->daemon), self->config->id,
                            data->process_path, fds[0], fds[1], fds[2], NULL, on_exec_done, data);
-}
-
-static void
-exec_check_done (gpointer user_data)
-{
-  ExecData *data = user_data;
-
-  if (!data->started)
-    exec_data_free (data);
 }
 
 gboolean
@@ -343,9 +328,8 @@ handle_exec (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDList
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name, do_exec,
-                        data, exec_check_done);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, exec_authorized, data,
+                            exec_data_free);
   return TRUE;
 }
 
@@ -461,28 +445,11 @@ log_stream_thread (gpointer user_data)
   return NULL;
 }
 
-typedef struct
+/* Starts a thread that copies the log into a new pipe, following it as
+ * @options say; returns the pipe's read end, or -1. */
+static int
+open_log_stream (CtrdContainer *self, const CtrdLogsStreamOptions *options, GError **error)
 {
-  CtrdContainer *container;
-  CtrdLogsStreamOptions options;
-} LogCall;
-
-static void
-log_call_free (gpointer user_data)
-{
-  LogCall *call = user_data;
-
-  g_object_unref (call->container);
-  g_free (call);
-}
-
-static void
-do_get_logs (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  LogCall *call = user_data;
-  CtrdContainer *self = call->container;
-  g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
-  g_autoptr (GError) error = NULL;
   LogStream *stream;
   GThread *thread;
   int fds[2];
@@ -490,24 +457,21 @@ do_get_logs (GDBusMethodInvocation *invocation, gpointer user_data)
   if (g_atomic_int_add (&active_log_streams, 1) >= MAX_LOG_STREAMS)
     {
       g_atomic_int_dec_and_test (&active_log_streams);
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                                             "Container %s: too many log streams are open",
-                                             self->config->name);
-      return;
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                           "too many log streams are open");
+      return -1;
     }
   if (pipe2 (fds, O_CLOEXEC) < 0)
     {
       int saved_errno = errno;
       g_atomic_int_dec_and_test (&active_log_streams);
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_FAILED,
-                                             "Container %s: pipe: %s", self->config->name,
-                                             g_strerror (saved_errno));
-      return;
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "pipe: %s", g_strerror (saved_errno));
+      return -1;
     }
   stream = g_new0 (LogStream, 1);
   stream->path = log_path (self);
   stream->out_fd = fds[1];
-  stream->options = call->options;
+  stream->options = *options;
   stream->conmon_pid = ctrd_container_is_live_state (self->run.state) ? self->run.conmon_pid : 0;
   if (stream->conmon_pid != 0 && self->log_live == NULL)
     /* running since before the daemon (re)started */
@@ -516,7 +480,7 @@ do_get_logs (GDBusMethodInvocation *invocation, gpointer user_data)
                                                                    : log_live_new (FALSE);
   /* Its own thread: a followed log may stream for days, which must not
    * hold one of GTask's pool threads. */
-  thread = g_thread_try_new ("log-stream", log_stream_thread, stream, &error);
+  thread = g_thread_try_new ("log-stream", log_stream_thread, stream, error);
   if (thread == NULL)
     {
       close (fds[0]);
@@ -525,14 +489,30 @@ do_get_logs (GDBusMethodInvocation *invocation, gpointer user_data)
       g_free (stream->path);
       g_free (stream);
       g_atomic_int_dec_and_test (&active_log_streams);
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_FAILED,
-                                             "Container %s: %s", self->config->name,
-                                             error->message);
-      return;
+      return -1;
     }
   g_thread_unref (thread);
-  g_unix_fd_list_append (fd_list, fds[0], NULL);
-  close (fds[0]);
+  return fds[0];
+}
+
+/* @user_data: the CtrdLogsStreamOptions (taken). */
+static void
+get_logs_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CtrdContainer *self = object;
+  g_autofree CtrdLogsStreamOptions *options = user_data;
+  g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
+  GError *error = NULL;
+  int fd = open_log_stream (self, options, &error);
+
+  if (fd < 0)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_FAILED);
+      return;
+    }
+  g_unix_fd_list_append (fd_list, fd, NULL);
+  close (fd);
   ctr_container_complete_get_logs (CTR_CONTAINER (self), invocation, fd_list,
                                    g_variant_new_handle (0));
 }
@@ -543,7 +523,7 @@ handle_get_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFD
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
   GError *error = NULL;
-  LogCall *call;
+  CtrdLogsStreamOptions stream_options = { .tail = -1 };
 
   if (!ctrd_validate_options (options, log_options, G_N_ELEMENTS (log_options), "GetLogs", &error))
     {
@@ -551,24 +531,19 @@ handle_get_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFD
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  call = g_new0 (LogCall, 1);
-  call->container = g_object_ref (self);
-  call->options.tail = -1;
-  g_variant_lookup (options, "Follow", "b", &call->options.follow);
-  g_variant_lookup (options, "Tail", "x", &call->options.tail);
-  g_variant_lookup (options, "Since", "t", &call->options.since_usec);
-  g_variant_lookup (options, "Timestamps", "b", &call->options.timestamps);
-  if (call->options.tail < -1)
+  g_variant_lookup (options, "Follow", "b", &stream_options.follow);
+  g_variant_lookup (options, "Tail", "x", &stream_options.tail);
+  g_variant_lookup (options, "Since", "t", &stream_options.since_usec);
+  g_variant_lookup (options, "Timestamps", "b", &stream_options.timestamps);
+  if (stream_options.tail < -1)
     {
-      log_call_free (call);
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                                              "Container %s: Tail must be -1 (all) or at least 0",
                                              self->config->name);
       return TRUE;
     }
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name,
-                        do_get_logs, call, log_call_free);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, get_logs_authorized,
+                            g_memdup2 (&stream_options, sizeof stream_options), g_free);
   return TRUE;
 }
 
@@ -633,36 +608,16 @@ on_read_logs_done (GObject *source, GAsyncResult *result, gpointer user_data)
                                     g_variant_builder_end (&builder), data->next_cursor);
 }
 
-typedef struct
-{
-  CtrdContainer *container;
-  guint64 cursor;
-  guint max_lines;
-} ReadLogsCall;
-
+/* Takes @user_data, the ReadLogsData, for the worker. */
 static void
-do_read_logs (GDBusMethodInvocation *invocation, gpointer user_data)
+read_logs_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  ReadLogsCall *call = user_data;
-  CtrdContainer *self = call->container;
-  ReadLogsData *data = g_new0 (ReadLogsData, 1);
-  g_autoptr (GTask) task = g_task_new (self, NULL, on_read_logs_done, NULL);
+  ReadLogsData *data = user_data;
+  g_autoptr (GTask) task = g_task_new (object, NULL, on_read_logs_done, NULL);
 
-  data->path = log_path (self);
-  data->cursor = call->cursor;
-  data->max_lines = call->max_lines;
   data->invocation = invocation;
   g_task_set_task_data (task, data, read_logs_data_free);
   g_task_run_in_thread (task, read_logs_thread);
-}
-
-static void
-read_logs_call_free (gpointer user_data)
-{
-  ReadLogsCall *call = user_data;
-
-  g_object_unref (call->container);
-  g_free (call);
 }
 
 static gboolean
@@ -670,7 +625,7 @@ handle_read_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, guint6
                   guint max_lines)
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
-  ReadLogsCall *call;
+  ReadLogsData *data;
 
   if (max_lines == 0 || max_lines > MAX_READ_LOG_LINES)
     {
@@ -679,13 +634,12 @@ handle_read_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, guint6
                                              self->config->name, MAX_READ_LOG_LINES);
       return TRUE;
     }
-  call = g_new0 (ReadLogsCall, 1);
-  call->container = g_object_ref (self);
-  call->cursor = cursor;
-  call->max_lines = max_lines;
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name,
-                        do_read_logs, call, read_logs_call_free);
+  data = g_new0 (ReadLogsData, 1);
+  data->path = log_path (self);
+  data->cursor = cursor;
+  data->max_lines = max_lines;
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, read_logs_authorized,
+                            data, read_logs_data_free);
   return TRUE;
 }
 

@@ -109,7 +109,6 @@ handle_get_sizes (CtrContainer *iface, GDBusMethodInvocation *invocation)
 
 typedef struct
 {
-  CtrdContainer *container;
   GDBusMethodInvocation *invocation;
   int out_fd;
   char *mountpoint;
@@ -130,7 +129,6 @@ export_data_free (gpointer user_data)
   g_free (data->commit);
   g_free (data->id);
   g_clear_object (&data->job);
-  g_clear_object (&data->container);
   g_free (data);
 }
 
@@ -226,35 +224,25 @@ on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 }
 
+/* Takes @user_data, the ExportData holding the caller's fd, for the worker. */
 static void
-do_export (GDBusMethodInvocation *invocation, gpointer user_data)
+export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  ExportData *data = user_data;
-  CtrdContainer *self = data->container;
+  CtrdContainer *self = object;
   g_autoptr (GTask) task = NULL;
-  ExportData *owned;
+  ExportData *data = user_data;
 
-  if (self->removed)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s was removed", self->config->name);
-      return;
-    }
   if (self->op != CTRD_OP_NONE || self->run.state == CTRD_STATE_REMOVING ||
       self->run.state == CTRD_STATE_STOPPED)
     {
       ctrd_container_return_invalid_state (self, invocation, "be exported");
+      export_data_free (data);
       return;
     }
-  /* Hand the data over to the task; the check's destroy frees an empty shell. */
-  owned = g_new0 (ExportData, 1);
-  *owned = *data;
-  data->out_fd = -1;
-  data->container = NULL;
-  owned->invocation = invocation;
-  owned->mountpoint = ctrd_container_rootfs_mountpoint (self);
-  owned->storage = ctrd_daemon_get_storage (self->daemon);
-  owned->id = g_strdup (self->config->id);
+  data->invocation = invocation;
+  data->mountpoint = ctrd_container_rootfs_mountpoint (self);
+  data->storage = ctrd_daemon_get_storage (self->daemon);
+  data->id = g_strdup (self->config->id);
   if (self->run.state == CTRD_STATE_CONFIGURED || self->run.state == CTRD_STATE_EXITED)
     {
       CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
@@ -263,18 +251,18 @@ do_export (GDBusMethodInvocation *invocation, gpointer user_data)
           g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
                                                  "Container %s: its image is gone",
                                                  self->config->name);
-          export_data_free (owned);
+          export_data_free (data);
           return;
         }
       /* Not running: mount it for the copy, and keep Start away meanwhile. */
-      owned->commit = g_strdup (ctrd_image_get_commit (image));
+      data->commit = g_strdup (ctrd_image_get_commit (image));
       self->op = CTRD_OP_EXPORT;
     }
   /* A Job shows the bytes written and lets the caller (or root) cancel. */
-  owned->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation,
-                             CTRD_ACTION_CONTAINER_EXEC);
-  task = g_task_new (self, ctrd_job_get_cancellable (owned->job), on_export_done, NULL);
-  g_task_set_task_data (task, owned, export_data_free);
+  data->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation,
+                            CTRD_ACTION_CONTAINER_EXEC);
+  task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_export_done, NULL);
+  g_task_set_task_data (task, data, export_data_free);
   g_task_run_in_thread (task, export_thread);
 }
 
@@ -298,10 +286,8 @@ handle_export (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDLi
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  data->container = g_object_ref (self);
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name, do_export,
-                        data, export_data_free);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, export_authorized, data,
+                            export_data_free);
   return TRUE;
 }
 
@@ -481,42 +467,89 @@ on_commit_frozen (GObject *source, GAsyncResult *result, gpointer user_data)
   run_commit_thread (data);
 }
 
+/* Takes @user_data, the checked CommitData, through the freeze, the worker
+ * and the thaw. */
 static void
-do_commit (GDBusMethodInvocation *invocation, gpointer user_data)
+commit_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   CommitData *data = user_data;
-  CtrdContainer *self = data->container;
   CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
-  CommitData *owned;
 
-  if (self->removed || image == NULL)
+  if (image == NULL)
     {
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
                                              "Container %s or its image was removed",
                                              self->config->name);
+      commit_data_free (data);
       return;
     }
   if (self->op != CTRD_OP_NONE || self->run.state == CTRD_STATE_REMOVING)
     {
       ctrd_container_return_invalid_state (self, invocation, "be committed");
+      commit_data_free (data);
       return;
     }
-  /* The check's destroy frees what is left behind in @data. */
-  owned = g_new0 (CommitData, 1);
-  *owned = *data;
-  memset (data, 0, sizeof *data);
-  owned->invocation = invocation;
-  owned->base_commit = g_strdup (ctrd_image_get_commit (image));
-  owned->upper = ctrd_container_upper_dir (self);
-  owned->exclude = runtime_mount_points (self);
-  owned->job = ctrd_job_new (self->daemon, "commit", self->object_path, invocation,
-                             CTRD_ACTION_CONTAINER_CREATE);
+  data->container = g_object_ref (self);
+  data->invocation = invocation;
+  data->base_commit = g_strdup (ctrd_image_get_commit (image));
+  data->upper = ctrd_container_upper_dir (self);
+  data->exclude = runtime_mount_points (self);
+  data->job = ctrd_job_new (self->daemon, "commit", self->object_path, invocation,
+                            CTRD_ACTION_CONTAINER_CREATE);
   self->op = CTRD_OP_COMMIT;
-  if (owned->pause && self->run.state == CTRD_STATE_RUNNING)
+  if (data->pause && self->run.state == CTRD_STATE_RUNNING)
     ctrd_runtime_pause_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE, NULL,
-                              on_commit_frozen, owned);
+                              on_commit_frozen, data);
   else
-    run_commit_thread (owned);
+    run_commit_thread (data);
+}
+
+static GHashTable *
+labels_from_variant (GVariant *labels)
+{
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GVariantIter iter;
+  const char *key, *value;
+
+  g_variant_iter_init (&iter, labels);
+  while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+    g_hash_table_insert (table, g_strdup (key), g_strdup (value));
+  return table;
+}
+
+/* Commit's arguments, checked; NULL with the error otherwise. */
+static CommitData *
+parse_commit_call (const char *image_name, GVariant *options, GError **error)
+{
+  CommitData *data = g_new0 (CommitData, 1);
+  g_autoptr (GVariant) labels = NULL;
+  g_autofree const char **env = NULL;
+
+  data->pause = TRUE;
+  if (!ctrd_validate_options (options, commit_options, G_N_ELEMENTS (commit_options), "Commit",
+                              error) ||
+      (*image_name != '\0' && (data->name = ctrd_normalize_image_name (image_name, error)) == NULL))
+    {
+      commit_data_free (data);
+      return NULL;
+    }
+  g_variant_lookup (options, "Command", "^as", &data->command);
+  g_variant_lookup (options, "Entrypoint", "^as", &data->entrypoint);
+  g_variant_lookup (options, "Pause", "b", &data->pause);
+  if (g_variant_lookup (options, "Env", "^a&s", &env))
+    {
+      if (!ctrd_validate_env (env, error))
+        {
+          commit_data_free (data);
+          return NULL;
+        }
+      data->env = g_strdupv ((char **) env);
+    }
+  labels = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
+  if (labels != NULL)
+    data->labels = labels_from_variant (labels);
+  return data;
 }
 
 static gboolean
@@ -525,49 +558,16 @@ handle_commit (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
   GError *error = NULL;
-  CommitData *data = g_new0 (CommitData, 1);
-  g_autoptr (GVariant) labels = NULL;
-  g_autofree const char **env = NULL;
+  CommitData *data = parse_commit_call (image_name, options, &error);
 
-  data->pause = TRUE;
-  if (!ctrd_validate_options (options, commit_options, G_N_ELEMENTS (commit_options), "Commit",
-                              &error) ||
-      (*image_name != '\0' &&
-       (data->name = ctrd_normalize_image_name (image_name, &error)) == NULL))
+  if (data == NULL)
     {
-      commit_data_free (data);
       g_prefix_error (&error, "Container %s: ", self->config->name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  g_variant_lookup (options, "Command", "^as", &data->command);
-  g_variant_lookup (options, "Entrypoint", "^as", &data->entrypoint);
-  g_variant_lookup (options, "Pause", "b", &data->pause);
-  if (g_variant_lookup (options, "Env", "^a&s", &env))
-    {
-      if (!ctrd_validate_env (env, &error))
-        {
-          commit_data_free (data);
-          g_prefix_error (&error, "Container %s: ", self->config->name);
-          ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
-          return TRUE;
-        }
-      data->env = g_strdupv ((char **) env);
-    }
-  labels = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
-  if (labels != NULL)
-    {
-      GVariantIter iter;
-      const char *key, *value;
-      data->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      g_variant_iter_init (&iter, labels);
-      while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
-        g_hash_table_insert (data->labels, g_strdup (key), g_strdup (value));
-    }
-  data->container = g_object_ref (self);
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_CREATE, "container.name", self->config->name,
-                        do_commit, data, commit_data_free);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_CREATE, commit_authorized, data,
+                            commit_data_free);
   return TRUE;
 }
 
@@ -632,8 +632,9 @@ on_changes_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-do_get_changes (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+get_changes_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
   ChangesData *data;
   g_autoptr (GTask) task = NULL;
@@ -658,8 +659,8 @@ do_get_changes (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdCont
 static gboolean
 handle_get_changes (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_EXEC,
-                                 do_get_changes, NULL);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_EXEC,
+                            get_changes_authorized, NULL, NULL);
   return TRUE;
 }
 
@@ -711,8 +712,9 @@ on_verify_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-do_verify (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+verify_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
   g_autoptr (GTask) task = NULL;
 
@@ -730,8 +732,8 @@ do_verify (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainer
 static gboolean
 handle_verify (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
-                                 do_verify, NULL);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
+                            verify_authorized, NULL, NULL);
   return TRUE;
 }
 
@@ -791,12 +793,6 @@ switch_image (CtrdContainer *self, CtrdImage *image, const char *image_name, con
 static gboolean
 can_switch_image (CtrdContainer *self, GDBusMethodInvocation *invocation, const char *what)
 {
-  if (self->removed)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s was removed", self->config->name);
-      return FALSE;
-    }
   /* The root is an overlay on the image: it can only move while unmounted. */
   if (self->op != CTRD_OP_NONE ||
       (self->run.state != CTRD_STATE_CONFIGURED && self->run.state != CTRD_STATE_EXITED))
@@ -810,34 +806,19 @@ can_switch_image (CtrdContainer *self, GDBusMethodInvocation *invocation, const 
   return TRUE;
 }
 
-typedef struct
-{
-  CtrdContainer *container;
-  char *reference;
-} RebaseData;
-
+/* @user_data: the image reference (taken). */
 static void
-rebase_data_free (gpointer user_data)
+rebase_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  RebaseData *data = user_data;
-
-  g_object_unref (data->container);
-  g_free (data->reference);
-  g_free (data);
-}
-
-static void
-do_rebase (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  RebaseData *data = user_data;
-  CtrdContainer *self = data->container;
+  CtrdContainer *self = object;
+  g_autofree char *reference = user_data;
   GError *error = NULL;
   CtrdImage *image;
 
   if (!can_switch_image (self, invocation, "be rebased"))
     return;
   /* Looked up again: it may have gone while polkit was asked. */
-  image = ctrd_daemon_find_image (self->daemon, data->reference, &error);
+  image = ctrd_daemon_find_image (self->daemon, reference, &error);
   if (image == NULL)
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
@@ -848,7 +829,7 @@ do_rebase (GDBusMethodInvocation *invocation, gpointer user_data)
       ctr_container_complete_rebase (CTR_CONTAINER (self), invocation);
       return;
     }
-  if (!switch_image (self, image, data->reference, "rebase", &error))
+  if (!switch_image (self, image, reference, "rebase", &error))
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
@@ -862,7 +843,6 @@ handle_rebase (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
   GError *error = NULL;
-  RebaseData *data;
 
   if (!ctrd_validate_options (options, NULL, 0, "Rebase", &error) ||
       ctrd_daemon_find_image (self->daemon, reference, &error) == NULL)
@@ -871,18 +851,15 @@ handle_rebase (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  data = g_new0 (RebaseData, 1);
-  data->container = g_object_ref (self);
-  data->reference = g_strdup (reference);
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_MANAGE, "container.name", self->config->name,
-                        do_rebase, data, rebase_data_free);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_MANAGE, rebase_authorized,
+                            g_strdup (reference), g_free);
   return TRUE;
 }
 
 static void
-do_rollback (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+rollback_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   GError *error = NULL;
   CtrdImage *previous;
   g_autofree char *name = NULL;
@@ -919,8 +896,8 @@ do_rollback (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContain
 static gboolean
 handle_rollback (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
-                                 do_rollback, NULL);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
+                            rollback_authorized, NULL, NULL);
   return TRUE;
 }
 

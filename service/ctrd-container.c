@@ -562,52 +562,13 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
 
 /* ---------------------------------------------------------------- authorization */
 
-static void
-call_data_free (gpointer data)
-{
-  CtrdContainerCall *call = data;
-
-  g_object_unref (call->container);
-  g_free (call);
-}
-
-typedef struct
-{
-  CtrdContainerCall call;
-  CtrdContainerAuthorizedCall func;
-} PendingCall;
-
-static void
-on_authorized (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  PendingCall *pending = user_data;
-  CtrdContainer *self = pending->call.container;
-
-  /* The object may have been removed while polkit was asked. */
-  if (self->removed)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s was removed", self->config->name);
-      return;
-    }
-  pending->func (self, invocation, &pending->call);
-}
-
-/* Validation is done: ask polkit for @action_id, then run @func. */
 void
-ctrd_container_authorize_then (CtrdContainer *self, GDBusMethodInvocation *invocation,
-                               const char *action_id, CtrdContainerAuthorizedCall func,
-                               const CtrdContainerCall *call)
+ctrd_container_authorize (CtrdContainer *self, GDBusMethodInvocation *invocation,
+                          const char *action_id, CtrdAuthorizedFunc func, gpointer user_data,
+                          GDestroyNotify destroy)
 {
-  PendingCall *pending = g_new0 (PendingCall, 1);
-
-  if (call != NULL)
-    pending->call = *call;
-  pending->call.container = g_object_ref (self);
-  pending->func = func;
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation, action_id,
-                        "container.name", self->config->name, on_authorized, pending,
-                        call_data_free);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation, action_id,
+                        "container.name", self->config->name, func, user_data, destroy);
 }
 
 /* An operation ended; an exit that arrived meanwhile is handled now. */
@@ -624,38 +585,16 @@ ctrd_container_finish_operation (CtrdContainer *self)
 
 /* ---------------------------------------------------------------- Rename */
 
-typedef struct
-{
-  CtrdContainer *container;
-  char *new_name;
-} RenameData;
-
 static void
-rename_data_free (gpointer user_data)
+rename_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  RenameData *data = user_data;
-
-  g_object_unref (data->container);
-  g_free (data->new_name);
-  g_free (data);
-}
-
-static void
-do_rename (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  RenameData *data = user_data;
-  CtrdContainer *self = data->container;
+  CtrdContainer *self = object;
+  g_autofree char *new_name = user_data;
   GError *error = NULL;
   g_autofree char *old_name = NULL;
   CtrdContainer *holder;
 
-  if (self->removed)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s was removed", self->config->name);
-      return;
-    }
-  holder = ctrd_daemon_get_container_by_name (self->daemon, data->new_name);
+  holder = ctrd_daemon_get_container_by_name (self->daemon, new_name);
   if (holder == self)
     {
       ctr_container_complete_rename (CTR_CONTAINER (self), invocation);
@@ -665,7 +604,7 @@ do_rename (GDBusMethodInvocation *invocation, gpointer user_data)
     {
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
                                              "The name %s is already used by another container",
-                                             data->new_name);
+                                             new_name);
       return;
     }
   if (self->run.state == CTRD_STATE_REMOVING)
@@ -675,7 +614,7 @@ do_rename (GDBusMethodInvocation *invocation, gpointer user_data)
     }
 
   old_name = g_steal_pointer (&self->config->name);
-  self->config->name = g_strdup (data->new_name);
+  self->config->name = g_strdup (new_name);
   if (!ctrd_db_update_container_config (ctrd_daemon_get_db (self->daemon), self->config, &error))
     {
       g_free (self->config->name);
@@ -694,7 +633,6 @@ handle_rename (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
   GError *error = NULL;
-  RenameData *data;
 
   if (!ctrd_validate_container_name (new_name, &error))
     {
@@ -702,12 +640,8 @@ handle_rename (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  data = g_new0 (RenameData, 1);
-  data->container = g_object_ref (self);
-  data->new_name = g_strdup (new_name);
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_MANAGE, "container.name", self->config->name,
-                        do_rename, data, rename_data_free);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_MANAGE, rename_authorized,
+                            g_strdup (new_name), g_free);
   return TRUE;
 }
 
@@ -827,8 +761,9 @@ inspect_json (CtrdContainer *self)
 }
 
 static void
-do_inspect (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+inspect_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   g_autofree char *json = inspect_json (self);
 
   ctr_container_complete_inspect (CTR_CONTAINER (self), invocation, json);
@@ -837,8 +772,8 @@ do_inspect (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContaine
 static gboolean
 handle_inspect (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_EXEC,
-                                 do_inspect, NULL);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_EXEC,
+                            inspect_authorized, NULL, NULL);
   return TRUE;
 }
 
