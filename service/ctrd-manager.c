@@ -504,28 +504,13 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   return g_steal_pointer (&config);
 }
 
-typedef struct
-{
-  CtrdManager *manager;
-  CtrdContainerConfig *config;
-} CreateData;
-
+/* @user_data: the new container's config (taken). */
 static void
-create_data_free (gpointer user_data)
+create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
+                             gpointer user_data)
 {
-  CreateData *data = user_data;
-
-  g_object_unref (data->manager);
-  g_clear_pointer (&data->config, ctrd_container_config_free);
-  g_free (data);
-}
-
-static void
-do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  CreateData *data = user_data;
-  CtrdManager *self = data->manager;
-  CtrdContainerConfig *config = data->config;
+  CtrdManager *self = object;
+  g_autoptr (CtrdContainerConfig) config = user_data;
   CtrdStorage *storage = ctrd_daemon_get_storage (self->daemon);
   GError *error = NULL;
   g_autoptr (CtrdContainer) container = NULL;
@@ -565,7 +550,7 @@ do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
       return;
     }
 
-  container = ctrd_container_new (self->daemon, g_steal_pointer (&data->config), &run);
+  container = ctrd_container_new (self->daemon, g_steal_pointer (&config), &run);
   ctrd_daemon_add_container (self->daemon, container);
   g_message ("Created container %s (%.12s) from image %.12s", ctrd_container_get_name (container),
              ctrd_container_get_id (container), ctrd_container_get_image_id (container));
@@ -582,7 +567,7 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
   CtrdManager *self = CTRD_MANAGER (iface);
   GError *error = NULL;
   g_autofree char *generated_name = NULL;
-  CreateData *data;
+  g_autoptr (CtrdContainerConfig) config = NULL;
   CtrdImage *image;
 
   if (*name == '\0')
@@ -607,27 +592,24 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
       ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
       return TRUE;
     }
-  data = g_new0 (CreateData, 1);
-  data->manager = g_object_ref (self);
-  data->config = build_container_config (self, name, image, image_ref, command, options, &error);
-  if (data->config == NULL)
+  config = build_container_config (self, name, image, image_ref, command, options, &error);
+  if (config == NULL)
     {
-      create_data_free (data);
       g_prefix_error (&error, "Container %s: ", name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
   if (ctrd_daemon_get_container_by_name (self->daemon, name) != NULL)
     {
-      create_data_free (data);
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
                                              "The name %s is already used by another container",
                                              name);
       return TRUE;
     }
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_CREATE, "container.name", name, do_create_container,
-                        data, create_data_free);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
+                        CTRD_ACTION_CONTAINER_CREATE, "container.name", name,
+                        create_container_authorized, g_steal_pointer (&config),
+                        (GDestroyNotify) ctrd_container_config_free);
   return TRUE;
 }
 
@@ -821,7 +803,6 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
 
 typedef struct
 {
-  CtrdManager *manager;
   int fd;       /* ImportImage: the caller's fd; -1 for ImportImageFromPath */
   char *path;   /* ImportImageFromPath */
   char *name;
@@ -835,17 +816,18 @@ pending_import_free (gpointer user_data)
 
   if (pending->fd >= 0)
     close (pending->fd);
-  g_object_unref (pending->manager);
   g_free (pending->path);
   g_free (pending->name);
   g_variant_unref (pending->options);
   g_free (pending);
 }
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PendingImport, pending_import_free)
 
+/* @user_data: the PendingImport (taken). */
 static void
-do_import (GDBusMethodInvocation *invocation, gpointer user_data)
+import_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  PendingImport *pending = user_data;
+  g_autoptr (PendingImport) pending = user_data;
   int fd = pending->fd;
 
   pending->fd = -1;
@@ -867,8 +849,7 @@ do_import (GDBusMethodInvocation *invocation, gpointer user_data)
         }
       fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
     }
-  run_import (pending->manager, invocation, pending->path != NULL, fd, pending->name,
-              pending->options);
+  run_import (object, invocation, pending->path != NULL, fd, pending->name, pending->options);
 }
 
 static void
@@ -877,14 +858,13 @@ authorize_import (CtrdManager *self, GDBusMethodInvocation *invocation, int fd, 
 {
   PendingImport *pending = g_new0 (PendingImport, 1);
 
-  pending->manager = g_object_ref (self);
   pending->fd = fd;
   pending->path = g_strdup (path);
   pending->name = g_strdup (name);
   pending->options = g_variant_ref (options);
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
                         CTRD_ACTION_IMAGE_MANAGE, "image.name", *name != '\0' ? name : NULL,
-                        do_import, pending, pending_import_free);
+                        import_authorized, pending, pending_import_free);
 }
 
 static gboolean
@@ -1024,9 +1004,10 @@ on_pruned_one (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-do_prune_containers (GDBusMethodInvocation *invocation, gpointer user_data)
+prune_containers_authorized (gpointer object, GDBusMethodInvocation *invocation,
+                             gpointer user_data)
 {
-  CtrdManager *self = user_data;
+  CtrdManager *self = object;
   g_autoptr (GPtrArray) containers = ctrd_daemon_list_containers (self->daemon);
   PruneData *data = g_new0 (PruneData, 1);
 
@@ -1057,9 +1038,9 @@ handle_prune_containers (CtrManager *iface, GDBusMethodInvocation *invocation)
 {
   CtrdManager *self = CTRD_MANAGER (iface);
 
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_CREATE, NULL, NULL, do_prune_containers,
-                        g_object_ref (self), g_object_unref);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
+                        CTRD_ACTION_CONTAINER_CREATE, NULL, NULL, prune_containers_authorized,
+                        NULL, NULL);
   return TRUE;
 }
 
