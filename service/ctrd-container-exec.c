@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -17,6 +16,10 @@
 #include "ctrd-util.h"
 
 /* ---------------------------------------------------------------- Exec */
+
+/* Exec's three fds (up to three in the message): the process's stdio. */
+#define EXEC_STDIN_RULES (CTRD_FD_READABLE | CTRD_FD_NOT_DIRECTORY)
+#define EXEC_OUTPUT_RULES (CTRD_FD_WRITABLE | CTRD_FD_NOT_DIRECTORY)
 
 static const CtrdOptionSpec exec_options[] = {
   { "Env", "as" },
@@ -195,37 +198,6 @@ exec_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer us
                            data->process_path, fds[0], fds[1], fds[2], NULL, on_exec_done, data);
 }
 
-gboolean
-ctrd_container_get_handle_fd (GUnixFDList *fd_list, GVariant *handle, gboolean for_writing,
-                              const char *what, int *out_fd, GError **error)
-{
-  gint32 index = g_variant_get_handle (handle);
-  struct stat st;
-  int fd, mode;
-
-  if (fd_list == NULL || index < 0 || index >= g_unix_fd_list_get_length (fd_list))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "%s: handle %d is not one of the file descriptors sent", what, index);
-      return FALSE;
-    }
-  fd = g_unix_fd_list_get (fd_list, index, error);
-  if (fd < 0)
-    return FALSE;
-  mode = fcntl (fd, F_GETFL) & O_ACCMODE;
-  if (fstat (fd, &st) < 0 || S_ISDIR (st.st_mode) || (for_writing && mode == O_RDONLY) ||
-      (!for_writing && mode == O_WRONLY))
-    {
-      close (fd);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "%s must be %s file descriptor that is not a directory", what,
-                   for_writing ? "a writable" : "a readable");
-      return FALSE;
-    }
-  *out_fd = fd;
-  return TRUE;
-}
-
 /* Everything Exec is given, checked; NULL with the error otherwise. */
 static ExecData *
 parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *argv,
@@ -250,12 +222,6 @@ parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *a
     {
       g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                            "Exec with a terminal is not supported yet");
-      return NULL;
-    }
-  if (fd_list != NULL && g_unix_fd_list_get_length (fd_list) > 3)
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "Exec takes at most 3 file descriptors");
       return NULL;
     }
 
@@ -301,10 +267,12 @@ parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *a
         }
       data->has_user = TRUE;
     }
-  if (!ctrd_container_get_handle_fd (fd_list, stdin_handle, FALSE, "stdin", &data->fds[0], error) ||
-      !ctrd_container_get_handle_fd (fd_list, stdout_handle, TRUE, "stdout", &data->fds[1],
-                                     error) ||
-      !ctrd_container_get_handle_fd (fd_list, stderr_handle, TRUE, "stderr", &data->fds[2], error))
+  if ((data->fds[0] = ctrd_take_fd_argument (fd_list, stdin_handle, 3, EXEC_STDIN_RULES,
+                                             "Exec stdin", error)) < 0 ||
+      (data->fds[1] = ctrd_take_fd_argument (fd_list, stdout_handle, 3, EXEC_OUTPUT_RULES,
+                                             "Exec stdout", error)) < 0 ||
+      (data->fds[2] = ctrd_take_fd_argument (fd_list, stderr_handle, 3, EXEC_OUTPUT_RULES,
+                                             "Exec stderr", error)) < 0)
     {
       exec_data_free (data);
       return NULL;

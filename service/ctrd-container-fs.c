@@ -274,13 +274,10 @@ handle_export (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDLi
   GError *error = NULL;
   ExportData *data = g_new0 (ExportData, 1);
 
-  data->out_fd = -1;
-  if ((fd_list != NULL && g_unix_fd_list_get_length (fd_list) != 1) ||
-      !ctrd_container_get_handle_fd (fd_list, fd_handle, TRUE, "Export fd", &data->out_fd, &error))
+  data->out_fd = ctrd_take_fd_argument (
+      fd_list, fd_handle, 1, CTRD_FD_WRITABLE | CTRD_FD_NOT_DIRECTORY, "Export fd", &error);
+  if (data->out_fd < 0)
     {
-      if (error == NULL)
-        error = g_error_new_literal (CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                                     "Export takes exactly one file descriptor");
       export_data_free (data);
       g_prefix_error (&error, "Container %s: ", self->config->name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);

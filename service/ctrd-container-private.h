@@ -12,8 +12,6 @@
  * use outside these four files. */
 #pragma once
 
-#include <gio/gunixfdlist.h>
-
 #include "ctrd-container.h"
 
 G_BEGIN_DECLS
@@ -105,11 +103,6 @@ void ctrd_container_start_cleanup (CtrdContainer *self);
 void ctrd_container_authorize (CtrdContainer *self, GDBusMethodInvocation *invocation,
                                const char *action_id, CtrdAuthorizedFunc func, gpointer user_data,
                                GDestroyNotify destroy);
-
-/* A handle argument as an fd of @fd_list open for reading or writing, not a
- * directory; the caller owns the fd. */
-gboolean ctrd_container_get_handle_fd (GUnixFDList *fd_list, GVariant *handle, gboolean for_writing,
-                                       const char *what, int *out_fd, GError **error);
 
 /* ---------------------------------------------------------------- ctrd-container-lifecycle.c */
 

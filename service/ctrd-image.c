@@ -5,8 +5,6 @@
  * have been removed while polkit was asked), act, answer once. */
 #include "config.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gunixfdlist.h>
@@ -16,6 +14,7 @@
 #include "ctrd-image-archive.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
+#include "ctrd-options.h"
 #include "ctrd-util.h"
 
 struct _CtrdImage
@@ -668,12 +667,9 @@ static gboolean
 handle_export (CtrImage *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
                GVariant *fd_handle, const char *format)
 {
-  gint32 index = g_variant_get_handle (fd_handle);
   ExportData *data;
   GError *error = NULL;
   CtrdImageFormat parsed;
-  struct stat st;
-  int flags;
   int fd;
 
   if (!ctrd_image_format_parse (format, &parsed, &error) ||
@@ -687,31 +683,11 @@ handle_export (CtrImage *iface, GDBusMethodInvocation *invocation, GUnixFDList *
                                              quoted);
       return TRUE;
     }
-  /* The index must point into this message's fds, and only one fd is expected. */
-  if (fd_list == NULL || g_unix_fd_list_get_length (fd_list) != 1 || index < 0 ||
-      index >= g_unix_fd_list_get_length (fd_list))
-    {
-      g_dbus_method_invocation_return_error_literal (invocation, CTRD_ERROR,
-                                                     CTRD_ERROR_INVALID_ARGUMENT,
-                                                     "Export: expected exactly one file "
-                                                     "descriptor, as the fd argument");
-      return TRUE;
-    }
-  fd = g_unix_fd_list_get (fd_list, index, &error);
+  fd = ctrd_take_fd_argument (fd_list, fd_handle, 1, CTRD_FD_WRITABLE | CTRD_FD_STREAM, "Export fd",
+                              &error);
   if (fd < 0)
     {
       return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
-      return TRUE;
-    }
-  flags = fcntl (fd, F_GETFL);
-  if (fstat (fd, &st) < 0 ||
-      !(S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode)) || flags < 0 ||
-      (flags & O_ACCMODE) == O_RDONLY || (flags & O_PATH) != 0)
-    {
-      close (fd);
-      g_dbus_method_invocation_return_error_literal (
-          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-          "Export: the fd must be a pipe, a socket or a regular file open for writing");
       return TRUE;
     }
 
