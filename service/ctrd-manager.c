@@ -716,7 +716,6 @@ validate_import (int fd, gboolean from_path, const char *name, GVariant *options
 {
   const char *format = "auto";
   CtrdImageFormat parsed;
-  struct stat st;
 
   if (!ctrd_validate_options (options, import_options, G_N_ELEMENTS (import_options), "ImportImage",
                          error))
@@ -745,24 +744,11 @@ validate_import (int fd, gboolean from_path, const char *name, GVariant *options
     }
   if (fd < 0)
     return TRUE;
-  if (fstat (fd, &st) < 0 ||
-      !(S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode) ||
-        (from_path && S_ISDIR (st.st_mode))))
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           from_path ? "ImportImageFromPath: the path must be a regular file, a "
-                                       "FIFO, a socket or an OCI image layout directory"
-                                     : "ImportImage: the source must be a regular file, a pipe "
-                                       "or a socket");
-      return FALSE;
-    }
-  if ((fcntl (fd, F_GETFL) & O_ACCMODE) == O_WRONLY)
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "ImportImage: the source is not open for reading");
-      return FALSE;
-    }
-  return TRUE;
+  /* A directory is an OCI image layout. */
+  return ctrd_check_fd (fd,
+                        CTRD_FD_READABLE | CTRD_FD_STREAM | (from_path ? CTRD_FD_OR_DIRECTORY : 0),
+                        from_path ? "ImportImageFromPath: the path" : "ImportImage: the source",
+                        error);
 }
 
 /* Takes @fd: on success it is read in a worker thread and closed there. */
@@ -871,21 +857,11 @@ static gboolean
 handle_import_image (CtrManager *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
                      GVariant *source, const char *name, GVariant *options)
 {
-  gint32 index = g_variant_get_handle (source);
   GError *error = NULL;
   int fd;
 
-  /* The index must point into this message's fds, and only one fd is expected. */
-  if (fd_list == NULL || index < 0 || index >= g_unix_fd_list_get_length (fd_list) ||
-      g_unix_fd_list_get_length (fd_list) != 1)
-    {
-      g_dbus_method_invocation_return_error_literal (invocation, CTRD_ERROR,
-                                                     CTRD_ERROR_INVALID_ARGUMENT,
-                                                     "ImportImage: expected exactly one file "
-                                                     "descriptor, as the source argument");
-      return TRUE;
-    }
-  fd = g_unix_fd_list_get (fd_list, index, &error);
+  /* What the fd is, validate_import checks with the other arguments. */
+  fd = ctrd_take_fd_argument (fd_list, source, 1, 0, "ImportImage source", &error);
   if (fd < 0)
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
