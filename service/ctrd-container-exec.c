@@ -2,7 +2,6 @@
  * Exec, GetLogs (a followed stream through a pipe), ReadLogs (pages). */
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 
 #include "ctrd-container-private.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-logs.h"
 #include "ctrd-options.h"
 #include "ctrd-util.h"
@@ -47,8 +47,7 @@ exec_data_free (gpointer user_data)
   ExecData *data = user_data;
 
   for (guint i = 0; i < G_N_ELEMENTS (data->fds); i++)
-    if (data->fds[i] >= 0)
-      close (data->fds[i]);
+    ctrd_close_fd (&data->fds[i]);
   if (data->process_path != NULL)
     g_unlink (data->process_path);
   g_free (data->process_path);
@@ -97,9 +96,56 @@ on_exec_done (GObject *source, GAsyncResult *result, gpointer user_data)
   exec_data_free (data);
 }
 
+static JsonArray *
+strv_to_json_array (char **strv)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; strv[i] != NULL; i++)
+    json_array_add_string_element (array, strv[i]);
+  return array;
+}
+
 /* The exec'd process gets the container's process settings (capabilities,
- * rlimits, no new privileges...) from its config.json, with its own argv,
- * env, cwd and user. */
+ * rlimits, no new privileges...) from its config.json at @spec_path, with
+ * its own argv, env, cwd and user; as runc exec --process takes it, the
+ * process object alone. */
+static char *
+exec_process_json (const char *spec_path, const ExecData *data, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  JsonNode *root;
+  JsonObject *process;
+
+  if (!json_parser_load_from_mapped_file (parser, spec_path, error))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root) ||
+      !json_object_has_member (json_node_get_object (root), "process"))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "%s has no process", spec_path);
+      return NULL;
+    }
+  process = json_object_get_object_member (json_node_get_object (root), "process");
+  json_object_set_boolean_member (process, "terminal", FALSE);
+  json_object_set_array_member (process, "args", strv_to_json_array (data->argv));
+  json_object_set_array_member (process, "env", strv_to_json_array (data->env));
+  if (data->cwd != NULL)
+    json_object_set_string_member (process, "cwd", data->cwd);
+  if (data->has_user)
+    {
+      JsonObject *user = json_object_new ();
+      json_object_set_int_member (user, "uid", data->uid);
+      json_object_set_int_member (user, "gid", data->gid);
+      json_object_set_object_member (process, "user", user);
+    }
+  json_node_set_object (node, process);
+  return json_to_string (node, FALSE);
+}
+
+/* Writes the exec'd process's JSON to a new file in the run dir
+ * (data->process_path, removed again with the data). */
 static gboolean
 write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
 {
@@ -107,61 +153,24 @@ write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
   g_autofree char *spec_path = g_build_filename (bundle, "config.json", NULL);
   g_autofree char *run_dir =
       ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autofree char *text = NULL;
+  g_autofree char *text = exec_process_json (spec_path, data, error);
   g_autofree char *name = NULL;
-  JsonObject *process, *user;
-  JsonArray *array;
-  int fd;
+  g_autoptr (GError) write_error = NULL;
+  ctrd_autofd int fd = -1;
 
-  if (!json_parser_load_from_mapped_file (parser, spec_path, error))
+  if (text == NULL)
     return FALSE;
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ||
-      !json_object_has_member (json_node_get_object (json_parser_get_root (parser)), "process"))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "%s has no process", spec_path);
-      return FALSE;
-    }
-  process = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
-                                           "process");
-  json_object_set_boolean_member (process, "terminal", FALSE);
-  array = json_array_new ();
-  for (guint i = 0; data->argv[i] != NULL; i++)
-    json_array_add_string_element (array, data->argv[i]);
-  json_object_set_array_member (process, "args", array);
-  array = json_array_new ();
-  for (guint i = 0; data->env[i] != NULL; i++)
-    json_array_add_string_element (array, data->env[i]);
-  json_object_set_array_member (process, "env", array);
-  if (data->cwd != NULL)
-    json_object_set_string_member (process, "cwd", data->cwd);
-  if (data->has_user)
-    {
-      user = json_object_new ();
-      json_object_set_int_member (user, "uid", data->uid);
-      json_object_set_int_member (user, "gid", data->gid);
-      json_object_set_object_member (process, "user", user);
-    }
-  {
-    /* runc exec --process takes the process object alone. */
-    g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-    json_node_set_object (node, process);
-    text = json_to_string (node, FALSE);
-  }
-
   name = g_strdup_printf ("exec-%08x.json", g_random_int ());
   data->process_path = g_build_filename (run_dir, name, NULL);
   fd = open (data->process_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0 || write (fd, text, strlen (text)) != (gssize) strlen (text))
+  if (fd < 0)
+    return ctrd_throw_errno (error, "Cannot write %s", data->process_path);
+  if (!ctrd_fd_write_all (fd, text, strlen (text), NULL, &write_error))
     {
-      int saved_errno = errno;
-      if (fd >= 0)
-        close (fd);
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot write %s: %s",
-                   data->process_path, g_strerror (saved_errno));
+                   data->process_path, write_error->message);
       return FALSE;
     }
-  close (fd);
   return TRUE;
 }
 
@@ -395,6 +404,15 @@ conmon_still_writing (gpointer user_data)
          ctrd_runtime_pid_alive (stream->conmon_pid);
 }
 
+static void
+log_stream_free (LogStream *stream)
+{
+  ctrd_close_fd (&stream->out_fd);
+  ctrd_log_live_unref (stream->live);
+  g_free (stream->path);
+  g_free (stream);
+}
+
 static gpointer
 log_stream_thread (gpointer user_data)
 {
@@ -405,10 +423,7 @@ log_stream_thread (gpointer user_data)
                          stream, NULL, &error) &&
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
     g_message ("Log stream of %s: %s", stream->path, error->message);
-  close (stream->out_fd);
-  ctrd_log_live_unref (stream->live);
-  g_free (stream->path);
-  g_free (stream);
+  log_stream_free (stream);
   g_atomic_int_dec_and_test (&active_log_streams);
   return NULL;
 }
@@ -421,6 +436,7 @@ open_log_stream (CtrdContainer *self, const CtrdLogsStreamOptions *options, GErr
   LogStream *stream;
   GThread *thread;
   int fds[2];
+  ctrd_autofd int read_fd = -1;
 
   if (g_atomic_int_add (&active_log_streams, 1) >= MAX_LOG_STREAMS)
     {
@@ -431,11 +447,11 @@ open_log_stream (CtrdContainer *self, const CtrdLogsStreamOptions *options, GErr
     }
   if (pipe2 (fds, O_CLOEXEC) < 0)
     {
-      int saved_errno = errno;
+      ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "pipe");
       g_atomic_int_dec_and_test (&active_log_streams);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "pipe: %s", g_strerror (saved_errno));
       return -1;
     }
+  read_fd = fds[0];
   stream = g_new0 (LogStream, 1);
   stream->path = log_path (self);
   stream->out_fd = fds[1];
@@ -451,16 +467,12 @@ open_log_stream (CtrdContainer *self, const CtrdLogsStreamOptions *options, GErr
   thread = g_thread_try_new ("log-stream", log_stream_thread, stream, error);
   if (thread == NULL)
     {
-      close (fds[0]);
-      close (fds[1]);
-      ctrd_log_live_unref (stream->live);
-      g_free (stream->path);
-      g_free (stream);
+      log_stream_free (stream);
       g_atomic_int_dec_and_test (&active_log_streams);
       return -1;
     }
   g_thread_unref (thread);
-  return fds[0];
+  return ctrd_steal_fd (&read_fd);
 }
 
 /* @user_data: the CtrdLogsStreamOptions (taken). */
@@ -471,7 +483,7 @@ get_logs_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointe
   g_autofree CtrdLogsStreamOptions *options = user_data;
   g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
   GError *error = NULL;
-  int fd = open_log_stream (self, options, &error);
+  ctrd_autofd int fd = open_log_stream (self, options, &error);
 
   if (fd < 0)
     {
@@ -480,7 +492,6 @@ get_logs_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointe
       return;
     }
   g_unix_fd_list_append (fd_list, fd, NULL);
-  close (fd);
   ctr_container_complete_get_logs (CTR_CONTAINER (self), invocation, fd_list,
                                    g_variant_new_handle (0));
 }

@@ -3,14 +3,13 @@
  * Rollback). The walks run in worker threads. */
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "ctrd-container-private.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-export.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
@@ -27,22 +26,19 @@ sizes_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   const char *path = task_data;
   GError *error = NULL;
   guint64 bytes = 0;
-  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  ctrd_autofd int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
   if (fd < 0)
     {
-      int saved_errno = errno;
-      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s",
-                               path, g_strerror (saved_errno));
+      ctrd_throw_errno (&error, "Cannot open %s", path);
+      g_task_return_error (task, error);
       return;
     }
   if (!ctrd_export_disk_usage (fd, &bytes, cancellable, &error))
     {
-      close (fd);
       g_task_return_error (task, error);
       return;
     }
-  close (fd);
   g_task_return_pointer (task, g_memdup2 (&bytes, sizeof bytes), g_free);
 }
 
@@ -123,8 +119,7 @@ export_data_free (gpointer user_data)
 {
   ExportData *data = user_data;
 
-  if (data->out_fd >= 0)
-    close (data->out_fd);
+  ctrd_close_fd (&data->out_fd);
   g_free (data->mountpoint);
   g_free (data->commit);
   g_free (data->id);
@@ -132,70 +127,81 @@ export_data_free (gpointer user_data)
   g_free (data);
 }
 
+/* Not running: the image's checkout is mounted at the container's mount
+ * point for the copy. */
+static gboolean
+mount_for_export (ExportData *data, GCancellable *cancellable, GError **error)
+{
+  g_autofree char *checkout =
+      ctrd_storage_ensure_checkout (data->storage, data->commit, cancellable, error);
+  g_autofree char *parent = g_path_get_dirname (data->mountpoint);
+
+  if (checkout == NULL)
+    return FALSE;
+  if (g_mkdir_with_parents (parent, 0700) < 0)
+    return ctrd_throw_errno (error, "Cannot prepare %s", data->mountpoint);
+  return ctrd_storage_mount_rootfs (data->storage, data->id, checkout, data->mountpoint, error);
+}
+
+/* Mounted here only for the copy: unmounted again, leaving no empty mount
+ * point (nor an empty run dir, for a container never started). */
+static void
+unmount_after_export (ExportData *data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *parent = g_path_get_dirname (data->mountpoint);
+
+  if (!ctrd_storage_unmount_rootfs (data->mountpoint, &error))
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  g_rmdir (data->mountpoint);
+  g_rmdir (parent);
+}
+
+/* The tar of the mounted root, walked fd-relative (so no symlink can lead
+ * the copy out of the root, even while the container runs). */
+static gboolean
+write_export_tar (ExportData *data, GCancellable *cancellable, GError **error)
+{
+  ctrd_autofd int root_fd =
+      open (data->mountpoint, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  guint64 bytes = 0;
+
+  if (root_fd < 0)
+    return ctrd_throw_errno (error, "Cannot open %s", data->mountpoint);
+  if (ctrd_export_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
+                            cancellable, error))
+    return TRUE;
+  if (error != NULL && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+    {
+      g_clear_error (error);
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_FAILED,
+                           "Export stopped: the reader closed its end");
+    }
+  return FALSE;
+}
+
 /* Worker: libpod's export: mount the root if it is not mounted, write the
- * tar walking it fd-relative (so no symlink can lead the copy out of the
- * root, even while the container runs), unmount what was mounted here. */
+ * tar, unmount what was mounted here. */
 static void
 export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   ExportData *data = task_data;
   GError *error = NULL;
-  guint64 bytes = 0;
   gboolean ok;
-  int root_fd;
 
+  if (data->commit != NULL && !mount_for_export (data, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  ok = write_export_tar (data, cancellable, &error);
   if (data->commit != NULL)
-    {
-      g_autofree char *checkout =
-          ctrd_storage_ensure_checkout (data->storage, data->commit, cancellable, &error);
-      g_autofree char *parent = g_path_get_dirname (data->mountpoint);
-      if (checkout == NULL || g_mkdir_with_parents (parent, 0700) < 0 ||
-          !ctrd_storage_mount_rootfs (data->storage, data->id, checkout, data->mountpoint,
-                                      error == NULL ? &error : NULL))
-        {
-          if (error == NULL)
-            error = g_error_new (CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot prepare %s",
-                                 data->mountpoint);
-          g_task_return_error (task, error);
-          return;
-        }
-    }
-  root_fd = open (data->mountpoint, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (root_fd < 0)
-    {
-      int saved_errno = errno;
-      ok = FALSE;
-      error = g_error_new (CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s",
-                           data->mountpoint, g_strerror (saved_errno));
-    }
-  else
-    {
-      ok = ctrd_export_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
-                                 cancellable, &error);
-      close (root_fd);
-    }
-  if (data->commit != NULL)
-    {
-      g_autoptr (GError) unmount_error = NULL;
-      if (!ctrd_storage_unmount_rootfs (data->mountpoint, &unmount_error))
-        g_warning ("%s", unmount_error->message);
-      else
-        {
-          /* mounted here only for the copy: leave no empty mount point (nor
-           * an empty run dir, for a container never started) */
-          g_autofree char *parent = g_path_get_dirname (data->mountpoint);
-          g_rmdir (data->mountpoint);
-          g_rmdir (parent);
-        }
-    }
+    unmount_after_export (data);
   if (!ok)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
-        {
-          g_clear_error (&error);
-          error = g_error_new (CTRD_ERROR, CTRD_ERROR_FAILED,
-                               "Export stopped: the reader closed its end");
-        }
       g_task_return_error (task, error);
       return;
     }

@@ -3,7 +3,6 @@
  * the seed's init / start / stop / removeContainer. */
 #include "config.h"
 
-#include <errno.h>
 #include <signal.h>
 
 #include <glib/gstdio.h>
@@ -11,6 +10,7 @@
 #include "ctrd-bundle.h"
 #include "ctrd-container-private.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-image.h"
 #include "ctrd-util.h"
 
@@ -75,9 +75,8 @@ prepare_thread (GTask *task, gpointer source_object, gpointer task_data, GCancel
 
   if (g_mkdir_with_parents (data->run_dir, 0700) < 0)
     {
-      int saved_errno = errno;
-      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot create %s: %s",
-                               data->run_dir, g_strerror (saved_errno));
+      ctrd_throw_errno (&error, "Cannot create %s", data->run_dir);
+      g_task_return_error (task, error);
       return;
     }
   checkout = ctrd_storage_ensure_checkout (data->storage, data->image_commit, cancellable, &error);

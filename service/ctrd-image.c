@@ -11,6 +11,7 @@
 
 #include "ctrd-container.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-image-archive.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
@@ -592,8 +593,7 @@ typedef struct
 static void
 export_data_free (ExportData *data)
 {
-  if (data->fd >= 0)
-    close (data->fd);
+  ctrd_close_fd (&data->fd);
   g_clear_object (&data->job);
   g_free (data->commit);
   g_free (data->config_json);
@@ -626,11 +626,7 @@ on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
 
   self->exports_running--;
   /* Closed now, so the reader sees the end before the reply. */
-  if (data->fd >= 0)
-    {
-      close (data->fd);
-      data->fd = -1;
-    }
+  ctrd_close_fd (&data->fd);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       ctrd_error_normalize (&error, CTRD_ERROR_STORAGE_ERROR);

@@ -2,12 +2,11 @@
  * argument. */
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-options.h"
 
 /* Checks every key of an a{sv} against @specs: an unknown key or a value of
@@ -88,12 +87,8 @@ ctrd_check_fd (int fd, CtrdFdRules rules, const char *what, GError **error)
     return TRUE;
   flags = fcntl (fd, F_GETFL);
   if (flags < 0 || fstat (fd, &st) < 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s cannot be examined: %s",
-                   what, g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_INVALID_ARGUMENT, "%s cannot be examined",
+                                  what);
   if (!check_fd_kind (&st, rules, what, error))
     return FALSE;
   /* An O_PATH fd can be neither read nor written. */
@@ -119,7 +114,7 @@ ctrd_take_fd_argument (GUnixFDList *fd_list, GVariant *handle, guint max_fds, Ct
 {
   gint32 index = g_variant_get_handle (handle);
   int length = fd_list != NULL ? g_unix_fd_list_get_length (fd_list) : 0;
-  int fd;
+  ctrd_autofd int fd = -1;
 
   if (length == 0 || (guint) length > max_fds)
     {
@@ -144,9 +139,6 @@ ctrd_take_fd_argument (GUnixFDList *fd_list, GVariant *handle, guint max_fds, Ct
       return -1;
     }
   if (!ctrd_check_fd (fd, rules, what, error))
-    {
-      close (fd);
-      return -1;
-    }
-  return fd;
+    return -1;
+  return ctrd_steal_fd (&fd);
 }
