@@ -57,6 +57,7 @@ exec_data_free (gpointer user_data)
   g_object_unref (data->container);
   g_free (data);
 }
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExecData, exec_data_free)
 
 /* "uid" or "uid:gid", numeric only (names need the image's passwd). */
 static gboolean
@@ -207,53 +208,56 @@ exec_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer us
                            data->process_path, fds[0], fds[1], fds[2], NULL, on_exec_done, data);
 }
 
-/* Everything Exec is given, checked; NULL with the error otherwise. */
-static ExecData *
-parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *argv,
-                 GVariant *options, GVariant *stdin_handle, GVariant *stdout_handle,
-                 GVariant *stderr_handle, GError **error)
+/* Exec's options and command, before anything is taken from them. */
+static gboolean
+check_exec_call (const char *const *argv, GVariant *options, GError **error)
 {
-  g_autoptr (GVariant) env = NULL;
-  const char *cwd = NULL, *user = NULL;
   gboolean tty = FALSE;
-  ExecData *data;
 
   if (!ctrd_validate_options (options, exec_options, G_N_ELEMENTS (exec_options), "Exec", error) ||
       !ctrd_validate_string_array (argv, CTRD_MAX_ARGV_ELEMENTS, "Exec argv", error))
-    return NULL;
+    return FALSE;
   if (argv[0] == NULL || argv[0][0] == '\0')
     {
       g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Exec needs a command");
-      return NULL;
+      return FALSE;
     }
   g_variant_lookup (options, "Tty", "b", &tty);
   if (tty)
     {
       g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                            "Exec with a terminal is not supported yet");
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
 
-  data = g_new0 (ExecData, 1);
-  data->container = g_object_ref (self);
-  data->fds[0] = data->fds[1] = data->fds[2] = -1;
-  data->argv = g_strdupv ((char **) argv);
-  env = g_variant_lookup_value (options, "Env", G_VARIANT_TYPE ("as"));
-  if (env != NULL)
-    {
-      g_autofree const char **strv = g_variant_get_strv (env, NULL);
-      g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-      if (!ctrd_validate_env (strv, error))
-        {
-          exec_data_free (data);
-          return NULL;
-        }
-      g_strv_builder_addv (builder, (const char **) self->config->env);
-      g_strv_builder_addv (builder, strv);
-      data->env = g_strv_builder_end (builder);
-    }
-  else
-    data->env = g_strdupv (self->config->env);
+/* The container's env with the Env option's entries after it (a later
+ * KEY= wins in the runtime); NULL when an entry is not KEY=VALUE. */
+static char **
+exec_env (CtrdContainer *self, GVariant *options, GError **error)
+{
+  g_autoptr (GVariant) env = g_variant_lookup_value (options, "Env", G_VARIANT_TYPE ("as"));
+  g_autofree const char **strv = NULL;
+  g_autoptr (GStrvBuilder) builder = NULL;
+
+  if (env == NULL)
+    return g_strdupv (self->config->env);
+  strv = g_variant_get_strv (env, NULL);
+  if (!ctrd_validate_env (strv, error))
+    return NULL;
+  builder = g_strv_builder_new ();
+  g_strv_builder_addv (builder, (const char **) self->config->env);
+  g_strv_builder_addv (builder, strv);
+  return g_strv_builder_end (builder);
+}
+
+/* The WorkingDir and User options into @data. */
+static gboolean
+parse_exec_process_options (ExecData *data, GVariant *options, GError **error)
+{
+  const char *cwd = NULL, *user = NULL;
+
   if (g_variant_lookup (options, "WorkingDir", "&s", &cwd))
     {
       if (!g_path_is_absolute (cwd) || strstr (cwd, "..") != NULL || strlen (cwd) > 4096 ||
@@ -262,31 +266,44 @@ parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *a
           g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                                "Exec WorkingDir must be an absolute path without \"..\", "
                                "outside /proc");
-          exec_data_free (data);
-          return NULL;
+          return FALSE;
         }
       data->cwd = g_strdup (cwd);
     }
   if (g_variant_lookup (options, "User", "&s", &user))
     {
       if (!parse_numeric_user (user, &data->uid, &data->gid, error))
-        {
-          exec_data_free (data);
-          return NULL;
-        }
+        return FALSE;
       data->has_user = TRUE;
     }
+  return TRUE;
+}
+
+/* Everything Exec is given, checked; NULL with the error otherwise. */
+static ExecData *
+parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *argv,
+                 GVariant *options, GVariant *stdin_handle, GVariant *stdout_handle,
+                 GVariant *stderr_handle, GError **error)
+{
+  g_autoptr (ExecData) data = NULL;
+
+  if (!check_exec_call (argv, options, error))
+    return NULL;
+  data = g_new0 (ExecData, 1);
+  data->container = g_object_ref (self);
+  data->fds[0] = data->fds[1] = data->fds[2] = -1;
+  data->argv = g_strdupv ((char **) argv);
+  data->env = exec_env (self, options, error);
+  if (data->env == NULL || !parse_exec_process_options (data, options, error))
+    return NULL;
   if ((data->fds[0] = ctrd_take_fd_argument (fd_list, stdin_handle, 3, EXEC_STDIN_RULES,
                                              "Exec stdin", error)) < 0 ||
       (data->fds[1] = ctrd_take_fd_argument (fd_list, stdout_handle, 3, EXEC_OUTPUT_RULES,
                                              "Exec stdout", error)) < 0 ||
       (data->fds[2] = ctrd_take_fd_argument (fd_list, stderr_handle, 3, EXEC_OUTPUT_RULES,
                                              "Exec stderr", error)) < 0)
-    {
-      exec_data_free (data);
-      return NULL;
-    }
-  return data;
+    return NULL;
+  return g_steal_pointer (&data);
 }
 
 static gboolean

@@ -884,12 +884,43 @@ find_dependent (CtrdContainer *self)
   return NULL;
 }
 
+/* Remove of a container that runs: refused without @force; with it, like
+ * podman rm -f, killed at once and removed once it has exited. Takes @task. */
+static void
+remove_running (CtrdContainer *self, gboolean force, GTask *task)
+{
+  GError *error = NULL;
+
+  if (!force)
+    {
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                               "Container %s is %s: stop it first or remove it with force",
+                               self->config->name, ctrd_state_to_string (self->run.state));
+      g_object_unref (task);
+      return;
+    }
+  if (self->run.state != CTRD_STATE_STOPPING)
+    {
+      if (!begin_stop (self, 0, &error))
+        {
+          g_task_return_error (task, error);
+          g_object_unref (task);
+          return;
+        }
+    }
+  else
+    {
+      g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
+      on_stop_timeout (self);
+    }
+  self->remove_after_stop = task;
+}
+
 void
 ctrd_container_remove_async (CtrdContainer *self, gboolean force, gboolean remove_volumes,
                              GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new (self, NULL, callback, user_data);
-  GError *error = NULL;
   CtrdContainer *dependent;
 
   g_task_set_source_tag (task, ctrd_container_remove_async);
@@ -930,30 +961,7 @@ ctrd_container_remove_async (CtrdContainer *self, gboolean force, gboolean remov
     case CTRD_STATE_RUNNING:
     case CTRD_STATE_PAUSED:
     case CTRD_STATE_STOPPING:
-      if (!force)
-        {
-          g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
-                                   "Container %s is %s: stop it first or remove it with force",
-                                   self->config->name, ctrd_state_to_string (self->run.state));
-          g_object_unref (task);
-          return;
-        }
-      /* like podman rm -f: kill at once, remove once it has exited. */
-      if (self->run.state != CTRD_STATE_STOPPING)
-        {
-          if (!begin_stop (self, 0, &error))
-            {
-              g_task_return_error (task, error);
-              g_object_unref (task);
-              return;
-            }
-        }
-      else
-        {
-          g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
-          on_stop_timeout (self);
-        }
-      self->remove_after_stop = task;
+      remove_running (self, force, task);
       return;
     case CTRD_STATE_REMOVING:
     default:
