@@ -8,12 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <gio/gunixfdlist.h>
 
 #include "ctrd-container.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-image-archive.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
@@ -518,8 +518,7 @@ typedef struct
 static void
 import_data_free (ImportData *data)
 {
-  if (data->fd >= 0)
-    close (data->fd);
+  ctrd_close_fd (&data->fd);
   g_free (data->name);
   g_clear_object (&data->job);
   g_object_unref (data->manager);
@@ -558,11 +557,7 @@ on_import_done (GObject *source, GAsyncResult *result, gpointer user_data)
   CtrdImage *image = NULL;
 
   /* Closed now: a client feeding a pipe sees the import is over. */
-  if (data->fd >= 0)
-    {
-      close (data->fd);
-      data->fd = -1;
-    }
+  ctrd_close_fd (&data->fd);
   imported = g_task_propagate_pointer (G_TASK (result), &error);
   if (imported != NULL)
     {
@@ -649,7 +644,7 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
 
   if (!validate_import (fd, from_path, name, options, &normalized, &format, &error))
     {
-      close (fd);
+      ctrd_close_fd (&fd);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return;
     }
@@ -684,8 +679,7 @@ pending_import_free (gpointer user_data)
 {
   PendingImport *pending = user_data;
 
-  if (pending->fd >= 0)
-    close (pending->fd);
+  ctrd_close_fd (&pending->fd);
   g_free (pending->path);
   g_free (pending->name);
   g_variant_unref (pending->options);
@@ -753,7 +747,7 @@ handle_import_image (CtrManager *iface, GDBusMethodInvocation *invocation, GUnix
     }
   if (!validate_import (fd, FALSE, name, options, NULL, NULL, &error))
     {
-      close (fd);
+      ctrd_close_fd (&fd);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
