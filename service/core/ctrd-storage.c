@@ -27,18 +27,17 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/utsname.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "ctrd-digest.h"
 #include "ctrd-error.h"
+#include "ctrd-image-config.h"
 #include "ctrd-storage.h"
 #include "ctrd-util.h"
 
 #define IMAGE_REF_PREFIX "images/"
 #define IMAGE_CONFIG_KEY "containersd.image-config"
-#define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define CHECKOUT_TMP_PREFIX ".tmp-"
 #define OSTREE_STAGING_PREFIX "staging-"
 /* Deeper trees only serve to exhaust the recursion in write_mtree and checkout. */
@@ -1788,80 +1787,6 @@ import_all_members (ImportContext *ctx, GError **error)
 /* ------------------------------------------------------------------ */
 /* Import: the image config and the commit */
 
-char *
-ctrd_storage_oci_architecture (void)
-{
-  static const struct
-  {
-    const char *machine;
-    const char *oci;
-  } map[] = {
-    { "x86_64", "amd64" },    { "aarch64", "arm64" }, { "i386", "386" },        { "i486", "386" },
-    { "i586", "386" },        { "i686", "386" },      { "armv7l", "arm" },      { "armv6l", "arm" },
-    { "ppc64le", "ppc64le" }, { "s390x", "s390x" },   { "riscv64", "riscv64" },
-  };
-  struct utsname uts;
-
-  if (uname (&uts) < 0)
-    return g_strdup ("unknown");
-  for (gsize i = 0; i < G_N_ELEMENTS (map); i++)
-    if (strcmp (uts.machine, map[i].machine) == 0)
-      return g_strdup (map[i].oci);
-  return g_strdup (uts.machine);
-}
-
-/* RFC 3339 in UTC with microseconds, as OCI configs write "created". */
-static char *
-format_created (guint64 created_usec)
-{
-  g_autoptr(GDateTime) created =
-      g_date_time_new_from_unix_utc ((gint64) (created_usec / G_USEC_PER_SEC));
-  g_autofree char *seconds_text = g_date_time_format (created, "%Y-%m-%dT%H:%M:%S");
-
-  return g_strdup_printf ("%s.%06uZ", seconds_text, (guint) (created_usec % G_USEC_PER_SEC));
-}
-
-static char *
-build_image_config (guint64 created_usec, const char *diff_id)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *created_text = format_created (created_usec);
-  g_autofree char *arch = ctrd_storage_oci_architecture ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "created");
-  json_builder_add_string_value (builder, created_text);
-  json_builder_set_member_name (builder, "architecture");
-  json_builder_add_string_value (builder, arch);
-  json_builder_set_member_name (builder, "os");
-  json_builder_add_string_value (builder, "linux");
-  /* A root filesystem tar says nothing about how to run it: no Cmd and no
-   * Entrypoint, and the PATH every image-less runtime assumes. */
-  json_builder_set_member_name (builder, "config");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "Env");
-  json_builder_begin_array (builder);
-  json_builder_add_string_value (builder, DEFAULT_PATH_ENV);
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "rootfs");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "layers");
-  json_builder_set_member_name (builder, "diff_ids");
-  json_builder_begin_array (builder);
-  json_builder_add_string_value (builder, diff_id);
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
-}
-
 /* Adds the sizes of the distinct regular files under @dir to @total: what
  * the image's files take in the repo. @known_sizes (checksum -> guint64*)
  * saves loading the objects written just now. */
@@ -2052,7 +1977,7 @@ import_in_transaction (CtrdStorage *storage, ImportSource *src, const CtrdImport
       return NULL;
     }
   diff_id = g_strconcat ("sha256:", ctrd_sha256_get_string (src->tar_sha256), NULL);
-  config_json = build_image_config (created_at, diff_id);
+  config_json = ctrd_image_config_new_for_rootfs (created_at, diff_id);
   result = commit_image_tree (storage, root, ctx.default_dirmeta, ctx.content_sizes, config_json,
                               created_at, "containersd image import", cancellable, error);
   import_context_clear (&ctx);
@@ -3695,98 +3620,6 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
   return TRUE;
 }
 
-static void
-json_object_set_strv (JsonObject *object, const char *member, const char *const *strv)
-{
-  JsonArray *array = json_array_new ();
-
-  for (guint i = 0; strv[i] != NULL; i++)
-    json_array_add_string_element (array, strv[i]);
-  json_object_set_array_member (object, member, array);
-}
-
-/* The JSON object @member of @parent, made (or replacing a non-object) if needed. */
-static JsonObject *
-json_object_ensure_object (JsonObject *parent, const char *member)
-{
-  JsonNode *node = json_object_get_member (parent, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    json_object_set_object_member (parent, member, json_object_new ());
-  return json_object_get_object_member (parent, member);
-}
-
-static JsonArray *
-json_object_ensure_array (JsonObject *parent, const char *member)
-{
-  JsonNode *node = json_object_get_member (parent, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    json_object_set_array_member (parent, member, json_array_new ());
-  return json_object_get_array_member (parent, member);
-}
-
-/* The committed image's config: the base's with @options applied (see
- * CtrdCommitOptions), a new "created", a history entry, and @tree_checksum
- * as the diff_id of the flattened change. */
-static char *
-build_commit_config (const char *base_config, const CtrdCommitOptions *options,
-                     const char *tree_checksum, guint64 created_at, GError **error)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *created_text = format_created (created_at);
-  g_autofree char *diff_id = g_strconcat ("sha256:", tree_checksum, NULL);
-  JsonObject *root, *config, *rootfs, *history_entry;
-  JsonNode *root_node;
-
-  if (base_config == NULL || !json_parser_load_from_data (parser, base_config, -1, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_autofree char *fallback = build_image_config (created_at, diff_id);
-      if (!json_parser_load_from_data (parser, fallback, -1, error))
-        return NULL;
-    }
-  root_node = json_parser_get_root (parser);
-  root = json_node_get_object (root_node);
-
-  json_object_set_string_member (root, "created", created_text);
-  if (options != NULL && options->author != NULL)
-    json_object_set_string_member (root, "author", options->author);
-  config = json_object_ensure_object (root, "config");
-  if (options != NULL && options->command != NULL)
-    json_object_set_strv (config, "Cmd", options->command);
-  if (options != NULL && options->entrypoint != NULL)
-    json_object_set_strv (config, "Entrypoint", options->entrypoint);
-  if (options != NULL && options->env != NULL)
-    json_object_set_strv (config, "Env", options->env);
-  if (options != NULL && options->labels != NULL)
-    {
-      JsonObject *labels = json_object_new ();
-      GHashTableIter iter;
-      gpointer key, value;
-
-      g_hash_table_iter_init (&iter, options->labels);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        json_object_set_string_member (labels, key, value);
-      json_object_set_object_member (config, "Labels", labels);
-    }
-
-  rootfs = json_object_ensure_object (root, "rootfs");
-  json_object_set_string_member (rootfs, "type", "layers");
-  json_array_add_string_element (json_object_ensure_array (rootfs, "diff_ids"), diff_id);
-
-  history_entry = json_object_new ();
-  json_object_set_string_member (history_entry, "created", created_text);
-  json_object_set_string_member (history_entry, "created_by", "containersd commit");
-  if (options != NULL && options->comment != NULL)
-    json_object_set_string_member (history_entry, "comment", options->comment);
-  json_array_add_object_element (json_object_ensure_array (root, "history"), history_entry);
-
-  json_generator_set_root (generator, root_node);
-  return json_generator_to_data (generator, NULL);
-}
-
 static CtrdImportResult *
 commit_container_in_transaction (CtrdStorage *storage, const char *base_commit, int upper_dfd,
                                  const char *upper_dir, const CtrdCommitOptions *options,
@@ -3797,6 +3630,7 @@ commit_container_in_transaction (CtrdStorage *storage, const char *base_commit, 
   g_autoptr(GError) local_error = NULL;
   g_autofree char *base_config = NULL;
   g_autofree char *config_json = NULL;
+  g_autofree char *diff_id = NULL;
   g_autoptr(GHashTable) content_sizes =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GHashTable) inode_checksums =
@@ -3804,6 +3638,14 @@ commit_container_in_transaction (CtrdStorage *storage, const char *base_commit, 
   g_auto(GStrv) exclude_paths =
       normalize_exclude_paths (options != NULL ? options->exclude_paths : NULL);
   guint64 created_at = ctrd_now_usec ();
+  CtrdImageConfigChanges changes = {
+    .command = options != NULL ? options->command : NULL,
+    .entrypoint = options != NULL ? options->entrypoint : NULL,
+    .env = options != NULL ? options->env : NULL,
+    .labels = options != NULL ? options->labels : NULL,
+    .author = options != NULL ? options->author : NULL,
+    .comment = options != NULL ? options->comment : NULL,
+  };
   UpperWalk walk = {
     .storage = storage,
     .cancellable = cancellable,
@@ -3842,10 +3684,10 @@ commit_container_in_transaction (CtrdStorage *storage, const char *base_commit, 
                           "Writing the committed tree");
       return NULL;
     }
-  config_json = build_commit_config (
-      base_config, options,
-      ostree_repo_file_tree_get_contents_checksum (OSTREE_REPO_FILE (root_file)), created_at,
-      error);
+  diff_id = g_strconcat (
+      "sha256:", ostree_repo_file_tree_get_contents_checksum (OSTREE_REPO_FILE (root_file)), NULL);
+  config_json = ctrd_image_config_for_commit (base_config, options != NULL ? &changes : NULL,
+                                              diff_id, created_at, error);
   if (config_json == NULL)
     return NULL;
   return commit_image_tree (storage, root, NULL, content_sizes, config_json, created_at,

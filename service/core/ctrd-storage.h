@@ -208,9 +208,6 @@ GPtrArray *ctrd_storage_list_changes (CtrdStorage *storage, const char *base_com
 GPtrArray *ctrd_storage_verify_checkout (CtrdStorage *storage, const char *commit,
                                          GCancellable *cancellable, GError **error);
 
-/* The host's architecture as OCI names it ("amd64", "arm64", ...). Free with g_free. */
-char *ctrd_storage_oci_architecture (void);
-
 /* ctrd_storage_import_rootfs_tar, telling @progress (may be NULL; called in
  * this thread) the bytes read from @fd so far (total 0). */
 CtrdImportResult *ctrd_storage_import_rootfs_tar_full (CtrdStorage *storage, int fd,
