@@ -24,7 +24,7 @@
 
 #include "ctrd-container.h"
 #include "ctrd-error.h"
-#include "ctrd-export.h"
+#include "ctrd-treewalk.h"
 #include "ctrd-logs.h"
 #include "ctrd-files.h"
 #include "ctrd-hooks.h"
@@ -2487,7 +2487,7 @@ sizes_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
                                path, g_strerror (saved_errno));
       return;
     }
-  if (!ctrd_export_disk_usage (fd, &bytes, cancellable, &error))
+  if (!ctrd_treewalk_disk_usage (fd, &bytes, cancellable, &error))
     {
       close (fd);
       g_task_return_error (task, error);
@@ -2624,7 +2624,7 @@ export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
     }
   else
     {
-      ok = ctrd_export_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
+      ok = ctrd_treewalk_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
                                  cancellable, &error);
       close (root_fd);
     }

@@ -23,6 +23,7 @@
 #include "ctrd-digest.h"
 #include "ctrd-error.h"
 #include "ctrd-image-archive.h"
+#include "ctrd-tar.h"
 #include "ctrd-util.h"
 
 /* index.json, manifests and configs are small; anything larger is hostile. */
@@ -1549,79 +1550,35 @@ ctrd_image_archive_import (CtrdStorage *storage, int fd, CtrdImageFormat format,
 /* ------------------------------------------------------------------ */
 /* Export */
 
-typedef struct
-{
-  int fd;
-  GCancellable *cancellable;
-  GError *error;
-  gboolean failed;
-} OutputSink;
-
-static la_ssize_t
-output_sink_write (struct archive *a, void *user_data, const void *buffer, size_t length)
-{
-  OutputSink *sink = user_data;
-
-  /* A failed output takes and drops the rest, and the writers check
-   * sink->failed after each call: an error returned here can put libarchive
-   * into its fatal state, in which libarchive 3.6's archive_write_free()
-   * leaks the output buffer. The first error stands. */
-  if (!sink->failed &&
-      !ctrd_storage_write_all (sink->fd, buffer, length, sink->cancellable, &sink->error))
-    sink->failed = TRUE;
-  return length;
-}
-
-typedef struct archive_entry ArchiveEntry;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ArchiveEntry, archive_entry_free)
-
 static gboolean
-output_error (struct archive *a, OutputSink *sink, const char *what, GError **error)
+output_header (CtrdTarWriter *tar, const char *path, mode_t type, guint64 size, gint64 mtime,
+               GError **error)
 {
-  if (sink->error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&sink->error));
-      return FALSE;
-    }
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Writing %s: %s", what,
-               archive_error_string (a) ?: "unknown error");
-  return FALSE;
-}
-
-static gboolean
-output_header (struct archive *a, OutputSink *sink, const char *path, mode_t type, guint64 size,
-               gint64 mtime, GError **error)
-{
-  g_autoptr (ArchiveEntry) entry = archive_entry_new ();
+  g_autoptr (CtrdArchiveEntry) entry = archive_entry_new ();
 
   archive_entry_set_pathname (entry, path);
   archive_entry_set_filetype (entry, type);
   archive_entry_set_perm (entry, type == AE_IFDIR ? 0755 : 0644);
   archive_entry_set_size (entry, type == AE_IFDIR ? 0 : size);
   archive_entry_set_mtime (entry, mtime, 0);
-  if (archive_write_header (a, entry) != ARCHIVE_OK || sink->failed)
-    return output_error (a, sink, path, error);
-  return TRUE;
+  return ctrd_tar_writer_write_header (tar, entry, path, error);
 }
 
 static gboolean
-output_bytes (struct archive *a, OutputSink *sink, const char *path, const char *data, gsize len,
-              gint64 mtime, GError **error)
+output_bytes (CtrdTarWriter *tar, const char *path, const char *data, gsize len, gint64 mtime,
+              GError **error)
 {
-  if (!output_header (a, sink, path, AE_IFREG, len, mtime, error))
-    return FALSE;
-  if (len > 0 && (archive_write_data (a, data, len) != (la_ssize_t) len || sink->failed))
-    return output_error (a, sink, path, error);
-  return TRUE;
+  return output_header (tar, path, AE_IFREG, len, mtime, error) &&
+         ctrd_tar_writer_write_data (tar, data, len, path, error);
 }
 
 static gboolean
-output_blob_from_fd (struct archive *a, OutputSink *sink, const char *path, int fd, guint64 size,
-                     gint64 mtime, Progress *progress, GError **error)
+output_blob_from_fd (CtrdTarWriter *tar, const char *path, int fd, guint64 size, gint64 mtime,
+                     Progress *progress, GError **error)
 {
   guint64 offset = 0;
 
-  if (!output_header (a, sink, path, AE_IFREG, size, mtime, error))
+  if (!output_header (tar, path, AE_IFREG, size, mtime, error))
     return FALSE;
   while (offset < size)
     {
@@ -1636,8 +1593,8 @@ output_blob_from_fd (struct archive *a, OutputSink *sink, const char *path, int 
                        "Reading the exported layer back failed");
           return FALSE;
         }
-      if (archive_write_data (a, buf, n) != n || sink->failed)
-        return output_error (a, sink, path, error);
+      if (!ctrd_tar_writer_write_data (tar, buf, n, path, error))
+        return FALSE;
       offset += n;
       progress_add (progress, n);
     }
@@ -1677,7 +1634,7 @@ descriptor_node (const char *media_type, const char *digest, guint64 size, const
 }
 
 static gboolean
-write_oci_archive (struct archive *a, OutputSink *sink, int layer_fd, guint64 layer_size,
+write_oci_archive (CtrdTarWriter *tar, int layer_fd, guint64 layer_size,
                    const char *layer_sha256, const char *config_json, const char *name,
                    gint64 mtime, Progress *progress, GError **error)
 {
@@ -1727,14 +1684,14 @@ write_oci_archive (struct archive *a, OutputSink *sink, int layer_fd, guint64 la
 
   config_path = g_strconcat ("blobs/sha256/", config_digest + strlen ("sha256:"), NULL);
   manifest_path = g_strconcat ("blobs/sha256/", manifest_digest + strlen ("sha256:"), NULL);
-  return output_bytes (a, sink, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}",
+  return output_bytes (tar, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}",
                        strlen ("{\"imageLayoutVersion\":\"1.0.0\"}"), mtime, error) &&
-         output_bytes (a, sink, "index.json", index, strlen (index), mtime, error) &&
-         output_header (a, sink, "blobs/", AE_IFDIR, 0, mtime, error) &&
-         output_header (a, sink, "blobs/sha256/", AE_IFDIR, 0, mtime, error) &&
-         output_bytes (a, sink, config_path, config, strlen (config), mtime, error) &&
-         output_bytes (a, sink, manifest_path, manifest, strlen (manifest), mtime, error) &&
-         output_blob_from_fd (a, sink, layer_path, layer_fd, layer_size, mtime, progress, error);
+         output_bytes (tar, "index.json", index, strlen (index), mtime, error) &&
+         output_header (tar, "blobs/", AE_IFDIR, 0, mtime, error) &&
+         output_header (tar, "blobs/sha256/", AE_IFDIR, 0, mtime, error) &&
+         output_bytes (tar, config_path, config, strlen (config), mtime, error) &&
+         output_bytes (tar, manifest_path, manifest, strlen (manifest), mtime, error) &&
+         output_blob_from_fd (tar, layer_path, layer_fd, layer_size, mtime, progress, error);
 }
 
 gboolean
@@ -1744,11 +1701,11 @@ ctrd_image_archive_export (CtrdStorage *storage, const char *commit, const char 
                            GCancellable *cancellable, GError **error)
 {
   Progress progress = { .func = progress_func, .data = progress_data };
-  OutputSink sink = { .fd = fd, .cancellable = cancellable };
   g_autofree char *layer_sha256 = NULL;
   g_autoptr (CtrdImageConfig) parsed = NULL;
+  g_autoptr (CtrdTarWriter) tar = NULL;
+  g_autoptr (GError) local_error = NULL;
   guint64 layer_size = 0;
-  struct archive *a;
   gboolean ok;
   int layer_fd;
 
@@ -1779,20 +1736,18 @@ ctrd_image_archive_export (CtrdStorage *storage, const char *commit, const char 
   progress.total = 2 * layer_size;
 
   parsed = ctrd_image_config_parse (config_json);
-  a = archive_write_new ();
-  archive_write_set_format_pax_restricted (a);
-  ok = archive_write_open2 (a, &sink, NULL, output_sink_write, NULL, NULL) == ARCHIVE_OK;
+  /* The output's errors are CTRD_ERROR here: a reader that went away is
+   * FAILED, cancellation CANCELLED. */
+  tar = ctrd_tar_writer_new (fd, CTRD_TAR_FLAGS_NONE, cancellable, &local_error);
+  ok = tar != NULL &&
+       write_oci_archive (tar, layer_fd, layer_size, layer_sha256, config_json, name,
+                          (gint64) (parsed->created / G_USEC_PER_SEC), &progress, &local_error) &&
+       ctrd_tar_writer_close (tar, NULL, NULL, &local_error);
   if (!ok)
-    output_error (a, &sink, "the archive", error);
-  else
-    ok = write_oci_archive (a, &sink, layer_fd, layer_size, layer_sha256, config_json, name,
-                            (gint64) (parsed->created / G_USEC_PER_SEC), &progress, error);
-  if (ok && (archive_write_close (a) != ARCHIVE_OK || sink.failed))
-    ok = output_error (a, &sink, "the end of the archive", error);
-  /* No end-of-archive blocks after a failure: a cut archive must not look whole. */
-  sink.failed = sink.failed || !ok;
-  archive_write_free (a);
-  g_clear_error (&sink.error);
+    {
+      ctrd_error_normalize (&local_error, CTRD_ERROR_FAILED);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+    }
   close (layer_fd);
   return ok;
 }

@@ -58,8 +58,8 @@ CtrdImportResult *ctrd_image_archive_import (CtrdStorage *storage, int fd, CtrdI
  * (made in an unnamed temporary file first), the config with its rootfs
  * and history describing that layer, and @name (may be NULL) as the
  * org.opencontainers.image.ref.name annotation, as podman save writes it.
- * @fd semantics as ctrd_storage_write_all (a reader that goes away is
- * FAILED). @size_hint (the image size) scales @progress. */
+ * @fd is written with ctrd_fd_write_all, but a reader that goes away is
+ * FAILED and cancellation CANCELLED (CTRD_ERROR). @size_hint (the image size) scales @progress. */
 gboolean ctrd_image_archive_export (CtrdStorage *storage, const char *commit,
                                     const char *config_json, const char *name,
                                     CtrdImageFormat format, int fd, guint64 size_hint,

@@ -32,8 +32,10 @@
 
 #include "ctrd-digest.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-image-config.h"
 #include "ctrd-storage.h"
+#include "ctrd-tar.h"
 #include "ctrd-util.h"
 
 #define IMAGE_REF_PREFIX "images/"
@@ -2205,75 +2207,6 @@ ctrd_storage_open_tmpfile (CtrdStorage *storage, GError **error)
   return fd;
 }
 
-gboolean
-ctrd_storage_write_all (int fd, const void *data, gsize len, GCancellable *cancellable,
-                        GError **error)
-{
-  const guchar *p = data;
-  struct stat st;
-  gboolean is_socket, is_pipe;
-  int cancel_fd;
-  gboolean ok = TRUE;
-
-  if (fstat (fd, &st) < 0)
-    return set_errno_error (error, CTRD_ERROR_FAILED, errno, "Writing the output");
-  is_socket = S_ISSOCK (st.st_mode);
-  is_pipe = S_ISFIFO (st.st_mode);
-  cancel_fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
-
-  while (len > 0 && ok)
-    {
-      struct pollfd fds[2] = { { .fd = fd, .events = POLLOUT },
-                               { .fd = cancel_fd, .events = POLLIN } };
-      gsize chunk = len;
-      gssize n;
-
-      if (g_cancellable_is_cancelled (cancellable))
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_CANCELLED, "The operation was cancelled");
-          ok = FALSE;
-          break;
-        }
-      /* Wait for room first, so that a reader that stalls cannot pin us
-       * where cancellation does not reach. */
-      if (poll (fds, cancel_fd >= 0 ? 2 : 1, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          ok = set_errno_error (error, CTRD_ERROR_FAILED, errno, "Waiting to write the output");
-          break;
-        }
-      if (cancel_fd >= 0 && fds[1].revents != 0)
-        continue; /* reported at the top */
-
-      /* After POLLOUT a pipe takes PIPE_BUF bytes without blocking. */
-      if (is_pipe)
-        chunk = MIN (chunk, PIPE_BUF);
-      if (is_socket)
-        n = send (fd, p, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
-      else
-        n = write (fd, p, chunk);
-      if (n < 0)
-        {
-          if (errno == EINTR || errno == EAGAIN)
-            continue;
-          if (errno == EPIPE || errno == ECONNRESET)
-            g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED,
-                         "The reader of the output closed its end");
-          else
-            set_errno_error (error, CTRD_ERROR_FAILED, errno, "Writing the output");
-          ok = FALSE;
-          break;
-        }
-      p += n;
-      len -= n;
-    }
-
-  if (cancel_fd >= 0)
-    g_cancellable_release_fd (cancellable);
-  return ok;
-}
-
 int
 ctrd_storage_spool_source (CtrdStorage *storage, int fd, guint64 max_bytes,
                            CtrdProgressFunc progress, gpointer progress_data,
@@ -2304,7 +2237,7 @@ ctrd_storage_spool_source (CtrdStorage *storage, int fd, guint64 max_bytes,
           source_set_error (src, src->decoder, NULL, error);
           return -1;
         }
-      if (!ctrd_storage_write_all (tmp_fd, src->tar_buf, n, cancellable, error))
+      if (!ctrd_fd_write_all (tmp_fd, src->tar_buf, n, cancellable, error))
         {
           close (tmp_fd);
           ctrd_error_normalize (error, CTRD_ERROR_STORAGE_ERROR);
@@ -3026,50 +2959,10 @@ compare_c_strings (gconstpointer a, gconstpointer b)
 /* ------------------------------------------------------------------ */
 /* Export: a commit as a tar */
 
-typedef struct archive_entry ArchiveEntry;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ArchiveEntry, archive_entry_free)
-
-typedef struct
-{
-  int fd;
-  GCancellable *cancellable;
-  GChecksum *sha256;
-  guint64 bytes;
-  CtrdProgressFunc progress;
-  gpointer progress_data;
-  guint64 total_hint;
-  GError *error;
-  gboolean failed;
-} TarSink;
-
-static la_ssize_t
-tar_sink_write (struct archive *a, void *user_data, const void *buffer, size_t length)
-{
-  TarSink *sink = user_data;
-
-  /* A failed output takes and drops the rest, and the writer checks
-   * sink->failed after each call: an error returned here can put libarchive
-   * into its fatal state, in which libarchive 3.6's archive_write_free()
-   * leaks the output buffer. The first error stands. */
-  if (sink->failed)
-    return length;
-  if (!ctrd_storage_write_all (sink->fd, buffer, length, sink->cancellable, &sink->error))
-    {
-      sink->failed = TRUE;
-      return length;
-    }
-  g_checksum_update (sink->sha256, buffer, length);
-  sink->bytes += length;
-  if (sink->progress != NULL)
-    sink->progress (sink->bytes, sink->total_hint, sink->progress_data);
-  return length;
-}
-
 typedef struct
 {
   OstreeRepo *repo;
-  struct archive *archive;
-  TarSink *sink;
+  CtrdTarWriter *tar;
   gint64 mtime;
   GHashTable *first_paths; /* content checksum -> tar path: later ones become hardlinks */
   GCancellable *cancellable;
@@ -3091,25 +2984,10 @@ entry_add_xattrs (struct archive_entry *entry, GVariant *xattrs)
     }
 }
 
-/* The archive's error, unless the sink (the reader, cancellation) has a
- * better one. */
-static gboolean
-tar_writer_error (TarWriter *writer, const char *path, GError **error)
-{
-  if (writer->sink->error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&writer->sink->error));
-      return FALSE;
-    }
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Writing %s into the tar: %s", path,
-               archive_error_string (writer->archive) ?: "unknown error");
-  return FALSE;
-}
-
 static gboolean
 tar_write_file (TarWriter *writer, const char *path, const char *checksum, GError **error)
 {
-  g_autoptr(ArchiveEntry) entry = archive_entry_new ();
+  g_autoptr(CtrdArchiveEntry) entry = archive_entry_new ();
   g_autoptr(GInputStream) input = NULL;
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GVariant) xattrs = NULL;
@@ -3153,8 +3031,8 @@ tar_write_file (TarWriter *writer, const char *path, const char *checksum, GErro
   if (first_path == NULL)
     entry_add_xattrs (entry, xattrs);
 
-  if (archive_write_header (writer->archive, entry) != ARCHIVE_OK || writer->sink->failed)
-    return tar_writer_error (writer, path, error);
+  if (!ctrd_tar_writer_write_header (writer->tar, entry, path, error))
+    return FALSE;
   if (is_symlink || first_path != NULL)
     return TRUE;
 
@@ -3168,8 +3046,8 @@ tar_write_file (TarWriter *writer, const char *path, const char *checksum, GErro
                                    CTRD_ERROR_STORAGE_ERROR, path);
       if (n == 0)
         return TRUE;
-      if (archive_write_data (writer->archive, buf, n) != n || writer->sink->failed)
-        return tar_writer_error (writer, path, error);
+      if (!ctrd_tar_writer_write_data (writer->tar, buf, n, path, error))
+        return FALSE;
     }
 }
 
@@ -3177,7 +3055,7 @@ static gboolean
 tar_write_dir (TarWriter *writer, OstreeRepoFile *dir, const char *path, guint depth,
                GError **error)
 {
-  g_autoptr(ArchiveEntry) entry = archive_entry_new ();
+  g_autoptr(CtrdArchiveEntry) entry = archive_entry_new ();
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GVariant) xattrs = NULL;
   g_autoptr(GVariant) files = NULL;
@@ -3213,8 +3091,8 @@ tar_write_dir (TarWriter *writer, OstreeRepoFile *dir, const char *path, guint d
   archive_entry_set_gid (entry, GUINT32_FROM_BE (gid));
   archive_entry_set_mtime (entry, writer->mtime, 0);
   entry_add_xattrs (entry, xattrs);
-  if (archive_write_header (writer->archive, entry) != ARCHIVE_OK || writer->sink->failed)
-    return tar_writer_error (writer, dir_path, error);
+  if (!ctrd_tar_writer_write_header (writer->tar, entry, dir_path, error))
+    return FALSE;
 
   /* Files and directories interleaved in name order, as tar -c writes them. */
   contents = ostree_repo_file_tree_get_contents (dir);
@@ -3273,62 +3151,38 @@ ctrd_storage_write_rootfs_tar (CtrdStorage *storage, const char *commit, int fd,
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GHashTable) first_paths =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  struct archive *archive;
-  TarSink sink = {
-    .fd = fd,
-    .cancellable = cancellable,
-    .sha256 = g_checksum_new (G_CHECKSUM_SHA256),
-    .progress = progress,
-    .progress_data = progress_data,
-    .total_hint = total_hint,
-  };
+  g_autoptr(CtrdTarWriter) tar = NULL;
   TarWriter writer = {
     .repo = storage->read_repo,
-    .sink = &sink,
     .first_paths = first_paths,
     .cancellable = cancellable,
   };
-  gboolean ok;
 
   metadata = load_commit_metadata (storage, commit, &commit_variant, error);
   if (metadata == NULL)
-    {
-      g_checksum_free (sink.sha256);
-      return FALSE;
-    }
+    return FALSE;
   if (!ostree_repo_read_commit (storage->read_repo, commit, &root, NULL, cancellable,
                                 &local_error))
-    {
-      g_checksum_free (sink.sha256);
-      return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
-                                 "Reading the image commit");
-    }
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               "Reading the image commit");
   writer.mtime = (gint64) ostree_commit_get_timestamp (commit_variant);
 
-  archive = archive_write_new ();
-  writer.archive = archive;
-  archive_write_set_format_pax_restricted (archive);
-  ok = archive_write_open2 (archive, &sink, NULL, tar_sink_write, NULL, NULL) == ARCHIVE_OK;
-  if (!ok)
-    tar_writer_error (&writer, "the start", error);
-  else
-    ok = tar_write_dir (&writer, OSTREE_REPO_FILE (root), ".", 0, error);
-  if (ok && (archive_write_close (archive) != ARCHIVE_OK || sink.failed))
-    ok = tar_writer_error (&writer, "the end", error);
-  /* No end-of-archive blocks after a failure: a cut tar must not look whole. */
-  sink.failed = sink.failed || !ok;
-  archive_write_free (archive);
-  g_clear_error (&sink.error);
-
-  if (ok)
+  /* The output's errors are CTRD_ERROR here: a reader that went away is
+   * FAILED, cancellation CANCELLED. */
+  tar = ctrd_tar_writer_new (fd, CTRD_TAR_FLAGS_SHA256, cancellable, &local_error);
+  if (tar == NULL)
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               "Writing the tar");
+  ctrd_tar_writer_set_progress (tar, progress, progress_data, total_hint);
+  writer.tar = tar;
+  if (!tar_write_dir (&writer, OSTREE_REPO_FILE (root), ".", 0, &local_error) ||
+      !ctrd_tar_writer_close (tar, out_size, out_sha256, &local_error))
     {
-      if (out_size != NULL)
-        *out_size = sink.bytes;
-      if (out_sha256 != NULL)
-        *out_sha256 = g_strdup (g_checksum_get_string (sink.sha256));
+      ctrd_error_normalize (&local_error, CTRD_ERROR_FAILED);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
     }
-  g_checksum_free (sink.sha256);
-  return ok;
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------ */
