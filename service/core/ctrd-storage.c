@@ -77,22 +77,6 @@ ctrd_import_result_free (CtrdImportResult *result)
   g_free (result);
 }
 
-static gboolean set_errno_error (GError **error, CtrdError code, int errsv, const char *format, ...)
-    G_GNUC_PRINTF (4, 5);
-
-static gboolean
-set_errno_error (GError **error, CtrdError code, int errsv, const char *format, ...)
-{
-  g_autofree char *what = NULL;
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, CTRD_ERROR, code, "%s: %s", what, g_strerror (errsv));
-  return FALSE;
-}
-
 /* Like ctrd_error_normalize, with context. */
 static gboolean
 propagate_prefixed (GError **error, GError *local_error, CtrdError fallback, const char *prefix)
@@ -118,276 +102,6 @@ check_hex_id (const char *value, const char *what, GError **error)
 }
 
 /* ------------------------------------------------------------------ */
-/* Removing trees without following symlinks or crossing mount points */
-
-typedef struct
-{
-  char *name; /* in the parent directory */
-  dev_t dev;
-  ino_t ino;
-  GPtrArray *subdirs; /* NULL until scanned */
-} RemovalLevel;
-
-static void
-removal_level_free (RemovalLevel *level)
-{
-  g_free (level->name);
-  if (level->subdirs != NULL)
-    g_ptr_array_unref (level->subdirs);
-  g_free (level);
-}
-
-static char *
-removal_display_path (const char *top, GPtrArray *stack, const char *child)
-{
-  GString *path = g_string_new (top);
-
-  for (guint i = 1; i < stack->len; i++)
-    g_string_append_printf (path, "/%s", ((RemovalLevel *) stack->pdata[i])->name);
-  if (child != NULL)
-    g_string_append_printf (path, "/%s", child);
-  return g_string_free (path, FALSE);
-}
-
-static gboolean
-fd_is_mount_root (int fd, dev_t top_dev, struct stat *out_st)
-{
-  struct statx stx;
-
-  if (fstat (fd, out_st) < 0)
-    return TRUE; /* cannot tell: treat as foreign */
-  if (out_st->st_dev != top_dev)
-    return TRUE;
-  /* A bind mount from the same filesystem keeps st_dev: ask the kernel. */
-  if (statx (fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, 0, &stx) == 0 &&
-      (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
-      (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0)
-    return TRUE;
-  return FALSE;
-}
-
-/* Unlinks every non-directory in @fd and returns the names of its subdirectories. */
-static GPtrArray *
-scan_and_unlink_files (int fd, const char *display, GError **error)
-{
-  g_autoptr(GPtrArray) subdirs = g_ptr_array_new_with_free_func (g_free);
-  int dup_fd;
-  DIR *dir;
-  struct dirent *dent;
-
-  dup_fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-  if (dup_fd < 0)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", display);
-      return NULL;
-    }
-  dir = fdopendir (dup_fd);
-  if (dir == NULL)
-    {
-      int errsv = errno;
-      close (dup_fd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
-      return NULL;
-    }
-  /* The dup shares the offset with @fd, which may have been read before. */
-  rewinddir (dir);
-
-  while (TRUE)
-    {
-      gboolean is_dir;
-
-      errno = 0;
-      dent = readdir (dir);
-      if (dent == NULL)
-        {
-          int errsv = errno;
-          closedir (dir);
-          if (errsv != 0)
-            {
-              set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
-              return NULL;
-            }
-          break;
-        }
-      if (strcmp (dent->d_name, ".") == 0 || strcmp (dent->d_name, "..") == 0)
-        continue;
-
-      is_dir = dent->d_type == DT_DIR;
-      if (dent->d_type == DT_UNKNOWN)
-        {
-          struct stat st;
-          is_dir =
-              fstatat (fd, dent->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
-        }
-
-      if (is_dir)
-        g_ptr_array_add (subdirs, g_strdup (dent->d_name));
-      else if (unlinkat (fd, dent->d_name, 0) < 0 && errno != ENOENT)
-        {
-          int errsv = errno;
-          closedir (dir);
-          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Removing %s/%s", display,
-                           dent->d_name);
-          return NULL;
-        }
-    }
-
-  return g_steal_pointer (&subdirs);
-}
-
-/* Removes @name in @parent_dfd recursively (missing is success). Symlinks are
- * unlinked, never followed; a mount point anywhere below is an error (so we
- * never delete through a mount). Holds one directory fd at a time and climbs
- * back with "..", checked by device and inode, so any depth works. */
-static gboolean
-remove_tree_at (int parent_dfd, const char *name, const char *display_top,
-                GCancellable *cancellable, GError **error)
-{
-  g_autoptr(GPtrArray) stack =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) removal_level_free);
-  RemovalLevel *level;
-  struct stat st;
-  dev_t top_dev;
-  int fd;
-
-  fd = openat (parent_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    {
-      if (errno == ENOENT)
-        return TRUE;
-      if (errno == ENOTDIR || errno == ELOOP)
-        {
-          if (unlinkat (parent_dfd, name, 0) < 0 && errno != ENOENT)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Removing %s",
-                                    display_top);
-          return TRUE;
-        }
-      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", display_top);
-    }
-  if (fstat (fd, &st) < 0)
-    {
-      int errsv = errno;
-      close (fd);
-      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display_top);
-    }
-  top_dev = st.st_dev;
-  if (fd_is_mount_root (fd, top_dev, &st))
-    {
-      close (fd);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
-                   "Refusing to remove %s: it is a mount point", display_top);
-      return FALSE;
-    }
-
-  level = g_new0 (RemovalLevel, 1);
-  level->name = g_strdup (name);
-  level->dev = st.st_dev;
-  level->ino = st.st_ino;
-  g_ptr_array_add (stack, level);
-
-  while (stack->len > 0)
-    {
-      level = stack->pdata[stack->len - 1];
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          close (fd);
-          ctrd_error_normalize (error, CTRD_ERROR_CANCELLED);
-          return FALSE;
-        }
-
-      if (level->subdirs == NULL)
-        {
-          g_autofree char *display = removal_display_path (display_top, stack, NULL);
-          level->subdirs = scan_and_unlink_files (fd, display, error);
-          if (level->subdirs == NULL)
-            {
-              close (fd);
-              return FALSE;
-            }
-        }
-
-      if (level->subdirs->len > 0)
-        {
-          g_autofree char *child_name =
-              g_ptr_array_steal_index_fast (level->subdirs, level->subdirs->len - 1);
-          RemovalLevel *child;
-          int child_fd;
-
-          child_fd = openat (fd, child_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          if (child_fd < 0)
-            {
-              /* Gone, or swapped for a non-directory since the scan. */
-              if (errno == ENOENT)
-                continue;
-              if ((errno == ENOTDIR || errno == ELOOP) && unlinkat (fd, child_name, 0) == 0)
-                continue;
-              g_autofree char *display = removal_display_path (display_top, stack, child_name);
-              close (fd);
-              return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s",
-                                      display);
-            }
-          if (fd_is_mount_root (child_fd, top_dev, &st))
-            {
-              g_autofree char *display = removal_display_path (display_top, stack, child_name);
-              close (child_fd);
-              close (fd);
-              g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
-                           "Refusing to remove %s: %s is a mount point", display_top, display);
-              return FALSE;
-            }
-          child = g_new0 (RemovalLevel, 1);
-          child->name = g_steal_pointer (&child_name);
-          child->dev = st.st_dev;
-          child->ino = st.st_ino;
-          g_ptr_array_add (stack, child);
-          close (fd);
-          fd = child_fd;
-          continue;
-        }
-
-      /* @level is empty now: remove it from its parent. */
-      if (stack->len == 1)
-        {
-          close (fd);
-          if (unlinkat (parent_dfd, level->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Removing %s",
-                                    display_top);
-          g_ptr_array_set_size (stack, 0);
-        }
-      else
-        {
-          RemovalLevel *parent = stack->pdata[stack->len - 2];
-          int parent_fd = openat (fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-          g_autofree char *display = removal_display_path (display_top, stack, NULL);
-
-          close (fd);
-          if (parent_fd < 0)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening parent of %s",
-                                    display);
-          if (fstat (parent_fd, &st) < 0 || st.st_dev != parent->dev || st.st_ino != parent->ino)
-            {
-              close (parent_fd);
-              g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
-                           "Removing %s: the tree changed while it was being removed", display_top);
-              return FALSE;
-            }
-          if (unlinkat (parent_fd, level->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            {
-              int errsv = errno;
-              close (parent_fd);
-              return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Removing %s",
-                                      display);
-            }
-          g_ptr_array_set_size (stack, stack->len - 1);
-          fd = parent_fd;
-        }
-    }
-
-  return TRUE;
-}
-
-/* ------------------------------------------------------------------ */
 /* Setup */
 
 /* The names in @dfd that start with @prefix (read first, so that callers may
@@ -395,25 +109,13 @@ remove_tree_at (int parent_dfd, const char *name, const char *display_top,
 static GPtrArray *
 list_names_with_prefix (int dfd, const char *prefix)
 {
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  int dup_fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
-  DIR *dir;
-  struct dirent *dent;
+  g_autoptr(GPtrArray) matching = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) names = ctrd_list_dir_at (dfd, "a storage directory", NULL);
 
-  if (dup_fd < 0)
-    return g_steal_pointer (&names);
-  dir = fdopendir (dup_fd);
-  if (dir == NULL)
-    {
-      close (dup_fd);
-      return g_steal_pointer (&names);
-    }
-  rewinddir (dir);
-  while ((dent = readdir (dir)) != NULL)
-    if (g_str_has_prefix (dent->d_name, prefix))
-      g_ptr_array_add (names, g_strdup (dent->d_name));
-  closedir (dir);
-  return g_steal_pointer (&names);
+  for (guint i = 0; names != NULL && i < names->len; i++)
+    if (g_str_has_prefix (names->pdata[i], prefix))
+      g_ptr_array_add (matching, g_strdup (names->pdata[i]));
+  return g_steal_pointer (&matching);
 }
 
 /* A crash during a checkout leaves checkouts/.tmp-*; a live checkout holds an
@@ -429,19 +131,13 @@ remove_stale_checkout_tmpdirs (CtrdStorage *storage)
       const char *name = names->pdata[i];
       g_autofree char *display = g_build_filename (storage->checkouts_path, name, NULL);
       g_autoptr(GError) local_error = NULL;
-      int fd =
+      ctrd_autofd int fd =
           openat (storage->checkouts_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-      if (fd < 0)
+      if (fd < 0 || flock (fd, LOCK_EX | LOCK_NB) < 0)
         continue;
-      if (flock (fd, LOCK_EX | LOCK_NB) < 0)
-        {
-          close (fd);
-          continue;
-        }
-      if (!remove_tree_at (storage->checkouts_dfd, name, display, NULL, &local_error))
+      if (!ctrd_remove_tree_at (storage->checkouts_dfd, name, display, NULL, &local_error))
         g_warning ("Cannot remove stale checkout directory: %s", local_error->message);
-      close (fd);
     }
 }
 
@@ -453,7 +149,7 @@ static void
 remove_unlocked_staging_dirs (CtrdStorage *storage)
 {
   g_autoptr(GPtrArray) names = NULL;
-  int tmp_dfd;
+  ctrd_autofd int tmp_dfd = -1;
 
   tmp_dfd = openat (storage->root_dfd, "repo/tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (tmp_dfd < 0)
@@ -468,7 +164,7 @@ remove_unlocked_staging_dirs (CtrdStorage *storage)
       g_autoptr(GError) local_error = NULL;
       struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
       struct stat st;
-      int lock_fd;
+      ctrd_autofd int lock_fd = -1;
 
       if (g_str_has_suffix (name, "-lock") ||
           fstatat (tmp_dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR (st.st_mode))
@@ -476,18 +172,12 @@ remove_unlocked_staging_dirs (CtrdStorage *storage)
 
       lock_fd = openat (tmp_dfd, lock_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
       if (lock_fd >= 0 && fcntl (lock_fd, F_OFD_SETLK, &lock) < 0)
-        {
-          close (lock_fd);
-          continue;
-        }
-      if (!remove_tree_at (tmp_dfd, name, display, NULL, &local_error))
+        continue;
+      if (!ctrd_remove_tree_at (tmp_dfd, name, display, NULL, &local_error))
         g_warning ("Cannot remove OSTree staging directory: %s", local_error->message);
       else
         (void) unlinkat (tmp_dfd, lock_name, 0);
-      if (lock_fd >= 0)
-        close (lock_fd);
     }
-  close (tmp_dfd);
 }
 
 /* Makes @name in @parent_dfd a directory owned by us with mode 0700 (an
@@ -496,32 +186,20 @@ static int
 open_private_dir_at (int parent_dfd, const char *name, const char *display, GError **error)
 {
   struct stat st;
-  int fd;
+  ctrd_autofd int fd = -1;
 
   if (mkdirat (parent_dfd, name, 0700) < 0 && errno != EEXIST)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", display);
-      return -1;
-    }
+    return ctrd_throw_errno (error, "Creating %s", display), -1;
   /* The storage root itself may be reached through a symlink (/var/lib on
    * another disk); what we make inside it is never followed. */
   fd = openat (parent_dfd, name,
                O_RDONLY | O_DIRECTORY | O_CLOEXEC | (parent_dfd == AT_FDCWD ? 0 : O_NOFOLLOW));
   if (fd < 0)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", display);
-      return -1;
-    }
+    return ctrd_throw_errno (error, "Opening %s", display), -1;
   if (fstat (fd, &st) < 0)
-    {
-      int errsv = errno;
-      close (fd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
-      return -1;
-    }
+    return ctrd_throw_errno (error, "Reading %s", display), -1;
   if (st.st_uid != geteuid ())
     {
-      close (fd);
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
                    "%s is owned by uid %u, not by the daemon's uid %u", display, (guint) st.st_uid,
                    (guint) geteuid ());
@@ -529,13 +207,8 @@ open_private_dir_at (int parent_dfd, const char *name, const char *display, GErr
     }
   /* Images keep their setuid files: no host user may reach them. */
   if ((st.st_mode & 07777) != 0700 && fchmod (fd, 0700) < 0)
-    {
-      int errsv = errno;
-      close (fd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Changing mode of %s", display);
-      return -1;
-    }
-  return fd;
+    return ctrd_throw_errno (error, "Changing mode of %s", display), -1;
+  return ctrd_steal_fd (&fd);
 }
 
 static OstreeRepo *
@@ -551,7 +224,7 @@ open_or_create_repo (CtrdStorage *storage, GError **error)
                                   &local_error);
   else
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s/config",
+      ctrd_throw_errno (error, "Reading %s/config",
                        storage->repo_path);
       return NULL;
     }
@@ -595,7 +268,7 @@ ctrd_storage_new (const char *storage_root, GError **error)
   parent = g_path_get_dirname (storage_root);
   if (g_mkdir_with_parents (parent, 0755) < 0)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", parent);
+      ctrd_throw_errno (error, "Creating %s", parent);
       return NULL;
     }
 
@@ -605,7 +278,7 @@ ctrd_storage_new (const char *storage_root, GError **error)
   resolved = realpath (storage_root, NULL);
   if (resolved == NULL)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Resolving %s", storage_root);
+      ctrd_throw_errno (error, "Resolving %s", storage_root);
       return NULL;
     }
   storage->root = g_strdup (resolved);
@@ -615,10 +288,10 @@ ctrd_storage_new (const char *storage_root, GError **error)
   storage->containers_path = g_build_filename (storage->root, "containers", NULL);
 
   {
-    int repo_dfd = open_private_dir_at (storage->root_dfd, "repo", storage->repo_path, error);
+    ctrd_autofd int repo_dfd =
+        open_private_dir_at (storage->root_dfd, "repo", storage->repo_path, error);
     if (repo_dfd < 0)
       return NULL;
-    close (repo_dfd);
   }
   storage->checkouts_dfd =
       open_private_dir_at (storage->root_dfd, "checkouts", storage->checkouts_path, error);
@@ -652,12 +325,9 @@ ctrd_storage_free (CtrdStorage *storage)
     return;
   g_clear_object (&storage->repo);
   g_clear_object (&storage->read_repo);
-  if (storage->root_dfd >= 0)
-    close (storage->root_dfd);
-  if (storage->checkouts_dfd >= 0)
-    close (storage->checkouts_dfd);
-  if (storage->containers_dfd >= 0)
-    close (storage->containers_dfd);
+  ctrd_close_fd (&storage->root_dfd);
+  ctrd_close_fd (&storage->checkouts_dfd);
+  ctrd_close_fd (&storage->containers_dfd);
   g_mutex_clear (&storage->repo_lock);
   g_free (storage->root);
   g_free (storage->repo_path);
@@ -872,8 +542,11 @@ source_set_error (ImportSource *src, struct archive *a, const char *member, GErr
       return FALSE;
     }
   if (src->source_errno != 0)
-    return set_errno_error (error, CTRD_ERROR_INVALID_ARGUMENT, src->source_errno,
-                            "Cannot read the image source");
+    {
+      errno = src->source_errno;
+      return ctrd_throw_errno_code (error, CTRD_ERROR_INVALID_ARGUMENT,
+                                    "Cannot read the image source");
+    }
   if (src->stream_error != NULL)
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
@@ -2191,8 +1864,7 @@ ctrd_storage_open_tmpfile (CtrdStorage *storage, GError **error)
     return fd;
   if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno,
-                       "Creating a temporary file in %s", storage->root);
+      ctrd_throw_errno (error, "Creating a temporary file in %s", storage->root);
       return -1;
     }
   /* Filesystems without O_TMPFILE: a name that lives only for a moment. */
@@ -2200,7 +1872,7 @@ ctrd_storage_open_tmpfile (CtrdStorage *storage, GError **error)
   fd = g_mkstemp_full (template_path, O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", template_path);
+      ctrd_throw_errno (error, "Creating %s", template_path);
       return -1;
     }
   (void) unlink (template_path);
@@ -2213,7 +1885,7 @@ ctrd_storage_spool_source (CtrdStorage *storage, int fd, guint64 max_bytes,
                            GCancellable *cancellable, GError **error)
 {
   g_autoptr(ImportSource) src = NULL;
-  int tmp_fd;
+  ctrd_autofd int tmp_fd = -1;
 
   if (!check_source_fd (fd, error))
     return -1;
@@ -2233,26 +1905,19 @@ ctrd_storage_spool_source (CtrdStorage *storage, int fd, guint64 max_bytes,
         break;
       if (n < 0)
         {
-          close (tmp_fd);
           source_set_error (src, src->decoder, NULL, error);
           return -1;
         }
       if (!ctrd_fd_write_all (tmp_fd, src->tar_buf, n, cancellable, error))
         {
-          close (tmp_fd);
           ctrd_error_normalize (error, CTRD_ERROR_STORAGE_ERROR);
           g_prefix_error (error, "Spooling the image: ");
           return -1;
         }
     }
   if (lseek (tmp_fd, 0, SEEK_SET) < 0)
-    {
-      int errsv = errno;
-      close (tmp_fd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Rewinding the spooled image");
-      return -1;
-    }
-  return tmp_fd;
+    return ctrd_throw_errno (error, "Rewinding the spooled image"), -1;
+  return ctrd_steal_fd (&tmp_fd);
 }
 
 static GVariant *
@@ -2331,7 +1996,7 @@ ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancell
   g_autofree char *tmp_name = NULL;
   OstreeRepoCheckoutAtOptions options = { 0 };
   struct stat st;
-  int tmp_dfd;
+  ctrd_autofd int tmp_dfd = -1;
 
   if (!check_hex_id (commit, "an OSTree commit checksum", error))
     return NULL;
@@ -2370,7 +2035,7 @@ ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancell
   tmp_path = g_build_filename (storage->checkouts_path, CHECKOUT_TMP_PREFIX "XXXXXX", NULL);
   if (g_mkdtemp_full (tmp_path, 0700) == NULL)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", tmp_path);
+      ctrd_throw_errno (error, "Creating %s", tmp_path);
       return NULL;
     }
   tmp_name = g_path_get_basename (tmp_path);
@@ -2380,7 +2045,8 @@ ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancell
     {
       int errsv = errno;
       (void) unlinkat (storage->checkouts_dfd, tmp_name, AT_REMOVEDIR);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Opening %s", tmp_path);
+      errno = errsv;
+      ctrd_throw_errno (error, "Opening %s", tmp_path);
       return NULL;
     }
   (void) flock (tmp_dfd, LOCK_EX);
@@ -2396,9 +2062,8 @@ ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancell
       g_autoptr(GError) cleanup_error = NULL;
       g_autofree char *prefix = g_strdup_printf ("Checking out image commit %s", commit);
 
-      if (!remove_tree_at (storage->checkouts_dfd, tmp_name, tmp_path, NULL, &cleanup_error))
+      if (!ctrd_remove_tree_at (storage->checkouts_dfd, tmp_name, tmp_path, NULL, &cleanup_error))
         g_warning ("%s", cleanup_error->message);
-      close (tmp_dfd);
       propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR, prefix);
       return NULL;
     }
@@ -2411,14 +2076,13 @@ ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancell
       int errsv = errno;
       g_autoptr(GError) cleanup_error = NULL;
 
-      if (!remove_tree_at (storage->checkouts_dfd, tmp_name, tmp_path, NULL, &cleanup_error))
+      if (!ctrd_remove_tree_at (storage->checkouts_dfd, tmp_name, tmp_path, NULL, &cleanup_error))
         g_warning ("%s", cleanup_error->message);
-      close (tmp_dfd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Renaming checkout to %s", path);
+      errno = errsv;
+      ctrd_throw_errno (error, "Renaming checkout to %s", path);
       return NULL;
     }
   (void) unlinkat (storage->checkouts_dfd, tmp_name, AT_REMOVEDIR);
-  close (tmp_dfd);
   return g_steal_pointer (&path);
 }
 
@@ -2433,7 +2097,7 @@ ctrd_storage_remove_checkout (CtrdStorage *storage, const char *commit, GCancell
     return FALSE;
   locker = g_mutex_locker_new (&storage->repo_lock);
   path = g_build_filename (storage->checkouts_path, commit, NULL);
-  return remove_tree_at (storage->checkouts_dfd, commit, path, cancellable, error);
+  return ctrd_remove_tree_at (storage->checkouts_dfd, commit, path, cancellable, error);
 }
 
 gboolean
@@ -2611,28 +2275,21 @@ gboolean
 ctrd_storage_create_container_dirs (CtrdStorage *storage, const char *id, GError **error)
 {
   g_autofree char *path = NULL;
-  int dfd;
+  ctrd_autofd int dfd = -1;
 
   if (!check_hex_id (id, "a container ID", error))
     return FALSE;
   path = ctrd_storage_container_dir (storage, id);
 
   if (mkdirat (storage->containers_dfd, id, 0700) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno,
-                            "Creating container directory %s", path);
+    return ctrd_throw_errno (error, "Creating container directory %s", path);
   dfd = openat (storage->containers_dfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", path);
+    return ctrd_throw_errno (error, "Opening %s", path);
   /* upper/ becomes the container's "/" (see mount_rootfs), so 0755 like
    * most images; containers/<ID> is 0700, which keeps host users out. */
   if (mkdirat (dfd, "upper", 0755) < 0 || mkdirat (dfd, "work", 0700) < 0)
-    {
-      int errsv = errno;
-      close (dfd);
-      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv,
-                              "Creating the overlay directories in %s", path);
-    }
-  close (dfd);
+    return ctrd_throw_errno (error, "Creating the overlay directories in %s", path);
   return TRUE;
 }
 
@@ -2654,44 +2311,28 @@ static gboolean
 match_fresh_upper_to_lower (const char *upper, const char *lower, GError **error)
 {
   struct stat lower_st, upper_st;
-  gboolean empty = TRUE;
-  DIR *dir;
-  struct dirent *dent;
-  int fd;
+  g_autoptr(GPtrArray) names = NULL;
+  ctrd_autofd int fd = -1;
 
   if (stat (lower, &lower_st) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", lower);
+    return ctrd_throw_errno (error, "Reading %s", lower);
   fd = open (upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", upper);
+    return ctrd_throw_errno (error, "Opening %s", upper);
   if (fstat (fd, &upper_st) < 0)
-    {
-      int errsv = errno;
-      close (fd);
-      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", upper);
-    }
-  dir = fdopendir (fcntl (fd, F_DUPFD_CLOEXEC, 3));
-  while (dir != NULL && (dent = readdir (dir)) != NULL)
-    if (strcmp (dent->d_name, ".") != 0 && strcmp (dent->d_name, "..") != 0)
-      {
-        empty = FALSE;
-        break;
-      }
-  if (dir != NULL)
-    closedir (dir);
+    return ctrd_throw_errno (error, "Reading %s", upper);
+  /* Unreadable counts as empty: the mount itself will say what is wrong. */
+  names = ctrd_list_dir_at (fd, upper, NULL);
+  if (names != NULL && names->len > 0)
+    return TRUE;
 
-  if (empty && ((upper_st.st_mode & 07777) != (lower_st.st_mode & 07777) ||
-                upper_st.st_uid != lower_st.st_uid || upper_st.st_gid != lower_st.st_gid))
+  if ((upper_st.st_mode & 07777) != (lower_st.st_mode & 07777) ||
+      upper_st.st_uid != lower_st.st_uid || upper_st.st_gid != lower_st.st_gid)
     {
       if (fchown (fd, lower_st.st_uid, lower_st.st_gid) < 0 ||
           fchmod (fd, lower_st.st_mode & 07777) < 0)
-        {
-          int errsv = errno;
-          close (fd);
-          return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Setting up %s", upper);
-        }
+        return ctrd_throw_errno (error, "Setting up %s", upper);
     }
-  close (fd);
   return TRUE;
 }
 
@@ -2717,7 +2358,7 @@ ctrd_storage_mount_rootfs (CtrdStorage *storage, const char *id, const char *low
   if (ctrd_storage_is_mounted (mountpoint))
     return TRUE;
   if (g_mkdir_with_parents (mountpoint, 0700) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating mount point %s",
+    return ctrd_throw_errno (error, "Creating mount point %s",
                             mountpoint);
   if (!match_fresh_upper_to_lower (upper, lower_dir, error))
     return FALSE;
@@ -2725,8 +2366,7 @@ ctrd_storage_mount_rootfs (CtrdStorage *storage, const char *id, const char *low
   options = g_strdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s", lower_dir, upper, work);
   /* nodev: device nodes come from the runtime's /dev, never from the rootfs. */
   if (mount ("overlay", mountpoint, "overlay", MS_NODEV, options) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno,
-                            "Mounting the root filesystem of container %s at %s", id, mountpoint);
+    return ctrd_throw_errno (error, "Mounting the root filesystem of container %s at %s", id, mountpoint);
   return TRUE;
 }
 
@@ -2741,12 +2381,12 @@ ctrd_storage_unmount_rootfs (const char *mountpoint, GError **error)
           if (errno == EINVAL || errno == ENOENT)
             return TRUE; /* not (or no longer) a mount point */
           if (errno != EBUSY)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Unmounting %s",
+            return ctrd_throw_errno (error, "Unmounting %s",
                                     mountpoint);
           /* Busy (a process still inside): detach now, the kernel frees it
            * when the last user goes. */
           if (umount2 (mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Unmounting %s lazily",
+            return ctrd_throw_errno (error, "Unmounting %s lazily",
                                     mountpoint);
         }
       if (!ctrd_storage_is_mounted (mountpoint))
@@ -2754,35 +2394,6 @@ ctrd_storage_unmount_rootfs (const char *mountpoint, GError **error)
     }
   g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "%s stays mounted", mountpoint);
   return FALSE;
-}
-
-gboolean
-ctrd_storage_remove_tree (const char *path, GCancellable *cancellable, GError **error)
-{
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_autofree char *name = g_path_get_basename (path);
-  gboolean ok;
-  int parent_fd;
-
-  if (!g_path_is_absolute (path) || g_str_equal (name, "/") || g_str_equal (name, ".") ||
-      g_str_equal (name, ".."))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Will not remove %s", path);
-      return FALSE;
-    }
-  parent_fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (parent_fd < 0)
-    {
-      int saved_errno = errno;
-      if (saved_errno == ENOENT)
-        return TRUE;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s", parent,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
-  ok = remove_tree_at (parent_fd, name, path, cancellable, error);
-  close (parent_fd);
-  return ok;
 }
 
 gboolean
@@ -2804,7 +2415,7 @@ ctrd_storage_remove_container_dirs (CtrdStorage *storage, const char *id, GCance
                    mount_point);
       return FALSE;
     }
-  return remove_tree_at (storage->containers_dfd, id, path, cancellable, error);
+  return ctrd_remove_tree_at (storage->containers_dfd, id, path, cancellable, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2841,113 +2452,6 @@ canonical_xattrs (GVariant *xattrs)
   for (guint i = 0; i < entries->len; i++)
     g_variant_builder_add_value (&builder, entries->pdata[i]);
   return g_variant_ref_sink (g_variant_builder_end (&builder));
-}
-
-/* The kept xattrs of the file open as @fd, sorted; NULL when it has none. */
-static GVariant *
-read_fd_xattrs (int fd, const char *display, GError **error)
-{
-  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(ayay)"));
-  g_autofree char *names = NULL;
-  g_autoptr(GVariant) unsorted = NULL;
-  gssize len;
-  gboolean any = FALSE;
-
-  len = flistxattr (fd, NULL, 0);
-  if (len < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
-    return NULL;
-  if (len < 0)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Listing xattrs of %s", display);
-      return NULL;
-    }
-  if (len == 0)
-    return NULL;
-  names = g_malloc (len);
-  len = flistxattr (fd, names, len);
-  if (len < 0)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Listing xattrs of %s", display);
-      return NULL;
-    }
-
-  for (const char *name = names; name < names + len; name += strlen (name) + 1)
-    {
-      g_autofree guchar *value = NULL;
-      gssize size;
-
-      if (!keep_xattr (name))
-        continue;
-      size = fgetxattr (fd, name, NULL, 0);
-      if (size < 0)
-        continue; /* removed meanwhile */
-      value = g_malloc (size + 1);
-      size = fgetxattr (fd, name, value, size);
-      if (size < 0)
-        continue;
-      g_variant_builder_add (&builder, "(@ay@ay)", g_variant_new_bytestring (name),
-                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, value, size, 1));
-      any = TRUE;
-    }
-  if (!any)
-    return NULL;
-  unsorted = g_variant_ref_sink (g_variant_builder_end (&builder));
-  return canonical_xattrs (unsorted);
-}
-
-/* TRUE if the file open as @fd has xattr @name with exactly @value. */
-static gboolean
-fd_xattr_is (int fd, const char *name, const char *value)
-{
-  char buf[8];
-  gssize n = fgetxattr (fd, name, buf, sizeof buf);
-
-  return n == (gssize) strlen (value) && memcmp (buf, value, n) == 0;
-}
-
-static gboolean
-fd_has_xattr (int fd, const char *name)
-{
-  return fgetxattr (fd, name, NULL, 0) >= 0 || errno == ERANGE;
-}
-
-/* The names in the directory open as @dfd (without "." and ".."); NULL with
- * an error. */
-static GPtrArray *
-read_dir_names (int dfd, const char *display, GError **error)
-{
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  int dup_fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
-  struct dirent *dent;
-  DIR *dir;
-
-  if (dup_fd < 0 || (dir = fdopendir (dup_fd)) == NULL)
-    {
-      int errsv = errno;
-      if (dup_fd >= 0)
-        close (dup_fd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
-      return NULL;
-    }
-  rewinddir (dir);
-  while (TRUE)
-    {
-      errno = 0;
-      dent = readdir (dir);
-      if (dent == NULL)
-        break;
-      if (strcmp (dent->d_name, ".") != 0 && strcmp (dent->d_name, "..") != 0)
-        g_ptr_array_add (names, g_strdup (dent->d_name));
-    }
-  if (errno != 0)
-    {
-      int errsv = errno;
-      closedir (dir);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
-      return NULL;
-    }
-  closedir (dir);
-  return g_steal_pointer (&names);
 }
 
 static int
@@ -3245,14 +2749,14 @@ upper_entry_info (int fd, const struct stat *st, GFileType type, const char *ove
   g_autoptr(GError) local_error = NULL;
   GFileInfo *info;
 
-  if (fd_has_xattr (fd, overlay_xattr))
+  if (ctrd_fd_has_xattr (fd, overlay_xattr))
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
                    "%s carries %s (an overlay feature commit does not follow)", path,
                    overlay_xattr);
       return NULL;
     }
-  *out_xattrs = read_fd_xattrs (fd, path, &local_error);
+  *out_xattrs = ctrd_fd_get_xattrs (fd, keep_xattr, path, &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -3292,7 +2796,7 @@ commit_upper_file (UpperWalk *walk, int dfd, const char *name, const struct stat
 
       if (n < 0)
         {
-          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading the symlink %s", path);
+          ctrd_throw_errno (error, "Reading the symlink %s", path);
           return NULL;
         }
       target[n] = '\0';
@@ -3312,7 +2816,7 @@ commit_upper_file (UpperWalk *walk, int dfd, const char *name, const struct stat
 
       if (fd < 0)
         {
-          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", path);
+          ctrd_throw_errno (error, "Opening %s", path);
           return NULL;
         }
       data = g_unix_input_stream_new (fd, TRUE);
@@ -3384,7 +2888,7 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
       return FALSE;
     }
   if (fstat (dfd, &st) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", display);
+    return ctrd_throw_errno (error, "Reading %s", display);
   info = upper_entry_info (dfd, &st, G_FILE_TYPE_DIRECTORY, "trusted.overlay.redirect", display,
                            &xattrs, error);
   if (info == NULL)
@@ -3395,11 +2899,11 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
                                display);
   ostree_mutable_tree_set_metadata_checksum (dir, dirmeta);
 
-  if (fd_xattr_is (dfd, "trusted.overlay.opaque", "y") && !clear_mtree_dir (dir, &local_error))
+  if (ctrd_fd_xattr_equals (dfd, "trusted.overlay.opaque", "y") && !clear_mtree_dir (dir, &local_error))
     return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
                                display);
 
-  names = read_dir_names (dfd, display, error);
+  names = ctrd_list_dir_at (dfd, display, error);
   if (names == NULL)
     return FALSE;
   for (guint i = 0; i < names->len; i++)
@@ -3428,7 +2932,7 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
         {
           if (errno == ENOENT)
             continue;
-          return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", child);
+          return ctrd_throw_errno (error, "Reading %s", child);
         }
 
       kind = lookup_slot (dir, name, NULL, NULL);
@@ -3444,7 +2948,7 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
 
       if (S_ISDIR (st.st_mode))
         {
-          int child_fd;
+          ctrd_autofd int child_fd = -1;
           gboolean ok;
 
           if (!ostree_mutable_tree_ensure_dir (dir, name, &subdir, &local_error))
@@ -3452,9 +2956,8 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
                                        CTRD_ERROR_STORAGE_ERROR, child);
           child_fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           if (child_fd < 0)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", child);
+            return ctrd_throw_errno (error, "Opening %s", child);
           ok = commit_upper_dir (walk, child_fd, subdir, child, depth + 1, error);
-          close (child_fd);
           if (!ok)
             return FALSE;
         }
@@ -3556,7 +3059,7 @@ ctrd_storage_commit_container (CtrdStorage *storage, const char *base_commit,
   g_autoptr(GMutexLocker) locker = NULL;
   g_autoptr(GError) local_error = NULL;
   CtrdImportResult *result;
-  int upper_dfd;
+  ctrd_autofd int upper_dfd = -1;
 
   g_return_val_if_fail (storage != NULL && upper_dir != NULL, NULL);
 
@@ -3565,20 +3068,15 @@ ctrd_storage_commit_container (CtrdStorage *storage, const char *base_commit,
   upper_dfd = open (upper_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (upper_dfd < 0)
     {
-      set_errno_error (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
-                       errno, "Opening the upper directory %s", upper_dir);
+      ctrd_throw_errno_code (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR, "Opening the upper directory %s", upper_dir);
       return NULL;
     }
 
   locker = g_mutex_locker_new (&storage->repo_lock);
   if (!begin_transaction (storage, cancellable, error))
-    {
-      close (upper_dfd);
       return NULL;
-    }
   result = commit_container_in_transaction (storage, base_commit, upper_dfd, upper_dir, options,
                                             cancellable, &local_error);
-  close (upper_dfd);
   if (result == NULL)
     return fail_transaction (storage, g_steal_pointer (&local_error), error);
   return result;
@@ -3646,11 +3144,11 @@ list_upper_changes (ChangesWalk *walk, int dfd, GFile *base_dir, const char *pat
                    "%s is nested deeper than %d directories", display, MEMBER_DEPTH_MAX);
       return FALSE;
     }
-  names = read_dir_names (dfd, display, error);
+  names = ctrd_list_dir_at (dfd, display, error);
   if (names == NULL)
     return FALSE;
 
-  if (base_dir != NULL && fd_xattr_is (dfd, "trusted.overlay.opaque", "y"))
+  if (base_dir != NULL && ctrd_fd_xattr_equals (dfd, "trusted.overlay.opaque", "y"))
     {
       g_autoptr(GHashTable) upper_names = g_hash_table_new (g_str_hash, g_str_equal);
       g_autoptr(GFileEnumerator) enumerator = NULL;
@@ -3699,7 +3197,7 @@ list_upper_changes (ChangesWalk *walk, int dfd, GFile *base_dir, const char *pat
         {
           if (errno == ENOENT)
             continue;
-          return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", child);
+          return ctrd_throw_errno (error, "Reading %s", child);
         }
       base_type = base_child_type (base_dir, name, &base_child);
       if (is_overlay_whiteout (&st))
@@ -3711,15 +3209,14 @@ list_upper_changes (ChangesWalk *walk, int dfd, GFile *base_dir, const char *pat
       add_change (walk->changes, base_type != G_FILE_TYPE_UNKNOWN ? 'C' : 'A', child);
       if (S_ISDIR (st.st_mode))
         {
-          int child_fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          ctrd_autofd int child_fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           gboolean ok;
 
           if (child_fd < 0)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", child);
+            return ctrd_throw_errno (error, "Opening %s", child);
           ok = list_upper_changes (walk, child_fd,
                                    base_type == G_FILE_TYPE_DIRECTORY ? base_child : NULL, child,
                                    depth + 1, error);
-          close (child_fd);
           if (!ok)
             return FALSE;
         }
@@ -3751,7 +3248,7 @@ ctrd_storage_list_changes (CtrdStorage *storage, const char *base_commit, const 
     .changes = changes,
   };
   gboolean ok;
-  int upper_dfd;
+  ctrd_autofd int upper_dfd = -1;
 
   if (!check_hex_id (base_commit, "an OSTree commit checksum", error))
     return NULL;
@@ -3765,12 +3262,10 @@ ctrd_storage_list_changes (CtrdStorage *storage, const char *base_commit, const 
   upper_dfd = open (upper_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (upper_dfd < 0)
     {
-      set_errno_error (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
-                       errno, "Opening the upper directory %s", upper_dir);
+      ctrd_throw_errno_code (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR, "Opening the upper directory %s", upper_dir);
       return NULL;
     }
   ok = list_upper_changes (&walk, upper_dfd, base_root, "", 0, error);
-  close (upper_dfd);
   if (!ok)
     return NULL;
   g_ptr_array_sort (changes, compare_changes);
@@ -3837,7 +3332,7 @@ checkout_file_matches (VerifyWalk *walk, int dfd, const char *name, const struct
       if (fd < 0)
         return TRUE;
       data = g_unix_input_stream_new (fd, TRUE);
-      xattrs = read_fd_xattrs (fd, path, &local_error);
+      xattrs = ctrd_fd_get_xattrs (fd, keep_xattr, path, &local_error);
       if (local_error != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
@@ -3878,9 +3373,9 @@ checkout_dir_matches (int dfd, GVariant *dirmeta, const char *path, gboolean *ou
 
   *out_matches = FALSE;
   if (fstat (dfd, &st) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", path);
+    return ctrd_throw_errno (error, "Reading %s", path);
   g_variant_get (dirmeta, "(uuu@a(ayay))", &uid, &gid, &mode, &stored_xattrs);
-  xattrs = read_fd_xattrs (dfd, path, &local_error);
+  xattrs = ctrd_fd_get_xattrs (dfd, keep_xattr, path, &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -3956,7 +3451,7 @@ verify_dir (VerifyWalk *walk, int dfd, OstreeRepoFile *dir, const char *path, gu
       const char *name;
       g_autofree char *child = NULL;
       g_autoptr(GFile) child_file = NULL;
-      int child_fd;
+      ctrd_autofd int child_fd = -1;
       gboolean ok;
 
       g_variant_get_child (dirs, i, "(&s@ay@ay)", &name, NULL, NULL);
@@ -3970,13 +3465,12 @@ verify_dir (VerifyWalk *walk, int dfd, OstreeRepoFile *dir, const char *path, gu
         }
       child_file = g_file_get_child (G_FILE (dir), name);
       ok = verify_dir (walk, child_fd, OSTREE_REPO_FILE (child_file), child, depth + 1, error);
-      close (child_fd);
       if (!ok)
         return FALSE;
     }
 
   /* Whatever the commit does not have was added to the checkout. */
-  names = read_dir_names (dfd, display, error);
+  names = ctrd_list_dir_at (dfd, display, error);
   if (names == NULL)
     return FALSE;
   for (guint i = 0; i < names->len; i++)
@@ -3999,7 +3493,7 @@ ctrd_storage_verify_checkout (CtrdStorage *storage, const char *commit, GCancell
     .modified = modified,
   };
   gboolean ok;
-  int dfd;
+  ctrd_autofd int dfd = -1;
 
   if (!check_hex_id (commit, "an OSTree commit checksum", error))
     return NULL;
@@ -4014,12 +3508,10 @@ ctrd_storage_verify_checkout (CtrdStorage *storage, const char *commit, GCancell
   dfd = openat (storage->checkouts_dfd, commit, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
     {
-      set_errno_error (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
-                       errno, "Opening the checkout %s", path);
+      ctrd_throw_errno_code (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR, "Opening the checkout %s", path);
       return NULL;
     }
   ok = verify_dir (&walk, dfd, OSTREE_REPO_FILE (root), "", 0, error);
-  close (dfd);
   if (!ok)
     return NULL;
   g_ptr_array_sort (modified, compare_c_strings);

@@ -15,6 +15,8 @@
 
 #include <gio/gio.h>
 
+#include "ctrd-fdio.h"
+
 G_BEGIN_DECLS
 
 typedef struct _CtrdStorage CtrdStorage;
@@ -253,12 +255,6 @@ gboolean ctrd_storage_unmount_rootfs (const char *mountpoint, GError **error);
 
 /* TRUE if something is mounted exactly at @path (from /proc/self/mountinfo). */
 gboolean ctrd_storage_is_mounted (const char *path);
-
-/* Blocks. Removes the tree at @path (absolute) recursively: symlinks are
- * unlinked, never followed, and a mount anywhere below is an error. Missing is
- * success. */
-gboolean ctrd_storage_remove_tree (const char *path, GCancellable *cancellable,
-                                   GError **error);
 
 /* Blocks. Removes containers/<ID> recursively (missing is success) without
  * following symlinks. STORAGE_ERROR, deleting nothing, while anything is
