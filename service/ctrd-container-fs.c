@@ -10,7 +10,7 @@
 #include "ctrd-container-private.h"
 #include "ctrd-error.h"
 #include "ctrd-fdio.h"
-#include "ctrd-export.h"
+#include "ctrd-treewalk.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
 #include "ctrd-options.h"
@@ -34,7 +34,7 @@ sizes_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
       g_task_return_error (task, error);
       return;
     }
-  if (!ctrd_export_disk_usage (fd, &bytes, cancellable, &error))
+  if (!ctrd_treewalk_disk_usage (fd, &bytes, cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -171,7 +171,7 @@ write_export_tar (ExportData *data, GCancellable *cancellable, GError **error)
 
   if (root_fd < 0)
     return ctrd_throw_errno (error, "Cannot open %s", data->mountpoint);
-  if (ctrd_export_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
+  if (ctrd_treewalk_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
                             cancellable, error))
     return TRUE;
   if (error != NULL && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))

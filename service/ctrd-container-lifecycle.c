@@ -800,7 +800,7 @@ remove_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
     }
   /* The run dir: the (now unmounted) root, the generated files, conmon's
    * small files. */
-  if (!ctrd_storage_remove_tree (run_dir, cancellable, &error))
+  if (!ctrd_remove_tree (run_dir, cancellable, &error))
     {
       g_task_return_error (task, error);
       return;

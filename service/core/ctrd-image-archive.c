@@ -23,6 +23,7 @@
 #include "ctrd-digest.h"
 #include "ctrd-error.h"
 #include "ctrd-image-archive.h"
+#include "ctrd-tar.h"
 #include "ctrd-util.h"
 
 /* index.json, manifests and configs are small; anything larger is hostile. */
@@ -735,33 +736,6 @@ digest_is_valid (const char *digest)
          ctrd_is_full_id (digest + strlen ("sha256:"));
 }
 
-static const char *
-json_member_string (JsonObject *object, const char *member)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_STRING)
-    return json_node_get_string (node);
-  return NULL;
-}
-
-static JsonObject *
-json_member_object (JsonObject *object, const char *member)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-static JsonArray *
-json_member_array (JsonObject *object, const char *member)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-}
-
 /* An OCI descriptor: the digest is matched against sha256:<64 hex> before it
  * becomes a path, the size must be a non-negative integer. */
 static gboolean
@@ -770,7 +744,7 @@ descriptor_parse (JsonNode *node, const char *what, Descriptor *out, GError **er
   JsonObject *object =
       node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
   JsonNode *size_node = object != NULL ? json_object_get_member (object, "size") : NULL;
-  const char *digest = json_member_string (object, "digest");
+  const char *digest = ctrd_json_member_string (object, "digest");
 
   if (object == NULL)
     {
@@ -795,7 +769,7 @@ descriptor_parse (JsonNode *node, const char *what, Descriptor *out, GError **er
     }
   out->digest = g_strdup (digest);
   out->size = json_node_get_int (size_node);
-  out->media_type = g_strdup (json_member_string (object, "mediaType"));
+  out->media_type = g_strdup (ctrd_json_member_string (object, "mediaType"));
   out->object = object;
   return TRUE;
 }
@@ -934,7 +908,7 @@ layer_free (Layer *layer)
 static char **
 config_diff_ids (JsonObject *config, guint n_layers, GError **error)
 {
-  JsonArray *diff_ids = json_member_array (json_member_object (config, "rootfs"), "diff_ids");
+  JsonArray *diff_ids = ctrd_json_member_array (ctrd_json_member_object (config, "rootfs"), "diff_ids");
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
 
   if (diff_ids == NULL || json_array_get_length (diff_ids) != n_layers)
@@ -963,22 +937,6 @@ config_diff_ids (JsonObject *config, guint n_layers, GError **error)
     }
   g_ptr_array_add (out, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
-}
-
-static guint64
-config_created_usec (JsonObject *config)
-{
-  const char *created = json_member_string (config, "created");
-  g_autoptr (GDateTime) time = NULL;
-  gint64 usec;
-
-  if (created == NULL)
-    return 0;
-  time = g_date_time_new_from_iso8601 (created, NULL);
-  if (time == NULL)
-    return 0;
-  usec = g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
-  return usec > 0 ? (guint64) usec : 0;
 }
 
 static CtrdImportResult *
@@ -1027,7 +985,7 @@ apply_layers_and_commit (CtrdStorage *storage, BlobStore *store, GPtrArray *laye
           return NULL;
         }
     }
-  return ctrd_layer_import_commit (import, config_text, config_created_usec (config), error);
+  return ctrd_layer_import_commit (import, config_text, ctrd_image_config_parse_created (ctrd_json_member_string (config, "created")), error);
 }
 
 /* Normalised names from @candidates (skipping what is not a name[:tag]). */
@@ -1072,8 +1030,8 @@ static gboolean
 choose_manifest (BlobStore *store, JsonObject *index, guint depth, Descriptor *out,
                  JsonObject **out_top, GError **error)
 {
-  JsonArray *manifests = json_member_array (index, "manifests");
-  g_autofree char *arch = ctrd_storage_oci_architecture ();
+  JsonArray *manifests = ctrd_json_member_array (index, "manifests");
+  g_autofree char *arch = ctrd_image_config_oci_architecture ();
   gint chosen = -1;
   guint n;
 
@@ -1094,17 +1052,17 @@ choose_manifest (BlobStore *store, JsonObject *index, guint depth, Descriptor *o
     {
       JsonNode *node = json_array_get_element (manifests, i);
       JsonObject *platform = JSON_NODE_HOLDS_OBJECT (node)
-                                 ? json_member_object (json_node_get_object (node), "platform")
+                                 ? ctrd_json_member_object (json_node_get_object (node), "platform")
                                  : NULL;
-      if (platform != NULL && g_strcmp0 (json_member_string (platform, "os"), "linux") == 0 &&
-          g_strcmp0 (json_member_string (platform, "architecture"), arch) == 0)
+      if (platform != NULL && g_strcmp0 (ctrd_json_member_string (platform, "os"), "linux") == 0 &&
+          g_strcmp0 (ctrd_json_member_string (platform, "architecture"), arch) == 0)
         chosen = i;
     }
   for (guint i = 0; i < n && chosen < 0; i++)
     {
       JsonNode *node = json_array_get_element (manifests, i);
       if (n == 1 || (JSON_NODE_HOLDS_OBJECT (node) &&
-                     json_member_object (json_node_get_object (node), "platform") == NULL))
+                     ctrd_json_member_object (json_node_get_object (node), "platform") == NULL))
         chosen = i;
     }
   if (chosen < 0)
@@ -1155,7 +1113,7 @@ import_oci (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *limi
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (layout) ||
       !g_str_has_prefix (
-          json_member_string (json_node_get_object (layout), "imageLayoutVersion") ?: "", "1."))
+          ctrd_json_member_string (json_node_get_object (layout), "imageLayoutVersion") ?: "", "1."))
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                    "oci-layout does not name image layout version 1.x");
@@ -1175,7 +1133,7 @@ import_oci (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *limi
       descriptor_clear (&manifest_desc);
       return NULL;
     }
-  ref_name = json_member_string (json_member_object (top_desc, "annotations"), ANNOTATION_REF_NAME);
+  ref_name = ctrd_json_member_string (ctrd_json_member_object (top_desc, "annotations"), ANNOTATION_REF_NAME);
 
   manifest = read_verified_json (store, &manifest_desc, "manifest", NULL, error);
   descriptor_clear (&manifest_desc);
@@ -1189,7 +1147,7 @@ import_oci (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *limi
   if (config == NULL)
     return NULL;
 
-  layer_nodes = json_member_array (json_node_get_object (manifest), "layers");
+  layer_nodes = ctrd_json_member_array (json_node_get_object (manifest), "layers");
   n_layers = layer_nodes != NULL ? json_array_get_length (layer_nodes) : 0;
   if (layer_nodes == NULL || n_layers > MAX_LAYERS)
     {
@@ -1302,7 +1260,7 @@ import_docker (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *l
                json_array_get_length (entries));
   entry = json_array_get_object_element (entries, 0);
 
-  config_path = json_member_string (entry, "Config");
+  config_path = ctrd_json_member_string (entry, "Config");
   if (!check_manifest_path (config_path, "image config", error) ||
       !blob_store_open (store, config_path, "image config", &config_blob, error))
     return NULL;
@@ -1335,7 +1293,7 @@ import_docker (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *l
       return NULL;
     }
 
-  layer_paths = json_member_array (entry, "Layers");
+  layer_paths = ctrd_json_member_array (entry, "Layers");
   n_layers = layer_paths != NULL ? json_array_get_length (layer_paths) : 0;
   if (layer_paths == NULL || n_layers > MAX_LAYERS)
     {
@@ -1390,7 +1348,7 @@ import_docker (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *l
                                     json_node_get_object (config), limits, error);
   if (result == NULL)
     return NULL;
-  tags = json_member_array (entry, "RepoTags");
+  tags = ctrd_json_member_array (entry, "RepoTags");
   for (guint i = 0; tags != NULL && i < json_array_get_length (tags); i++)
     {
       JsonNode *node = json_array_get_element (tags, i);
@@ -1592,79 +1550,35 @@ ctrd_image_archive_import (CtrdStorage *storage, int fd, CtrdImageFormat format,
 /* ------------------------------------------------------------------ */
 /* Export */
 
-typedef struct
-{
-  int fd;
-  GCancellable *cancellable;
-  GError *error;
-  gboolean failed;
-} OutputSink;
-
-static la_ssize_t
-output_sink_write (struct archive *a, void *user_data, const void *buffer, size_t length)
-{
-  OutputSink *sink = user_data;
-
-  /* A failed output takes and drops the rest, and the writers check
-   * sink->failed after each call: an error returned here can put libarchive
-   * into its fatal state, in which libarchive 3.6's archive_write_free()
-   * leaks the output buffer. The first error stands. */
-  if (!sink->failed &&
-      !ctrd_storage_write_all (sink->fd, buffer, length, sink->cancellable, &sink->error))
-    sink->failed = TRUE;
-  return length;
-}
-
-typedef struct archive_entry ArchiveEntry;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ArchiveEntry, archive_entry_free)
-
 static gboolean
-output_error (struct archive *a, OutputSink *sink, const char *what, GError **error)
+output_header (CtrdTarWriter *tar, const char *path, mode_t type, guint64 size, gint64 mtime,
+               GError **error)
 {
-  if (sink->error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&sink->error));
-      return FALSE;
-    }
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Writing %s: %s", what,
-               archive_error_string (a) ?: "unknown error");
-  return FALSE;
-}
-
-static gboolean
-output_header (struct archive *a, OutputSink *sink, const char *path, mode_t type, guint64 size,
-               gint64 mtime, GError **error)
-{
-  g_autoptr (ArchiveEntry) entry = archive_entry_new ();
+  g_autoptr (CtrdArchiveEntry) entry = archive_entry_new ();
 
   archive_entry_set_pathname (entry, path);
   archive_entry_set_filetype (entry, type);
   archive_entry_set_perm (entry, type == AE_IFDIR ? 0755 : 0644);
   archive_entry_set_size (entry, type == AE_IFDIR ? 0 : size);
   archive_entry_set_mtime (entry, mtime, 0);
-  if (archive_write_header (a, entry) != ARCHIVE_OK || sink->failed)
-    return output_error (a, sink, path, error);
-  return TRUE;
+  return ctrd_tar_writer_write_header (tar, entry, path, error);
 }
 
 static gboolean
-output_bytes (struct archive *a, OutputSink *sink, const char *path, const char *data, gsize len,
-              gint64 mtime, GError **error)
+output_bytes (CtrdTarWriter *tar, const char *path, const char *data, gsize len, gint64 mtime,
+              GError **error)
 {
-  if (!output_header (a, sink, path, AE_IFREG, len, mtime, error))
-    return FALSE;
-  if (len > 0 && (archive_write_data (a, data, len) != (la_ssize_t) len || sink->failed))
-    return output_error (a, sink, path, error);
-  return TRUE;
+  return output_header (tar, path, AE_IFREG, len, mtime, error) &&
+         ctrd_tar_writer_write_data (tar, data, len, path, error);
 }
 
 static gboolean
-output_blob_from_fd (struct archive *a, OutputSink *sink, const char *path, int fd, guint64 size,
-                     gint64 mtime, Progress *progress, GError **error)
+output_blob_from_fd (CtrdTarWriter *tar, const char *path, int fd, guint64 size, gint64 mtime,
+                     Progress *progress, GError **error)
 {
   guint64 offset = 0;
 
-  if (!output_header (a, sink, path, AE_IFREG, size, mtime, error))
+  if (!output_header (tar, path, AE_IFREG, size, mtime, error))
     return FALSE;
   while (offset < size)
     {
@@ -1679,21 +1593,12 @@ output_blob_from_fd (struct archive *a, OutputSink *sink, const char *path, int 
                        "Reading the exported layer back failed");
           return FALSE;
         }
-      if (archive_write_data (a, buf, n) != n || sink->failed)
-        return output_error (a, sink, path, error);
+      if (!ctrd_tar_writer_write_data (tar, buf, n, path, error))
+        return FALSE;
       offset += n;
       progress_add (progress, n);
     }
   return TRUE;
-}
-
-static char *
-json_node_text (JsonNode *node)
-{
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-
-  json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, NULL);
 }
 
 static char *
@@ -1728,57 +1633,13 @@ descriptor_node (const char *media_type, const char *digest, guint64 size, const
   return json_builder_get_root (builder);
 }
 
-/* The stored config, describing instead the one layer @diff_id: settings
- * kept, rootfs and history replaced. */
-static char *
-export_config (const char *config_json, const char *diff_id)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (JsonNode) root_node = NULL;
-  JsonObject *root, *rootfs, *entry;
-  JsonArray *diff_ids, *history;
-  const char *created;
-
-  if (config_json != NULL && json_parser_load_from_data (parser, config_json, -1, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    root_node = json_node_copy (json_parser_get_root (parser));
-  else
-    root_node = json_node_init_object (json_node_alloc (), json_object_new ());
-  root = json_node_get_object (root_node);
-  if (json_member_string (root, "os") == NULL)
-    json_object_set_string_member (root, "os", "linux");
-  if (json_member_string (root, "architecture") == NULL)
-    {
-      g_autofree char *arch = ctrd_storage_oci_architecture ();
-      json_object_set_string_member (root, "architecture", arch);
-    }
-
-  rootfs = json_object_new ();
-  diff_ids = json_array_new ();
-  json_array_add_string_element (diff_ids, diff_id);
-  json_object_set_string_member (rootfs, "type", "layers");
-  json_object_set_array_member (rootfs, "diff_ids", diff_ids);
-  json_object_set_object_member (root, "rootfs", rootfs);
-
-  history = json_array_new ();
-  entry = json_object_new ();
-  created = json_member_string (root, "created");
-  if (created != NULL)
-    json_object_set_string_member (entry, "created", created);
-  json_object_set_string_member (entry, "created_by", "containersd export (flattened)");
-  json_array_add_object_element (history, entry);
-  json_object_set_array_member (root, "history", history);
-
-  return json_node_text (root_node);
-}
-
 static gboolean
-write_oci_archive (struct archive *a, OutputSink *sink, int layer_fd, guint64 layer_size,
+write_oci_archive (CtrdTarWriter *tar, int layer_fd, guint64 layer_size,
                    const char *layer_sha256, const char *config_json, const char *name,
                    gint64 mtime, Progress *progress, GError **error)
 {
   g_autofree char *diff_id = g_strconcat ("sha256:", layer_sha256, NULL);
-  g_autofree char *config = export_config (config_json, diff_id);
+  g_autofree char *config = ctrd_image_config_for_export (config_json, diff_id);
   g_autofree char *config_digest = sha256_digest_of_string (config);
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonNode) manifest_node = NULL;
@@ -1805,7 +1666,7 @@ write_oci_archive (struct archive *a, OutputSink *sink, int layer_fd, guint64 la
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   manifest_node = json_builder_get_root (builder);
-  manifest = json_node_text (manifest_node);
+  manifest = ctrd_json_to_text (manifest_node);
   manifest_digest = sha256_digest_of_string (manifest);
 
   json_builder_reset (builder);
@@ -1819,18 +1680,18 @@ write_oci_archive (struct archive *a, OutputSink *sink, int layer_fd, guint64 la
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   index_node = json_builder_get_root (builder);
-  index = json_node_text (index_node);
+  index = ctrd_json_to_text (index_node);
 
   config_path = g_strconcat ("blobs/sha256/", config_digest + strlen ("sha256:"), NULL);
   manifest_path = g_strconcat ("blobs/sha256/", manifest_digest + strlen ("sha256:"), NULL);
-  return output_bytes (a, sink, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}",
+  return output_bytes (tar, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}",
                        strlen ("{\"imageLayoutVersion\":\"1.0.0\"}"), mtime, error) &&
-         output_bytes (a, sink, "index.json", index, strlen (index), mtime, error) &&
-         output_header (a, sink, "blobs/", AE_IFDIR, 0, mtime, error) &&
-         output_header (a, sink, "blobs/sha256/", AE_IFDIR, 0, mtime, error) &&
-         output_bytes (a, sink, config_path, config, strlen (config), mtime, error) &&
-         output_bytes (a, sink, manifest_path, manifest, strlen (manifest), mtime, error) &&
-         output_blob_from_fd (a, sink, layer_path, layer_fd, layer_size, mtime, progress, error);
+         output_bytes (tar, "index.json", index, strlen (index), mtime, error) &&
+         output_header (tar, "blobs/", AE_IFDIR, 0, mtime, error) &&
+         output_header (tar, "blobs/sha256/", AE_IFDIR, 0, mtime, error) &&
+         output_bytes (tar, config_path, config, strlen (config), mtime, error) &&
+         output_bytes (tar, manifest_path, manifest, strlen (manifest), mtime, error) &&
+         output_blob_from_fd (tar, layer_path, layer_fd, layer_size, mtime, progress, error);
 }
 
 gboolean
@@ -1840,11 +1701,11 @@ ctrd_image_archive_export (CtrdStorage *storage, const char *commit, const char 
                            GCancellable *cancellable, GError **error)
 {
   Progress progress = { .func = progress_func, .data = progress_data };
-  OutputSink sink = { .fd = fd, .cancellable = cancellable };
   g_autofree char *layer_sha256 = NULL;
   g_autoptr (CtrdImageConfig) parsed = NULL;
+  g_autoptr (CtrdTarWriter) tar = NULL;
+  g_autoptr (GError) local_error = NULL;
   guint64 layer_size = 0;
-  struct archive *a;
   gboolean ok;
   int layer_fd;
 
@@ -1875,115 +1736,18 @@ ctrd_image_archive_export (CtrdStorage *storage, const char *commit, const char 
   progress.total = 2 * layer_size;
 
   parsed = ctrd_image_config_parse (config_json);
-  a = archive_write_new ();
-  archive_write_set_format_pax_restricted (a);
-  ok = archive_write_open2 (a, &sink, NULL, output_sink_write, NULL, NULL) == ARCHIVE_OK;
+  /* The output's errors are CTRD_ERROR here: a reader that went away is
+   * FAILED, cancellation CANCELLED. */
+  tar = ctrd_tar_writer_new (fd, CTRD_TAR_FLAGS_NONE, cancellable, &local_error);
+  ok = tar != NULL &&
+       write_oci_archive (tar, layer_fd, layer_size, layer_sha256, config_json, name,
+                          (gint64) (parsed->created / G_USEC_PER_SEC), &progress, &local_error) &&
+       ctrd_tar_writer_close (tar, NULL, NULL, &local_error);
   if (!ok)
-    output_error (a, &sink, "the archive", error);
-  else
-    ok = write_oci_archive (a, &sink, layer_fd, layer_size, layer_sha256, config_json, name,
-                            (gint64) (parsed->created / G_USEC_PER_SEC), &progress, error);
-  if (ok && (archive_write_close (a) != ARCHIVE_OK || sink.failed))
-    ok = output_error (a, &sink, "the end of the archive", error);
-  /* No end-of-archive blocks after a failure: a cut archive must not look whole. */
-  sink.failed = sink.failed || !ok;
-  archive_write_free (a);
-  g_clear_error (&sink.error);
+    {
+      ctrd_error_normalize (&local_error, CTRD_ERROR_FAILED);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+    }
   close (layer_fd);
   return ok;
-}
-
-/* ------------------------------------------------------------------ */
-/* The image config as defaults */
-
-static char **
-json_string_array (JsonObject *object, const char *member)
-{
-  JsonArray *array = json_member_array (object, member);
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
-
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-      if (JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING)
-        g_ptr_array_add (out, g_strdup (json_node_get_string (element)));
-    }
-  g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
-}
-
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-static char **
-json_sorted_keys (JsonObject *object, const char *member)
-{
-  JsonObject *set = json_member_object (object, member);
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GList) keys = set != NULL ? json_object_get_members (set) : NULL;
-
-  for (GList *l = keys; l != NULL; l = l->next)
-    g_ptr_array_add (out, g_strdup (l->data));
-  g_ptr_array_sort (out, compare_strings);
-  g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
-}
-
-CtrdImageConfig *
-ctrd_image_config_parse (const char *json)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  CtrdImageConfig *config = g_new0 (CtrdImageConfig, 1);
-  JsonObject *root = NULL;
-  JsonObject *runtime = NULL;
-  JsonObject *labels;
-
-  if (json != NULL && json_parser_load_from_data (parser, json, -1, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      root = json_node_get_object (json_parser_get_root (parser));
-      runtime = json_member_object (root, "config");
-    }
-  config->entrypoint = json_string_array (runtime, "Entrypoint");
-  config->cmd = json_string_array (runtime, "Cmd");
-  config->env = json_string_array (runtime, "Env");
-  config->working_dir = g_strdup (json_member_string (runtime, "WorkingDir") ?: "");
-  config->user = g_strdup (json_member_string (runtime, "User") ?: "");
-  config->stop_signal = g_strdup (json_member_string (runtime, "StopSignal") ?: "");
-  config->exposed_ports = json_sorted_keys (runtime, "ExposedPorts");
-  config->volumes = json_sorted_keys (runtime, "Volumes");
-  config->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  labels = json_member_object (runtime, "Labels");
-  if (labels != NULL)
-    {
-      g_autoptr (GList) keys = json_object_get_members (labels);
-      for (GList *l = keys; l != NULL; l = l->next)
-        {
-          const char *value = json_member_string (labels, l->data);
-          if (value != NULL)
-            g_hash_table_insert (config->labels, g_strdup (l->data), g_strdup (value));
-        }
-    }
-  config->created = config_created_usec (root);
-  return config;
-}
-
-void
-ctrd_image_config_free (CtrdImageConfig *config)
-{
-  if (config == NULL)
-    return;
-  g_strfreev (config->entrypoint);
-  g_strfreev (config->cmd);
-  g_strfreev (config->env);
-  g_free (config->working_dir);
-  g_free (config->user);
-  g_free (config->stop_signal);
-  g_strfreev (config->exposed_ports);
-  g_strfreev (config->volumes);
-  g_clear_pointer (&config->labels, g_hash_table_unref);
-  g_free (config);
 }

@@ -27,18 +27,19 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/utsname.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "ctrd-digest.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
+#include "ctrd-image-config.h"
 #include "ctrd-storage.h"
+#include "ctrd-tar.h"
 #include "ctrd-util.h"
 
 #define IMAGE_REF_PREFIX "images/"
 #define IMAGE_CONFIG_KEY "containersd.image-config"
-#define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define CHECKOUT_TMP_PREFIX ".tmp-"
 #define OSTREE_STAGING_PREFIX "staging-"
 /* Deeper trees only serve to exhaust the recursion in write_mtree and checkout. */
@@ -76,22 +77,6 @@ ctrd_import_result_free (CtrdImportResult *result)
   g_free (result);
 }
 
-static gboolean set_errno_error (GError **error, CtrdError code, int errsv, const char *format, ...)
-    G_GNUC_PRINTF (4, 5);
-
-static gboolean
-set_errno_error (GError **error, CtrdError code, int errsv, const char *format, ...)
-{
-  g_autofree char *what = NULL;
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, CTRD_ERROR, code, "%s: %s", what, g_strerror (errsv));
-  return FALSE;
-}
-
 /* Like ctrd_error_normalize, with context. */
 static gboolean
 propagate_prefixed (GError **error, GError *local_error, CtrdError fallback, const char *prefix)
@@ -117,276 +102,6 @@ check_hex_id (const char *value, const char *what, GError **error)
 }
 
 /* ------------------------------------------------------------------ */
-/* Removing trees without following symlinks or crossing mount points */
-
-typedef struct
-{
-  char *name; /* in the parent directory */
-  dev_t dev;
-  ino_t ino;
-  GPtrArray *subdirs; /* NULL until scanned */
-} RemovalLevel;
-
-static void
-removal_level_free (RemovalLevel *level)
-{
-  g_free (level->name);
-  if (level->subdirs != NULL)
-    g_ptr_array_unref (level->subdirs);
-  g_free (level);
-}
-
-static char *
-removal_display_path (const char *top, GPtrArray *stack, const char *child)
-{
-  GString *path = g_string_new (top);
-
-  for (guint i = 1; i < stack->len; i++)
-    g_string_append_printf (path, "/%s", ((RemovalLevel *) stack->pdata[i])->name);
-  if (child != NULL)
-    g_string_append_printf (path, "/%s", child);
-  return g_string_free (path, FALSE);
-}
-
-static gboolean
-fd_is_mount_root (int fd, dev_t top_dev, struct stat *out_st)
-{
-  struct statx stx;
-
-  if (fstat (fd, out_st) < 0)
-    return TRUE; /* cannot tell: treat as foreign */
-  if (out_st->st_dev != top_dev)
-    return TRUE;
-  /* A bind mount from the same filesystem keeps st_dev: ask the kernel. */
-  if (statx (fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, 0, &stx) == 0 &&
-      (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
-      (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0)
-    return TRUE;
-  return FALSE;
-}
-
-/* Unlinks every non-directory in @fd and returns the names of its subdirectories. */
-static GPtrArray *
-scan_and_unlink_files (int fd, const char *display, GError **error)
-{
-  g_autoptr(GPtrArray) subdirs = g_ptr_array_new_with_free_func (g_free);
-  int dup_fd;
-  DIR *dir;
-  struct dirent *dent;
-
-  dup_fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-  if (dup_fd < 0)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", display);
-      return NULL;
-    }
-  dir = fdopendir (dup_fd);
-  if (dir == NULL)
-    {
-      int errsv = errno;
-      close (dup_fd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
-      return NULL;
-    }
-  /* The dup shares the offset with @fd, which may have been read before. */
-  rewinddir (dir);
-
-  while (TRUE)
-    {
-      gboolean is_dir;
-
-      errno = 0;
-      dent = readdir (dir);
-      if (dent == NULL)
-        {
-          int errsv = errno;
-          closedir (dir);
-          if (errsv != 0)
-            {
-              set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
-              return NULL;
-            }
-          break;
-        }
-      if (strcmp (dent->d_name, ".") == 0 || strcmp (dent->d_name, "..") == 0)
-        continue;
-
-      is_dir = dent->d_type == DT_DIR;
-      if (dent->d_type == DT_UNKNOWN)
-        {
-          struct stat st;
-          is_dir =
-              fstatat (fd, dent->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
-        }
-
-      if (is_dir)
-        g_ptr_array_add (subdirs, g_strdup (dent->d_name));
-      else if (unlinkat (fd, dent->d_name, 0) < 0 && errno != ENOENT)
-        {
-          int errsv = errno;
-          closedir (dir);
-          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Removing %s/%s", display,
-                           dent->d_name);
-          return NULL;
-        }
-    }
-
-  return g_steal_pointer (&subdirs);
-}
-
-/* Removes @name in @parent_dfd recursively (missing is success). Symlinks are
- * unlinked, never followed; a mount point anywhere below is an error (so we
- * never delete through a mount). Holds one directory fd at a time and climbs
- * back with "..", checked by device and inode, so any depth works. */
-static gboolean
-remove_tree_at (int parent_dfd, const char *name, const char *display_top,
-                GCancellable *cancellable, GError **error)
-{
-  g_autoptr(GPtrArray) stack =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) removal_level_free);
-  RemovalLevel *level;
-  struct stat st;
-  dev_t top_dev;
-  int fd;
-
-  fd = openat (parent_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    {
-      if (errno == ENOENT)
-        return TRUE;
-      if (errno == ENOTDIR || errno == ELOOP)
-        {
-          if (unlinkat (parent_dfd, name, 0) < 0 && errno != ENOENT)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Removing %s",
-                                    display_top);
-          return TRUE;
-        }
-      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", display_top);
-    }
-  if (fstat (fd, &st) < 0)
-    {
-      int errsv = errno;
-      close (fd);
-      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display_top);
-    }
-  top_dev = st.st_dev;
-  if (fd_is_mount_root (fd, top_dev, &st))
-    {
-      close (fd);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
-                   "Refusing to remove %s: it is a mount point", display_top);
-      return FALSE;
-    }
-
-  level = g_new0 (RemovalLevel, 1);
-  level->name = g_strdup (name);
-  level->dev = st.st_dev;
-  level->ino = st.st_ino;
-  g_ptr_array_add (stack, level);
-
-  while (stack->len > 0)
-    {
-      level = stack->pdata[stack->len - 1];
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          close (fd);
-          ctrd_error_normalize (error, CTRD_ERROR_CANCELLED);
-          return FALSE;
-        }
-
-      if (level->subdirs == NULL)
-        {
-          g_autofree char *display = removal_display_path (display_top, stack, NULL);
-          level->subdirs = scan_and_unlink_files (fd, display, error);
-          if (level->subdirs == NULL)
-            {
-              close (fd);
-              return FALSE;
-            }
-        }
-
-      if (level->subdirs->len > 0)
-        {
-          g_autofree char *child_name =
-              g_ptr_array_steal_index_fast (level->subdirs, level->subdirs->len - 1);
-          RemovalLevel *child;
-          int child_fd;
-
-          child_fd = openat (fd, child_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          if (child_fd < 0)
-            {
-              /* Gone, or swapped for a non-directory since the scan. */
-              if (errno == ENOENT)
-                continue;
-              if ((errno == ENOTDIR || errno == ELOOP) && unlinkat (fd, child_name, 0) == 0)
-                continue;
-              g_autofree char *display = removal_display_path (display_top, stack, child_name);
-              close (fd);
-              return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s",
-                                      display);
-            }
-          if (fd_is_mount_root (child_fd, top_dev, &st))
-            {
-              g_autofree char *display = removal_display_path (display_top, stack, child_name);
-              close (child_fd);
-              close (fd);
-              g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
-                           "Refusing to remove %s: %s is a mount point", display_top, display);
-              return FALSE;
-            }
-          child = g_new0 (RemovalLevel, 1);
-          child->name = g_steal_pointer (&child_name);
-          child->dev = st.st_dev;
-          child->ino = st.st_ino;
-          g_ptr_array_add (stack, child);
-          close (fd);
-          fd = child_fd;
-          continue;
-        }
-
-      /* @level is empty now: remove it from its parent. */
-      if (stack->len == 1)
-        {
-          close (fd);
-          if (unlinkat (parent_dfd, level->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Removing %s",
-                                    display_top);
-          g_ptr_array_set_size (stack, 0);
-        }
-      else
-        {
-          RemovalLevel *parent = stack->pdata[stack->len - 2];
-          int parent_fd = openat (fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-          g_autofree char *display = removal_display_path (display_top, stack, NULL);
-
-          close (fd);
-          if (parent_fd < 0)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening parent of %s",
-                                    display);
-          if (fstat (parent_fd, &st) < 0 || st.st_dev != parent->dev || st.st_ino != parent->ino)
-            {
-              close (parent_fd);
-              g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
-                           "Removing %s: the tree changed while it was being removed", display_top);
-              return FALSE;
-            }
-          if (unlinkat (parent_fd, level->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            {
-              int errsv = errno;
-              close (parent_fd);
-              return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Removing %s",
-                                      display);
-            }
-          g_ptr_array_set_size (stack, stack->len - 1);
-          fd = parent_fd;
-        }
-    }
-
-  return TRUE;
-}
-
-/* ------------------------------------------------------------------ */
 /* Setup */
 
 /* The names in @dfd that start with @prefix (read first, so that callers may
@@ -394,25 +109,13 @@ remove_tree_at (int parent_dfd, const char *name, const char *display_top,
 static GPtrArray *
 list_names_with_prefix (int dfd, const char *prefix)
 {
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  int dup_fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
-  DIR *dir;
-  struct dirent *dent;
+  g_autoptr(GPtrArray) matching = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) names = ctrd_list_dir_at (dfd, "a storage directory", NULL);
 
-  if (dup_fd < 0)
-    return g_steal_pointer (&names);
-  dir = fdopendir (dup_fd);
-  if (dir == NULL)
-    {
-      close (dup_fd);
-      return g_steal_pointer (&names);
-    }
-  rewinddir (dir);
-  while ((dent = readdir (dir)) != NULL)
-    if (g_str_has_prefix (dent->d_name, prefix))
-      g_ptr_array_add (names, g_strdup (dent->d_name));
-  closedir (dir);
-  return g_steal_pointer (&names);
+  for (guint i = 0; names != NULL && i < names->len; i++)
+    if (g_str_has_prefix (names->pdata[i], prefix))
+      g_ptr_array_add (matching, g_strdup (names->pdata[i]));
+  return g_steal_pointer (&matching);
 }
 
 /* A crash during a checkout leaves checkouts/.tmp-*; a live checkout holds an
@@ -428,19 +131,13 @@ remove_stale_checkout_tmpdirs (CtrdStorage *storage)
       const char *name = names->pdata[i];
       g_autofree char *display = g_build_filename (storage->checkouts_path, name, NULL);
       g_autoptr(GError) local_error = NULL;
-      int fd =
+      ctrd_autofd int fd =
           openat (storage->checkouts_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-      if (fd < 0)
+      if (fd < 0 || flock (fd, LOCK_EX | LOCK_NB) < 0)
         continue;
-      if (flock (fd, LOCK_EX | LOCK_NB) < 0)
-        {
-          close (fd);
-          continue;
-        }
-      if (!remove_tree_at (storage->checkouts_dfd, name, display, NULL, &local_error))
+      if (!ctrd_remove_tree_at (storage->checkouts_dfd, name, display, NULL, &local_error))
         g_warning ("Cannot remove stale checkout directory: %s", local_error->message);
-      close (fd);
     }
 }
 
@@ -452,7 +149,7 @@ static void
 remove_unlocked_staging_dirs (CtrdStorage *storage)
 {
   g_autoptr(GPtrArray) names = NULL;
-  int tmp_dfd;
+  ctrd_autofd int tmp_dfd = -1;
 
   tmp_dfd = openat (storage->root_dfd, "repo/tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (tmp_dfd < 0)
@@ -467,7 +164,7 @@ remove_unlocked_staging_dirs (CtrdStorage *storage)
       g_autoptr(GError) local_error = NULL;
       struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
       struct stat st;
-      int lock_fd;
+      ctrd_autofd int lock_fd = -1;
 
       if (g_str_has_suffix (name, "-lock") ||
           fstatat (tmp_dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR (st.st_mode))
@@ -475,18 +172,12 @@ remove_unlocked_staging_dirs (CtrdStorage *storage)
 
       lock_fd = openat (tmp_dfd, lock_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
       if (lock_fd >= 0 && fcntl (lock_fd, F_OFD_SETLK, &lock) < 0)
-        {
-          close (lock_fd);
-          continue;
-        }
-      if (!remove_tree_at (tmp_dfd, name, display, NULL, &local_error))
+        continue;
+      if (!ctrd_remove_tree_at (tmp_dfd, name, display, NULL, &local_error))
         g_warning ("Cannot remove OSTree staging directory: %s", local_error->message);
       else
         (void) unlinkat (tmp_dfd, lock_name, 0);
-      if (lock_fd >= 0)
-        close (lock_fd);
     }
-  close (tmp_dfd);
 }
 
 /* Makes @name in @parent_dfd a directory owned by us with mode 0700 (an
@@ -495,32 +186,20 @@ static int
 open_private_dir_at (int parent_dfd, const char *name, const char *display, GError **error)
 {
   struct stat st;
-  int fd;
+  ctrd_autofd int fd = -1;
 
   if (mkdirat (parent_dfd, name, 0700) < 0 && errno != EEXIST)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", display);
-      return -1;
-    }
+    return ctrd_throw_errno (error, "Creating %s", display), -1;
   /* The storage root itself may be reached through a symlink (/var/lib on
    * another disk); what we make inside it is never followed. */
   fd = openat (parent_dfd, name,
                O_RDONLY | O_DIRECTORY | O_CLOEXEC | (parent_dfd == AT_FDCWD ? 0 : O_NOFOLLOW));
   if (fd < 0)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", display);
-      return -1;
-    }
+    return ctrd_throw_errno (error, "Opening %s", display), -1;
   if (fstat (fd, &st) < 0)
-    {
-      int errsv = errno;
-      close (fd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
-      return -1;
-    }
+    return ctrd_throw_errno (error, "Reading %s", display), -1;
   if (st.st_uid != geteuid ())
     {
-      close (fd);
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
                    "%s is owned by uid %u, not by the daemon's uid %u", display, (guint) st.st_uid,
                    (guint) geteuid ());
@@ -528,13 +207,8 @@ open_private_dir_at (int parent_dfd, const char *name, const char *display, GErr
     }
   /* Images keep their setuid files: no host user may reach them. */
   if ((st.st_mode & 07777) != 0700 && fchmod (fd, 0700) < 0)
-    {
-      int errsv = errno;
-      close (fd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Changing mode of %s", display);
-      return -1;
-    }
-  return fd;
+    return ctrd_throw_errno (error, "Changing mode of %s", display), -1;
+  return ctrd_steal_fd (&fd);
 }
 
 static OstreeRepo *
@@ -550,7 +224,7 @@ open_or_create_repo (CtrdStorage *storage, GError **error)
                                   &local_error);
   else
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s/config",
+      ctrd_throw_errno (error, "Reading %s/config",
                        storage->repo_path);
       return NULL;
     }
@@ -594,7 +268,7 @@ ctrd_storage_new (const char *storage_root, GError **error)
   parent = g_path_get_dirname (storage_root);
   if (g_mkdir_with_parents (parent, 0755) < 0)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", parent);
+      ctrd_throw_errno (error, "Creating %s", parent);
       return NULL;
     }
 
@@ -604,7 +278,7 @@ ctrd_storage_new (const char *storage_root, GError **error)
   resolved = realpath (storage_root, NULL);
   if (resolved == NULL)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Resolving %s", storage_root);
+      ctrd_throw_errno (error, "Resolving %s", storage_root);
       return NULL;
     }
   storage->root = g_strdup (resolved);
@@ -614,10 +288,10 @@ ctrd_storage_new (const char *storage_root, GError **error)
   storage->containers_path = g_build_filename (storage->root, "containers", NULL);
 
   {
-    int repo_dfd = open_private_dir_at (storage->root_dfd, "repo", storage->repo_path, error);
+    ctrd_autofd int repo_dfd =
+        open_private_dir_at (storage->root_dfd, "repo", storage->repo_path, error);
     if (repo_dfd < 0)
       return NULL;
-    close (repo_dfd);
   }
   storage->checkouts_dfd =
       open_private_dir_at (storage->root_dfd, "checkouts", storage->checkouts_path, error);
@@ -651,12 +325,9 @@ ctrd_storage_free (CtrdStorage *storage)
     return;
   g_clear_object (&storage->repo);
   g_clear_object (&storage->read_repo);
-  if (storage->root_dfd >= 0)
-    close (storage->root_dfd);
-  if (storage->checkouts_dfd >= 0)
-    close (storage->checkouts_dfd);
-  if (storage->containers_dfd >= 0)
-    close (storage->containers_dfd);
+  ctrd_close_fd (&storage->root_dfd);
+  ctrd_close_fd (&storage->checkouts_dfd);
+  ctrd_close_fd (&storage->containers_dfd);
   g_mutex_clear (&storage->repo_lock);
   g_free (storage->root);
   g_free (storage->repo_path);
@@ -871,8 +542,11 @@ source_set_error (ImportSource *src, struct archive *a, const char *member, GErr
       return FALSE;
     }
   if (src->source_errno != 0)
-    return set_errno_error (error, CTRD_ERROR_INVALID_ARGUMENT, src->source_errno,
-                            "Cannot read the image source");
+    {
+      errno = src->source_errno;
+      return ctrd_throw_errno_code (error, CTRD_ERROR_INVALID_ARGUMENT,
+                                    "Cannot read the image source");
+    }
   if (src->stream_error != NULL)
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
@@ -1788,80 +1462,6 @@ import_all_members (ImportContext *ctx, GError **error)
 /* ------------------------------------------------------------------ */
 /* Import: the image config and the commit */
 
-char *
-ctrd_storage_oci_architecture (void)
-{
-  static const struct
-  {
-    const char *machine;
-    const char *oci;
-  } map[] = {
-    { "x86_64", "amd64" },    { "aarch64", "arm64" }, { "i386", "386" },        { "i486", "386" },
-    { "i586", "386" },        { "i686", "386" },      { "armv7l", "arm" },      { "armv6l", "arm" },
-    { "ppc64le", "ppc64le" }, { "s390x", "s390x" },   { "riscv64", "riscv64" },
-  };
-  struct utsname uts;
-
-  if (uname (&uts) < 0)
-    return g_strdup ("unknown");
-  for (gsize i = 0; i < G_N_ELEMENTS (map); i++)
-    if (strcmp (uts.machine, map[i].machine) == 0)
-      return g_strdup (map[i].oci);
-  return g_strdup (uts.machine);
-}
-
-/* RFC 3339 in UTC with microseconds, as OCI configs write "created". */
-static char *
-format_created (guint64 created_usec)
-{
-  g_autoptr(GDateTime) created =
-      g_date_time_new_from_unix_utc ((gint64) (created_usec / G_USEC_PER_SEC));
-  g_autofree char *seconds_text = g_date_time_format (created, "%Y-%m-%dT%H:%M:%S");
-
-  return g_strdup_printf ("%s.%06uZ", seconds_text, (guint) (created_usec % G_USEC_PER_SEC));
-}
-
-static char *
-build_image_config (guint64 created_usec, const char *diff_id)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *created_text = format_created (created_usec);
-  g_autofree char *arch = ctrd_storage_oci_architecture ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "created");
-  json_builder_add_string_value (builder, created_text);
-  json_builder_set_member_name (builder, "architecture");
-  json_builder_add_string_value (builder, arch);
-  json_builder_set_member_name (builder, "os");
-  json_builder_add_string_value (builder, "linux");
-  /* A root filesystem tar says nothing about how to run it: no Cmd and no
-   * Entrypoint, and the PATH every image-less runtime assumes. */
-  json_builder_set_member_name (builder, "config");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "Env");
-  json_builder_begin_array (builder);
-  json_builder_add_string_value (builder, DEFAULT_PATH_ENV);
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  json_builder_set_member_name (builder, "rootfs");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "layers");
-  json_builder_set_member_name (builder, "diff_ids");
-  json_builder_begin_array (builder);
-  json_builder_add_string_value (builder, diff_id);
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
-}
-
 /* Adds the sizes of the distinct regular files under @dir to @total: what
  * the image's files take in the repo. @known_sizes (checksum -> guint64*)
  * saves loading the objects written just now. */
@@ -2052,7 +1652,7 @@ import_in_transaction (CtrdStorage *storage, ImportSource *src, const CtrdImport
       return NULL;
     }
   diff_id = g_strconcat ("sha256:", ctrd_sha256_get_string (src->tar_sha256), NULL);
-  config_json = build_image_config (created_at, diff_id);
+  config_json = ctrd_image_config_new_for_rootfs (created_at, diff_id);
   result = commit_image_tree (storage, root, ctx.default_dirmeta, ctx.content_sizes, config_json,
                               created_at, "containersd image import", cancellable, error);
   import_context_clear (&ctx);
@@ -2264,8 +1864,7 @@ ctrd_storage_open_tmpfile (CtrdStorage *storage, GError **error)
     return fd;
   if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno,
-                       "Creating a temporary file in %s", storage->root);
+      ctrd_throw_errno (error, "Creating a temporary file in %s", storage->root);
       return -1;
     }
   /* Filesystems without O_TMPFILE: a name that lives only for a moment. */
@@ -2273,80 +1872,11 @@ ctrd_storage_open_tmpfile (CtrdStorage *storage, GError **error)
   fd = g_mkstemp_full (template_path, O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", template_path);
+      ctrd_throw_errno (error, "Creating %s", template_path);
       return -1;
     }
   (void) unlink (template_path);
   return fd;
-}
-
-gboolean
-ctrd_storage_write_all (int fd, const void *data, gsize len, GCancellable *cancellable,
-                        GError **error)
-{
-  const guchar *p = data;
-  struct stat st;
-  gboolean is_socket, is_pipe;
-  int cancel_fd;
-  gboolean ok = TRUE;
-
-  if (fstat (fd, &st) < 0)
-    return set_errno_error (error, CTRD_ERROR_FAILED, errno, "Writing the output");
-  is_socket = S_ISSOCK (st.st_mode);
-  is_pipe = S_ISFIFO (st.st_mode);
-  cancel_fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
-
-  while (len > 0 && ok)
-    {
-      struct pollfd fds[2] = { { .fd = fd, .events = POLLOUT },
-                               { .fd = cancel_fd, .events = POLLIN } };
-      gsize chunk = len;
-      gssize n;
-
-      if (g_cancellable_is_cancelled (cancellable))
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_CANCELLED, "The operation was cancelled");
-          ok = FALSE;
-          break;
-        }
-      /* Wait for room first, so that a reader that stalls cannot pin us
-       * where cancellation does not reach. */
-      if (poll (fds, cancel_fd >= 0 ? 2 : 1, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          ok = set_errno_error (error, CTRD_ERROR_FAILED, errno, "Waiting to write the output");
-          break;
-        }
-      if (cancel_fd >= 0 && fds[1].revents != 0)
-        continue; /* reported at the top */
-
-      /* After POLLOUT a pipe takes PIPE_BUF bytes without blocking. */
-      if (is_pipe)
-        chunk = MIN (chunk, PIPE_BUF);
-      if (is_socket)
-        n = send (fd, p, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
-      else
-        n = write (fd, p, chunk);
-      if (n < 0)
-        {
-          if (errno == EINTR || errno == EAGAIN)
-            continue;
-          if (errno == EPIPE || errno == ECONNRESET)
-            g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED,
-                         "The reader of the output closed its end");
-          else
-            set_errno_error (error, CTRD_ERROR_FAILED, errno, "Writing the output");
-          ok = FALSE;
-          break;
-        }
-      p += n;
-      len -= n;
-    }
-
-  if (cancel_fd >= 0)
-    g_cancellable_release_fd (cancellable);
-  return ok;
 }
 
 int
@@ -2355,7 +1885,7 @@ ctrd_storage_spool_source (CtrdStorage *storage, int fd, guint64 max_bytes,
                            GCancellable *cancellable, GError **error)
 {
   g_autoptr(ImportSource) src = NULL;
-  int tmp_fd;
+  ctrd_autofd int tmp_fd = -1;
 
   if (!check_source_fd (fd, error))
     return -1;
@@ -2375,26 +1905,19 @@ ctrd_storage_spool_source (CtrdStorage *storage, int fd, guint64 max_bytes,
         break;
       if (n < 0)
         {
-          close (tmp_fd);
           source_set_error (src, src->decoder, NULL, error);
           return -1;
         }
-      if (!ctrd_storage_write_all (tmp_fd, src->tar_buf, n, cancellable, error))
+      if (!ctrd_fd_write_all (tmp_fd, src->tar_buf, n, cancellable, error))
         {
-          close (tmp_fd);
           ctrd_error_normalize (error, CTRD_ERROR_STORAGE_ERROR);
           g_prefix_error (error, "Spooling the image: ");
           return -1;
         }
     }
   if (lseek (tmp_fd, 0, SEEK_SET) < 0)
-    {
-      int errsv = errno;
-      close (tmp_fd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Rewinding the spooled image");
-      return -1;
-    }
-  return tmp_fd;
+    return ctrd_throw_errno (error, "Rewinding the spooled image"), -1;
+  return ctrd_steal_fd (&tmp_fd);
 }
 
 static GVariant *
@@ -2473,7 +1996,7 @@ ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancell
   g_autofree char *tmp_name = NULL;
   OstreeRepoCheckoutAtOptions options = { 0 };
   struct stat st;
-  int tmp_dfd;
+  ctrd_autofd int tmp_dfd = -1;
 
   if (!check_hex_id (commit, "an OSTree commit checksum", error))
     return NULL;
@@ -2512,7 +2035,7 @@ ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancell
   tmp_path = g_build_filename (storage->checkouts_path, CHECKOUT_TMP_PREFIX "XXXXXX", NULL);
   if (g_mkdtemp_full (tmp_path, 0700) == NULL)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating %s", tmp_path);
+      ctrd_throw_errno (error, "Creating %s", tmp_path);
       return NULL;
     }
   tmp_name = g_path_get_basename (tmp_path);
@@ -2522,7 +2045,8 @@ ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancell
     {
       int errsv = errno;
       (void) unlinkat (storage->checkouts_dfd, tmp_name, AT_REMOVEDIR);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Opening %s", tmp_path);
+      errno = errsv;
+      ctrd_throw_errno (error, "Opening %s", tmp_path);
       return NULL;
     }
   (void) flock (tmp_dfd, LOCK_EX);
@@ -2538,9 +2062,8 @@ ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancell
       g_autoptr(GError) cleanup_error = NULL;
       g_autofree char *prefix = g_strdup_printf ("Checking out image commit %s", commit);
 
-      if (!remove_tree_at (storage->checkouts_dfd, tmp_name, tmp_path, NULL, &cleanup_error))
+      if (!ctrd_remove_tree_at (storage->checkouts_dfd, tmp_name, tmp_path, NULL, &cleanup_error))
         g_warning ("%s", cleanup_error->message);
-      close (tmp_dfd);
       propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR, prefix);
       return NULL;
     }
@@ -2553,14 +2076,13 @@ ctrd_storage_ensure_checkout (CtrdStorage *storage, const char *commit, GCancell
       int errsv = errno;
       g_autoptr(GError) cleanup_error = NULL;
 
-      if (!remove_tree_at (storage->checkouts_dfd, tmp_name, tmp_path, NULL, &cleanup_error))
+      if (!ctrd_remove_tree_at (storage->checkouts_dfd, tmp_name, tmp_path, NULL, &cleanup_error))
         g_warning ("%s", cleanup_error->message);
-      close (tmp_dfd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Renaming checkout to %s", path);
+      errno = errsv;
+      ctrd_throw_errno (error, "Renaming checkout to %s", path);
       return NULL;
     }
   (void) unlinkat (storage->checkouts_dfd, tmp_name, AT_REMOVEDIR);
-  close (tmp_dfd);
   return g_steal_pointer (&path);
 }
 
@@ -2575,7 +2097,7 @@ ctrd_storage_remove_checkout (CtrdStorage *storage, const char *commit, GCancell
     return FALSE;
   locker = g_mutex_locker_new (&storage->repo_lock);
   path = g_build_filename (storage->checkouts_path, commit, NULL);
-  return remove_tree_at (storage->checkouts_dfd, commit, path, cancellable, error);
+  return ctrd_remove_tree_at (storage->checkouts_dfd, commit, path, cancellable, error);
 }
 
 gboolean
@@ -2753,28 +2275,21 @@ gboolean
 ctrd_storage_create_container_dirs (CtrdStorage *storage, const char *id, GError **error)
 {
   g_autofree char *path = NULL;
-  int dfd;
+  ctrd_autofd int dfd = -1;
 
   if (!check_hex_id (id, "a container ID", error))
     return FALSE;
   path = ctrd_storage_container_dir (storage, id);
 
   if (mkdirat (storage->containers_dfd, id, 0700) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno,
-                            "Creating container directory %s", path);
+    return ctrd_throw_errno (error, "Creating container directory %s", path);
   dfd = openat (storage->containers_dfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", path);
+    return ctrd_throw_errno (error, "Opening %s", path);
   /* upper/ becomes the container's "/" (see mount_rootfs), so 0755 like
    * most images; containers/<ID> is 0700, which keeps host users out. */
   if (mkdirat (dfd, "upper", 0755) < 0 || mkdirat (dfd, "work", 0700) < 0)
-    {
-      int errsv = errno;
-      close (dfd);
-      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv,
-                              "Creating the overlay directories in %s", path);
-    }
-  close (dfd);
+    return ctrd_throw_errno (error, "Creating the overlay directories in %s", path);
   return TRUE;
 }
 
@@ -2796,44 +2311,28 @@ static gboolean
 match_fresh_upper_to_lower (const char *upper, const char *lower, GError **error)
 {
   struct stat lower_st, upper_st;
-  gboolean empty = TRUE;
-  DIR *dir;
-  struct dirent *dent;
-  int fd;
+  g_autoptr(GPtrArray) names = NULL;
+  ctrd_autofd int fd = -1;
 
   if (stat (lower, &lower_st) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", lower);
+    return ctrd_throw_errno (error, "Reading %s", lower);
   fd = open (upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", upper);
+    return ctrd_throw_errno (error, "Opening %s", upper);
   if (fstat (fd, &upper_st) < 0)
-    {
-      int errsv = errno;
-      close (fd);
-      return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", upper);
-    }
-  dir = fdopendir (fcntl (fd, F_DUPFD_CLOEXEC, 3));
-  while (dir != NULL && (dent = readdir (dir)) != NULL)
-    if (strcmp (dent->d_name, ".") != 0 && strcmp (dent->d_name, "..") != 0)
-      {
-        empty = FALSE;
-        break;
-      }
-  if (dir != NULL)
-    closedir (dir);
+    return ctrd_throw_errno (error, "Reading %s", upper);
+  /* Unreadable counts as empty: the mount itself will say what is wrong. */
+  names = ctrd_list_dir_at (fd, upper, NULL);
+  if (names != NULL && names->len > 0)
+    return TRUE;
 
-  if (empty && ((upper_st.st_mode & 07777) != (lower_st.st_mode & 07777) ||
-                upper_st.st_uid != lower_st.st_uid || upper_st.st_gid != lower_st.st_gid))
+  if ((upper_st.st_mode & 07777) != (lower_st.st_mode & 07777) ||
+      upper_st.st_uid != lower_st.st_uid || upper_st.st_gid != lower_st.st_gid)
     {
       if (fchown (fd, lower_st.st_uid, lower_st.st_gid) < 0 ||
           fchmod (fd, lower_st.st_mode & 07777) < 0)
-        {
-          int errsv = errno;
-          close (fd);
-          return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Setting up %s", upper);
-        }
+        return ctrd_throw_errno (error, "Setting up %s", upper);
     }
-  close (fd);
   return TRUE;
 }
 
@@ -2859,7 +2358,7 @@ ctrd_storage_mount_rootfs (CtrdStorage *storage, const char *id, const char *low
   if (ctrd_storage_is_mounted (mountpoint))
     return TRUE;
   if (g_mkdir_with_parents (mountpoint, 0700) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Creating mount point %s",
+    return ctrd_throw_errno (error, "Creating mount point %s",
                             mountpoint);
   if (!match_fresh_upper_to_lower (upper, lower_dir, error))
     return FALSE;
@@ -2867,8 +2366,7 @@ ctrd_storage_mount_rootfs (CtrdStorage *storage, const char *id, const char *low
   options = g_strdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s", lower_dir, upper, work);
   /* nodev: device nodes come from the runtime's /dev, never from the rootfs. */
   if (mount ("overlay", mountpoint, "overlay", MS_NODEV, options) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno,
-                            "Mounting the root filesystem of container %s at %s", id, mountpoint);
+    return ctrd_throw_errno (error, "Mounting the root filesystem of container %s at %s", id, mountpoint);
   return TRUE;
 }
 
@@ -2883,12 +2381,12 @@ ctrd_storage_unmount_rootfs (const char *mountpoint, GError **error)
           if (errno == EINVAL || errno == ENOENT)
             return TRUE; /* not (or no longer) a mount point */
           if (errno != EBUSY)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Unmounting %s",
+            return ctrd_throw_errno (error, "Unmounting %s",
                                     mountpoint);
           /* Busy (a process still inside): detach now, the kernel frees it
            * when the last user goes. */
           if (umount2 (mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Unmounting %s lazily",
+            return ctrd_throw_errno (error, "Unmounting %s lazily",
                                     mountpoint);
         }
       if (!ctrd_storage_is_mounted (mountpoint))
@@ -2896,35 +2394,6 @@ ctrd_storage_unmount_rootfs (const char *mountpoint, GError **error)
     }
   g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "%s stays mounted", mountpoint);
   return FALSE;
-}
-
-gboolean
-ctrd_storage_remove_tree (const char *path, GCancellable *cancellable, GError **error)
-{
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_autofree char *name = g_path_get_basename (path);
-  gboolean ok;
-  int parent_fd;
-
-  if (!g_path_is_absolute (path) || g_str_equal (name, "/") || g_str_equal (name, ".") ||
-      g_str_equal (name, ".."))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Will not remove %s", path);
-      return FALSE;
-    }
-  parent_fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (parent_fd < 0)
-    {
-      int saved_errno = errno;
-      if (saved_errno == ENOENT)
-        return TRUE;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s", parent,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
-  ok = remove_tree_at (parent_fd, name, path, cancellable, error);
-  close (parent_fd);
-  return ok;
 }
 
 gboolean
@@ -2946,7 +2415,7 @@ ctrd_storage_remove_container_dirs (CtrdStorage *storage, const char *id, GCance
                    mount_point);
       return FALSE;
     }
-  return remove_tree_at (storage->containers_dfd, id, path, cancellable, error);
+  return ctrd_remove_tree_at (storage->containers_dfd, id, path, cancellable, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2985,113 +2454,6 @@ canonical_xattrs (GVariant *xattrs)
   return g_variant_ref_sink (g_variant_builder_end (&builder));
 }
 
-/* The kept xattrs of the file open as @fd, sorted; NULL when it has none. */
-static GVariant *
-read_fd_xattrs (int fd, const char *display, GError **error)
-{
-  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(ayay)"));
-  g_autofree char *names = NULL;
-  g_autoptr(GVariant) unsorted = NULL;
-  gssize len;
-  gboolean any = FALSE;
-
-  len = flistxattr (fd, NULL, 0);
-  if (len < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
-    return NULL;
-  if (len < 0)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Listing xattrs of %s", display);
-      return NULL;
-    }
-  if (len == 0)
-    return NULL;
-  names = g_malloc (len);
-  len = flistxattr (fd, names, len);
-  if (len < 0)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Listing xattrs of %s", display);
-      return NULL;
-    }
-
-  for (const char *name = names; name < names + len; name += strlen (name) + 1)
-    {
-      g_autofree guchar *value = NULL;
-      gssize size;
-
-      if (!keep_xattr (name))
-        continue;
-      size = fgetxattr (fd, name, NULL, 0);
-      if (size < 0)
-        continue; /* removed meanwhile */
-      value = g_malloc (size + 1);
-      size = fgetxattr (fd, name, value, size);
-      if (size < 0)
-        continue;
-      g_variant_builder_add (&builder, "(@ay@ay)", g_variant_new_bytestring (name),
-                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, value, size, 1));
-      any = TRUE;
-    }
-  if (!any)
-    return NULL;
-  unsorted = g_variant_ref_sink (g_variant_builder_end (&builder));
-  return canonical_xattrs (unsorted);
-}
-
-/* TRUE if the file open as @fd has xattr @name with exactly @value. */
-static gboolean
-fd_xattr_is (int fd, const char *name, const char *value)
-{
-  char buf[8];
-  gssize n = fgetxattr (fd, name, buf, sizeof buf);
-
-  return n == (gssize) strlen (value) && memcmp (buf, value, n) == 0;
-}
-
-static gboolean
-fd_has_xattr (int fd, const char *name)
-{
-  return fgetxattr (fd, name, NULL, 0) >= 0 || errno == ERANGE;
-}
-
-/* The names in the directory open as @dfd (without "." and ".."); NULL with
- * an error. */
-static GPtrArray *
-read_dir_names (int dfd, const char *display, GError **error)
-{
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  int dup_fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
-  struct dirent *dent;
-  DIR *dir;
-
-  if (dup_fd < 0 || (dir = fdopendir (dup_fd)) == NULL)
-    {
-      int errsv = errno;
-      if (dup_fd >= 0)
-        close (dup_fd);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
-      return NULL;
-    }
-  rewinddir (dir);
-  while (TRUE)
-    {
-      errno = 0;
-      dent = readdir (dir);
-      if (dent == NULL)
-        break;
-      if (strcmp (dent->d_name, ".") != 0 && strcmp (dent->d_name, "..") != 0)
-        g_ptr_array_add (names, g_strdup (dent->d_name));
-    }
-  if (errno != 0)
-    {
-      int errsv = errno;
-      closedir (dir);
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errsv, "Reading %s", display);
-      return NULL;
-    }
-  closedir (dir);
-  return g_steal_pointer (&names);
-}
-
 static int
 compare_c_strings (gconstpointer a, gconstpointer b)
 {
@@ -3101,50 +2463,10 @@ compare_c_strings (gconstpointer a, gconstpointer b)
 /* ------------------------------------------------------------------ */
 /* Export: a commit as a tar */
 
-typedef struct archive_entry ArchiveEntry;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ArchiveEntry, archive_entry_free)
-
-typedef struct
-{
-  int fd;
-  GCancellable *cancellable;
-  GChecksum *sha256;
-  guint64 bytes;
-  CtrdProgressFunc progress;
-  gpointer progress_data;
-  guint64 total_hint;
-  GError *error;
-  gboolean failed;
-} TarSink;
-
-static la_ssize_t
-tar_sink_write (struct archive *a, void *user_data, const void *buffer, size_t length)
-{
-  TarSink *sink = user_data;
-
-  /* A failed output takes and drops the rest, and the writer checks
-   * sink->failed after each call: an error returned here can put libarchive
-   * into its fatal state, in which libarchive 3.6's archive_write_free()
-   * leaks the output buffer. The first error stands. */
-  if (sink->failed)
-    return length;
-  if (!ctrd_storage_write_all (sink->fd, buffer, length, sink->cancellable, &sink->error))
-    {
-      sink->failed = TRUE;
-      return length;
-    }
-  g_checksum_update (sink->sha256, buffer, length);
-  sink->bytes += length;
-  if (sink->progress != NULL)
-    sink->progress (sink->bytes, sink->total_hint, sink->progress_data);
-  return length;
-}
-
 typedef struct
 {
   OstreeRepo *repo;
-  struct archive *archive;
-  TarSink *sink;
+  CtrdTarWriter *tar;
   gint64 mtime;
   GHashTable *first_paths; /* content checksum -> tar path: later ones become hardlinks */
   GCancellable *cancellable;
@@ -3166,25 +2488,10 @@ entry_add_xattrs (struct archive_entry *entry, GVariant *xattrs)
     }
 }
 
-/* The archive's error, unless the sink (the reader, cancellation) has a
- * better one. */
-static gboolean
-tar_writer_error (TarWriter *writer, const char *path, GError **error)
-{
-  if (writer->sink->error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&writer->sink->error));
-      return FALSE;
-    }
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Writing %s into the tar: %s", path,
-               archive_error_string (writer->archive) ?: "unknown error");
-  return FALSE;
-}
-
 static gboolean
 tar_write_file (TarWriter *writer, const char *path, const char *checksum, GError **error)
 {
-  g_autoptr(ArchiveEntry) entry = archive_entry_new ();
+  g_autoptr(CtrdArchiveEntry) entry = archive_entry_new ();
   g_autoptr(GInputStream) input = NULL;
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GVariant) xattrs = NULL;
@@ -3228,8 +2535,8 @@ tar_write_file (TarWriter *writer, const char *path, const char *checksum, GErro
   if (first_path == NULL)
     entry_add_xattrs (entry, xattrs);
 
-  if (archive_write_header (writer->archive, entry) != ARCHIVE_OK || writer->sink->failed)
-    return tar_writer_error (writer, path, error);
+  if (!ctrd_tar_writer_write_header (writer->tar, entry, path, error))
+    return FALSE;
   if (is_symlink || first_path != NULL)
     return TRUE;
 
@@ -3243,8 +2550,8 @@ tar_write_file (TarWriter *writer, const char *path, const char *checksum, GErro
                                    CTRD_ERROR_STORAGE_ERROR, path);
       if (n == 0)
         return TRUE;
-      if (archive_write_data (writer->archive, buf, n) != n || writer->sink->failed)
-        return tar_writer_error (writer, path, error);
+      if (!ctrd_tar_writer_write_data (writer->tar, buf, n, path, error))
+        return FALSE;
     }
 }
 
@@ -3252,7 +2559,7 @@ static gboolean
 tar_write_dir (TarWriter *writer, OstreeRepoFile *dir, const char *path, guint depth,
                GError **error)
 {
-  g_autoptr(ArchiveEntry) entry = archive_entry_new ();
+  g_autoptr(CtrdArchiveEntry) entry = archive_entry_new ();
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GVariant) xattrs = NULL;
   g_autoptr(GVariant) files = NULL;
@@ -3288,8 +2595,8 @@ tar_write_dir (TarWriter *writer, OstreeRepoFile *dir, const char *path, guint d
   archive_entry_set_gid (entry, GUINT32_FROM_BE (gid));
   archive_entry_set_mtime (entry, writer->mtime, 0);
   entry_add_xattrs (entry, xattrs);
-  if (archive_write_header (writer->archive, entry) != ARCHIVE_OK || writer->sink->failed)
-    return tar_writer_error (writer, dir_path, error);
+  if (!ctrd_tar_writer_write_header (writer->tar, entry, dir_path, error))
+    return FALSE;
 
   /* Files and directories interleaved in name order, as tar -c writes them. */
   contents = ostree_repo_file_tree_get_contents (dir);
@@ -3348,62 +2655,38 @@ ctrd_storage_write_rootfs_tar (CtrdStorage *storage, const char *commit, int fd,
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GHashTable) first_paths =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  struct archive *archive;
-  TarSink sink = {
-    .fd = fd,
-    .cancellable = cancellable,
-    .sha256 = g_checksum_new (G_CHECKSUM_SHA256),
-    .progress = progress,
-    .progress_data = progress_data,
-    .total_hint = total_hint,
-  };
+  g_autoptr(CtrdTarWriter) tar = NULL;
   TarWriter writer = {
     .repo = storage->read_repo,
-    .sink = &sink,
     .first_paths = first_paths,
     .cancellable = cancellable,
   };
-  gboolean ok;
 
   metadata = load_commit_metadata (storage, commit, &commit_variant, error);
   if (metadata == NULL)
-    {
-      g_checksum_free (sink.sha256);
-      return FALSE;
-    }
+    return FALSE;
   if (!ostree_repo_read_commit (storage->read_repo, commit, &root, NULL, cancellable,
                                 &local_error))
-    {
-      g_checksum_free (sink.sha256);
-      return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
-                                 "Reading the image commit");
-    }
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               "Reading the image commit");
   writer.mtime = (gint64) ostree_commit_get_timestamp (commit_variant);
 
-  archive = archive_write_new ();
-  writer.archive = archive;
-  archive_write_set_format_pax_restricted (archive);
-  ok = archive_write_open2 (archive, &sink, NULL, tar_sink_write, NULL, NULL) == ARCHIVE_OK;
-  if (!ok)
-    tar_writer_error (&writer, "the start", error);
-  else
-    ok = tar_write_dir (&writer, OSTREE_REPO_FILE (root), ".", 0, error);
-  if (ok && (archive_write_close (archive) != ARCHIVE_OK || sink.failed))
-    ok = tar_writer_error (&writer, "the end", error);
-  /* No end-of-archive blocks after a failure: a cut tar must not look whole. */
-  sink.failed = sink.failed || !ok;
-  archive_write_free (archive);
-  g_clear_error (&sink.error);
-
-  if (ok)
+  /* The output's errors are CTRD_ERROR here: a reader that went away is
+   * FAILED, cancellation CANCELLED. */
+  tar = ctrd_tar_writer_new (fd, CTRD_TAR_FLAGS_SHA256, cancellable, &local_error);
+  if (tar == NULL)
+    return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                               "Writing the tar");
+  ctrd_tar_writer_set_progress (tar, progress, progress_data, total_hint);
+  writer.tar = tar;
+  if (!tar_write_dir (&writer, OSTREE_REPO_FILE (root), ".", 0, &local_error) ||
+      !ctrd_tar_writer_close (tar, out_size, out_sha256, &local_error))
     {
-      if (out_size != NULL)
-        *out_size = sink.bytes;
-      if (out_sha256 != NULL)
-        *out_sha256 = g_strdup (g_checksum_get_string (sink.sha256));
+      ctrd_error_normalize (&local_error, CTRD_ERROR_FAILED);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
     }
-  g_checksum_free (sink.sha256);
-  return ok;
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -3466,14 +2749,14 @@ upper_entry_info (int fd, const struct stat *st, GFileType type, const char *ove
   g_autoptr(GError) local_error = NULL;
   GFileInfo *info;
 
-  if (fd_has_xattr (fd, overlay_xattr))
+  if (ctrd_fd_has_xattr (fd, overlay_xattr))
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
                    "%s carries %s (an overlay feature commit does not follow)", path,
                    overlay_xattr);
       return NULL;
     }
-  *out_xattrs = read_fd_xattrs (fd, path, &local_error);
+  *out_xattrs = ctrd_fd_get_xattrs (fd, keep_xattr, path, &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -3513,7 +2796,7 @@ commit_upper_file (UpperWalk *walk, int dfd, const char *name, const struct stat
 
       if (n < 0)
         {
-          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading the symlink %s", path);
+          ctrd_throw_errno (error, "Reading the symlink %s", path);
           return NULL;
         }
       target[n] = '\0';
@@ -3533,7 +2816,7 @@ commit_upper_file (UpperWalk *walk, int dfd, const char *name, const struct stat
 
       if (fd < 0)
         {
-          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", path);
+          ctrd_throw_errno (error, "Opening %s", path);
           return NULL;
         }
       data = g_unix_input_stream_new (fd, TRUE);
@@ -3605,7 +2888,7 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
       return FALSE;
     }
   if (fstat (dfd, &st) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", display);
+    return ctrd_throw_errno (error, "Reading %s", display);
   info = upper_entry_info (dfd, &st, G_FILE_TYPE_DIRECTORY, "trusted.overlay.redirect", display,
                            &xattrs, error);
   if (info == NULL)
@@ -3616,11 +2899,11 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
                                display);
   ostree_mutable_tree_set_metadata_checksum (dir, dirmeta);
 
-  if (fd_xattr_is (dfd, "trusted.overlay.opaque", "y") && !clear_mtree_dir (dir, &local_error))
+  if (ctrd_fd_xattr_equals (dfd, "trusted.overlay.opaque", "y") && !clear_mtree_dir (dir, &local_error))
     return propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
                                display);
 
-  names = read_dir_names (dfd, display, error);
+  names = ctrd_list_dir_at (dfd, display, error);
   if (names == NULL)
     return FALSE;
   for (guint i = 0; i < names->len; i++)
@@ -3649,7 +2932,7 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
         {
           if (errno == ENOENT)
             continue;
-          return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", child);
+          return ctrd_throw_errno (error, "Reading %s", child);
         }
 
       kind = lookup_slot (dir, name, NULL, NULL);
@@ -3665,7 +2948,7 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
 
       if (S_ISDIR (st.st_mode))
         {
-          int child_fd;
+          ctrd_autofd int child_fd = -1;
           gboolean ok;
 
           if (!ostree_mutable_tree_ensure_dir (dir, name, &subdir, &local_error))
@@ -3673,9 +2956,8 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
                                        CTRD_ERROR_STORAGE_ERROR, child);
           child_fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           if (child_fd < 0)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", child);
+            return ctrd_throw_errno (error, "Opening %s", child);
           ok = commit_upper_dir (walk, child_fd, subdir, child, depth + 1, error);
-          close (child_fd);
           if (!ok)
             return FALSE;
         }
@@ -3695,98 +2977,6 @@ commit_upper_dir (UpperWalk *walk, int dfd, OstreeMutableTree *dir, const char *
   return TRUE;
 }
 
-static void
-json_object_set_strv (JsonObject *object, const char *member, const char *const *strv)
-{
-  JsonArray *array = json_array_new ();
-
-  for (guint i = 0; strv[i] != NULL; i++)
-    json_array_add_string_element (array, strv[i]);
-  json_object_set_array_member (object, member, array);
-}
-
-/* The JSON object @member of @parent, made (or replacing a non-object) if needed. */
-static JsonObject *
-json_object_ensure_object (JsonObject *parent, const char *member)
-{
-  JsonNode *node = json_object_get_member (parent, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    json_object_set_object_member (parent, member, json_object_new ());
-  return json_object_get_object_member (parent, member);
-}
-
-static JsonArray *
-json_object_ensure_array (JsonObject *parent, const char *member)
-{
-  JsonNode *node = json_object_get_member (parent, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    json_object_set_array_member (parent, member, json_array_new ());
-  return json_object_get_array_member (parent, member);
-}
-
-/* The committed image's config: the base's with @options applied (see
- * CtrdCommitOptions), a new "created", a history entry, and @tree_checksum
- * as the diff_id of the flattened change. */
-static char *
-build_commit_config (const char *base_config, const CtrdCommitOptions *options,
-                     const char *tree_checksum, guint64 created_at, GError **error)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *created_text = format_created (created_at);
-  g_autofree char *diff_id = g_strconcat ("sha256:", tree_checksum, NULL);
-  JsonObject *root, *config, *rootfs, *history_entry;
-  JsonNode *root_node;
-
-  if (base_config == NULL || !json_parser_load_from_data (parser, base_config, -1, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_autofree char *fallback = build_image_config (created_at, diff_id);
-      if (!json_parser_load_from_data (parser, fallback, -1, error))
-        return NULL;
-    }
-  root_node = json_parser_get_root (parser);
-  root = json_node_get_object (root_node);
-
-  json_object_set_string_member (root, "created", created_text);
-  if (options != NULL && options->author != NULL)
-    json_object_set_string_member (root, "author", options->author);
-  config = json_object_ensure_object (root, "config");
-  if (options != NULL && options->command != NULL)
-    json_object_set_strv (config, "Cmd", options->command);
-  if (options != NULL && options->entrypoint != NULL)
-    json_object_set_strv (config, "Entrypoint", options->entrypoint);
-  if (options != NULL && options->env != NULL)
-    json_object_set_strv (config, "Env", options->env);
-  if (options != NULL && options->labels != NULL)
-    {
-      JsonObject *labels = json_object_new ();
-      GHashTableIter iter;
-      gpointer key, value;
-
-      g_hash_table_iter_init (&iter, options->labels);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        json_object_set_string_member (labels, key, value);
-      json_object_set_object_member (config, "Labels", labels);
-    }
-
-  rootfs = json_object_ensure_object (root, "rootfs");
-  json_object_set_string_member (rootfs, "type", "layers");
-  json_array_add_string_element (json_object_ensure_array (rootfs, "diff_ids"), diff_id);
-
-  history_entry = json_object_new ();
-  json_object_set_string_member (history_entry, "created", created_text);
-  json_object_set_string_member (history_entry, "created_by", "containersd commit");
-  if (options != NULL && options->comment != NULL)
-    json_object_set_string_member (history_entry, "comment", options->comment);
-  json_array_add_object_element (json_object_ensure_array (root, "history"), history_entry);
-
-  json_generator_set_root (generator, root_node);
-  return json_generator_to_data (generator, NULL);
-}
-
 static CtrdImportResult *
 commit_container_in_transaction (CtrdStorage *storage, const char *base_commit, int upper_dfd,
                                  const char *upper_dir, const CtrdCommitOptions *options,
@@ -3797,6 +2987,7 @@ commit_container_in_transaction (CtrdStorage *storage, const char *base_commit, 
   g_autoptr(GError) local_error = NULL;
   g_autofree char *base_config = NULL;
   g_autofree char *config_json = NULL;
+  g_autofree char *diff_id = NULL;
   g_autoptr(GHashTable) content_sizes =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GHashTable) inode_checksums =
@@ -3804,6 +2995,14 @@ commit_container_in_transaction (CtrdStorage *storage, const char *base_commit, 
   g_auto(GStrv) exclude_paths =
       normalize_exclude_paths (options != NULL ? options->exclude_paths : NULL);
   guint64 created_at = ctrd_now_usec ();
+  CtrdImageConfigChanges changes = {
+    .command = options != NULL ? options->command : NULL,
+    .entrypoint = options != NULL ? options->entrypoint : NULL,
+    .env = options != NULL ? options->env : NULL,
+    .labels = options != NULL ? options->labels : NULL,
+    .author = options != NULL ? options->author : NULL,
+    .comment = options != NULL ? options->comment : NULL,
+  };
   UpperWalk walk = {
     .storage = storage,
     .cancellable = cancellable,
@@ -3842,10 +3041,10 @@ commit_container_in_transaction (CtrdStorage *storage, const char *base_commit, 
                           "Writing the committed tree");
       return NULL;
     }
-  config_json = build_commit_config (
-      base_config, options,
-      ostree_repo_file_tree_get_contents_checksum (OSTREE_REPO_FILE (root_file)), created_at,
-      error);
+  diff_id = g_strconcat (
+      "sha256:", ostree_repo_file_tree_get_contents_checksum (OSTREE_REPO_FILE (root_file)), NULL);
+  config_json = ctrd_image_config_for_commit (base_config, options != NULL ? &changes : NULL,
+                                              diff_id, created_at, error);
   if (config_json == NULL)
     return NULL;
   return commit_image_tree (storage, root, NULL, content_sizes, config_json, created_at,
@@ -3860,7 +3059,7 @@ ctrd_storage_commit_container (CtrdStorage *storage, const char *base_commit,
   g_autoptr(GMutexLocker) locker = NULL;
   g_autoptr(GError) local_error = NULL;
   CtrdImportResult *result;
-  int upper_dfd;
+  ctrd_autofd int upper_dfd = -1;
 
   g_return_val_if_fail (storage != NULL && upper_dir != NULL, NULL);
 
@@ -3869,20 +3068,15 @@ ctrd_storage_commit_container (CtrdStorage *storage, const char *base_commit,
   upper_dfd = open (upper_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (upper_dfd < 0)
     {
-      set_errno_error (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
-                       errno, "Opening the upper directory %s", upper_dir);
+      ctrd_throw_errno_code (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR, "Opening the upper directory %s", upper_dir);
       return NULL;
     }
 
   locker = g_mutex_locker_new (&storage->repo_lock);
   if (!begin_transaction (storage, cancellable, error))
-    {
-      close (upper_dfd);
       return NULL;
-    }
   result = commit_container_in_transaction (storage, base_commit, upper_dfd, upper_dir, options,
                                             cancellable, &local_error);
-  close (upper_dfd);
   if (result == NULL)
     return fail_transaction (storage, g_steal_pointer (&local_error), error);
   return result;
@@ -3950,11 +3144,11 @@ list_upper_changes (ChangesWalk *walk, int dfd, GFile *base_dir, const char *pat
                    "%s is nested deeper than %d directories", display, MEMBER_DEPTH_MAX);
       return FALSE;
     }
-  names = read_dir_names (dfd, display, error);
+  names = ctrd_list_dir_at (dfd, display, error);
   if (names == NULL)
     return FALSE;
 
-  if (base_dir != NULL && fd_xattr_is (dfd, "trusted.overlay.opaque", "y"))
+  if (base_dir != NULL && ctrd_fd_xattr_equals (dfd, "trusted.overlay.opaque", "y"))
     {
       g_autoptr(GHashTable) upper_names = g_hash_table_new (g_str_hash, g_str_equal);
       g_autoptr(GFileEnumerator) enumerator = NULL;
@@ -4003,7 +3197,7 @@ list_upper_changes (ChangesWalk *walk, int dfd, GFile *base_dir, const char *pat
         {
           if (errno == ENOENT)
             continue;
-          return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", child);
+          return ctrd_throw_errno (error, "Reading %s", child);
         }
       base_type = base_child_type (base_dir, name, &base_child);
       if (is_overlay_whiteout (&st))
@@ -4015,15 +3209,14 @@ list_upper_changes (ChangesWalk *walk, int dfd, GFile *base_dir, const char *pat
       add_change (walk->changes, base_type != G_FILE_TYPE_UNKNOWN ? 'C' : 'A', child);
       if (S_ISDIR (st.st_mode))
         {
-          int child_fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          ctrd_autofd int child_fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           gboolean ok;
 
           if (child_fd < 0)
-            return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Opening %s", child);
+            return ctrd_throw_errno (error, "Opening %s", child);
           ok = list_upper_changes (walk, child_fd,
                                    base_type == G_FILE_TYPE_DIRECTORY ? base_child : NULL, child,
                                    depth + 1, error);
-          close (child_fd);
           if (!ok)
             return FALSE;
         }
@@ -4055,7 +3248,7 @@ ctrd_storage_list_changes (CtrdStorage *storage, const char *base_commit, const 
     .changes = changes,
   };
   gboolean ok;
-  int upper_dfd;
+  ctrd_autofd int upper_dfd = -1;
 
   if (!check_hex_id (base_commit, "an OSTree commit checksum", error))
     return NULL;
@@ -4069,12 +3262,10 @@ ctrd_storage_list_changes (CtrdStorage *storage, const char *base_commit, const 
   upper_dfd = open (upper_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (upper_dfd < 0)
     {
-      set_errno_error (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
-                       errno, "Opening the upper directory %s", upper_dir);
+      ctrd_throw_errno_code (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR, "Opening the upper directory %s", upper_dir);
       return NULL;
     }
   ok = list_upper_changes (&walk, upper_dfd, base_root, "", 0, error);
-  close (upper_dfd);
   if (!ok)
     return NULL;
   g_ptr_array_sort (changes, compare_changes);
@@ -4141,7 +3332,7 @@ checkout_file_matches (VerifyWalk *walk, int dfd, const char *name, const struct
       if (fd < 0)
         return TRUE;
       data = g_unix_input_stream_new (fd, TRUE);
-      xattrs = read_fd_xattrs (fd, path, &local_error);
+      xattrs = ctrd_fd_get_xattrs (fd, keep_xattr, path, &local_error);
       if (local_error != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
@@ -4182,9 +3373,9 @@ checkout_dir_matches (int dfd, GVariant *dirmeta, const char *path, gboolean *ou
 
   *out_matches = FALSE;
   if (fstat (dfd, &st) < 0)
-    return set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading %s", path);
+    return ctrd_throw_errno (error, "Reading %s", path);
   g_variant_get (dirmeta, "(uuu@a(ayay))", &uid, &gid, &mode, &stored_xattrs);
-  xattrs = read_fd_xattrs (dfd, path, &local_error);
+  xattrs = ctrd_fd_get_xattrs (dfd, keep_xattr, path, &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -4260,7 +3451,7 @@ verify_dir (VerifyWalk *walk, int dfd, OstreeRepoFile *dir, const char *path, gu
       const char *name;
       g_autofree char *child = NULL;
       g_autoptr(GFile) child_file = NULL;
-      int child_fd;
+      ctrd_autofd int child_fd = -1;
       gboolean ok;
 
       g_variant_get_child (dirs, i, "(&s@ay@ay)", &name, NULL, NULL);
@@ -4274,13 +3465,12 @@ verify_dir (VerifyWalk *walk, int dfd, OstreeRepoFile *dir, const char *path, gu
         }
       child_file = g_file_get_child (G_FILE (dir), name);
       ok = verify_dir (walk, child_fd, OSTREE_REPO_FILE (child_file), child, depth + 1, error);
-      close (child_fd);
       if (!ok)
         return FALSE;
     }
 
   /* Whatever the commit does not have was added to the checkout. */
-  names = read_dir_names (dfd, display, error);
+  names = ctrd_list_dir_at (dfd, display, error);
   if (names == NULL)
     return FALSE;
   for (guint i = 0; i < names->len; i++)
@@ -4303,7 +3493,7 @@ ctrd_storage_verify_checkout (CtrdStorage *storage, const char *commit, GCancell
     .modified = modified,
   };
   gboolean ok;
-  int dfd;
+  ctrd_autofd int dfd = -1;
 
   if (!check_hex_id (commit, "an OSTree commit checksum", error))
     return NULL;
@@ -4318,12 +3508,10 @@ ctrd_storage_verify_checkout (CtrdStorage *storage, const char *commit, GCancell
   dfd = openat (storage->checkouts_dfd, commit, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
     {
-      set_errno_error (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
-                       errno, "Opening the checkout %s", path);
+      ctrd_throw_errno_code (error, errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR, "Opening the checkout %s", path);
       return NULL;
     }
   ok = verify_dir (&walk, dfd, OSTREE_REPO_FILE (root), "", 0, error);
-  close (dfd);
   if (!ok)
     return NULL;
   g_ptr_array_sort (modified, compare_c_strings);
