@@ -582,6 +582,26 @@ def test_host_mode(c):
     c.remove(path)
 
 
+def test_restart_republishes(c, pub, tcp_port):
+    """A restart tears the network down and sets it up again: the port is
+    reserved anew (conmon closed it at the exit) and answers again."""
+    r = c.call(pub, T.CONTAINER, "Restart", V("u", 1))
+    body = []
+
+    def fetch():
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/" % tcp_port, timeout=5) as resp:
+                body[:] = [resp.read().decode()]
+                return True
+        except OSError as e:
+            body[:] = [repr(e)]
+            return False
+
+    c.ok(r.error is None and c.prop(pub, "State") == "running" and c.prop(pub, "IPAddress") != ""
+         and T.wait_until(fetch, timeout=60) and body[0].strip() == "published",
+         "after a Restart the published port answers again", (r, body))
+
+
 def test_network_remove(c, net_a, web, pub):
     r = c.call(net_a, NETWORK, "Remove", V("b", False))
     c.ok(r.error == E["InUse"], "Network.Remove while containers use it: InUse", r)
@@ -740,6 +760,8 @@ def run_tests(tap, daemon, net):
     test_teardowns(c, net_a, client, other)
     test_internal_and_default(c)
     test_host_mode(c)
+    if pub:
+        test_restart_republishes(c, pub, tcp_port)
     test_network_remove(c, net_a, web, pub)
     test_cli(c)
     test_reboot(c)
