@@ -336,6 +336,46 @@ lc_ctl () {
   timeit ctl.rm "$CTL" rm "$n"
 }
 
+# Bridge networks: run --rm with one published port (containersd's default
+# network has DNS, so aardvark-dns starts and stops with each run), and
+# netavark's own share: setup and teardown of the same attachment alone.
+BR_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+run_bridge_podman () {
+  timeit podman.run_rm_bridge_port "${P[@]}" run --rm --ulimit nofile=1024:1024 \
+    --ulimit nproc=4096:4096 --network bridge -p "127.0.0.1:$BR_PORT:80" "$IMG" true
+}
+run_bridge_ctl () {
+  timeit ctl.run_rm_bridge_port "$CTL" run --rm --name "ctrdbench-runb-$1" --network bridge \
+    -p "127.0.0.1:$BR_PORT:80" "$IMG" true
+}
+log "run --rm true on a bridge network with a published port: $REPS repetitions"
+alternate run_bridge "" podman ctl
+
+NV=/usr/lib/podman/netavark
+NV_ARGS=(--config "$RUN/netavark-alone" --rootless=false --aardvark-binary=/usr/lib/podman/aardvark-dns)
+cat > "$W/netavark.json" <<EOF
+{"container_id":"$(printf 'b%.0s' {1..64})","container_name":"nvbench",
+ "port_mappings":[{"host_ip":"127.0.0.1","container_port":80,"host_port":$BR_PORT,"range":1,"protocol":"tcp"}],
+ "networks":{"ctrdbench-nv":{"interface_name":"eth0","static_ips":["10.89.254.2"],"aliases":[]}},
+ "network_info":{"ctrdbench-nv":{"name":"ctrdbench-nv","id":"$(printf 'c%.0s' {1..64})","driver":"bridge",
+   "network_interface":"ctrdbenchnv0","subnets":[{"subnet":"10.89.254.0/24","gateway":"10.89.254.1"}],
+   "ipv6_enabled":false,"internal":false,"dns_enabled":true,"ipam_options":{"driver":"host-local"}}}}
+EOF
+nv () { "$NV" "${NV_ARGS[@]}" "$1" "$RUN/netavark-alone.ns" < "$W/netavark.json"; }
+nvalone_netavark () {
+  touch "$RUN/netavark-alone.ns"
+  unshare --net="$RUN/netavark-alone.ns" true
+  timeit netavark.setup nv setup
+  timeit netavark.teardown nv teardown
+  umount "$RUN/netavark-alone.ns"
+  rm -f "$RUN/netavark-alone.ns"
+}
+if [ -x "$NV" ] && ! ip route | grep -q '^10\.89\.254\.'; then
+  mkdir -p "$RUN/netavark-alone"
+  log "netavark setup and teardown alone: $REPS repetitions"
+  alternate nvalone "" netavark
+fi
+
 log "create / start / stop -t 0 / rm: $REPS repetitions"
 alternate lc "" podman ctrd ctl
 

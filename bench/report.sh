@@ -127,6 +127,11 @@ target "\`containersctl run --rm true\` vs \`podman run --rm\` (\`--network none
   "$(ratio "$l_run" "$p_run") ($l_run vs $p_run ms)" \
   "runc's own create/start/delete are $(ratio "$floor_split" "$p_run") of podman's time."
 target "… vs podman's default (bridge network)" "$(r "$l_run" "$p_run_br")" 0.50 "$(ratio "$l_run" "$p_run_br") ($l_run vs $p_run_br ms)"
+l_run_bp=$(med ctl.run_rm_bridge_port); p_run_bp=$(med podman.run_rm_bridge_port)
+nv_setup=$(med netavark.setup); nv_teardown=$(med netavark.teardown)
+target "\`containersctl run --rm --network bridge -p\` vs podman's (one published port)" \
+  "$(r "$l_run_bp" "$p_run_bp")" 0.50 "$(ratio "$l_run_bp" "$p_run_bp") ($l_run_bp vs $p_run_bp ms)" \
+  "netavark alone takes $nv_setup ms to set the attachment up and $nv_teardown ms to tear it down ($(awk -v a="$nv_setup" -v b="$nv_teardown" -v c="$l_run_bp" 'BEGIN { if (a == "-" || b == "-" || c == "-") print "?"; else printf "%.0f%%", 100 * (a + b) / c }') of containersctl's run), mostly its iptables-nft processes and aardvark-dns's start and stop."
 target "\`containersctl run --rm true\` vs bare \`runc run\`" "$(r "$l_run" "$runc_run")" 1.50 \
   "$(ratio "$l_run" "$runc_run") ($l_run vs $runc_run ms)" \
   "Bound: runc create + start + delete as separate processes (what a manager whose containers outlive it must call) take $floor_split ms = $(ratio "$floor_split" "$runc_run") \`runc run\`; containersctl spends $(awk -v a="$l_run" -v b="$floor_split" 'BEGIN { printf "%.1f", a - b }') ms above that floor (conmon, the daemon with $(val cpu.run_rm.ctrd) ms of its own CPU per run, the client)."
@@ -173,6 +178,8 @@ cat <<EOF
 | rm | – | $(cell podman.rm) | $(cell ctrd.rm) | $(cell ctl.rm) | $(ratio "$c_rm" "$p_rm") | $(ratio "$l_rm" "$p_rm") | – |
 | \`run --rm true\` end to end | $(cell runc.run) | $(cell podman.run_rm) | $(cell ctrd.run_rm) | $(cell ctl.run_rm) | $(ratio "$c_run" "$p_run") | $(ratio "$l_run" "$p_run") | $(ratio "$l_run" "$runc_run") |
 | \`run --rm true\`, podman bridge | – | $(cell podman.run_rm_bridge) | – | – | $(ratio "$c_run" "$p_run_br") | $(ratio "$l_run" "$p_run_br") | – |
+| \`run --rm --network bridge -p\` (one published port) | – | $(cell podman.run_rm_bridge_port) | – | $(cell ctl.run_rm_bridge_port) | – | $(ratio "$(med ctl.run_rm_bridge_port)" "$(med podman.run_rm_bridge_port)") | – |
+| … netavark setup alone / teardown alone | – | – | $(cell netavark.setup) | $(cell netavark.teardown) | – | – | – |
 | inspect one running container | – | $(cell podman.inspect) | GetAll $(cell ctrd.getall) | $(cell ctl.inspect) | $(ratio "$(med ctrd.getall)" "$(med podman.inspect)") | $(ratio "$(med ctl.inspect)" "$(med podman.inspect)") | – |
 | one property (\`Get\` State) | – | – | $(cell ctrd.get) | – | – | – | – |
 | exit → \`PropertiesChanged\` | – | – | $(cell ctrd.exit_to_signal) | – | – | – | – |

@@ -28,6 +28,7 @@
 #define MANAGER_PATH "/org/example/Containers1"
 #define CONTAINER_IFACE "org.example.Containers1.Container"
 #define IMAGE_IFACE "org.example.Containers1.Image"
+#define NETWORK_IFACE "org.example.Containers1.Network"
 #define ERROR_NOT_FOUND "org.example.Containers1.Error.NotFound"
 
 /* Like podman: daemon and usage errors exit 125, so exit codes 0-124 and
@@ -1128,6 +1129,10 @@ typedef struct
   char *stop_timeout;
   gboolean remove;
   gboolean detach;
+  char *network;
+  char **publish;
+  char **network_aliases;
+  char *ip;
 } CreateOptions;
 
 static void
@@ -1141,9 +1146,69 @@ create_options_clear (CreateOptions *options)
   g_strfreev (options->labels);
   g_free (options->stop_signal);
   g_free (options->stop_timeout);
+  g_free (options->network);
+  g_strfreev (options->publish);
+  g_strfreev (options->network_aliases);
+  g_free (options->ip);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CreateOptions, create_options_clear)
+
+/* podman's -p [[HOST-IP:]HOST-PORT:]CONTAINER-PORT[/PROTOCOL], with the
+ * host port required (the daemon reserves it; it picks none itself). */
+static gboolean
+parse_publish (const char *spec, GVariantBuilder *ports)
+{
+  g_autofree char *text = g_strdup (spec);
+  const char *protocol = "tcp";
+  char *slash = strrchr (text, '/');
+  g_auto (GStrv) parts = NULL;
+  guint n;
+  guint64 host_port, container_port;
+
+  if (slash != NULL)
+    {
+      *slash = '\0';
+      protocol = slash + 1;
+    }
+  parts = g_strsplit (text, ":", -1);
+  n = g_strv_length (parts);
+  if ((n != 2 && n != 3) ||
+      !g_ascii_string_to_unsigned (parts[n - 2], 10, 1, G_MAXUINT16, &host_port, NULL) ||
+      !g_ascii_string_to_unsigned (parts[n - 1], 10, 1, G_MAXUINT16, &container_port, NULL))
+    {
+      usage_error ("--publish \"%s\": use [HOST-IP:]HOST-PORT:CONTAINER-PORT[/tcp|udp], ports "
+                   "1..65535",
+                   spec);
+      return FALSE;
+    }
+  g_variant_builder_add (ports, "(sqqs)", n == 3 ? parts[0] : "", (guint16) host_port,
+                         (guint16) container_port, protocol);
+  return TRUE;
+}
+
+/* --network, --publish, --network-alias, --ip */
+static gboolean
+build_network_options (const CreateOptions *options, GVariantBuilder *builder)
+{
+  if (options->network != NULL)
+    g_variant_builder_add (builder, "{sv}", "Network", g_variant_new_string (options->network));
+  if (options->network_aliases != NULL)
+    g_variant_builder_add (builder, "{sv}", "NetworkAliases",
+                           g_variant_new_strv ((const char *const *) options->network_aliases, -1));
+  if (options->ip != NULL)
+    g_variant_builder_add (builder, "{sv}", "IPAddress", g_variant_new_string (options->ip));
+  if (options->publish != NULL)
+    {
+      g_auto (GVariantBuilder) ports = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(sqqs)"));
+
+      for (guint i = 0; options->publish[i] != NULL; i++)
+        if (!parse_publish (options->publish[i], &ports))
+          return FALSE;
+      g_variant_builder_add (builder, "{sv}", "PublishPorts", g_variant_builder_end (&ports));
+    }
+  return TRUE;
+}
 
 /* Like podman: a JSON array of strings is the argv, anything else a single
  * program name ("" clears the image's entrypoint). */
@@ -1240,7 +1305,7 @@ build_create_options (const CreateOptions *options, GVariantBuilder *builder)
         return FALSE;
       g_variant_builder_add (builder, "{sv}", "StopTimeout", g_variant_new_uint32 (stop_timeout));
     }
-  return TRUE;
+  return build_network_options (options, builder);
 }
 
 /* Parses create's options (and run's extra ones when @run_entries is set),
@@ -1265,6 +1330,13 @@ parse_and_create (Client *client, const Verb *verb, const GOptionEntry *run_entr
       "Signal that stops the container (default SIGTERM)", "SIGNAL" },
     { "stop-timeout", 0, 0, G_OPTION_ARG_STRING, &options->stop_timeout,
       "Seconds before stop kills the container (default 10)", "SECONDS" },
+    { "network", 0, 0, G_OPTION_ARG_STRING, &options->network,
+      "none (default), host, bridge or a network's name", "NETWORK" },
+    { "publish", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &options->publish,
+      "Publish a container port on the host", "[IP:]HOST-PORT:PORT[/udp]" },
+    { "network-alias", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->network_aliases,
+      "Another name the container has on its network", "NAME" },
+    { "ip", 0, 0, G_OPTION_ARG_STRING, &options->ip, "Its address on its network", "ADDRESS" },
     { NULL }
   };
   g_autoptr (GError) error = NULL;
@@ -2194,6 +2266,188 @@ verb_group (Client *client, const Verb *verb, int argc, char **argv)
   return member->run (client, member, argc - 1, argv + 1);
 }
 
+/* ---- network create, ls, inspect, rm */
+
+static JsonNode *proxy_to_json (gpointer proxy);
+
+static CtrNetwork *
+get_network (Client *client, const char *name_or_id, GError **error)
+{
+  CtrManager *manager = client_get_manager (client, FALSE, error);
+  g_autofree char *path = NULL;
+
+  if (manager == NULL ||
+      !ctr_manager_call_get_network_sync (manager, name_or_id, &path, NULL, error))
+    return NULL;
+  return ctr_network_proxy_new_sync (client->bus, G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS,
+                                     BUS_NAME, path, NULL, error);
+}
+
+static int
+network_create (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autofree char *subnet = NULL, *gateway = NULL, *interface = NULL;
+  g_auto (GStrv) labels = NULL;
+  gboolean internal = FALSE, disable_dns = FALSE;
+  const GOptionEntry entries[] = {
+    { "subnet", 0, 0, G_OPTION_ARG_STRING, &subnet, "IPv4 subnet (default: from the pool)",
+      "CIDR" },
+    { "gateway", 0, 0, G_OPTION_ARG_STRING, &gateway, "The bridge's address", "ADDRESS" },
+    { "interface-name", 0, 0, G_OPTION_ARG_STRING, &interface, "The bridge device", "NAME" },
+    { "internal", 0, 0, G_OPTION_ARG_NONE, &internal, "No route out of the network", NULL },
+    { "disable-dns", 0, 0, G_OPTION_ARG_NONE, &disable_dns,
+      "Containers do not resolve each other's names", NULL },
+    { "label", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &labels, "Set a label", "KEY=VALUE" },
+    { NULL }
+  };
+  g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  CtrManager *manager;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, 1))
+    return EXIT_ERROR;
+  if (subnet != NULL)
+    g_variant_builder_add (&options, "{sv}", "Subnet", g_variant_new_string (subnet));
+  if (gateway != NULL)
+    g_variant_builder_add (&options, "{sv}", "Gateway", g_variant_new_string (gateway));
+  if (interface != NULL)
+    g_variant_builder_add (&options, "{sv}", "Interface", g_variant_new_string (interface));
+  if (internal)
+    g_variant_builder_add (&options, "{sv}", "Internal", g_variant_new_boolean (TRUE));
+  if (disable_dns)
+    g_variant_builder_add (&options, "{sv}", "DnsEnabled", g_variant_new_boolean (FALSE));
+  if (labels != NULL)
+    g_variant_builder_add (&options, "{sv}", "Labels", labels_to_variant (labels));
+  manager = client_get_manager (client, FALSE, &error);
+  if (manager != NULL)
+    reply = call_changing (manager, "CreateNetwork",
+                           g_variant_new ("(sa{sv})", argv[1], &options), -1, NULL, &error);
+  if (reply == NULL)
+    return print_error (client, error);
+  g_print ("%s\n", argv[1]);
+  return 0;
+}
+
+static int
+network_ls (Client *client, const Verb *verb, int argc, char **argv)
+{
+  ListOptions options = { FALSE, FALSE, FALSE };
+  g_autoptr (GPtrArray) networks = NULL;
+  g_autoptr (GPtrArray) table = table_new ();
+  int status;
+
+  networks = list_for_verb (client, verb, NETWORK_IFACE, NULL, &options, argc, argv, &status);
+  if (networks == NULL)
+    return status;
+  table_add (table, "NETWORK ID", "NAME", "DRIVER", "SUBNET", "INTERFACE", NULL);
+  for (guint i = 0; i < networks->len; i++)
+    {
+      GVariant *props = networks->pdata[i];
+      g_autofree char *id = format_id (prop_str (props, "Id"), !options.no_trunc);
+
+      table_add (table, id, prop_str (props, "Name"), prop_str (props, "Driver"),
+                 prop_str (props, "Subnet"), prop_str (props, "Interface"), NULL);
+    }
+  table_print (table);
+  return 0;
+}
+
+static int
+network_inspect (Client *client, const Verb *verb, int argc, char **argv)
+{
+  g_autoptr (JsonArray) array = json_array_new ();
+  int status = 0;
+
+  if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, G_MAXINT))
+    return EXIT_ERROR;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CtrNetwork) network = get_network (client, argv[i], &error);
+
+      if (network == NULL)
+        status = print_error (client, error);
+      else
+        json_array_add_element (array, proxy_to_json (network));
+    }
+  print_json_array (array);
+  return status;
+}
+
+static int
+network_rm (Client *client, const Verb *verb, int argc, char **argv)
+{
+  gboolean force = FALSE;
+  const GOptionEntry entries[] = {
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+      "Also when containers use it: stop them and move them off it", NULL },
+    { NULL }
+  };
+  int status = 0;
+
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
+      !check_arg_count (verb, argc, argv, 1, G_MAXINT))
+    return EXIT_ERROR;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CtrNetwork) network = get_network (client, argv[i], &error);
+      g_autoptr (GVariant) reply = NULL;
+
+      if (network != NULL)
+        reply = call_changing (network, "Remove", g_variant_new ("(b)", force), G_MAXINT, NULL,
+                               &error);
+      if (reply == NULL)
+        status = print_error (client, error);
+      else
+        g_print ("%s\n", argv[i]);
+    }
+  return status;
+}
+
+static const Verb network_verbs[] = {
+  { "create", network_create, "NAME", "Create a bridge network" },
+  { "ls", network_ls, NULL, "List networks" },
+  { "inspect", network_inspect, "NETWORK…", "Show the properties of networks" },
+  { "rm", network_rm, "NETWORK…", "Remove networks" },
+};
+
+/* `containersctl network VERB`, like podman network. */
+static int
+verb_network (Client *client, const Verb *verb, int argc, char **argv)
+{
+  static const char *const aliases[][2] = { { "list", "ls" }, { "remove", "rm" } };
+  g_autofree char *prgname = NULL;
+  const char *name;
+
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
+    {
+      FILE *out = argc < 2 ? stderr : stdout;
+
+      fprintf (out, "Usage: %s COMMAND [OPTION…] [ARG…]\n\n%s.\n\nCommands:\n", g_get_prgname (),
+               verb->summary);
+      for (guint i = 0; i < G_N_ELEMENTS (network_verbs); i++)
+        fprintf (out, "  %-10s %s\n", network_verbs[i].name, network_verbs[i].summary);
+      return argc < 2 ? EXIT_ERROR : 0;
+    }
+  name = argv[1];
+  for (guint i = 0; i < G_N_ELEMENTS (aliases); i++)
+    if (g_str_equal (name, aliases[i][0]))
+      name = aliases[i][1];
+  for (guint i = 0; i < G_N_ELEMENTS (network_verbs); i++)
+    if (g_str_equal (network_verbs[i].name, name))
+      {
+        prgname = g_strconcat (g_get_prgname (), " ", argv[1], NULL);
+        g_set_prgname (prgname);
+        argv[1] = prgname;
+        return network_verbs[i].run (client, &network_verbs[i], argc - 1, argv + 1);
+      }
+  return usage_error ("unknown command \"%s\"", argv[1]);
+}
+
 /* ---- ps, inspect, version */
 
 static int
@@ -2437,6 +2691,7 @@ static const Verb verbs[] = {
   { "rmi", verb_rmi, "IMAGE…", "Remove images", GROUP_IMAGE },
   { "container", verb_group, "COMMAND", "Manage containers", GROUP_CONTAINER },
   { "image", verb_group, "COMMAND", "Manage images", GROUP_IMAGE },
+  { "network", verb_network, "COMMAND", "Manage networks (create, ls, inspect, rm)" },
   { "inspect", verb_inspect, "CONTAINER|IMAGE…", "Show the properties of containers or images" },
   { "events", verb_events, NULL, "Show container events as they happen" },
   { "version", verb_version, NULL, "Show client and daemon versions" },

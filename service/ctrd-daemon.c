@@ -411,39 +411,42 @@ ctrd_daemon_get_container_by_name (CtrdDaemon *self, const char *name)
   return NULL;
 }
 
-/* Full ID, then name, then unique ID prefix: a name that looks like a prefix of
- * another container's ID still finds the named container. */
-CtrdContainer *
-ctrd_daemon_find_container (CtrdDaemon *self, const char *name_or_id, GError **error)
+/* Full ID, then name, then unique ID prefix: a name that looks like a prefix
+ * of another object's ID still finds the named one. @table: ID -> object;
+ * @what: "container", "network". */
+static gpointer
+find_by_name_or_id (GHashTable *table, const char *(*name_of) (gpointer object),
+                    const char *what, const char *name_or_id, GError **error)
 {
-  CtrdContainer *found;
+  gpointer found;
   guint matches = 0;
   GHashTableIter iter;
   gpointer key, value;
+  g_autofree char *printable = NULL;
 
   if (name_or_id == NULL || *name_or_id == '\0')
     {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "Empty container name or ID");
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Empty %s name or ID", what);
       return NULL;
     }
   if (strlen (name_or_id) > CTRD_ID_LEN + CTRD_NAME_MAX)
     {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                           "Container name or ID is too long");
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "%c%s name or ID is too long",
+                   g_ascii_toupper (what[0]), what + 1);
       return NULL;
     }
 
-  found = g_hash_table_lookup (self->containers, name_or_id);
+  found = g_hash_table_lookup (table, name_or_id);
   if (found != NULL)
     return found;
-  found = ctrd_daemon_get_container_by_name (self, name_or_id);
-  if (found != NULL)
-    return found;
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_str_equal (name_of (value), name_or_id))
+      return value;
 
   if (ctrd_is_id_prefix (name_or_id))
     {
-      g_hash_table_iter_init (&iter, self->containers);
+      g_hash_table_iter_init (&iter, table);
       while (g_hash_table_iter_next (&iter, &key, &value))
         if (g_str_has_prefix (key, name_or_id))
           {
@@ -454,13 +457,26 @@ ctrd_daemon_find_container (CtrdDaemon *self, const char *name_or_id, GError **e
   if (matches == 1)
     return found;
 
-  g_autofree char *printable = g_strescape (name_or_id, NULL);
+  printable = g_strescape (name_or_id, NULL);
   if (matches > 1)
     g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                 "Container ID prefix \"%s\" matches %u containers", printable, matches);
+                 "%c%s ID prefix \"%s\" matches %u %ss", g_ascii_toupper (what[0]), what + 1,
+                 printable, matches, what);
   else
-    g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "No container named \"%s\"", printable);
+    g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "No %s named \"%s\"", what, printable);
   return NULL;
+}
+
+static const char *
+container_name (gpointer container)
+{
+  return ctrd_container_get_name (container);
+}
+
+CtrdContainer *
+ctrd_daemon_find_container (CtrdDaemon *self, const char *name_or_id, GError **error)
+{
+  return find_by_name_or_id (self->containers, container_name, "container", name_or_id, error);
 }
 
 GPtrArray *
@@ -664,49 +680,16 @@ ctrd_daemon_get_network_by_id (CtrdDaemon *self, const char *id)
   return id != NULL ? g_hash_table_lookup (self->networks, id) : NULL;
 }
 
-/* Full ID, then name, then unique ID prefix, as for containers. */
+static const char *
+network_name (gpointer network)
+{
+  return ctrd_network_get_name (network);
+}
+
 CtrdNetwork *
 ctrd_daemon_find_network (CtrdDaemon *self, const char *name_or_id, GError **error)
 {
-  CtrdNetwork *found = NULL;
-  guint matches = 0;
-  GHashTableIter iter;
-  gpointer key, value;
-  g_autofree char *quoted = NULL;
-
-  if (name_or_id == NULL || *name_or_id == '\0' ||
-      strlen (name_or_id) > CTRD_ID_LEN + CTRD_NAME_MAX)
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "A network name or ID must have 1..192 characters");
-      return NULL;
-    }
-  found = g_hash_table_lookup (self->networks, name_or_id);
-  if (found != NULL)
-    return found;
-  g_hash_table_iter_init (&iter, self->networks);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (g_str_equal (ctrd_network_get_name (value), name_or_id))
-      return value;
-  if (ctrd_is_id_prefix (name_or_id))
-    {
-      g_hash_table_iter_init (&iter, self->networks);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        if (g_str_has_prefix (key, name_or_id))
-          {
-            found = value;
-            matches++;
-          }
-    }
-  if (matches == 1)
-    return found;
-  quoted = ctrd_quote_untrusted (name_or_id);
-  if (matches > 1)
-    g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                 "Network ID prefix %s matches %u networks", quoted, matches);
-  else
-    g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "No network %s", quoted);
-  return NULL;
+  return find_by_name_or_id (self->networks, network_name, "network", name_or_id, error);
 }
 
 GPtrArray *

@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sqlite3.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -265,4 +266,15 @@ ctrd_test_make_busybox_tar (const char *path)
   if (!g_spawn_check_wait_status (status, &error))
     g_error ("%s failed: %s\n%s", script, error->message, err);
   return TRUE;
+}
+
+void
+ctrd_test_sqlite_exec (const char *path, const char *sql)
+{
+  sqlite3 *handle = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &handle), ==, SQLITE_OK);
+  if (sqlite3_exec (handle, sql, NULL, NULL, NULL) != SQLITE_OK)
+    g_error ("%s: %s", sql, sqlite3_errmsg (handle));
+  sqlite3_close (handle);
 }

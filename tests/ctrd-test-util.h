@@ -68,4 +68,8 @@ char *ctrd_test_get_top_srcdir (void);
  * /bin/busybox is missing. */
 gboolean ctrd_test_make_busybox_tar (const char *path);
 
+/* Runs @sql on the SQLite database at @path through a connection of its own,
+ * as another process would (to shape an old or damaged database). */
+void ctrd_test_sqlite_exec (const char *path, const char *sql);
+
 G_END_DECLS

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <sqlite3.h>
 
 #include "ctrd-db.h"
 #include "ctrd-error.h"
@@ -753,17 +752,6 @@ reopen (DbFixture *f)
   g_assert_no_error (error);
 }
 
-static void
-raw_exec (const char *path, const char *sql)
-{
-  sqlite3 *handle = NULL;
-
-  g_assert_cmpint (sqlite3_open (path, &handle), ==, SQLITE_OK);
-  if (sqlite3_exec (handle, sql, NULL, NULL, NULL) != SQLITE_OK)
-    g_error ("%s: %s", sql, sqlite3_errmsg (handle));
-  sqlite3_close (handle);
-}
-
 /* An image and a container row (addresses belong to containers). */
 static void
 insert_container (CtrdDb *db, char fill)
@@ -821,7 +809,7 @@ test_db_migrates (DbFixture *f, gconstpointer user_data)
   /* a database as the build before networks left it */
   insert_container (f->db, 'c');
   g_clear_pointer (&f->db, ctrd_db_close);
-  raw_exec (f->path, "DROP TABLE network_addresses; DROP TABLE networks; PRAGMA user_version = 1;");
+  ctrd_test_sqlite_exec (f->path, "DROP TABLE network_addresses; DROP TABLE networks; PRAGMA user_version = 1;");
 
   reopen (f);
   version = ctrd_db_get_pragma (f->db, "user_version", &error);

@@ -582,6 +582,26 @@ def test_host_mode(c):
     c.remove(path)
 
 
+def test_restart_republishes(c, pub, tcp_port):
+    """A restart tears the network down and sets it up again: the port is
+    reserved anew (conmon closed it at the exit) and answers again."""
+    r = c.call(pub, T.CONTAINER, "Restart", V("u", 1))
+    body = []
+
+    def fetch():
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/" % tcp_port, timeout=5) as resp:
+                body[:] = [resp.read().decode()]
+                return True
+        except OSError as e:
+            body[:] = [repr(e)]
+            return False
+
+    c.ok(r.error is None and c.prop(pub, "State") == "running" and c.prop(pub, "IPAddress") != ""
+         and T.wait_until(fetch, timeout=60) and body[0].strip() == "published",
+         "after a Restart the published port answers again", (r, body))
+
+
 def test_network_remove(c, net_a, web, pub):
     r = c.call(net_a, NETWORK, "Remove", V("b", False))
     c.ok(r.error == E["InUse"], "Network.Remove while containers use it: InUse", r)
@@ -648,6 +668,59 @@ def test_reboot(c):
     c.call(path, NETWORK, "Remove", V("b", True))
 
 
+def ctl(*args):
+    return T.run([os.path.join(T.BUILDDIR, "client", "containersctl")] + list(args))
+
+
+def test_cli(c):
+    """containersctl's network verbs and run's --network and -p."""
+    name = "tnet-c" + TAG
+    r = ctl("network", "create", "--subnet", str(c.subnets[60]), "--interface-name",
+            "ctnt%sc" % TAG, "--label", "by=cli", name)
+    if not c.ok(r.returncode == 0 and r.stdout.strip() == name, "containersctl network create",
+                r.stdout):
+        return
+    c.net.names.add(name)
+    c.net.subnets.add(str(c.subnets[60]))
+    c.net.bridges.add("ctnt%sc" % TAG)
+    r = ctl("network", "ls")
+    c.ok(r.returncode == 0 and name in r.stdout and str(c.subnets[60]) in r.stdout,
+         "containersctl network ls lists it", r.stdout)
+    r = ctl("network", "inspect", name)
+    inspected = json.loads(r.stdout) if r.returncode == 0 else [{}]
+    c.ok(inspected[0].get("Subnet") == str(c.subnets[60]) and
+         inspected[0].get("Labels") == {"by": "cli"}, "containersctl network inspect shows it",
+         r.stdout)
+    port = free_port()
+    r = ctl("run", "-d", "--name", "cliweb" + TAG, "--network", name, "--network-alias",
+            "site" + TAG, "-p", "127.0.0.1:%d:80" % port, "busybox", "sh", "-c",
+            "mkdir -p /www && echo from-cli > /www/index.html && exec httpd -f -p 80 -h /www")
+    body = []
+
+    def fetch():
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5) as resp:
+                body[:] = [resp.read().decode()]
+                return True
+        except OSError as e:
+            body[:] = [repr(e)]
+            return False
+
+    c.ok(r.returncode == 0 and T.wait_until(fetch, timeout=60) and body[0].strip() == "from-cli",
+         "containersctl run -d --network -p publishes a web server on 127.0.0.1", (r.stdout, body))
+    r = ctl("run", "--rm", "--network", name, "busybox", "nslookup", "site" + TAG)
+    c.ok(r.returncode == 0 and str(c.subnets[60].network_address)[:-1] in r.stdout,
+         "containersctl run --rm resolves the other by its alias", r.stdout)
+    r = ctl("run", "--rm", "-p", "8080", "busybox", "true")
+    c.ok(r.returncode != 0 and "HOST-PORT" in r.stdout, "a -p without a host port is refused",
+         r.stdout)
+    r = ctl("network", "rm", name)
+    c.ok(r.returncode != 0, "containersctl network rm refuses a network in use", r.stdout)
+    r = ctl("network", "rm", "-f", name)
+    c.ok(r.returncode == 0, "containersctl network rm -f removes it", r.stdout)
+    ctl("rm", "-f", "cliweb" + TAG)
+
+
 def run_tests(tap, daemon, net):
     if not os.access(NETAVARK, os.X_OK):
         tap.skip("bridge networks", "netavark is not installed (%s)" % NETAVARK)
@@ -687,7 +760,10 @@ def run_tests(tap, daemon, net):
     test_teardowns(c, net_a, client, other)
     test_internal_and_default(c)
     test_host_mode(c)
+    if pub:
+        test_restart_republishes(c, pub, tcp_port)
     test_network_remove(c, net_a, web, pub)
+    test_cli(c)
     test_reboot(c)
 
     after = c.host_state()

@@ -12,6 +12,7 @@
 
 #include "ctrd-error.h"
 #include "ctrd-files.h"
+#include "ctrd-json.h"
 #include "ctrd-network.h"
 
 #define DEFAULT_NETAVARK "/usr/lib/podman/netavark"
@@ -99,35 +100,18 @@ ctrd_netavark_dnat_chain (const char *network_name)
 /* ---------------------------------------------------------------- the JSON */
 
 static void
-add_string (JsonBuilder *builder, const char *member, const char *value)
-{
-  json_builder_set_member_name (builder, member);
-  json_builder_add_string_value (builder, value);
-}
-
-static void
-add_strv (JsonBuilder *builder, const char *member, const char *const *values)
-{
-  json_builder_set_member_name (builder, member);
-  json_builder_begin_array (builder);
-  for (gsize i = 0; values != NULL && values[i] != NULL; i++)
-    json_builder_add_string_value (builder, values[i]);
-  json_builder_end_array (builder);
-}
-
-static void
 add_network_info (JsonBuilder *builder, const CtrdNetworkConfig *network)
 {
   json_builder_begin_object (builder);
-  add_string (builder, "name", network->name);
-  add_string (builder, "id", network->id);
-  add_string (builder, "driver", CTRD_NETWORK_DRIVER_BRIDGE);
-  add_string (builder, "network_interface", network->interface);
+  ctrd_json_add_string (builder, "name", network->name);
+  ctrd_json_add_string (builder, "id", network->id);
+  ctrd_json_add_string (builder, "driver", CTRD_NETWORK_DRIVER_BRIDGE);
+  ctrd_json_add_string (builder, "network_interface", network->interface);
   json_builder_set_member_name (builder, "subnets");
   json_builder_begin_array (builder);
   json_builder_begin_object (builder);
-  add_string (builder, "subnet", network->subnet);
-  add_string (builder, "gateway", network->gateway);
+  ctrd_json_add_string (builder, "subnet", network->subnet);
+  ctrd_json_add_string (builder, "gateway", network->gateway);
   json_builder_end_object (builder);
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "ipv6_enabled");
@@ -139,7 +123,7 @@ add_network_info (JsonBuilder *builder, const CtrdNetworkConfig *network)
   /* the allocation is ours: netavark only applies the static_ips */
   json_builder_set_member_name (builder, "ipam_options");
   json_builder_begin_object (builder);
-  add_string (builder, "driver", "host-local");
+  ctrd_json_add_string (builder, "driver", "host-local");
   json_builder_end_object (builder);
   json_builder_end_object (builder);
 }
@@ -156,8 +140,8 @@ ctrd_netavark_setup_json (const CtrdNetworkConfig *network, const char *containe
   const char *static_ips[] = { address, NULL };
 
   json_builder_begin_object (builder);
-  add_string (builder, "container_id", container_id);
-  add_string (builder, "container_name", container_name);
+  ctrd_json_add_string (builder, "container_id", container_id);
+  ctrd_json_add_string (builder, "container_name", container_name);
   json_builder_set_member_name (builder, "port_mappings");
   json_builder_begin_array (builder);
   for (guint i = 0; ports != NULL && i < ports->len; i++)
@@ -165,14 +149,14 @@ ctrd_netavark_setup_json (const CtrdNetworkConfig *network, const char *containe
       const CtrdPortMapping *mapping = ports->pdata[i];
 
       json_builder_begin_object (builder);
-      add_string (builder, "host_ip", mapping->host_ip);
+      ctrd_json_add_string (builder, "host_ip", mapping->host_ip);
       json_builder_set_member_name (builder, "container_port");
       json_builder_add_int_value (builder, mapping->container_port);
       json_builder_set_member_name (builder, "host_port");
       json_builder_add_int_value (builder, mapping->host_port);
       json_builder_set_member_name (builder, "range");
       json_builder_add_int_value (builder, 1);
-      add_string (builder, "protocol", mapping->protocol);
+      ctrd_json_add_string (builder, "protocol", mapping->protocol);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -181,9 +165,9 @@ ctrd_netavark_setup_json (const CtrdNetworkConfig *network, const char *containe
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, network->name);
   json_builder_begin_object (builder);
-  add_string (builder, "interface_name", CTRD_NETWORK_CONTAINER_INTERFACE);
-  add_strv (builder, "static_ips", static_ips);
-  add_strv (builder, "aliases", network->dns_enabled ? aliases : NULL);
+  ctrd_json_add_string (builder, "interface_name", CTRD_NETWORK_CONTAINER_INTERFACE);
+  ctrd_json_add_strv (builder, "static_ips", static_ips);
+  ctrd_json_add_strv (builder, "aliases", network->dns_enabled ? aliases : NULL);
   json_builder_end_object (builder);
   json_builder_end_object (builder);
 
@@ -194,7 +178,7 @@ ctrd_netavark_setup_json (const CtrdNetworkConfig *network, const char *containe
   json_builder_end_object (builder);
 
   if (network->dns_enabled && dns_servers != NULL && dns_servers[0] != NULL)
-    add_strv (builder, "dns_servers", dns_servers);
+    ctrd_json_add_strv (builder, "dns_servers", dns_servers);
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -242,17 +226,6 @@ get_string_array (JsonObject *object, const char *member)
   return g_strv_builder_end (builder);
 }
 
-static JsonObject *
-parse_object (JsonParser *parser, const char *json)
-{
-  JsonNode *root;
-
-  if (json == NULL || !json_parser_load_from_data (parser, json, -1, NULL))
-    return NULL;
-  root = json_parser_get_root (parser);
-  return root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
-}
-
 void
 ctrd_network_status_free (CtrdNetworkStatus *status)
 {
@@ -281,7 +254,7 @@ ctrd_netavark_parse_status (const char *json, const char *network_name, GError *
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (CtrdNetworkStatus) status = g_new0 (CtrdNetworkStatus, 1);
   g_autoptr (GList) names = NULL;
-  JsonObject *root = parse_object (parser, json);
+  JsonObject *root = ctrd_json_parse_object (parser, json, "netavark JSON", NULL);
   JsonObject *block = get_object_member (root, network_name);
   JsonObject *interfaces = get_object_member (block, "interfaces");
   JsonObject *interface;
@@ -324,7 +297,7 @@ char *
 ctrd_netavark_parse_error (const char *json)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *root = parse_object (parser, json);
+  JsonObject *root = ctrd_json_parse_object (parser, json, "netavark JSON", NULL);
   const char *message = get_string_member (root, "error");
 
   if (message != NULL)
@@ -428,7 +401,8 @@ static gboolean
 state_network (const char *json, char **out_network_name, char **out_bridge)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *info = get_object_member (parse_object (parser, json), "network_info");
+  JsonObject *info =
+      get_object_member (ctrd_json_parse_object (parser, json, "netavark JSON", NULL), "network_info");
   g_autoptr (GList) names = info != NULL ? json_object_get_members (info) : NULL;
   const char *bridge;
 

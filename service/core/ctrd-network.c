@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctrd-error.h"
+#include "ctrd-json.h"
 #include "ctrd-network.h"
 #include "ctrd-util.h"
 
@@ -169,22 +170,16 @@ ctrd_network_validate_interface (const char *interface, GError **error)
 gboolean
 ctrd_network_validate_alias (const char *alias, GError **error)
 {
-  gsize len = alias != NULL ? strlen (alias) : 0;
-  gboolean ok = len > 0 && len <= ALIAS_MAX && g_ascii_isalnum (alias[0]) &&
-                g_ascii_isalnum (alias[len - 1]);
+  g_autofree char *quoted = NULL;
 
-  for (gsize i = 0; ok && i < len; i++)
-    ok = g_ascii_isalnum (alias[i]) || alias[i] == '-' ||
-         (alias[i] == '.' && alias[i + 1] != '.' && alias[i + 1] != '-' && alias[i - 1] != '-');
-  if (!ok)
-    {
-      g_autofree char *quoted = ctrd_quote_untrusted (alias);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Invalid network alias %s: a host name (letters, digits, '-', '.'), at most "
-                   "%d bytes",
-                   quoted, ALIAS_MAX);
-    }
-  return ok;
+  if (ctrd_is_dns_name (alias, ALIAS_MAX, CTRD_DNS_NAME_STRICT))
+    return TRUE;
+  quoted = ctrd_quote_untrusted (alias);
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+               "Invalid network alias %s: a host name (letters, digits, '-', '.'), at most %d "
+               "bytes",
+               quoted, ALIAS_MAX);
+  return FALSE;
 }
 
 /* ---------------------------------------------------------------- configurations */
@@ -248,47 +243,6 @@ ctrd_network_config_free (CtrdNetworkConfig *config)
   g_free (config);
 }
 
-static void
-add_string (JsonBuilder *builder, const char *member, const char *value)
-{
-  json_builder_set_member_name (builder, member);
-  json_builder_add_string_value (builder, value != NULL ? value : "");
-}
-
-static void
-add_bool (JsonBuilder *builder, const char *member, gboolean value)
-{
-  json_builder_set_member_name (builder, member);
-  json_builder_add_boolean_value (builder, value);
-}
-
-static void
-add_int (JsonBuilder *builder, const char *member, gint64 value)
-{
-  json_builder_set_member_name (builder, member);
-  json_builder_add_int_value (builder, value);
-}
-
-static void
-add_strv (JsonBuilder *builder, const char *member, const char *const *values)
-{
-  json_builder_set_member_name (builder, member);
-  json_builder_begin_array (builder);
-  for (gsize i = 0; values != NULL && values[i] != NULL; i++)
-    json_builder_add_string_value (builder, values[i]);
-  json_builder_end_array (builder);
-}
-
-static char *
-builder_to_text (JsonBuilder *builder)
-{
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (builder);
-
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
-}
-
 char *
 ctrd_network_config_to_json (const CtrdNetworkConfig *config)
 {
@@ -297,145 +251,22 @@ ctrd_network_config_to_json (const CtrdNetworkConfig *config)
                                         (GCompareFunc) strcmp);
 
   json_builder_begin_object (builder);
-  add_string (builder, "id", config->id);
-  add_string (builder, "name", config->name);
-  add_string (builder, "driver", config->driver);
-  add_string (builder, "interface", config->interface);
-  add_string (builder, "subnet", config->subnet);
-  add_string (builder, "gateway", config->gateway);
-  add_bool (builder, "internal", config->internal);
-  add_bool (builder, "dns_enabled", config->dns_enabled);
+  ctrd_json_add_string (builder, "id", config->id);
+  ctrd_json_add_string (builder, "name", config->name);
+  ctrd_json_add_string (builder, "driver", config->driver);
+  ctrd_json_add_string (builder, "interface", config->interface);
+  ctrd_json_add_string (builder, "subnet", config->subnet);
+  ctrd_json_add_string (builder, "gateway", config->gateway);
+  ctrd_json_add_bool (builder, "internal", config->internal);
+  ctrd_json_add_bool (builder, "dns_enabled", config->dns_enabled);
   json_builder_set_member_name (builder, "labels");
   json_builder_begin_object (builder);
   for (GList *l = keys; l != NULL; l = l->next)
-    add_string (builder, l->data, g_hash_table_lookup (config->labels, l->data));
+    ctrd_json_add_string (builder, l->data, g_hash_table_lookup (config->labels, l->data));
   json_builder_end_object (builder);
-  add_int (builder, "created_at", (gint64) config->created_at);
+  ctrd_json_add_int (builder, "created_at", (gint64) config->created_at);
   json_builder_end_object (builder);
-  return builder_to_text (builder);
-}
-
-static gboolean
-field_error (const char *what, const char *member, const char *expected, GError **error)
-{
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s field “%s” must be %s", what,
-               member, expected);
-  return FALSE;
-}
-
-/* Each reader leaves *out as it is when the member is absent. */
-static gboolean
-read_string (JsonObject *object, const char *what, const char *member, char **out, GError **error)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return field_error (what, member, "a string", error);
-  g_free (*out);
-  *out = g_strdup (json_node_get_string (node));
-  return TRUE;
-}
-
-static gboolean
-read_bool (JsonObject *object, const char *what, const char *member, gboolean *out,
-           GError **error)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return field_error (what, member, "a boolean", error);
-  *out = json_node_get_boolean (node);
-  return TRUE;
-}
-
-static gboolean
-read_int (JsonObject *object, const char *what, const char *member, gint64 min, gint64 max,
-          gint64 *out, GError **error)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
-      json_node_get_int (node) < min || json_node_get_int (node) > max)
-    return field_error (what, member, "an integer in range", error);
-  *out = json_node_get_int (node);
-  return TRUE;
-}
-
-static gboolean
-read_strv (JsonObject *object, const char *what, const char *member, char ***out, GError **error)
-{
-  JsonNode *node = json_object_get_member (object, member);
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  JsonArray *array;
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    return field_error (what, member, "an array of strings", error);
-  array = json_node_get_array (node);
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-
-      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING)
-        return field_error (what, member, "an array of strings", error);
-      g_strv_builder_add (builder, json_node_get_string (element));
-    }
-  g_strfreev (*out);
-  *out = g_strv_builder_end (builder);
-  return TRUE;
-}
-
-static gboolean
-read_labels (JsonObject *object, const char *what, GHashTable *labels, GError **error)
-{
-  JsonNode *node = json_object_get_member (object, "labels");
-  g_autoptr (GList) keys = NULL;
-  JsonObject *labels_object;
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return field_error (what, "labels", "an object of strings", error);
-  labels_object = json_node_get_object (node);
-  keys = json_object_get_members (labels_object);
-  for (GList *l = keys; l != NULL; l = l->next)
-    {
-      JsonNode *value = json_object_get_member (labels_object, l->data);
-
-      if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
-        return field_error (what, "labels", "an object of strings", error);
-      g_hash_table_replace (labels, g_strdup (l->data), g_strdup (json_node_get_string (value)));
-    }
-  return TRUE;
-}
-
-static JsonObject *
-parse_json_object (JsonParser *parser, const char *json, const char *what, GError **error)
-{
-  g_autoptr (GError) local_error = NULL;
-  JsonNode *root;
-
-  if (json == NULL || !json_parser_load_from_data (parser, json, -1, &local_error))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s is not valid JSON: %s",
-                   what, local_error != NULL ? local_error->message : "no text");
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s is not a JSON object",
-                   what);
-      return NULL;
-    }
-  return json_node_get_object (root);
+  return ctrd_json_builder_to_text (builder);
 }
 
 CtrdNetworkConfig *
@@ -447,32 +278,32 @@ ctrd_network_config_from_json (const char *json, GError **error)
   gint64 created_at = 0;
   guint32 network, gateway;
   guint prefix;
-  JsonObject *object = parse_json_object (parser, json, what, error);
+  JsonObject *object = ctrd_json_parse_object (parser, json, what, error);
 
   if (object == NULL)
     return NULL;
-  if (!read_string (object, what, "id", &config->id, error) ||
-      !read_string (object, what, "name", &config->name, error) ||
-      !read_string (object, what, "driver", &config->driver, error) ||
-      !read_string (object, what, "interface", &config->interface, error) ||
-      !read_string (object, what, "subnet", &config->subnet, error) ||
-      !read_string (object, what, "gateway", &config->gateway, error) ||
-      !read_bool (object, what, "internal", &config->internal, error) ||
-      !read_bool (object, what, "dns_enabled", &config->dns_enabled, error) ||
-      !read_labels (object, what, config->labels, error) ||
-      !read_int (object, what, "created_at", 0, G_MAXINT64, &created_at, error))
+  if (!ctrd_json_read_string (object, what, "id", &config->id, error) ||
+      !ctrd_json_read_string (object, what, "name", &config->name, error) ||
+      !ctrd_json_read_string (object, what, "driver", &config->driver, error) ||
+      !ctrd_json_read_string (object, what, "interface", &config->interface, error) ||
+      !ctrd_json_read_string (object, what, "subnet", &config->subnet, error) ||
+      !ctrd_json_read_string (object, what, "gateway", &config->gateway, error) ||
+      !ctrd_json_read_bool (object, what, "internal", &config->internal, error) ||
+      !ctrd_json_read_bool (object, what, "dns_enabled", &config->dns_enabled, error) ||
+      !ctrd_json_read_string_map (object, what, "labels", config->labels, error) ||
+      !ctrd_json_read_int (object, what, "created_at", 0, G_MAXINT64, &created_at, error))
     return NULL;
   config->created_at = (guint64) created_at;
 
   /* These become a bridge name, iptables rules and object paths. */
   if (!ctrd_is_full_id (config->id))
     {
-      field_error (what, "id", "64 lowercase hexadecimal characters", error);
+      ctrd_json_field_error (what, "id", "64 lowercase hexadecimal characters", error);
       return NULL;
     }
   if (!g_str_equal (config->driver, CTRD_NETWORK_DRIVER_BRIDGE))
     {
-      field_error (what, "driver", "\"bridge\"", error);
+      ctrd_json_field_error (what, "driver", "\"bridge\"", error);
       return NULL;
     }
   if (!ctrd_network_validate_name (config->name, error) ||
@@ -485,7 +316,7 @@ ctrd_network_config_from_json (const char *json, GError **error)
   if (!parse_ipv4 (config->gateway, &gateway) ||
       (gateway & prefix_mask (prefix)) != network)
     {
-      field_error (what, "gateway", "an address inside the subnet", error);
+      ctrd_json_field_error (what, "gateway", "an address inside the subnet", error);
       return NULL;
     }
   return g_steal_pointer (&config);
@@ -1075,10 +906,10 @@ ctrd_network_settings_add_json (const CtrdNetworkSettings *settings, JsonBuilder
 {
   json_builder_set_member_name (builder, member);
   json_builder_begin_object (builder);
-  add_string (builder, "mode", ctrd_network_mode_to_string (settings->mode));
-  add_string (builder, "network_id", settings->network_id);
-  add_strv (builder, "aliases", (const char *const *) settings->aliases);
-  add_string (builder, "static_ip", settings->static_ip);
+  ctrd_json_add_string (builder, "mode", ctrd_network_mode_to_string (settings->mode));
+  ctrd_json_add_string (builder, "network_id", settings->network_id);
+  ctrd_json_add_strv (builder, "aliases", (const char *const *) settings->aliases);
+  ctrd_json_add_string (builder, "static_ip", settings->static_ip);
   json_builder_set_member_name (builder, "ports");
   json_builder_begin_array (builder);
   for (guint i = 0; i < settings->ports->len; i++)
@@ -1086,10 +917,10 @@ ctrd_network_settings_add_json (const CtrdNetworkSettings *settings, JsonBuilder
       const CtrdPortMapping *mapping = settings->ports->pdata[i];
 
       json_builder_begin_object (builder);
-      add_string (builder, "host_ip", mapping->host_ip);
-      add_int (builder, "host_port", mapping->host_port);
-      add_int (builder, "container_port", mapping->container_port);
-      add_string (builder, "protocol", mapping->protocol);
+      ctrd_json_add_string (builder, "host_ip", mapping->host_ip);
+      ctrd_json_add_int (builder, "host_port", mapping->host_port);
+      ctrd_json_add_int (builder, "container_port", mapping->container_port);
+      ctrd_json_add_string (builder, "protocol", mapping->protocol);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -1105,7 +936,7 @@ read_ports (JsonObject *object, const char *what, GPtrArray *ports, GError **err
   if (node == NULL)
     return TRUE;
   if (!JSON_NODE_HOLDS_ARRAY (node))
-    return field_error (what, "ports", "an array of objects", error);
+    return ctrd_json_field_error (what, "ports", "an array of objects", error);
   array = json_node_get_array (node);
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
@@ -1115,12 +946,12 @@ read_ports (JsonObject *object, const char *what, GPtrArray *ports, GError **err
       JsonObject *entry;
 
       if (!JSON_NODE_HOLDS_OBJECT (element))
-        return field_error (what, "ports", "an array of objects", error);
+        return ctrd_json_field_error (what, "ports", "an array of objects", error);
       entry = json_node_get_object (element);
-      if (!read_string (entry, what, "host_ip", &mapping->host_ip, error) ||
-          !read_int (entry, what, "host_port", 0, G_MAXUINT16, &host_port, error) ||
-          !read_int (entry, what, "container_port", 0, G_MAXUINT16, &container_port, error) ||
-          !read_string (entry, what, "protocol", &mapping->protocol, error))
+      if (!ctrd_json_read_string (entry, what, "host_ip", &mapping->host_ip, error) ||
+          !ctrd_json_read_int (entry, what, "host_port", 0, G_MAXUINT16, &host_port, error) ||
+          !ctrd_json_read_int (entry, what, "container_port", 0, G_MAXUINT16, &container_port, error) ||
+          !ctrd_json_read_string (entry, what, "protocol", &mapping->protocol, error))
         return FALSE;
       mapping->host_port = (guint16) host_port;
       mapping->container_port = (guint16) container_port;
@@ -1142,24 +973,24 @@ ctrd_network_settings_read_json (JsonObject *object, const char *member,
   if (node == NULL)
     return TRUE;
   if (!JSON_NODE_HOLDS_OBJECT (node))
-    return field_error ("Container configuration", member, "an object", error);
+    return ctrd_json_field_error ("Container configuration", member, "an object", error);
   network = json_node_get_object (node);
   mode = g_strdup (ctrd_network_mode_to_string (settings->mode));
   g_ptr_array_set_size (settings->ports, 0);
-  if (!read_string (network, what, "mode", &mode, error) ||
-      !read_string (network, what, "network_id", &settings->network_id, error) ||
-      !read_strv (network, what, "aliases", &settings->aliases, error) ||
-      !read_string (network, what, "static_ip", &settings->static_ip, error) ||
+  if (!ctrd_json_read_string (network, what, "mode", &mode, error) ||
+      !ctrd_json_read_string (network, what, "network_id", &settings->network_id, error) ||
+      !ctrd_json_read_strv (network, what, "aliases", &settings->aliases, error) ||
+      !ctrd_json_read_string (network, what, "static_ip", &settings->static_ip, error) ||
       !read_ports (network, what, settings->ports, error))
     return FALSE;
   for (m = 0; m < G_N_ELEMENTS (mode_names); m++)
     if (g_str_equal (mode, mode_names[m]))
       break;
   if (m == G_N_ELEMENTS (mode_names))
-    return field_error (what, "mode", "none, host or bridge", error);
+    return ctrd_json_field_error (what, "mode", "none, host or bridge", error);
   settings->mode = (CtrdNetworkMode) m;
   if (settings->mode == CTRD_NETWORK_MODE_BRIDGE && !ctrd_is_full_id (settings->network_id))
-    return field_error (what, "network_id", "a network ID", error);
+    return ctrd_json_field_error (what, "network_id", "a network ID", error);
   for (guint i = 0; settings->aliases[i] != NULL; i++)
     if (!ctrd_network_validate_alias (settings->aliases[i], error))
       return FALSE;
