@@ -22,6 +22,7 @@
 
 #include "ctrd-digest.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-image-archive.h"
 #include "ctrd-tar.h"
 #include "ctrd-util.h"
@@ -79,13 +80,6 @@ ctrd_image_format_to_string (CtrdImageFormat format)
     if (format_names[i].format == format)
       return format_names[i].name;
   return "unknown";
-}
-
-static gboolean
-set_errno_error (GError **error, CtrdError code, int errsv, const char *what)
-{
-  g_set_error (error, CTRD_ERROR, code, "%s: %s", what, g_strerror (errsv));
-  return FALSE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -199,8 +193,8 @@ typedef struct
 static void
 blob_clear (Blob *blob)
 {
-  if (blob->owns_fd && blob->fd >= 0)
-    close (blob->fd);
+  if (blob->owns_fd)
+    ctrd_close_fd (&blob->fd);
   blob->fd = -1;
   blob->owns_fd = FALSE;
 }
@@ -315,13 +309,10 @@ open_in_layout (int dir_fd, const char *path, GError **error)
 {
   g_auto (GStrv) parts = g_strsplit (path, "/", -1);
   g_autofree char *quoted = ctrd_quote_untrusted (path);
-  int fd = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
+  ctrd_autofd int fd = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
 
   if (fd < 0)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Duplicating the layout fd");
-      return -1;
-    }
+    return ctrd_throw_errno (error, "Duplicating the layout fd"), -1;
   for (guint i = 0; parts[i] != NULL; i++)
     {
       gboolean last = parts[i + 1] == NULL;
@@ -330,7 +321,7 @@ open_in_layout (int dir_fd, const char *path, GError **error)
       int next = openat (fd, parts[i], flags);
       int errsv = errno;
 
-      close (fd);
+      ctrd_close_fd (&fd);
       if (next < 0)
         {
           if (errsv == ENOENT)
@@ -347,7 +338,7 @@ open_in_layout (int dir_fd, const char *path, GError **error)
         }
       fd = next;
     }
-  return fd;
+  return ctrd_steal_fd (&fd);
 }
 
 /* Finds @path; @what names it in errors ("blob sha256:…", "manifest.json"). */
@@ -359,18 +350,17 @@ blob_store_open (BlobStore *store, const char *path, const char *what, Blob *out
   if (store->dir_fd >= 0)
     {
       struct stat st;
-      int fd = open_in_layout (store->dir_fd, path, error);
+      ctrd_autofd int fd = open_in_layout (store->dir_fd, path, error);
 
       if (fd < 0)
         return g_prefix_error (error, "%s: ", what), FALSE;
       if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
         {
-          close (fd);
           g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                        "%s in the image layout is not a regular file", what);
           return FALSE;
         }
-      *out = (Blob){ .fd = fd, .owns_fd = TRUE, .offset = 0, .size = st.st_size };
+      *out = (Blob){ .fd = ctrd_steal_fd (&fd), .owns_fd = TRUE, .offset = 0, .size = st.st_size };
       return TRUE;
     }
   else
@@ -1447,7 +1437,7 @@ import_indexed_archive (CtrdStorage *storage, int archive_fd, guint64 base, guin
     default:
       if (lseek (archive_fd, base, SEEK_SET) < 0)
         {
-          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Rewinding the image");
+          ctrd_throw_errno (error, "Rewinding the image");
           return NULL;
         }
       return import_rootfs (storage, archive_fd, limits, store, error);
@@ -1461,11 +1451,11 @@ import_archive (CtrdStorage *storage, int fd, CtrdImageFormat format,
   CtrdImportResult *result;
   struct stat st;
   guint64 base = 0;
-  int spool_fd;
+  ctrd_autofd int spool_fd = -1;
 
   if (fstat (fd, &st) < 0)
     {
-      set_errno_error (error, CTRD_ERROR_INVALID_ARGUMENT, errno, "Reading the image source");
+      ctrd_throw_errno_code (error, CTRD_ERROR_INVALID_ARGUMENT, "Reading the image source");
       return NULL;
     }
   if (S_ISREG (st.st_mode))
@@ -1489,12 +1479,10 @@ import_archive (CtrdStorage *storage, int fd, CtrdImageFormat format,
   store->progress.total = 0;
   if (fstat (spool_fd, &st) < 0)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading the spooled image");
-      close (spool_fd);
+      ctrd_throw_errno (error, "Reading the spooled image");
       return NULL;
     }
   result = import_indexed_archive (storage, spool_fd, 0, st.st_size, format, limits, store, error);
-  close (spool_fd);
   store->archive_fd = -1;
   return result;
 }
@@ -1707,7 +1695,7 @@ ctrd_image_archive_export (CtrdStorage *storage, const char *commit, const char 
   g_autoptr (GError) local_error = NULL;
   guint64 layer_size = 0;
   gboolean ok;
-  int layer_fd;
+  ctrd_autofd int layer_fd = -1;
 
   if (format == CTRD_IMAGE_FORMAT_ROOTFS_TAR)
     return ctrd_storage_write_rootfs_tar (storage, commit, fd, NULL, NULL, progress_func,
@@ -1728,10 +1716,7 @@ ctrd_image_archive_export (CtrdStorage *storage, const char *commit, const char 
   progress.total = 2 * size_hint;
   if (!ctrd_storage_write_rootfs_tar (storage, commit, layer_fd, &layer_size, &layer_sha256,
                                       on_source_progress, &progress, 0, cancellable, error))
-    {
-      close (layer_fd);
-      return FALSE;
-    }
+    return FALSE;
   progress.done = layer_size;
   progress.total = 2 * layer_size;
 
@@ -1748,6 +1733,5 @@ ctrd_image_archive_export (CtrdStorage *storage, const char *commit, const char 
       ctrd_error_normalize (&local_error, CTRD_ERROR_FAILED);
       g_propagate_error (error, g_steal_pointer (&local_error));
     }
-  close (layer_fd);
   return ok;
 }
