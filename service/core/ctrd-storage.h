@@ -10,7 +10,8 @@
  * OstreeMutableTree, so "..", absolute paths and symlinks cannot escape.
  * Functions marked "blocks" do disk-heavy work: call them from a GTask thread.
  * Imports and checkouts are serialised internally, so they are thread-safe.
- * No D-Bus types. */
+ * No D-Bus types. The implementation is split by facet into ctrd-storage*.c
+ * around ctrd-storage-private.h. */
 #pragma once
 
 #include <gio/gio.h>
