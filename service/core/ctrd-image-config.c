@@ -341,7 +341,10 @@ ctrd_image_config_for_export (const char *config_json, const char *diff_id)
       JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     root_node = json_node_copy (json_parser_get_root (parser));
   else
-    root_node = json_node_init_object (json_node_alloc (), json_object_new ());
+    {
+      root_node = json_node_new (JSON_NODE_OBJECT);
+      json_node_take_object (root_node, json_object_new ());
+    }
   root = json_node_get_object (root_node);
   if (ctrd_json_member_string (root, "os") == NULL)
     json_object_set_string_member (root, "os", "linux");

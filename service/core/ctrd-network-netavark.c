@@ -374,7 +374,6 @@ watch_aardvark (CtrdNetavark *netavark)
   g_autofree char *pid_text = NULL;
   g_autofree char *status_path = NULL;
   g_autofree char *status = NULL;
-  g_autofree char *ppid_line = NULL;
   g_autoptr (GSource) source = NULL;
   guint64 pid;
   char *ppid;
