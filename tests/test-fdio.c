@@ -246,6 +246,7 @@ test_write_all_reader_gone (Fixture *fx, gconstpointer data)
       close (fds[0]);
       g_assert_false (ctrd_fd_write_all (fds[1], "x", 1, NULL, &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+      g_assert_cmpint (errno, ==, EPIPE);
       ctrd_error_normalize (&error, CTRD_ERROR_FAILED);
       g_assert_error (error, CTRD_ERROR, CTRD_ERROR_FAILED);
       g_clear_error (&error);
@@ -257,6 +258,7 @@ test_write_all_reader_gone (Fixture *fx, gconstpointer data)
   g_cancellable_cancel (cancellable);
   g_assert_false (ctrd_fd_write_all (fds[1], "x", 1, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (errno, ==, ECANCELED);
   g_clear_error (&error);
   g_assert_no_errno (fcntl (fds[0], F_SETFL, O_NONBLOCK));
   g_assert_cmpint (read (fds[0], big, 1), ==, -1);

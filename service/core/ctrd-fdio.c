@@ -102,6 +102,16 @@ wait_writable (int fd, GCancellable *cancellable, GError **error)
   return r >= 0;
 }
 
+/* Cancellation as G_IO_ERROR_CANCELLED, and errno ECANCELED. */
+static gboolean
+write_cancelled (GCancellable *cancellable, GError **error)
+{
+  if (!g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  errno = ECANCELED;
+  return TRUE;
+}
+
 gboolean
 ctrd_fd_write_all (int fd, const void *data, gsize len, GCancellable *cancellable, GError **error)
 {
@@ -119,11 +129,11 @@ ctrd_fd_write_all (int fd, const void *data, gsize len, GCancellable *cancellabl
       gsize chunk = len;
       gssize n;
 
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+      if (write_cancelled (cancellable, error))
         return FALSE;
       if (!wait_writable (fd, cancellable, error))
         return FALSE;
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+      if (write_cancelled (cancellable, error))
         return FALSE;
       /* After POLLOUT a pipe takes PIPE_BUF bytes without blocking even when
        * the fd is in blocking mode (after POLLERR the write says EPIPE). */
@@ -147,6 +157,7 @@ ctrd_fd_write_all (int fd, const void *data, gsize len, GCancellable *cancellabl
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE,
                        "The reader closed its end of the output");
+          errno = EPIPE;
           return FALSE;
         }
       return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Writing the output");

@@ -62,8 +62,10 @@ gboolean ctrd_throw_errno_in (GError **error, GQuark domain, const char *format,
  * written with send(MSG_NOSIGNAL). Errors: a reader that closed its end
  * (EPIPE, ECONNRESET) is G_IO_ERROR_BROKEN_PIPE, cancellation
  * G_IO_ERROR_CANCELLED, anything else CTRD_ERROR_FAILED naming the errno
- * (callers that need CTRD_ERROR only use ctrd_error_normalize). SIGPIPE
- * must be ignored by the process for pipes. Blocks. */
+ * (callers that need CTRD_ERROR only use ctrd_error_normalize). On failure
+ * errno says why too (EPIPE, ECANCELED, or that of the failed call), for
+ * callers with an errno domain of their own. SIGPIPE must be ignored by the
+ * process for pipes. Blocks. */
 gboolean ctrd_fd_write_all (int fd, const void *data, gsize len, GCancellable *cancellable,
                             GError **error);
 
