@@ -104,6 +104,22 @@ test_throw_errno (Fixture *fx, gconstpointer data)
   g_assert_true (g_str_has_suffix (error->message, g_strerror (EACCES)));
   g_assert_cmpint (errno, ==, EACCES);
 
+  /* GLib's errno domains, for callers that promise them. */
+  g_clear_error (&error);
+  errno = ENOENT;
+  g_assert_false (ctrd_throw_errno_in (&error, G_IO_ERROR, "Opening %s", "x"));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_true (g_str_has_prefix (error->message, "Opening x: "));
+  g_clear_error (&error);
+  errno = ENOENT;
+  g_assert_false (ctrd_throw_errno_in (&error, G_FILE_ERROR, "Writing"));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_assert_cmpint (errno, ==, ENOENT);
+  g_clear_error (&error);
+  errno = EPERM;
+  g_assert_false (ctrd_throw_errno_in (&error, CTRD_ERROR, "Changing"));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR);
+
   /* No error wanted: still FALSE, errno untouched. */
   errno = EIO;
   g_assert_false (ctrd_throw_errno (NULL, "Nothing"));
@@ -230,6 +246,7 @@ test_write_all_reader_gone (Fixture *fx, gconstpointer data)
       close (fds[0]);
       g_assert_false (ctrd_fd_write_all (fds[1], "x", 1, NULL, &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+      g_assert_cmpint (errno, ==, EPIPE);
       ctrd_error_normalize (&error, CTRD_ERROR_FAILED);
       g_assert_error (error, CTRD_ERROR, CTRD_ERROR_FAILED);
       g_clear_error (&error);
@@ -241,6 +258,7 @@ test_write_all_reader_gone (Fixture *fx, gconstpointer data)
   g_cancellable_cancel (cancellable);
   g_assert_false (ctrd_fd_write_all (fds[1], "x", 1, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (errno, ==, ECANCELED);
   g_clear_error (&error);
   g_assert_no_errno (fcntl (fds[0], F_SETFL, O_NONBLOCK));
   g_assert_cmpint (read (fds[0], big, 1), ==, -1);

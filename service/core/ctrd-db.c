@@ -13,6 +13,7 @@
 
 #include "ctrd-db.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 
 /* The schema is migrations[0..SCHEMA_VERSION-1] applied in order; a
  * database at version N gets the ones after N (PRAGMA user_version). */
@@ -200,26 +201,18 @@ static gboolean
 create_private_file (const char *path, GError **error)
 {
   struct stat st;
-  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  const char *problem = NULL;
+  ctrd_autofd int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
-  if (fd < 0)
-    problem = g_strerror (errno);
-  else if (fstat (fd, &st) != 0)
-    problem = g_strerror (errno);
-  else if (!S_ISREG (st.st_mode))
-    problem = "not a regular file";
-  else if ((st.st_mode & 07777) != 0600 && fchmod (fd, 0600) != 0)
-    problem = g_strerror (errno);
-
-  if (fd >= 0)
-    close (fd);
-  if (problem != NULL)
+  if (fd < 0 || fstat (fd, &st) != 0)
+    return ctrd_throw_errno (error, "Cannot open database %s", path);
+  if (!S_ISREG (st.st_mode))
     {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open database %s: %s", path,
-                   problem);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
+                   "Cannot open database %s: not a regular file", path);
       return FALSE;
     }
+  if ((st.st_mode & 07777) != 0600 && fchmod (fd, 0600) != 0)
+    return ctrd_throw_errno (error, "Cannot open database %s", path);
   return TRUE;
 }
 

@@ -26,21 +26,50 @@ ctrd_close_fd (int *fdp)
   errno = errsv;
 }
 
+/* The one errno rule: "<prefix>: <strerror>", errno left as it was. */
+static gboolean
+throw_errno_valist (GError **error, GQuark domain, int code, int errsv, const char *format,
+                    va_list args)
+{
+  g_autofree char *prefix = NULL;
+
+  if (error != NULL)
+    {
+      prefix = g_strdup_vprintf (format, args);
+      g_set_error (error, domain, code, "%s: %s", prefix, g_strerror (errsv));
+    }
+  errno = errsv;
+  return FALSE;
+}
+
 gboolean
 ctrd_throw_errno_code (GError **error, CtrdError code, const char *format, ...)
 {
   int errsv = errno;
-  g_autofree char *prefix = NULL;
   va_list args;
 
-  if (error != NULL)
-    {
-      va_start (args, format);
-      prefix = g_strdup_vprintf (format, args);
-      va_end (args);
-      g_set_error (error, CTRD_ERROR, code, "%s: %s", prefix, g_strerror (errsv));
-    }
-  errno = errsv;
+  va_start (args, format);
+  throw_errno_valist (error, CTRD_ERROR, code, errsv, format, args);
+  va_end (args);
+  return FALSE;
+}
+
+gboolean
+ctrd_throw_errno_in (GError **error, GQuark domain, const char *format, ...)
+{
+  int errsv = errno;
+  int code = CTRD_ERROR_STORAGE_ERROR;
+  va_list args;
+
+  if (domain == G_IO_ERROR)
+    code = g_io_error_from_errno (errsv);
+  else if (domain == G_FILE_ERROR)
+    code = g_file_error_from_errno (errsv);
+  else
+    g_return_val_if_fail (domain == CTRD_ERROR, FALSE);
+  va_start (args, format);
+  throw_errno_valist (error, domain, code, errsv, format, args);
+  va_end (args);
   return FALSE;
 }
 
@@ -73,6 +102,16 @@ wait_writable (int fd, GCancellable *cancellable, GError **error)
   return r >= 0;
 }
 
+/* Cancellation as G_IO_ERROR_CANCELLED, and errno ECANCELED. */
+static gboolean
+write_cancelled (GCancellable *cancellable, GError **error)
+{
+  if (!g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  errno = ECANCELED;
+  return TRUE;
+}
+
 gboolean
 ctrd_fd_write_all (int fd, const void *data, gsize len, GCancellable *cancellable, GError **error)
 {
@@ -90,11 +129,11 @@ ctrd_fd_write_all (int fd, const void *data, gsize len, GCancellable *cancellabl
       gsize chunk = len;
       gssize n;
 
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+      if (write_cancelled (cancellable, error))
         return FALSE;
       if (!wait_writable (fd, cancellable, error))
         return FALSE;
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+      if (write_cancelled (cancellable, error))
         return FALSE;
       /* After POLLOUT a pipe takes PIPE_BUF bytes without blocking even when
        * the fd is in blocking mode (after POLLERR the write says EPIPE). */
@@ -118,6 +157,7 @@ ctrd_fd_write_all (int fd, const void *data, gsize len, GCancellable *cancellabl
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE,
                        "The reader closed its end of the output");
+          errno = EPIPE;
           return FALSE;
         }
       return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Writing the output");

@@ -47,6 +47,13 @@ gboolean ctrd_throw_errno_code (GError **error, CtrdError code, const char *form
 #define ctrd_throw_errno(error, ...)                                                               \
   ctrd_throw_errno_code ((error), CTRD_ERROR_STORAGE_ERROR, __VA_ARGS__)
 
+/* ctrd_throw_errno for callers whose errors are in one of GLib's errno
+ * domains: @domain G_IO_ERROR (code from g_io_error_from_errno) or
+ * G_FILE_ERROR (g_file_error_from_errno); CTRD_ERROR gives STORAGE_ERROR.
+ * Same message, same errno rules. */
+gboolean ctrd_throw_errno_in (GError **error, GQuark domain, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
+
 /* Writes all @len bytes of @data to @fd (a pipe, socket or regular file,
  * blocking or non-blocking), handling EINTR, EAGAIN and short writes. It
  * waits for room with poll(2) on @fd and on @cancellable together, so a
@@ -55,8 +62,10 @@ gboolean ctrd_throw_errno_code (GError **error, CtrdError code, const char *form
  * written with send(MSG_NOSIGNAL). Errors: a reader that closed its end
  * (EPIPE, ECONNRESET) is G_IO_ERROR_BROKEN_PIPE, cancellation
  * G_IO_ERROR_CANCELLED, anything else CTRD_ERROR_FAILED naming the errno
- * (callers that need CTRD_ERROR only use ctrd_error_normalize). SIGPIPE
- * must be ignored by the process for pipes. Blocks. */
+ * (callers that need CTRD_ERROR only use ctrd_error_normalize). On failure
+ * errno says why too (EPIPE, ECANCELED, or that of the failed call), for
+ * callers with an errno domain of their own. SIGPIPE must be ignored by the
+ * process for pipes. Blocks. */
 gboolean ctrd_fd_write_all (int fd, const void *data, gsize len, GCancellable *cancellable,
                             GError **error);
 

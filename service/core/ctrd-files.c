@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-files.h"
 #include "ctrd-util.h"
 
@@ -41,7 +42,7 @@ static int
 open_walking_nofollow (int root_dfd, const char *relative, int flags)
 {
   g_auto (GStrv) parts = g_strsplit (relative, "/", -1);
-  int dfd = fcntl (root_dfd, F_DUPFD_CLOEXEC, 3);
+  ctrd_autofd int dfd = fcntl (root_dfd, F_DUPFD_CLOEXEC, 3);
   gssize last = -1;
 
   if (dfd < 0)
@@ -50,25 +51,16 @@ open_walking_nofollow (int root_dfd, const char *relative, int flags)
     if (*parts[i] != '\0' && !g_str_equal (parts[i], "."))
       last = i;
   if (last < 0)
-    {
-      int fd = openat (dfd, ".", flags | O_CLOEXEC);
-      int saved_errno = errno;
-
-      close (dfd);
-      errno = saved_errno;
-      return fd;
-    }
+    return openat (dfd, ".", flags | O_CLOEXEC);
 
   for (gssize i = 0; i <= last; i++)
     {
       int next;
-      int saved_errno;
 
       if (*parts[i] == '\0' || g_str_equal (parts[i], "."))
         continue;
       if (g_str_equal (parts[i], ".."))
         {
-          close (dfd);
           errno = EXDEV;
           return -1;
         }
@@ -76,14 +68,12 @@ open_walking_nofollow (int root_dfd, const char *relative, int flags)
         next = openat (dfd, parts[i], flags | O_NOFOLLOW | O_CLOEXEC);
       else
         next = openat (dfd, parts[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      saved_errno = errno;
-      close (dfd);
-      errno = saved_errno;
+      ctrd_close_fd (&dfd);
       if (next < 0)
         return -1;
       dfd = next;
     }
-  return dfd;
+  return ctrd_steal_fd (&dfd);
 }
 
 int
@@ -116,12 +106,7 @@ read_fd_capped (int fd, const char *what, gsize max_size, char **out_contents, g
   guint8 chunk[8192];
 
   if (fstat (fd, &st) != 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot stat %s: %s", what,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno (error, "Cannot stat %s", what);
   if (!S_ISREG (st.st_mode))
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s is not a regular file",
@@ -136,12 +121,7 @@ read_fd_capped (int fd, const char *what, gsize max_size, char **out_contents, g
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        {
-          int saved_errno = errno;
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot read %s: %s", what,
-                       g_strerror (saved_errno));
-          return FALSE;
-        }
+        return ctrd_throw_errno (error, "Cannot read %s", what);
       if (n == 0)
         break;
       /* checked while reading: the size fstat saw may grow under us */
@@ -166,34 +146,21 @@ ctrd_files_read_in_root (const char *root, const char *path, gsize max_size, cha
                          gsize *out_len, GError **error)
 {
   g_autofree char *what = g_strdup_printf ("%s in the image at %s", path, root);
-  int root_dfd;
-  int fd;
-  int saved_errno;
-  gboolean ok;
+  ctrd_autofd int root_dfd = -1;
+  ctrd_autofd int fd = -1;
 
   root_dfd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_dfd < 0)
-    {
-      saved_errno = errno;
-      g_set_error (error, CTRD_ERROR,
-                   saved_errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
-                   "Cannot open the image root %s: %s", root, g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error,
+                                  errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
+                                  "Cannot open the image root %s", root);
   /* O_NONBLOCK: a FIFO planted in an image must not hang the open */
   fd = ctrd_files_open_in_root (root_dfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-  saved_errno = errno;
-  close (root_dfd);
   if (fd < 0)
-    {
-      g_set_error (error, CTRD_ERROR,
-                   saved_errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
-                   "Cannot open %s: %s", what, g_strerror (saved_errno));
-      return FALSE;
-    }
-  ok = read_fd_capped (fd, what, max_size, out_contents, out_len, error);
-  close (fd);
-  return ok;
+    return ctrd_throw_errno_code (error,
+                                  errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_STORAGE_ERROR,
+                                  "Cannot open %s", what);
+  return read_fd_capped (fd, what, max_size, out_contents, out_len, error);
 }
 
 /* The image's file, or "" when it has none. */
@@ -217,32 +184,30 @@ static char *
 read_host_file_or_empty (const char *path, GError **error)
 {
   char *contents = NULL;
-  int fd;
-  gboolean ok;
+  ctrd_autofd int fd = -1;
 
   fd = open (path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT)
     return g_strdup ("");
   if (fd < 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s", path,
-                   g_strerror (saved_errno));
-      return NULL;
-    }
-  ok = read_fd_capped (fd, path, CTRD_FILES_MAX_READ, &contents, NULL, error);
-  close (fd);
-  return ok ? contents : NULL;
+    return ctrd_throw_errno (error, "Cannot open %s", path), NULL;
+  if (!read_fd_capped (fd, path, CTRD_FILES_MAX_READ, &contents, NULL, error))
+    return NULL;
+  return contents;
 }
 
 /* ------------------------------------------------------------ writing */
 
+/* Removes the temporary file and says which @step of writing @path failed,
+ * from errno. */
 static gboolean
-set_write_error (const char *path, const char *step, int errsv, GError **error)
+write_failed (const char *tmp_path, const char *path, const char *step, GError **error)
 {
-  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv), "Writing %s (%s): %s", path,
-               step, g_strerror (errsv));
-  return FALSE;
+  int errsv = errno;
+
+  (void) g_unlink (tmp_path);
+  errno = errsv;
+  return ctrd_throw_errno_in (error, G_FILE_ERROR, "Writing %s (%s)", path, step);
 }
 
 /* What g_file_set_contents_full (..., G_FILE_SET_CONTENTS_CONSISTENT, mode)
@@ -253,50 +218,21 @@ ctrd_files_write_atomically (const char *path, const char *data, gsize len, guin
                              GError **error)
 {
   g_autofree char *tmp_path = g_strconcat (path, ".XXXXXX", NULL);
-  gsize done = 0;
-  int fd;
-  int errsv;
+  ctrd_autofd int fd = -1;
 
   fd = g_mkstemp_full (tmp_path, O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
-    return set_write_error (path, "create", errno, error);
-
-  while (done < len)
-    {
-      ssize_t n = write (fd, data + done, len - done);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          errsv = errno;
-          close (fd);
-          (void) g_unlink (tmp_path);
-          return set_write_error (path, "write", errsv, error);
-        }
-      done += n;
-    }
+    return ctrd_throw_errno_in (error, G_FILE_ERROR, "Writing %s (create)", path);
+  if (!ctrd_fd_write_all (fd, data, len, NULL, NULL))
+    return write_failed (tmp_path, path, "write", error);
   /* exact mode whatever the umask; synced before the rename so that a crash
    * leaves the old file or the new one, never an empty one */
   if (fchmod (fd, mode) != 0 || fsync (fd) != 0)
-    {
-      errsv = errno;
-      close (fd);
-      (void) g_unlink (tmp_path);
-      return set_write_error (path, "sync", errsv, error);
-    }
-  if (close (fd) != 0)
-    {
-      errsv = errno;
-      (void) g_unlink (tmp_path);
-      return set_write_error (path, "close", errsv, error);
-    }
+    return write_failed (tmp_path, path, "sync", error);
+  if (close (ctrd_steal_fd (&fd)) != 0)
+    return write_failed (tmp_path, path, "close", error);
   if (g_rename (tmp_path, path) != 0)
-    {
-      errsv = errno;
-      (void) g_unlink (tmp_path);
-      return set_write_error (path, "rename", errsv, error);
-    }
+    return write_failed (tmp_path, path, "rename", error);
   return TRUE;
 }
 
@@ -993,12 +929,7 @@ ctrd_files_generate (const char *dir, const CtrdFilesParams *params, GError **er
     }
 
   if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
-                   "Container %s: cannot create %s: %s", id, dir, g_strerror (saved_errno));
-      return NULL;
-    }
+    return ctrd_throw_errno (error, "Container %s: cannot create %s", id, dir), NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (generated_files); i++)
     {
@@ -1064,8 +995,8 @@ ctrd_files_ensure_directory (const char *root, const char *path, guint32 uid, gu
   g_auto (GStrv) parts = NULL;
   g_autoptr (GString) prefix = g_string_new (NULL);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
-  int root_dfd;
-  int parent_fd;
+  ctrd_autofd int root_dfd = -1;
+  ctrd_autofd int parent_fd = -1;
 
   if (path == NULL || !g_path_is_absolute (path))
     return ctrd_reject_value (error, "Directory", path, "is not an absolute path");
@@ -1081,47 +1012,30 @@ ctrd_files_ensure_directory (const char *root, const char *path, guint32 uid, gu
   root_dfd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   parent_fd = root_dfd >= 0 ? fcntl (root_dfd, F_DUPFD_CLOEXEC, 3) : -1;
   if (parent_fd < 0)
-    {
-      int saved_errno = errno;
-      if (root_dfd >= 0)
-        close (root_dfd);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s", root,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno (error, "Cannot open %s", root);
 
   for (guint i = 0; i < names->len; i++)
     {
       const char *name = g_ptr_array_index (names, i);
       gboolean created;
       gboolean is_last = i + 1 == names->len;
-      int fd;
-      int saved_errno;
+      ctrd_autofd int fd = -1;
 
       g_string_append_printf (prefix, "/%s", name);
       fd = open_or_make_directory (root_dfd, parent_fd, prefix->str, name, &created);
-      saved_errno = errno;
-      close (parent_fd);
-      parent_fd = fd;
-      if (fd >= 0 && created && (fchmod (fd, 0755) != 0 || (is_last && fchown (fd, uid, gid) != 0)))
+      if (fd < 0 ||
+          (created && (fchmod (fd, 0755) != 0 || (is_last && fchown (fd, uid, gid) != 0))))
         {
-          saved_errno = errno;
-          close (fd);
-          parent_fd = -1;
-        }
-      if (parent_fd < 0)
-        {
+          int errsv = errno;
           g_autofree char *quoted = ctrd_quote_untrusted (prefix->str);
 
-          close (root_dfd);
-          g_set_error (
-              error, CTRD_ERROR,
-              saved_errno == ENOTDIR ? CTRD_ERROR_INVALID_ARGUMENT : CTRD_ERROR_STORAGE_ERROR,
-              "Cannot make the directory %s in %s: %s", quoted, root, g_strerror (saved_errno));
-          return FALSE;
+          errno = errsv;
+          return ctrd_throw_errno_code (
+              error, errsv == ENOTDIR ? CTRD_ERROR_INVALID_ARGUMENT : CTRD_ERROR_STORAGE_ERROR,
+              "Cannot make the directory %s in %s", quoted, root);
         }
+      ctrd_close_fd (&parent_fd);
+      parent_fd = ctrd_steal_fd (&fd);
     }
-  close (parent_fd);
-  close (root_dfd);
   return TRUE;
 }

@@ -3,7 +3,6 @@
  * poststop runner of the seed's postDeleteHooks. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-hooks.h"
 #include "ctrd-util.h"
 
@@ -496,12 +496,9 @@ hook_file_parse (const char *file_name, const char *text, gsize len, GError **er
   if (file->hook == NULL)
     return NULL;
   if (stat (file->hook->path, &st) != 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "hook.path %s: %s",
-                   file->hook->path, g_strerror (saved_errno));
-      return NULL;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_INVALID_ARGUMENT, "hook.path %s",
+                                  file->hook->path),
+           NULL;
 
   if (!read_when (file, json_object_get_member (object, "when"), error))
     return NULL;
@@ -533,25 +530,14 @@ read_hook_file (int dfd, const char *name, char **out_text, gsize *out_len, GErr
 {
   g_autoptr (GMappedFile) mapped = NULL;
   struct stat st;
-  int fd;
+  ctrd_autofd int fd = -1;
 
   fd = openat (dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0 || fstat (fd, &st) != 0)
-    {
-      int saved_errno = errno;
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "cannot open: %s",
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_NOT_FOUND, "cannot open");
   if (!S_ISREG (st.st_mode) || st.st_size > CTRD_HOOKS_MAX_FILE_SIZE)
-    {
-      close (fd);
-      return invalid (error, "the file", "is not a regular file of at most 1 MiB");
-    }
+    return invalid (error, "the file", "is not a regular file of at most 1 MiB");
   mapped = g_mapped_file_new_from_fd (fd, FALSE, error);
-  close (fd);
   if (mapped == NULL)
     return FALSE;
   *out_len = g_mapped_file_get_length (mapped);
@@ -568,10 +554,9 @@ compare_names (const void *a, const void *b)
 static void
 load_directory (CtrdHooks *hooks, const char *dir)
 {
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  DIR *listing;
-  struct dirent *entry;
-  int dfd;
+  g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GError) list_error = NULL;
+  ctrd_autofd int dfd = -1;
 
   dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
@@ -580,19 +565,13 @@ load_directory (CtrdHooks *hooks, const char *dir)
         g_warning ("OCI hooks directory %s: %s", dir, g_strerror (errno));
       return;
     }
-  listing = fdopendir (fcntl (dfd, F_DUPFD_CLOEXEC, 3));
-  if (listing == NULL)
+  /* sorted: the same files always log the same way */
+  names = ctrd_list_dir_at (dfd, dir, &list_error);
+  if (names == NULL)
     {
-      g_warning ("OCI hooks directory %s: %s", dir, g_strerror (errno));
-      close (dfd);
+      g_warning ("OCI hooks: %s", list_error->message);
       return;
     }
-  while ((entry = readdir (listing)) != NULL)
-    if (g_str_has_suffix (entry->d_name, ".json"))
-      g_ptr_array_add (names, g_strdup (entry->d_name));
-  closedir (listing);
-  /* a stable order, so the same files always log the same way */
-  g_ptr_array_sort (names, compare_names);
 
   for (guint i = 0; i < names->len; i++)
     {
@@ -602,6 +581,8 @@ load_directory (CtrdHooks *hooks, const char *dir)
       gsize len = 0;
       HookFile *file = NULL;
 
+      if (!g_str_has_suffix (name, ".json"))
+        continue;
       if (read_hook_file (dfd, name, &text, &len, &error))
         file = hook_file_parse (name, text, len, &error);
       if (file == NULL)
@@ -611,7 +592,6 @@ load_directory (CtrdHooks *hooks, const char *dir)
         }
       g_hash_table_replace (hooks->files, file->file_name, file);
     }
-  close (dfd);
 }
 
 CtrdHooks *
@@ -787,10 +767,8 @@ static void
 poststop_run_free (PoststopRun *run)
 {
   g_clear_pointer (&run->hooks, g_ptr_array_unref);
-  if (run->state_fd >= 0)
-    close (run->state_fd);
-  if (run->output_fd >= 0)
-    close (run->output_fd);
+  ctrd_close_fd (&run->state_fd);
+  ctrd_close_fd (&run->output_fd);
   g_clear_error (&run->first_error);
   g_free (run);
 }
@@ -803,35 +781,15 @@ static int
 make_memfd (const char *name, const char *data, GError **error)
 {
   gsize len = data != NULL ? strlen (data) : 0;
-  gsize done = 0;
-  int fd = memfd_create (name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  ctrd_autofd int fd = memfd_create (name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
   if (fd < 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR, "memfd_create: %s",
-                   g_strerror (saved_errno));
-      return -1;
-    }
-  while (done < len)
-    {
-      ssize_t n = write (fd, data + done, len - done);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved_errno = errno;
-          close (fd);
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR, "Writing the hook state: %s",
-                       g_strerror (saved_errno));
-          return -1;
-        }
-      done += n;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_RUNTIME_ERROR, "memfd_create"), -1;
+  if (!ctrd_fd_write_all (fd, data, len, NULL, NULL))
+    return ctrd_throw_errno_code (error, CTRD_ERROR_RUNTIME_ERROR, "Writing the hook state"), -1;
   if (data != NULL)
     (void) fcntl (fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-  return fd;
+  return ctrd_steal_fd (&fd);
 }
 
 static void
@@ -873,11 +831,7 @@ finish_current_hook (GTask *task)
 
   clear_source (&run->timeout_source);
   clear_source (&run->cancel_source);
-  if (run->output_fd >= 0)
-    {
-      close (run->output_fd);
-      run->output_fd = -1;
-    }
+  ctrd_close_fd (&run->output_fd);
   run->current = NULL;
   run->pid = 0;
 }
@@ -961,12 +915,7 @@ spawn_hook (GTask *task, const CtrdHook *hook, GError **error)
   if (run->output_fd < 0)
     return FALSE;
   if (lseek (run->state_fd, 0, SEEK_SET) < 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR, "Rewinding the hook state: %s",
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_RUNTIME_ERROR, "Rewinding the hook state");
 
   /* G_SPAWN_FILE_AND_ARGV_ZERO: the program, then its own argv, so that
    * args[0] reaches it as argv[0] as the OCI spec has it (GSubprocess cannot

@@ -36,12 +36,7 @@ ctrd_blob_stream_read (GInputStream *stream, void *buffer, gsize count, GCancell
     n = pread (self->fd, buffer, count, self->offset);
   while (n < 0 && errno == EINTR);
   if (n < 0)
-    {
-      int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Reading a blob: %s",
-                   g_strerror (errsv));
-      return -1;
-    }
+    return ctrd_throw_errno_in (error, G_IO_ERROR, "Reading a blob"), -1;
   if (n == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "The blob ends early (it shrank)");
@@ -195,23 +190,19 @@ open_in_layout (int dir_fd, const char *path, GError **error)
       /* O_NONBLOCK: a FIFO planted as a blob must not hang the open. */
       int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (last ? O_NONBLOCK : O_DIRECTORY);
       int next = openat (fd, parts[i], flags);
-      int errsv = errno;
 
-      ctrd_close_fd (&fd);
+      ctrd_close_fd (&fd); /* keeps errno */
+      if (next < 0 && errno == ENOENT)
+        g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "The image layout has no %s",
+                     quoted);
+      else if (next < 0 && (errno == ELOOP || errno == ENOTDIR))
+        g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                     "%s in the image layout goes through a symlink or a non-directory", quoted);
+      else if (next < 0)
+        ctrd_throw_errno_code (error, CTRD_ERROR_INVALID_ARGUMENT,
+                               "Cannot open %s in the image layout", quoted);
       if (next < 0)
-        {
-          if (errsv == ENOENT)
-            g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                         "The image layout has no %s", quoted);
-          else if (errsv == ELOOP || errsv == ENOTDIR)
-            g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                         "%s in the image layout goes through a symlink or a non-directory",
-                         quoted);
-          else
-            g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                         "Cannot open %s in the image layout: %s", quoted, g_strerror (errsv));
-          return -1;
-        }
+        return -1;
       fd = next;
     }
   return ctrd_steal_fd (&fd);

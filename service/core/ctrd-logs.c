@@ -104,12 +104,7 @@ line_reader_next (LineReader *reader, GError **error)
           if (n < 0 && errno == EINTR)
             continue;
           if (n < 0)
-            {
-              int errsv = errno;
-              g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Reading the log: %s",
-                           g_strerror (errsv));
-              return -1;
-            }
+            return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Reading the log"), -1;
           if (n == 0)
             return 0;
           reader->buf_len = n;
@@ -314,13 +309,9 @@ open_log (const char *path, GError **error)
 {
   int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 
+  /* errno stays: callers tell a missing log by it */
   if (fd < 0 && errno != ENOENT)
-    {
-      int errsv = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Opening the log %s: %s", path,
-                   g_strerror (errsv));
-      errno = errsv; /* callers tell a missing log by errno */
-    }
+    ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Opening the log %s", path);
   return fd;
 }
 
@@ -354,12 +345,7 @@ check_cursor (int fd, guint64 cursor, GError **error)
   gssize n;
 
   if (fstat (fd, &st) < 0)
-    {
-      int errsv = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Examining the log: %s",
-                   g_strerror (errsv));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Examining the log");
   if (cursor > (guint64) st.st_size)
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
@@ -393,7 +379,7 @@ ctrd_logs_read (const char *path, guint64 cursor, guint max_lines, guint64 *out_
   LogParser parser = { 0 };
   guint committed_len = 0;
   guint64 committed_cursor = cursor;
-  int fd;
+  ctrd_autofd int fd = -1;
   int r;
 
   if (max_lines == 0)
@@ -411,10 +397,7 @@ ctrd_logs_read (const char *path, guint64 cursor, guint max_lines, guint64 *out_
   if (fd < 0)
     return NULL;
   if (!check_cursor (fd, cursor, error))
-    {
-      close (fd);
-      return NULL;
-    }
+    return NULL;
 
   line_reader_init (&reader, fd, cursor);
   log_parser_init (&parser, TRUE, collect_record, &collector);
@@ -436,7 +419,6 @@ ctrd_logs_read (const char *path, guint64 cursor, guint max_lines, guint64 *out_
     }
   line_reader_clear (&reader);
   log_parser_clear (&parser);
-  close (fd);
   if (r < 0)
     return NULL;
 
@@ -466,7 +448,7 @@ log_stream_flush (LogStream *stream)
 {
   if (stream->error == NULL && stream->out->len > 0)
     ctrd_fd_write_all (stream->out_fd, stream->out->str, stream->out->len, stream->cancellable,
-                           &stream->error);
+                       &stream->error);
   g_string_truncate (stream->out, 0);
   return stream->error == NULL;
 }
@@ -551,12 +533,7 @@ wait_for_more (LogStream *stream, GPollFD *cancel_pollfd, GError **error)
                            { .fd = cancel_pollfd->fd, .events = POLLIN } };
 
   if (poll (fds, cancel_pollfd->fd >= 0 ? 2 : 1, FOLLOW_POLL_MS) < 0 && errno != EINTR)
-    {
-      int errsv = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Waiting for the log: %s",
-                   g_strerror (errsv));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Waiting for the log");
   if (g_cancellable_set_error_if_cancelled (stream->cancellable, error))
     return FALSE;
   if ((fds[0].revents & (POLLERR | POLLHUP)) != 0)
@@ -597,7 +574,7 @@ check_log_file (const char *path, int *fd, LineReader *reader, gboolean *restart
   new_fd = open_log (path, error);
   if (new_fd < 0)
     return errno == ENOENT;
-  close (*fd);
+  ctrd_close_fd (fd);
   *fd = new_fd;
   *restart = TRUE;
   return TRUE;
@@ -616,7 +593,7 @@ ctrd_logs_stream (const char *path, int out_fd, const CtrdLogsStreamOptions *opt
   GPollFD cancel_pollfd = { -1, 0, 0 };
   gboolean last_round = FALSE;
   gboolean ok = TRUE;
-  int fd;
+  ctrd_autofd int fd = -1;
 
   fd = open_log (path, error);
   if (fd < 0 && errno != ENOENT)
@@ -667,8 +644,6 @@ ctrd_logs_stream (const char *path, int out_fd, const CtrdLogsStreamOptions *opt
     g_cancellable_release_fd (cancellable);
   line_reader_clear (&reader);
   log_parser_clear (&parser);
-  if (fd >= 0)
-    close (fd);
   if (ok)
     return TRUE;
   /* A failed write stops the output quietly, so its error is the one to report. */

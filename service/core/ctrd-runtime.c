@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-runtime.h"
 
 /* Where conmon finds the write end of the sync pipe (_OCI_SYNCPIPE). */
@@ -131,13 +132,7 @@ scan_inheritable_fds (GString *out, gboolean mark, GError **error)
   int dir_fd;
 
   if (dir == NULL)
-    {
-      int errsv = errno;
-
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Listing /proc/self/fd: %s",
-                   g_strerror (errsv));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Listing /proc/self/fd");
   dir_fd = dirfd (dir);
   while ((entry = readdir (dir)) != NULL)
     {
@@ -291,13 +286,7 @@ static gboolean
 ensure_private_dir (const char *path, GError **error)
 {
   if (g_mkdir_with_parents (path, 0700) != 0 || g_chmod (path, 0700) != 0)
-    {
-      int errsv = errno;
-
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Creating the run directory %s: %s", path,
-                   g_strerror (errsv));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Creating the run directory %s", path);
   return TRUE;
 }
 
@@ -362,11 +351,7 @@ stop_watching_exits (CtrdRuntime *runtime)
       g_source_destroy (runtime->exit_fd_source);
       g_clear_pointer (&runtime->exit_fd_source, g_source_unref);
     }
-  if (runtime->exit_inotify_fd >= 0)
-    {
-      close (runtime->exit_inotify_fd);
-      runtime->exit_inotify_fd = -1;
-    }
+  ctrd_close_fd (&runtime->exit_inotify_fd);
   runtime->exit_func = NULL;
   runtime->exit_data = NULL;
 }
@@ -499,37 +484,25 @@ read_small_file (const char *path, GError **error)
 {
   g_autoptr (GString) contents = g_string_new (NULL);
   char buf[1024];
-  int fd;
+  ctrd_autofd int fd = -1;
 
   fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
-    {
-      int errsv = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Opening %s: %s", path,
-                   g_strerror (errsv));
-      return NULL;
-    }
+    return ctrd_throw_errno_in (error, G_IO_ERROR, "Opening %s", path), NULL;
   for (;;)
     {
       ssize_t n = read (fd, buf, sizeof buf);
 
       if (n < 0 && errno == EINTR)
         continue;
+      if (n >= 0 && contents->len + n > SMALL_FILE_MAX)
+        errno = EFBIG;
       if (n < 0 || contents->len + n > SMALL_FILE_MAX)
-        {
-          int errsv = n < 0 ? errno : EFBIG;
-
-          close (fd);
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Reading %s: %s", path,
-                       g_strerror (errsv));
-          return NULL;
-        }
+        return ctrd_throw_errno_in (error, G_IO_ERROR, "Reading %s", path), NULL;
       if (n == 0)
         break;
       g_string_append_len (contents, buf, n);
     }
-  close (fd);
   return g_string_free (g_steal_pointer (&contents), FALSE);
 }
 
@@ -1150,9 +1123,9 @@ spawn_conmon (CtrdRuntime *runtime, const char *id, const char *name, const char
 
 void
 ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *name,
-                           const char *bundle_dir, const char *log_path,
-                           gboolean terminal, GCancellable *cancellable,
-                           GAsyncReadyCallback callback, gpointer user_data)
+                           const char *bundle_dir, const char *log_path, gboolean terminal,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data)
 {
   ctrd_runtime_create_with_fds_async (runtime, id, name, bundle_dir, log_path, terminal, NULL, 0,
                                       cancellable, callback, user_data);
@@ -1208,10 +1181,8 @@ ctrd_runtime_create_with_fds_async (CtrdRuntime *runtime, const char *id, const 
 
   if (pipe2 (sync_pipe, O_CLOEXEC) != 0)
     {
-      int errsv = errno;
-
-      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_FAILED,
-                               "Container %s: creating the sync pipe: %s", id, g_strerror (errsv));
+      ctrd_throw_errno_code (&error, CTRD_ERROR_FAILED, "Container %s: creating the sync pipe", id);
+      g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
   sync_read = g_unix_input_stream_new (sync_pipe[0], TRUE);
@@ -1425,28 +1396,21 @@ ctrd_runtime_watch_exits (CtrdRuntime *runtime, CtrdRuntimeExitFunc func, gpoint
                           GError **error)
 {
   GMainContext *context = g_main_context_get_thread_default ();
-  int fd;
+  ctrd_autofd int fd = -1;
 
   g_return_val_if_fail (func != NULL, FALSE);
   g_return_val_if_fail (runtime->exit_inotify_fd < 0, FALSE);
 
   fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0 || inotify_add_watch (fd, runtime->exits_dir, EXIT_DIR_EVENTS) < 0)
-    {
-      int errsv = errno;
-
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Watching %s for container exits: %s",
-                   runtime->exits_dir, g_strerror (errsv));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Watching %s for container exits",
+                                  runtime->exits_dir);
 
   runtime->exit_func = func;
   runtime->exit_data = user_data;
-  runtime->exit_inotify_fd = fd;
+  runtime->exit_inotify_fd = ctrd_steal_fd (&fd);
   /* the watch exists before the scan, so no exit falls between the two */
-  runtime->exit_fd_source = g_unix_fd_source_new (fd, G_IO_IN);
+  runtime->exit_fd_source = g_unix_fd_source_new (runtime->exit_inotify_fd, G_IO_IN);
   g_source_set_callback (runtime->exit_fd_source, G_SOURCE_FUNC (on_exit_events), runtime, NULL);
   g_source_attach (runtime->exit_fd_source, context);
 
