@@ -49,6 +49,117 @@ ctrd_test_rm_rf (const char *path)
   g_assert_cmpint (nftw (path, rm_rf_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT), ==, 0);
 }
 
+void
+ctrd_test_write_file (const char *path, const char *contents, guint mode)
+{
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_no_errno (g_mkdir_with_parents (parent, 0755));
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+  if (mode != 0)
+    g_assert_no_errno (chmod (path, mode));
+}
+
+void
+ctrd_test_write_file_in (const char *dir, const char *relative, const char *contents, guint mode)
+{
+  g_autofree char *path = g_build_filename (dir, relative, NULL);
+
+  ctrd_test_write_file (path, contents, mode);
+}
+
+char *
+ctrd_test_read_file_in (const char *dir, const char *relative)
+{
+  g_autofree char *path = g_build_filename (dir, relative, NULL);
+  g_autoptr (GError) error = NULL;
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+  return contents;
+}
+
+void
+ctrd_test_assert_file_contents (const char *dir, const char *relative, const char *expected)
+{
+  g_autofree char *contents = ctrd_test_read_file_in (dir, relative);
+
+  g_assert_cmpstr (contents, ==, expected);
+}
+
+void
+ctrd_test_assert_missing (const char *dir, const char *relative)
+{
+  g_autofree char *path = g_build_filename (dir, relative, NULL);
+  struct stat st;
+
+  g_assert_cmpint (lstat (path, &st), ==, -1);
+  g_assert_cmpint (errno, ==, ENOENT);
+}
+
+void
+ctrd_test_lstat (const char *dir, const char *relative, struct stat *st)
+{
+  g_autofree char *path = g_build_filename (dir, relative, NULL);
+
+  g_assert_no_errno (lstat (path, st));
+}
+
+void
+ctrd_test_make_symlink_in (const char *dir, const char *relative, const char *target)
+{
+  g_autofree char *path = g_build_filename (dir, relative, NULL);
+  g_autofree char *parent = g_path_get_dirname (path);
+
+  g_assert_no_errno (g_mkdir_with_parents (parent, 0755));
+  g_assert_no_errno (symlink (target, path));
+}
+
+OstreeRepo *
+ctrd_test_open_repo (const char *storage_root)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (storage_root, "repo", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  OstreeRepo *repo = ostree_repo_new (file);
+
+  ostree_repo_open (repo, NULL, &error);
+  g_assert_no_error (error);
+  return repo;
+}
+
+gpointer
+ctrd_test_pipe_reader_thread (gpointer user_data)
+{
+  CtrdTestPipeReader *reader = user_data;
+  guint8 buf[16384];
+
+  for (;;)
+    {
+      gssize want = sizeof buf;
+      gssize n;
+
+      if (reader->stop_after >= 0)
+        want = MIN (want, reader->stop_after - (gssize) reader->data->len);
+      if (want <= 0)
+        break;
+      n = read (reader->fd, buf, want);
+      if (n < 0 && errno == EINTR)
+        continue;
+      g_assert_cmpint (n, >=, 0);
+      if (n == 0)
+        break;
+      g_byte_array_append (reader->data, buf, n);
+      if (reader->slow)
+        g_usleep (200);
+    }
+  close (reader->fd);
+  return NULL;
+}
+
 static int
 compare_strings (gconstpointer a, gconstpointer b)
 {

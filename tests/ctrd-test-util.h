@@ -3,7 +3,10 @@
  * errors, so a broken fixture fails the test at the line that set it up. */
 #pragma once
 
+#include <sys/stat.h>
+
 #include <gio/gio.h>
+#include <ostree.h>
 
 G_BEGIN_DECLS
 
@@ -21,6 +24,50 @@ void ctrd_test_rm_rf (const char *path);
  * an empty directory, "(missing)" when @path cannot be opened. Compare two
  * listings to see that nothing appeared or went. Free with g_free. */
 char *ctrd_test_dir_listing (const char *path);
+
+/* Writes @contents to @path, making its parent directories; then sets @mode
+ * unless it is 0 (0 leaves the mode the file was created with). */
+void ctrd_test_write_file (const char *path, const char *contents, guint mode);
+
+/* ctrd_test_write_file of @dir/@relative. */
+void ctrd_test_write_file_in (const char *dir, const char *relative, const char *contents,
+                              guint mode);
+
+/* The contents of @dir/@relative (the test fails if it cannot be read). Free
+ * with g_free. */
+char *ctrd_test_read_file_in (const char *dir, const char *relative);
+
+/* Asserts that @dir/@relative holds exactly @expected. */
+void ctrd_test_assert_file_contents (const char *dir, const char *relative, const char *expected);
+
+/* Asserts that @dir/@relative does not exist (a dangling symlink exists). */
+void ctrd_test_assert_missing (const char *dir, const char *relative);
+
+/* lstat of @dir/@relative into @st; the test fails if it fails. */
+void ctrd_test_lstat (const char *dir, const char *relative, struct stat *st);
+
+/* A symlink @dir/@relative pointing to @target, making the parent
+ * directories. */
+void ctrd_test_make_symlink_in (const char *dir, const char *relative, const char *target);
+
+/* The OSTree repository @storage_root/repo, opened. Unref when done. */
+OstreeRepo *ctrd_test_open_repo (const char *storage_root);
+
+/* A reader of the read end of a pipe, for ctrd_test_pipe_reader_thread:
+ * it reads into @data (the caller makes and frees it) until EOF, or until it
+ * holds @stop_after bytes when that is not -1, then closes @fd. @slow sleeps
+ * a little after each read, so that the writer finds the pipe full. */
+typedef struct
+{
+  int fd;
+  gssize stop_after;
+  gboolean slow;
+  GByteArray *data;
+} CtrdTestPipeReader;
+
+/* A GThreadFunc for g_thread_new: reads as the CtrdTestPipeReader it is
+ * given says; returns NULL. */
+gpointer ctrd_test_pipe_reader_thread (gpointer reader);
 
 typedef enum
 {

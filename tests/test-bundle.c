@@ -31,31 +31,6 @@ typedef struct
   CtrdContainerConfig *config;
 } Fixture;
 
-/* Writes @text to @path with @mode, making the parent directories. */
-static void
-write_text (const char *path, const char *text, guint mode)
-{
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_autoptr (GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (chmod (path, mode), ==, 0);
-}
-
-static char *
-read_text (const char *dir, const char *name)
-{
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-  g_autoptr (GError) error = NULL;
-  char *text = NULL;
-
-  g_file_get_contents (path, &text, NULL, &error);
-  g_assert_no_error (error);
-  return text;
-}
-
 static void
 replace_string (char **field, const char *value)
 {
@@ -85,17 +60,18 @@ fixture_setup (Fixture *fx, gconstpointer data)
 
   /* The image: a user "app" and a directory the image declares a volume on. */
   path = g_build_filename (fx->rootfs, "etc", "passwd", NULL);
-  write_text (path, "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001:app:/home/app:/bin/sh\n", 0644);
+  ctrd_test_write_file (
+      path, "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001:app:/home/app:/bin/sh\n", 0644);
   g_clear_pointer (&path, g_free);
   path = g_build_filename (fx->rootfs, "etc", "group", NULL);
-  write_text (path, "root:x:0:\napp:x:1001:\nextra:x:29:app\n", 0644);
+  ctrd_test_write_file (path, "root:x:0:\napp:x:1001:\nextra:x:29:app\n", 0644);
   g_clear_pointer (&path, g_free);
   path = g_build_filename (fx->rootfs, "data", "seed.txt", NULL);
-  write_text (path, "from the image\n", 0644);
+  ctrd_test_write_file (path, "from the image\n", 0644);
 
-  write_text (fx->host_resolv_conf,
-              "nameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch example.org\n", 0644);
-  write_text (fx->host_hosts, "127.0.0.1 localhost\n", 0644);
+  ctrd_test_write_file (fx->host_resolv_conf,
+                        "nameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch example.org\n", 0644);
+  ctrd_test_write_file (fx->host_hosts, "127.0.0.1 localhost\n", 0644);
 
   fx->volumes = ctrd_volumes_new (fx->tmpdir, &error);
   g_assert_no_error (error);
@@ -236,10 +212,10 @@ test_generated_files (Fixture *fx, gconstpointer data)
   g_assert_true (prepare (fx, &error));
   g_assert_no_error (error);
 
-  hostname = read_text (fx->run_dir, "hostname");
-  resolv = read_text (fx->run_dir, "resolv.conf");
-  hosts = read_text (fx->run_dir, "hosts");
-  containerenv = read_text (fx->run_dir, ".containerenv");
+  hostname = ctrd_test_read_file_in (fx->run_dir, "hostname");
+  resolv = ctrd_test_read_file_in (fx->run_dir, "resolv.conf");
+  hosts = ctrd_test_read_file_in (fx->run_dir, "hosts");
+  containerenv = ctrd_test_read_file_in (fx->run_dir, ".containerenv");
   g_assert_cmpstr (hostname, ==, "webhost\n");
   /* the host's resolver minus its localhost server */
   g_assert_null (strstr (resolv, "127.0.0.53"));
@@ -318,7 +294,7 @@ test_volume (Fixture *fx, gconstpointer data)
 
   g_assert_true (ctrd_volumes_exists (fx->volumes, "webdata"));
   data_dir = g_build_filename (ctrd_volumes_get_dir (fx->volumes), "webdata", "_data", NULL);
-  seed = read_text (data_dir, "seed.txt");
+  seed = ctrd_test_read_file_in (data_dir, "seed.txt");
   g_assert_cmpstr (seed, ==, "from the image\n");
 
   mount = find_mount (load_spec (fx, parser), "/data");
@@ -342,7 +318,7 @@ test_hooks (Fixture *fx, gconstpointer data)
   g_autoptr (CtrdHookSet) set = NULL;
   JsonObject *hooks;
 
-  write_text (hook_program, "#!/bin/sh\nexit 0\n", 0755);
+  ctrd_test_write_file (hook_program, "#!/bin/sh\nexit 0\n", 0755);
   hook_json = g_strdup_printf ("{\"version\": \"1.0.0\", \"hook\": {\"path\": \"%s\"}, "
                                "\"when\": {\"always\": true}, "
                                "\"stages\": [\"prestart\", \"poststop\"]}",
@@ -351,12 +327,12 @@ test_hooks (Fixture *fx, gconstpointer data)
                                 "\"when\": {\"commands\": [\"^/nothing$\"]}, "
                                 "\"stages\": [\"createRuntime\"]}",
                                 hook_program);
-  write_text (hook_file, hook_json, 0644);
-  write_text (never_file, never_json, 0644);
+  ctrd_test_write_file (hook_file, hook_json, 0644);
+  ctrd_test_write_file (never_file, never_json, 0644);
   g_assert_true (prepare (fx, &error));
   g_assert_no_error (error);
 
-  kept = read_text (fx->run_dir, CTRD_BUNDLE_HOOKS_FILE);
+  kept = ctrd_test_read_file_in (fx->run_dir, CTRD_BUNDLE_HOOKS_FILE);
   set = ctrd_hook_set_from_json (kept, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (set->stages[CTRD_HOOK_PRESTART]->len, ==, 1);
@@ -381,7 +357,7 @@ test_no_hooks (Fixture *fx, gconstpointer data)
 
   g_assert_true (prepare (fx, &error));
   g_assert_no_error (error);
-  kept = read_text (fx->run_dir, CTRD_BUNDLE_HOOKS_FILE);
+  kept = ctrd_test_read_file_in (fx->run_dir, CTRD_BUNDLE_HOOKS_FILE);
   set = ctrd_hook_set_from_json (kept, &error);
   g_assert_no_error (error);
   g_assert_true (ctrd_hook_set_is_empty (set));
@@ -415,7 +391,7 @@ test_prepare_again (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (bundle_listing_again, ==, bundle_listing);
   g_assert_cmpstr (bundle_listing, ==, "config.json");
 
-  hostname = read_text (fx->run_dir, "hostname");
+  hostname = ctrd_test_read_file_in (fx->run_dir, "hostname");
   g_assert_cmpstr (hostname, ==, "renamed\n");
   g_assert_cmpstr (json_object_get_string_member (load_spec (fx, parser), "hostname"), ==,
                    "renamed");

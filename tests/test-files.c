@@ -39,40 +39,6 @@ typedef struct
 } Fixture;
 
 static void
-write_file (const char *dir, const char *relative, const char *contents)
-{
-  g_autofree char *path = g_build_filename (dir, relative, NULL);
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_autoptr (GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-  g_file_set_contents (path, contents, -1, &error);
-  g_assert_no_error (error);
-}
-
-static void
-make_symlink (const char *dir, const char *relative, const char *target)
-{
-  g_autofree char *path = g_build_filename (dir, relative, NULL);
-  g_autofree char *parent = g_path_get_dirname (path);
-
-  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-  g_assert_cmpint (symlink (target, path), ==, 0);
-}
-
-static char *
-read_file (const char *dir, const char *relative)
-{
-  g_autofree char *path = g_build_filename (dir, relative, NULL);
-  g_autoptr (GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
-}
-
-static void
 fixture_setup (Fixture *fx, gconstpointer data)
 {
   fx->tmpdir = ctrd_test_make_tmpdir ("test-files-XXXXXX");
@@ -81,9 +47,9 @@ fixture_setup (Fixture *fx, gconstpointer data)
   fx->run_dir = g_build_filename (fx->tmpdir, "run", "ctr", NULL);
   fx->host_resolv = g_build_filename (fx->outside, "resolv.conf", NULL);
   fx->host_hosts = g_build_filename (fx->outside, "hosts", NULL);
-  write_file (fx->image, "etc/passwd", image_passwd);
-  write_file (fx->image, "etc/group", image_group);
-  write_file (fx->outside, "secret", "evil:x:777:777::/:/bin/sh\n");
+  ctrd_test_write_file_in (fx->image, "etc/passwd", image_passwd, 0);
+  ctrd_test_write_file_in (fx->image, "etc/group", image_group, 0);
+  ctrd_test_write_file_in (fx->outside, "secret", "evil:x:777:777::/:/bin/sh\n", 0);
 }
 
 static void
@@ -110,14 +76,14 @@ test_read_in_root_symlinks (Fixture *fx, gconstpointer data)
   gsize len = 0;
 
   /* an absolute symlink to a host file reads the image's file of that name */
-  make_symlink (fx->image, "etc/abs-link", secret);
+  ctrd_test_make_symlink_in (fx->image, "etc/abs-link", secret);
   g_assert_false (
       ctrd_files_read_in_root (fx->image, "/etc/abs-link", 1024, &contents, NULL, &error));
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND);
   g_assert_null (contents);
   g_clear_error (&error);
 
-  write_file (fx->image, secret, "inside the image\n");
+  ctrd_test_write_file_in (fx->image, secret, "inside the image\n", 0);
   g_assert_true (
       ctrd_files_read_in_root (fx->image, "/etc/abs-link", 1024, &contents, &len, &error));
   g_assert_no_error (error);
@@ -126,7 +92,7 @@ test_read_in_root_symlinks (Fixture *fx, gconstpointer data)
   g_clear_pointer (&contents, g_free);
 
   /* ".." cannot climb above the image root either */
-  make_symlink (fx->image, "etc/rel-link", relative_escape);
+  ctrd_test_make_symlink_in (fx->image, "etc/rel-link", relative_escape);
   g_assert_false (
       ctrd_files_read_in_root (fx->image, "etc/rel-link", 1024, &contents, NULL, &error));
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND);
@@ -137,7 +103,7 @@ test_read_in_root_symlinks (Fixture *fx, gconstpointer data)
   g_clear_error (&error);
 
   /* a symlink inside the image works as the image means it */
-  make_symlink (fx->image, "etc/passwd-link", "passwd");
+  ctrd_test_make_symlink_in (fx->image, "etc/passwd-link", "passwd");
   g_assert_true (
       ctrd_files_read_in_root (fx->image, "/etc/passwd-link", 4096, &contents, NULL, &error));
   g_assert_no_error (error);
@@ -162,7 +128,7 @@ test_read_in_root_kinds_and_limits (Fixture *fx, gconstpointer data)
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
-  write_file (fx->image, "etc/big", big);
+  ctrd_test_write_file_in (fx->image, "etc/big", big, 0);
   g_assert_false (ctrd_files_read_in_root (fx->image, "/etc/big", 1999, &contents, NULL, &error));
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED);
   g_clear_error (&error);
@@ -281,7 +247,7 @@ test_resolve_user_image_symlink (Fixture *fx, gconstpointer data)
 
   /* /etc/passwd -> a host file: the host's users must stay invisible */
   g_assert_cmpint (g_unlink (passwd), ==, 0);
-  make_symlink (fx->image, "etc/passwd", secret);
+  ctrd_test_make_symlink_in (fx->image, "etc/passwd", secret);
   user = ctrd_files_resolve_user (fx->image, "evil", &error);
   g_assert_null (user);
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
@@ -397,18 +363,19 @@ test_generate_files (Fixture *fx, gconstpointer data)
   g_autofree char *containerenv = NULL;
   g_autofree char *expected_env = NULL;
 
-  write_file (fx->outside, "resolv.conf",
-              "# generated\n"
-              "nameserver 127.0.0.53\n"
-              "nameserver 10.0.0.1 # office\n"
-              "nameserver\t::1\n"
-              "nameserver 127.1.2.3\n"
-              "nameserver 2001:db8::53\n"
-              "domain ignored.example\n"
-              "search old.example\n"
-              "search a.example  b.example\n"
-              "options ndots:2 edns0\n");
-  write_file (fx->outside, "hosts", "127.0.0.1\tlocalhost\n10.1.1.1 gateway");
+  ctrd_test_write_file_in (fx->outside, "resolv.conf",
+                           "# generated\n"
+                           "nameserver 127.0.0.53\n"
+                           "nameserver 10.0.0.1 # office\n"
+                           "nameserver\t::1\n"
+                           "nameserver 127.1.2.3\n"
+                           "nameserver 2001:db8::53\n"
+                           "domain ignored.example\n"
+                           "search old.example\n"
+                           "search a.example  b.example\n"
+                           "options ndots:2 edns0\n",
+                           0);
+  ctrd_test_write_file_in (fx->outside, "hosts", "127.0.0.1\tlocalhost\n10.1.1.1 gateway", 0);
 
   init_params (fx, &params);
   params.add_hosts = add_hosts;
@@ -419,20 +386,20 @@ test_generate_files (Fixture *fx, gconstpointer data)
                    "/etc/resolv.conf=resolv.conf /etc/hosts=hosts /etc/hostname=hostname "
                    "/run/.containerenv=.containerenv");
 
-  resolv = read_file (fx->run_dir, "resolv.conf");
+  resolv = ctrd_test_read_file_in (fx->run_dir, "resolv.conf");
   g_assert_cmpstr (resolv, ==,
                    "search a.example b.example\n"
                    "nameserver 10.0.0.1\n"
                    "nameserver 2001:db8::53\n"
                    "options ndots:2 edns0\n");
-  hosts = read_file (fx->run_dir, "hosts");
+  hosts = ctrd_test_read_file_in (fx->run_dir, "hosts");
   g_assert_cmpstr (hosts, ==,
                    "127.0.0.1\tlocalhost\n10.1.1.1 gateway\n"
                    "10.0.0.2\tdb\n2001:db8::1\tv6\n"
                    "127.0.0.1\twebhost web\n::1\twebhost web\n");
-  hostname = read_file (fx->run_dir, "hostname");
+  hostname = ctrd_test_read_file_in (fx->run_dir, "hostname");
   g_assert_cmpstr (hostname, ==, "webhost\n");
-  containerenv = read_file (fx->run_dir, ".containerenv");
+  containerenv = ctrd_test_read_file_in (fx->run_dir, ".containerenv");
   expected_env = g_strdup_printf ("engine=\"containersd-%s\"\nname=\"web\"\nid=\"%s\"\n"
                                   "image=\"busybox:latest\"\nimageid=\"%s\"\nrootless=0\n",
                                   PACKAGE_VERSION, TEST_ID, TEST_IMAGE_ID);
@@ -460,17 +427,17 @@ test_generate_dns_overrides (Fixture *fx, gconstpointer data)
   g_autofree char *hosts = NULL;
 
   /* only localhost resolvers, no hosts file: Google's servers, like libnetwork */
-  write_file (fx->outside, "resolv.conf", "nameserver 127.0.0.53\nsearch lan\n");
+  ctrd_test_write_file_in (fx->outside, "resolv.conf", "nameserver 127.0.0.53\nsearch lan\n", 0);
   init_params (fx, &params);
   params.hostname = NULL;
   params.name = NULL;
   mounts = ctrd_files_generate (fx->run_dir, &params, &error);
   g_assert_no_error (error);
-  resolv = read_file (fx->run_dir, "resolv.conf");
+  resolv = ctrd_test_read_file_in (fx->run_dir, "resolv.conf");
   g_assert_cmpstr (resolv, ==,
                    "search lan\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
                    "nameserver 2001:4860:4860::8888\nnameserver 2001:4860:4860::8844\n");
-  hosts = read_file (fx->run_dir, "hosts");
+  hosts = ctrd_test_read_file_in (fx->run_dir, "hosts");
   /* without a host name the short ID names the container */
   g_assert_cmpstr (hosts, ==, "127.0.0.1\t0123456789ab\n::1\t0123456789ab\n");
   g_clear_pointer (&resolv, g_free);
@@ -481,7 +448,7 @@ test_generate_dns_overrides (Fixture *fx, gconstpointer data)
   params.dns_options = options;
   mounts = ctrd_files_generate (fx->run_dir, &params, &error);
   g_assert_no_error (error);
-  resolv = read_file (fx->run_dir, "resolv.conf");
+  resolv = ctrd_test_read_file_in (fx->run_dir, "resolv.conf");
   g_assert_cmpstr (resolv, ==,
                    "search corp.example\nnameserver 192.0.2.1\nnameserver 2001:db8::2\n"
                    "options ndots:5\n");
@@ -492,7 +459,7 @@ test_generate_dns_overrides (Fixture *fx, gconstpointer data)
   params.dns_search = no_search;
   mounts = ctrd_files_generate (fx->run_dir, &params, &error);
   g_assert_no_error (error);
-  resolv = read_file (fx->run_dir, "resolv.conf");
+  resolv = ctrd_test_read_file_in (fx->run_dir, "resolv.conf");
   g_assert_cmpstr (resolv, ==, "nameserver 192.0.2.1\nnameserver 2001:db8::2\noptions ndots:5\n");
 }
 
@@ -558,7 +525,7 @@ test_generate_passwd_and_group (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   /* the image's group is a symlink to a host file: the copy must not take it */
   g_assert_cmpint (g_unlink (image_group_path), ==, 0);
-  make_symlink (fx->image, "etc/group", secret);
+  ctrd_test_make_symlink_in (fx->image, "etc/group", secret);
 
   init_params (fx, &params);
   params.user = user;
@@ -568,11 +535,11 @@ test_generate_passwd_and_group (Fixture *fx, gconstpointer data)
   summary = mount_summary (mounts, fx->run_dir);
   g_assert_true (g_str_has_suffix (summary, " /etc/passwd=passwd /etc/group=group"));
 
-  passwd = read_file (fx->run_dir, "passwd");
+  passwd = ctrd_test_read_file_in (fx->run_dir, "passwd");
   /* the image has no newline at its end: the line still starts on its own */
   expected = g_strconcat (image_passwd, "\n4242:x:4242:4343:container user:/srv:/bin/sh\n", NULL);
   g_assert_cmpstr (passwd, ==, expected);
-  group = read_file (fx->run_dir, "group");
+  group = ctrd_test_read_file_in (fx->run_dir, "group");
   g_assert_cmpstr (group, ==, "4343:x:4343:\n");
   assert_mode (fx->run_dir, "passwd", 0644);
   g_clear_pointer (&mounts, g_ptr_array_unref);
@@ -648,8 +615,8 @@ test_ensure_directory (Fixture *fx, gconstpointer data)
 
   /* a symlink in the image pointing out of it: nothing appears outside */
   outside_listing = ctrd_test_dir_listing (fx->outside);
-  make_symlink (fx->image, "escape", "../../../../../../../../../../../outside");
-  make_symlink (fx->image, "abs", fx->outside);
+  ctrd_test_make_symlink_in (fx->image, "escape", "../../../../../../../../../../../outside");
+  ctrd_test_make_symlink_in (fx->image, "abs", fx->outside);
   (void) ctrd_files_ensure_directory (fx->image, "/escape/new", 0, 0, NULL);
   (void) ctrd_files_ensure_directory (fx->image, "/abs/new", 0, 0, NULL);
   after_listing = ctrd_test_dir_listing (fx->outside);
@@ -677,7 +644,7 @@ test_write_atomically (Fixture *fx, gconstpointer data)
   assert_mode (path, NULL, 0640);
   g_assert_true (ctrd_files_write_atomically (path, "two\n", 4, 0600, &error));
   assert_mode (path, NULL, 0600);
-  contents = read_file (fx->tmpdir, "atomic");
+  contents = ctrd_test_read_file_in (fx->tmpdir, "atomic");
   g_assert_cmpstr (contents, ==, "two\n");
 
   g_assert_false (ctrd_files_write_atomically ("/nonexistent-dir/x", "x", 1, 0600, &error));

@@ -24,21 +24,11 @@ typedef struct
 } Fixture;
 
 static void
-write_text (const char *path, const char *text, guint mode)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (chmod (path, mode), ==, 0);
-}
-
-static void
 write_hook_file (const char *dir, const char *name, const char *json)
 {
   g_autofree char *path = g_build_filename (dir, name, NULL);
 
-  write_text (path, json, 0644);
+  ctrd_test_write_file (path, json, 0644);
 }
 
 /* A script that saves its stdin, argv and environment as markers/NAME*. */
@@ -51,7 +41,7 @@ make_marker_script (Fixture *fx, const char *name, const char *extra)
       g_strdup_printf ("#!/bin/sh\ncat > '%s.stdin'\necho \"$*\" > '%s.args'\n"
                        "env > '%s.env'\necho %s >> '%s/order'\n%s\n",
                        marker, marker, marker, name, fx->markers, extra != NULL ? extra : "");
-  write_text (path, script, 0755);
+  ctrd_test_write_file (path, script, 0755);
   return g_steal_pointer (&path);
 }
 

@@ -387,23 +387,10 @@ sample_clear (Sample *sample)
 
 /* ---- checking results ---- */
 
-static OstreeRepo *
-open_repo (Fixture *fx)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = g_build_filename (fx->root, "repo", NULL);
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  OstreeRepo *repo = ostree_repo_new (file);
-
-  ostree_repo_open (repo, NULL, &error);
-  g_assert_no_error (error);
-  return repo;
-}
-
 static guint
 n_refs (Fixture *fx)
 {
-  g_autoptr (OstreeRepo) repo = open_repo (fx);
+  g_autoptr (OstreeRepo) repo = ctrd_test_open_repo (fx->root);
   g_autoptr (GHashTable) refs = NULL;
   g_autoptr (GError) error = NULL;
 
@@ -423,36 +410,6 @@ leftovers_snapshot (Fixture *fx)
   return g_strdup_printf ("refs=%u|tmp=%s|root=%s", n_refs (fx), tmp_listing, root_listing);
 }
 
-static void
-assert_contents (const char *dir, const char *rel, const char *expected)
-{
-  g_autofree char *path = g_build_filename (dir, rel, NULL);
-  g_autofree char *contents = NULL;
-  g_autoptr (GError) error = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (contents, ==, expected);
-}
-
-static void
-assert_missing (const char *dir, const char *rel)
-{
-  g_autofree char *path = g_build_filename (dir, rel, NULL);
-  struct stat st;
-
-  g_assert_cmpint (lstat (path, &st), ==, -1);
-  g_assert_cmpint (errno, ==, ENOENT);
-}
-
-static void
-lstat_ok (const char *dir, const char *rel, struct stat *st)
-{
-  g_autofree char *path = g_build_filename (dir, rel, NULL);
-
-  g_assert_no_errno (lstat (path, st));
-}
-
 /* The sample's three layers, applied in order. */
 static void
 assert_sample_tree (Fixture *fx, const char *commit)
@@ -465,12 +422,12 @@ assert_sample_tree (Fixture *fx, const char *commit)
   gssize n;
 
   g_assert_no_error (error);
-  assert_contents (co, "bin/tool", "tool v1\n");
-  lstat_ok (co, "bin/tool", &st);
+  ctrd_test_assert_file_contents (co, "bin/tool", "tool v1\n");
+  ctrd_test_lstat (co, "bin/tool", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 04755);
-  lstat_ok (co, "bin/tool-link", &st2);
+  ctrd_test_lstat (co, "bin/tool-link", &st2);
   g_assert_cmpint (st2.st_ino, ==, st.st_ino);
-  lstat_ok (co, "bin/tool2", &st2);
+  ctrd_test_lstat (co, "bin/tool2", &st2);
   g_assert_cmpint (st2.st_ino, ==, st.st_ino);
   keep = g_build_filename (co, "bin/sh", NULL);
   n = readlink (keep, target, sizeof target - 1);
@@ -478,33 +435,33 @@ assert_sample_tree (Fixture *fx, const char *commit)
   target[n] = '\0';
   g_assert_cmpstr (target, ==, "tool");
 
-  assert_contents (co, "etc/motd", "motd v2\n");
-  assert_missing (co, "etc/remove-me");
-  assert_contents (co, "etc/keep", "keep v3\n");
-  assert_missing (co, "etc/.wh.keep");
-  assert_missing (co, "etc/.wh.remove-me");
-  assert_missing (co, "etc/.wh..wh.plnk");
+  ctrd_test_assert_file_contents (co, "etc/motd", "motd v2\n");
+  ctrd_test_assert_missing (co, "etc/remove-me");
+  ctrd_test_assert_file_contents (co, "etc/keep", "keep v3\n");
+  ctrd_test_assert_missing (co, "etc/.wh.keep");
+  ctrd_test_assert_missing (co, "etc/.wh.remove-me");
+  ctrd_test_assert_missing (co, "etc/.wh..wh.plnk");
 
-  assert_contents (co, "opq/new1", "new1\n");
-  assert_contents (co, "opq/new3", "n3\n");
-  assert_missing (co, "opq/old1");
-  assert_missing (co, "opq/sub");
-  assert_missing (co, "opq/.wh..wh..opq");
+  ctrd_test_assert_file_contents (co, "opq/new1", "new1\n");
+  ctrd_test_assert_file_contents (co, "opq/new3", "n3\n");
+  ctrd_test_assert_missing (co, "opq/old1");
+  ctrd_test_assert_missing (co, "opq/sub");
+  ctrd_test_assert_missing (co, "opq/.wh..wh..opq");
 
-  lstat_ok (co, "home/user/file", &st);
+  ctrd_test_lstat (co, "home/user/file", &st);
   g_assert_cmpint (st.st_uid, ==, 1000);
   g_assert_cmpint (st.st_gid, ==, 1000);
   g_assert_cmpint (st.st_mode & 07777, ==, 0600);
-  lstat_ok (co, "home/user", &st);
+  ctrd_test_lstat (co, "home/user", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
 
-  assert_missing (co, "gone-dir");
-  assert_missing (co, ".wh.gone-dir");
-  lstat_ok (co, "replaced", &st);
+  ctrd_test_assert_missing (co, "gone-dir");
+  ctrd_test_assert_missing (co, ".wh.gone-dir");
+  ctrd_test_lstat (co, "replaced", &st);
   g_assert_true (S_ISDIR (st.st_mode));
   g_assert_cmpint (st.st_mode & 07777, ==, 0750);
-  assert_contents (co, "replaced/inner", "inner\n");
-  assert_missing (co, "dev/null");
+  ctrd_test_assert_file_contents (co, "replaced/inner", "inner\n");
+  ctrd_test_assert_missing (co, "dev/null");
 }
 
 /* The ID is the digest of the config bytes, which are kept verbatim. */
@@ -805,8 +762,8 @@ test_rootfs_auto (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   co = ctrd_storage_ensure_checkout (fx->storage, result->commit, NULL, &error);
   g_assert_no_error (error);
-  assert_contents (co, "etc/keep", "keep v3\n");
-  assert_contents (co, "etc/.wh.keep", "");
+  ctrd_test_assert_file_contents (co, "etc/keep", "keep v3\n");
+  ctrd_test_assert_file_contents (co, "etc/.wh.keep", "");
   g_assert_cmpuint (g_strv_length (result->names ?: (char *[]){ NULL }), ==, 0);
 }
 
@@ -1205,7 +1162,7 @@ test_export_round_trip (Fixture *fx, gconstpointer data)
   g_assert_cmpstrv (back->names, ((const char *const[]){ "localhost/round:trip", NULL }));
   /* A new config (it describes the one flattened layer), the same files. */
   g_assert_cmpstr (back->image_id, !=, image->image_id);
-  repo = open_repo (fx);
+  repo = ctrd_test_open_repo (fx->root);
   ostree_repo_read_commit (repo, image->commit, &root_a, NULL, NULL, &error);
   g_assert_no_error (error);
   ostree_repo_read_commit (repo, back->commit, &root_b, NULL, NULL, &error);

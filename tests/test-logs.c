@@ -419,40 +419,6 @@ test_read_long_lines (Fixture *fx, gconstpointer data)
 
 typedef struct
 {
-  int fd;
-  gssize stop_after; /* close the read end after this many bytes; -1 = read to EOF */
-  GString *data;
-} PipeReader;
-
-static gpointer
-pipe_reader_thread (gpointer user_data)
-{
-  PipeReader *reader = user_data;
-  char buf[4096];
-
-  for (;;)
-    {
-      gssize want = sizeof buf;
-      gssize n;
-
-      if (reader->stop_after >= 0)
-        want = MIN (want, reader->stop_after - (gssize) reader->data->len);
-      if (want <= 0)
-        break;
-      n = read (reader->fd, buf, want);
-      if (n < 0 && errno == EINTR)
-        continue;
-      g_assert_cmpint (n, >=, 0);
-      if (n == 0)
-        break;
-      g_string_append_len (reader->data, buf, n);
-    }
-  close (reader->fd);
-  return NULL;
-}
-
-typedef struct
-{
   gboolean ok;
   GError *error;
   char *output;
@@ -475,19 +441,20 @@ run_stream (const char *path, const CtrdLogsStreamOptions *options,
             gssize stop_after, StreamResult *result)
 {
   int fds[2];
-  PipeReader reader = { 0 };
+  CtrdTestPipeReader reader = { 0 };
   GThread *thread;
 
   g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
   reader.fd = fds[0];
   reader.stop_after = stop_after;
-  reader.data = g_string_new (NULL);
-  thread = g_thread_new ("pipe-reader", pipe_reader_thread, &reader);
+  reader.data = g_byte_array_new ();
+  thread = g_thread_new ("pipe-reader", ctrd_test_pipe_reader_thread, &reader);
   result->ok = ctrd_logs_stream (path, fds[1], options, still_writing, user_data, cancellable,
                                  &result->error);
   close (fds[1]);
   g_thread_join (thread);
-  result->output = g_string_free (reader.data, FALSE);
+  g_byte_array_append (reader.data, (const guint8 *) "", 1);
+  result->output = (char *) g_byte_array_free (reader.data, FALSE);
   g_assert_true (result->ok == (result->error == NULL));
 }
 

@@ -103,19 +103,6 @@ gunzip_bytes (GBytes *gz)
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
 
-static OstreeRepo *
-open_repo (Fixture *fx)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *path = g_build_filename (fx->root, "repo", NULL);
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  OstreeRepo *repo = ostree_repo_new (file);
-
-  ostree_repo_open (repo, NULL, &error);
-  g_assert_no_error (error);
-  return repo;
-}
-
 static int
 compare_lines (gconstpointer a, gconstpointer b)
 {
@@ -126,7 +113,7 @@ compare_lines (gconstpointer a, gconstpointer b)
 static char *
 refs_snapshot (Fixture *fx)
 {
-  g_autoptr(OstreeRepo) repo = open_repo (fx);
+  g_autoptr (OstreeRepo) repo = ctrd_test_open_repo (fx->root);
   g_autoptr(GHashTable) refs = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
@@ -146,7 +133,7 @@ refs_snapshot (Fixture *fx)
 static char *
 ref_target (Fixture *fx, const char *image_id)
 {
-  g_autoptr(OstreeRepo) repo = open_repo (fx);
+  g_autoptr (OstreeRepo) repo = ctrd_test_open_repo (fx->root);
   g_autofree char *ref = g_strconcat ("images/", image_id, NULL);
   g_autoptr(GError) error = NULL;
   char *checksum = NULL;
@@ -231,40 +218,10 @@ checkout_ok (Fixture *fx, const char *commit)
   return path;
 }
 
-static void
-assert_file_contents (const char *dir, const char *rel, const char *expected)
-{
-  g_autofree char *path = g_build_filename (dir, rel, NULL);
-  g_autofree char *contents = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (contents, ==, expected);
-}
-
-static void
-assert_missing (const char *dir, const char *rel)
-{
-  g_autofree char *path = g_build_filename (dir, rel, NULL);
-  struct stat st;
-
-  g_assert_cmpint (lstat (path, &st), ==, -1);
-  g_assert_cmpint (errno, ==, ENOENT);
-}
-
-static void
-stat_ok (const char *dir, const char *rel, struct stat *st)
-{
-  g_autofree char *path = g_build_filename (dir, rel, NULL);
-
-  g_assert_no_errno (lstat (path, st));
-}
-
 static char *
 repo_object_path (Fixture *fx, const char *commit, const char *rel)
 {
-  g_autoptr(OstreeRepo) repo = open_repo (fx);
+  g_autoptr (OstreeRepo) repo = ctrd_test_open_repo (fx->root);
   g_autoptr(GFile) root = NULL;
   g_autoptr(GFile) file = NULL;
   g_autoptr(GError) error = NULL;
@@ -353,7 +310,7 @@ assert_import_result (Fixture *fx, CtrdImportResult *result, GBytes *plain_tar, 
   g_assert_cmpuint (json_array_get_length (diff_ids), ==, 1);
   g_assert_cmpstr (json_array_get_string_element (diff_ids, 0), ==, diff_id);
 
-  repo = open_repo (fx);
+  repo = ctrd_test_open_repo (fx->root);
   ostree_repo_load_commit (repo, result->commit, &commit_variant, NULL, &error);
   g_assert_no_error (error);
   metadata = g_variant_get_child_value (commit_variant, 0);
@@ -370,7 +327,7 @@ assert_private_dir (const char *root, const char *rel)
 {
   struct stat st;
 
-  stat_ok (root, rel, &st);
+  ctrd_test_lstat (root, rel, &st);
   g_assert_true (S_ISDIR (st.st_mode));
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
   g_assert_cmpint (st.st_uid, ==, geteuid ());
@@ -512,32 +469,32 @@ test_checkout_hardlinks (Fixture *fx, gconstpointer data)
   struct stat st, object_st, tool_st, tool2_st;
 
   g_assert_cmpstr (checkout, ==, expected);
-  assert_file_contents (checkout, "etc/hello", "hello world\n");
-  assert_file_contents (checkout, "bin/tool", "#!/bin/sh\necho tool\n");
-  assert_file_contents (checkout, "var/empty", "");
+  ctrd_test_assert_file_contents (checkout, "etc/hello", "hello world\n");
+  ctrd_test_assert_file_contents (checkout, "bin/tool", "#!/bin/sh\necho tool\n");
+  ctrd_test_assert_file_contents (checkout, "var/empty", "");
 
   /* Hardlinked to the repo object: no copy. */
-  stat_ok (checkout, "etc/hello", &st);
+  ctrd_test_lstat (checkout, "etc/hello", &st);
   g_assert_no_errno (stat (object, &object_st));
   g_assert_cmpuint (st.st_ino, ==, object_st.st_ino);
   g_assert_cmpuint (st.st_dev, ==, object_st.st_dev);
   g_assert_cmpuint (st.st_nlink, >, 1);
 
   /* Modes and owners as in the tar, setuid included. */
-  stat_ok (checkout, ".", &st);
+  ctrd_test_lstat (checkout, ".", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 0751);
-  stat_ok (checkout, "bin/tool", &tool_st);
+  ctrd_test_lstat (checkout, "bin/tool", &tool_st);
   g_assert_cmpint (tool_st.st_mode & 07777, ==, 04755);
-  stat_ok (checkout, "home/user/.profile", &st);
+  ctrd_test_lstat (checkout, "home/user/.profile", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 0600);
   g_assert_cmpint (st.st_uid, ==, 1000);
   g_assert_cmpint (st.st_gid, ==, 1000);
   /* Parents the tar did not list are 0755 root. */
-  stat_ok (checkout, "home", &st);
+  ctrd_test_lstat (checkout, "home", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 0755);
   g_assert_cmpint (st.st_uid, ==, 0);
 
-  stat_ok (checkout, "bin/tool2", &tool2_st);
+  ctrd_test_lstat (checkout, "bin/tool2", &tool2_st);
   g_assert_cmpuint (tool_st.st_ino, ==, tool2_st.st_ino);
   {
     g_autofree char *sh = g_build_filename (checkout, "bin", "sh", NULL);
@@ -660,7 +617,7 @@ test_import_evil (Fixture *fx, gconstpointer data)
 
           g_assert_no_error (error);
           checkout = checkout_ok (fx, result->commit);
-          assert_file_contents (checkout, c->kept_as, "inside");
+          ctrd_test_assert_file_contents (checkout, c->kept_as, "inside");
           outside_checkout = outside_snapshot (fx);
           g_assert_cmpstr (outside_checkout, ==, outside_before);
         }
@@ -686,7 +643,7 @@ test_import_symlink_kept_as_data (Fixture *fx, gconstpointer data)
   struct stat st;
 
   g_assert_cmpstr (target, ==, "../../../../../canary");
-  stat_ok (checkout, "etc", &st);
+  ctrd_test_lstat (checkout, "etc", &st);
   g_assert_true (S_ISLNK (st.st_mode));
   g_assert_cmpstr (after, ==, before);
 }
@@ -856,10 +813,10 @@ test_import_skips_devices (Fixture *fx, gconstpointer data)
   g_test_assert_expected_messages ();
 
   checkout = checkout_ok (fx, result->commit);
-  assert_missing (checkout, "dev/null");
-  assert_missing (checkout, "dev/loop0");
-  assert_missing (checkout, "run/fifo");
-  assert_file_contents (checkout, "etc/kept", "kept\n");
+  ctrd_test_assert_missing (checkout, "dev/null");
+  ctrd_test_assert_missing (checkout, "dev/loop0");
+  ctrd_test_assert_missing (checkout, "run/fifo");
+  ctrd_test_assert_file_contents (checkout, "etc/kept", "kept\n");
 }
 
 static void
@@ -884,7 +841,7 @@ test_import_skipped_log_is_capped (Fixture *fx, gconstpointer data)
   result = import_ok (fx, members, G_N_ELEMENTS (members));
   g_test_assert_expected_messages ();
   checkout = checkout_ok (fx, result->commit);
-  assert_missing (checkout, "run/fifo25");
+  ctrd_test_assert_missing (checkout, "run/fifo25");
 }
 
 static void
@@ -921,7 +878,7 @@ test_import_names (Fixture *fx, gconstpointer data)
   g_autoptr(CtrdImportResult) result = import_ok (fx, utf8, 1);
   g_autofree char *checkout = checkout_ok (fx, result->commit);
 
-  assert_file_contents (checkout, "grüße/straße.txt", "utf8\n");
+  ctrd_test_assert_file_contents (checkout, "grüße/straße.txt", "utf8\n");
 
   for (guint i = 0; i < 300; i++)
     g_string_append (deep, "d/");
@@ -951,12 +908,12 @@ test_import_replaces_and_links (Fixture *fx, gconstpointer data)
   g_autofree char *checkout = checkout_ok (fx, result->commit);
   struct stat a, b, dir;
 
-  assert_file_contents (checkout, "etc/motd", "second\n");
-  assert_file_contents (checkout, "etc/motd.link", "second\n");
-  stat_ok (checkout, "etc/motd", &a);
-  stat_ok (checkout, "etc/motd.link", &b);
+  ctrd_test_assert_file_contents (checkout, "etc/motd", "second\n");
+  ctrd_test_assert_file_contents (checkout, "etc/motd.link", "second\n");
+  ctrd_test_lstat (checkout, "etc/motd", &a);
+  ctrd_test_lstat (checkout, "etc/motd.link", &b);
   g_assert_cmpuint (a.st_ino, ==, b.st_ino);
-  stat_ok (checkout, "etc", &dir);
+  ctrd_test_lstat (checkout, "etc", &dir);
   g_assert_cmpint (dir.st_mode & 07777, ==, 0700);
 }
 
@@ -1076,7 +1033,7 @@ test_import_busybox (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
 
   checkout = checkout_ok (fx, result->commit);
-  stat_ok (checkout, "bin/busybox", &st);
+  ctrd_test_lstat (checkout, "bin/busybox", &st);
   g_assert_no_errno (stat ("/bin/busybox", &host_st));
   g_assert_true (S_ISREG (st.st_mode));
   g_assert_cmpint (st.st_size, ==, host_st.st_size);
@@ -1085,7 +1042,7 @@ test_import_busybox (Fixture *fx, gconstpointer data)
   sh = g_build_filename (checkout, "bin", "sh", NULL);
   target = g_file_read_link (sh, NULL);
   g_assert_cmpstr (target, ==, "busybox");
-  stat_ok (checkout, "tmp", &st);
+  ctrd_test_lstat (checkout, "tmp", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 01777);
   {
     g_autofree char *passwd = g_build_filename (checkout, "etc", "passwd", NULL);
@@ -1147,11 +1104,11 @@ test_container_dirs (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (dir, ==, expected);
   g_assert_true (ctrd_storage_create_container_dirs (fx->storage, CONTAINER_ID, &error));
   g_assert_no_error (error);
-  stat_ok (dir, ".", &st);
+  ctrd_test_lstat (dir, ".", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
-  stat_ok (dir, "upper", &st);
+  ctrd_test_lstat (dir, "upper", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 0755);
-  stat_ok (dir, "work", &st);
+  ctrd_test_lstat (dir, "work", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
 
   g_assert_false (ctrd_storage_create_container_dirs (fx->storage, CONTAINER_ID, &error));
@@ -1258,19 +1215,19 @@ test_overlay (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
 
   /* "/" looks like the image's root. */
-  stat_ok (mountpoint, ".", &st);
+  ctrd_test_lstat (mountpoint, ".", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 0751);
-  assert_file_contents (mountpoint, "etc/hello", "hello world\n");
+  ctrd_test_assert_file_contents (mountpoint, "etc/hello", "hello world\n");
 
   /* Writes land in upper/, never in the shared checkout or the repo. */
   new_file = g_build_filename (mountpoint, "etc", "new", NULL);
   g_assert_true (g_file_set_contents (new_file, "new\n", -1, NULL));
   hello = g_build_filename (mountpoint, "etc", "hello", NULL);
   g_assert_true (g_file_set_contents (hello, "changed\n", -1, NULL));
-  assert_file_contents (upper, "etc/new", "new\n");
-  assert_file_contents (upper, "etc/hello", "changed\n");
-  assert_missing (checkout, "etc/new");
-  assert_file_contents (checkout, "etc/hello", "hello world\n");
+  ctrd_test_assert_file_contents (upper, "etc/new", "new\n");
+  ctrd_test_assert_file_contents (upper, "etc/hello", "changed\n");
+  ctrd_test_assert_missing (checkout, "etc/new");
+  ctrd_test_assert_file_contents (checkout, "etc/hello", "hello world\n");
   g_assert_no_errno (stat (object, &object_after));
   g_assert_cmpint (object_after.st_size, ==, object_before.st_size);
   g_assert_cmpint (object_after.st_mtime, ==, object_before.st_mtime);
@@ -1278,7 +1235,7 @@ test_overlay (Fixture *fx, gconstpointer data)
   g_assert_false (ctrd_storage_remove_container_dirs (fx->storage, CONTAINER_ID, NULL, &error));
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR);
   g_clear_error (&error);
-  assert_file_contents (upper, "etc/new", "new\n");
+  ctrd_test_assert_file_contents (upper, "etc/new", "new\n");
 
   g_assert_true (ctrd_storage_unmount_rootfs (mountpoint, &error));
   g_assert_no_error (error);
@@ -1414,17 +1371,17 @@ test_layers_rules (Fixture *fx, gconstpointer data)
   }
 
   checkout = checkout_ok (fx, result->commit);
-  assert_file_contents (checkout, "a/new", "new\n");
-  assert_missing (checkout, "a/file");
-  assert_missing (checkout, "a/sub");
-  assert_file_contents (checkout, "b/z", "z\n");
-  assert_missing (checkout, "b/x");
-  assert_file_contents (checkout, "c", "c is a file now\n");
-  stat_ok (checkout, "d", &st);
+  ctrd_test_assert_file_contents (checkout, "a/new", "new\n");
+  ctrd_test_assert_missing (checkout, "a/file");
+  ctrd_test_assert_missing (checkout, "a/sub");
+  ctrd_test_assert_file_contents (checkout, "b/z", "z\n");
+  ctrd_test_assert_missing (checkout, "b/x");
+  ctrd_test_assert_file_contents (checkout, "c", "c is a file now\n");
+  ctrd_test_lstat (checkout, "d", &st);
   g_assert_true (S_ISDIR (st.st_mode));
   g_assert_cmpint (st.st_mode & 07777, ==, 0711);
-  assert_missing (checkout, "missing-dir");
-  assert_missing (checkout, ".wh.never-existed");
+  ctrd_test_assert_missing (checkout, "missing-dir");
+  ctrd_test_assert_missing (checkout, ".wh.never-existed");
 
   /* Within one layer a file over a directory is as wrong as in a rootfs
    * tar; the failed import cannot be committed and leaves nothing. */
@@ -1627,7 +1584,7 @@ test_list_changes (Fixture *fx, gconstpointer data)
 static char *
 subtree_checksum (Fixture *fx, const char *commit, const char *rel)
 {
-  g_autoptr(OstreeRepo) repo = open_repo (fx);
+  g_autoptr (OstreeRepo) repo = ctrd_test_open_repo (fx->root);
   g_autoptr(GFile) root = NULL;
   g_autoptr(GFile) dir = NULL;
   g_autoptr(GError) error = NULL;
@@ -1687,26 +1644,26 @@ test_commit_container (Fixture *fx, gconstpointer data)
   }
 
   checkout = checkout_ok (fx, result->commit);
-  assert_file_contents (checkout, "etc/hello", "changed\n");
-  assert_file_contents (checkout, "etc/new", "new\n");
-  stat_ok (checkout, "etc/new", &st);
-  stat_ok (checkout, "etc/new-link", &st2);
+  ctrd_test_assert_file_contents (checkout, "etc/hello", "changed\n");
+  ctrd_test_assert_file_contents (checkout, "etc/new", "new\n");
+  ctrd_test_lstat (checkout, "etc/new", &st);
+  ctrd_test_lstat (checkout, "etc/new-link", &st2);
   g_assert_cmpuint (st.st_ino, ==, st2.st_ino);
-  assert_missing (checkout, "etc/sl");
-  assert_missing (checkout, "var/empty");
-  stat_ok (checkout, "var", &st);
+  ctrd_test_assert_missing (checkout, "etc/sl");
+  ctrd_test_assert_missing (checkout, "var/empty");
+  ctrd_test_lstat (checkout, "var", &st);
   g_assert_true (S_ISDIR (st.st_mode));
-  stat_ok (checkout, "bin/tool", &st);
+  ctrd_test_lstat (checkout, "bin/tool", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
-  assert_file_contents (checkout, "bin/tool", "#!/bin/sh\necho tool\n");
-  assert_missing (checkout, "home/user/.profile");
-  assert_file_contents (checkout, "home/user/fresh", "fresh\n");
-  stat_ok (checkout, "home/user", &st);
+  ctrd_test_assert_file_contents (checkout, "bin/tool", "#!/bin/sh\necho tool\n");
+  ctrd_test_assert_missing (checkout, "home/user/.profile");
+  ctrd_test_assert_file_contents (checkout, "home/user/fresh", "fresh\n");
+  ctrd_test_lstat (checkout, "home/user", &st);
   g_assert_cmpint (st.st_mode & 07777, ==, 0750);
-  assert_missing (checkout, "run-fifo");
+  ctrd_test_assert_missing (checkout, "run-fifo");
   /* The base is untouched. */
-  assert_file_contents (ctr.checkout, "etc/hello", "hello world\n");
-  assert_file_contents (ctr.checkout, "home/user/.profile", "x=1\n");
+  ctrd_test_assert_file_contents (ctr.checkout, "etc/hello", "hello world\n");
+  ctrd_test_assert_file_contents (ctr.checkout, "home/user/.profile", "x=1\n");
 
   /* What the container did not touch is the base's tree, object for object. */
   usr_before = subtree_checksum (fx, ctr.base->commit, "usr");

@@ -398,49 +398,12 @@ test_export_gnu_tar_lists (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (out, "prw------- 0/0               0 "));
 }
 
-typedef struct
-{
-  int fd;
-  gssize stop_after; /* close after this many bytes; -1 = at EOF */
-  gboolean slow;
-  GByteArray *data;
-} PipeReader;
-
-static gpointer
-pipe_reader_thread (gpointer user_data)
-{
-  PipeReader *reader = user_data;
-  guint8 buf[16384];
-
-  for (;;)
-    {
-      gssize want = sizeof buf;
-      gssize n;
-
-      if (reader->stop_after >= 0)
-        want = MIN (want, reader->stop_after - (gssize) reader->data->len);
-      if (want <= 0)
-        break;
-      n = read (reader->fd, buf, want);
-      if (n < 0 && errno == EINTR)
-        continue;
-      g_assert_cmpint (n, >=, 0);
-      if (n == 0)
-        break;
-      g_byte_array_append (reader->data, buf, n);
-      if (reader->slow)
-        g_usleep (200);
-    }
-  close (reader->fd);
-  return NULL;
-}
-
 /* Exports into a pipe read by a thread; returns what it read. */
 static GBytes *
 export_to_pipe (int root_fd, gssize stop_after, gboolean nonblocking, GCancellable *cancellable,
                 guint64 *out_bytes, GError **error)
 {
-  PipeReader reader = { 0 };
+  CtrdTestPipeReader reader = { 0 };
   GThread *thread;
   int fds[2];
   gboolean ok;
@@ -452,7 +415,7 @@ export_to_pipe (int root_fd, gssize stop_after, gboolean nonblocking, GCancellab
   reader.stop_after = stop_after;
   reader.slow = nonblocking;
   reader.data = g_byte_array_new ();
-  thread = g_thread_new ("tar-reader", pipe_reader_thread, &reader);
+  thread = g_thread_new ("tar-reader", ctrd_test_pipe_reader_thread, &reader);
   ok = ctrd_treewalk_tar (root_fd, fds[1], out_bytes, cancellable, error);
   g_assert_true (ok == (error == NULL || *error == NULL));
   close (fds[1]);

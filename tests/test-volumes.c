@@ -54,14 +54,6 @@ make_dir (const char *dir, const char *relative, guint mode, guint uid, guint gi
   g_assert_cmpint (chmod (path, mode), ==, 0);
 }
 
-static void
-make_symlink (const char *dir, const char *relative, const char *target)
-{
-  g_autofree char *path = make_path (dir, relative);
-
-  g_assert_cmpint (symlink (target, path), ==, 0);
-}
-
 /* TRUE if @dir/@relative exists (symlinks not followed). */
 static gboolean
 path_exists (const char *dir, const char *relative)
@@ -70,18 +62,6 @@ path_exists (const char *dir, const char *relative)
   struct stat st;
 
   return lstat (path, &st) == 0;
-}
-
-static char *
-read_text (const char *dir, const char *relative)
-{
-  g_autofree char *path = make_path (dir, relative);
-  g_autoptr (GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
 }
 
 static void
@@ -152,8 +132,8 @@ build_image_tree (Fixture *fx)
   write_file (fx->image, "data/setuid", "#!/bin/sh\n", 04755, 0, 0);
   make_dir (fx->image, "data/sub/deeper", 0711, 7, 8);
   write_file (fx->image, "data/sub/deeper/leaf", "leaf", 0600, 9, 9);
-  make_symlink (fx->image, "data/abs-link", "/etc/passwd");
-  make_symlink (fx->image, "data/rel-link", "../../../../../outside/host-secret");
+  ctrd_test_make_symlink_in (fx->image, "data/abs-link", "/etc/passwd");
+  ctrd_test_make_symlink_in (fx->image, "data/rel-link", "../../../../../outside/host-secret");
   g_assert_cmpint (mkfifo (fifo, 0620), ==, 0);
   g_assert_cmpint (chmod (fifo, 0620), ==, 0);
   g_assert_cmpint (link (original, hardlink), ==, 0);
@@ -191,7 +171,7 @@ test_ensure_copies_image_content (Fixture *fx, gconstpointer data)
   assert_stat (data_dir, "fifo", S_IFIFO, 0620, 0, 0);
   assert_stat (data_dir, "abs-link", S_IFLNK, 0, 0, 0);
   g_assert_false (path_exists (data_dir, "null"));
-  contents = read_text (data_dir, "file");
+  contents = ctrd_test_read_file_in (data_dir, "file");
   g_assert_cmpstr (contents, ==, "content\n");
   /* symlinks are copied as they are, never followed */
   link_path = make_path (data_dir, "rel-link");
@@ -234,7 +214,7 @@ test_ensure_without_image_dir (Fixture *fx, gconstpointer data)
 
   /* the image's volume path is a symlink out of the image: the host's
    * directory must not be copied */
-  make_symlink (fx->image, "evil", fx->outside);
+  ctrd_test_make_symlink_in (fx->image, "evil", fx->outside);
   escaped =
       ctrd_volumes_ensure (fx->volumes, "escaped", fx->image, "/evil", 0, 0, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -318,8 +298,8 @@ test_list_and_remove (Fixture *fx, gconstpointer data)
   alpha = ctrd_volumes_ensure (fx->volumes, "alpha", NULL, "/a", 0, 0, NULL, NULL, &error);
   g_assert_no_error (error);
   /* the container may have planted a symlink to a host path in its volume */
-  make_symlink (beta, "to-host", fx->outside);
-  make_symlink (beta, "to-host-file", "../../../../outside/host-secret");
+  ctrd_test_make_symlink_in (beta, "to-host", fx->outside);
+  ctrd_test_make_symlink_in (beta, "to-host-file", "../../../../outside/host-secret");
 
   names = ctrd_volumes_list (fx->volumes, &error);
   g_assert_no_error (error);
