@@ -1,6 +1,8 @@
 /* ctrd-authority.c: polkit checks with the caller's bus name as subject. */
 #include "config.h"
 
+#include <string.h>
+
 #include <polkit/polkit.h>
 
 #include "ctrd-authority.h"
@@ -16,13 +18,14 @@ struct _CtrdAuthority
   PolkitAuthority *polkit; /* NULL until (and unless) it is obtained */
   GError *polkit_error;    /* why it could not be obtained */
   gboolean polkit_pending;
-  GSList *waiting;         /* checks that wait for the authority (Check*) */
-  GList *pending;          /* every check under way (Check*) */
+  GSList *waiting; /* checks that wait for the authority (Check*) */
+  GList *pending;  /* every check under way (Check*) */
 };
 
 typedef struct
 {
   CtrdAuthority *authority;
+  GDBusInterfaceSkeleton *object; /* the object the call was made on */
   GDBusMethodInvocation *invocation;
   char *action_id;
   char *detail_key;
@@ -44,6 +47,7 @@ check_free (Check *check)
   g_clear_handle_id (&check->timeout_id, g_source_remove);
   g_clear_object (&check->cancellable);
   g_object_unref (check->invocation);
+  g_object_unref (check->object);
   g_free (check->action_id);
   g_free (check->detail_key);
   g_free (check->detail_value);
@@ -55,12 +59,27 @@ deny (Check *check, const char *reason)
 {
   g_message ("Denied %s to %s: %s", check->action_id,
              g_dbus_method_invocation_get_sender (check->invocation), reason);
-  g_dbus_method_invocation_return_error (check->invocation, CTRD_ERROR, CTRD_ERROR_NOT_AUTHORIZED,
-                                         "Not authorized to %s%s%s (polkit action %s)",
-                                         g_dbus_method_invocation_get_method_name (check->invocation),
+  g_dbus_method_invocation_return_error (
+      check->invocation, CTRD_ERROR, CTRD_ERROR_NOT_AUTHORIZED,
+      "Not authorized to %s%s%s (polkit action %s)",
+      g_dbus_method_invocation_get_method_name (check->invocation),
+      check->detail_value != NULL ? " " : "",
+      check->detail_value != NULL ? check->detail_value : "", check->action_id);
+  check_free (check);
+}
+
+/* "Container web was removed": the last part of the interface name, and the
+ * detail the check names the object by. */
+static void
+answer_gone (Check *check)
+{
+  const char *interface = g_dbus_interface_skeleton_get_info (check->object)->name;
+  const char *dot = strrchr (interface, '.');
+
+  g_dbus_method_invocation_return_error (check->invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                         "%s%s%s was removed", dot != NULL ? dot + 1 : interface,
                                          check->detail_value != NULL ? " " : "",
-                                         check->detail_value != NULL ? check->detail_value : "",
-                                         check->action_id);
+                                         check->detail_value != NULL ? check->detail_value : "");
   check_free (check);
 }
 
@@ -75,7 +94,17 @@ allow (Check *check)
       deny (check, "the caller left the bus");
       return;
     }
-  check->func (check->invocation, check->user_data);
+  /* The object may have been removed while polkit was asked: an unexported
+   * skeleton is no longer reachable, and its method must not run. */
+  if (!g_dbus_interface_skeleton_has_connection (
+          check->object, g_dbus_method_invocation_get_connection (check->invocation)))
+    {
+      answer_gone (check);
+      return;
+    }
+  /* @func takes the data: nothing is left for @destroy. */
+  check->destroy = NULL;
+  check->func (check->object, check->invocation, check->user_data);
   check_free (check);
 }
 
@@ -117,8 +146,8 @@ ask_polkit (Check *check)
 {
   CtrdAuthority *authority = check->authority;
   GDBusMessage *message = g_dbus_method_invocation_get_message (check->invocation);
-  gboolean interactive =
-      (g_dbus_message_get_flags (message) & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
+  gboolean interactive = (g_dbus_message_get_flags (message) &
+                          G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
   g_autoptr (PolkitSubject) subject = NULL;
   g_autoptr (PolkitDetails) details = NULL;
 
@@ -135,9 +164,9 @@ ask_polkit (Check *check)
   if (check->detail_key != NULL && check->detail_value != NULL)
     polkit_details_insert (details, check->detail_key, check->detail_value);
 
-  check->timeout_id = g_timeout_add_seconds (
-      interactive ? INTERACTIVE_CHECK_TIMEOUT_SECONDS : CHECK_TIMEOUT_SECONDS, on_check_timeout,
-      check);
+  check->timeout_id = g_timeout_add_seconds (interactive ? INTERACTIVE_CHECK_TIMEOUT_SECONDS
+                                                         : CHECK_TIMEOUT_SECONDS,
+                                             on_check_timeout, check);
   polkit_authority_check_authorization (
       authority->polkit, subject, check->action_id, details,
       interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
@@ -213,13 +242,16 @@ ctrd_authority_free (CtrdAuthority *authority)
 }
 
 void
-ctrd_authority_check (CtrdAuthority *authority, GDBusMethodInvocation *invocation,
+ctrd_authority_check (CtrdAuthority *authority, gpointer object, GDBusMethodInvocation *invocation,
                       const char *action_id, const char *detail_key, const char *detail_value,
                       CtrdAuthorizedFunc func, gpointer user_data, GDestroyNotify destroy)
 {
-  Check *check = g_new0 (Check, 1);
+  Check *check;
 
+  g_return_if_fail (G_IS_DBUS_INTERFACE_SKELETON (object));
+  check = g_new0 (Check, 1);
   check->authority = authority;
+  check->object = g_object_ref (object);
   check->invocation = g_object_ref (invocation);
   check->action_id = g_strdup (action_id);
   check->detail_key = g_strdup (detail_key);
@@ -235,8 +267,8 @@ ctrd_authority_check (CtrdAuthority *authority, GDBusMethodInvocation *invocatio
                           "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                           "GetConnectionUnixUser",
                           g_variant_new ("(s)", g_dbus_method_invocation_get_sender (invocation)),
-                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, CHECK_TIMEOUT_SECONDS * 1000,
-                          check->cancellable, on_unix_user, check);
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
+                          CHECK_TIMEOUT_SECONDS * 1000, check->cancellable, on_unix_user, check);
 }
 
 void

@@ -19,24 +19,33 @@ G_BEGIN_DECLS
 
 typedef struct _CtrdAuthority CtrdAuthority;
 
-/* Called on the main thread only when the caller is authorized; the invocation
- * is still unanswered and is the callee's to complete. */
-typedef void (*CtrdAuthorizedFunc) (GDBusMethodInvocation *invocation, gpointer user_data);
+/* Called on the main thread only when the caller is authorized and @object
+ * is still on the bus; the invocation is still unanswered and is the
+ * callee's to complete. @object is the one given to ctrd_authority_check
+ * (borrowed); @user_data is the callee's to free. */
+typedef void (*CtrdAuthorizedFunc) (gpointer object, GDBusMethodInvocation *invocation,
+                                    gpointer user_data);
 
 CtrdAuthority *ctrd_authority_new (void);
 void ctrd_authority_free (CtrdAuthority *authority);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdAuthority, ctrd_authority_free)
 
-/* Checks @action_id for the sender of @invocation. On denial it answers the
- * invocation with org.example.Containers1.Error.NotAuthorized naming the action
- * and calls @destroy; on success it calls @func then @destroy. @detail_key /
- * @detail_value (may be NULL) are passed to polkit so its message can name the
- * object. User interaction is allowed only when the call carries the
- * ALLOW_INTERACTIVE_AUTHORIZATION flag. */
-void ctrd_authority_check (CtrdAuthority *authority, GDBusMethodInvocation *invocation,
-                           const char *action_id, const char *detail_key,
-                           const char *detail_value, CtrdAuthorizedFunc func, gpointer user_data,
-                           GDestroyNotify destroy);
+/* Checks @action_id for the sender of @invocation, a call to @object (a
+ * GDBusInterfaceSkeleton: the container, image, job or manager the call was
+ * made on; the check holds a reference to it). On denial it answers the
+ * invocation with org.example.Containers1.Error.NotAuthorized naming the
+ * action. On success it looks again whether @object is still exported on the
+ * invocation's connection: one removed while polkit was asked gets
+ * org.example.Containers1.Error.NotFound; else @func gets @object and takes
+ * @user_data. When @func is not called, @destroy (may be NULL) frees
+ * @user_data. @detail_key /
+ * @detail_value (may be NULL) are passed to polkit so its message can name
+ * the object, and name it in the errors. User interaction is allowed only
+ * when the call carries the ALLOW_INTERACTIVE_AUTHORIZATION flag. */
+void ctrd_authority_check (CtrdAuthority *authority, gpointer object,
+                           GDBusMethodInvocation *invocation, const char *action_id,
+                           const char *detail_key, const char *detail_value,
+                           CtrdAuthorizedFunc func, gpointer user_data, GDestroyNotify destroy);
 
 /* The bus client @unique_name left: its pending checks end in denial (the
  * daemon calls this from NameOwnerChanged). */

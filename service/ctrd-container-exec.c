@@ -2,9 +2,7 @@
  * Exec, GetLogs (a followed stream through a pipe), ReadLogs (pages). */
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -12,11 +10,16 @@
 
 #include "ctrd-container-private.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-logs.h"
 #include "ctrd-options.h"
 #include "ctrd-util.h"
 
 /* ---------------------------------------------------------------- Exec */
+
+/* Exec's three fds (up to three in the message): the process's stdio. */
+#define EXEC_STDIN_RULES (CTRD_FD_READABLE | CTRD_FD_NOT_DIRECTORY)
+#define EXEC_OUTPUT_RULES (CTRD_FD_WRITABLE | CTRD_FD_NOT_DIRECTORY)
 
 static const CtrdOptionSpec exec_options[] = {
   { "Env", "as" },
@@ -36,7 +39,6 @@ typedef struct
   int fds[3];
   char *process_path;
   GDBusMethodInvocation *invocation;
-  gboolean started; /* handed to the runtime: on_exec_done frees it */
 } ExecData;
 
 static void
@@ -45,8 +47,7 @@ exec_data_free (gpointer user_data)
   ExecData *data = user_data;
 
   for (guint i = 0; i < G_N_ELEMENTS (data->fds); i++)
-    if (data->fds[i] >= 0)
-      close (data->fds[i]);
+    ctrd_close_fd (&data->fds[i]);
   if (data->process_path != NULL)
     g_unlink (data->process_path);
   g_free (data->process_path);
@@ -56,6 +57,7 @@ exec_data_free (gpointer user_data)
   g_object_unref (data->container);
   g_free (data);
 }
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExecData, exec_data_free)
 
 /* "uid" or "uid:gid", numeric only (names need the image's passwd). */
 static gboolean
@@ -95,9 +97,56 @@ on_exec_done (GObject *source, GAsyncResult *result, gpointer user_data)
   exec_data_free (data);
 }
 
+static JsonArray *
+strv_to_json_array (char **strv)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; strv[i] != NULL; i++)
+    json_array_add_string_element (array, strv[i]);
+  return array;
+}
+
 /* The exec'd process gets the container's process settings (capabilities,
- * rlimits, no new privileges...) from its config.json, with its own argv,
- * env, cwd and user. */
+ * rlimits, no new privileges...) from its config.json at @spec_path, with
+ * its own argv, env, cwd and user; as runc exec --process takes it, the
+ * process object alone. */
+static char *
+exec_process_json (const char *spec_path, const ExecData *data, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  JsonNode *root;
+  JsonObject *process;
+
+  if (!json_parser_load_from_mapped_file (parser, spec_path, error))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root) ||
+      !json_object_has_member (json_node_get_object (root), "process"))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "%s has no process", spec_path);
+      return NULL;
+    }
+  process = json_object_get_object_member (json_node_get_object (root), "process");
+  json_object_set_boolean_member (process, "terminal", FALSE);
+  json_object_set_array_member (process, "args", strv_to_json_array (data->argv));
+  json_object_set_array_member (process, "env", strv_to_json_array (data->env));
+  if (data->cwd != NULL)
+    json_object_set_string_member (process, "cwd", data->cwd);
+  if (data->has_user)
+    {
+      JsonObject *user = json_object_new ();
+      json_object_set_int_member (user, "uid", data->uid);
+      json_object_set_int_member (user, "gid", data->gid);
+      json_object_set_object_member (process, "user", user);
+    }
+  json_node_set_object (node, process);
+  return json_to_string (node, FALSE);
+}
+
+/* Writes the exec'd process's JSON to a new file in the run dir
+ * (data->process_path, removed again with the data). */
 static gboolean
 write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
 {
@@ -105,92 +154,50 @@ write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
   g_autofree char *spec_path = g_build_filename (bundle, "config.json", NULL);
   g_autofree char *run_dir =
       ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autofree char *text = NULL;
+  g_autofree char *text = exec_process_json (spec_path, data, error);
   g_autofree char *name = NULL;
-  JsonObject *process, *user;
-  JsonArray *array;
-  int fd;
+  g_autoptr (GError) write_error = NULL;
+  ctrd_autofd int fd = -1;
 
-  if (!json_parser_load_from_mapped_file (parser, spec_path, error))
+  if (text == NULL)
     return FALSE;
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ||
-      !json_object_has_member (json_node_get_object (json_parser_get_root (parser)), "process"))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "%s has no process", spec_path);
-      return FALSE;
-    }
-  process = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
-                                           "process");
-  json_object_set_boolean_member (process, "terminal", FALSE);
-  array = json_array_new ();
-  for (guint i = 0; data->argv[i] != NULL; i++)
-    json_array_add_string_element (array, data->argv[i]);
-  json_object_set_array_member (process, "args", array);
-  array = json_array_new ();
-  for (guint i = 0; data->env[i] != NULL; i++)
-    json_array_add_string_element (array, data->env[i]);
-  json_object_set_array_member (process, "env", array);
-  if (data->cwd != NULL)
-    json_object_set_string_member (process, "cwd", data->cwd);
-  if (data->has_user)
-    {
-      user = json_object_new ();
-      json_object_set_int_member (user, "uid", data->uid);
-      json_object_set_int_member (user, "gid", data->gid);
-      json_object_set_object_member (process, "user", user);
-    }
-  {
-    /* runc exec --process takes the process object alone. */
-    g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-    json_node_set_object (node, process);
-    text = json_to_string (node, FALSE);
-  }
-
   name = g_strdup_printf ("exec-%08x.json", g_random_int ());
   data->process_path = g_build_filename (run_dir, name, NULL);
   fd = open (data->process_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0 || write (fd, text, strlen (text)) != (gssize) strlen (text))
+  if (fd < 0)
+    return ctrd_throw_errno (error, "Cannot write %s", data->process_path);
+  if (!ctrd_fd_write_all (fd, text, strlen (text), NULL, &write_error))
     {
-      int saved_errno = errno;
-      if (fd >= 0)
-        close (fd);
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot write %s: %s",
-                   data->process_path, g_strerror (saved_errno));
+                   data->process_path, write_error->message);
       return FALSE;
     }
-  close (fd);
   return TRUE;
 }
 
-/* Runs once authorized; until the runtime has it, the data stays owned by the
- * authorization check, which frees it (exec_check_done). */
+/* Takes @user_data, the checked call; once the runtime has it, on_exec_done
+ * frees it. */
 static void
-do_exec (GDBusMethodInvocation *invocation, gpointer user_data)
+exec_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   ExecData *data = user_data;
-  CtrdContainer *self = data->container;
   GError *error = NULL;
   int fds[3];
 
-  if (self->removed)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s was removed", self->config->name);
-      return;
-    }
   if (self->run.state != CTRD_STATE_RUNNING || self->op != CTRD_OP_NONE)
     {
       ctrd_container_return_invalid_state (self, invocation, "run Exec (it must be running)");
+      exec_data_free (data);
       return;
     }
   if (!write_exec_process (self, data, &error))
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      exec_data_free (data);
       return;
     }
   data->invocation = invocation;
-  data->started = TRUE;
   for (guint i = 0; i < 3; i++)
     {
       fds[i] = data->fds[i];
@@ -201,43 +208,74 @@ do_exec (GDBusMethodInvocation *invocation, gpointer user_data)
                            data->process_path, fds[0], fds[1], fds[2], NULL, on_exec_done, data);
 }
 
-static void
-exec_check_done (gpointer user_data)
+/* Exec's options and command, before anything is taken from them. */
+static gboolean
+check_exec_call (const char *const *argv, GVariant *options, GError **error)
 {
-  ExecData *data = user_data;
+  gboolean tty = FALSE;
 
-  if (!data->started)
-    exec_data_free (data);
+  if (!ctrd_validate_options (options, exec_options, G_N_ELEMENTS (exec_options), "Exec", error) ||
+      !ctrd_validate_string_array (argv, CTRD_MAX_ARGV_ELEMENTS, "Exec argv", error))
+    return FALSE;
+  if (argv[0] == NULL || argv[0][0] == '\0')
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Exec needs a command");
+      return FALSE;
+    }
+  g_variant_lookup (options, "Tty", "b", &tty);
+  if (tty)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "Exec with a terminal is not supported yet");
+      return FALSE;
+    }
+  return TRUE;
 }
 
-gboolean
-ctrd_container_get_handle_fd (GUnixFDList *fd_list, GVariant *handle, gboolean for_writing,
-                              const char *what, int *out_fd, GError **error)
+/* The container's env with the Env option's entries after it (a later
+ * KEY= wins in the runtime); NULL when an entry is not KEY=VALUE. */
+static char **
+exec_env (CtrdContainer *self, GVariant *options, GError **error)
 {
-  gint32 index = g_variant_get_handle (handle);
-  struct stat st;
-  int fd, mode;
+  g_autoptr (GVariant) env = g_variant_lookup_value (options, "Env", G_VARIANT_TYPE ("as"));
+  g_autofree const char **strv = NULL;
+  g_autoptr (GStrvBuilder) builder = NULL;
 
-  if (fd_list == NULL || index < 0 || index >= g_unix_fd_list_get_length (fd_list))
+  if (env == NULL)
+    return g_strdupv (self->config->env);
+  strv = g_variant_get_strv (env, NULL);
+  if (!ctrd_validate_env (strv, error))
+    return NULL;
+  builder = g_strv_builder_new ();
+  g_strv_builder_addv (builder, (const char **) self->config->env);
+  g_strv_builder_addv (builder, strv);
+  return g_strv_builder_end (builder);
+}
+
+/* The WorkingDir and User options into @data. */
+static gboolean
+parse_exec_process_options (ExecData *data, GVariant *options, GError **error)
+{
+  const char *cwd = NULL, *user = NULL;
+
+  if (g_variant_lookup (options, "WorkingDir", "&s", &cwd))
     {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "%s: handle %d is not one of the file descriptors sent", what, index);
-      return FALSE;
+      if (!g_path_is_absolute (cwd) || strstr (cwd, "..") != NULL || strlen (cwd) > 4096 ||
+          g_str_has_prefix (cwd, "/proc"))
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "Exec WorkingDir must be an absolute path without \"..\", "
+                               "outside /proc");
+          return FALSE;
+        }
+      data->cwd = g_strdup (cwd);
     }
-  fd = g_unix_fd_list_get (fd_list, index, error);
-  if (fd < 0)
-    return FALSE;
-  mode = fcntl (fd, F_GETFL) & O_ACCMODE;
-  if (fstat (fd, &st) < 0 || S_ISDIR (st.st_mode) || (for_writing && mode == O_RDONLY) ||
-      (!for_writing && mode == O_WRONLY))
+  if (g_variant_lookup (options, "User", "&s", &user))
     {
-      close (fd);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "%s must be %s file descriptor that is not a directory", what,
-                   for_writing ? "a writable" : "a readable");
-      return FALSE;
+      if (!parse_numeric_user (user, &data->uid, &data->gid, error))
+        return FALSE;
+      data->has_user = TRUE;
     }
-  *out_fd = fd;
   return TRUE;
 }
 
@@ -247,84 +285,25 @@ parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *a
                  GVariant *options, GVariant *stdin_handle, GVariant *stdout_handle,
                  GVariant *stderr_handle, GError **error)
 {
-  g_autoptr (GVariant) env = NULL;
-  const char *cwd = NULL, *user = NULL;
-  gboolean tty = FALSE;
-  ExecData *data;
+  g_autoptr (ExecData) data = NULL;
 
-  if (!ctrd_validate_options (options, exec_options, G_N_ELEMENTS (exec_options), "Exec", error) ||
-      !ctrd_validate_string_array (argv, CTRD_MAX_ARGV_ELEMENTS, "Exec argv", error))
+  if (!check_exec_call (argv, options, error))
     return NULL;
-  if (argv[0] == NULL || argv[0][0] == '\0')
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Exec needs a command");
-      return NULL;
-    }
-  g_variant_lookup (options, "Tty", "b", &tty);
-  if (tty)
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "Exec with a terminal is not supported yet");
-      return NULL;
-    }
-  if (fd_list != NULL && g_unix_fd_list_get_length (fd_list) > 3)
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "Exec takes at most 3 file descriptors");
-      return NULL;
-    }
-
   data = g_new0 (ExecData, 1);
   data->container = g_object_ref (self);
   data->fds[0] = data->fds[1] = data->fds[2] = -1;
   data->argv = g_strdupv ((char **) argv);
-  env = g_variant_lookup_value (options, "Env", G_VARIANT_TYPE ("as"));
-  if (env != NULL)
-    {
-      g_autofree const char **strv = g_variant_get_strv (env, NULL);
-      g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-      if (!ctrd_validate_env (strv, error))
-        {
-          exec_data_free (data);
-          return NULL;
-        }
-      g_strv_builder_addv (builder, (const char **) self->config->env);
-      g_strv_builder_addv (builder, strv);
-      data->env = g_strv_builder_end (builder);
-    }
-  else
-    data->env = g_strdupv (self->config->env);
-  if (g_variant_lookup (options, "WorkingDir", "&s", &cwd))
-    {
-      if (!g_path_is_absolute (cwd) || strstr (cwd, "..") != NULL || strlen (cwd) > 4096 ||
-          g_str_has_prefix (cwd, "/proc"))
-        {
-          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                               "Exec WorkingDir must be an absolute path without \"..\", "
-                               "outside /proc");
-          exec_data_free (data);
-          return NULL;
-        }
-      data->cwd = g_strdup (cwd);
-    }
-  if (g_variant_lookup (options, "User", "&s", &user))
-    {
-      if (!parse_numeric_user (user, &data->uid, &data->gid, error))
-        {
-          exec_data_free (data);
-          return NULL;
-        }
-      data->has_user = TRUE;
-    }
-  if (!ctrd_container_get_handle_fd (fd_list, stdin_handle, FALSE, "stdin", &data->fds[0], error) ||
-      !ctrd_container_get_handle_fd (fd_list, stdout_handle, TRUE, "stdout", &data->fds[1],
-                                     error) ||
-      !ctrd_container_get_handle_fd (fd_list, stderr_handle, TRUE, "stderr", &data->fds[2], error))
-    {
-      exec_data_free (data);
-      return NULL;
-    }
-  return data;
+  data->env = exec_env (self, options, error);
+  if (data->env == NULL || !parse_exec_process_options (data, options, error))
+    return NULL;
+  if ((data->fds[0] = ctrd_take_fd_argument (fd_list, stdin_handle, 3, EXEC_STDIN_RULES,
+                                             "Exec stdin", error)) < 0 ||
+      (data->fds[1] = ctrd_take_fd_argument (fd_list, stdout_handle, 3, EXEC_OUTPUT_RULES,
+                                             "Exec stdout", error)) < 0 ||
+      (data->fds[2] = ctrd_take_fd_argument (fd_list, stderr_handle, 3, EXEC_OUTPUT_RULES,
+                                             "Exec stderr", error)) < 0)
+    return NULL;
+  return g_steal_pointer (&data);
 }
 
 static gboolean
@@ -343,9 +322,8 @@ handle_exec (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDList
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name, do_exec,
-                        data, exec_check_done);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, exec_authorized, data,
+                            exec_data_free);
   return TRUE;
 }
 
@@ -443,6 +421,15 @@ conmon_still_writing (gpointer user_data)
          ctrd_runtime_pid_alive (stream->conmon_pid);
 }
 
+static void
+log_stream_free (LogStream *stream)
+{
+  ctrd_close_fd (&stream->out_fd);
+  ctrd_log_live_unref (stream->live);
+  g_free (stream->path);
+  g_free (stream);
+}
+
 static gpointer
 log_stream_thread (gpointer user_data)
 {
@@ -453,61 +440,39 @@ log_stream_thread (gpointer user_data)
                          stream, NULL, &error) &&
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
     g_message ("Log stream of %s: %s", stream->path, error->message);
-  close (stream->out_fd);
-  ctrd_log_live_unref (stream->live);
-  g_free (stream->path);
-  g_free (stream);
+  log_stream_free (stream);
   g_atomic_int_dec_and_test (&active_log_streams);
   return NULL;
 }
 
-typedef struct
+/* Starts a thread that copies the log into a new pipe, following it as
+ * @options say; returns the pipe's read end, or -1. */
+static int
+open_log_stream (CtrdContainer *self, const CtrdLogsStreamOptions *options, GError **error)
 {
-  CtrdContainer *container;
-  CtrdLogsStreamOptions options;
-} LogCall;
-
-static void
-log_call_free (gpointer user_data)
-{
-  LogCall *call = user_data;
-
-  g_object_unref (call->container);
-  g_free (call);
-}
-
-static void
-do_get_logs (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  LogCall *call = user_data;
-  CtrdContainer *self = call->container;
-  g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
-  g_autoptr (GError) error = NULL;
   LogStream *stream;
   GThread *thread;
   int fds[2];
+  ctrd_autofd int read_fd = -1;
 
   if (g_atomic_int_add (&active_log_streams, 1) >= MAX_LOG_STREAMS)
     {
       g_atomic_int_dec_and_test (&active_log_streams);
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                                             "Container %s: too many log streams are open",
-                                             self->config->name);
-      return;
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                           "too many log streams are open");
+      return -1;
     }
   if (pipe2 (fds, O_CLOEXEC) < 0)
     {
-      int saved_errno = errno;
+      ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "pipe");
       g_atomic_int_dec_and_test (&active_log_streams);
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_FAILED,
-                                             "Container %s: pipe: %s", self->config->name,
-                                             g_strerror (saved_errno));
-      return;
+      return -1;
     }
+  read_fd = fds[0];
   stream = g_new0 (LogStream, 1);
   stream->path = log_path (self);
   stream->out_fd = fds[1];
-  stream->options = call->options;
+  stream->options = *options;
   stream->conmon_pid = ctrd_container_is_live_state (self->run.state) ? self->run.conmon_pid : 0;
   if (stream->conmon_pid != 0 && self->log_live == NULL)
     /* running since before the daemon (re)started */
@@ -516,23 +481,34 @@ do_get_logs (GDBusMethodInvocation *invocation, gpointer user_data)
                                                                    : log_live_new (FALSE);
   /* Its own thread: a followed log may stream for days, which must not
    * hold one of GTask's pool threads. */
-  thread = g_thread_try_new ("log-stream", log_stream_thread, stream, &error);
+  thread = g_thread_try_new ("log-stream", log_stream_thread, stream, error);
   if (thread == NULL)
     {
-      close (fds[0]);
-      close (fds[1]);
-      ctrd_log_live_unref (stream->live);
-      g_free (stream->path);
-      g_free (stream);
+      log_stream_free (stream);
       g_atomic_int_dec_and_test (&active_log_streams);
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_FAILED,
-                                             "Container %s: %s", self->config->name,
-                                             error->message);
-      return;
+      return -1;
     }
   g_thread_unref (thread);
-  g_unix_fd_list_append (fd_list, fds[0], NULL);
-  close (fds[0]);
+  return ctrd_steal_fd (&read_fd);
+}
+
+/* @user_data: the CtrdLogsStreamOptions (taken). */
+static void
+get_logs_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CtrdContainer *self = object;
+  g_autofree CtrdLogsStreamOptions *options = user_data;
+  g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
+  GError *error = NULL;
+  ctrd_autofd int fd = open_log_stream (self, options, &error);
+
+  if (fd < 0)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_FAILED);
+      return;
+    }
+  g_unix_fd_list_append (fd_list, fd, NULL);
   ctr_container_complete_get_logs (CTR_CONTAINER (self), invocation, fd_list,
                                    g_variant_new_handle (0));
 }
@@ -543,7 +519,7 @@ handle_get_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFD
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
   GError *error = NULL;
-  LogCall *call;
+  CtrdLogsStreamOptions stream_options = { .tail = -1 };
 
   if (!ctrd_validate_options (options, log_options, G_N_ELEMENTS (log_options), "GetLogs", &error))
     {
@@ -551,24 +527,19 @@ handle_get_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFD
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  call = g_new0 (LogCall, 1);
-  call->container = g_object_ref (self);
-  call->options.tail = -1;
-  g_variant_lookup (options, "Follow", "b", &call->options.follow);
-  g_variant_lookup (options, "Tail", "x", &call->options.tail);
-  g_variant_lookup (options, "Since", "t", &call->options.since_usec);
-  g_variant_lookup (options, "Timestamps", "b", &call->options.timestamps);
-  if (call->options.tail < -1)
+  g_variant_lookup (options, "Follow", "b", &stream_options.follow);
+  g_variant_lookup (options, "Tail", "x", &stream_options.tail);
+  g_variant_lookup (options, "Since", "t", &stream_options.since_usec);
+  g_variant_lookup (options, "Timestamps", "b", &stream_options.timestamps);
+  if (stream_options.tail < -1)
     {
-      log_call_free (call);
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                                              "Container %s: Tail must be -1 (all) or at least 0",
                                              self->config->name);
       return TRUE;
     }
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name,
-                        do_get_logs, call, log_call_free);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, get_logs_authorized,
+                            g_memdup2 (&stream_options, sizeof stream_options), g_free);
   return TRUE;
 }
 
@@ -633,36 +604,16 @@ on_read_logs_done (GObject *source, GAsyncResult *result, gpointer user_data)
                                     g_variant_builder_end (&builder), data->next_cursor);
 }
 
-typedef struct
-{
-  CtrdContainer *container;
-  guint64 cursor;
-  guint max_lines;
-} ReadLogsCall;
-
+/* Takes @user_data, the ReadLogsData, for the worker. */
 static void
-do_read_logs (GDBusMethodInvocation *invocation, gpointer user_data)
+read_logs_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  ReadLogsCall *call = user_data;
-  CtrdContainer *self = call->container;
-  ReadLogsData *data = g_new0 (ReadLogsData, 1);
-  g_autoptr (GTask) task = g_task_new (self, NULL, on_read_logs_done, NULL);
+  ReadLogsData *data = user_data;
+  g_autoptr (GTask) task = g_task_new (object, NULL, on_read_logs_done, NULL);
 
-  data->path = log_path (self);
-  data->cursor = call->cursor;
-  data->max_lines = call->max_lines;
   data->invocation = invocation;
   g_task_set_task_data (task, data, read_logs_data_free);
   g_task_run_in_thread (task, read_logs_thread);
-}
-
-static void
-read_logs_call_free (gpointer user_data)
-{
-  ReadLogsCall *call = user_data;
-
-  g_object_unref (call->container);
-  g_free (call);
 }
 
 static gboolean
@@ -670,7 +621,7 @@ handle_read_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, guint6
                   guint max_lines)
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
-  ReadLogsCall *call;
+  ReadLogsData *data;
 
   if (max_lines == 0 || max_lines > MAX_READ_LOG_LINES)
     {
@@ -679,13 +630,12 @@ handle_read_logs (CtrContainer *iface, GDBusMethodInvocation *invocation, guint6
                                              self->config->name, MAX_READ_LOG_LINES);
       return TRUE;
     }
-  call = g_new0 (ReadLogsCall, 1);
-  call->container = g_object_ref (self);
-  call->cursor = cursor;
-  call->max_lines = max_lines;
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name,
-                        do_read_logs, call, read_logs_call_free);
+  data = g_new0 (ReadLogsData, 1);
+  data->path = log_path (self);
+  data->cursor = cursor;
+  data->max_lines = max_lines;
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, read_logs_authorized,
+                            data, read_logs_data_free);
   return TRUE;
 }
 

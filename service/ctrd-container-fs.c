@@ -3,15 +3,14 @@
  * Rollback). The walks run in worker threads. */
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "ctrd-container-private.h"
 #include "ctrd-error.h"
-#include "ctrd-export.h"
+#include "ctrd-fdio.h"
+#include "ctrd-treewalk.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
 #include "ctrd-options.h"
@@ -27,22 +26,19 @@ sizes_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   const char *path = task_data;
   GError *error = NULL;
   guint64 bytes = 0;
-  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  ctrd_autofd int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
   if (fd < 0)
     {
-      int saved_errno = errno;
-      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s",
-                               path, g_strerror (saved_errno));
-      return;
-    }
-  if (!ctrd_export_disk_usage (fd, &bytes, cancellable, &error))
-    {
-      close (fd);
+      ctrd_throw_errno (&error, "Cannot open %s", path);
       g_task_return_error (task, error);
       return;
     }
-  close (fd);
+  if (!ctrd_treewalk_disk_usage (fd, &bytes, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
   g_task_return_pointer (task, g_memdup2 (&bytes, sizeof bytes), g_free);
 }
 
@@ -109,7 +105,6 @@ handle_get_sizes (CtrContainer *iface, GDBusMethodInvocation *invocation)
 
 typedef struct
 {
-  CtrdContainer *container;
   GDBusMethodInvocation *invocation;
   int out_fd;
   char *mountpoint;
@@ -124,80 +119,89 @@ export_data_free (gpointer user_data)
 {
   ExportData *data = user_data;
 
-  if (data->out_fd >= 0)
-    close (data->out_fd);
+  ctrd_close_fd (&data->out_fd);
   g_free (data->mountpoint);
   g_free (data->commit);
   g_free (data->id);
   g_clear_object (&data->job);
-  g_clear_object (&data->container);
   g_free (data);
 }
 
+/* Not running: the image's checkout is mounted at the container's mount
+ * point for the copy. */
+static gboolean
+mount_for_export (ExportData *data, GCancellable *cancellable, GError **error)
+{
+  g_autofree char *checkout =
+      ctrd_storage_ensure_checkout (data->storage, data->commit, cancellable, error);
+  g_autofree char *parent = g_path_get_dirname (data->mountpoint);
+
+  if (checkout == NULL)
+    return FALSE;
+  if (g_mkdir_with_parents (parent, 0700) < 0)
+    return ctrd_throw_errno (error, "Cannot prepare %s", data->mountpoint);
+  return ctrd_storage_mount_rootfs (data->storage, data->id, checkout, data->mountpoint, error);
+}
+
+/* Mounted here only for the copy: unmounted again, leaving no empty mount
+ * point (nor an empty run dir, for a container never started). */
+static void
+unmount_after_export (ExportData *data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *parent = g_path_get_dirname (data->mountpoint);
+
+  if (!ctrd_storage_unmount_rootfs (data->mountpoint, &error))
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  g_rmdir (data->mountpoint);
+  g_rmdir (parent);
+}
+
+/* The tar of the mounted root, walked fd-relative (so no symlink can lead
+ * the copy out of the root, even while the container runs). */
+static gboolean
+write_export_tar (ExportData *data, GCancellable *cancellable, GError **error)
+{
+  ctrd_autofd int root_fd =
+      open (data->mountpoint, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  guint64 bytes = 0;
+
+  if (root_fd < 0)
+    return ctrd_throw_errno (error, "Cannot open %s", data->mountpoint);
+  if (ctrd_treewalk_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
+                            cancellable, error))
+    return TRUE;
+  if (error != NULL && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+    {
+      g_clear_error (error);
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_FAILED,
+                           "Export stopped: the reader closed its end");
+    }
+  return FALSE;
+}
+
 /* Worker: libpod's export: mount the root if it is not mounted, write the
- * tar walking it fd-relative (so no symlink can lead the copy out of the
- * root, even while the container runs), unmount what was mounted here. */
+ * tar, unmount what was mounted here. */
 static void
 export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   ExportData *data = task_data;
   GError *error = NULL;
-  guint64 bytes = 0;
   gboolean ok;
-  int root_fd;
 
+  if (data->commit != NULL && !mount_for_export (data, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  ok = write_export_tar (data, cancellable, &error);
   if (data->commit != NULL)
-    {
-      g_autofree char *checkout =
-          ctrd_storage_ensure_checkout (data->storage, data->commit, cancellable, &error);
-      g_autofree char *parent = g_path_get_dirname (data->mountpoint);
-      if (checkout == NULL || g_mkdir_with_parents (parent, 0700) < 0 ||
-          !ctrd_storage_mount_rootfs (data->storage, data->id, checkout, data->mountpoint,
-                                      error == NULL ? &error : NULL))
-        {
-          if (error == NULL)
-            error = g_error_new (CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot prepare %s",
-                                 data->mountpoint);
-          g_task_return_error (task, error);
-          return;
-        }
-    }
-  root_fd = open (data->mountpoint, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (root_fd < 0)
-    {
-      int saved_errno = errno;
-      ok = FALSE;
-      error = g_error_new (CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open %s: %s",
-                           data->mountpoint, g_strerror (saved_errno));
-    }
-  else
-    {
-      ok = ctrd_export_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
-                                 cancellable, &error);
-      close (root_fd);
-    }
-  if (data->commit != NULL)
-    {
-      g_autoptr (GError) unmount_error = NULL;
-      if (!ctrd_storage_unmount_rootfs (data->mountpoint, &unmount_error))
-        g_warning ("%s", unmount_error->message);
-      else
-        {
-          /* mounted here only for the copy: leave no empty mount point (nor
-           * an empty run dir, for a container never started) */
-          g_autofree char *parent = g_path_get_dirname (data->mountpoint);
-          g_rmdir (data->mountpoint);
-          g_rmdir (parent);
-        }
-    }
+    unmount_after_export (data);
   if (!ok)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
-        {
-          g_clear_error (&error);
-          error = g_error_new (CTRD_ERROR, CTRD_ERROR_FAILED,
-                               "Export stopped: the reader closed its end");
-        }
       g_task_return_error (task, error);
       return;
     }
@@ -226,35 +230,25 @@ on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 }
 
+/* Takes @user_data, the ExportData holding the caller's fd, for the worker. */
 static void
-do_export (GDBusMethodInvocation *invocation, gpointer user_data)
+export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  ExportData *data = user_data;
-  CtrdContainer *self = data->container;
+  CtrdContainer *self = object;
   g_autoptr (GTask) task = NULL;
-  ExportData *owned;
+  ExportData *data = user_data;
 
-  if (self->removed)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s was removed", self->config->name);
-      return;
-    }
   if (self->op != CTRD_OP_NONE || self->run.state == CTRD_STATE_REMOVING ||
       self->run.state == CTRD_STATE_STOPPED)
     {
       ctrd_container_return_invalid_state (self, invocation, "be exported");
+      export_data_free (data);
       return;
     }
-  /* Hand the data over to the task; the check's destroy frees an empty shell. */
-  owned = g_new0 (ExportData, 1);
-  *owned = *data;
-  data->out_fd = -1;
-  data->container = NULL;
-  owned->invocation = invocation;
-  owned->mountpoint = ctrd_container_rootfs_mountpoint (self);
-  owned->storage = ctrd_daemon_get_storage (self->daemon);
-  owned->id = g_strdup (self->config->id);
+  data->invocation = invocation;
+  data->mountpoint = ctrd_container_rootfs_mountpoint (self);
+  data->storage = ctrd_daemon_get_storage (self->daemon);
+  data->id = g_strdup (self->config->id);
   if (self->run.state == CTRD_STATE_CONFIGURED || self->run.state == CTRD_STATE_EXITED)
     {
       CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
@@ -263,18 +257,18 @@ do_export (GDBusMethodInvocation *invocation, gpointer user_data)
           g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
                                                  "Container %s: its image is gone",
                                                  self->config->name);
-          export_data_free (owned);
+          export_data_free (data);
           return;
         }
       /* Not running: mount it for the copy, and keep Start away meanwhile. */
-      owned->commit = g_strdup (ctrd_image_get_commit (image));
+      data->commit = g_strdup (ctrd_image_get_commit (image));
       self->op = CTRD_OP_EXPORT;
     }
   /* A Job shows the bytes written and lets the caller (or root) cancel. */
-  owned->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation,
-                             CTRD_ACTION_CONTAINER_EXEC);
-  task = g_task_new (self, ctrd_job_get_cancellable (owned->job), on_export_done, NULL);
-  g_task_set_task_data (task, owned, export_data_free);
+  data->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation,
+                            CTRD_ACTION_CONTAINER_EXEC);
+  task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_export_done, NULL);
+  g_task_set_task_data (task, data, export_data_free);
   g_task_run_in_thread (task, export_thread);
 }
 
@@ -286,22 +280,17 @@ handle_export (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDLi
   GError *error = NULL;
   ExportData *data = g_new0 (ExportData, 1);
 
-  data->out_fd = -1;
-  if ((fd_list != NULL && g_unix_fd_list_get_length (fd_list) != 1) ||
-      !ctrd_container_get_handle_fd (fd_list, fd_handle, TRUE, "Export fd", &data->out_fd, &error))
+  data->out_fd = ctrd_take_fd_argument (
+      fd_list, fd_handle, 1, CTRD_FD_WRITABLE | CTRD_FD_NOT_DIRECTORY, "Export fd", &error);
+  if (data->out_fd < 0)
     {
-      if (error == NULL)
-        error = g_error_new_literal (CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                                     "Export takes exactly one file descriptor");
       export_data_free (data);
       g_prefix_error (&error, "Container %s: ", self->config->name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  data->container = g_object_ref (self);
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_EXEC, "container.name", self->config->name, do_export,
-                        data, export_data_free);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, export_authorized, data,
+                            export_data_free);
   return TRUE;
 }
 
@@ -481,42 +470,89 @@ on_commit_frozen (GObject *source, GAsyncResult *result, gpointer user_data)
   run_commit_thread (data);
 }
 
+/* Takes @user_data, the checked CommitData, through the freeze, the worker
+ * and the thaw. */
 static void
-do_commit (GDBusMethodInvocation *invocation, gpointer user_data)
+commit_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   CommitData *data = user_data;
-  CtrdContainer *self = data->container;
   CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
-  CommitData *owned;
 
-  if (self->removed || image == NULL)
+  if (image == NULL)
     {
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
                                              "Container %s or its image was removed",
                                              self->config->name);
+      commit_data_free (data);
       return;
     }
   if (self->op != CTRD_OP_NONE || self->run.state == CTRD_STATE_REMOVING)
     {
       ctrd_container_return_invalid_state (self, invocation, "be committed");
+      commit_data_free (data);
       return;
     }
-  /* The check's destroy frees what is left behind in @data. */
-  owned = g_new0 (CommitData, 1);
-  *owned = *data;
-  memset (data, 0, sizeof *data);
-  owned->invocation = invocation;
-  owned->base_commit = g_strdup (ctrd_image_get_commit (image));
-  owned->upper = ctrd_container_upper_dir (self);
-  owned->exclude = runtime_mount_points (self);
-  owned->job = ctrd_job_new (self->daemon, "commit", self->object_path, invocation,
-                             CTRD_ACTION_CONTAINER_CREATE);
+  data->container = g_object_ref (self);
+  data->invocation = invocation;
+  data->base_commit = g_strdup (ctrd_image_get_commit (image));
+  data->upper = ctrd_container_upper_dir (self);
+  data->exclude = runtime_mount_points (self);
+  data->job = ctrd_job_new (self->daemon, "commit", self->object_path, invocation,
+                            CTRD_ACTION_CONTAINER_CREATE);
   self->op = CTRD_OP_COMMIT;
-  if (owned->pause && self->run.state == CTRD_STATE_RUNNING)
+  if (data->pause && self->run.state == CTRD_STATE_RUNNING)
     ctrd_runtime_pause_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE, NULL,
-                              on_commit_frozen, owned);
+                              on_commit_frozen, data);
   else
-    run_commit_thread (owned);
+    run_commit_thread (data);
+}
+
+static GHashTable *
+labels_from_variant (GVariant *labels)
+{
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GVariantIter iter;
+  const char *key, *value;
+
+  g_variant_iter_init (&iter, labels);
+  while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+    g_hash_table_insert (table, g_strdup (key), g_strdup (value));
+  return table;
+}
+
+/* Commit's arguments, checked; NULL with the error otherwise. */
+static CommitData *
+parse_commit_call (const char *image_name, GVariant *options, GError **error)
+{
+  CommitData *data = g_new0 (CommitData, 1);
+  g_autoptr (GVariant) labels = NULL;
+  g_autofree const char **env = NULL;
+
+  data->pause = TRUE;
+  if (!ctrd_validate_options (options, commit_options, G_N_ELEMENTS (commit_options), "Commit",
+                              error) ||
+      (*image_name != '\0' && (data->name = ctrd_normalize_image_name (image_name, error)) == NULL))
+    {
+      commit_data_free (data);
+      return NULL;
+    }
+  g_variant_lookup (options, "Command", "^as", &data->command);
+  g_variant_lookup (options, "Entrypoint", "^as", &data->entrypoint);
+  g_variant_lookup (options, "Pause", "b", &data->pause);
+  if (g_variant_lookup (options, "Env", "^a&s", &env))
+    {
+      if (!ctrd_validate_env (env, error))
+        {
+          commit_data_free (data);
+          return NULL;
+        }
+      data->env = g_strdupv ((char **) env);
+    }
+  labels = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
+  if (labels != NULL)
+    data->labels = labels_from_variant (labels);
+  return data;
 }
 
 static gboolean
@@ -525,49 +561,16 @@ handle_commit (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
   GError *error = NULL;
-  CommitData *data = g_new0 (CommitData, 1);
-  g_autoptr (GVariant) labels = NULL;
-  g_autofree const char **env = NULL;
+  CommitData *data = parse_commit_call (image_name, options, &error);
 
-  data->pause = TRUE;
-  if (!ctrd_validate_options (options, commit_options, G_N_ELEMENTS (commit_options), "Commit",
-                              &error) ||
-      (*image_name != '\0' &&
-       (data->name = ctrd_normalize_image_name (image_name, &error)) == NULL))
+  if (data == NULL)
     {
-      commit_data_free (data);
       g_prefix_error (&error, "Container %s: ", self->config->name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  g_variant_lookup (options, "Command", "^as", &data->command);
-  g_variant_lookup (options, "Entrypoint", "^as", &data->entrypoint);
-  g_variant_lookup (options, "Pause", "b", &data->pause);
-  if (g_variant_lookup (options, "Env", "^a&s", &env))
-    {
-      if (!ctrd_validate_env (env, &error))
-        {
-          commit_data_free (data);
-          g_prefix_error (&error, "Container %s: ", self->config->name);
-          ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
-          return TRUE;
-        }
-      data->env = g_strdupv ((char **) env);
-    }
-  labels = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
-  if (labels != NULL)
-    {
-      GVariantIter iter;
-      const char *key, *value;
-      data->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      g_variant_iter_init (&iter, labels);
-      while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
-        g_hash_table_insert (data->labels, g_strdup (key), g_strdup (value));
-    }
-  data->container = g_object_ref (self);
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_CREATE, "container.name", self->config->name,
-                        do_commit, data, commit_data_free);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_CREATE, commit_authorized, data,
+                            commit_data_free);
   return TRUE;
 }
 
@@ -632,8 +635,9 @@ on_changes_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-do_get_changes (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+get_changes_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
   ChangesData *data;
   g_autoptr (GTask) task = NULL;
@@ -658,8 +662,8 @@ do_get_changes (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdCont
 static gboolean
 handle_get_changes (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_EXEC,
-                                 do_get_changes, NULL);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_EXEC,
+                            get_changes_authorized, NULL, NULL);
   return TRUE;
 }
 
@@ -711,8 +715,9 @@ on_verify_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-do_verify (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+verify_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
   g_autoptr (GTask) task = NULL;
 
@@ -730,8 +735,8 @@ do_verify (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainer
 static gboolean
 handle_verify (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
-                                 do_verify, NULL);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
+                            verify_authorized, NULL, NULL);
   return TRUE;
 }
 
@@ -791,12 +796,6 @@ switch_image (CtrdContainer *self, CtrdImage *image, const char *image_name, con
 static gboolean
 can_switch_image (CtrdContainer *self, GDBusMethodInvocation *invocation, const char *what)
 {
-  if (self->removed)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s was removed", self->config->name);
-      return FALSE;
-    }
   /* The root is an overlay on the image: it can only move while unmounted. */
   if (self->op != CTRD_OP_NONE ||
       (self->run.state != CTRD_STATE_CONFIGURED && self->run.state != CTRD_STATE_EXITED))
@@ -810,34 +809,19 @@ can_switch_image (CtrdContainer *self, GDBusMethodInvocation *invocation, const 
   return TRUE;
 }
 
-typedef struct
-{
-  CtrdContainer *container;
-  char *reference;
-} RebaseData;
-
+/* @user_data: the image reference (taken). */
 static void
-rebase_data_free (gpointer user_data)
+rebase_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  RebaseData *data = user_data;
-
-  g_object_unref (data->container);
-  g_free (data->reference);
-  g_free (data);
-}
-
-static void
-do_rebase (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  RebaseData *data = user_data;
-  CtrdContainer *self = data->container;
+  CtrdContainer *self = object;
+  g_autofree char *reference = user_data;
   GError *error = NULL;
   CtrdImage *image;
 
   if (!can_switch_image (self, invocation, "be rebased"))
     return;
   /* Looked up again: it may have gone while polkit was asked. */
-  image = ctrd_daemon_find_image (self->daemon, data->reference, &error);
+  image = ctrd_daemon_find_image (self->daemon, reference, &error);
   if (image == NULL)
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
@@ -848,7 +832,7 @@ do_rebase (GDBusMethodInvocation *invocation, gpointer user_data)
       ctr_container_complete_rebase (CTR_CONTAINER (self), invocation);
       return;
     }
-  if (!switch_image (self, image, data->reference, "rebase", &error))
+  if (!switch_image (self, image, reference, "rebase", &error))
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
@@ -862,7 +846,6 @@ handle_rebase (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
   GError *error = NULL;
-  RebaseData *data;
 
   if (!ctrd_validate_options (options, NULL, 0, "Rebase", &error) ||
       ctrd_daemon_find_image (self->daemon, reference, &error) == NULL)
@@ -871,18 +854,15 @@ handle_rebase (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  data = g_new0 (RebaseData, 1);
-  data->container = g_object_ref (self);
-  data->reference = g_strdup (reference);
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_MANAGE, "container.name", self->config->name,
-                        do_rebase, data, rebase_data_free);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_MANAGE, rebase_authorized,
+                            g_strdup (reference), g_free);
   return TRUE;
 }
 
 static void
-do_rollback (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+rollback_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   GError *error = NULL;
   CtrdImage *previous;
   g_autofree char *name = NULL;
@@ -919,8 +899,8 @@ do_rollback (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContain
 static gboolean
 handle_rollback (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
-                                 do_rollback, NULL);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
+                            rollback_authorized, NULL, NULL);
   return TRUE;
 }
 

@@ -3,7 +3,6 @@
  * the seed's init / start / stop / removeContainer. */
 #include "config.h"
 
-#include <errno.h>
 #include <signal.h>
 
 #include <glib/gstdio.h>
@@ -11,6 +10,7 @@
 #include "ctrd-bundle.h"
 #include "ctrd-container-private.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-image.h"
 #include "ctrd-util.h"
 
@@ -73,9 +73,8 @@ prepare_thread (GTask *task, gpointer source_object, gpointer task_data, GCancel
 
   if (g_mkdir_with_parents (data->run_dir, 0700) < 0)
     {
-      int saved_errno = errno;
-      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot create %s: %s",
-                               data->run_dir, g_strerror (saved_errno));
+      ctrd_throw_errno (&error, "Cannot create %s", data->run_dir);
+      g_task_return_error (task, error);
       return;
     }
   checkout = ctrd_storage_ensure_checkout (data->storage, data->image_commit, cancellable, &error);
@@ -456,16 +455,16 @@ on_start_answered (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-do_start (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+start_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  ctrd_container_start_async (self, on_start_answered, invocation);
+  ctrd_container_start_async (object, on_start_answered, invocation);
 }
 
 static gboolean
 handle_start (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
-                                 do_start, NULL);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
+                            start_authorized, NULL, NULL);
   return TRUE;
 }
 
@@ -543,26 +542,25 @@ thaw_if_paused (CtrdContainer *self, CtrdState previous)
                               on_thawed_for_stop, g_object_ref (self));
 }
 
-static gboolean do_stop_now (CtrdContainer *self, GDBusMethodInvocation *invocation, guint timeout);
+static gboolean stop_now (CtrdContainer *self, GDBusMethodInvocation *invocation, guint timeout);
 
+/* @user_data: the timeout. */
 static void
-do_stop (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+stop_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  do_stop_now (self, invocation, call->timeout);
+  stop_now (object, invocation, GPOINTER_TO_UINT (user_data));
 }
 
 static gboolean
 handle_stop (CtrContainer *iface, GDBusMethodInvocation *invocation, guint timeout)
 {
-  CtrdContainerCall call = { .timeout = timeout };
-
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
-                                 do_stop, &call);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
+                            stop_authorized, GUINT_TO_POINTER (timeout), NULL);
   return TRUE;
 }
 
 static gboolean
-do_stop_now (CtrdContainer *self, GDBusMethodInvocation *invocation, guint timeout)
+stop_now (CtrdContainer *self, GDBusMethodInvocation *invocation, guint timeout)
 {
   CtrContainer *iface = CTR_CONTAINER (self);
   GError *error = NULL;
@@ -624,9 +622,11 @@ on_kill_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (data);
 }
 
+/* @user_data: the signal number. */
 static void
-do_kill (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+kill_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   KillData *data;
 
   if ((self->run.state != CTRD_STATE_RUNNING && self->run.state != CTRD_STATE_STOPPING &&
@@ -640,8 +640,8 @@ do_kill (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCa
   data = g_new0 (KillData, 1);
   data->container = g_object_ref (self);
   data->invocation = invocation;
-  ctrd_runtime_kill_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, call->signum,
-                           FALSE, NULL, on_kill_done, data);
+  ctrd_runtime_kill_async (ctrd_daemon_get_runtime (self->daemon), self->config->id,
+                           GPOINTER_TO_INT (user_data), FALSE, NULL, on_kill_done, data);
 }
 
 static gboolean
@@ -649,17 +649,18 @@ handle_kill (CtrContainer *iface, GDBusMethodInvocation *invocation, const char 
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
   GError *error = NULL;
-  CtrdContainerCall call = { 0 };
+  int signum;
 
   /* The signal is checked before anything else (podman's 130-kill test). */
-  call.signum = ctrd_parse_signal (signal_name, &error);
-  if (call.signum < 0)
+  signum = ctrd_parse_signal (signal_name, &error);
+  if (signum < 0)
     {
       g_prefix_error (&error, "Container %s: ", self->config->name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  ctrd_container_authorize_then (self, invocation, CTRD_ACTION_CONTAINER_MANAGE, do_kill, &call);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_MANAGE, kill_authorized,
+                            GINT_TO_POINTER (signum), NULL);
   return TRUE;
 }
 
@@ -799,7 +800,7 @@ remove_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
     }
   /* The run dir: the (now unmounted) root, the generated files, conmon's
    * small files. */
-  if (!ctrd_storage_remove_tree (run_dir, cancellable, &error))
+  if (!ctrd_remove_tree (run_dir, cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -916,12 +917,43 @@ find_dependent (CtrdContainer *self)
   return NULL;
 }
 
+/* Remove of a container that runs: refused without @force; with it, like
+ * podman rm -f, killed at once and removed once it has exited. Takes @task. */
+static void
+remove_running (CtrdContainer *self, gboolean force, GTask *task)
+{
+  GError *error = NULL;
+
+  if (!force)
+    {
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                               "Container %s is %s: stop it first or remove it with force",
+                               self->config->name, ctrd_state_to_string (self->run.state));
+      g_object_unref (task);
+      return;
+    }
+  if (self->run.state != CTRD_STATE_STOPPING)
+    {
+      if (!begin_stop (self, 0, &error))
+        {
+          g_task_return_error (task, error);
+          g_object_unref (task);
+          return;
+        }
+    }
+  else
+    {
+      g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
+      on_stop_timeout (self);
+    }
+  self->remove_after_stop = task;
+}
+
 void
 ctrd_container_remove_async (CtrdContainer *self, gboolean force, gboolean remove_volumes,
                              GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new (self, NULL, callback, user_data);
-  GError *error = NULL;
   CtrdContainer *dependent;
 
   g_task_set_source_tag (task, ctrd_container_remove_async);
@@ -962,30 +994,7 @@ ctrd_container_remove_async (CtrdContainer *self, gboolean force, gboolean remov
     case CTRD_STATE_RUNNING:
     case CTRD_STATE_PAUSED:
     case CTRD_STATE_STOPPING:
-      if (!force)
-        {
-          g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
-                                   "Container %s is %s: stop it first or remove it with force",
-                                   self->config->name, ctrd_state_to_string (self->run.state));
-          g_object_unref (task);
-          return;
-        }
-      /* like podman rm -f: kill at once, remove once it has exited. */
-      if (self->run.state != CTRD_STATE_STOPPING)
-        {
-          if (!begin_stop (self, 0, &error))
-            {
-              g_task_return_error (task, error);
-              g_object_unref (task);
-              return;
-            }
-        }
-      else
-        {
-          g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
-          on_stop_timeout (self);
-        }
-      self->remove_after_stop = task;
+      remove_running (self, force, task);
       return;
     case CTRD_STATE_REMOVING:
     default:
@@ -1015,21 +1024,27 @@ on_remove_answered (GObject *source, GAsyncResult *result, gpointer user_data)
     ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
 }
 
+/* Remove's two flags, carried across the check in the data pointer. */
+#define REMOVE_FORCE (1u << 0)
+#define REMOVE_VOLUMES (1u << 1)
+
 static void
-do_remove (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+remove_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  ctrd_container_remove_async (self, call->force, call->remove_volumes, on_remove_answered,
-                               invocation);
+  guint flags = GPOINTER_TO_UINT (user_data);
+
+  ctrd_container_remove_async (object, (flags & REMOVE_FORCE) != 0, (flags & REMOVE_VOLUMES) != 0,
+                               on_remove_answered, invocation);
 }
 
 static gboolean
 handle_remove (CtrContainer *iface, GDBusMethodInvocation *invocation, gboolean force,
                gboolean remove_volumes)
 {
-  CtrdContainerCall call = { .force = force, .remove_volumes = remove_volumes };
+  guint flags = (force ? REMOVE_FORCE : 0) | (remove_volumes ? REMOVE_VOLUMES : 0);
 
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_CREATE,
-                                 do_remove, &call);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_CREATE,
+                            remove_authorized, GUINT_TO_POINTER (flags), NULL);
   return TRUE;
 }
 
@@ -1075,10 +1090,12 @@ on_freeze_done (GObject *source, GAsyncResult *result, gpointer user_data)
   ctrd_container_finish_operation (self);
 }
 
+/* Pause (@user_data TRUE) or Unpause. */
 static void
-do_freeze (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+freeze_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  gboolean pause = call->force;
+  CtrdContainer *self = object;
+  gboolean pause = GPOINTER_TO_INT (user_data);
   FreezeData *data;
 
   if (self->op != CTRD_OP_NONE ||
@@ -1099,20 +1116,16 @@ do_freeze (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainer
 static gboolean
 handle_pause (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  CtrdContainerCall call = { .force = TRUE };
-
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
-                                 do_freeze, &call);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
+                            freeze_authorized, GINT_TO_POINTER (TRUE), NULL);
   return TRUE;
 }
 
 static gboolean
 handle_unpause (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  CtrdContainerCall call = { .force = FALSE };
-
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
-                                 do_freeze, &call);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
+                            freeze_authorized, GINT_TO_POINTER (FALSE), NULL);
   return TRUE;
 }
 
@@ -1132,10 +1145,12 @@ on_restart_answered (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /* libpod's restartWithTimeout: stop if running, then (re)initialise and start. */
 static void
-do_restart (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+restart_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
+  guint requested = GPOINTER_TO_UINT (user_data);
+  guint timeout = requested == G_MAXUINT32 ? self->config->stop_timeout : requested;
   GError *error = NULL;
-  guint timeout = call->timeout == G_MAXUINT32 ? self->config->stop_timeout : call->timeout;
   GTask *task;
 
   if (self->op != CTRD_OP_NONE || self->restart_after_stop != NULL ||
@@ -1173,10 +1188,8 @@ do_restart (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContaine
 static gboolean
 handle_restart (CtrContainer *iface, GDBusMethodInvocation *invocation, guint timeout)
 {
-  CtrdContainerCall call = { .timeout = timeout };
-
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
-                                 do_restart, &call);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_MANAGE,
+                            restart_authorized, GUINT_TO_POINTER (timeout), NULL);
   return TRUE;
 }
 

@@ -12,8 +12,6 @@
  * use outside these four files. */
 #pragma once
 
-#include <gio/gunixfdlist.h>
-
 #include "ctrd-container.h"
 #include "ctrd-network-object.h"
 
@@ -103,29 +101,12 @@ void ctrd_container_finish_operation (CtrdContainer *self);
  * unmount, then serve what waited for the cleanup (libpod's cleanup). */
 void ctrd_container_start_cleanup (CtrdContainer *self);
 
-/* What a guarded call carries across its polkit check. */
-typedef struct
-{
-  CtrdContainer *container;
-  guint32 timeout;
-  gboolean force;
-  gboolean remove_volumes;
-  int signum;
-} CtrdContainerCall;
-
-typedef void (*CtrdContainerAuthorizedCall) (CtrdContainer *self, GDBusMethodInvocation *invocation,
-                                             CtrdContainerCall *call);
-
-/* Validation is done: asks polkit for @action_id, then runs @func unless the
- * container was removed meanwhile. @call (may be NULL) is copied. */
-void ctrd_container_authorize_then (CtrdContainer *self, GDBusMethodInvocation *invocation,
-                                    const char *action_id, CtrdContainerAuthorizedCall func,
-                                    const CtrdContainerCall *call);
-
-/* A handle argument as an fd of @fd_list open for reading or writing, not a
- * directory; the caller owns the fd. */
-gboolean ctrd_container_get_handle_fd (GUnixFDList *fd_list, GVariant *handle, gboolean for_writing,
-                                       const char *what, int *out_fd, GError **error);
+/* Asks polkit for @action_id for the caller, naming the container, then
+ * calls @func on the main thread unless the container was removed meanwhile
+ * (ctrd_authority_check with the container as the object). */
+void ctrd_container_authorize (CtrdContainer *self, GDBusMethodInvocation *invocation,
+                               const char *action_id, CtrdAuthorizedFunc func, gpointer user_data,
+                               GDestroyNotify destroy);
 
 /* Answers the Stop calls and ctrd_container_stop_async waiting for the cleanup. */
 void ctrd_container_answer_stoppers (CtrdContainer *self);

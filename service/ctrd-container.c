@@ -510,6 +510,50 @@ ctrd_container_start_cleanup (CtrdContainer *self)
 
 /* ---------------------------------------------------------------- reconcile */
 
+/* like libpod's resetState after a reboot: nothing of the old boot
+ * survives. */
+static void
+reset_after_reboot (CtrdContainer *self)
+{
+  g_autofree char *mountpoint = ctrd_container_rootfs_mountpoint (self);
+  g_autoptr (GError) error = NULL;
+
+  /* Normally the run root is a tmpfs and gone; clear what may be left. */
+  if (!ctrd_storage_unmount_rootfs (mountpoint, &error))
+    g_warning ("Container %s: %s", self->config->name, error->message);
+  ctrd_runtime_forget_exit (ctrd_daemon_get_runtime (self->daemon), self->config->id);
+  if (self->run.state != CTRD_STATE_CONFIGURED && self->run.state != CTRD_STATE_EXITED)
+    {
+      CtrdRunState next = self->run;
+      next.state = CTRD_STATE_EXITED;
+      next.pid = 0;
+      next.conmon_pid = 0;
+      ctrd_container_save_run_state_or_warn (self, &next);
+    }
+  /* like libpod's refresh: AutoRemove containers do not survive a reboot. */
+  if (self->config->auto_remove)
+    ctrd_container_start_removal (self, NULL);
+  else if (ctrd_container_on_bridge (self))
+    /* what the old boot's netavark left, if anything did (the removal
+     * does the same) */
+    ctrd_container_detach_network_in_background (self);
+}
+
+/* An exit that happened while the daemon was away: its time is the exit
+ * file's (now if it cannot be read). */
+static guint64
+exit_file_time (CtrdContainer *self)
+{
+  CtrdRuntime *runtime = ctrd_daemon_get_runtime (self->daemon);
+  g_autofree char *exit_file =
+      g_build_filename (ctrd_runtime_get_run_root (runtime), "exits", self->config->id, NULL);
+  struct stat st;
+
+  if (stat (exit_file, &st) != 0)
+    return ctrd_now_usec ();
+  return (guint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+}
+
 void
 ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
 {
@@ -525,29 +569,7 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
 
   if (rebooted)
     {
-      /* like libpod's resetState: nothing of the old boot survives. */
-      g_autofree char *mountpoint = ctrd_container_rootfs_mountpoint (self);
-      g_autoptr (GError) error = NULL;
-
-      /* Normally the run root is a tmpfs and gone; clear what may be left. */
-      if (!ctrd_storage_unmount_rootfs (mountpoint, &error))
-        g_warning ("Container %s: %s", self->config->name, error->message);
-      ctrd_runtime_forget_exit (runtime, self->config->id);
-      if (self->run.state != CTRD_STATE_CONFIGURED && self->run.state != CTRD_STATE_EXITED)
-        {
-          CtrdRunState next = self->run;
-          next.state = CTRD_STATE_EXITED;
-          next.pid = 0;
-          next.conmon_pid = 0;
-          ctrd_container_save_run_state_or_warn (self, &next);
-        }
-      /* like libpod's refresh: AutoRemove containers do not survive a reboot. */
-      if (self->config->auto_remove)
-        ctrd_container_start_removal (self, NULL);
-      else if (ctrd_container_on_bridge (self))
-        /* what the old boot's netavark left, if anything did (the removal
-         * does the same) */
-        ctrd_container_detach_network_in_background (self);
+      reset_after_reboot (self);
       return;
     }
 
@@ -566,18 +588,10 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
 
   if (ctrd_runtime_read_exit_code (runtime, self->config->id, &exit_code, NULL))
     {
-      g_autofree char *exit_file =
-          g_build_filename (ctrd_runtime_get_run_root (runtime), "exits", self->config->id, NULL);
-      struct stat st;
-      guint64 finished = ctrd_now_usec ();
-
-      /* The exit happened while the daemon was away: its time is the file's. */
-      if (stat (exit_file, &st) == 0)
-        finished = (guint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
       if (self->run.state == CTRD_STATE_STOPPED)
         ctrd_container_start_cleanup (self);
       else
-        record_exit (self, exit_code, finished);
+        record_exit (self, exit_code, exit_file_time (self));
       return;
     }
 
@@ -613,52 +627,13 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
 
 /* ---------------------------------------------------------------- authorization */
 
-static void
-call_data_free (gpointer data)
-{
-  CtrdContainerCall *call = data;
-
-  g_object_unref (call->container);
-  g_free (call);
-}
-
-typedef struct
-{
-  CtrdContainerCall call;
-  CtrdContainerAuthorizedCall func;
-} PendingCall;
-
-static void
-on_authorized (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  PendingCall *pending = user_data;
-  CtrdContainer *self = pending->call.container;
-
-  /* The object may have been removed while polkit was asked. */
-  if (self->removed)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s was removed", self->config->name);
-      return;
-    }
-  pending->func (self, invocation, &pending->call);
-}
-
-/* Validation is done: ask polkit for @action_id, then run @func. */
 void
-ctrd_container_authorize_then (CtrdContainer *self, GDBusMethodInvocation *invocation,
-                               const char *action_id, CtrdContainerAuthorizedCall func,
-                               const CtrdContainerCall *call)
+ctrd_container_authorize (CtrdContainer *self, GDBusMethodInvocation *invocation,
+                          const char *action_id, CtrdAuthorizedFunc func, gpointer user_data,
+                          GDestroyNotify destroy)
 {
-  PendingCall *pending = g_new0 (PendingCall, 1);
-
-  if (call != NULL)
-    pending->call = *call;
-  pending->call.container = g_object_ref (self);
-  pending->func = func;
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation, action_id,
-                        "container.name", self->config->name, on_authorized, pending,
-                        call_data_free);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation, action_id,
+                        "container.name", self->config->name, func, user_data, destroy);
 }
 
 /* An operation ended; an exit that arrived meanwhile is handled now. */
@@ -675,38 +650,16 @@ ctrd_container_finish_operation (CtrdContainer *self)
 
 /* ---------------------------------------------------------------- Rename */
 
-typedef struct
-{
-  CtrdContainer *container;
-  char *new_name;
-} RenameData;
-
 static void
-rename_data_free (gpointer user_data)
+rename_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  RenameData *data = user_data;
-
-  g_object_unref (data->container);
-  g_free (data->new_name);
-  g_free (data);
-}
-
-static void
-do_rename (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  RenameData *data = user_data;
-  CtrdContainer *self = data->container;
+  CtrdContainer *self = object;
+  g_autofree char *new_name = user_data;
   GError *error = NULL;
   g_autofree char *old_name = NULL;
   CtrdContainer *holder;
 
-  if (self->removed)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s was removed", self->config->name);
-      return;
-    }
-  holder = ctrd_daemon_get_container_by_name (self->daemon, data->new_name);
+  holder = ctrd_daemon_get_container_by_name (self->daemon, new_name);
   if (holder == self)
     {
       ctr_container_complete_rename (CTR_CONTAINER (self), invocation);
@@ -716,7 +669,7 @@ do_rename (GDBusMethodInvocation *invocation, gpointer user_data)
     {
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
                                              "The name %s is already used by another container",
-                                             data->new_name);
+                                             new_name);
       return;
     }
   if (self->run.state == CTRD_STATE_REMOVING)
@@ -726,7 +679,7 @@ do_rename (GDBusMethodInvocation *invocation, gpointer user_data)
     }
 
   old_name = g_steal_pointer (&self->config->name);
-  self->config->name = g_strdup (data->new_name);
+  self->config->name = g_strdup (new_name);
   if (!ctrd_db_update_container_config (ctrd_daemon_get_db (self->daemon), self->config, &error))
     {
       g_free (self->config->name);
@@ -745,7 +698,6 @@ handle_rename (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
   GError *error = NULL;
-  RenameData *data;
 
   if (!ctrd_validate_container_name (new_name, &error))
     {
@@ -753,12 +705,8 @@ handle_rename (CtrContainer *iface, GDBusMethodInvocation *invocation, const cha
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  data = g_new0 (RenameData, 1);
-  data->container = g_object_ref (self);
-  data->new_name = g_strdup (new_name);
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_MANAGE, "container.name", self->config->name,
-                        do_rename, data, rename_data_free);
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_MANAGE, rename_authorized,
+                            g_strdup (new_name), g_free);
   return TRUE;
 }
 
@@ -777,6 +725,78 @@ format_time (guint64 usec)
   return g_date_time_format_iso8601 (time);
 }
 
+static void
+add_string_member (JsonBuilder *builder, const char *name, const char *value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
+static void
+add_int_member (JsonBuilder *builder, const char *name, gint64 value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_int_value (builder, value);
+}
+
+static void
+add_boolean_member (JsonBuilder *builder, const char *name, gboolean value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_boolean_value (builder, value);
+}
+
+/* Inspect's "State", like podman's. */
+static void
+add_state_member (JsonBuilder *builder, CtrdContainer *self)
+{
+  g_autofree char *started = format_time (self->run.started_at);
+  g_autofree char *finished = format_time (self->run.finished_at);
+
+  json_builder_set_member_name (builder, "State");
+  json_builder_begin_object (builder);
+  add_string_member (builder, "Status", ctrd_state_to_string (self->run.state));
+  add_boolean_member (builder, "Running", self->run.state == CTRD_STATE_RUNNING);
+  add_boolean_member (builder, "Paused", self->run.state == CTRD_STATE_PAUSED);
+  add_int_member (builder, "Pid", self->run.pid);
+  add_int_member (builder, "ConmonPid", self->run.conmon_pid);
+  add_int_member (builder, "ExitCode", self->run.exit_code);
+  add_boolean_member (builder, "OOMKilled", ctr_container_get_oomkilled (CTR_CONTAINER (self)));
+  add_string_member (builder, "StartedAt", started);
+  add_string_member (builder, "FinishedAt", finished);
+  json_builder_end_object (builder);
+}
+
+/* Where the container's files are on the host. */
+static void
+add_path_members (JsonBuilder *builder, CtrdContainer *self)
+{
+  /* The generated files, re-made on every start (libpod's makeBindMounts). */
+  static const char *const generated[][2] = {
+    { "ResolvConfPath", "resolv.conf" },
+    { "HostsPath", "hosts" },
+    { "HostnamePath", "hostname" },
+    { "ContainerEnvPath", ".containerenv" },
+  };
+  g_autofree char *bundle = ctrd_container_bundle_dir (self);
+  g_autofree char *run_dir =
+      ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
+  g_autofree char *spec_path = g_build_filename (bundle, "config.json", NULL);
+  g_autofree char *log_path = g_build_filename (bundle, "ctr.log", NULL);
+  g_autofree char *rootfs = ctrd_container_rootfs_mountpoint (self);
+
+  add_string_member (builder, "BundlePath", bundle);
+  add_string_member (builder, "OCIConfigPath", spec_path);
+  add_string_member (builder, "LogPath", log_path);
+  add_string_member (builder, "RunDir", run_dir);
+  add_string_member (builder, "Rootfs", rootfs);
+  for (guint i = 0; i < G_N_ELEMENTS (generated); i++)
+    {
+      g_autofree char *path = g_build_filename (run_dir, generated[i][1], NULL);
+      add_string_member (builder, generated[i][0], path);
+    }
+}
+
 /* The full configuration (with Env, which is why this is authorized) and the
  * state, like podman inspect. */
 static char *
@@ -786,91 +806,29 @@ inspect_json (CtrdContainer *self)
   g_autoptr (JsonNode) config = json_from_string (config_text, NULL);
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonNode) root = NULL;
-  g_autofree char *bundle = ctrd_container_bundle_dir (self);
-  g_autofree char *run_dir =
-      ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
-  g_autofree char *spec_path = g_build_filename (bundle, "config.json", NULL);
-  g_autofree char *log_path = g_build_filename (bundle, "ctr.log", NULL);
-  g_autofree char *rootfs = ctrd_container_rootfs_mountpoint (self);
   g_autofree char *created = format_time (self->config->created_at);
-  g_autofree char *started = format_time (self->run.started_at);
-  g_autofree char *finished = format_time (self->run.finished_at);
   g_auto (GStrv) argv = ctrd_container_config_get_argv (self->config);
   CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "Id");
-  json_builder_add_string_value (builder, self->config->id);
-  json_builder_set_member_name (builder, "Name");
-  json_builder_add_string_value (builder, self->config->name);
-  json_builder_set_member_name (builder, "Created");
-  json_builder_add_string_value (builder, created);
-  json_builder_set_member_name (builder, "Image");
-  json_builder_add_string_value (builder, self->config->image_id);
-  json_builder_set_member_name (builder, "ImageName");
-  json_builder_add_string_value (builder, self->config->image_name);
-  json_builder_set_member_name (builder, "ImageCommit");
-  json_builder_add_string_value (builder, image != NULL ? ctrd_image_get_commit (image) : "");
-  json_builder_set_member_name (builder, "Path");
-  json_builder_add_string_value (builder, argv[0] != NULL ? argv[0] : "");
+  add_string_member (builder, "Id", self->config->id);
+  add_string_member (builder, "Name", self->config->name);
+  add_string_member (builder, "Created", created);
+  add_string_member (builder, "Image", self->config->image_id);
+  add_string_member (builder, "ImageName", self->config->image_name);
+  add_string_member (builder, "ImageCommit", image != NULL ? ctrd_image_get_commit (image) : "");
+  add_string_member (builder, "Path", argv[0] != NULL ? argv[0] : "");
   json_builder_set_member_name (builder, "Args");
   json_builder_begin_array (builder);
   for (guint i = argv[0] != NULL ? 1 : 0; argv[i] != NULL; i++)
     json_builder_add_string_value (builder, argv[i]);
   json_builder_end_array (builder);
-
-  json_builder_set_member_name (builder, "State");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "Status");
-  json_builder_add_string_value (builder, ctrd_state_to_string (self->run.state));
-  json_builder_set_member_name (builder, "Running");
-  json_builder_add_boolean_value (builder, self->run.state == CTRD_STATE_RUNNING);
-  json_builder_set_member_name (builder, "Paused");
-  json_builder_add_boolean_value (builder, self->run.state == CTRD_STATE_PAUSED);
-  json_builder_set_member_name (builder, "Pid");
-  json_builder_add_int_value (builder, self->run.pid);
-  json_builder_set_member_name (builder, "ConmonPid");
-  json_builder_add_int_value (builder, self->run.conmon_pid);
-  json_builder_set_member_name (builder, "ExitCode");
-  json_builder_add_int_value (builder, self->run.exit_code);
-  json_builder_set_member_name (builder, "OOMKilled");
-  json_builder_add_boolean_value (builder, ctr_container_get_oomkilled (CTR_CONTAINER (self)));
-  json_builder_set_member_name (builder, "StartedAt");
-  json_builder_add_string_value (builder, started);
-  json_builder_set_member_name (builder, "FinishedAt");
-  json_builder_add_string_value (builder, finished);
-  json_builder_end_object (builder);
-
+  add_state_member (builder, self);
   json_builder_set_member_name (builder, "Config");
   json_builder_add_value (builder, g_steal_pointer (&config));
-  json_builder_set_member_name (builder, "BundlePath");
-  json_builder_add_string_value (builder, bundle);
-  json_builder_set_member_name (builder, "OCIConfigPath");
-  json_builder_add_string_value (builder, spec_path);
-  json_builder_set_member_name (builder, "LogPath");
-  json_builder_add_string_value (builder, log_path);
-  json_builder_set_member_name (builder, "RunDir");
-  json_builder_add_string_value (builder, run_dir);
-  json_builder_set_member_name (builder, "Rootfs");
-  json_builder_add_string_value (builder, rootfs);
-  /* The generated files, re-made on every start (libpod's makeBindMounts). */
-  {
-    static const char *const generated[][2] = {
-      { "ResolvConfPath", "resolv.conf" },
-      { "HostsPath", "hosts" },
-      { "HostnamePath", "hostname" },
-      { "ContainerEnvPath", ".containerenv" },
-    };
-    for (guint i = 0; i < G_N_ELEMENTS (generated); i++)
-      {
-        g_autofree char *path = g_build_filename (run_dir, generated[i][1], NULL);
-        json_builder_set_member_name (builder, generated[i][0]);
-        json_builder_add_string_value (builder, path);
-      }
-  }
-  json_builder_set_member_name (builder, "OCIRuntime");
-  json_builder_add_string_value (builder,
-                                 ctrd_runtime_get_path (ctrd_daemon_get_runtime (self->daemon)));
+  add_path_members (builder, self);
+  add_string_member (builder, "OCIRuntime",
+                     ctrd_runtime_get_path (ctrd_daemon_get_runtime (self->daemon)));
   ctrd_container_add_network_settings (self, builder);
   json_builder_end_object (builder);
 
@@ -879,8 +837,9 @@ inspect_json (CtrdContainer *self)
 }
 
 static void
-do_inspect (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContainerCall *call)
+inspect_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdContainer *self = object;
   g_autofree char *json = inspect_json (self);
 
   ctr_container_complete_inspect (CTR_CONTAINER (self), invocation, json);
@@ -889,8 +848,8 @@ do_inspect (CtrdContainer *self, GDBusMethodInvocation *invocation, CtrdContaine
 static gboolean
 handle_inspect (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
-  ctrd_container_authorize_then (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_EXEC,
-                                 do_inspect, NULL);
+  ctrd_container_authorize (CTRD_CONTAINER (iface), invocation, CTRD_ACTION_CONTAINER_EXEC,
+                            inspect_authorized, NULL, NULL);
   return TRUE;
 }
 

@@ -9,6 +9,7 @@
 #include "ctrd-container.h"
 #include "ctrd-daemon.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-image.h"
 #include "ctrd-manager.h"
 #include "ctrd-network-object.h"
@@ -60,8 +61,7 @@ ctrd_daemon_finalize (GObject *object)
   g_clear_pointer (&self->storage, ctrd_storage_free);
   g_clear_pointer (&self->db, ctrd_db_close);
   g_clear_pointer (&self->config, ctrd_config_free);
-  if (self->lock_fd >= 0)
-    close (self->lock_fd);
+  ctrd_close_fd (&self->lock_fd);
 
   G_OBJECT_CLASS (ctrd_daemon_parent_class)->finalize (object);
 }
@@ -87,36 +87,27 @@ static gboolean
 take_storage_lock (CtrdDaemon *self, gboolean wait, GError **error)
 {
   g_autofree char *path = g_build_filename (self->config->storage_root, "containersd.lock", NULL);
-  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  ctrd_autofd int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
   if (fd < 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot open lock file %s: %s",
-                   path, g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno (error, "Cannot open lock file %s", path);
 
   for (guint tries = 0;; tries++)
     {
       if (flock (fd, LOCK_EX | LOCK_NB) == 0)
         break;
-      if (errno != EWOULDBLOCK || !wait || tries >= 100)
+      if (errno != EWOULDBLOCK)
+        return ctrd_throw_errno (error, "Cannot lock %s", path);
+      if (!wait || tries >= 100)
         {
-          int saved_errno = errno;
-          close (fd);
-          if (saved_errno == EWOULDBLOCK)
-            g_set_error (error, CTRD_ERROR, CTRD_ERROR_IN_USE,
-                         "Another containersd is already using the storage root %s",
-                         self->config->storage_root);
-          else
-            g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Cannot lock %s: %s", path,
-                         g_strerror (saved_errno));
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_IN_USE,
+                       "Another containersd is already using the storage root %s",
+                       self->config->storage_root);
           return FALSE;
         }
       g_usleep (100 * G_TIME_SPAN_MILLISECOND);
     }
-  self->lock_fd = fd;
+  self->lock_fd = ctrd_steal_fd (&fd);
   return TRUE;
 }
 
@@ -206,8 +197,8 @@ load_state (CtrdDaemon *self, GError **error)
   for (guint i = 0; i < containers->len; i++)
     {
       CtrdContainerRecord *record = g_ptr_array_index (containers, i);
-      CtrdContainer *container = ctrd_container_new (self, g_steal_pointer (&record->config),
-                                                     &record->run);
+      CtrdContainer *container =
+          ctrd_container_new (self, g_steal_pointer (&record->config), &record->run);
       g_hash_table_insert (self->containers, (gpointer) ctrd_container_get_id (container),
                            container);
     }
@@ -284,8 +275,8 @@ ctrd_daemon_new (CtrdConfig *config, gboolean wait_for_lock, GError **error)
 /* A client left the bus: whatever it still waits for is dropped. */
 static void
 on_name_owner_changed (GDBusConnection *connection, const char *sender_name,
-                       const char *object_path, const char *interface_name,
-                       const char *signal_name, GVariant *parameters, gpointer user_data)
+                       const char *object_path, const char *interface_name, const char *signal_name,
+                       GVariant *parameters, gpointer user_data)
 {
   CtrdDaemon *self = user_data;
   const char *name, *old_owner, *new_owner;
@@ -326,7 +317,8 @@ ctrd_daemon_export (CtrdDaemon *self, GDBusConnection *connection, GError **erro
   g_hash_table_iter_init (&iter, self->images);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      g_autoptr (CtrObjectSkeleton) object = ctr_object_skeleton_new (ctrd_image_get_object_path (value));
+      g_autoptr (CtrObjectSkeleton) object =
+          ctr_object_skeleton_new (ctrd_image_get_object_path (value));
       ctr_object_skeleton_set_image (object, CTR_IMAGE (value));
       g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
     }
@@ -631,7 +623,8 @@ ctrd_daemon_add_image (CtrdDaemon *self, CtrdImage *image)
   g_hash_table_insert (self->images, (gpointer) ctrd_image_get_id (image), g_object_ref (image));
   if (self->object_manager != NULL)
     {
-      g_autoptr (CtrObjectSkeleton) object = ctr_object_skeleton_new (ctrd_image_get_object_path (image));
+      g_autoptr (CtrObjectSkeleton) object =
+          ctr_object_skeleton_new (ctrd_image_get_object_path (image));
       ctr_object_skeleton_set_image (object, CTR_IMAGE (image));
       g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
     }

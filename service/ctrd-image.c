@@ -5,17 +5,17 @@
  * have been removed while polkit was asked), act, answer once. */
 #include "config.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gunixfdlist.h>
 
 #include "ctrd-container.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-image-archive.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
+#include "ctrd-options.h"
 #include "ctrd-util.h"
 
 struct _CtrdImage
@@ -267,57 +267,23 @@ check_still_published (CtrdImage *self, GDBusMethodInvocation *invocation)
   return FALSE;
 }
 
-typedef void (*ImageCallFunc) (CtrdImage *image, GDBusMethodInvocation *invocation, gpointer data);
-
-typedef struct
-{
-  CtrdImage *image;
-  ImageCallFunc func;
-  gpointer data;
-  GDestroyNotify data_free;
-} PendingCall;
-
+/* Asks polkit for @action_id for the caller, naming the image, then calls
+ * @func on the main thread unless the image was removed meanwhile
+ * (ctrd_authority_check with the image as the object). */
 static void
-pending_call_free (gpointer user_data)
+authorize (CtrdImage *self, GDBusMethodInvocation *invocation, const char *action_id,
+           CtrdAuthorizedFunc func, gpointer user_data, GDestroyNotify destroy)
 {
-  PendingCall *pending = user_data;
-
-  if (pending->data_free != NULL)
-    pending->data_free (pending->data);
-  g_object_unref (pending->image);
-  g_free (pending);
-}
-
-static void
-on_authorized (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  PendingCall *pending = user_data;
-
-  if (check_still_published (pending->image, invocation))
-    pending->func (pending->image, invocation, pending->data);
-}
-
-/* Authorizes @action_id for the caller, then runs @func on the main thread
- * if the image still exists. Takes @data (freed with @data_free). */
-static void
-authorize_then (CtrdImage *self, GDBusMethodInvocation *invocation, const char *action_id,
-                ImageCallFunc func, gpointer data, GDestroyNotify data_free)
-{
-  PendingCall *pending = g_new0 (PendingCall, 1);
   const char *label = self->record->names[0] != NULL ? self->record->names[0] : self->record->id;
 
-  pending->image = g_object_ref (self);
-  pending->func = func;
-  pending->data = data;
-  pending->data_free = data_free;
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation, action_id,
-                        "image.name", label, on_authorized, pending, pending_call_free);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation, action_id,
+                        "image.name", label, func, user_data, destroy);
 }
 
 /* Tag and Untag: a name[:tag] argument, normalised before authorizing. */
 static gboolean
 handle_name_call (CtrImage *iface, GDBusMethodInvocation *invocation, const char *name,
-                  ImageCallFunc func)
+                  CtrdAuthorizedFunc func)
 {
   GError *error = NULL;
   char *normalized = ctrd_normalize_image_name (name, &error);
@@ -328,17 +294,18 @@ handle_name_call (CtrImage *iface, GDBusMethodInvocation *invocation, const char
       return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  authorize_then (CTRD_IMAGE (iface), invocation, CTRD_ACTION_IMAGE_MANAGE, func, normalized,
-                  g_free);
+  authorize (CTRD_IMAGE (iface), invocation, CTRD_ACTION_IMAGE_MANAGE, func, normalized, g_free);
   return TRUE;
 }
 
 /* ---------------------------------------------------------------- Tag, Untag */
 
+/* @user_data: the normalised name (taken). */
 static void
-do_tag (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
+tag_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  const char *name = data;
+  CtrdImage *self = object;
+  g_autofree char *name = user_data;
   GError *error = NULL;
 
   if (!ctrd_image_add_name (self, name, &error))
@@ -353,13 +320,15 @@ do_tag (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
 static gboolean
 handle_tag (CtrImage *iface, GDBusMethodInvocation *invocation, const char *name)
 {
-  return handle_name_call (iface, invocation, name, do_tag);
+  return handle_name_call (iface, invocation, name, tag_authorized);
 }
 
+/* @user_data: the normalised name (taken). */
 static void
-do_untag (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
+untag_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  const char *name = data;
+  CtrdImage *self = object;
+  g_autofree char *name = user_data;
   GError *error = NULL;
   g_auto (GStrv) kept = NULL;
 
@@ -382,7 +351,7 @@ do_untag (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
 static gboolean
 handle_untag (CtrImage *iface, GDBusMethodInvocation *invocation, const char *name)
 {
-  return handle_name_call (iface, invocation, name, do_untag);
+  return handle_name_call (iface, invocation, name, untag_authorized);
 }
 
 /* ---------------------------------------------------------------- Remove */
@@ -532,8 +501,9 @@ on_user_removed (GObject *source, GAsyncResult *result, gpointer user_data)
 /* Authorized for container.create too: removes every container on the image
  * (killing running ones), then the image. */
 static void
-do_remove_users (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
+remove_users_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdImage *self = object;
   g_autoptr (GPtrArray) users = containers_using (self);
   ForceRemoval *removal;
 
@@ -550,17 +520,20 @@ do_remove_users (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer da
     ctrd_container_remove_async (users->pdata[i], TRUE, FALSE, on_user_removed, removal);
 }
 
+/* @user_data: force. */
 static void
-do_remove (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
+remove_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  gboolean force = GPOINTER_TO_INT (data);
+  CtrdImage *self = object;
+  gboolean force = GPOINTER_TO_INT (user_data);
   g_autoptr (GPtrArray) users = containers_using (self);
 
   if (users->len > 0 && force)
     {
       /* Like podman rmi -f, which removes the containers: the caller must
        * be allowed to remove containers as well. */
-      authorize_then (self, invocation, CTRD_ACTION_CONTAINER_CREATE, do_remove_users, NULL, NULL);
+      authorize (self, invocation, CTRD_ACTION_CONTAINER_CREATE, remove_users_authorized, NULL,
+                 NULL);
       return;
     }
   remove_image_now (self, invocation);
@@ -569,8 +542,8 @@ do_remove (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer data)
 static gboolean
 handle_remove (CtrImage *iface, GDBusMethodInvocation *invocation, gboolean force)
 {
-  authorize_then (CTRD_IMAGE (iface), invocation, CTRD_ACTION_IMAGE_MANAGE, do_remove,
-                  GINT_TO_POINTER (force), NULL);
+  authorize (CTRD_IMAGE (iface), invocation, CTRD_ACTION_IMAGE_MANAGE, remove_authorized,
+             GINT_TO_POINTER (force), NULL);
   return TRUE;
 }
 
@@ -590,8 +563,7 @@ typedef struct
 static void
 export_data_free (ExportData *data)
 {
-  if (data->fd >= 0)
-    close (data->fd);
+  ctrd_close_fd (&data->fd);
   g_clear_object (&data->job);
   g_free (data->commit);
   g_free (data->config_json);
@@ -624,11 +596,7 @@ on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
 
   self->exports_running--;
   /* Closed now, so the reader sees the end before the reply. */
-  if (data->fd >= 0)
-    {
-      close (data->fd);
-      data->fd = -1;
-    }
+  ctrd_close_fd (&data->fd);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       ctrd_error_normalize (&error, CTRD_ERROR_STORAGE_ERROR);
@@ -641,25 +609,23 @@ on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
   ctr_image_complete_export (CTR_IMAGE (self), invocation, NULL);
 }
 
+/* Takes @user_data, the ExportData holding the caller's fd, for the worker. */
 static void
-do_export (CtrdImage *self, GDBusMethodInvocation *invocation, gpointer user_data)
+export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
+  CtrdImage *self = object;
   ExportData *data = user_data;
-  ExportData *owned = g_new0 (ExportData, 1);
   g_autoptr (GTask) task = NULL;
 
-  /* The pending call still owns @data: the task gets a copy of what it needs. */
-  *owned = *data;
-  data->fd = -1;
-  owned->commit = g_strdup (self->record->commit);
-  owned->config_json = g_strdup (self->record->config_json);
-  owned->name = g_strdup (self->record->names[0]);
-  owned->size = self->record->size;
-  owned->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation,
-                             CTRD_ACTION_IMAGE_MANAGE);
+  data->commit = g_strdup (self->record->commit);
+  data->config_json = g_strdup (self->record->config_json);
+  data->name = g_strdup (self->record->names[0]);
+  data->size = self->record->size;
+  data->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation,
+                            CTRD_ACTION_IMAGE_MANAGE);
   self->exports_running++;
-  task = g_task_new (self, ctrd_job_get_cancellable (owned->job), on_exported, invocation);
-  g_task_set_task_data (task, owned, (GDestroyNotify) export_data_free);
+  task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_exported, invocation);
+  g_task_set_task_data (task, data, (GDestroyNotify) export_data_free);
   g_task_run_in_thread (task, export_thread);
 }
 
@@ -667,12 +633,9 @@ static gboolean
 handle_export (CtrImage *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
                GVariant *fd_handle, const char *format)
 {
-  gint32 index = g_variant_get_handle (fd_handle);
   ExportData *data;
   GError *error = NULL;
   CtrdImageFormat parsed;
-  struct stat st;
-  int flags;
   int fd;
 
   if (!ctrd_image_format_parse (format, &parsed, &error) ||
@@ -686,39 +649,19 @@ handle_export (CtrImage *iface, GDBusMethodInvocation *invocation, GUnixFDList *
                                              quoted);
       return TRUE;
     }
-  /* The index must point into this message's fds, and only one fd is expected. */
-  if (fd_list == NULL || g_unix_fd_list_get_length (fd_list) != 1 || index < 0 ||
-      index >= g_unix_fd_list_get_length (fd_list))
-    {
-      g_dbus_method_invocation_return_error_literal (invocation, CTRD_ERROR,
-                                                     CTRD_ERROR_INVALID_ARGUMENT,
-                                                     "Export: expected exactly one file "
-                                                     "descriptor, as the fd argument");
-      return TRUE;
-    }
-  fd = g_unix_fd_list_get (fd_list, index, &error);
+  fd = ctrd_take_fd_argument (fd_list, fd_handle, 1, CTRD_FD_WRITABLE | CTRD_FD_STREAM, "Export fd",
+                              &error);
   if (fd < 0)
     {
       return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
-      return TRUE;
-    }
-  flags = fcntl (fd, F_GETFL);
-  if (fstat (fd, &st) < 0 ||
-      !(S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode)) || flags < 0 ||
-      (flags & O_ACCMODE) == O_RDONLY || (flags & O_PATH) != 0)
-    {
-      close (fd);
-      g_dbus_method_invocation_return_error_literal (
-          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-          "Export: the fd must be a pipe, a socket or a regular file open for writing");
       return TRUE;
     }
 
   data = g_new0 (ExportData, 1);
   data->fd = fd;
   data->format = parsed;
-  authorize_then (CTRD_IMAGE (iface), invocation, CTRD_ACTION_IMAGE_MANAGE, do_export, data,
-                  (GDestroyNotify) export_data_free);
+  authorize (CTRD_IMAGE (iface), invocation, CTRD_ACTION_IMAGE_MANAGE, export_authorized, data,
+             (GDestroyNotify) export_data_free);
   return TRUE;
 }
 

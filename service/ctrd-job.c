@@ -276,9 +276,9 @@ ctrd_job_complete (CtrdJob *self, const GError *error)
 /* ---------------------------------------------------------------- Cancel */
 
 static void
-cancel_now (GDBusMethodInvocation *invocation, gpointer user_data)
+cancel_now (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  CtrdJob *self = user_data;
+  CtrdJob *self = object;
 
   if (self->completed)
     {
@@ -315,11 +315,10 @@ on_canceller_uid (GObject *source, GAsyncResult *result, gpointer user_data)
    * (root passes there without polkit). A uid the bus would not give is
    * no one's. */
   if (uid != UID_UNKNOWN && uid == self->starter_uid)
-    cancel_now (call->invocation, self);
+    cancel_now (self, call->invocation, NULL);
   else
-    ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), call->invocation,
-                          self->cancel_action, "job", self->object_path, cancel_now,
-                          g_object_ref (self), g_object_unref);
+    ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, call->invocation,
+                          self->cancel_action, "job", self->object_path, cancel_now, NULL, NULL);
   g_object_unref (call->job);
   g_free (call);
 }

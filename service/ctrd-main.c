@@ -81,112 +81,88 @@ log_handler (const char *log_domain, GLogLevelFlags level, const char *message, 
   fprintf (stderr, "%s%s\n", prefix, message);
 }
 
-int
-main (int argc, char **argv)
+/* The command line's settings override the configuration file's. */
+typedef struct
 {
-  g_autofree char *storage_root = NULL;
-  g_autofree char *run_root = NULL;
-  g_autofree char *runtime = NULL;
-  g_autofree char *config_file = NULL;
-  gboolean replace = FALSE, debug = FALSE, version = FALSE;
+  char *storage_root;
+  char *run_root;
+  char *runtime;
+  char *config_file;
+  gboolean replace;
+  gboolean debug;
+  gboolean version;
+} CommandLine;
+
+static void
+command_line_clear (CommandLine *cmd)
+{
+  g_free (cmd->storage_root);
+  g_free (cmd->run_root);
+  g_free (cmd->runtime);
+  g_free (cmd->config_file);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CommandLine, command_line_clear)
+
+static gboolean
+parse_command_line (CommandLine *cmd, int *argc, char ***argv, GError **error)
+{
   GOptionEntry entries[] = {
-    { "storage-root", 0, 0, G_OPTION_ARG_FILENAME, &storage_root,
+    { "storage-root", 0, 0, G_OPTION_ARG_FILENAME, &cmd->storage_root,
       "Where images, containers and the database live (default /var/lib/containersd)", "DIR" },
-    { "run-root", 0, 0, G_OPTION_ARG_FILENAME, &run_root,
+    { "run-root", 0, 0, G_OPTION_ARG_FILENAME, &cmd->run_root,
       "Where run-time state lives (default /run/containersd)", "DIR" },
-    { "runtime", 0, 0, G_OPTION_ARG_FILENAME, &runtime,
+    { "runtime", 0, 0, G_OPTION_ARG_FILENAME, &cmd->runtime,
       "The OCI runtime (default: the first of runc, crun that works)", "PATH" },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file,
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &cmd->config_file,
       "Configuration file (default " CTRD_DEFAULT_CONFIG_FILE ")", "FILE" },
-    { "replace", 0, 0, G_OPTION_ARG_NONE, &replace, "Replace a running containersd", NULL },
-    { "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "Log debug messages", NULL },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { "replace", 0, 0, G_OPTION_ARG_NONE, &cmd->replace, "Replace a running containersd", NULL },
+    { "debug", 0, 0, G_OPTION_ARG_NONE, &cmd->debug, "Log debug messages", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &cmd->version, "Print the version and exit", NULL },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GOptionContext) context =
+      g_option_context_new ("- container manager on the system bus");
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  return g_option_context_parse (context, argc, argv, error);
+}
+
+static void
+override (char **setting, char **value)
+{
+  if (*value == NULL)
+    return;
+  g_free (*setting);
+  *setting = g_steal_pointer (value);
+}
+
+/* Exports the daemon on the system bus, owns the name, and runs until a
+ * signal or the loss of the name; the exit status. */
+static int
+serve (CtrdDaemon *daemon, gboolean replace)
+{
   g_autoptr (GError) error = NULL;
-  g_autoptr (CtrdConfig) config = NULL;
   g_autoptr (GDBusConnection) connection = NULL;
   g_autoptr (GMainLoop) loop = NULL;
   MainState state = { 0 };
   guint owner_id;
 
-  /* fds inherited from whoever started us must not reach conmon or runc;
-   * with every fd close-on-exec, runc calls can use posix_spawn. */
-  ctrd_runtime_mark_inherited_fds_cloexec ();
-  setlocale (LC_ALL, "");
-  /* A client that closes its end of a pipe must not kill the daemon. */
-  signal (SIGPIPE, SIG_IGN);
-  umask (0077);
-
-  context = g_option_context_new ("- container manager on the system bus");
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("containersd: %s\n", error->message);
-      return 2;
-    }
-  if (version)
-    {
-      g_print ("containersd %s\n", PACKAGE_VERSION);
-      return 0;
-    }
-
-  config = ctrd_config_load (config_file, &error);
-  if (config == NULL)
-    {
-      g_printerr ("containersd: %s\n", error->message);
-      return 1;
-    }
-  if (storage_root != NULL)
-    {
-      g_free (config->storage_root);
-      config->storage_root = g_steal_pointer (&storage_root);
-    }
-  if (run_root != NULL)
-    {
-      g_free (config->run_root);
-      config->run_root = g_steal_pointer (&run_root);
-    }
-  if (runtime != NULL)
-    {
-      g_free (config->runtime);
-      config->runtime = g_steal_pointer (&runtime);
-    }
-  debug = debug || config->debug;
-  if (!g_path_is_absolute (config->storage_root) || !g_path_is_absolute (config->run_root))
-    {
-      g_printerr ("containersd: --storage-root and --run-root must be absolute paths\n");
-      return 2;
-    }
-
-  g_log_set_default_handler (log_handler, GINT_TO_POINTER (debug));
-  ctrd_error_quark (); /* registers the D-Bus error names */
-
-  state.daemon = ctrd_daemon_new (g_steal_pointer (&config), replace, &error);
-  if (state.daemon == NULL)
-    {
-      g_printerr ("containersd: %s\n", error->message);
-      return 1;
-    }
-
   connection = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
   if (connection == NULL)
     {
       g_printerr ("containersd: cannot connect to the system bus: %s\n", error->message);
-      g_object_unref (state.daemon);
       return 1;
     }
   g_dbus_connection_set_exit_on_close (connection, FALSE);
-  if (!ctrd_daemon_export (state.daemon, connection, &error))
+  if (!ctrd_daemon_export (daemon, connection, &error))
     {
       g_printerr ("containersd: %s\n", error->message);
-      g_object_unref (state.daemon);
       return 1;
     }
 
   loop = g_main_loop_new (NULL, FALSE);
   state.loop = loop;
+  state.daemon = daemon;
   g_unix_signal_add (SIGTERM, on_quit_signal, &state);
   g_unix_signal_add (SIGINT, on_quit_signal, &state);
 
@@ -200,6 +176,59 @@ main (int argc, char **argv)
 
   g_bus_unown_name (owner_id);
   g_dbus_connection_flush_sync (connection, NULL, NULL);
-  g_object_unref (state.daemon);
   return state.exit_status;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_auto (CommandLine) cmd = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CtrdConfig) config = NULL;
+  g_autoptr (CtrdDaemon) daemon = NULL;
+
+  /* fds inherited from whoever started us must not reach conmon or runc;
+   * with every fd close-on-exec, runc calls can use posix_spawn. */
+  ctrd_runtime_mark_inherited_fds_cloexec ();
+  setlocale (LC_ALL, "");
+  /* A client that closes its end of a pipe must not kill the daemon. */
+  signal (SIGPIPE, SIG_IGN);
+  umask (0077);
+
+  if (!parse_command_line (&cmd, &argc, &argv, &error))
+    {
+      g_printerr ("containersd: %s\n", error->message);
+      return 2;
+    }
+  if (cmd.version)
+    {
+      g_print ("containersd %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+
+  config = ctrd_config_load (cmd.config_file, &error);
+  if (config == NULL)
+    {
+      g_printerr ("containersd: %s\n", error->message);
+      return 1;
+    }
+  override (&config->storage_root, &cmd.storage_root);
+  override (&config->run_root, &cmd.run_root);
+  override (&config->runtime, &cmd.runtime);
+  if (!g_path_is_absolute (config->storage_root) || !g_path_is_absolute (config->run_root))
+    {
+      g_printerr ("containersd: --storage-root and --run-root must be absolute paths\n");
+      return 2;
+    }
+
+  g_log_set_default_handler (log_handler, GINT_TO_POINTER (cmd.debug || config->debug));
+  ctrd_error_quark (); /* registers the D-Bus error names */
+
+  daemon = ctrd_daemon_new (g_steal_pointer (&config), cmd.replace, &error);
+  if (daemon == NULL)
+    {
+      g_printerr ("containersd: %s\n", error->message);
+      return 1;
+    }
+  return serve (daemon, cmd.replace);
 }

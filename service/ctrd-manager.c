@@ -8,12 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <gio/gunixfdlist.h>
 
 #include "ctrd-container.h"
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-image-archive.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
@@ -332,22 +332,6 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   return ctrd_container_config_new_for_image (&request, ctrd_image_get_config (image), error);
 }
 
-typedef struct
-{
-  CtrdManager *manager;
-  CtrdContainerConfig *config;
-} CreateData;
-
-static void
-create_data_free (gpointer user_data)
-{
-  CreateData *data = user_data;
-
-  g_object_unref (data->manager);
-  g_clear_pointer (&data->config, ctrd_container_config_free);
-  g_free (data);
-}
-
 /* After authorization: the default network is made on first use, and a
  * named one may have gone meanwhile. */
 static gboolean
@@ -378,12 +362,13 @@ resolve_network (CtrdManager *self, CtrdContainerConfig *config, GError **error)
   return TRUE;
 }
 
+/* @user_data: the new container's config (taken). */
 static void
-do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
+create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
+                             gpointer user_data)
 {
-  CreateData *data = user_data;
-  CtrdManager *self = data->manager;
-  CtrdContainerConfig *config = data->config;
+  CtrdManager *self = object;
+  g_autoptr (CtrdContainerConfig) config = user_data;
   CtrdStorage *storage = ctrd_daemon_get_storage (self->daemon);
   GError *error = NULL;
   g_autoptr (CtrdContainer) container = NULL;
@@ -429,7 +414,7 @@ do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
       return;
     }
 
-  container = ctrd_container_new (self->daemon, g_steal_pointer (&data->config), &run);
+  container = ctrd_container_new (self->daemon, g_steal_pointer (&config), &run);
   ctrd_daemon_add_container (self->daemon, container);
   g_message ("Created container %s (%.12s) from image %.12s", ctrd_container_get_name (container),
              ctrd_container_get_id (container), ctrd_container_get_image_id (container));
@@ -439,25 +424,24 @@ do_create_container (GDBusMethodInvocation *invocation, gpointer user_data)
                                          ctrd_container_get_object_path (container));
 }
 
-/* container.create is granted; the host's network namespace also needs
- * host-access, which nothing implies. */
+/* Network=host reaches past the container's sandbox: it needs the
+ * host-access action as well. @user_data: the config (taken). */
 static void
-on_create_authorized (GDBusMethodInvocation *invocation, gpointer user_data)
+create_container_with_network (gpointer object, GDBusMethodInvocation *invocation,
+                               gpointer user_data)
 {
-  CreateData *data = user_data;
-  CreateData *next;
+  CtrdManager *self = object;
+  CtrdContainerConfig *config = user_data;
 
-  if (data->config->network->mode != CTRD_NETWORK_MODE_HOST)
+  if (config->network->mode != CTRD_NETWORK_MODE_HOST)
     {
-      do_create_container (invocation, data);
+      create_container_authorized (self, invocation, config);
       return;
     }
-  next = g_new0 (CreateData, 1);
-  next->manager = g_object_ref (data->manager);
-  next->config = g_steal_pointer (&data->config);
-  ctrd_authority_check (ctrd_daemon_get_authority (next->manager->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_HOST_ACCESS, "container.name", next->config->name,
-                        do_create_container, next, create_data_free);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
+                        CTRD_ACTION_CONTAINER_HOST_ACCESS, "container.name", config->name,
+                        create_container_authorized, config,
+                        (GDestroyNotify) ctrd_container_config_free);
 }
 
 static gboolean
@@ -467,7 +451,7 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
   CtrdManager *self = CTRD_MANAGER (iface);
   GError *error = NULL;
   g_autofree char *generated_name = NULL;
-  CreateData *data;
+  g_autoptr (CtrdContainerConfig) config = NULL;
   CtrdImage *image;
 
   if (*name == '\0')
@@ -492,27 +476,24 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
       ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
       return TRUE;
     }
-  data = g_new0 (CreateData, 1);
-  data->manager = g_object_ref (self);
-  data->config = build_container_config (self, name, image, image_ref, command, options, &error);
-  if (data->config == NULL)
+  config = build_container_config (self, name, image, image_ref, command, options, &error);
+  if (config == NULL)
     {
-      create_data_free (data);
       g_prefix_error (&error, "Container %s: ", name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
   if (ctrd_daemon_get_container_by_name (self->daemon, name) != NULL)
     {
-      create_data_free (data);
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
                                              "The name %s is already used by another container",
                                              name);
       return TRUE;
     }
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
                         CTRD_ACTION_CONTAINER_CREATE, "container.name", name,
-                        on_create_authorized, data, create_data_free);
+                        create_container_with_network, g_steal_pointer (&config),
+                        (GDestroyNotify) ctrd_container_config_free);
   return TRUE;
 }
 
@@ -537,8 +518,7 @@ typedef struct
 static void
 import_data_free (ImportData *data)
 {
-  if (data->fd >= 0)
-    close (data->fd);
+  ctrd_close_fd (&data->fd);
   g_free (data->name);
   g_clear_object (&data->job);
   g_object_unref (data->manager);
@@ -577,11 +557,7 @@ on_import_done (GObject *source, GAsyncResult *result, gpointer user_data)
   CtrdImage *image = NULL;
 
   /* Closed now: a client feeding a pipe sees the import is over. */
-  if (data->fd >= 0)
-    {
-      close (data->fd);
-      data->fd = -1;
-    }
+  ctrd_close_fd (&data->fd);
   imported = g_task_propagate_pointer (G_TASK (result), &error);
   if (imported != NULL)
     {
@@ -619,7 +595,6 @@ validate_import (int fd, gboolean from_path, const char *name, GVariant *options
 {
   const char *format = "auto";
   CtrdImageFormat parsed;
-  struct stat st;
 
   if (!ctrd_validate_options (options, import_options, G_N_ELEMENTS (import_options), "ImportImage",
                          error))
@@ -648,24 +623,11 @@ validate_import (int fd, gboolean from_path, const char *name, GVariant *options
     }
   if (fd < 0)
     return TRUE;
-  if (fstat (fd, &st) < 0 ||
-      !(S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode) ||
-        (from_path && S_ISDIR (st.st_mode))))
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           from_path ? "ImportImageFromPath: the path must be a regular file, a "
-                                       "FIFO, a socket or an OCI image layout directory"
-                                     : "ImportImage: the source must be a regular file, a pipe "
-                                       "or a socket");
-      return FALSE;
-    }
-  if ((fcntl (fd, F_GETFL) & O_ACCMODE) == O_WRONLY)
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "ImportImage: the source is not open for reading");
-      return FALSE;
-    }
-  return TRUE;
+  /* A directory is an OCI image layout. */
+  return ctrd_check_fd (fd,
+                        CTRD_FD_READABLE | CTRD_FD_STREAM | (from_path ? CTRD_FD_OR_DIRECTORY : 0),
+                        from_path ? "ImportImageFromPath: the path" : "ImportImage: the source",
+                        error);
 }
 
 /* Takes @fd: on success it is read in a worker thread and closed there. */
@@ -682,7 +644,7 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
 
   if (!validate_import (fd, from_path, name, options, &normalized, &format, &error))
     {
-      close (fd);
+      ctrd_close_fd (&fd);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return;
     }
@@ -706,7 +668,6 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
 
 typedef struct
 {
-  CtrdManager *manager;
   int fd;       /* ImportImage: the caller's fd; -1 for ImportImageFromPath */
   char *path;   /* ImportImageFromPath */
   char *name;
@@ -718,19 +679,19 @@ pending_import_free (gpointer user_data)
 {
   PendingImport *pending = user_data;
 
-  if (pending->fd >= 0)
-    close (pending->fd);
-  g_object_unref (pending->manager);
+  ctrd_close_fd (&pending->fd);
   g_free (pending->path);
   g_free (pending->name);
   g_variant_unref (pending->options);
   g_free (pending);
 }
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PendingImport, pending_import_free)
 
+/* @user_data: the PendingImport (taken). */
 static void
-do_import (GDBusMethodInvocation *invocation, gpointer user_data)
+import_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  PendingImport *pending = user_data;
+  g_autoptr (PendingImport) pending = user_data;
   int fd = pending->fd;
 
   pending->fd = -1;
@@ -752,8 +713,7 @@ do_import (GDBusMethodInvocation *invocation, gpointer user_data)
         }
       fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
     }
-  run_import (pending->manager, invocation, pending->path != NULL, fd, pending->name,
-              pending->options);
+  run_import (object, invocation, pending->path != NULL, fd, pending->name, pending->options);
 }
 
 static void
@@ -762,35 +722,24 @@ authorize_import (CtrdManager *self, GDBusMethodInvocation *invocation, int fd, 
 {
   PendingImport *pending = g_new0 (PendingImport, 1);
 
-  pending->manager = g_object_ref (self);
   pending->fd = fd;
   pending->path = g_strdup (path);
   pending->name = g_strdup (name);
   pending->options = g_variant_ref (options);
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
                         CTRD_ACTION_IMAGE_MANAGE, "image.name", *name != '\0' ? name : NULL,
-                        do_import, pending, pending_import_free);
+                        import_authorized, pending, pending_import_free);
 }
 
 static gboolean
 handle_import_image (CtrManager *iface, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
                      GVariant *source, const char *name, GVariant *options)
 {
-  gint32 index = g_variant_get_handle (source);
   GError *error = NULL;
   int fd;
 
-  /* The index must point into this message's fds, and only one fd is expected. */
-  if (fd_list == NULL || index < 0 || index >= g_unix_fd_list_get_length (fd_list) ||
-      g_unix_fd_list_get_length (fd_list) != 1)
-    {
-      g_dbus_method_invocation_return_error_literal (invocation, CTRD_ERROR,
-                                                     CTRD_ERROR_INVALID_ARGUMENT,
-                                                     "ImportImage: expected exactly one file "
-                                                     "descriptor, as the source argument");
-      return TRUE;
-    }
-  fd = g_unix_fd_list_get (fd_list, index, &error);
+  /* What the fd is, validate_import checks with the other arguments. */
+  fd = ctrd_take_fd_argument (fd_list, source, 1, 0, "ImportImage source", &error);
   if (fd < 0)
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
@@ -798,7 +747,7 @@ handle_import_image (CtrManager *iface, GDBusMethodInvocation *invocation, GUnix
     }
   if (!validate_import (fd, FALSE, name, options, NULL, NULL, &error))
     {
-      close (fd);
+      ctrd_close_fd (&fd);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
@@ -961,37 +910,22 @@ build_network_config (const char *name, GVariant *options, GError **error)
   return g_steal_pointer (&config);
 }
 
-typedef struct
-{
-  CtrdManager *manager;
-  CtrdNetworkConfig *config;
-} NetworkCreateData;
-
+/* @user_data: the new network's config (taken). */
 static void
-network_create_data_free (gpointer user_data)
+create_network_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  NetworkCreateData *data = user_data;
-
-  g_object_unref (data->manager);
-  g_clear_pointer (&data->config, ctrd_network_config_free);
-  g_free (data);
-}
-
-static void
-do_create_network (GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  NetworkCreateData *data = user_data;
-  CtrdManager *self = data->manager;
+  CtrdManager *self = object;
+  g_autoptr (CtrdNetworkConfig) config = user_data;
   GError *error = NULL;
   CtrdNetwork *network;
 
-  if (!ctrd_network_check_new (self->daemon, data->config, &error))
+  if (!ctrd_network_check_new (self->daemon, config, &error))
     {
-      g_prefix_error (&error, "Network %s: ", data->config->name);
+      g_prefix_error (&error, "Network %s: ", config->name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return;
     }
-  network = ctrd_network_publish (self->daemon, g_steal_pointer (&data->config), &error);
+  network = ctrd_network_publish (self->daemon, g_steal_pointer (&config), &error);
   if (network == NULL)
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
@@ -1007,7 +941,6 @@ handle_create_network (CtrManager *iface, GDBusMethodInvocation *invocation, con
 {
   CtrdManager *self = CTRD_MANAGER (iface);
   GError *error = NULL;
-  NetworkCreateData *data;
   CtrdNetworkConfig *config = build_network_config (name, options, &error);
 
   if (config == NULL)
@@ -1017,12 +950,10 @@ handle_create_network (CtrManager *iface, GDBusMethodInvocation *invocation, con
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return TRUE;
     }
-  data = g_new0 (NetworkCreateData, 1);
-  data->manager = g_object_ref (self);
-  data->config = config;
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
                         CTRD_ACTION_NETWORK_MANAGE, "network.name", config->name,
-                        do_create_network, data, network_create_data_free);
+                        create_network_authorized, config,
+                        (GDestroyNotify) ctrd_network_config_free);
   return TRUE;
 }
 
@@ -1073,9 +1004,10 @@ on_pruned_one (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-do_prune_containers (GDBusMethodInvocation *invocation, gpointer user_data)
+prune_containers_authorized (gpointer object, GDBusMethodInvocation *invocation,
+                             gpointer user_data)
 {
-  CtrdManager *self = user_data;
+  CtrdManager *self = object;
   g_autoptr (GPtrArray) containers = ctrd_daemon_list_containers (self->daemon);
   PruneData *data = g_new0 (PruneData, 1);
 
@@ -1106,9 +1038,9 @@ handle_prune_containers (CtrManager *iface, GDBusMethodInvocation *invocation)
 {
   CtrdManager *self = CTRD_MANAGER (iface);
 
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_CONTAINER_CREATE, NULL, NULL, do_prune_containers,
-                        g_object_ref (self), g_object_unref);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
+                        CTRD_ACTION_CONTAINER_CREATE, NULL, NULL, prune_containers_authorized,
+                        NULL, NULL);
   return TRUE;
 }
 

@@ -238,21 +238,6 @@ ctrd_network_update_containers (CtrdNetwork *self)
 
 /* ---------------------------------------------------------------- Remove */
 
-typedef struct
-{
-  CtrdNetwork *network;
-  gboolean force;
-} RemoveCall;
-
-static void
-remove_call_free (gpointer user_data)
-{
-  RemoveCall *call = user_data;
-
-  g_object_unref (call->network);
-  g_free (call);
-}
-
 static gboolean
 is_running (CtrdContainer *container)
 {
@@ -335,11 +320,12 @@ on_user_stopped (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (removal);
 }
 
+/* @user_data: the force flag (GINT_TO_POINTER). */
 static void
-do_remove (GDBusMethodInvocation *invocation, gpointer user_data)
+remove_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  RemoveCall *call = user_data;
-  CtrdNetwork *self = call->network;
+  CtrdNetwork *self = object;
+  gboolean force = GPOINTER_TO_INT (user_data);
   g_autoptr (GPtrArray) users = NULL;
   ForcedRemoval *removal;
 
@@ -357,9 +343,9 @@ do_remove (GDBusMethodInvocation *invocation, gpointer user_data)
   for (guint i = users->len; i > 0; i--)
     if (!is_running (users->pdata[i - 1]))
       g_ptr_array_remove_index (users, i - 1);
-  if (!call->force || users->len == 0)
+  if (!force || users->len == 0)
     {
-      remove_network_now (self, invocation, call->force);
+      remove_network_now (self, invocation, force);
       return;
     }
   /* like podman network rm -f: the containers stop first */
@@ -376,13 +362,10 @@ static gboolean
 handle_remove (CtrNetwork *iface, GDBusMethodInvocation *invocation, gboolean force)
 {
   CtrdNetwork *self = CTRD_NETWORK (iface);
-  RemoveCall *call = g_new0 (RemoveCall, 1);
 
-  call->network = g_object_ref (self);
-  call->force = force;
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), invocation,
-                        CTRD_ACTION_NETWORK_MANAGE, "network.name", self->config->name, do_remove,
-                        call, remove_call_free);
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
+                        CTRD_ACTION_NETWORK_MANAGE, "network.name", self->config->name,
+                        remove_authorized, GINT_TO_POINTER (force), NULL);
   return TRUE;
 }
 

@@ -18,6 +18,8 @@
 set -u
 
 srcdir=${CTRD_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+# stop_pid, wait_for_secs, pid_alive/pid_gone.
+. "$srcdir/tests/libtest.sh"
 project_conf=$srcdir/data/org.example.Containers1.conf
 dbus_daemon=${DBUS_DAEMON:-dbus-daemon}
 polkitd=${POLKITD:-/usr/lib/polkit-1/polkitd}
@@ -39,21 +41,7 @@ bus_pid=
 polkit_pid=
 cmd_pid=
 
-stop_pid () {
-  # Stops one child we started: TERM, then KILL if it lingers.
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  return 0
-}
-
-cleanup () {
+teardown () {
   stop_pid "$cmd_pid"
   cmd_pid=
   stop_pid "$polkit_pid"
@@ -75,14 +63,14 @@ dump_logs () {
 fail_setup () {
   echo "private-bus.sh: $*" >&2
   dump_logs
-  cleanup
+  teardown
   exit 99
 }
 
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-trap 'cleanup; exit 129' HUP
+trap teardown EXIT
+trap 'teardown; exit 130' INT
+trap 'teardown; exit 143' TERM
+trap 'teardown; exit 129' HUP
 
 project_include=
 if [ -s "$project_conf" ]; then
@@ -151,15 +139,12 @@ $pdeath "$dbus_daemon" --config-file="$tmp/system.conf" --nofork --nosyslog \
   --print-address=3 3>"$tmp/address" >"$tmp/dbus-daemon.log" 2>&1 &
 bus_pid=$!
 
-deadline=$((SECONDS + startup_timeout))
-address=
-while :; do
-  address=$(head -n 1 "$tmp/address" 2>/dev/null)
-  [ -n "$address" ] && break
-  kill -0 "$bus_pid" 2>/dev/null || { bus_pid=; fail_setup "dbus-daemon exited at start"; }
-  [ $SECONDS -lt $deadline ] || fail_setup "dbus-daemon printed no address in ${startup_timeout}s"
-  sleep 0.05
-done
+bus_address () { head -n 1 "$tmp/address" 2>/dev/null; }
+bus_listening_or_gone () { [ -n "$(bus_address)" ] || pid_gone "$bus_pid"; }
+if ! wait_for_secs "$startup_timeout" bus_listening_or_gone || [ -z "$(bus_address)" ]; then
+  pid_alive "$bus_pid" || { bus_pid=; fail_setup "dbus-daemon exited at start"; }
+  fail_setup "dbus-daemon printed no address in ${startup_timeout}s"
+fi
 
 # The address dbus-daemon prints carries a guid; tests only need the path.
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/system_bus_socket
@@ -177,13 +162,15 @@ name_has_owner () {
     2>/dev/null | grep -q true
 }
 
-while ! name_has_owner org.freedesktop.PolicyKit1; do
-  kill -0 "$polkit_pid" 2>/dev/null || { polkit_pid=; fail_setup "polkitd exited at start"; }
-  kill -0 "$bus_pid" 2>/dev/null || { bus_pid=; fail_setup "dbus-daemon died"; }
-  [ $SECONDS -lt $deadline ] ||
-    fail_setup "org.freedesktop.PolicyKit1 has no owner after ${startup_timeout}s"
-  sleep 0.1
-done
+polkit_up_or_gone () {
+  name_has_owner org.freedesktop.PolicyKit1 || pid_gone "$polkit_pid" || pid_gone "$bus_pid"
+}
+if ! wait_for_secs "$startup_timeout" polkit_up_or_gone ||
+   ! name_has_owner org.freedesktop.PolicyKit1; then
+  pid_alive "$polkit_pid" || { polkit_pid=; fail_setup "polkitd exited at start"; }
+  pid_alive "$bus_pid" || { bus_pid=; fail_setup "dbus-daemon died"; }
+  fail_setup "org.freedesktop.PolicyKit1 has no owner after ${startup_timeout}s"
+fi
 
 # Not exec: the bus and polkitd must be stopped after CMD.  CMD runs in the
 # background so that a TERM sent to us is handled at once (bash defers traps
@@ -196,6 +183,6 @@ cmd_pid=
 if [ $status -ne 0 ] && [ -n "${CTRD_BUS_VERBOSE:-}" ]; then
   dump_logs
 fi
-cleanup
+teardown
 trap - EXIT
 exit $status

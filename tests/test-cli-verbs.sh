@@ -7,203 +7,8 @@
 # puts it there); prints TAP.
 set -u
 
-srcdir=${CTRD_TOP_SRCDIR:?CTRD_TOP_SRCDIR must be set (make check sets it)}
-builddir=${CTRD_TOP_BUILDDIR:?CTRD_TOP_BUILDDIR must be set (make check sets it)}
-daemon=$builddir/service/containersd
-ctl=$builddir/client/containersctl
-name=org.example.Containers1
-root=/org/example/Containers1
-# Bound on every wait; nothing asserts how long anything took.
-timeout=60
-
-if [ -z "${CTRD_PRIVATE_BUS_DIR:-}" ] || [ -z "${DBUS_SYSTEM_BUS_ADDRESS:-}" ]; then
-  echo "1..0 # SKIP run under tests/private-bus.sh (make check does)"
-  exit 0
-fi
-if [ "$(id -u)" != 0 ]; then
-  echo "1..0 # SKIP needs root (runc, overlay mounts)"
-  exit 0
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctrd-cli-verbs.XXXXXX")
-storage=$tmp/storage
-run=$tmp/run
-runc=$(command -v runc)
-daemon_pid=
-events_pid=
-count=0
-failures=0
-
-# ---- TAP ---------------------------------------------------------------
-
-diag () { sed 's/^/# /'; }
-
-pass () { count=$((count + 1)); echo "ok $count - $*"; }
-
-fail () {
-  count=$((count + 1)); failures=$((failures + 1))
-  echo "not ok $count - $*"
-}
-
-daemon_alive () {
-  [ -z "$daemon_pid" ] && return 0
-  kill -0 "$daemon_pid" 2>/dev/null && return 0
-  wait "$daemon_pid"
-  echo "Bail out! containersd died (status $?) during: $1"
-  daemon_pid=
-  exit 1
-}
-
-# run_ctl DESCRIPTION EXPECTED_STATUS ARGS...: runs containersctl ARGS (stdin
-# from /dev/null unless the caller redirects it), one TAP line for its exit
-# status; its stdout is left in $out, its stderr in $err.
-out=
-err=
-run_ctl () {
-  local desc=$1 expected=$2 status
-  shift 2
-  out=$("$ctl" "$@" 2>"$tmp/stderr"); status=$?
-  err=$(cat "$tmp/stderr")
-  daemon_alive "$desc"
-  if [ "$status" -eq "$expected" ]; then
-    pass "$desc"
-  else
-    fail "$desc"
-    { echo "command: containersctl $*"; echo "exit status: $status (expected $expected)"
-      echo "stdout:"; printf '%s\n' "$out"; echo "stderr:"; printf '%s\n' "$err"; } | diag
-  fi
-}
-
-# ok_ctl DESCRIPTION ARGS...: containersctl ARGS must succeed.
-ok_ctl () { local desc=$1; shift; run_ctl "$desc" 0 "$@"; }
-
-# expect DESCRIPTION TEXT PATTERN: TEXT matches the extended regex PATTERN.
-expect () {
-  if printf '%s\n' "$2" | grep -Eq -- "$3"; then
-    pass "$1"
-  else
-    fail "$1"
-    { echo "expected to match: $3"; echo "got:"; printf '%s\n' "$2"; } | diag
-  fi
-}
-
-expect_not () {
-  if printf '%s\n' "$2" | grep -Eq -- "$3"; then
-    fail "$1"
-    { echo "expected not to match: $3"; echo "got:"; printf '%s\n' "$2"; } | diag
-  else
-    pass "$1"
-  fi
-}
-
-# truth DESCRIPTION CMD...: CMD succeeds.
-truth () {
-  local desc=$1; shift
-  if "$@"; then pass "$desc"; else fail "$desc"; echo "command failed: $*" | diag; fi
-}
-
-wait_for () {
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.1
-  done
-}
-
-# ---- cleanup, whatever happens ----------------------------------------
-
-pids_mentioning () {
-  local p
-  for p in /proc/[0-9]*; do
-    [ "${p#/proc/}" = $$ ] && continue
-    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$1" && echo "${p#/proc/}"
-  done
-  return 0
-}
-
-cleanup () {
-  local pid m id
-  if [ -n "$events_pid" ]; then
-    kill "$events_pid" 2>/dev/null; wait "$events_pid" 2>/dev/null
-  fi
-  if [ -n "$daemon_pid" ]; then
-    kill -TERM "$daemon_pid" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null
-  fi
-  if [ -d "$run/runc" ]; then
-    for id in $("$runc" --root "$run/runc" list -q 2>/dev/null); do
-      "$runc" --root "$run/runc" delete --force "$id" >/dev/null 2>&1
-    done
-  fi
-  for _ in $(seq 150); do
-    [ -z "$(pids_mentioning "$tmp/")" ] && break
-    sleep 0.1
-  done
-  for pid in $(pids_mentioning "$tmp/"); do kill -KILL "$pid" 2>/dev/null; done
-  for m in $(awk -v p="$tmp/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-    umount -l "$m" 2>/dev/null
-  done
-  rm -rf --one-file-system "$tmp"
-}
-
-on_exit () {
-  local status=$?
-  if [ "$failures" -gt 0 ] && [ -s "$tmp/daemon.log" ]; then
-    echo "---- containersd log ----" >&2
-    cat "$tmp/daemon.log" >&2
-  fi
-  cleanup
-  echo "1..$count"
-  [ "$failures" -eq 0 ] && [ "$status" -eq 0 ] && exit 0
-  exit 1
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-name_owned () {
-  gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-    --method org.freedesktop.DBus.NameHasOwner "$name" | grep -q true
-}
-
-# busctl prints a value as 'o "/path"' or 's "text"': the value alone.
-busctl_value () { sed -E 's/^[a-z]+ "?([^"]*)"?$/\1/'; }
-
-# lookup METHOD NAME: the object path GetContainer or GetImage returns.
-lookup () {
-  local reply
-  reply=$(busctl --system -- call "$name" "$root" "$name.Manager" "$1" s "$2" 2>/dev/null) ||
-    return 1
-  printf '%s\n' "$reply" | busctl_value
-}
-
-container_path () { lookup GetContainer "$1"; }
-
-image_path () { lookup GetImage "$1"; }
-
-# container_prop NAME PROPERTY: a container property's value.
-container_prop () {
-  local path
-  path=$(container_path "$1") || return 1
-  busctl --system get-property "$name" "$path" "$name.Container" "$2" | busctl_value
-}
-
-state_is () { [ "$(container_prop "$1" State)" = "$2" ]; }
-
-state_ended () {
-  local s
-  s=$(container_prop "$1" State)
-  [ "$s" = stopped ] || [ "$s" = exited ]
-}
-
-container_exists () { container_path "$1" >/dev/null; }
-
-container_gone () { ! container_exists "$1"; }
-
-image_exists () { image_path "$1" >/dev/null; }
-
-image_gone () { ! image_exists "$1"; }
+. "${CTRD_TOP_SRCDIR:?CTRD_TOP_SRCDIR must be set (make check sets it)}/tests/libtest.sh"
+ctrd_test_begin cli-verbs
 
 events_show () { grep -Eq -- "$1" "$tmp/events.log"; }
 
@@ -220,15 +25,7 @@ if ! sh "$srcdir/tests/make-busybox-rootfs.sh" "$tmp/busybox.tar"; then
   exit 1
 fi
 touch "$tmp/empty.conf"
-"$daemon" --storage-root "$storage" --run-root "$run" --runtime "$runc" \
-  --config "$tmp/empty.conf" --debug >"$tmp/daemon.log" 2>&1 &
-daemon_pid=$!
-if wait_for name_owned; then
-  pass "containersd owns $name on the private bus"
-else
-  fail "containersd owns $name on the private bus"
-  exit 1
-fi
+daemon_start --config "$tmp/empty.conf"
 ok_ctl "import busybox" import "$tmp/busybox.tar" busybox
 busybox_path=$(image_path busybox)
 
@@ -236,6 +33,7 @@ busybox_path=$(image_path busybox)
 
 "$ctl" events >"$tmp/events.log" 2>"$tmp/events.err" &
 events_pid=$!
+track_pid "$events_pid"
 # It prints nothing until an event comes: rename a probe container until the
 # rename shows, which proves the subscription is in place.
 ok_ctl "create a probe container" create --name probe busybox true
@@ -258,15 +56,15 @@ ok_ctl "run -d web" run -d --name web busybox \
   sh -c 'echo out-line; echo err-line >&2; echo ready > /tmp/ready; sleep 300'
 web_id=$out
 expect "run -d prints the container ID" "$web_id" '^[0-9a-f]{64}$'
-truth "web is running" wait_for state_is web running
+truth "web is running" wait_for container_state_is web running
 
 ok_ctl "pause web" pause web
-truth "pause: State is paused" state_is web paused
+truth "pause: State is paused" container_state_is web paused
 ok_ctl "ps after pause" ps
 expect "ps shows web as paused" "$(printf '%s\n' "$out" | grep ' web$')" '\(Paused\)'
 run_ctl "exec in a paused container fails with 125" 125 exec web true
 ok_ctl "unpause web" unpause web
-truth "unpause: State is running" state_is web running
+truth "unpause: State is running" container_state_is web running
 run_ctl "unpause of a running container fails with 125" 125 unpause web
 expect "the failure is explained" "$err" '^Error: '
 
@@ -344,7 +142,7 @@ run_ctl "export -o into a missing directory fails with 125" 125 \
 ok_ctl "commit web snap" commit web snap
 expect "commit prints the image ID" "$out" '^[0-9a-f]{64}$'
 snap_id=$out
-truth "commit left web running" state_is web running
+truth "commit left web running" container_state_is web running
 ok_ctl "run --rm snap shows the committed file" run --rm snap cat /added-file
 expect "the new image holds the container's change" "$out" '^added-content$'
 ok_ctl "commit --pause=false" commit --pause=false web
@@ -358,7 +156,7 @@ expect "images lists snap with its ID" "$out" "^snap +latest +$snap_id "
 
 started_before=$(container_prop web StartedAt)
 ok_ctl "restart -t 1 web" restart -t 1 web
-truth "restart: running again" state_is web running
+truth "restart: running again" container_state_is web running
 started_after=$(container_prop web StartedAt)
 truth "restart: StartedAt moved on" [ "$started_after" != "$started_before" ]
 ok_ctl "rename web web2" rename web web2
@@ -431,7 +229,7 @@ truth "the loaded image is found by name" image_exists busybox
 
 ok_ctl "rm -f web2" rm -f web2
 
-truth "brief has exited" wait_for state_ended brief
+truth "brief has exited" wait_for container_ended brief
 echo n | "$ctl" prune >/dev/null 2>&1
 truth "prune answered no removes nothing" container_exists brief
 ok_ctl "prune -f" prune -f
@@ -467,17 +265,11 @@ truth "events showed the rollback" events_show ' container rollback web2 '
 truth "events named a removed container" events_show ' container remove auto '
 kill -TERM "$events_pid"
 wait "$events_pid"; status=$?
-events_pid=
+untrack_pid "$events_pid"
 truth "events exits 0 on SIGTERM" [ $status -eq 0 ]
 
 # ---- the daemon stops cleanly ------------------------------------------
 
-kill -TERM "$daemon_pid"
-deadline=$((SECONDS + timeout))
-while kill -0 "$daemon_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-kill -KILL "$daemon_pid" 2>/dev/null
-wait "$daemon_pid"; status=$?
-daemon_pid=
-truth "containersd exits 0 on SIGTERM" [ $status -eq 0 ]
+daemon_stop_checked
 
 exit 0

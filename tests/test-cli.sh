@@ -5,175 +5,8 @@
 # script under it). Prints TAP.
 set -u
 
-srcdir=${CTRD_TOP_SRCDIR:?CTRD_TOP_SRCDIR must be set (make check sets it)}
-builddir=${CTRD_TOP_BUILDDIR:?CTRD_TOP_BUILDDIR must be set (make check sets it)}
-daemon=$builddir/service/containersd
-ctl=$builddir/client/containersctl
-name=org.example.Containers1
-root=/org/example/Containers1
-# Bound on every wait; nothing asserts how long anything took.
-timeout=60
-
-if [ -z "${CTRD_PRIVATE_BUS_DIR:-}" ] || [ -z "${DBUS_SYSTEM_BUS_ADDRESS:-}" ]; then
-  echo "1..0 # SKIP run under tests/private-bus.sh (make check does)"
-  exit 0
-fi
-if [ "$(id -u)" != 0 ]; then
-  echo "1..0 # SKIP needs root (runc, overlay mounts)"
-  exit 0
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctrd-cli.XXXXXX")
-storage=$tmp/storage
-run=$tmp/run
-runc=$(command -v runc)
-daemon_pid=
-monitor_pid=
-count=0
-failures=0
-
-# ---- TAP ---------------------------------------------------------------
-
-diag () { sed 's/^/# /'; }
-
-pass () { count=$((count + 1)); echo "ok $count - $*"; }
-
-fail () {
-  count=$((count + 1)); failures=$((failures + 1))
-  echo "not ok $count - $*"
-}
-
-# A daemon that died makes every later check meaningless: say so once.
-daemon_alive () {
-  [ -z "$daemon_pid" ] && return 0
-  kill -0 "$daemon_pid" 2>/dev/null && return 0
-  wait "$daemon_pid"
-  echo "Bail out! containersd died (status $?) during: $1"
-  daemon_pid=
-  exit 1
-}
-
-# check DESCRIPTION CMD...: one TAP line; on failure the command's output as
-# comments. The output is left in $out for later checks.
-out=
-check () {
-  local desc=$1; shift
-  local status
-  out=$("$@" 2>&1); status=$?
-  daemon_alive "$desc"
-  if [ $status -eq 0 ]; then
-    pass "$desc"
-  else
-    fail "$desc"
-    { echo "command: $*"; echo "exit status: $status"; printf '%s\n' "$out"; } | diag
-  fi
-  return $status
-}
-
-# expect DESCRIPTION TEXT PATTERN: TEXT matches the extended regex PATTERN.
-expect () {
-  if printf '%s\n' "$2" | grep -Eq -- "$3"; then
-    pass "$1"
-  else
-    fail "$1"
-    { echo "expected to match: $3"; echo "got:"; printf '%s\n' "$2"; } | diag
-  fi
-}
-
-expect_not () {
-  if printf '%s\n' "$2" | grep -Eq -- "$3"; then
-    fail "$1"
-    { echo "expected not to match: $3"; echo "got:"; printf '%s\n' "$2"; } | diag
-  else
-    pass "$1"
-  fi
-}
-
-# wait_for CMD...: runs CMD until it succeeds, at most $timeout seconds.
-wait_for () {
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.1
-  done
-}
-
-# ---- cleanup, whatever happens ----------------------------------------
-
-pids_mentioning () {
-  # Processes (not this shell) whose command line mentions $1.
-  local p
-  for p in /proc/[0-9]*; do
-    [ "${p#/proc/}" = $$ ] && continue
-    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$1" && echo "${p#/proc/}"
-  done
-  return 0
-}
-
-cleanup () {
-  local pid i m
-  if [ -n "$monitor_pid" ]; then
-    kill "$monitor_pid" 2>/dev/null; wait "$monitor_pid" 2>/dev/null
-  fi
-  if [ -n "$daemon_pid" ]; then
-    kill -TERM "$daemon_pid" 2>/dev/null
-    for i in $(seq 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null
-  fi
-  if [ -d "$run/runc" ]; then
-    for id in $("$runc" --root "$run/runc" list -q 2>/dev/null); do
-      "$runc" --root "$run/runc" delete --force "$id" >/dev/null 2>&1
-    done
-  fi
-  # conmon leaves about a second after its container.
-  for i in $(seq 150); do
-    [ -z "$(pids_mentioning "$tmp/")" ] && break
-    sleep 0.1
-  done
-  for pid in $(pids_mentioning "$tmp/"); do kill -KILL "$pid" 2>/dev/null; done
-  # Deepest mounts first; --one-file-system never follows one left behind.
-  for m in $(awk -v p="$tmp/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-    umount -l "$m" 2>/dev/null
-  done
-  rm -rf --one-file-system "$tmp"
-}
-
-on_exit () {
-  local status=$?
-  if [ $failures -gt 0 ] && [ -s "$tmp/daemon.log" ]; then
-    echo "---- containersd log ----" >&2
-    cat "$tmp/daemon.log" >&2
-  fi
-  cleanup
-  echo "1..$count"
-  [ $failures -eq 0 ] && [ $status -eq 0 ] && exit 0
-  exit 1
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-name_owned () {
-  gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-    --method org.freedesktop.DBus.NameHasOwner "$name" | grep -q true
-}
-
-# busctl prints a reply as 'o "/path"' or 's "text"': the value alone.
-busctl_value () { sed -E 's/^[a-z]+ "?([^"]*)"?$/\1/'; }
-
-state_of () {
-  local reply
-  reply=$(busctl --system get-property "$name" "$1" "$name.Container" State) || return 1
-  printf '%s\n' "$reply" | busctl_value
-}
-
-state_is () { [ "$(state_of "$1")" = "$2" ]; }
-
-state_ended () {
-  local s
-  s=$(state_of "$1")
-  [ "$s" = stopped ] || [ "$s" = exited ]
-}
+. "${CTRD_TOP_SRCDIR:?CTRD_TOP_SRCDIR must be set (make check sets it)}/tests/libtest.sh"
+ctrd_test_begin cli
 
 # ---- the daemon --------------------------------------------------------
 
@@ -186,15 +19,7 @@ if ! sh "$srcdir/tests/make-busybox-rootfs.sh" "$tmp/busybox.tar"; then
   exit 1
 fi
 
-"$daemon" --storage-root "$storage" --run-root "$run" --runtime "$runc" --debug \
-  >"$tmp/daemon.log" 2>&1 &
-daemon_pid=$!
-if wait_for name_owned; then
-  pass "containersd owns $name on the private bus"
-else
-  fail "containersd owns $name on the private bus"
-  exit 1
-fi
+daemon_start
 
 # ---- gdbus / busctl ----------------------------------------------------
 
@@ -220,7 +45,7 @@ check "busctl CreateContainer" \
 web=$(printf '%s\n' "$out" | busctl_value)
 expect "CreateContainer returns a container object path" "$web" \
   "^$root/containers/[0-9a-f]{64}$"
-check "busctl get-property State before Start" state_of "$web"
+check "busctl get-property State before Start" container_state "$web"
 expect "a new container is configured" "$out" '^configured$'
 check "busctl GetContainer web" \
   busctl --system -- call "$name" "$root" "$name.Manager" GetContainer s web
@@ -228,7 +53,7 @@ expect "GetContainer finds it by name" "$(printf '%s\n' "$out" | busctl_value)" 
 
 check "busctl Start" \
   busctl --system --timeout=infinity -- call "$name" "$web" "$name.Container" Start
-check "busctl get-property State after Start" state_of "$web"
+check "busctl get-property State after Start" container_state "$web"
 expect "the container is running" "$out" '^running$'
 check "busctl get-property Pid" busctl --system get-property "$name" "$web" "$name.Container" Pid
 pid=$(printf '%s\n' "$out" | busctl_value)
@@ -240,10 +65,10 @@ fi
 
 check "busctl Stop u 2" \
   busctl --system --timeout=infinity -- call "$name" "$web" "$name.Container" Stop u 2
-if wait_for state_ended "$web"; then
+if wait_for container_ended "$web"; then
   pass "the container stopped"
 else
-  fail "the container stopped (state $(state_of "$web"))"
+  fail "the container stopped (state $(container_state "$web"))"
 fi
 check "busctl get-property ExitCode" \
   busctl --system get-property "$name" "$web" "$name.Container" ExitCode
@@ -330,6 +155,7 @@ expect "the failure is explained on stderr" "$(cat "$tmp/err")" '.'
 check "containersctl create --name mon" "$ctl" create --name mon busybox sleep 300
 gdbus monitor --system --dest "$name" >"$tmp/monitor.log" 2>&1 &
 monitor_pid=$!
+track_pid "$monitor_pid"
 # It subscribes once it sees the name's owner.
 if wait_for grep -q 'is owned by' "$tmp/monitor.log"; then
   pass "gdbus monitor is watching $name"
@@ -344,21 +170,11 @@ else
   fail "the monitor saw PropertiesChanged carrying State running"
   diag <"$tmp/monitor.log"
 fi
-kill "$monitor_pid" 2>/dev/null; wait "$monitor_pid" 2>/dev/null; monitor_pid=
+stop_pid "$monitor_pid"; untrack_pid "$monitor_pid"
 check "containersctl rm -f mon" "$ctl" rm -f mon
 
 # ---- the daemon stops cleanly ------------------------------------------
 
-kill -TERM "$daemon_pid"
-deadline=$((SECONDS + timeout))
-while kill -0 "$daemon_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-kill -KILL "$daemon_pid" 2>/dev/null
-wait "$daemon_pid"; status=$?
-daemon_pid=
-if [ $status -eq 0 ]; then
-  pass "containersd exits 0 on SIGTERM"
-else
-  fail "containersd exits 0 on SIGTERM (status $status)"
-fi
+daemon_stop_checked
 
 exit 0

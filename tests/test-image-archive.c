@@ -220,7 +220,7 @@ host_arch (void)
   static char *arch;
 
   if (arch == NULL)
-    arch = ctrd_storage_oci_architecture ();
+    arch = ctrd_image_config_oci_architecture ();
   return arch;
 }
 
@@ -609,47 +609,6 @@ test_format_names (Fixture *fx, gconstpointer data)
   g_clear_error (&error);
   g_assert_false (ctrd_image_format_parse (NULL, &format, &error));
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
-}
-
-static void
-test_config_parse (Fixture *fx, gconstpointer data)
-{
-  g_autoptr (CtrdImageConfig) config = ctrd_image_config_parse (
-      "{\"created\":\"2024-01-02T03:04:05Z\",\"config\":" RUNTIME_CONFIG "}");
-  g_autoptr (CtrdImageConfig) empty = ctrd_image_config_parse (NULL);
-  g_autoptr (CtrdImageConfig) wrong =
-      ctrd_image_config_parse ("{\"created\":5,\"config\":{\"Cmd\":\"ls\",\"Env\":[\"A=1\",7],"
-                               "\"User\":[],\"Volumes\":[\"/x\"]}}");
-  g_autoptr (CtrdImageConfig) garbage = ctrd_image_config_parse ("[1,2");
-  const char *const ports[] = { "53/udp", "8080/tcp", NULL };
-
-  g_assert_cmpstrv (config->entrypoint, ((const char *const[]){ "/bin/sh", "-c", NULL }));
-  g_assert_cmpstrv (config->cmd, ((const char *const[]){ "echo hi", NULL }));
-  g_assert_cmpstrv (config->env, ((const char *const[]){ "PATH=/bin", "A=1", NULL }));
-  g_assert_cmpstr (config->working_dir, ==, "/etc");
-  g_assert_cmpstr (config->user, ==, "1000:1000");
-  g_assert_cmpstr (config->stop_signal, ==, "SIGUSR1");
-  g_assert_cmpstrv (config->exposed_ports, ports);
-  g_assert_cmpstrv (config->volumes, ((const char *const[]){ "/data", NULL }));
-  /* A label that is not a string is left out. */
-  g_assert_cmpuint (g_hash_table_size (config->labels), ==, 1);
-  g_assert_cmpstr (g_hash_table_lookup (config->labels, "org.example.test"), ==, "yes");
-  g_assert_cmpuint (config->created, ==, G_GUINT64_CONSTANT (1704164645000000));
-
-  for (guint i = 0; i < 2; i++)
-    {
-      CtrdImageConfig *c = i == 0 ? empty : garbage;
-      g_assert_cmpuint (g_strv_length (c->entrypoint) + g_strv_length (c->cmd) +
-                            g_strv_length (c->env) + g_strv_length (c->volumes),
-                        ==, 0);
-      g_assert_cmpstr (c->working_dir, ==, "");
-      g_assert_cmpuint (c->created, ==, 0);
-    }
-  g_assert_cmpuint (g_strv_length (wrong->cmd), ==, 0);
-  g_assert_cmpstrv (wrong->env, ((const char *const[]){ "A=1", NULL }));
-  g_assert_cmpstr (wrong->user, ==, "");
-  g_assert_cmpuint (g_strv_length (wrong->volumes), ==, 0);
-  g_assert_cmpuint (wrong->created, ==, 0);
 }
 
 static void
@@ -1340,7 +1299,6 @@ main (int argc, char **argv)
 #define ADD(path, fn)                                                                              \
   g_test_add ("/image-archive/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("format-names", test_format_names);
-  ADD ("config-parse", test_config_parse);
   ADD ("oci-layout-dir", test_oci_layout_dir);
   ADD ("oci-archive", test_oci_archive);
   ADD ("docker-archive", test_docker_archive);

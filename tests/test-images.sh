@@ -27,23 +27,6 @@ if [ -z "${CTRD_PRIVATE_SHM:-}" ]; then
     bash -c 'mount -t tmpfs -o mode=1777,size=64m tmpfs /dev/shm && exec bash "$0" "$@"' "$0" "$@"
 fi
 
-srcdir=${CTRD_TOP_SRCDIR:?CTRD_TOP_SRCDIR must be set (make check sets it)}
-builddir=${CTRD_TOP_BUILDDIR:?CTRD_TOP_BUILDDIR must be set (make check sets it)}
-daemon=$builddir/service/containersd
-ctl=$builddir/client/containersctl
-name=org.example.Containers1
-root=/org/example/Containers1
-err=org.example.Containers1.Error
-timeout=120
-
-if [ -z "${CTRD_PRIVATE_BUS_DIR:-}" ] || [ -z "${DBUS_SYSTEM_BUS_ADDRESS:-}" ]; then
-  echo "1..0 # SKIP run under tests/private-bus.sh (make check does)"
-  exit 0
-fi
-if [ "$(id -u)" != 0 ]; then
-  echo "1..0 # SKIP needs root (runc, overlay mounts, ownership in images)"
-  exit 0
-fi
 for tool in podman skopeo jq zstd /usr/bin/python3; do
   if ! command -v "$tool" >/dev/null; then
     echo "1..0 # SKIP $tool is missing (apt-get install podman skopeo jq zstd python3-gi)"
@@ -51,136 +34,12 @@ for tool in podman skopeo jq zstd /usr/bin/python3; do
   fi
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctrd-images.XXXXXX")
-storage=$tmp/storage
-run=$tmp/run
+. "${CTRD_TOP_SRCDIR:?CTRD_TOP_SRCDIR must be set (make check sets it)}/tests/libtest.sh"
+ctrd_test_begin images "runc, overlay mounts, ownership in images"
+err=$name.Error
+timeout=120
+failure_log_lines=200
 fx=$tmp/fx
-runc=$(command -v runc)
-daemon_pid=
-count=0
-failures=0
-
-# ---- TAP ---------------------------------------------------------------
-
-diag () { sed 's/^/# /'; }
-pass () { count=$((count + 1)); echo "ok $count - $*"; }
-fail () { count=$((count + 1)); failures=$((failures + 1)); echo "not ok $count - $*"; }
-skip () { count=$((count + 1)); echo "ok $count # SKIP $*"; }
-
-daemon_alive () {
-  [ -z "$daemon_pid" ] && return 0
-  kill -0 "$daemon_pid" 2>/dev/null && return 0
-  wait "$daemon_pid"
-  echo "Bail out! containersd died (status $?) during: $1"
-  daemon_pid=
-  exit 1
-}
-
-# check DESCRIPTION CMD...: one TAP line; the output is left in $out.
-out=
-check () {
-  local desc=$1; shift
-  local status
-  out=$("$@" 2>&1); status=$?
-  daemon_alive "$desc"
-  if [ $status -eq 0 ]; then
-    pass "$desc"
-  else
-    fail "$desc"
-    { echo "command: $*"; echo "exit status: $status"; printf '%s\n' "$out"; } | diag
-  fi
-  return $status
-}
-
-# check_fails DESCRIPTION ERROR_NAME CMD...: CMD fails naming ERROR_NAME.
-check_fails () {
-  local desc=$1 want=$2; shift 2
-  local status
-  out=$("$@" 2>&1); status=$?
-  daemon_alive "$desc"
-  if [ $status -ne 0 ] && printf '%s\n' "$out" | grep -qF -- "$want"; then
-    pass "$desc"
-  else
-    fail "$desc"
-    { echo "command: $*"; echo "expected a failure naming $want"; printf '%s\n' "$out"; } | diag
-  fi
-}
-
-expect () {
-  if printf '%s\n' "$2" | grep -Eq -- "$3"; then
-    pass "$1"
-  else
-    fail "$1"
-    { echo "expected to match: $3"; echo "got:"; printf '%s\n' "$2"; } | diag
-  fi
-}
-
-expect_eq () {
-  if [ "$2" = "$3" ]; then
-    pass "$1"
-  else
-    fail "$1"
-    { echo "expected: $3"; echo "got:      $2"; } | diag
-  fi
-}
-
-wait_for () {
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.1
-  done
-}
-
-# ---- cleanup, whatever happens ----------------------------------------
-
-pids_mentioning () {
-  local p
-  for p in /proc/[0-9]*; do
-    [ "${p#/proc/}" = $$ ] && continue
-    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$1" && echo "${p#/proc/}"
-  done
-  return 0
-}
-
-cleanup () {
-  local pid i m id
-  if [ -n "$daemon_pid" ]; then
-    kill -TERM "$daemon_pid" 2>/dev/null
-    for i in $(seq 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null
-  fi
-  if [ -d "$run/runc" ]; then
-    for id in $("$runc" --root "$run/runc" list -q 2>/dev/null); do
-      "$runc" --root "$run/runc" delete --force "$id" >/dev/null 2>&1
-    done
-  fi
-  pod rm -a -f >/dev/null 2>&1
-  for i in $(seq 150); do
-    [ -z "$(pids_mentioning "$tmp/")" ] && break
-    sleep 0.1
-  done
-  for pid in $(pids_mentioning "$tmp/"); do kill -KILL "$pid" 2>/dev/null; done
-  for m in $(awk -v p="$tmp/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-    umount -l "$m" 2>/dev/null
-  done
-  rm -rf --one-file-system "$tmp"
-}
-
-on_exit () {
-  local status=$?
-  if [ $failures -gt 0 ] && [ -s "$tmp/daemon.log" ]; then
-    echo "---- containersd log (last 200 lines) ----" >&2
-    grep -v '<7>' "$tmp/daemon.log" | tail -200 >&2
-  fi
-  cleanup
-  echo "1..$count"
-  [ $failures -eq 0 ] && [ $status -eq 0 ] && exit 0
-  exit 1
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # ---- helpers -----------------------------------------------------------
 
@@ -190,6 +49,8 @@ pod () {
     --cgroup-manager cgroupfs --events-backend none "$@"
 }
 podman_storage="containers-storage:[vfs@$tmp/podman/root+$tmp/podman/run]"
+remove_podman_containers () { pod rm -a -f >/dev/null 2>&1; }
+at_cleanup remove_podman_containers
 
 # pod_export IMAGE DIR: the files of a new podman container of IMAGE, as
 # `podman export` writes them, unpacked into DIR.
@@ -202,40 +63,9 @@ pod_export () {
 podman_run_flags=(--rm --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096
                   --runtime "$runc")
 
-busctl_value () { sed -E 's/^[a-z]+ "?([^"]*)"?$/\1/'; }
-
-manager_call () {
-  busctl --system --timeout=infinity -- call "$name" "$root" "$name.Manager" "$@"
-}
-
-image_prop () { busctl --system get-property "$name" "$1" "$name.Image" "$2"; }
-
 import_path () { # import_path PATH NAME [FORMAT] -> the image object path
   local format=${3:-auto}
   manager_call ImportImageFromPath 'ssa{sv}' "$1" "$2" 1 Format s "$format" | busctl_value
-}
-
-# gcall OBJECT INTERFACE.METHOD ARGS...: gdbus, whose failures name the
-# D-Bus error (busctl prints only the message). ARGS in GVariant text.
-gcall () {
-  local object=$1 method=$2; shift 2
-  gdbus call --system --timeout 600 --dest "$name" --object-path "$object" \
-    --method "$name.$method" "$@"
-}
-
-name_owned () {
-  gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-    --method org.freedesktop.DBus.NameHasOwner "$name" | grep -q true
-}
-
-container_state () {
-  busctl --system get-property "$name" "$1" "$name.Container" State | busctl_value
-}
-
-container_ended () {
-  local s
-  s=$(container_state "$1")
-  [ "$s" = stopped ] || [ "$s" = exited ]
 }
 
 # run_container NAME IMAGE CMD...: creates and starts it, waits for its end;
@@ -435,15 +265,7 @@ config_digest=$(jq -r .config.digest \
 fixture_id=${config_digest#sha256:}
 
 touch "$tmp/empty.conf"
-"$daemon" --storage-root "$storage" --run-root "$run" --runtime "$runc" --config "$tmp/empty.conf" \
-  --debug >"$tmp/daemon.log" 2>&1 &
-daemon_pid=$!
-if wait_for name_owned; then
-  pass "containersd owns $name on the private bus"
-else
-  fail "containersd owns $name on the private bus"
-  exit 1
-fi
+daemon_start --config "$tmp/empty.conf"
 
 # ---- the OCI layout: whiteouts, opaque dirs, hardlinks, setuid, owners ---
 
@@ -670,11 +492,5 @@ fi
 
 # ---- the daemon stops cleanly ------------------------------------------
 
-kill -TERM "$daemon_pid"
-deadline=$((SECONDS + timeout))
-while kill -0 "$daemon_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-kill -KILL "$daemon_pid" 2>/dev/null
-wait "$daemon_pid"; status=$?
-daemon_pid=
-if [ $status -eq 0 ]; then pass "containersd exits 0 on SIGTERM"; else fail "containersd exits 0 on SIGTERM (status $status)"; fi
+daemon_stop_checked
 exit 0

@@ -437,6 +437,17 @@ test_dns_names (void)
 }
 
 static void
+test_reject_value (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (ctrd_reject_value (&error, "Host name", "a\nb", "is not valid"));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==, "Host name “a\\nb” is not valid");
+  g_assert_false (ctrd_reject_value (NULL, "Host name", NULL, "is missing"));
+}
+
+static void
 test_container_paths (void)
 {
   g_autofree char *longest = g_strnfill (CTRD_MAX_PATH_BYTES, 'p');
@@ -546,6 +557,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/now", test_now);
   g_test_add_func ("/util/hostname", test_hostnames);
   g_test_add_func ("/util/dns-name", test_dns_names);
+  g_test_add_func ("/util/reject-value", test_reject_value);
   g_test_add_func ("/util/container-path", test_container_paths);
   g_test_add_func ("/util/env-entry", test_env_entries);
   g_test_add_func ("/util/name/what", test_named_names);

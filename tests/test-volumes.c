@@ -346,6 +346,27 @@ test_list_and_remove (Fixture *fx, gconstpointer data)
   g_assert_true (g_file_test (fx->storage, G_FILE_TEST_IS_DIR));
 }
 
+/* A removal cancelled part way leaves no volume behind by that name: it was
+ * moved aside before anything in it was removed. */
+static void
+test_remove_cancelled (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) names = NULL;
+  g_autofree char *path = NULL;
+
+  build_image_tree (fx);
+  path = ctrd_volumes_ensure (fx->volumes, "web", fx->image, "/data", 0, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_cancellable_cancel (cancellable);
+  g_assert_false (ctrd_volumes_remove (fx->volumes, "web", cancellable, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_CANCELLED);
+  g_assert_false (ctrd_volumes_exists (fx->volumes, "web"));
+  names = ctrd_volumes_list (fx->volumes, NULL);
+  g_assert_cmpstrv (names, (const char *const[]){ NULL });
+}
+
 static void
 test_prepare_mount (Fixture *fx, gconstpointer data)
 {
@@ -386,6 +407,7 @@ main (int argc, char **argv)
   ADD ("/volumes/ensure/without-image-dir", test_ensure_without_image_dir);
   ADD ("/volumes/ensure/errors", test_ensure_errors);
   ADD ("/volumes/list-and-remove", test_list_and_remove);
+  ADD ("/volumes/remove-cancelled", test_remove_cancelled);
   ADD ("/volumes/prepare-mount", test_prepare_mount);
 #undef ADD
 

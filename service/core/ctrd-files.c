@@ -302,15 +302,6 @@ ctrd_files_write_atomically (const char *path, const char *data, gsize len, guin
 
 /* ------------------------------------------------------------ validation */
 
-static gboolean
-reject_value (GError **error, const char *what, const char *value, const char *problem)
-{
-  g_autofree char *quoted = ctrd_quote_untrusted (value);
-
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s %s %s", what, quoted, problem);
-  return FALSE;
-}
-
 /* RFC 1123 names, with '_' and a final '.' allowed as resolvers and podman
  * accept them. */
 static gboolean
@@ -328,7 +319,7 @@ ctrd_files_validate_dns_server (const char *server, GError **error)
   if (server != NULL)
     address = g_inet_address_new_from_string (server);
   if (address == NULL)
-    return reject_value (error, "DNS server", server, "is not an IP address");
+    return ctrd_reject_value (error, "DNS server", server, "is not an IP address");
   return TRUE;
 }
 
@@ -336,7 +327,7 @@ gboolean
 ctrd_files_validate_dns_search (const char *domain, GError **error)
 {
   if (domain == NULL || (!g_str_equal (domain, ".") && !is_valid_domain_name (domain)))
-    return reject_value (error, "DNS search domain", domain, "is not a valid domain name");
+    return ctrd_reject_value (error, "DNS search domain", domain, "is not a valid domain name");
   return TRUE;
 }
 
@@ -347,21 +338,23 @@ ctrd_files_validate_dns_option (const char *option, GError **error)
   gsize name_len;
 
   if (option == NULL || strlen (option) > DNS_OPTION_MAX)
-    return reject_value (error, "DNS option", option, "is missing or too long");
+    return ctrd_reject_value (error, "DNS option", option, "is missing or too long");
   colon = strchr (option, ':');
   name_len = colon != NULL ? (gsize) (colon - option) : strlen (option);
   if (name_len == 0)
-    return reject_value (error, "DNS option", option, "has no name");
+    return ctrd_reject_value (error, "DNS option", option, "has no name");
   for (gsize i = 0; i < name_len; i++)
     if (!g_ascii_isalnum (option[i]) && option[i] != '_' && option[i] != '-')
-      return reject_value (error, "DNS option", option, "has a character other than [A-Za-z0-9_-]");
+      return ctrd_reject_value (error, "DNS option", option,
+                                "has a character other than [A-Za-z0-9_-]");
   if (colon != NULL)
     {
       if (colon[1] == '\0')
-        return reject_value (error, "DNS option", option, "has no value after ':'");
+        return ctrd_reject_value (error, "DNS option", option, "has no value after ':'");
       for (const char *p = colon + 1; *p != '\0'; p++)
         if (!g_ascii_isdigit (*p))
-          return reject_value (error, "DNS option", option, "has a value that is not a number");
+          return ctrd_reject_value (error, "DNS option", option,
+                                    "has a value that is not a number");
     }
   return TRUE;
 }
@@ -375,12 +368,12 @@ split_add_host (const char *entry, char **out_name, char **out_ip, GError **erro
   g_autofree char *name = NULL;
 
   if (colon == NULL)
-    return reject_value (error, "Host entry", entry, "is not name:ip");
+    return ctrd_reject_value (error, "Host entry", entry, "is not name:ip");
   name = g_strndup (entry, colon - entry);
   if (!is_valid_domain_name (name))
-    return reject_value (error, "Host entry", entry, "has an invalid host name");
+    return ctrd_reject_value (error, "Host entry", entry, "has an invalid host name");
   if (!ctrd_files_validate_dns_server (colon + 1, NULL))
-    return reject_value (error, "Host entry", entry, "has an invalid IP address");
+    return ctrd_reject_value (error, "Host entry", entry, "has an invalid IP address");
   if (out_name != NULL)
     *out_name = g_steal_pointer (&name);
   if (out_ip != NULL)
@@ -455,11 +448,11 @@ check_id_or_name (const char *part, const char *what, const char *spec, GError *
   if (is_all_digits (part))
     {
       if (!parse_id (part, NULL))
-        return reject_value (error, what, spec, "has an ID above 4294967294");
+        return ctrd_reject_value (error, what, spec, "has an ID above 4294967294");
       return TRUE;
     }
   if (!is_valid_user_name (part))
-    return reject_value (error, what, spec, "is not a valid name or number");
+    return ctrd_reject_value (error, what, spec, "is not a valid name or number");
   return TRUE;
 }
 
@@ -634,7 +627,7 @@ ctrd_files_resolve_user (const char *image_root, const char *user_spec, GError *
       lookup.name = user_part;
       if (!for_each_entry (passwd, match_passwd, &lookup))
         {
-          reject_value (error, "User", user_part, "is not in the image's /etc/passwd");
+          ctrd_reject_value (error, "User", user_part, "is not in the image's /etc/passwd");
           return NULL;
         }
       user->uid = lookup.found_id;
@@ -656,7 +649,7 @@ ctrd_files_resolve_user (const char *image_root, const char *user_spec, GError *
           group_lookup.name = group_part;
           if (!for_each_entry (group, match_group, &group_lookup))
             {
-              reject_value (error, "Group", group_part, "is not in the image's /etc/group");
+              ctrd_reject_value (error, "Group", group_part, "is not in the image's /etc/group");
               return NULL;
             }
           user->gid = group_lookup.found_id;
@@ -995,7 +988,7 @@ ctrd_files_generate (const char *dir, const CtrdFilesParams *params, GError **er
     hostname = g_strndup (id, SHORT_ID_LEN);
   if (!ctrd_hostname_is_valid (hostname))
     {
-      reject_value (error, "Host name", hostname, "is not valid");
+      ctrd_reject_value (error, "Host name", hostname, "is not valid");
       return NULL;
     }
 
@@ -1075,12 +1068,12 @@ ctrd_files_ensure_directory (const char *root, const char *path, guint32 uid, gu
   int parent_fd;
 
   if (path == NULL || !g_path_is_absolute (path))
-    return reject_value (error, "Directory", path, "is not an absolute path");
+    return ctrd_reject_value (error, "Directory", path, "is not an absolute path");
   parts = g_strsplit (path, "/", -1);
   for (gsize i = 0; parts[i] != NULL; i++)
     {
       if (g_str_equal (parts[i], ".."))
-        return reject_value (error, "Directory", path, "has a “..” component");
+        return ctrd_reject_value (error, "Directory", path, "has a “..” component");
       if (*parts[i] != '\0' && !g_str_equal (parts[i], "."))
         g_ptr_array_add (names, parts[i]);
     }

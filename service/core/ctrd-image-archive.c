@@ -1,13 +1,13 @@
-/* ctrd-image-archive.c: OCI layouts, oci-archive and docker-archive in and
- * out of the OSTree store.
+/* ctrd-image-archive.c: OCI layouts, oci-archive and docker-archive into
+ * the OSTree store (export is ctrd-image-archive-export.c).
  *
  * Import reads an archive's members by offset: the outer tar (uncompressed,
  * in a regular file, spooled first when it is not) is indexed once by a
- * small header reader here, so every blob is a byte range of one file that
- * can be read twice: once to check its digest and size before anything uses
- * it, once to apply it. The second read hashes again, so a layout directory
- * changed in between is caught too. The layers themselves go through
- * libarchive in ctrd-storage. */
+ * small header reader (ctrd-image-archive-blobs.c), so every blob is a byte
+ * range of one file that can be read twice: once to check its digest and
+ * size before anything uses it, once to apply it. The second read hashes
+ * again, so a layout directory changed in between is caught too. The layers
+ * themselves go through libarchive in ctrd-storage. */
 #include "config.h"
 
 #include <archive.h>
@@ -22,23 +22,9 @@
 
 #include "ctrd-digest.h"
 #include "ctrd-error.h"
-#include "ctrd-image-archive.h"
+#include "ctrd-fdio.h"
+#include "ctrd-image-archive-private.h"
 #include "ctrd-util.h"
-
-/* index.json, manifests and configs are small; anything larger is hostile. */
-#define MAX_JSON_BYTES (4 * 1024 * 1024)
-#define MAX_LAYERS 1024
-#define MAX_ARCHIVE_MEMBERS 65536
-#define MAX_INDEX_DEPTH 4
-#define TAR_BLOCK 512
-#define READ_CHUNK (64 * 1024)
-
-#define MEDIA_TYPE_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MEDIA_TYPE_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MEDIA_TYPE_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MEDIA_TYPE_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define MEDIA_TYPE_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 
 static const struct
 {
@@ -80,835 +66,15 @@ ctrd_image_format_to_string (CtrdImageFormat format)
   return "unknown";
 }
 
-static gboolean
-set_errno_error (GError **error, CtrdError code, int errsv, const char *what)
-{
-  g_set_error (error, CTRD_ERROR, code, "%s: %s", what, g_strerror (errsv));
-  return FALSE;
-}
-
 /* ------------------------------------------------------------------ */
 /* Progress over the whole import */
 
-typedef struct
-{
-  CtrdProgressFunc func;
-  gpointer data;
-  guint64 done;
-  guint64 total;
-} Progress;
-
-static void
-progress_add (Progress *progress, guint64 n)
+void
+image_archive_progress_add (Progress *progress, guint64 n)
 {
   progress->done += n;
   if (progress->func != NULL)
     progress->func (progress->done, progress->total, progress->data);
-}
-
-/* ------------------------------------------------------------------ */
-/* A byte range of a file as a stream, hashed as it is read */
-
-#define CTRD_TYPE_BLOB_STREAM (ctrd_blob_stream_get_type ())
-G_DECLARE_FINAL_TYPE (CtrdBlobStream, ctrd_blob_stream, CTRD, BLOB_STREAM, GInputStream)
-
-struct _CtrdBlobStream
-{
-  GInputStream parent_instance;
-  int fd; /* not owned */
-  guint64 offset;
-  guint64 remaining;
-  CtrdSha256 *sha256;
-  Progress *progress; /* may be NULL */
-};
-
-G_DEFINE_TYPE (CtrdBlobStream, ctrd_blob_stream, G_TYPE_INPUT_STREAM)
-
-static gssize
-ctrd_blob_stream_read (GInputStream *stream, void *buffer, gsize count, GCancellable *cancellable,
-                       GError **error)
-{
-  CtrdBlobStream *self = CTRD_BLOB_STREAM (stream);
-  gssize n;
-
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    return -1;
-  count = MIN (count, self->remaining);
-  if (count == 0)
-    return 0;
-  do
-    n = pread (self->fd, buffer, count, self->offset);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    {
-      int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Reading a blob: %s",
-                   g_strerror (errsv));
-      return -1;
-    }
-  if (n == 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "The blob ends early (it shrank)");
-      return -1;
-    }
-  self->offset += n;
-  self->remaining -= n;
-  ctrd_sha256_update (self->sha256, buffer, n);
-  if (self->progress != NULL)
-    progress_add (self->progress, n);
-  return n;
-}
-
-static gboolean
-ctrd_blob_stream_close (GInputStream *stream, GCancellable *cancellable, GError **error)
-{
-  return TRUE;
-}
-
-static void
-ctrd_blob_stream_finalize (GObject *object)
-{
-  g_clear_pointer (&CTRD_BLOB_STREAM (object)->sha256, ctrd_sha256_free);
-  G_OBJECT_CLASS (ctrd_blob_stream_parent_class)->finalize (object);
-}
-
-static void
-ctrd_blob_stream_class_init (CtrdBlobStreamClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = ctrd_blob_stream_finalize;
-  G_INPUT_STREAM_CLASS (klass)->read_fn = ctrd_blob_stream_read;
-  G_INPUT_STREAM_CLASS (klass)->close_fn = ctrd_blob_stream_close;
-}
-
-static void
-ctrd_blob_stream_init (CtrdBlobStream *self)
-{
-  self->sha256 = ctrd_sha256_new ();
-}
-
-/* A blob: @size bytes of @fd from @offset. */
-typedef struct
-{
-  int fd;
-  gboolean owns_fd;
-  guint64 offset;
-  guint64 size;
-} Blob;
-
-static void
-blob_clear (Blob *blob)
-{
-  if (blob->owns_fd && blob->fd >= 0)
-    close (blob->fd);
-  blob->fd = -1;
-  blob->owns_fd = FALSE;
-}
-
-static CtrdBlobStream *
-blob_stream_new (const Blob *blob, Progress *progress)
-{
-  CtrdBlobStream *stream = g_object_new (CTRD_TYPE_BLOB_STREAM, NULL);
-
-  stream->fd = blob->fd;
-  stream->offset = blob->offset;
-  stream->remaining = blob->size;
-  stream->progress = progress;
-  return stream;
-}
-
-/* Reads the rest of @stream (so its digest covers the whole blob). */
-static gboolean
-blob_stream_drain (CtrdBlobStream *stream, GCancellable *cancellable, GError **error)
-{
-  guchar buf[READ_CHUNK];
-  gssize n;
-
-  while ((n = g_input_stream_read (G_INPUT_STREAM (stream), buf, sizeof buf, cancellable, error)) >
-         0)
-    ;
-  return n == 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Where blobs come from: an archive's members, or a layout directory */
-
-typedef struct
-{
-  guint64 offset;
-  guint64 size;
-  char *link_target; /* symlink members: the target, normalised; NULL for files */
-} TarMember;
-
-static void
-tar_member_free (TarMember *member)
-{
-  g_free (member->link_target);
-  g_free (member);
-}
-
-typedef struct
-{
-  int dir_fd;          /* an OCI layout directory, or -1 */
-  int archive_fd;      /* an uncompressed tar, or -1 */
-  GHashTable *members; /* archive: normalised name -> TarMember */
-  GCancellable *cancellable;
-  Progress progress;
-} BlobStore;
-
-static void
-blob_store_clear (BlobStore *store)
-{
-  g_clear_pointer (&store->members, g_hash_table_unref);
-}
-
-/* The name as used for lookups: no leading "/" or "./", no trailing "/".
- * NULL when it holds an empty, "." or ".." component (such a name cannot be
- * what a manifest means). */
-static char *
-normalize_member_name (const char *name)
-{
-  g_auto (GStrv) parts = g_strsplit (name, "/", -1);
-  g_autoptr (GPtrArray) kept = g_ptr_array_new ();
-
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      if (parts[i][0] == '\0' || strcmp (parts[i], ".") == 0)
-        continue;
-      if (strcmp (parts[i], "..") == 0)
-        return NULL;
-      g_ptr_array_add (kept, parts[i]);
-    }
-  if (kept->len == 0)
-    return NULL;
-  g_ptr_array_add (kept, NULL);
-  return g_strjoinv ("/", (char **) kept->pdata);
-}
-
-/* A path a manifest names: relative, without "..", "." or empty components. */
-static gboolean
-check_manifest_path (const char *path, const char *what, GError **error)
-{
-  g_auto (GStrv) parts = NULL;
-  gboolean ok = path != NULL && path[0] != '\0' && path[0] != '/' && strlen (path) < PATH_MAX;
-
-  if (ok)
-    {
-      parts = g_strsplit (path, "/", -1);
-      for (guint i = 0; ok && parts[i] != NULL; i++)
-        ok = parts[i][0] != '\0' && strcmp (parts[i], ".") != 0 && strcmp (parts[i], "..") != 0;
-    }
-  if (!ok)
-    {
-      g_autofree char *quoted = ctrd_quote_untrusted (path);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "The %s path %s must be relative, without “..”", what, quoted);
-    }
-  return ok;
-}
-
-/* Opens @path (checked components) under the layout directory one
- * component at a time with O_NOFOLLOW: a symlink anywhere is refused, so
- * nothing outside the directory is read. */
-static int
-open_in_layout (int dir_fd, const char *path, GError **error)
-{
-  g_auto (GStrv) parts = g_strsplit (path, "/", -1);
-  g_autofree char *quoted = ctrd_quote_untrusted (path);
-  int fd = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
-
-  if (fd < 0)
-    {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Duplicating the layout fd");
-      return -1;
-    }
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      gboolean last = parts[i + 1] == NULL;
-      /* O_NONBLOCK: a FIFO planted as a blob must not hang the open. */
-      int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (last ? O_NONBLOCK : O_DIRECTORY);
-      int next = openat (fd, parts[i], flags);
-      int errsv = errno;
-
-      close (fd);
-      if (next < 0)
-        {
-          if (errsv == ENOENT)
-            g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                         "The image layout has no %s", quoted);
-          else if (errsv == ELOOP || errsv == ENOTDIR)
-            g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                         "%s in the image layout goes through a symlink or a non-directory",
-                         quoted);
-          else
-            g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                         "Cannot open %s in the image layout: %s", quoted, g_strerror (errsv));
-          return -1;
-        }
-      fd = next;
-    }
-  return fd;
-}
-
-/* Finds @path; @what names it in errors ("blob sha256:…", "manifest.json"). */
-static gboolean
-blob_store_open (BlobStore *store, const char *path, const char *what, Blob *out, GError **error)
-{
-  *out = (Blob){ .fd = -1 };
-
-  if (store->dir_fd >= 0)
-    {
-      struct stat st;
-      int fd = open_in_layout (store->dir_fd, path, error);
-
-      if (fd < 0)
-        return g_prefix_error (error, "%s: ", what), FALSE;
-      if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
-        {
-          close (fd);
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "%s in the image layout is not a regular file", what);
-          return FALSE;
-        }
-      *out = (Blob){ .fd = fd, .owns_fd = TRUE, .offset = 0, .size = st.st_size };
-      return TRUE;
-    }
-  else
-    {
-      g_autofree char *name = normalize_member_name (path);
-      TarMember *member = name != NULL ? g_hash_table_lookup (store->members, name) : NULL;
-
-      /* Docker's legacy layout links <id>/layer.tar to a file beside it:
-       * one level of in-archive symlink is followed, by name only. */
-      if (member != NULL && member->link_target != NULL)
-        member = g_hash_table_lookup (store->members, member->link_target);
-      if (member == NULL || member->link_target != NULL)
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "The image archive has no %s", what);
-          return FALSE;
-        }
-      *out = (Blob){ .fd = store->archive_fd, .offset = member->offset, .size = member->size };
-      return TRUE;
-    }
-}
-
-static GBytes *
-blob_read_all (BlobStore *store, const Blob *blob, const char *what, GError **error)
-{
-  g_autoptr (CtrdBlobStream) stream = NULL;
-  g_autofree guchar *data = NULL;
-  gsize done = 0;
-
-  if (blob->size > MAX_JSON_BYTES)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "%s is larger than %d bytes", what,
-                   MAX_JSON_BYTES);
-      return NULL;
-    }
-  stream = blob_stream_new (blob, NULL);
-  data = g_malloc (blob->size + 1);
-  while (done < blob->size)
-    {
-      gssize n = g_input_stream_read (G_INPUT_STREAM (stream), data + done, blob->size - done,
-                                      store->cancellable, error);
-      if (n < 0)
-        {
-          ctrd_error_normalize (error, CTRD_ERROR_INVALID_ARGUMENT);
-          return g_prefix_error (error, "%s: ", what), NULL;
-        }
-      done += n;
-    }
-  data[done] = '\0';
-  return g_bytes_new_take (g_steal_pointer (&data), done);
-}
-
-/* ------------------------------------------------------------------ */
-/* The outer tar, indexed by name */
-
-static gboolean
-tar_block_is_zero (const guchar *block)
-{
-  for (guint i = 0; i < TAR_BLOCK; i++)
-    if (block[i] != 0)
-      return FALSE;
-  return TRUE;
-}
-
-/* A numeric header field: octal text, or base-256 when the top bit is set. */
-static gboolean
-tar_parse_number (const guchar *field, gsize len, guint64 *out)
-{
-  guint64 value = 0;
-  gsize i = 0;
-
-  if (field[0] & 0x80)
-    {
-      if (field[0] != 0x80)
-        return FALSE; /* negative or too large */
-      for (i = 1; i < len; i++)
-        {
-          if (value > G_MAXUINT64 >> 8)
-            return FALSE;
-          value = (value << 8) | field[i];
-        }
-      *out = value;
-      return TRUE;
-    }
-  while (i < len && field[i] == ' ')
-    i++;
-  for (; i < len && field[i] >= '0' && field[i] <= '7'; i++)
-    {
-      if (value > G_MAXUINT64 >> 3)
-        return FALSE;
-      value = (value << 3) | (field[i] - '0');
-    }
-  for (; i < len; i++)
-    if (field[i] != ' ' && field[i] != '\0')
-      return FALSE;
-  *out = value;
-  return TRUE;
-}
-
-static gboolean
-tar_checksum_ok (const guchar *block)
-{
-  guint64 stored;
-  guint64 sum = 0;
-
-  if (!tar_parse_number (block + 148, 8, &stored))
-    return FALSE;
-  for (guint i = 0; i < TAR_BLOCK; i++)
-    sum += (i >= 148 && i < 156) ? ' ' : block[i];
-  return sum == stored;
-}
-
-static char *
-tar_field_string (const guchar *field, gsize len)
-{
-  return g_strndup ((const char *) field, strnlen ((const char *) field, len));
-}
-
-/* The "path", "linkpath" and "size" records of a pax extended header. */
-static gboolean
-tar_parse_pax (const char *data, gsize len, char **path, char **link_path, gint64 *size)
-{
-  gsize pos = 0;
-
-  while (pos < len)
-    {
-      const char *record = data + pos;
-      const char *space, *eq, *end;
-      guint64 record_len;
-      g_autofree char *length_text = NULL;
-
-      space = memchr (record, ' ', len - pos);
-      if (space == NULL)
-        return FALSE;
-      length_text = g_strndup (record, space - record);
-      if (!g_ascii_string_to_unsigned (length_text, 10, 1, len - pos, &record_len, NULL))
-        return FALSE;
-      end = record + record_len - 1;
-      if (*end != '\n')
-        return FALSE;
-      eq = memchr (space + 1, '=', end - (space + 1));
-      if (eq == NULL)
-        return FALSE;
-      if (eq - (space + 1) == 4 && memcmp (space + 1, "path", 4) == 0)
-        {
-          g_free (*path);
-          *path = g_strndup (eq + 1, end - (eq + 1));
-        }
-      else if (eq - (space + 1) == 8 && memcmp (space + 1, "linkpath", 8) == 0)
-        {
-          g_free (*link_path);
-          *link_path = g_strndup (eq + 1, end - (eq + 1));
-        }
-      else if (eq - (space + 1) == 4 && memcmp (space + 1, "size", 4) == 0)
-        {
-          g_autofree char *text = g_strndup (eq + 1, end - (eq + 1));
-          guint64 value;
-          if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &value, NULL))
-            return FALSE;
-          *size = value;
-        }
-      pos += record_len;
-    }
-  return TRUE;
-}
-
-static gboolean
-pread_all (int fd, void *buf, gsize len, guint64 offset)
-{
-  guchar *p = buf;
-
-  while (len > 0)
-    {
-      gssize n = pread (fd, p, len, offset);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      p += n;
-      len -= n;
-      offset += n;
-    }
-  return TRUE;
-}
-
-/* Indexes the regular files and symlinks of the uncompressed tar in @fd
- * from @base to @end: name -> where its data is. Only ustar, pax and GNU
- * long names are understood, which is what image tools write. */
-static GHashTable *
-tar_index_read (int fd, guint64 base, guint64 end, GCancellable *cancellable, GError **error)
-{
-  g_autoptr (GHashTable) members =
-      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) tar_member_free);
-  g_autofree char *pending_path = NULL;
-  g_autofree char *pending_link = NULL;
-  gint64 pending_size = -1;
-  guint64 pos = base;
-  guint n_members = 0;
-
-  while (TRUE)
-    {
-      guchar block[TAR_BLOCK];
-      guint64 size, data_offset, next;
-      char type;
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          ctrd_error_normalize (error, CTRD_ERROR_CANCELLED);
-          return NULL;
-        }
-      if (pos + TAR_BLOCK > end || !pread_all (fd, block, TAR_BLOCK, pos))
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "The image archive is not a complete tar (it ends at byte %" G_GUINT64_FORMAT
-                       ")",
-                       pos - base);
-          return NULL;
-        }
-      if (tar_block_is_zero (block))
-        break;
-      if (!tar_checksum_ok (block) || !tar_parse_number (block + 124, 12, &size))
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "The image archive is not a tar (bad header at byte %" G_GUINT64_FORMAT ")",
-                       pos - base);
-          return NULL;
-        }
-      type = block[156];
-      if (pending_size >= 0 && type != 'x' && type != 'g' && type != 'L' && type != 'K')
-        size = pending_size;
-      data_offset = pos + TAR_BLOCK;
-      if (size > end - data_offset)
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "The image archive is truncated (a member runs past its end)");
-          return NULL;
-        }
-      next = data_offset + (size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
-
-      if (type == 'x' || type == 'L' || type == 'K')
-        {
-          g_autofree char *data = NULL;
-
-          if (size > 1024 * 1024)
-            {
-              g_set_error (
-                  error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                  "The image archive has an extended header of %" G_GUINT64_FORMAT " bytes", size);
-              return NULL;
-            }
-          data = g_malloc0 (size + 1);
-          if (!pread_all (fd, data, size, data_offset))
-            {
-              g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "The image archive is truncated");
-              return NULL;
-            }
-          if (type == 'x' &&
-              !tar_parse_pax (data, size, &pending_path, &pending_link, &pending_size))
-            {
-              g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "The image archive has a malformed pax header");
-              return NULL;
-            }
-          if (type == 'L')
-            {
-              g_free (pending_path);
-              pending_path = g_strdup (data);
-            }
-          else if (type == 'K')
-            {
-              g_free (pending_link);
-              pending_link = g_strdup (data);
-            }
-        }
-      else if (type != 'g')
-        {
-          g_autofree char *name = NULL;
-          g_autofree char *normalized = NULL;
-
-          if (pending_path != NULL)
-            name = g_steal_pointer (&pending_path);
-          else if (memcmp (block + 257, "ustar\0", 6) == 0 && block[345] != '\0')
-            {
-              g_autofree char *prefix = tar_field_string (block + 345, 155);
-              g_autofree char *base_name = tar_field_string (block, 100);
-              name = g_strconcat (prefix, "/", base_name, NULL);
-            }
-          else
-            name = tar_field_string (block, 100);
-          normalized = normalize_member_name (name);
-
-          if (normalized != NULL && (type == '0' || type == '\0' || type == '7' || type == '2'))
-            {
-              TarMember *member = g_new0 (TarMember, 1);
-
-              member->offset = data_offset;
-              member->size = type == '2' ? 0 : size;
-              if (type == '2')
-                {
-                  g_autofree char *target = pending_link != NULL
-                                                ? g_steal_pointer (&pending_link)
-                                                : tar_field_string (block + 157, 100);
-                  g_autofree char *dir = g_path_get_dirname (normalized);
-                  g_autofree char *joined =
-                      target[0] == '/' ? g_strdup (target) : g_build_filename (dir, target, NULL);
-                  /* Resolved lexically inside the archive, ".." included:
-                   * the result is only ever a name to look up. */
-                  g_autofree char *canonical = g_canonicalize_filename (joined, "/");
-                  member->link_target = normalize_member_name (canonical);
-                  if (member->link_target == NULL)
-                    member->link_target = g_strdup ("");
-                }
-              if (g_hash_table_contains (members, normalized))
-                {
-                  g_autofree char *quoted = ctrd_quote_untrusted (normalized);
-                  tar_member_free (member);
-                  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                               "The image archive has %s twice", quoted);
-                  return NULL;
-                }
-              if (++n_members > MAX_ARCHIVE_MEMBERS)
-                {
-                  tar_member_free (member);
-                  g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                               "The image archive has more than %d files", MAX_ARCHIVE_MEMBERS);
-                  return NULL;
-                }
-              g_hash_table_insert (members, g_steal_pointer (&normalized), member);
-            }
-          g_clear_pointer (&pending_path, g_free);
-          g_clear_pointer (&pending_link, g_free);
-          pending_size = -1;
-        }
-      pos = next;
-    }
-  return g_steal_pointer (&members);
-}
-
-/* ------------------------------------------------------------------ */
-/* Descriptors and digests */
-
-typedef struct
-{
-  char *digest; /* "sha256:<hex>" */
-  guint64 size;
-  char *media_type;   /* may be NULL */
-  JsonObject *object; /* the descriptor itself (borrowed) */
-} Descriptor;
-
-static void
-descriptor_clear (Descriptor *desc)
-{
-  g_clear_pointer (&desc->digest, g_free);
-  g_clear_pointer (&desc->media_type, g_free);
-  desc->object = NULL;
-}
-
-static gboolean
-digest_is_valid (const char *digest)
-{
-  return digest != NULL && g_str_has_prefix (digest, "sha256:") &&
-         ctrd_is_full_id (digest + strlen ("sha256:"));
-}
-
-static const char *
-json_member_string (JsonObject *object, const char *member)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_STRING)
-    return json_node_get_string (node);
-  return NULL;
-}
-
-static JsonObject *
-json_member_object (JsonObject *object, const char *member)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-static JsonArray *
-json_member_array (JsonObject *object, const char *member)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-}
-
-/* An OCI descriptor: the digest is matched against sha256:<64 hex> before it
- * becomes a path, the size must be a non-negative integer. */
-static gboolean
-descriptor_parse (JsonNode *node, const char *what, Descriptor *out, GError **error)
-{
-  JsonObject *object =
-      node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  JsonNode *size_node = object != NULL ? json_object_get_member (object, "size") : NULL;
-  const char *digest = json_member_string (object, "digest");
-
-  if (object == NULL)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "The %s is not a descriptor",
-                   what);
-      return FALSE;
-    }
-  if (!digest_is_valid (digest))
-    {
-      g_autofree char *quoted = ctrd_quote_untrusted (digest);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "The %s has the digest %s; only sha256:<64 lowercase hex> is accepted", what,
-                   quoted);
-      return FALSE;
-    }
-  if (size_node == NULL || !JSON_NODE_HOLDS_VALUE (size_node) ||
-      json_node_get_value_type (size_node) != G_TYPE_INT64 || json_node_get_int (size_node) < 0)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "The %s %s has no valid size",
-                   what, digest);
-      return FALSE;
-    }
-  out->digest = g_strdup (digest);
-  out->size = json_node_get_int (size_node);
-  out->media_type = g_strdup (json_member_string (object, "mediaType"));
-  out->object = object;
-  return TRUE;
-}
-
-/* Opens the blob @desc names and checks its size and digest by reading it
- * all, before anything uses it. */
-static gboolean
-open_verified_blob (BlobStore *store, const Descriptor *desc, const char *what,
-                    gboolean counts_progress, Blob *out, GError **error)
-{
-  g_autofree char *path = g_strconcat ("blobs/sha256/", desc->digest + strlen ("sha256:"), NULL);
-  g_autofree char *label = g_strdup_printf ("%s %s", what, desc->digest);
-  g_autoptr (CtrdBlobStream) stream = NULL;
-  g_autofree char *actual = NULL;
-
-  if (!blob_store_open (store, path, label, out, error))
-    return FALSE;
-  if (out->size != desc->size)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "The %s has %" G_GUINT64_FORMAT
-                   " bytes, but its descriptor says %" G_GUINT64_FORMAT,
-                   label, out->size, desc->size);
-      blob_clear (out);
-      return FALSE;
-    }
-  stream = blob_stream_new (out, counts_progress ? &store->progress : NULL);
-  if (!blob_stream_drain (stream, store->cancellable, error))
-    {
-      blob_clear (out);
-      ctrd_error_normalize (error, CTRD_ERROR_INVALID_ARGUMENT);
-      return g_prefix_error (error, "%s: ", label), FALSE;
-    }
-  actual = g_strconcat ("sha256:", ctrd_sha256_get_string (stream->sha256), NULL);
-  if (strcmp (actual, desc->digest) != 0)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "The %s does not match its digest (its content is %s)", label, actual);
-      blob_clear (out);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static JsonNode *
-parse_json_bytes (GBytes *bytes, const char *what, GError **error)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local_error = NULL;
-  gsize len;
-  const char *data = g_bytes_get_data (bytes, &len);
-
-  if (!g_utf8_validate (data, len, NULL) ||
-      !json_parser_load_from_data (parser, data, len, &local_error))
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "The %s is not valid JSON%s%s",
-                   what, local_error != NULL ? ": " : "",
-                   local_error != NULL ? local_error->message : "");
-      return NULL;
-    }
-  return json_node_ref (json_parser_get_root (parser));
-}
-
-static JsonNode *
-read_verified_json (BlobStore *store, const Descriptor *desc, const char *what, GBytes **out_bytes,
-                    GError **error)
-{
-  Blob blob = { .fd = -1 };
-  g_autoptr (GBytes) bytes = NULL;
-  JsonNode *node;
-
-  if (desc->size > MAX_JSON_BYTES)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-                   "The %s %s is larger than %d bytes", what, desc->digest, MAX_JSON_BYTES);
-      return NULL;
-    }
-  if (!open_verified_blob (store, desc, what, FALSE, &blob, error))
-    return NULL;
-  bytes = blob_read_all (store, &blob, what, error);
-  blob_clear (&blob);
-  if (bytes == NULL)
-    return NULL;
-  node = parse_json_bytes (bytes, what, error);
-  if (node != NULL && !JSON_NODE_HOLDS_OBJECT (node))
-    {
-      json_node_unref (node);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "The %s is not a JSON object",
-                   what);
-      return NULL;
-    }
-  if (node != NULL && out_bytes != NULL)
-    *out_bytes = g_steal_pointer (&bytes);
-  return node;
-}
-
-static JsonNode *
-read_named_json (BlobStore *store, const char *path, GBytes **out_bytes, GError **error)
-{
-  Blob blob = { .fd = -1 };
-  g_autoptr (GBytes) bytes = NULL;
-  JsonNode *node;
-
-  if (!blob_store_open (store, path, path, &blob, error))
-    return NULL;
-  bytes = blob_read_all (store, &blob, path, error);
-  blob_clear (&blob);
-  if (bytes == NULL)
-    return NULL;
-  node = parse_json_bytes (bytes, path, error);
-  if (node != NULL && out_bytes != NULL)
-    *out_bytes = g_steal_pointer (&bytes);
-  return node;
 }
 
 /* ------------------------------------------------------------------ */
@@ -924,7 +90,7 @@ typedef struct
 static void
 layer_free (Layer *layer)
 {
-  blob_clear (&layer->blob);
+  image_archive_blob_clear (&layer->blob);
   g_free (layer->digest);
   g_free (layer->diff_id);
   g_free (layer);
@@ -934,7 +100,8 @@ layer_free (Layer *layer)
 static char **
 config_diff_ids (JsonObject *config, guint n_layers, GError **error)
 {
-  JsonArray *diff_ids = json_member_array (json_member_object (config, "rootfs"), "diff_ids");
+  JsonArray *diff_ids =
+      ctrd_json_member_array (ctrd_json_member_object (config, "rootfs"), "diff_ids");
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
 
   if (diff_ids == NULL || json_array_get_length (diff_ids) != n_layers)
@@ -951,7 +118,7 @@ config_diff_ids (JsonObject *config, guint n_layers, GError **error)
           JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING
               ? json_node_get_string (node)
               : NULL;
-      if (!digest_is_valid (value))
+      if (!image_archive_digest_is_valid (value))
         {
           g_autofree char *quoted = ctrd_quote_untrusted (value);
           g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
@@ -963,22 +130,6 @@ config_diff_ids (JsonObject *config, guint n_layers, GError **error)
     }
   g_ptr_array_add (out, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
-}
-
-static guint64
-config_created_usec (JsonObject *config)
-{
-  const char *created = json_member_string (config, "created");
-  g_autoptr (GDateTime) time = NULL;
-  gint64 usec;
-
-  if (created == NULL)
-    return 0;
-  time = g_date_time_new_from_iso8601 (created, NULL);
-  if (time == NULL)
-    return 0;
-  usec = g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
-  return usec > 0 ? (guint64) usec : 0;
 }
 
 static CtrdImportResult *
@@ -1007,13 +158,14 @@ apply_layers_and_commit (CtrdStorage *storage, BlobStore *store, GPtrArray *laye
   for (guint i = 0; i < layers->len; i++)
     {
       Layer *layer = layers->pdata[i];
-      g_autoptr (CtrdBlobStream) stream = blob_stream_new (&layer->blob, &store->progress);
+      g_autoptr (CtrdBlobStream) stream =
+          image_archive_blob_stream_new (&layer->blob, &store->progress);
       g_autofree char *actual = NULL;
 
       if (!ctrd_layer_import_apply (import, G_INPUT_STREAM (stream), layer->diff_id, NULL, error))
         return NULL;
       /* Read a second time: the blob must still be what was checked. */
-      if (!blob_stream_drain (stream, store->cancellable, error))
+      if (!image_archive_blob_stream_drain (stream, store->cancellable, error))
         {
           ctrd_error_normalize (error, CTRD_ERROR_INVALID_ARGUMENT);
           return g_prefix_error (error, "Layer %u: ", i + 1), NULL;
@@ -1027,7 +179,9 @@ apply_layers_and_commit (CtrdStorage *storage, BlobStore *store, GPtrArray *laye
           return NULL;
         }
     }
-  return ctrd_layer_import_commit (import, config_text, config_created_usec (config), error);
+  return ctrd_layer_import_commit (
+      import, config_text,
+      ctrd_image_config_parse_created (ctrd_json_member_string (config, "created")), error);
 }
 
 /* Normalised names from @candidates (skipping what is not a name[:tag]). */
@@ -1072,8 +226,8 @@ static gboolean
 choose_manifest (BlobStore *store, JsonObject *index, guint depth, Descriptor *out,
                  JsonObject **out_top, GError **error)
 {
-  JsonArray *manifests = json_member_array (index, "manifests");
-  g_autofree char *arch = ctrd_storage_oci_architecture ();
+  JsonArray *manifests = ctrd_json_member_array (index, "manifests");
+  g_autofree char *arch = ctrd_image_config_oci_architecture ();
   gint chosen = -1;
   guint n;
 
@@ -1094,17 +248,17 @@ choose_manifest (BlobStore *store, JsonObject *index, guint depth, Descriptor *o
     {
       JsonNode *node = json_array_get_element (manifests, i);
       JsonObject *platform = JSON_NODE_HOLDS_OBJECT (node)
-                                 ? json_member_object (json_node_get_object (node), "platform")
+                                 ? ctrd_json_member_object (json_node_get_object (node), "platform")
                                  : NULL;
-      if (platform != NULL && g_strcmp0 (json_member_string (platform, "os"), "linux") == 0 &&
-          g_strcmp0 (json_member_string (platform, "architecture"), arch) == 0)
+      if (platform != NULL && g_strcmp0 (ctrd_json_member_string (platform, "os"), "linux") == 0 &&
+          g_strcmp0 (ctrd_json_member_string (platform, "architecture"), arch) == 0)
         chosen = i;
     }
   for (guint i = 0; i < n && chosen < 0; i++)
     {
       JsonNode *node = json_array_get_element (manifests, i);
       if (n == 1 || (JSON_NODE_HOLDS_OBJECT (node) &&
-                     json_member_object (json_node_get_object (node), "platform") == NULL))
+                     ctrd_json_member_object (json_node_get_object (node), "platform") == NULL))
         chosen = i;
     }
   if (chosen < 0)
@@ -1113,16 +267,18 @@ choose_manifest (BlobStore *store, JsonObject *index, guint depth, Descriptor *o
                    "The image index has no manifest for linux/%s", arch);
       return FALSE;
     }
-  if (!descriptor_parse (json_array_get_element (manifests, chosen), "manifest", out, error))
+  if (!image_archive_descriptor_parse (json_array_get_element (manifests, chosen), "manifest", out,
+                                       error))
     return FALSE;
   if (depth == 0)
     *out_top = out->object;
 
   if (is_index_media_type (out->media_type))
     {
-      g_autoptr (JsonNode) nested = read_verified_json (store, out, "image index", NULL, error);
+      g_autoptr (JsonNode) nested =
+          image_archive_read_verified_json (store, out, "image index", NULL, error);
 
-      descriptor_clear (out);
+      image_archive_descriptor_clear (out);
       if (nested == NULL)
         return FALSE;
       /* Only the copied digest and size of the result outlive @nested. */
@@ -1150,18 +306,19 @@ import_oci (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *limi
   CtrdImportResult *result;
   guint n_layers;
 
-  layout = read_named_json (store, "oci-layout", NULL, error);
+  layout = image_archive_read_named_json (store, "oci-layout", NULL, error);
   if (layout == NULL)
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (layout) ||
       !g_str_has_prefix (
-          json_member_string (json_node_get_object (layout), "imageLayoutVersion") ?: "", "1."))
+          ctrd_json_member_string (json_node_get_object (layout), "imageLayoutVersion") ?: "",
+          "1."))
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                    "oci-layout does not name image layout version 1.x");
       return NULL;
     }
-  index = read_named_json (store, "index.json", NULL, error);
+  index = image_archive_read_named_json (store, "index.json", NULL, error);
   if (index == NULL)
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (index))
@@ -1172,24 +329,27 @@ import_oci (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *limi
     }
   if (!choose_manifest (store, json_node_get_object (index), 0, &manifest_desc, &top_desc, error))
     {
-      descriptor_clear (&manifest_desc);
+      image_archive_descriptor_clear (&manifest_desc);
       return NULL;
     }
-  ref_name = json_member_string (json_member_object (top_desc, "annotations"), ANNOTATION_REF_NAME);
+  ref_name = ctrd_json_member_string (ctrd_json_member_object (top_desc, "annotations"),
+                                      ANNOTATION_REF_NAME);
 
-  manifest = read_verified_json (store, &manifest_desc, "manifest", NULL, error);
-  descriptor_clear (&manifest_desc);
+  manifest = image_archive_read_verified_json (store, &manifest_desc, "manifest", NULL, error);
+  image_archive_descriptor_clear (&manifest_desc);
   if (manifest == NULL)
     return NULL;
-  if (!descriptor_parse (json_object_get_member (json_node_get_object (manifest), "config"),
-                         "image config", &config_desc, error))
+  if (!image_archive_descriptor_parse (
+          json_object_get_member (json_node_get_object (manifest), "config"), "image config",
+          &config_desc, error))
     return NULL;
-  config = read_verified_json (store, &config_desc, "image config", &config_bytes, error);
-  descriptor_clear (&config_desc);
+  config =
+      image_archive_read_verified_json (store, &config_desc, "image config", &config_bytes, error);
+  image_archive_descriptor_clear (&config_desc);
   if (config == NULL)
     return NULL;
 
-  layer_nodes = json_member_array (json_node_get_object (manifest), "layers");
+  layer_nodes = ctrd_json_member_array (json_node_get_object (manifest), "layers");
   n_layers = layer_nodes != NULL ? json_array_get_length (layer_nodes) : 0;
   if (layer_nodes == NULL || n_layers > MAX_LAYERS)
     {
@@ -1204,10 +364,11 @@ import_oci (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *limi
   for (guint i = 0; i < n_layers; i++)
     {
       Descriptor desc = { 0 };
-      if (!descriptor_parse (json_array_get_element (layer_nodes, i), "layer", &desc, error))
+      if (!image_archive_descriptor_parse (json_array_get_element (layer_nodes, i), "layer", &desc,
+                                           error))
         return NULL;
       store->progress.total += 2 * desc.size;
-      descriptor_clear (&desc);
+      image_archive_descriptor_clear (&desc);
     }
   for (guint i = 0; i < n_layers; i++)
     {
@@ -1216,15 +377,16 @@ import_oci (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *limi
 
       layer->blob.fd = -1;
       g_ptr_array_add (layers, layer);
-      if (!descriptor_parse (json_array_get_element (layer_nodes, i), "layer", &desc, error) ||
-          !open_verified_blob (store, &desc, "layer", TRUE, &layer->blob, error))
+      if (!image_archive_descriptor_parse (json_array_get_element (layer_nodes, i), "layer", &desc,
+                                           error) ||
+          !image_archive_open_verified_blob (store, &desc, "layer", TRUE, &layer->blob, error))
         {
-          descriptor_clear (&desc);
+          image_archive_descriptor_clear (&desc);
           return NULL;
         }
       layer->digest = g_strdup (desc.digest);
       layer->diff_id = g_strdup (diff_ids[i]);
-      descriptor_clear (&desc);
+      image_archive_descriptor_clear (&desc);
     }
 
   result = apply_layers_and_commit (storage, store, layers, config_bytes,
@@ -1246,7 +408,8 @@ blob_is_compressed (const Blob *blob)
 {
   guchar magic[4] = { 0 };
 
-  if (blob->size < sizeof magic || !pread_all (blob->fd, magic, sizeof magic, blob->offset))
+  if (blob->size < sizeof magic ||
+      !image_archive_pread_all (blob->fd, magic, sizeof magic, blob->offset))
     return FALSE;
   return (magic[0] == 0x1f && magic[1] == 0x8b) ||
          (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) ||
@@ -1258,9 +421,9 @@ blob_is_compressed (const Blob *blob)
 static char *
 blob_digest (BlobStore *store, const Blob *blob, GError **error)
 {
-  g_autoptr (CtrdBlobStream) stream = blob_stream_new (blob, &store->progress);
+  g_autoptr (CtrdBlobStream) stream = image_archive_blob_stream_new (blob, &store->progress);
 
-  if (!blob_stream_drain (stream, store->cancellable, error))
+  if (!image_archive_blob_stream_drain (stream, store->cancellable, error))
     {
       ctrd_error_normalize (error, CTRD_ERROR_INVALID_ARGUMENT);
       return NULL;
@@ -1287,7 +450,7 @@ import_docker (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *l
   CtrdImportResult *result;
   guint n_layers;
 
-  manifest = read_named_json (store, "manifest.json", NULL, error);
+  manifest = image_archive_read_named_json (store, "manifest.json", NULL, error);
   if (manifest == NULL)
     return NULL;
   entries = JSON_NODE_HOLDS_ARRAY (manifest) ? json_node_get_array (manifest) : NULL;
@@ -1302,12 +465,12 @@ import_docker (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *l
                json_array_get_length (entries));
   entry = json_array_get_object_element (entries, 0);
 
-  config_path = json_member_string (entry, "Config");
-  if (!check_manifest_path (config_path, "image config", error) ||
-      !blob_store_open (store, config_path, "image config", &config_blob, error))
+  config_path = ctrd_json_member_string (entry, "Config");
+  if (!image_archive_check_manifest_path (config_path, "image config", error) ||
+      !image_archive_blob_store_open (store, config_path, "image config", &config_blob, error))
     return NULL;
-  config_bytes = blob_read_all (store, &config_blob, "image config", error);
-  blob_clear (&config_blob);
+  config_bytes = image_archive_blob_read_all (store, &config_blob, "image config", error);
+  image_archive_blob_clear (&config_blob);
   if (config_bytes == NULL)
     return NULL;
   config_digest = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, config_bytes);
@@ -1325,7 +488,7 @@ import_docker (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *l
           return NULL;
         }
     }
-  config = parse_json_bytes (config_bytes, "image config", error);
+  config = image_archive_parse_json_bytes (config_bytes, "image config", error);
   if (config == NULL)
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (config))
@@ -1335,7 +498,7 @@ import_docker (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *l
       return NULL;
     }
 
-  layer_paths = json_member_array (entry, "Layers");
+  layer_paths = ctrd_json_member_array (entry, "Layers");
   n_layers = layer_paths != NULL ? json_array_get_length (layer_paths) : 0;
   if (layer_paths == NULL || n_layers > MAX_LAYERS)
     {
@@ -1361,8 +524,8 @@ import_docker (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *l
 
       layer->blob.fd = -1;
       g_ptr_array_add (layers, layer);
-      if (!check_manifest_path (path, "layer", error) ||
-          !blob_store_open (store, path, label, &layer->blob, error))
+      if (!image_archive_check_manifest_path (path, "layer", error) ||
+          !image_archive_blob_store_open (store, path, label, &layer->blob, error))
         return NULL;
       layer->diff_id = g_strdup (diff_ids[i]);
       store->progress.total += 2 * layer->blob.size;
@@ -1390,7 +553,7 @@ import_docker (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *l
                                     json_node_get_object (config), limits, error);
   if (result == NULL)
     return NULL;
-  tags = json_member_array (entry, "RepoTags");
+  tags = ctrd_json_member_array (entry, "RepoTags");
   for (guint i = 0; tags != NULL && i < json_array_get_length (tags); i++)
     {
       JsonNode *node = json_array_get_element (tags, i);
@@ -1405,8 +568,8 @@ import_docker (CtrdStorage *storage, BlobStore *store, const CtrdImportLimits *l
 /* Import entry point */
 
 /* Progress of one pass over the source, against the total known here. */
-static void
-on_source_progress (guint64 done, guint64 total, gpointer user_data)
+void
+image_archive_on_source_progress (guint64 done, guint64 total, gpointer user_data)
 {
   Progress *progress = user_data;
 
@@ -1428,7 +591,7 @@ import_rootfs (CtrdStorage *storage, int fd, const CtrdImportLimits *limits, Blo
       fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && here >= 0 && st.st_size > here
           ? (guint64) (st.st_size - here)
           : 0;
-  return ctrd_storage_import_rootfs_tar_full (storage, fd, limits, on_source_progress,
+  return ctrd_storage_import_rootfs_tar_full (storage, fd, limits, image_archive_on_source_progress,
                                               &store->progress, store->cancellable, error);
 }
 
@@ -1450,7 +613,8 @@ import_indexed_archive (CtrdStorage *storage, int archive_fd, guint64 base, guin
   CtrdImageFormat detected;
 
   store->archive_fd = archive_fd;
-  store->members = tar_index_read (archive_fd, base, end, store->cancellable, &index_error);
+  store->members =
+      image_archive_tar_index_read (archive_fd, base, end, store->cancellable, &index_error);
   if (store->members == NULL)
     {
       if (format != CTRD_IMAGE_FORMAT_AUTO ||
@@ -1489,7 +653,7 @@ import_indexed_archive (CtrdStorage *storage, int archive_fd, guint64 base, guin
     default:
       if (lseek (archive_fd, base, SEEK_SET) < 0)
         {
-          set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Rewinding the image");
+          ctrd_throw_errno (error, "Rewinding the image");
           return NULL;
         }
       return import_rootfs (storage, archive_fd, limits, store, error);
@@ -1503,11 +667,11 @@ import_archive (CtrdStorage *storage, int fd, CtrdImageFormat format,
   CtrdImportResult *result;
   struct stat st;
   guint64 base = 0;
-  int spool_fd;
+  ctrd_autofd int spool_fd = -1;
 
   if (fstat (fd, &st) < 0)
     {
-      set_errno_error (error, CTRD_ERROR_INVALID_ARGUMENT, errno, "Reading the image source");
+      ctrd_throw_errno_code (error, CTRD_ERROR_INVALID_ARGUMENT, "Reading the image source");
       return NULL;
     }
   if (S_ISREG (st.st_mode))
@@ -1522,21 +686,19 @@ import_archive (CtrdStorage *storage, int fd, CtrdImageFormat format,
     }
 
   /* Anything else is copied (uncompressed) into an unnamed file first. */
-  spool_fd =
-      ctrd_storage_spool_source (storage, fd, limits != NULL ? limits->max_bytes : 0,
-                                 on_source_progress, &store->progress, store->cancellable, error);
+  spool_fd = ctrd_storage_spool_source (storage, fd, limits != NULL ? limits->max_bytes : 0,
+                                        image_archive_on_source_progress, &store->progress,
+                                        store->cancellable, error);
   if (spool_fd < 0)
     return NULL;
   store->progress.done = 0;
   store->progress.total = 0;
   if (fstat (spool_fd, &st) < 0)
     {
-      set_errno_error (error, CTRD_ERROR_STORAGE_ERROR, errno, "Reading the spooled image");
-      close (spool_fd);
+      ctrd_throw_errno (error, "Reading the spooled image");
       return NULL;
     }
   result = import_indexed_archive (storage, spool_fd, 0, st.st_size, format, limits, store, error);
-  close (spool_fd);
   store->archive_fd = -1;
   return result;
 }
@@ -1585,405 +747,6 @@ ctrd_image_archive_import (CtrdStorage *storage, int fd, CtrdImageFormat format,
     return import_rootfs (storage, fd, limits, &store, error);
 
   result = import_archive (storage, fd, format, limits, &store, error);
-  blob_store_clear (&store);
+  image_archive_blob_store_clear (&store);
   return result;
-}
-
-/* ------------------------------------------------------------------ */
-/* Export */
-
-typedef struct
-{
-  int fd;
-  GCancellable *cancellable;
-  GError *error;
-  gboolean failed;
-} OutputSink;
-
-static la_ssize_t
-output_sink_write (struct archive *a, void *user_data, const void *buffer, size_t length)
-{
-  OutputSink *sink = user_data;
-
-  /* A failed output takes and drops the rest, and the writers check
-   * sink->failed after each call: an error returned here can put libarchive
-   * into its fatal state, in which libarchive 3.6's archive_write_free()
-   * leaks the output buffer. The first error stands. */
-  if (!sink->failed &&
-      !ctrd_storage_write_all (sink->fd, buffer, length, sink->cancellable, &sink->error))
-    sink->failed = TRUE;
-  return length;
-}
-
-typedef struct archive_entry ArchiveEntry;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ArchiveEntry, archive_entry_free)
-
-static gboolean
-output_error (struct archive *a, OutputSink *sink, const char *what, GError **error)
-{
-  if (sink->error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&sink->error));
-      return FALSE;
-    }
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Writing %s: %s", what,
-               archive_error_string (a) ?: "unknown error");
-  return FALSE;
-}
-
-static gboolean
-output_header (struct archive *a, OutputSink *sink, const char *path, mode_t type, guint64 size,
-               gint64 mtime, GError **error)
-{
-  g_autoptr (ArchiveEntry) entry = archive_entry_new ();
-
-  archive_entry_set_pathname (entry, path);
-  archive_entry_set_filetype (entry, type);
-  archive_entry_set_perm (entry, type == AE_IFDIR ? 0755 : 0644);
-  archive_entry_set_size (entry, type == AE_IFDIR ? 0 : size);
-  archive_entry_set_mtime (entry, mtime, 0);
-  if (archive_write_header (a, entry) != ARCHIVE_OK || sink->failed)
-    return output_error (a, sink, path, error);
-  return TRUE;
-}
-
-static gboolean
-output_bytes (struct archive *a, OutputSink *sink, const char *path, const char *data, gsize len,
-              gint64 mtime, GError **error)
-{
-  if (!output_header (a, sink, path, AE_IFREG, len, mtime, error))
-    return FALSE;
-  if (len > 0 && (archive_write_data (a, data, len) != (la_ssize_t) len || sink->failed))
-    return output_error (a, sink, path, error);
-  return TRUE;
-}
-
-static gboolean
-output_blob_from_fd (struct archive *a, OutputSink *sink, const char *path, int fd, guint64 size,
-                     gint64 mtime, Progress *progress, GError **error)
-{
-  guint64 offset = 0;
-
-  if (!output_header (a, sink, path, AE_IFREG, size, mtime, error))
-    return FALSE;
-  while (offset < size)
-    {
-      guchar buf[READ_CHUNK];
-      gssize n = pread (fd, buf, MIN (sizeof buf, size - offset), offset);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
-                       "Reading the exported layer back failed");
-          return FALSE;
-        }
-      if (archive_write_data (a, buf, n) != n || sink->failed)
-        return output_error (a, sink, path, error);
-      offset += n;
-      progress_add (progress, n);
-    }
-  return TRUE;
-}
-
-static char *
-json_node_text (JsonNode *node)
-{
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-
-  json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, NULL);
-}
-
-static char *
-sha256_digest_of_string (const char *text)
-{
-  g_autofree char *hex = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
-
-  return g_strconcat ("sha256:", hex, NULL);
-}
-
-static JsonNode *
-descriptor_node (const char *media_type, const char *digest, guint64 size, const char *ref_name)
-{
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "mediaType");
-  json_builder_add_string_value (builder, media_type);
-  json_builder_set_member_name (builder, "digest");
-  json_builder_add_string_value (builder, digest);
-  json_builder_set_member_name (builder, "size");
-  json_builder_add_int_value (builder, size);
-  if (ref_name != NULL)
-    {
-      json_builder_set_member_name (builder, "annotations");
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, ANNOTATION_REF_NAME);
-      json_builder_add_string_value (builder, ref_name);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_object (builder);
-  return json_builder_get_root (builder);
-}
-
-/* The stored config, describing instead the one layer @diff_id: settings
- * kept, rootfs and history replaced. */
-static char *
-export_config (const char *config_json, const char *diff_id)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (JsonNode) root_node = NULL;
-  JsonObject *root, *rootfs, *entry;
-  JsonArray *diff_ids, *history;
-  const char *created;
-
-  if (config_json != NULL && json_parser_load_from_data (parser, config_json, -1, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    root_node = json_node_copy (json_parser_get_root (parser));
-  else
-    root_node = json_node_init_object (json_node_alloc (), json_object_new ());
-  root = json_node_get_object (root_node);
-  if (json_member_string (root, "os") == NULL)
-    json_object_set_string_member (root, "os", "linux");
-  if (json_member_string (root, "architecture") == NULL)
-    {
-      g_autofree char *arch = ctrd_storage_oci_architecture ();
-      json_object_set_string_member (root, "architecture", arch);
-    }
-
-  rootfs = json_object_new ();
-  diff_ids = json_array_new ();
-  json_array_add_string_element (diff_ids, diff_id);
-  json_object_set_string_member (rootfs, "type", "layers");
-  json_object_set_array_member (rootfs, "diff_ids", diff_ids);
-  json_object_set_object_member (root, "rootfs", rootfs);
-
-  history = json_array_new ();
-  entry = json_object_new ();
-  created = json_member_string (root, "created");
-  if (created != NULL)
-    json_object_set_string_member (entry, "created", created);
-  json_object_set_string_member (entry, "created_by", "containersd export (flattened)");
-  json_array_add_object_element (history, entry);
-  json_object_set_array_member (root, "history", history);
-
-  return json_node_text (root_node);
-}
-
-static gboolean
-write_oci_archive (struct archive *a, OutputSink *sink, int layer_fd, guint64 layer_size,
-                   const char *layer_sha256, const char *config_json, const char *name,
-                   gint64 mtime, Progress *progress, GError **error)
-{
-  g_autofree char *diff_id = g_strconcat ("sha256:", layer_sha256, NULL);
-  g_autofree char *config = export_config (config_json, diff_id);
-  g_autofree char *config_digest = sha256_digest_of_string (config);
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonNode) manifest_node = NULL;
-  g_autofree char *manifest = NULL;
-  g_autofree char *manifest_digest = NULL;
-  g_autoptr (JsonNode) index_node = NULL;
-  g_autofree char *index = NULL;
-  g_autofree char *config_path = NULL;
-  g_autofree char *manifest_path = NULL;
-  g_autofree char *layer_path = g_strconcat ("blobs/sha256/", layer_sha256, NULL);
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "schemaVersion");
-  json_builder_add_int_value (builder, 2);
-  json_builder_set_member_name (builder, "mediaType");
-  json_builder_add_string_value (builder, MEDIA_TYPE_OCI_MANIFEST);
-  json_builder_set_member_name (builder, "config");
-  json_builder_add_value (
-      builder, descriptor_node (MEDIA_TYPE_OCI_CONFIG, config_digest, strlen (config), NULL));
-  json_builder_set_member_name (builder, "layers");
-  json_builder_begin_array (builder);
-  json_builder_add_value (builder,
-                          descriptor_node (MEDIA_TYPE_OCI_LAYER, diff_id, layer_size, NULL));
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  manifest_node = json_builder_get_root (builder);
-  manifest = json_node_text (manifest_node);
-  manifest_digest = sha256_digest_of_string (manifest);
-
-  json_builder_reset (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "schemaVersion");
-  json_builder_add_int_value (builder, 2);
-  json_builder_set_member_name (builder, "manifests");
-  json_builder_begin_array (builder);
-  json_builder_add_value (
-      builder, descriptor_node (MEDIA_TYPE_OCI_MANIFEST, manifest_digest, strlen (manifest), name));
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  index_node = json_builder_get_root (builder);
-  index = json_node_text (index_node);
-
-  config_path = g_strconcat ("blobs/sha256/", config_digest + strlen ("sha256:"), NULL);
-  manifest_path = g_strconcat ("blobs/sha256/", manifest_digest + strlen ("sha256:"), NULL);
-  return output_bytes (a, sink, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}",
-                       strlen ("{\"imageLayoutVersion\":\"1.0.0\"}"), mtime, error) &&
-         output_bytes (a, sink, "index.json", index, strlen (index), mtime, error) &&
-         output_header (a, sink, "blobs/", AE_IFDIR, 0, mtime, error) &&
-         output_header (a, sink, "blobs/sha256/", AE_IFDIR, 0, mtime, error) &&
-         output_bytes (a, sink, config_path, config, strlen (config), mtime, error) &&
-         output_bytes (a, sink, manifest_path, manifest, strlen (manifest), mtime, error) &&
-         output_blob_from_fd (a, sink, layer_path, layer_fd, layer_size, mtime, progress, error);
-}
-
-gboolean
-ctrd_image_archive_export (CtrdStorage *storage, const char *commit, const char *config_json,
-                           const char *name, CtrdImageFormat format, int fd, guint64 size_hint,
-                           CtrdProgressFunc progress_func, gpointer progress_data,
-                           GCancellable *cancellable, GError **error)
-{
-  Progress progress = { .func = progress_func, .data = progress_data };
-  OutputSink sink = { .fd = fd, .cancellable = cancellable };
-  g_autofree char *layer_sha256 = NULL;
-  g_autoptr (CtrdImageConfig) parsed = NULL;
-  guint64 layer_size = 0;
-  struct archive *a;
-  gboolean ok;
-  int layer_fd;
-
-  if (format == CTRD_IMAGE_FORMAT_ROOTFS_TAR)
-    return ctrd_storage_write_rootfs_tar (storage, commit, fd, NULL, NULL, progress_func,
-                                          progress_data, size_hint, cancellable, error);
-  if (format != CTRD_IMAGE_FORMAT_OCI_ARCHIVE)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Images export as oci-archive or rootfs-tar, not %s",
-                   ctrd_image_format_to_string (format));
-      return FALSE;
-    }
-
-  /* The layer's digest and size go into the manifest and its tar header
-   * before its bytes: it is made in full first. */
-  layer_fd = ctrd_storage_open_tmpfile (storage, error);
-  if (layer_fd < 0)
-    return FALSE;
-  progress.total = 2 * size_hint;
-  if (!ctrd_storage_write_rootfs_tar (storage, commit, layer_fd, &layer_size, &layer_sha256,
-                                      on_source_progress, &progress, 0, cancellable, error))
-    {
-      close (layer_fd);
-      return FALSE;
-    }
-  progress.done = layer_size;
-  progress.total = 2 * layer_size;
-
-  parsed = ctrd_image_config_parse (config_json);
-  a = archive_write_new ();
-  archive_write_set_format_pax_restricted (a);
-  ok = archive_write_open2 (a, &sink, NULL, output_sink_write, NULL, NULL) == ARCHIVE_OK;
-  if (!ok)
-    output_error (a, &sink, "the archive", error);
-  else
-    ok = write_oci_archive (a, &sink, layer_fd, layer_size, layer_sha256, config_json, name,
-                            (gint64) (parsed->created / G_USEC_PER_SEC), &progress, error);
-  if (ok && (archive_write_close (a) != ARCHIVE_OK || sink.failed))
-    ok = output_error (a, &sink, "the end of the archive", error);
-  /* No end-of-archive blocks after a failure: a cut archive must not look whole. */
-  sink.failed = sink.failed || !ok;
-  archive_write_free (a);
-  g_clear_error (&sink.error);
-  close (layer_fd);
-  return ok;
-}
-
-/* ------------------------------------------------------------------ */
-/* The image config as defaults */
-
-static char **
-json_string_array (JsonObject *object, const char *member)
-{
-  JsonArray *array = json_member_array (object, member);
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
-
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-      if (JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING)
-        g_ptr_array_add (out, g_strdup (json_node_get_string (element)));
-    }
-  g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
-}
-
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-static char **
-json_sorted_keys (JsonObject *object, const char *member)
-{
-  JsonObject *set = json_member_object (object, member);
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GList) keys = set != NULL ? json_object_get_members (set) : NULL;
-
-  for (GList *l = keys; l != NULL; l = l->next)
-    g_ptr_array_add (out, g_strdup (l->data));
-  g_ptr_array_sort (out, compare_strings);
-  g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
-}
-
-CtrdImageConfig *
-ctrd_image_config_parse (const char *json)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  CtrdImageConfig *config = g_new0 (CtrdImageConfig, 1);
-  JsonObject *root = NULL;
-  JsonObject *runtime = NULL;
-  JsonObject *labels;
-
-  if (json != NULL && json_parser_load_from_data (parser, json, -1, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      root = json_node_get_object (json_parser_get_root (parser));
-      runtime = json_member_object (root, "config");
-    }
-  config->entrypoint = json_string_array (runtime, "Entrypoint");
-  config->cmd = json_string_array (runtime, "Cmd");
-  config->env = json_string_array (runtime, "Env");
-  config->working_dir = g_strdup (json_member_string (runtime, "WorkingDir") ?: "");
-  config->user = g_strdup (json_member_string (runtime, "User") ?: "");
-  config->stop_signal = g_strdup (json_member_string (runtime, "StopSignal") ?: "");
-  config->exposed_ports = json_sorted_keys (runtime, "ExposedPorts");
-  config->volumes = json_sorted_keys (runtime, "Volumes");
-  config->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  labels = json_member_object (runtime, "Labels");
-  if (labels != NULL)
-    {
-      g_autoptr (GList) keys = json_object_get_members (labels);
-      for (GList *l = keys; l != NULL; l = l->next)
-        {
-          const char *value = json_member_string (labels, l->data);
-          if (value != NULL)
-            g_hash_table_insert (config->labels, g_strdup (l->data), g_strdup (value));
-        }
-    }
-  config->created = config_created_usec (root);
-  return config;
-}
-
-void
-ctrd_image_config_free (CtrdImageConfig *config)
-{
-  if (config == NULL)
-    return;
-  g_strfreev (config->entrypoint);
-  g_strfreev (config->cmd);
-  g_strfreev (config->env);
-  g_free (config->working_dir);
-  g_free (config->user);
-  g_free (config->stop_signal);
-  g_strfreev (config->exposed_ports);
-  g_strfreev (config->volumes);
-  g_clear_pointer (&config->labels, g_hash_table_unref);
-  g_free (config);
 }

@@ -1,7 +1,7 @@
 /* ctrd-image-archive.h: image archives in and out of the OSTree store: OCI
  * image layouts (a directory, or a tar of one: "oci-archive"), docker-archive
  * (what `podman save --format docker-archive` writes) and root filesystem
- * tars; and the image config read as the image's defaults.
+ * tars. The image config itself is ctrd-image-config.h (included here).
  *
  * Every blob an archive names is checked against its digest and size before
  * it is used, and digests must read sha256:<64 lowercase hex> before they
@@ -13,6 +13,7 @@
 
 #include <gio/gio.h>
 
+#include "ctrd-image-config.h"
 #include "ctrd-storage.h"
 
 G_BEGIN_DECLS
@@ -57,33 +58,12 @@ CtrdImportResult *ctrd_image_archive_import (CtrdStorage *storage, int fd, CtrdI
  * (made in an unnamed temporary file first), the config with its rootfs
  * and history describing that layer, and @name (may be NULL) as the
  * org.opencontainers.image.ref.name annotation, as podman save writes it.
- * @fd semantics as ctrd_storage_write_all (a reader that goes away is
- * FAILED). @size_hint (the image size) scales @progress. */
+ * @fd is written with ctrd_fd_write_all, but a reader that goes away is
+ * FAILED and cancellation CANCELLED (CTRD_ERROR). @size_hint (the image size) scales @progress. */
 gboolean ctrd_image_archive_export (CtrdStorage *storage, const char *commit,
                                     const char *config_json, const char *name,
                                     CtrdImageFormat format, int fd, guint64 size_hint,
                                     CtrdProgressFunc progress, gpointer progress_data,
                                     GCancellable *cancellable, GError **error);
-
-/* What an OCI image config says about running the image. Members of the
- * wrong type are ignored (the config is untrusted input). */
-typedef struct
-{
-  char **entrypoint;    /* config.Entrypoint, never NULL */
-  char **cmd;           /* config.Cmd, never NULL */
-  char **env;           /* config.Env, never NULL */
-  char *working_dir;    /* config.WorkingDir, "" when unset */
-  char *user;           /* config.User, "" when unset */
-  char *stop_signal;    /* config.StopSignal, "" when unset */
-  char **exposed_ports; /* keys of config.ExposedPorts, sorted, never NULL */
-  char **volumes;       /* keys of config.Volumes, sorted, never NULL */
-  GHashTable *labels;   /* config.Labels, string values only; never NULL */
-  guint64 created;      /* "created" in usec since the epoch; 0 when absent or unreadable */
-} CtrdImageConfig;
-
-/* Never fails: @json that is NULL or not a JSON object gives empty fields. */
-CtrdImageConfig *ctrd_image_config_parse (const char *json);
-void ctrd_image_config_free (CtrdImageConfig *config);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdImageConfig, ctrd_image_config_free)
 
 G_END_DECLS

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "ctrd-error.h"
-#include "ctrd-export.h"
+#include "ctrd-fdio.h"
 #include "ctrd-logs.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -465,7 +465,7 @@ static gboolean
 log_stream_flush (LogStream *stream)
 {
   if (stream->error == NULL && stream->out->len > 0)
-    ctrd_export_write_all (stream->out_fd, stream->out->str, stream->out->len, stream->cancellable,
+    ctrd_fd_write_all (stream->out_fd, stream->out->str, stream->out->len, stream->cancellable,
                            &stream->error);
   g_string_truncate (stream->out, 0);
   return stream->error == NULL;

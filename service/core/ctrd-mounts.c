@@ -108,20 +108,11 @@ has_control_chars (const char *text)
   return FALSE;
 }
 
-static gboolean
-reject_path (GError **error, const char *what, const char *path, const char *problem)
-{
-  g_autofree char *quoted = ctrd_quote_untrusted (path);
-
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s %s %s", what, quoted, problem);
-  return FALSE;
-}
-
-/* reject_path for functions returning a pointer. */
+/* ctrd_reject_value for functions returning a pointer. */
 static gpointer
 reject_path_null (GError **error, const char *what, const char *path, const char *problem)
 {
-  reject_path (error, what, path, problem);
+  ctrd_reject_value (error, what, path, problem);
   return NULL;
 }
 
@@ -169,15 +160,15 @@ check_bind_source_syntax (const char *source, GError **error)
   g_auto (GStrv) parts = NULL;
 
   if (source == NULL || !g_path_is_absolute (source))
-    return reject_path (error, "Bind source", source, "is not an absolute path");
+    return ctrd_reject_value (error, "Bind source", source, "is not an absolute path");
   if (has_control_chars (source))
-    return reject_path (error, "Bind source", source, "has control characters");
+    return ctrd_reject_value (error, "Bind source", source, "has control characters");
   parts = g_strsplit (source, "/", -1);
   for (gsize i = 0; parts[i] != NULL; i++)
     if (g_str_equal (parts[i], ".."))
-      return reject_path (error, "Bind source", source, "has a “..” component");
+      return ctrd_reject_value (error, "Bind source", source, "has a “..” component");
   if (is_at_or_under (source, "/proc"))
-    return reject_path (error, "Bind source", source, "is inside /proc");
+    return ctrd_reject_value (error, "Bind source", source, "is inside /proc");
   return TRUE;
 }
 
@@ -394,7 +385,7 @@ ctrd_mount_check (CtrdMount *mount, const char *const *protected_dirs, GError **
       if (mount->source == NULL || *mount->source == '\0' || g_str_equal (mount->source, "tmpfs"))
         source = g_strdup ("");
       else
-        reject_path (error, "Tmpfs source", mount->source, "must be empty");
+        ctrd_reject_value (error, "Tmpfs source", mount->source, "must be empty");
       break;
     default:
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Unknown mount type %d",
@@ -431,8 +422,8 @@ ctrd_mounts_check (GPtrArray *mounts, const char *const *protected_dirs, GError 
       if (!ctrd_mount_check (mount, protected_dirs, error))
         return FALSE;
       if (!g_hash_table_add (destinations, mount->destination))
-        return reject_path (error, "Mount destination", mount->destination,
-                            "is given more than once");
+        return ctrd_reject_value (error, "Mount destination", mount->destination,
+                                  "is given more than once");
     }
   return TRUE;
 }

@@ -10,10 +10,13 @@
  * OstreeMutableTree, so "..", absolute paths and symlinks cannot escape.
  * Functions marked "blocks" do disk-heavy work: call them from a GTask thread.
  * Imports and checkouts are serialised internally, so they are thread-safe.
- * No D-Bus types. */
+ * No D-Bus types. The implementation is split by facet into ctrd-storage*.c
+ * around ctrd-storage-private.h. */
 #pragma once
 
 #include <gio/gio.h>
+
+#include "ctrd-fdio.h"
 
 G_BEGIN_DECLS
 
@@ -121,13 +124,6 @@ int ctrd_storage_spool_source (CtrdStorage *storage, int fd, guint64 max_bytes,
                                CtrdProgressFunc progress, gpointer progress_data,
                                GCancellable *cancellable, GError **error);
 
-/* Blocks until all @len bytes are written to @fd (a pipe, socket or regular
- * file, blocking or not) or @cancellable fires (CANCELLED, also while the
- * reader stalls). A reader that went away (EPIPE) is FAILED, never SIGPIPE
- * for sockets (the daemon ignores SIGPIPE for pipes). */
-gboolean ctrd_storage_write_all (int fd, const void *data, gsize len, GCancellable *cancellable,
-                                 GError **error);
-
 /* Blocks. The image config stored in @commit (verbatim), or NULL with
  * NOT_FOUND (no such commit, or no config in it). Free with g_free. */
 char *ctrd_storage_read_image_config (CtrdStorage *storage, const char *commit, GError **error);
@@ -135,7 +131,8 @@ char *ctrd_storage_read_image_config (CtrdStorage *storage, const char *commit, 
 /* Blocks. Writes the root filesystem of @commit to @fd as an uncompressed pax
  * tar ("./" first, then "./path" in name order; numeric owners, modes with
  * setuid bits, the stored xattrs, repeated content as hardlinks, every mtime
- * the commit's time), with ctrd_storage_write_all semantics for @fd. On
+ * the commit's time), written with ctrd_fd_write_all, but a reader that went
+ * away is FAILED and cancellation CANCELLED (CTRD_ERROR). On
  * success @out_size and @out_sha256 (64 hex, may be NULL) describe the bytes
  * written. @progress gets the bytes written and @total_hint. */
 gboolean ctrd_storage_write_rootfs_tar (CtrdStorage *storage, const char *commit, int fd,
@@ -208,9 +205,6 @@ GPtrArray *ctrd_storage_list_changes (CtrdStorage *storage, const char *base_com
 GPtrArray *ctrd_storage_verify_checkout (CtrdStorage *storage, const char *commit,
                                          GCancellable *cancellable, GError **error);
 
-/* The host's architecture as OCI names it ("amd64", "arm64", ...). Free with g_free. */
-char *ctrd_storage_oci_architecture (void);
-
 /* ctrd_storage_import_rootfs_tar, telling @progress (may be NULL; called in
  * this thread) the bytes read from @fd so far (total 0). */
 CtrdImportResult *ctrd_storage_import_rootfs_tar_full (CtrdStorage *storage, int fd,
@@ -262,12 +256,6 @@ gboolean ctrd_storage_unmount_rootfs (const char *mountpoint, GError **error);
 
 /* TRUE if something is mounted exactly at @path (from /proc/self/mountinfo). */
 gboolean ctrd_storage_is_mounted (const char *path);
-
-/* Blocks. Removes the tree at @path (absolute) recursively: symlinks are
- * unlinked, never followed, and a mount anywhere below is an error. Missing is
- * success. */
-gboolean ctrd_storage_remove_tree (const char *path, GCancellable *cancellable,
-                                   GError **error);
 
 /* Blocks. Removes containers/<ID> recursively (missing is success) without
  * following symlinks. STORAGE_ERROR, deleting nothing, while anything is

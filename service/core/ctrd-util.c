@@ -30,6 +30,15 @@ ctrd_quote_untrusted (const char *text)
   return g_strdup_printf ("“%s”%s", escaped, len > QUOTE_MAX_BYTES ? "…" : "");
 }
 
+gboolean
+ctrd_reject_value (GError **error, const char *what, const char *value, const char *problem)
+{
+  g_autofree char *quoted = ctrd_quote_untrusted (value);
+
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s %s %s", what, quoted, problem);
+  return FALSE;
+}
+
 static gboolean
 is_name_char (char c)
 {

@@ -47,6 +47,12 @@ char *ctrd_signal_to_name (int signo);
  * bytes escaped (g_strescape), cut after 64 bytes with "…". Free with g_free. */
 char *ctrd_quote_untrusted (const char *text);
 
+/* Sets INVALID_ARGUMENT "@what “@value” @problem" with @value quoted as
+ * ctrd_quote_untrusted does; returns FALSE, for `return ctrd_reject_value
+ * (...)`. */
+gboolean ctrd_reject_value (GError **error, const char *what, const char *value,
+                            const char *problem);
+
 /* Microseconds since the Unix epoch (wall clock). */
 guint64 ctrd_now_usec (void);
 

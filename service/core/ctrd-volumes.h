@@ -58,8 +58,10 @@ CtrdMount *ctrd_volumes_prepare_mount (CtrdVolumes *volumes, const CtrdMount *mo
                                        GCancellable *cancellable, GError **error);
 
 /* Blocks. Removes volume @name and everything in it, never following
- * symlinks nor crossing into another file system. NOT_FOUND when it does
- * not exist. The caller makes sure no container uses it (IN_USE is its
+ * symlinks nor crossing into another file system (ctrd_remove_tree_at).
+ * NOT_FOUND when it does not exist; CANCELLED when @cancellable is
+ * cancelled between two directories (the volume is gone from the list
+ * already: it was moved aside first). The caller makes sure no container uses it (IN_USE is its
  * answer: a volume mounted in a container is not visible here). */
 gboolean ctrd_volumes_remove (CtrdVolumes *volumes, const char *name, GCancellable *cancellable,
                               GError **error);

@@ -1,4 +1,4 @@
-/* Unit tests for ctrd-export: the fd-relative tar export and disk usage walks. */
+/* Unit tests for ctrd-treewalk: the fd-relative live tar and disk usage walks. */
 #include "config.h"
 
 #include <archive.h>
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "ctrd-error.h"
-#include "ctrd-export.h"
+#include "ctrd-treewalk.h"
 #include "ctrd-test-util.h"
 
 #define SH_CONTENT "#!/bin/sh\necho hi\n"
@@ -251,7 +251,7 @@ export_to_file (Fixture *fx, int root_fd, guint64 *out_bytes, GError **error)
   gboolean ok;
 
   g_assert_cmpint (fd, >=, 0);
-  ok = ctrd_export_tar (root_fd, fd, out_bytes, NULL, error);
+  ok = ctrd_treewalk_tar (root_fd, fd, out_bytes, NULL, error);
   close (fd);
   g_assert_true (g_file_get_contents (path, &content, &len, NULL));
   g_assert_no_errno (unlink (path));
@@ -453,7 +453,7 @@ export_to_pipe (int root_fd, gssize stop_after, gboolean nonblocking, GCancellab
   reader.slow = nonblocking;
   reader.data = g_byte_array_new ();
   thread = g_thread_new ("tar-reader", pipe_reader_thread, &reader);
-  ok = ctrd_export_tar (root_fd, fds[1], out_bytes, cancellable, error);
+  ok = ctrd_treewalk_tar (root_fd, fds[1], out_bytes, cancellable, error);
   g_assert_true (ok == (error == NULL || *error == NULL));
   close (fds[1]);
   g_thread_join (thread);
@@ -503,7 +503,7 @@ test_export_cancelled (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (g_bytes_get_size (got), ==, 0);
 
   g_clear_error (&error);
-  g_assert_false (ctrd_export_disk_usage (fx->root_fd, &(guint64){ 0 }, cancellable, &error));
+  g_assert_false (ctrd_treewalk_disk_usage (fx->root_fd, &(guint64){ 0 }, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
@@ -516,14 +516,14 @@ test_disk_usage (Fixture *fx, gconstpointer data)
                      + strlen ("../../etc/passwd") + strlen ("/etc/passwd") + strlen ("/") +
                      2 /* su */ + BIG_SIZE + 4 /* caps */;
 
-  g_assert_true (ctrd_export_disk_usage (fx->root_fd, &bytes, NULL, &error));
+  g_assert_true (ctrd_treewalk_disk_usage (fx->root_fd, &bytes, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (bytes, ==, expected);
 
   /* a third name for the same inode changes nothing; a new file does */
   g_assert_no_errno (linkat (fx->root_fd, "big", fx->root_fd, "usr/big-again", 0));
   write_file (fx->root_fd, "usr/new", "12345", 5, 0644);
-  g_assert_true (ctrd_export_disk_usage (fx->root_fd, &bytes, NULL, &error));
+  g_assert_true (ctrd_treewalk_disk_usage (fx->root_fd, &bytes, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (bytes, ==, expected + 5);
 }
@@ -537,7 +537,7 @@ test_root_not_directory (Fixture *fx, gconstpointer data)
   guint64 bytes;
 
   g_assert_cmpint (fd, >=, 0);
-  g_assert_false (ctrd_export_disk_usage (fd, &bytes, NULL, &error));
+  g_assert_false (ctrd_treewalk_disk_usage (fd, &bytes, NULL, &error));
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
   close (fd);
 }
@@ -588,14 +588,14 @@ test_depth_limit (Fixture *fx, gconstpointer data)
   g_assert_cmpint (deep_fd, >=, 0);
 
   /* as deep as allowed: fine */
-  make_deep_tree (deep_fd, CTRD_EXPORT_MAX_DEPTH);
+  make_deep_tree (deep_fd, CTRD_TREEWALK_MAX_DEPTH);
   {
     g_autoptr (GError) error = NULL;
     guint64 bytes = 0;
-    g_assert_true (ctrd_export_disk_usage (deep_fd, &bytes, NULL, &error));
+    g_assert_true (ctrd_treewalk_disk_usage (deep_fd, &bytes, NULL, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (bytes, ==, 1);
-    g_assert_true (ctrd_export_tar (deep_fd, null_fd, &bytes, NULL, &error));
+    g_assert_true (ctrd_treewalk_tar (deep_fd, null_fd, &bytes, NULL, &error));
     g_assert_no_error (error);
   }
   spawn_rm_rf (deep_path);
@@ -603,14 +603,14 @@ test_depth_limit (Fixture *fx, gconstpointer data)
   g_assert_no_errno (mkdir (deep_path, 0755));
   close (deep_fd);
   deep_fd = open (deep_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  make_deep_tree (deep_fd, CTRD_EXPORT_MAX_DEPTH + 1);
+  make_deep_tree (deep_fd, CTRD_TREEWALK_MAX_DEPTH + 1);
   {
     g_autoptr (GError) error = NULL;
     guint64 bytes = 0;
-    g_assert_false (ctrd_export_disk_usage (deep_fd, &bytes, NULL, &error));
+    g_assert_false (ctrd_treewalk_disk_usage (deep_fd, &bytes, NULL, &error));
     g_assert_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED);
     g_clear_error (&error);
-    g_assert_false (ctrd_export_tar (deep_fd, null_fd, &bytes, NULL, &error));
+    g_assert_false (ctrd_treewalk_tar (deep_fd, null_fd, &bytes, NULL, &error));
     g_assert_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED);
   }
   spawn_rm_rf (deep_path);
@@ -646,7 +646,7 @@ mounts_child (Fixture *fx)
   g_autofree char *inside = g_build_filename (tmpfs_at, "inside", NULL);
   guint64 before = 0, after = 0;
 
-  g_assert_true (ctrd_export_disk_usage (fx->root_fd, &before, NULL, &error));
+  g_assert_true (ctrd_treewalk_disk_usage (fx->root_fd, &before, NULL, &error));
   g_assert_no_error (error);
 
   g_assert_no_errno (mkdir (other, 0755));
@@ -672,7 +672,7 @@ mounts_child (Fixture *fx)
   /* its other name is not a mount point: stored with its own content */
   assert_content (get_member (members, "etc/b.txt"), SHARED_CONTENT, strlen (SHARED_CONTENT));
 
-  g_assert_true (ctrd_export_disk_usage (fx->root_fd, &after, NULL, &error));
+  g_assert_true (ctrd_treewalk_disk_usage (fx->root_fd, &after, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (after, ==, before);
 
@@ -728,7 +728,7 @@ overlay_child (Fixture *fx)
 
   /* GetSizes' writable layer: what the container wrote */
   upper_fd = open (upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  g_assert_true (ctrd_export_disk_usage (upper_fd, &upper_bytes, NULL, &error));
+  g_assert_true (ctrd_treewalk_disk_usage (upper_fd, &upper_bytes, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (upper_bytes, ==, 24);
   close (upper_fd);

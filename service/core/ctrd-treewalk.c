@@ -1,4 +1,4 @@
-/* ctrd-export.c: fd-relative tree walks (container export as tar, disk usage).
+/* ctrd-treewalk.c: fd-relative tree walks (container export as tar, disk usage).
  *
  * A running container can rename, replace and symlink anything in its tree
  * while we walk it, so no path is ever resolved from the root: each entry is
@@ -8,77 +8,21 @@
  */
 #include "config.h"
 
-#include <archive.h>
-#include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "ctrd-error.h"
-#include "ctrd-export.h"
+#include "ctrd-fdio.h"
+#include "ctrd-tar.h"
+#include "ctrd-treewalk.h"
 #include "ctrd-util.h"
 
 #define STATX_WANTED (STATX_BASIC_STATS)
-/* How long one poll waits for a stalled reader before looking at the
- * cancellable again. */
-#define WRITE_POLL_MS 100
 #define COPY_BUFFER_SIZE (128 * 1024)
-
-gboolean
-ctrd_export_write_all (int fd, const void *data, gsize len, GCancellable *cancellable,
-                       GError **error)
-{
-  const guint8 *p = data;
-
-  while (len > 0)
-    {
-      struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-      gssize n;
-      int r, errsv;
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-      /* Wait for room first, in short slices, so that a reader that stops
-       * reading cannot pin us in write(2) where cancellation does not reach. */
-      r = poll (&pfd, 1, WRITE_POLL_MS);
-      if (r < 0 && errno != EINTR)
-        {
-          errsv = errno;
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Waiting to write the output: %s",
-                       g_strerror (errsv));
-          return FALSE;
-        }
-      if (r <= 0)
-        continue;
-      /* After POLLOUT a pipe takes PIPE_BUF bytes without blocking even when
-       * the fd is in blocking mode (POLLERR: the write below says EPIPE). */
-      n = write (fd, p, MIN (len, PIPE_BUF));
-      if (n > 0)
-        {
-          p += n;
-          len -= n;
-          continue;
-        }
-      errsv = n == 0 ? EIO : errno;
-      if (errsv == EINTR || errsv == EAGAIN)
-        continue;
-      if (errsv == EPIPE || errsv == ECONNRESET)
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE,
-                     "The reader closed its end of the output");
-      else
-        g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Writing the output: %s",
-                     g_strerror (errsv));
-      return FALSE;
-    }
-  return TRUE;
-}
 
 /* ------------------------------------------------------------------ */
 /* The walk */
@@ -110,14 +54,15 @@ quote_path (const char *path)
   return ctrd_quote_untrusted (path);
 }
 
+/* ctrd_throw_errno with the quoted @path after @what: "Opening 'bin/sh': ...". */
 static gboolean
-set_errno_error (GError **error, int errsv, const char *what, const char *path)
+throw_errno_for_path (GError **error, const char *what, const char *path)
 {
+  int errsv = errno;
   g_autofree char *quoted = quote_path (path);
 
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "%s %s: %s", what, quoted,
-               g_strerror (errsv));
-  return FALSE;
+  errno = errsv;
+  return ctrd_throw_errno (error, "%s %s", what, quoted);
 }
 
 static gboolean
@@ -125,59 +70,6 @@ same_inode (const struct statx *a, const struct statx *b)
 {
   return a->stx_ino == b->stx_ino && a->stx_dev_major == b->stx_dev_major &&
          a->stx_dev_minor == b->stx_dev_minor && (a->stx_mode & S_IFMT) == (b->stx_mode & S_IFMT);
-}
-
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-/* The names in @dirfd, sorted, without "." and "..". Read through a
- * descriptor of our own so that the caller's (maybe shared) offset is left
- * alone; the names are read all at once so that only one fd per level stays
- * open while the walk descends. */
-static GPtrArray *
-list_directory (int dirfd, const char *path, GError **error)
-{
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *dir;
-  struct dirent *de;
-
-  if (fd < 0)
-    {
-      set_errno_error (error, errno, "Opening directory", path);
-      return NULL;
-    }
-  dir = fdopendir (fd);
-  if (dir == NULL)
-    {
-      int errsv = errno;
-      close (fd);
-      set_errno_error (error, errsv, "Opening directory", path);
-      return NULL;
-    }
-  for (;;)
-    {
-      errno = 0;
-      de = readdir (dir);
-      if (de == NULL)
-        break;
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      g_ptr_array_add (names, g_strdup (de->d_name));
-    }
-  if (errno != 0)
-    {
-      int errsv = errno;
-      closedir (dir);
-      set_errno_error (error, errsv, "Reading directory", path);
-      return NULL;
-    }
-  closedir (dir);
-  g_ptr_array_sort (names, compare_names);
-  return g_steal_pointer (&names);
 }
 
 /* TRUE if @stx (of a directory, or of anything when the kernel can tell) is
@@ -210,7 +102,7 @@ open_looked_up (int dirfd, const char *name, struct statx *stx, const char *path
 {
   struct statx opened;
   int flags = O_NOFOLLOW | O_CLOEXEC;
-  int fd;
+  ctrd_autofd int fd = -1;
 
   if (S_ISDIR (stx->stx_mode))
     flags |= O_RDONLY | O_DIRECTORY | O_NOCTTY;
@@ -226,24 +118,21 @@ open_looked_up (int dirfd, const char *name, struct statx *stx, const char *path
       /* ELOOP/ENOTDIR: replaced by a symlink or a file since the lookup. */
       *out_gone = errno == ENOENT || errno == ELOOP || errno == ENOTDIR;
       if (!*out_gone)
-        set_errno_error (error, errno, "Opening", path);
+        throw_errno_for_path (error, "Opening", path);
       return -1;
     }
   if (statx (fd, "", AT_EMPTY_PATH, STATX_WANTED, &opened) < 0)
     {
-      int errsv = errno;
-      close (fd);
-      set_errno_error (error, errsv, "Examining", path);
+      throw_errno_for_path (error, "Examining", path);
       return -1;
     }
   if (!same_inode (&opened, stx))
     {
-      close (fd);
       *out_gone = TRUE;
       return -1;
     }
   *stx = opened;
-  return fd;
+  return ctrd_steal_fd (&fd);
 }
 
 static gboolean walk_directory (TreeWalk *walk, int dirfd, guint depth, GError **error);
@@ -252,15 +141,14 @@ static gboolean
 walk_entry (TreeWalk *walk, int dirfd, const char *name, guint depth, GError **error)
 {
   struct statx stx;
-  int child_fd;
+  ctrd_autofd int child_fd = -1;
   gboolean gone;
-  gboolean ok;
 
   if (statx (dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_WANTED, &stx) < 0)
     {
       if (errno == ENOENT)
         return TRUE; /* removed since the directory was read */
-      return set_errno_error (error, errno, "Examining", walk->path->str);
+      return throw_errno_for_path (error, "Examining", walk->path->str);
     }
 
   if (!S_ISDIR (stx.stx_mode))
@@ -275,13 +163,13 @@ walk_entry (TreeWalk *walk, int dirfd, const char *name, guint depth, GError **e
   if (is_other_mount (walk, &stx))
     return walk->visit (walk, dirfd, name, &stx, -1, error);
 
-  if (depth >= CTRD_EXPORT_MAX_DEPTH)
+  if (depth >= CTRD_TREEWALK_MAX_DEPTH)
     {
       g_autofree char *quoted = quote_path (walk->path->str);
 
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
                    "Directory %s is nested more than %u levels deep", quoted,
-                   CTRD_EXPORT_MAX_DEPTH);
+                   CTRD_TREEWALK_MAX_DEPTH);
       return FALSE;
     }
 
@@ -290,18 +178,16 @@ walk_entry (TreeWalk *walk, int dirfd, const char *name, guint depth, GError **e
     return gone;
   /* The fd's statx may see a mount that the lookup by name did not. */
   if (is_other_mount (walk, &stx))
-    ok = walk->visit (walk, dirfd, name, &stx, -1, error);
-  else
-    ok = walk->visit (walk, dirfd, name, &stx, child_fd, error) &&
+    return walk->visit (walk, dirfd, name, &stx, -1, error);
+  return walk->visit (walk, dirfd, name, &stx, child_fd, error) &&
          walk_directory (walk, child_fd, depth + 1, error);
-  close (child_fd);
-  return ok;
 }
 
 static gboolean
 walk_directory (TreeWalk *walk, int dirfd, guint depth, GError **error)
 {
-  g_autoptr (GPtrArray) names = list_directory (dirfd, walk->path->str, error);
+  g_autofree char *display = quote_path (walk->path->str);
+  g_autoptr (GPtrArray) names = ctrd_list_dir_at (dirfd, display, error);
 
   if (names == NULL)
     return FALSE;
@@ -334,7 +220,7 @@ walk_tree (int root_dirfd, TreeVisitFunc visit, gpointer user_data, GCancellable
   struct statx root;
 
   if (statx (root_dirfd, "", AT_EMPTY_PATH, STATX_WANTED, &root) < 0)
-    return set_errno_error (error, errno, "Examining", NULL);
+    return throw_errno_for_path (error, "Examining", NULL);
   if (!S_ISDIR (root.stx_mode))
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
@@ -421,8 +307,8 @@ disk_usage_visit (TreeWalk *walk, int parent_fd, const char *name, const struct 
 }
 
 gboolean
-ctrd_export_disk_usage (int root_dirfd, guint64 *out_bytes, GCancellable *cancellable,
-                        GError **error)
+ctrd_treewalk_disk_usage (int root_dirfd, guint64 *out_bytes, GCancellable *cancellable,
+                          GError **error)
 {
   g_autoptr (GHashTable) seen = inode_table_new (NULL);
   DiskUsage usage = { 0, seen };
@@ -436,64 +322,13 @@ ctrd_export_disk_usage (int root_dirfd, guint64 *out_bytes, GCancellable *cancel
 /* ------------------------------------------------------------------ */
 /* Export as tar */
 
-typedef struct archive_entry ArchiveEntry;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ArchiveEntry, archive_entry_free)
-
 typedef struct
 {
-  struct archive *archive;
-  int out_fd;
-  guint64 bytes;
+  CtrdTarWriter *tar;
   GCancellable *cancellable;
-  GError *sink_error;     /* why the output failed: wins over libarchive's message */
-  gboolean failed;        /* write nothing more */
   GHashTable *first_path; /* InodeKey -> path of the inode's first member */
   guint8 *buffer;
-  CtrdExportProgress progress;
-  gpointer progress_data;
 } TarExport;
-
-static la_ssize_t
-tar_sink_write (struct archive *a, void *user_data, const void *buffer, size_t length)
-{
-  TarExport *export = user_data;
-
-  /* A failed output takes and drops the rest, and the walk checks
-   * export->failed after each call: an error returned here can put libarchive
-   * into its fatal state, in which libarchive 3.6's archive_write_free()
-   * leaks the output buffer. The first error stands. */
-  if (export->failed)
-    return length;
-  if (!ctrd_export_write_all (export->out_fd, buffer, length, export->cancellable,
-                              &export->sink_error))
-    {
-      export->failed = TRUE;
-      return length;
-    }
-  export->bytes += length;
-  if (export->progress != NULL)
-    export->progress (export->bytes, 0, export->progress_data);
-  return length;
-}
-
-/* The output's own error (broken pipe, cancellation) if it has one, else
- * libarchive's. */
-static gboolean
-tar_export_fail (TarExport *export, const char *path, GError **error)
-{
-  g_autofree char *quoted = NULL;
-
-  if (export->sink_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&export->sink_error));
-      return FALSE;
-    }
-  quoted = path != NULL ? ctrd_quote_untrusted (path) : NULL;
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Writing the tar%s%s: %s",
-               quoted != NULL ? " member " : "", quoted ?: "",
-               archive_error_string (export->archive) ?: "unknown error");
-  return FALSE;
-}
 
 /* security.capability is what makes a file like ping work, and user.* belong
  * to the files' owners. The rest describe the host (security.selinux labels,
@@ -510,37 +345,27 @@ xattr_is_exported (const char *name)
 static gboolean
 entry_add_xattrs (struct archive_entry *entry, int fd, const char *path, GError **error)
 {
-  g_autofree char *names = NULL;
-  ssize_t len = flistxattr (fd, NULL, 0);
+  g_autofree char *quoted = quote_path (path);
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GVariant) xattrs = ctrd_fd_get_xattrs (fd, xattr_is_exported, quoted, &local_error);
 
-  if (len < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
-    return TRUE;
-  if (len < 0)
-    return set_errno_error (error, errno, "Listing the xattrs of", path);
-  if (len == 0)
-    return TRUE;
-  names = g_malloc (len);
-  len = flistxattr (fd, names, len);
-  if (len < 0)
-    return set_errno_error (error, errno, "Listing the xattrs of", path);
-
-  for (const char *name = names; name < names + len; name += strlen (name) + 1)
+  if (local_error != NULL)
     {
-      g_autofree char *value = NULL;
-      ssize_t size;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (xattrs == NULL)
+    return TRUE;
+  for (gsize i = 0; i < g_variant_n_children (xattrs); i++)
+    {
+      const char *name;
+      g_autoptr (GVariant) value = NULL;
+      gsize size;
+      const void *data;
 
-      if (!xattr_is_exported (name))
-        continue;
-      size = fgetxattr (fd, name, NULL, 0);
-      if (size < 0 && errno == ENODATA)
-        continue;
-      if (size < 0)
-        return set_errno_error (error, errno, "Reading an xattr of", path);
-      value = g_malloc (size + 1);
-      size = fgetxattr (fd, name, value, size);
-      if (size < 0)
-        return set_errno_error (error, errno, "Reading an xattr of", path);
-      archive_entry_xattr_add_entry (entry, name, value, size);
+      g_variant_get_child (xattrs, i, "(^&ay@ay)", &name, &value);
+      data = g_variant_get_fixed_array (value, &size, 1);
+      archive_entry_xattr_add_entry (entry, name, data, size);
     }
   return TRUE;
 }
@@ -569,7 +394,7 @@ read_symlink (int fd, gsize size_hint, const char *path, GError **error)
 
       if (len < 0)
         {
-          set_errno_error (error, errno, "Reading the symlink", path);
+          throw_errno_for_path (error, "Reading the symlink", path);
           return NULL;
         }
       if ((gsize) len < size)
@@ -585,7 +410,8 @@ read_symlink (int fd, gsize size_hint, const char *path, GError **error)
  * most the size its header promised: libarchive pads a file that shrank
  * meanwhile with zeros, and what a growing one gains is left out. */
 static gboolean
-copy_file_content (TarExport *export, int fd, guint64 size, const char *path, GError **error)
+copy_file_content (TarExport *export, int fd, guint64 size, const char *path, const char *member,
+                   GError **error)
 {
   while (size > 0)
     {
@@ -594,11 +420,11 @@ copy_file_content (TarExport *export, int fd, guint64 size, const char *path, GE
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return set_errno_error (error, errno, "Reading", path);
+        return throw_errno_for_path (error, "Reading", path);
       if (n == 0)
         break;
-      if (archive_write_data (export->archive, export->buffer, n) < 0 || export->failed)
-        return tar_export_fail (export, path, error);
+      if (!ctrd_tar_writer_write_data (export->tar, export->buffer, n, member, error))
+        return FALSE;
       size -= n;
       if (g_cancellable_set_error_if_cancelled (export->cancellable, error))
         return FALSE;
@@ -612,12 +438,12 @@ tar_export_visit (TreeWalk *walk, int parent_fd, const char *name, const struct 
 {
   TarExport *export = walk->user_data;
   const char *path = walk->path->str;
-  g_autoptr (ArchiveEntry) entry = NULL;
+  g_autoptr (CtrdArchiveEntry) entry = NULL;
   g_autofree char *target = NULL;
+  g_autofree char *quoted = NULL;
+  g_autofree char *member = NULL;
   struct statx stx = *looked_up;
-  int leaf_fd = -1;
-  int r;
-  gboolean ok = TRUE;
+  ctrd_autofd int leaf_fd = -1;
 
   /* tar has no way to store a socket (GNU tar skips them too). */
   if (S_ISSOCK (stx.stx_mode))
@@ -653,84 +479,54 @@ tar_export_visit (TreeWalk *walk, int parent_fd, const char *name, const struct 
       if (S_ISLNK (stx.stx_mode))
         {
           target = read_symlink (leaf_fd, stx.stx_size, path, error);
-          ok = target != NULL;
-          if (ok)
-            archive_entry_set_symlink (entry, target);
+          if (target == NULL)
+            return FALSE;
+          archive_entry_set_symlink (entry, target);
         }
-      else if (S_ISREG (stx.stx_mode))
-        ok = entry_add_xattrs (entry, leaf_fd, path, error);
-      else if (S_ISDIR (stx.stx_mode) && dir_fd >= 0)
-        ok = entry_add_xattrs (entry, dir_fd, path, error);
+      else if (S_ISREG (stx.stx_mode) && !entry_add_xattrs (entry, leaf_fd, path, error))
+        return FALSE;
+      else if (S_ISDIR (stx.stx_mode) && dir_fd >= 0 &&
+               !entry_add_xattrs (entry, dir_fd, path, error))
+        return FALSE;
     }
 
-  if (ok)
-    {
-      r = archive_write_header (export->archive, entry);
-      if (r == ARCHIVE_WARN)
-        g_debug ("Tar member %s: %s", path, archive_error_string (export->archive));
-      else if (r != ARCHIVE_OK || export->failed)
-        ok = tar_export_fail (export, path, error);
-    }
-  if (ok && S_ISREG (stx.stx_mode) && archive_entry_size (entry) > 0)
-    ok = copy_file_content (export, leaf_fd, stx.stx_size, path, error);
-  if (ok && (archive_write_finish_entry (export->archive) < ARCHIVE_WARN || export->failed))
-    ok = tar_export_fail (export, path, error);
-
-  if (leaf_fd >= 0)
-    close (leaf_fd);
-  return ok;
+  quoted = quote_path (path);
+  member = g_strconcat ("the member ", quoted, NULL);
+  if (!ctrd_tar_writer_write_header (export->tar, entry, member, error))
+    return FALSE;
+  if (S_ISREG (stx.stx_mode) && archive_entry_size (entry) > 0 &&
+      !copy_file_content (export, leaf_fd, stx.stx_size, path, member, error))
+    return FALSE;
+  return ctrd_tar_writer_finish_entry (export->tar, member, error);
 }
 
 gboolean
-ctrd_export_tar (int root_dirfd, int out_fd, guint64 *out_bytes, GCancellable *cancellable,
-                 GError **error)
+ctrd_treewalk_tar (int root_dirfd, int out_fd, guint64 *out_bytes, GCancellable *cancellable,
+                   GError **error)
 {
-  return ctrd_export_tar_full (root_dirfd, out_fd, out_bytes, NULL, NULL, cancellable, error);
+  return ctrd_treewalk_tar_full (root_dirfd, out_fd, out_bytes, NULL, NULL, cancellable, error);
 }
 
 gboolean
-ctrd_export_tar_full (int root_dirfd, int out_fd, guint64 *out_bytes,
-                      CtrdExportProgress progress, gpointer progress_data,
-                      GCancellable *cancellable, GError **error)
+ctrd_treewalk_tar_full (int root_dirfd, int out_fd, guint64 *out_bytes, CtrdTarProgress progress,
+                        gpointer progress_data, GCancellable *cancellable, GError **error)
 {
   g_autoptr (GHashTable) first_path = inode_table_new (g_free);
   g_autofree guint8 *buffer = g_malloc (COPY_BUFFER_SIZE);
+  g_autoptr (CtrdTarWriter) tar = NULL;
   TarExport export = { 0 };
-  gboolean ok;
 
-  export.archive = archive_write_new ();
-  if (export.archive == NULL)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Out of memory for libarchive");
-      return FALSE;
-    }
-  export.out_fd = out_fd;
-  export.progress = progress;
-  export.progress_data = progress_data;
+  /* xattrs as SCHILY.xattr.* only, as podman writes them. */
+  tar = ctrd_tar_writer_new (out_fd, CTRD_TAR_FLAGS_SCHILY_XATTRS_ONLY, cancellable, error);
+  if (tar == NULL)
+    return FALSE;
+  ctrd_tar_writer_set_progress (tar, progress, progress_data, 0);
+  export.tar = tar;
   export.cancellable = cancellable;
   export.first_path = first_path;
   export.buffer = buffer;
 
-  /* xattrs as SCHILY.xattr.* only, as podman (Go's archive/tar) writes them
-   * and GNU tar reads them; libarchive's own copy makes GNU tar complain. */
-  ok = archive_write_set_format_pax_restricted (export.archive) == ARCHIVE_OK &&
-       archive_write_set_format_option (export.archive, "pax", "xattrheader", "SCHILY") ==
-           ARCHIVE_OK &&
-       archive_write_open (export.archive, &export, NULL, tar_sink_write, NULL) == ARCHIVE_OK;
-  if (!ok)
-    tar_export_fail (&export, NULL, error);
-  else
-    ok = walk_tree (root_dirfd, tar_export_visit, &export, cancellable, error);
-  if (ok && (archive_write_close (export.archive) != ARCHIVE_OK || export.failed))
-    ok = tar_export_fail (&export, NULL, error);
-  /* No end-of-archive blocks after a failure: a cut tar must not look whole.
-   * (archive_write_fail() would say so too, but then libarchive 3.6 leaks
-   * its output buffer.) */
-  export.failed = export.failed || !ok;
-  archive_write_free (export.archive);
-  g_clear_error (&export.sink_error);
-
-  if (ok && out_bytes != NULL)
-    *out_bytes = export.bytes;
-  return ok;
+  if (!walk_tree (root_dirfd, tar_export_visit, &export, cancellable, error))
+    return FALSE;
+  return ctrd_tar_writer_close (tar, out_bytes, NULL, error);
 }
