@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# test-network.py: bridge networks end to end, with real netavark,
+# test-networking.py: bridge networks end to end, with real netavark,
 # aardvark-dns, iptables, network namespaces and containers, on the private
 # bus of tests/private-bus.sh (the script puts itself under it).
 #
