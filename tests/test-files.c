@@ -478,8 +478,9 @@ test_generate_network (Fixture *fx, gconstpointer data)
   g_autofree char *resolv = NULL;
   g_autofree char *hosts = NULL;
 
-  write_file (fx->outside, "resolv.conf", "nameserver 127.0.0.53\nnameserver 10.0.0.1\nsearch lan\n");
-  write_file (fx->outside, "hosts", "127.0.0.1\tlocalhost\n");
+  ctrd_test_write_file_in (fx->outside, "resolv.conf",
+                           "nameserver 127.0.0.53\nnameserver 10.0.0.1\nsearch lan\n", 0);
+  ctrd_test_write_file_in (fx->outside, "hosts", "127.0.0.1\tlocalhost\n", 0);
   init_params (fx, &params);
   params.dns_servers = servers; /* aardvark-dns forwards to them */
   params.network_dns_servers = network_servers;
@@ -488,9 +489,9 @@ test_generate_network (Fixture *fx, gconstpointer data)
   params.network_gateway = "10.89.0.1";
   mounts = ctrd_files_generate (fx->run_dir, &params, &error);
   g_assert_no_error (error);
-  resolv = read_file (fx->run_dir, "resolv.conf");
+  resolv = ctrd_test_read_file_in (fx->run_dir, "resolv.conf");
   g_assert_cmpstr (resolv, ==, "search dns.podman lan\nnameserver 10.89.0.1\n");
-  hosts = read_file (fx->run_dir, "hosts");
+  hosts = ctrd_test_read_file_in (fx->run_dir, "hosts");
   g_assert_cmpstr (hosts, ==,
                    "127.0.0.1\tlocalhost\n10.89.0.5\twebhost web\n"
                    "10.89.0.1\thost.containers.internal\n");
@@ -501,7 +502,7 @@ test_generate_network (Fixture *fx, gconstpointer data)
   params.host_network = TRUE;
   mounts = ctrd_files_generate (fx->run_dir, &params, &error);
   g_assert_no_error (error);
-  resolv = read_file (fx->run_dir, "resolv.conf");
+  resolv = ctrd_test_read_file_in (fx->run_dir, "resolv.conf");
   g_assert_cmpstr (resolv, ==, "search lan\nnameserver 127.0.0.53\nnameserver 10.0.0.1\n");
 }
 
