@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-files.h"
 #include "ctrd-json.h"
 #include "ctrd-network.h"
@@ -29,7 +30,7 @@ struct _CtrdNetavark
   char *config_dir; /* netavark's --config: aardvark-dns's files live below */
   char *netns_dir;
   gboolean dns_forward;
-  GMutex lock;       /* one netavark run at a time, and attach/detach whole */
+  GMutex lock;          /* one netavark run at a time, and attach/detach whole */
   GPid reaped_aardvark; /* the aardvark-dns a child watch reaps, 0 = none */
 };
 
@@ -59,9 +60,7 @@ ctrd_netavark_new (const CtrdNetavarkOptions *options, GError **error)
   netavark->netns_dir = g_build_filename (options->run_dir, "netns", NULL);
   if (g_mkdir_with_parents (netavark->config_dir, 0700) != 0)
     {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Cannot create %s: %s",
-                   netavark->config_dir, g_strerror (saved_errno));
+      ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Cannot create %s", netavark->config_dir);
       return NULL;
     }
   if (!ctrd_netns_prepare_dir (netavark->netns_dir, error))
@@ -310,9 +309,9 @@ ctrd_netavark_parse_error (const char *json)
 static GSubprocessLauncher *
 new_launcher (CtrdNetavark *netavark)
 {
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (
-      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  GSubprocessLauncher *launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                 G_SUBPROCESS_FLAGS_STDERR_PIPE);
   const char *environ_[] = { "PATH=" CHILD_PATH, NULL, NULL };
 
   /* aardvark-dns (started by netavark) inherits this: without forwarding it
@@ -369,8 +368,8 @@ on_aardvark_exited (GPid pid, int status, gpointer user_data)
 static void
 watch_aardvark (CtrdNetavark *netavark)
 {
-  g_autofree char *pid_path = g_build_filename (netavark->config_dir, "aardvark-dns",
-                                                "aardvark.pid", NULL);
+  g_autofree char *pid_path =
+      g_build_filename (netavark->config_dir, "aardvark-dns", "aardvark.pid", NULL);
   g_autofree char *pid_text = NULL;
   g_autofree char *status_path = NULL;
   g_autofree char *status = NULL;
@@ -400,8 +399,8 @@ static gboolean
 state_network (const char *json, char **out_network_name, char **out_bridge)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *info =
-      get_object_member (ctrd_json_parse_object (parser, json, "netavark JSON", NULL), "network_info");
+  JsonObject *info = get_object_member (
+      ctrd_json_parse_object (parser, json, "netavark JSON", NULL), "network_info");
   g_autoptr (GList) names = info != NULL ? json_object_get_members (info) : NULL;
   const char *bridge;
 
@@ -471,15 +470,13 @@ teardown_without_netns (CtrdNetavark *netavark, const char *container_id, const 
   if (!ctrd_netns_remove (stub_path, &error) ||
       !ctrd_netns_create (stub_path, CTRD_NETWORK_CONTAINER_INTERFACE, &error))
     {
-      g_warning ("Container %.12s: cannot tear its network down: %s", container_id,
-                 error->message);
+      g_warning ("Container %.12s: cannot tear its network down: %s", container_id, error->message);
       return;
     }
   out = run_netavark (netavark, "teardown", stub_path, json, cancellable, &error);
   /* expected to complain about what is already gone (aardvark's entry) */
   if (out == NULL)
-    g_debug ("Container %.12s: teardown without its namespace: %s", container_id,
-             error->message);
+    g_debug ("Container %.12s: teardown without its namespace: %s", container_id, error->message);
   g_clear_error (&error);
   if (!ctrd_netns_remove (stub_path, &error))
     g_warning ("%s", error->message);
@@ -532,13 +529,7 @@ detach_locked (CtrdNetavark *netavark, const char *container_id, const char *sta
     g_warning ("Container %.12s: %s", container_id, local_error->message);
   g_clear_error (&local_error);
   if (g_unlink (state_path) != 0 && errno != ENOENT)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR,
-                   "Container %.12s: cannot remove %s: %s", container_id, state_path,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno (error, "Container %.12s: cannot remove %s", container_id, state_path);
   return TRUE;
 }
 
@@ -571,9 +562,9 @@ attach_locked (CtrdNetavark *netavark, const CtrdNetworkAttach *attach, GCancell
                       error))
     return NULL;
 
-  json = ctrd_netavark_setup_json (attach->network, attach->container_id,
-                                   attach->container_name, attach->address, attach->aliases,
-                                   attach->ports, attach->dns_servers);
+  json = ctrd_netavark_setup_json (attach->network, attach->container_id, attach->container_name,
+                                   attach->address, attach->aliases, attach->ports,
+                                   attach->dns_servers);
   if (!ctrd_files_write_atomically (attach->state_path, json, strlen (json), 0600, error))
     {
       ctrd_error_normalize (error, CTRD_ERROR_STORAGE_ERROR);

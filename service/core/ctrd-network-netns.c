@@ -24,6 +24,7 @@
 #include <glib/gstdio.h>
 
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-network.h"
 
 /* The stand-in veth's other end (never seen outside the namespace). */
@@ -33,23 +34,14 @@ gboolean
 ctrd_netns_prepare_dir (const char *dir, GError **error)
 {
   if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Cannot create %s: %s", dir,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Cannot create %s", dir);
   /* like iproute2 for /run/netns: shared, or first a mount point of itself */
   if (mount ("", dir, "none", MS_SHARED | MS_REC, NULL) == 0)
     return TRUE;
   if (errno != EINVAL || mount (dir, dir, "none", MS_BIND | MS_REC, NULL) != 0 ||
       mount ("", dir, "none", MS_SHARED | MS_REC, NULL) != 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED,
-                   "Cannot make %s a shared mount point: %s", dir, g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Cannot make %s a shared mount point",
+                                  dir);
   return TRUE;
 }
 
@@ -65,19 +57,10 @@ gboolean
 ctrd_netns_remove (const char *path, GError **error)
 {
   if (umount2 (path, MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Cannot unmount network namespace %s: %s",
-                   path, g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Cannot unmount network namespace %s",
+                                  path);
   if (g_unlink (path) != 0 && errno != ENOENT)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Cannot remove %s: %s", path,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Cannot remove %s", path);
   return TRUE;
 }
 
@@ -168,7 +151,8 @@ send_netlink_request (const NetlinkRequest *req)
   n = recv (fd, answer.bytes, sizeof answer.bytes, 0);
   if (n < 0)
     return errno;
-  if ((gsize) n < NLMSG_HDRLEN + sizeof (struct nlmsgerr) || answer.header.nlmsg_type != NLMSG_ERROR)
+  if ((gsize) n < NLMSG_HDRLEN + sizeof (struct nlmsgerr) ||
+      answer.header.nlmsg_type != NLMSG_ERROR)
     return EPROTO;
   err = NLMSG_DATA (&answer.header);
   return -err->error;
@@ -210,6 +194,8 @@ ctrd_netns_create (const char *path, const char *stub_interface, GError **error)
 {
   NetlinkRequest stub;
   int report[2] = { 0, 0 };
+  ctrd_autofd int read_fd = -1;
+  ctrd_autofd int write_fd = -1;
   int pipe_fds[2];
   int fd, status = 0;
   ssize_t n;
@@ -223,40 +209,33 @@ ctrd_netns_create (const char *path, const char *stub_interface, GError **error)
     }
   fd = open (path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
   if (fd < 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Cannot create %s: %s", path,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
-  close (fd);
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Cannot create %s", path);
+  ctrd_close_fd (&fd);
   if (pipe2 (pipe_fds, O_CLOEXEC) != 0)
     {
-      int saved_errno = errno;
+      ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Cannot make a pipe");
       g_unlink (path);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Cannot make a pipe: %s",
-                   g_strerror (saved_errno));
       return FALSE;
     }
+  read_fd = pipe_fds[0];
+  write_fd = pipe_fds[1];
 
   pid = fork ();
   if (pid == 0)
-    netns_child (path, stub_interface != NULL ? &stub : NULL, pipe_fds[1]);
-  close (pipe_fds[1]);
+    netns_child (path, stub_interface != NULL ? &stub : NULL, write_fd);
+  ctrd_close_fd (&write_fd);
   if (pid < 0)
     {
-      int saved_errno = errno;
-      close (pipe_fds[0]);
+      ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Cannot fork for network namespace %s",
+                             path);
       g_unlink (path);
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Cannot fork for network namespace %s: %s",
-                   path, g_strerror (saved_errno));
       return FALSE;
     }
   /* The child holds nothing but the pipe: EOF comes with its exit. */
   do
-    n = read (pipe_fds[0], report, sizeof report);
+    n = read (read_fd, report, sizeof report);
   while (n < 0 && errno == EINTR);
-  close (pipe_fds[0]);
+  ctrd_close_fd (&read_fd);
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
   if (n == sizeof report && report[0] > 0 && report[0] < (int) G_N_ELEMENTS (child_steps))

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctrd-error.h"
+#include "ctrd-fdio.h"
 #include "ctrd-json.h"
 #include "ctrd-network.h"
 #include "ctrd-util.h"
@@ -134,8 +135,8 @@ ctrd_network_validate_name (const char *name, GError **error)
     {
       g_autofree char *quoted = ctrd_quote_untrusted (name);
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Invalid network name %s: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most %d bytes",
-                   quoted, NETWORK_NAME_MAX);
+                   "Invalid network name %s: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most %d bytes", quoted,
+                   NETWORK_NAME_MAX);
       return FALSE;
     }
   if (g_strv_contains (reserved, name))
@@ -247,8 +248,8 @@ char *
 ctrd_network_config_to_json (const CtrdNetworkConfig *config)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (GList) keys = g_list_sort (g_hash_table_get_keys (config->labels),
-                                        (GCompareFunc) strcmp);
+  g_autoptr (GList) keys =
+      g_list_sort (g_hash_table_get_keys (config->labels), (GCompareFunc) strcmp);
 
   json_builder_begin_object (builder);
   ctrd_json_add_string (builder, "id", config->id);
@@ -313,8 +314,7 @@ ctrd_network_config_from_json (const char *json, GError **error)
       g_prefix_error (error, "%s: ", what);
       return NULL;
     }
-  if (!parse_ipv4 (config->gateway, &gateway) ||
-      (gateway & prefix_mask (prefix)) != network)
+  if (!parse_ipv4 (config->gateway, &gateway) || (gateway & prefix_mask (prefix)) != network)
     {
       ctrd_json_field_error (what, "gateway", "an address inside the subnet", error);
       return NULL;
@@ -349,8 +349,7 @@ ctrd_network_host_routes (void)
         if (*fields[f] != '\0')
           g_ptr_array_add (columns, fields[f]);
       if (columns->len < 8 ||
-          !g_ascii_string_to_unsigned (columns->pdata[1], 16, 0, G_MAXUINT32, &destination,
-                                       NULL) ||
+          !g_ascii_string_to_unsigned (columns->pdata[1], 16, 0, G_MAXUINT32, &destination, NULL) ||
           !g_ascii_string_to_unsigned (columns->pdata[7], 16, 0, G_MAXUINT32, &mask, NULL))
         continue;
       dest_host = ntohl ((guint32) destination);
@@ -547,8 +546,8 @@ check_interface (CtrdNetworkConfig *config, GPtrArray *existing, const CtrdNetwo
     }
   if (links != NULL && g_strv_contains (links, config->interface))
     {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_IN_USE,
-                   "Interface %s already exists on the host", config->interface);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_IN_USE, "Interface %s already exists on the host",
+                   config->interface);
       return FALSE;
     }
   return TRUE;
@@ -762,8 +761,8 @@ ctrd_port_mappings_validate (GPtrArray *ports, GError **error)
               g_str_equal (earlier->protocol, mapping->protocol) && same_address)
             {
               g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "PublishPorts: host port %u/%s is published twice",
-                           mapping->host_port, mapping->protocol);
+                           "PublishPorts: host port %u/%s is published twice", mapping->host_port,
+                           mapping->protocol);
               return FALSE;
             }
         }
@@ -777,7 +776,7 @@ ctrd_ports_release (GArray *fds)
   if (fds == NULL)
     return;
   for (guint i = 0; i < fds->len; i++)
-    close (g_array_index (fds, int, i));
+    ctrd_close_fd (&g_array_index (fds, int, i));
   g_array_unref (fds);
 }
 
@@ -800,9 +799,8 @@ reserve_port (const CtrdPortMapping *mapping, GError **error)
   fd = socket (AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
   if (fd < 0)
     {
-      int saved_errno = errno;
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED, "Cannot make a socket for port %s:%u/%s: %s",
-                   shown, mapping->host_port, mapping->protocol, g_strerror (saved_errno));
+      ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Cannot make a socket for port %s:%u/%s",
+                             shown, mapping->host_port, mapping->protocol);
       return -1;
     }
   /* like Go's net.Listen in podman's bindPorts: a port left in TIME_WAIT by
@@ -812,12 +810,11 @@ reserve_port (const CtrdPortMapping *mapping, GError **error)
   if (bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0 || (tcp && listen (fd, 1) != 0))
     {
       int saved_errno = errno;
-      close (fd);
+      ctrd_close_fd (&fd);
       g_set_error (error, CTRD_ERROR,
                    saved_errno == EADDRINUSE ? CTRD_ERROR_IN_USE : CTRD_ERROR_FAILED,
                    "Host port %s:%u/%s %s", shown, mapping->host_port, mapping->protocol,
-                   saved_errno == EADDRINUSE ? "is already in use"
-                                             : g_strerror (saved_errno));
+                   saved_errno == EADDRINUSE ? "is already in use" : g_strerror (saved_errno));
       return -1;
     }
   return fd;
@@ -950,7 +947,8 @@ read_ports (JsonObject *object, const char *what, GPtrArray *ports, GError **err
       entry = json_node_get_object (element);
       if (!ctrd_json_read_string (entry, what, "host_ip", &mapping->host_ip, error) ||
           !ctrd_json_read_int (entry, what, "host_port", 0, G_MAXUINT16, &host_port, error) ||
-          !ctrd_json_read_int (entry, what, "container_port", 0, G_MAXUINT16, &container_port, error) ||
+          !ctrd_json_read_int (entry, what, "container_port", 0, G_MAXUINT16, &container_port,
+                               error) ||
           !ctrd_json_read_string (entry, what, "protocol", &mapping->protocol, error))
         return FALSE;
       mapping->host_port = (guint16) host_port;
