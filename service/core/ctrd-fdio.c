@@ -26,6 +26,9 @@ ctrd_close_fd (int *fdp)
   errno = errsv;
 }
 
+static gboolean throw_errno_valist (GError **error, GQuark domain, int code, int errsv,
+                                    const char *format, va_list args) G_GNUC_PRINTF (5, 0);
+
 /* The one errno rule: "<prefix>: <strerror>", errno left as it was. */
 static gboolean
 throw_errno_valist (GError **error, GQuark domain, int code, int errsv, const char *format,
