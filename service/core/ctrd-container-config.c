@@ -10,6 +10,7 @@
 #include "ctrd-container-config.h"
 #include "ctrd-error.h"
 #include "ctrd-files.h"
+#include "ctrd-json.h"
 #include "ctrd-util.h"
 
 #define DEFAULT_STOP_TIMEOUT 10
@@ -595,120 +596,46 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   return json_generator_to_data (generator, NULL);
 }
 
+/* Errors say "Container configuration field ..." */
+#define CONFIG_WHAT "Container configuration"
+
 static gboolean
 type_error (const char *member, const char *expected, GError **error)
 {
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-               "Container configuration field “%s” must be %s", member, expected);
-  return FALSE;
+  return ctrd_json_field_error (CONFIG_WHAT, member, expected, error);
 }
 
-/* Each reader leaves *out untouched when the member is absent, so the caller's
- * default stands, and fails when it has the wrong type. */
+/* The configuration's readers: ctrd_json_read_* (an absent member leaves *out
+ * untouched, so the caller's default stands; a wrong type fails). */
 static gboolean
 read_string (JsonObject *object, const char *member, char **out, GError **error)
 {
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return type_error (member, "a string", error);
-
-  g_free (*out);
-  *out = g_strdup (json_node_get_string (node));
-  return TRUE;
+  return ctrd_json_read_string (object, CONFIG_WHAT, member, out, error);
 }
 
 static gboolean
 read_strv (JsonObject *object, const char *member, char ***out, GError **error)
 {
-  JsonNode *node = json_object_get_member (object, member);
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  JsonArray *array;
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    return type_error (member, "an array of strings", error);
-
-  array = json_node_get_array (node);
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-
-      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING)
-        return type_error (member, "an array of strings", error);
-      g_strv_builder_add (builder, json_node_get_string (element));
-    }
-
-  g_strfreev (*out);
-  *out = g_strv_builder_end (builder);
-  return TRUE;
+  return ctrd_json_read_strv (object, CONFIG_WHAT, member, out, error);
 }
 
 static gboolean
 read_labels (JsonObject *object, const char *member, GHashTable *labels, GError **error)
 {
-  JsonNode *node = json_object_get_member (object, member);
-  JsonObject *label_object;
-  g_autoptr (GList) keys = NULL;
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return type_error (member, "an object of strings", error);
-
-  label_object = json_node_get_object (node);
-  keys = json_object_get_members (label_object);
-  for (GList *l = keys; l != NULL; l = l->next)
-    {
-      JsonNode *value = json_object_get_member (label_object, l->data);
-
-      if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
-        return type_error (member, "an object of strings", error);
-      g_hash_table_replace (labels, g_strdup (l->data), g_strdup (json_node_get_string (value)));
-    }
-  return TRUE;
+  return ctrd_json_read_string_map (object, CONFIG_WHAT, member, labels, error);
 }
 
 static gboolean
 read_int (JsonObject *object, const char *member, gint64 min, gint64 max, gint64 *out,
           GError **error)
 {
-  JsonNode *node = json_object_get_member (object, member);
-  gint64 value;
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return type_error (member, "an integer", error);
-
-  value = json_node_get_int (node);
-  if (value < min || value > max)
-    {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                   "Container configuration field “%s” is %" G_GINT64_FORMAT
-                   ", outside %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT,
-                   member, value, min, max);
-      return FALSE;
-    }
-  *out = value;
-  return TRUE;
+  return ctrd_json_read_int (object, CONFIG_WHAT, member, min, max, out, error);
 }
 
 static gboolean
 read_bool (JsonObject *object, const char *member, gboolean *out, GError **error)
 {
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return type_error (member, "a boolean", error);
-
-  *out = json_node_get_boolean (node);
-  return TRUE;
+  return ctrd_json_read_bool (object, CONFIG_WHAT, member, out, error);
 }
 
 static CtrdMount *

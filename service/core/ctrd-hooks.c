@@ -14,6 +14,7 @@
 #include "ctrd-error.h"
 #include "ctrd-fdio.h"
 #include "ctrd-hooks.h"
+#include "ctrd-json.h"
 #include "ctrd-util.h"
 
 #define HOOK_SCHEMA_VERSION "1.0.0"
@@ -187,32 +188,6 @@ invalid (GError **error, const char *what, const char *problem)
   return FALSE;
 }
 
-/* A member that must be an array of strings; absent leaves *out NULL. */
-static gboolean
-read_strv_member (JsonObject *object, const char *member, char ***out, GError **error)
-{
-  JsonNode *node = json_object_get_member (object, member);
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  JsonArray *array;
-
-  *out = NULL;
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    return invalid (error, member, "is not an array of strings");
-  array = json_node_get_array (node);
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-
-      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING)
-        return invalid (error, member, "is not an array of strings");
-      g_strv_builder_add (builder, json_node_get_string (element));
-    }
-  *out = g_strv_builder_end (builder);
-  return TRUE;
-}
-
 /* The OCI hook object {path, args, env, timeout}. */
 static CtrdHook *
 hook_from_object (JsonNode *node, GError **error)
@@ -240,8 +215,8 @@ hook_from_object (JsonNode *node, GError **error)
       invalid (error, "hook.path", "is not an absolute path");
       return NULL;
     }
-  if (!read_strv_member (object, "args", &hook->args, error) ||
-      !read_strv_member (object, "env", &hook->env, error))
+  if (!ctrd_json_read_strv (object, "hook", "args", &hook->args, error) ||
+      !ctrd_json_read_strv (object, "hook", "env", &hook->env, error))
     return NULL;
   if (hook->args == NULL)
     hook->args = g_new0 (char *, 1);
@@ -411,7 +386,7 @@ read_when (HookFile *file, JsonNode *node, GError **error)
   if (!read_optional_bool (when, "always", &file->always, error) ||
       !read_optional_bool (when, "hasBindMounts", &file->has_bind_mounts, error) ||
       !read_optional_bool (when, "or", &or_value, error) ||
-      !read_strv_member (when, "commands", &commands, error))
+      !ctrd_json_read_strv (when, "when", "commands", &commands, error))
     return FALSE;
   file->or = or_value == 1;
 
@@ -508,7 +483,7 @@ hook_file_parse (const char *file_name, const char *text, gsize len, GError **er
       invalid (error, "stages", "is missing");
       return NULL;
     }
-  if (!read_strv_member (object, "stages", &stages, error))
+  if (!ctrd_json_read_strv (object, "hook file", "stages", &stages, error))
     return NULL;
   for (gsize i = 0; stages[i] != NULL; i++)
     {

@@ -53,15 +53,14 @@ ctrd_json_parse_object (JsonParser *parser, const char *json, const char *what, 
 
   if (json == NULL || !json_parser_load_from_data (parser, json, -1, &local_error))
     {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s is not valid JSON: %s",
-                   what, local_error != NULL ? local_error->message : "no text");
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s is not valid JSON: %s", what,
+                   local_error != NULL ? local_error->message : "no text");
       return NULL;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s is not a JSON object",
-                   what);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s is not a JSON object", what);
       return NULL;
     }
   return json_node_get_object (root);
@@ -116,12 +115,22 @@ ctrd_json_read_int (JsonObject *object, const char *what, const char *member, gi
 {
   JsonNode *node = json_object_get_member (object, member);
 
+  gint64 value;
+
   if (node == NULL)
     return TRUE;
-  if (!holds (node, G_TYPE_INT64) || json_node_get_int (node) < min ||
-      json_node_get_int (node) > max)
-    return ctrd_json_field_error (what, member, "an integer in range", error);
-  *out = json_node_get_int (node);
+  if (!holds (node, G_TYPE_INT64))
+    return ctrd_json_field_error (what, member, "an integer", error);
+  value = json_node_get_int (node);
+  if (value < min || value > max)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s field “%s” is %" G_GINT64_FORMAT ", outside %" G_GINT64_FORMAT
+                   "..%" G_GINT64_FORMAT,
+                   what, member, value, min, max);
+      return FALSE;
+    }
+  *out = value;
   return TRUE;
 }
 
