@@ -159,6 +159,9 @@ ctrd_network_ensure_default (CtrdDaemon *daemon, GError **error)
   config = ctrd_network_config_new ();
   g_free (config->name);
   config->name = g_strdup (CTRD_NETWORK_DEFAULT_NAME);
+  /* as podman's default network: no aardvark-dns, whose start and stop
+   * would cost every run on it; networks made with CreateNetwork have it */
+  config->dns_enabled = FALSE;
   if (!ctrd_network_check_new (daemon, config, error))
     {
       g_prefix_error (error, "The default network %s: ", CTRD_NETWORK_DEFAULT_NAME);

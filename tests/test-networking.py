@@ -558,10 +558,16 @@ def test_internal_and_default(c):
         c.net.bridges.add(c.prop(net_path, "Interface", NETWORK))
         subnet = ipaddress.ip_network(c.prop(net_path, "Subnet", NETWORK))
         c.ok(subnet.subnet_of(c.pool), "its subnet %s comes from the pool %s" % (subnet, c.pool))
+        c.ok(c.prop(net_path, "DnsEnabled", NETWORK) is False,
+             "it has no DNS server, as podman's default network")
         r = c.start(dflt)
         ip = c.prop(dflt, "IPAddress")
         c.ok(r.error is None and ipaddress.ip_address(ip) in subnet,
              "a container on it gets an address there (%s)" % ip, r)
+        code, out = c.exec_(dflt, ["cat", "/etc/resolv.conf"])
+        c.ok(code == 0 and "dns.podman" not in out and
+             ("nameserver " + str(subnet[1])) not in out,
+             "its resolv.conf names the host's servers, not the gateway", out)
         c.remove(dflt)
 
 
