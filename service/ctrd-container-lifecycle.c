@@ -118,6 +118,7 @@ fail_start (CtrdContainer *self, GError *error, gboolean runtime_created)
   CtrdRunState next = self->run;
 
   g_warning ("Container %s: start failed: %s", self->config->name, error->message);
+  ctrd_container_unwatch_monitor (self);
   if (runtime_created)
     ctrd_runtime_delete_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE, NULL,
                                NULL, NULL);
@@ -194,6 +195,8 @@ on_runtime_create_done (GObject *source, GAsyncResult *result, gpointer user_dat
       fail_start (self, error, TRUE);
       return;
     }
+  g_clear_pointer (&self->exit_message, g_free);
+  ctrd_container_watch_monitor (self);
   ctrd_container_logs_run_started (self);
   ctrd_runtime_start_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, NULL,
                             on_runtime_start_done, g_object_ref (self));
