@@ -674,7 +674,9 @@ handle_wait (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
 
-  if (self->run.state == CTRD_STATE_STOPPED || self->run.state == CTRD_STATE_EXITED)
+  /* An exit being cleaned up is answered once it is done (cleanup_done). */
+  if ((self->run.state == CTRD_STATE_STOPPED || self->run.state == CTRD_STATE_EXITED) &&
+      self->op != CTRD_OP_CLEANUP)
     {
       ctr_container_complete_wait (iface, invocation, self->run.exit_code);
       return TRUE;

@@ -340,8 +340,9 @@ ctrd_container_run_after_cleanup (CtrdContainer *self)
                                             FALSE);
 }
 
-/* The container's process is gone with @exit_code: record it (stopped), answer
- * the waiters, then clean up the runtime (libpod's cleanup). */
+/* The container's process is gone with @exit_code: record it (stopped), then
+ * clean up the runtime (libpod's cleanup); the waiters are answered once that
+ * is done. */
 static void
 record_exit (CtrdContainer *self, int exit_code, guint64 finished_at)
 {
@@ -365,7 +366,6 @@ record_exit (CtrdContainer *self, int exit_code, guint64 finished_at)
       ctrd_container_emit_event (self, "oom");
     }
   ctrd_container_emit_event (self, "died");
-  answer_waiters (self);
   ctrd_container_start_cleanup (self);
 }
 
@@ -582,6 +582,10 @@ cleanup_done (CtrdContainer *self)
     ctrd_container_emit_event (self, "stop");
   self->stop_requested = FALSE;
   self->op = CTRD_OP_NONE;
+  /* Wait and Stop answer now that the exit is fully handled (the state is
+   * saved and published, the runtime and the mounts cleaned up), so that
+   * whatever their callers do next sees the final state. */
+  answer_waiters (self);
   ctrd_container_answer_stoppers (self);
 
   if (self->remove_after_stop == NULL && self->restart_after_stop == NULL &&
