@@ -45,6 +45,7 @@ struct _CtrdContainer
   CtrdContainerOp op;        /* the operation in progress */
   gboolean exit_pending;     /* conmon reported an exit while an operation ran */
   gboolean stop_requested;   /* the exit was asked for (Stop, Remove with force) */
+  guint stop_generation;     /* counts stops begun: a late answer of an old one is ignored */
   GTask *start_task;         /* the start under way */
   GTask *remove_task;        /* the removal being served */
   GPtrArray *waiters;        /* Wait invocations, answered at the exit */
