@@ -163,4 +163,31 @@ check "every container is accounted for with the runtime gone" accounted keep di
 stores_sound "after the runtime faults"
 daemon_stop_checked
 
+# a runtime whose kill hangs (until the test lets it work again)
+cat >"$tmp/hanging-runtime" <<SH
+#!/bin/sh
+for arg; do
+  [ "\$arg" = kill ] && [ ! -e "$tmp/kill-works" ] && exec sleep 100000
+done
+exec "$runc" "\$@"
+SH
+chmod +x "$tmp/hanging-runtime"
+printf '[runtime]\ntimeout=2\n' >"$tmp/hang.conf"
+daemon_start --config "$tmp/hang.conf" --runtime "$tmp/hanging-runtime"
+ok_ctl "run -d a container on the hanging runtime" run -d --name hung busybox sleep 300
+truth "... it runs" wait_for container_state_is hung running
+hung=$(container_path hung)
+check_fails "Stop while the runtime's kill hangs is Timeout" "$err.Timeout" \
+  gcall "$hung" Container.Stop 1
+truth "... the container is running again" container_state_is hung running
+truth "... its process too" pid_alive "$(container_prop hung Pid)"
+check_fails "Remove(force) while the runtime's kill hangs is Timeout" "$err.Timeout" \
+  gcall "$hung" Container.Remove true false
+truth "... the container is still there" container_state_is hung running
+touch "$tmp/kill-works"
+ok_ctl "once the runtime works again, it stops" stop -t 1 hung
+check "every container is accounted for after the hanging runtime" accounted keep dies victim hung
+stores_sound "after the hanging runtime"
+daemon_stop_checked
+
 tap_finish 0
