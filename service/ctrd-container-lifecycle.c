@@ -118,6 +118,7 @@ fail_start (CtrdContainer *self, GError *error, gboolean runtime_created)
   CtrdRunState next = self->run;
 
   g_warning ("Container %s: start failed: %s", self->config->name, error->message);
+  ctrd_container_unwatch_monitor (self);
   if (runtime_created)
     ctrd_runtime_delete_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE, NULL,
                                NULL, NULL);
@@ -194,6 +195,8 @@ on_runtime_create_done (GObject *source, GAsyncResult *result, gpointer user_dat
       fail_start (self, error, TRUE);
       return;
     }
+  g_clear_pointer (&self->exit_message, g_free);
+  ctrd_container_watch_monitor (self);
   ctrd_container_logs_run_started (self);
   ctrd_runtime_start_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, NULL,
                             on_runtime_start_done, g_object_ref (self));
@@ -470,16 +473,71 @@ handle_start (CtrContainer *iface, GDBusMethodInvocation *invocation)
 
 /* ---------------------------------------------------------------- Stop, Kill */
 
+/* The runtime hung on a stop's signal: nothing will end the container, so
+ * the stop fails with the runtime's Timeout instead of waiting for ever, and
+ * the container is running again as far as anyone can tell. */
+static void
+fail_stop (CtrdContainer *self, const GError *error)
+{
+  CtrdRunState next = self->run;
+  g_autoptr (GTask) remove_task = g_steal_pointer (&self->remove_after_stop);
+  g_autoptr (GTask) restart_task = g_steal_pointer (&self->restart_after_stop);
+
+  g_warning ("Container %s: the stop failed: %s", self->config->name, error->message);
+  g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
+  self->stop_requested = FALSE;
+  next.state = CTRD_STATE_RUNNING;
+  ctrd_container_save_run_state_or_warn (self, &next);
+  for (guint i = 0; i < self->stoppers->len; i++)
+    g_dbus_method_invocation_return_gerror (self->stoppers->pdata[i], error);
+  g_ptr_array_set_size (self->stoppers, 0);
+  for (guint i = 0; i < self->stop_tasks->len; i++)
+    g_task_return_error (self->stop_tasks->pdata[i], g_error_copy (error));
+  g_ptr_array_set_size (self->stop_tasks, 0);
+  if (remove_task != NULL)
+    g_task_return_error (remove_task, g_error_copy (error));
+  if (restart_task != NULL)
+    g_task_return_error (restart_task, g_error_copy (error));
+}
+
+/* A stop's signal in flight, and which stop sent it. */
+typedef struct
+{
+  CtrdContainer *container;
+  guint generation;
+} StopSignal;
+
+static StopSignal *
+stop_signal_new (CtrdContainer *self)
+{
+  StopSignal *data = g_new0 (StopSignal, 1);
+
+  data->container = g_object_ref (self);
+  data->generation = self->stop_generation;
+  return data;
+}
+
 static void
 on_kill_logged (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (CtrdContainer) self = user_data;
+  StopSignal *data = user_data;
+  g_autoptr (CtrdContainer) self = data->container;
+  guint generation = data->generation;
   g_autoptr (GError) error = NULL;
 
+  g_free (data);
+  if (ctrd_runtime_kill_finish (ctrd_daemon_get_runtime (self->daemon), result, &error))
+    return;
+  if (g_error_matches (error, CTRD_ERROR, CTRD_ERROR_TIMEOUT) &&
+      generation == self->stop_generation && self->run.state == CTRD_STATE_STOPPING &&
+      self->op == CTRD_OP_NONE)
+    {
+      fail_stop (self, error);
+      return;
+    }
   /* A process that is already gone cannot be signalled: its exit file is on
    * its way, so this is only worth a debug line. */
-  if (!ctrd_runtime_kill_finish (ctrd_daemon_get_runtime (self->daemon), result, &error))
-    g_debug ("Container %s: %s", self->config->name, error->message);
+  g_debug ("Container %s: %s", self->config->name, error->message);
 }
 
 static gboolean
@@ -490,7 +548,7 @@ on_stop_timeout (gpointer user_data)
   self->kill_timeout_id = 0;
   g_message ("Container %s did not stop within its timeout: sending SIGKILL", self->config->name);
   ctrd_runtime_kill_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, SIGKILL, TRUE,
-                           NULL, on_kill_logged, g_object_ref (self));
+                           NULL, on_kill_logged, stop_signal_new (self));
   return G_SOURCE_REMOVE;
 }
 
@@ -507,16 +565,17 @@ begin_stop (CtrdContainer *self, guint timeout, GError **error)
   if (!ctrd_container_save_run_state (self, &next, error))
     return FALSE;
   self->stop_requested = TRUE;
+  self->stop_generation++;
   if (timeout == 0)
     {
       ctrd_runtime_kill_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, SIGKILL,
-                               TRUE, NULL, on_kill_logged, g_object_ref (self));
+                               TRUE, NULL, on_kill_logged, stop_signal_new (self));
       thaw_if_paused (self, previous);
       return TRUE;
     }
   ctrd_runtime_kill_async (ctrd_daemon_get_runtime (self->daemon), self->config->id,
                            self->config->stop_signal, FALSE, NULL, on_kill_logged,
-                           g_object_ref (self));
+                           stop_signal_new (self));
   self->kill_timeout_id = g_timeout_add_seconds (timeout, on_stop_timeout, self);
   thaw_if_paused (self, previous);
   return TRUE;
@@ -671,7 +730,9 @@ handle_wait (CtrContainer *iface, GDBusMethodInvocation *invocation)
 {
   CtrdContainer *self = CTRD_CONTAINER (iface);
 
-  if (self->run.state == CTRD_STATE_STOPPED || self->run.state == CTRD_STATE_EXITED)
+  /* An exit being cleaned up is answered once it is done (cleanup_done). */
+  if ((self->run.state == CTRD_STATE_STOPPED || self->run.state == CTRD_STATE_EXITED) &&
+      self->op != CTRD_OP_CLEANUP)
     {
       ctr_container_complete_wait (iface, invocation, self->run.exit_code);
       return TRUE;

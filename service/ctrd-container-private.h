@@ -45,6 +45,7 @@ struct _CtrdContainer
   CtrdContainerOp op;        /* the operation in progress */
   gboolean exit_pending;     /* conmon reported an exit while an operation ran */
   gboolean stop_requested;   /* the exit was asked for (Stop, Remove with force) */
+  guint stop_generation;     /* counts stops begun: a late answer of an old one is ignored */
   GTask *start_task;         /* the start under way */
   GTask *remove_task;        /* the removal being served */
   GPtrArray *waiters;        /* Wait invocations, answered at the exit */
@@ -65,6 +66,11 @@ struct _CtrdContainer
   GPtrArray *stop_tasks;      /* ctrd_container_stop_async calls, answered with the stoppers */
   char *ip_address;           /* held on its bridge network (in the database); NULL = none */
   gboolean network_attached;  /* netavark set it up and nothing has torn it down yet */
+  int monitor_fd;             /* pidfd of conmon, or of the process once conmon died; -1 none */
+  guint monitor_watch_id;     /* the source watching monitor_fd */
+  gboolean monitor_lost;      /* conmon died first: no exit file will come */
+  gboolean exit_unrecorded;   /* the process ended with nothing to report its code */
+  char *exit_message;         /* why the last exit code is unknown; NULL when it is known */
 };
 
 /* ---------------------------------------------------------------- ctrd-container.c */
@@ -79,6 +85,15 @@ gboolean ctrd_container_save_run_state (CtrdContainer *self, const CtrdRunState 
 /* For transitions the daemon must make even when the database write fails
  * (the process is gone whatever the disk says): logs and publishes anyway. */
 void ctrd_container_save_run_state_or_warn (CtrdContainer *self, const CtrdRunState *next);
+
+/* Watches the container's conmon (a pidfd) from the runtime create on, so
+ * that a monitor that dies before the process is noticed while the daemon
+ * runs: the runtime says whether the process lives; if it does it is watched
+ * itself (Stop, Kill and Remove work through the runtime as usual), and its
+ * end is recorded with exit code -1 and a message saying why. */
+void ctrd_container_watch_monitor (CtrdContainer *self);
+/* Stops watching (the exit is recorded, or the object goes). */
+void ctrd_container_unwatch_monitor (CtrdContainer *self);
 
 /* Manager.ContainerEvent for this container. */
 void ctrd_container_emit_event (CtrdContainer *self, const char *event);

@@ -16,7 +16,9 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
@@ -38,6 +40,8 @@ ctrd_container_finalize (GObject *object)
   CtrdContainer *self = CTRD_CONTAINER (object);
 
   g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
+  ctrd_container_unwatch_monitor (self);
+  g_free (self->exit_message);
   g_clear_pointer (&self->config, ctrd_container_config_free);
   g_strfreev (self->remove_volumes);
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
@@ -81,6 +85,7 @@ ctrd_container_init (CtrdContainer *self)
   self->stoppers = g_ptr_array_new ();
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->size_waiters = g_ptr_array_new ();
+  self->monitor_fd = -1;
 }
 
 static void
@@ -335,14 +340,18 @@ ctrd_container_run_after_cleanup (CtrdContainer *self)
                                             FALSE);
 }
 
-/* The container's process is gone with @exit_code: record it (stopped), answer
- * the waiters, then clean up the runtime (libpod's cleanup). */
+/* The container's process is gone with @exit_code: record it (stopped), then
+ * clean up the runtime (libpod's cleanup); the waiters are answered once that
+ * is done. */
 static void
 record_exit (CtrdContainer *self, int exit_code, guint64 finished_at)
 {
   CtrdRunState next = self->run;
 
   g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
+  ctrd_container_unwatch_monitor (self);
+  self->monitor_lost = FALSE;
+  self->exit_unrecorded = FALSE;
   ctrd_container_logs_run_ended (self);
   next.state = CTRD_STATE_STOPPED;
   next.pid = 0;
@@ -357,8 +366,18 @@ record_exit (CtrdContainer *self, int exit_code, guint64 finished_at)
       ctrd_container_emit_event (self, "oom");
     }
   ctrd_container_emit_event (self, "died");
-  answer_waiters (self);
   ctrd_container_start_cleanup (self);
+}
+
+/* Like libpod when conmon died without writing an exit file: the code is
+ * unknown (-1), and the reason is kept for Inspect (State.Error). */
+static void
+record_unknown_exit (CtrdContainer *self, const char *why, guint64 finished_at)
+{
+  g_free (self->exit_message);
+  self->exit_message = g_strdup (why);
+  g_warning ("Container %s (%.12s): %s", self->config->name, self->config->id, why);
+  record_exit (self, -1, finished_at);
 }
 
 void
@@ -381,9 +400,168 @@ ctrd_container_handle_exit (CtrdContainer *self)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
         g_warning ("Container %s: %s", self->config->name, error->message);
+      else if (self->exit_unrecorded)
+        record_unknown_exit (self,
+                             "its monitor (conmon) died before the container's process, which "
+                             "has ended since: the exit code is unknown",
+                             ctrd_now_usec ());
       return;
     }
   record_exit (self, exit_code, ctrd_now_usec ());
+}
+
+/* ---------------------------------------------------------------- the monitor */
+
+void
+ctrd_container_unwatch_monitor (CtrdContainer *self)
+{
+  g_clear_handle_id (&self->monitor_watch_id, g_source_remove);
+  if (self->monitor_fd >= 0)
+    {
+      close (self->monitor_fd);
+      self->monitor_fd = -1;
+    }
+}
+
+static void watch_pidfd (CtrdContainer *self, int fd);
+
+/* A process without its monitor ended: nothing will write an exit file. */
+static void
+unmonitored_process_ended (CtrdContainer *self)
+{
+  ctrd_container_unwatch_monitor (self);
+  self->exit_unrecorded = TRUE;
+  ctrd_container_handle_exit (self);
+}
+
+typedef struct
+{
+  CtrdContainer *container;
+  int pidfd; /* of the container's process, opened before asking the runtime; -1 none */
+} MonitorCheck;
+
+static gboolean
+pidfd_has_exited (int fd)
+{
+  GPollFD poll_fd = { fd, G_IO_IN, 0 };
+
+  return fd < 0 || (g_poll (&poll_fd, 1, 0) == 1 && (poll_fd.revents & G_IO_IN) != 0);
+}
+
+static void
+on_monitor_state (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  MonitorCheck *check = user_data;
+  g_autoptr (CtrdContainer) self = check->container;
+  int pidfd = check->pidfd;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *status = NULL;
+  guint32 runtime_pid = 0;
+
+  g_free (check);
+  status = ctrd_runtime_state_finish (ctrd_daemon_get_runtime (self->daemon), result, &runtime_pid,
+                                      &error);
+  if (self->removed || !ctrd_container_is_live_state (self->run.state) ||
+      self->monitor_watch_id != 0)
+    {
+      /* recorded meanwhile (its exit file came after all), or watched again */
+      if (pidfd >= 0)
+        close (pidfd);
+      return;
+    }
+  if (status == NULL)
+    g_warning ("Container %s: its monitor died and the runtime cannot tell whether it runs: %s",
+               self->config->name, error->message);
+  if (status != NULL && *status != '\0' && !g_str_equal (status, "stopped") &&
+      runtime_pid == self->run.pid && !pidfd_has_exited (pidfd))
+    {
+      /* It runs on without conmon: watch the process itself. Its output has
+       * nowhere to go now, and its exit code will be unknown. */
+      g_warning ("Container %s (%.12s): its monitor (conmon) died; the container's process %u "
+                 "runs on unmonitored",
+                 self->config->name, self->config->id, self->run.pid);
+      watch_pidfd (self, pidfd);
+      return;
+    }
+  if (pidfd >= 0)
+    close (pidfd);
+  unmonitored_process_ended (self);
+}
+
+/* conmon is gone: its exit file, if it wrote one, says how the process
+ * ended; otherwise ask the runtime whether the process lives. */
+static void
+monitor_died (CtrdContainer *self)
+{
+  MonitorCheck *check;
+  g_autoptr (GError) error = NULL;
+
+  ctrd_container_unwatch_monitor (self);
+  if (self->removed || !ctrd_container_is_live_state (self->run.state))
+    return;
+  if (ctrd_runtime_read_exit_code (ctrd_daemon_get_runtime (self->daemon), self->config->id, NULL,
+                                   NULL))
+    {
+      ctrd_container_handle_exit (self);
+      return;
+    }
+  self->monitor_lost = TRUE;
+  check = g_new0 (MonitorCheck, 1);
+  check->container = g_object_ref (self);
+  /* opened first, so that the pid the runtime names cannot be a new process */
+  check->pidfd = self->run.pid != 0 ? ctrd_runtime_pidfd_open (self->run.pid, NULL) : -1;
+  ctrd_runtime_state_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, NULL,
+                            on_monitor_state, check);
+}
+
+static gboolean
+on_monitor_fd_ready (gint fd, GIOCondition condition, gpointer user_data)
+{
+  CtrdContainer *self = user_data;
+
+  self->monitor_watch_id = 0;
+  if (self->monitor_lost)
+    unmonitored_process_ended (self);
+  else
+    monitor_died (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Takes @fd. */
+static void
+watch_pidfd (CtrdContainer *self, int fd)
+{
+  ctrd_container_unwatch_monitor (self);
+  self->monitor_fd = fd;
+  self->monitor_watch_id = g_unix_fd_add (fd, G_IO_IN, on_monitor_fd_ready, self);
+}
+
+static gboolean
+on_monitor_already_gone (gpointer user_data)
+{
+  CtrdContainer *self = user_data;
+
+  self->monitor_watch_id = 0;
+  monitor_died (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+ctrd_container_watch_monitor (CtrdContainer *self)
+{
+  int fd;
+
+  ctrd_container_unwatch_monitor (self);
+  self->monitor_lost = FALSE;
+  self->exit_unrecorded = FALSE;
+  fd = self->run.conmon_pid != 0 ? ctrd_runtime_pidfd_open (self->run.conmon_pid, NULL) : -1;
+  if (fd >= 0)
+    {
+      watch_pidfd (self, fd);
+      return;
+    }
+  /* gone already (or never known): the same path, from the main loop */
+  self->monitor_watch_id = g_idle_add (on_monitor_already_gone, self);
 }
 
 static void
@@ -404,6 +582,10 @@ cleanup_done (CtrdContainer *self)
     ctrd_container_emit_event (self, "stop");
   self->stop_requested = FALSE;
   self->op = CTRD_OP_NONE;
+  /* Wait and Stop answer now that the exit is fully handled (the state is
+   * saved and published, the runtime and the mounts cleaned up), so that
+   * whatever their callers do next sees the final state. */
+  answer_waiters (self);
   ctrd_container_answer_stoppers (self);
 
   if (self->remove_after_stop == NULL && self->restart_after_stop == NULL &&
@@ -610,19 +792,25 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
           next.state = CTRD_STATE_RUNNING;
           ctrd_container_save_run_state_or_warn (self, &next);
         }
+      /* conmon, or (if conmon died while the daemon was away) the process */
+      ctrd_container_watch_monitor (self);
       return;
     }
 
   /* conmon still alive means its exit file is about to come; the watcher will
-   * deliver it. */
+   * deliver it (and the monitor watch notices if it dies without one). */
   if (self->run.conmon_pid != 0 && ctrd_runtime_pid_alive (self->run.conmon_pid))
-    return;
+    {
+      ctrd_container_watch_monitor (self);
+      return;
+    }
 
   /* Neither the process nor conmon, and no exit file: like libpod when conmon
    * died without writing one, the exit code is unknown (-1). */
-  g_warning ("Container %s: its process and conmon are gone without an exit code",
-             self->config->name);
-  record_exit (self, -1, ctrd_now_usec ());
+  record_unknown_exit (self,
+                       "its process and its monitor (conmon) ended while the daemon was away, "
+                       "without an exit code",
+                       ctrd_now_usec ());
 }
 
 /* ---------------------------------------------------------------- authorization */
@@ -761,6 +949,7 @@ add_state_member (JsonBuilder *builder, CtrdContainer *self)
   add_int_member (builder, "Pid", self->run.pid);
   add_int_member (builder, "ConmonPid", self->run.conmon_pid);
   add_int_member (builder, "ExitCode", self->run.exit_code);
+  add_string_member (builder, "Error", self->exit_message != NULL ? self->exit_message : "");
   add_boolean_member (builder, "OOMKilled", ctr_container_get_oomkilled (CTR_CONTAINER (self)));
   add_string_member (builder, "StartedAt", started);
   add_string_member (builder, "FinishedAt", finished);

@@ -253,6 +253,7 @@ ctrd_daemon_new (CtrdConfig *config, gboolean wait_for_lock, GError **error)
   self->runtime = ctrd_runtime_new (config->runtime, config->conmon, config->run_root, error);
   if (self->runtime == NULL)
     return NULL;
+  ctrd_runtime_set_verb_timeout (self->runtime, (guint) MIN (config->runtime_timeout, 3600));
 
   {
     g_autofree char *network_dir = g_build_filename (config->run_root, "network", NULL);

@@ -202,6 +202,7 @@ void integration_add_io_cases (void);
 void integration_add_files_cases (void);
 void integration_add_dependencies_cases (void);
 void integration_add_bad_operation_cases (void);
+void integration_add_monitor_cases (void);
 
 /* ---- proxies ---------------------------------------------------------- */
 

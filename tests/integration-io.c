@@ -264,6 +264,62 @@ test_export (Fixture *f, gconstpointer data)
   g_assert_cmpint (run_command (CMD ("tar", "-tf", idle_tar), NULL, NULL), ==, 0);
 }
 
+/* Wait answers once the exit is fully handled: whatever comes right after
+ * it (an Export, a property read, Inspect) sees the final state, with no
+ * retry. */
+static void
+test_export_after_wait (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path =
+      create_container (f, "export-after-wait", CMD ("sh", "-c", "echo ran >> /runs"), NULL);
+  g_autoptr (CtrContainer) c = container_proxy (f, path);
+
+  for (guint run = 1; run <= 20; run++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *name = g_strdup_printf ("after-wait-%u.tar", run);
+      g_autofree char *tar = NULL;
+      g_autofree char *runs = NULL;
+      g_autofree char *json = NULL;
+      g_autoptr (JsonObject) root = NULL;
+
+      ctr_container_call_start_sync (c, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (wait_container (c), ==, 0);
+      tar = export_to_file (f, c, name);
+      assert_string_property (f, path, "State", "exited");
+      json = inspect (c);
+      root = parse_json_object_text (json);
+      g_assert_cmpstr (
+          json_object_get_string_member (json_object_get_object_member (root, "State"), "Status"),
+          ==, "exited");
+      runs = tar_member (tar, "runs");
+      g_assert_nonnull (runs);
+      g_assert_cmpuint (strlen (runs), ==, run * strlen ("ran\n"));
+      g_unlink (tar);
+    }
+}
+
+/* Symlinks that share an inode in the image's checkout (busybox's applets)
+ * are exported as symlinks, as podman export writes them. */
+static void
+test_export_symlinks (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = create_container (f, "export-links", CMD ("true"), NULL);
+  g_autoptr (CtrContainer) c = container_proxy (f, path);
+  g_autofree char *tar = export_to_file (f, c, "links.tar");
+  g_autofree char *verbose = NULL;
+
+  g_assert_cmpint (run_command (CMD ("tar", "-tvf", tar), &verbose, NULL), ==, 0);
+  g_assert_true (g_regex_match_simple ("^l.* \\.?/?bin/\\[\\[ -> busybox$", verbose,
+                                       G_REGEX_MULTILINE, 0));
+  g_assert_true (g_regex_match_simple ("^l.* \\.?/?bin/sh -> busybox$", verbose,
+                                       G_REGEX_MULTILINE, 0));
+  /* no member is a hard link to a symlink */
+  g_assert_false (g_regex_match_simple ("^h.* link to \\.?/?bin/\\[$", verbose,
+                                        G_REGEX_MULTILINE, 0));
+}
+
 static void
 record_job (GDBusConnection *connection, const char *sender, const char *path,
             const char *iface, const char *signal, GVariant *params, gpointer user_data)
@@ -464,6 +520,8 @@ integration_add_io_cases (void)
   add_case ("/lifecycle/get-sizes", test_get_sizes, NULL);
   add_case ("/lifecycle/export", test_export, NULL);
   add_case ("/lifecycle/export-job", test_export_job, NULL);
+  add_case ("/lifecycle/export-after-wait", test_export_after_wait, NULL);
+  add_case ("/lifecycle/export-symlinks", test_export_symlinks, NULL);
   add_case ("/lifecycle/exec", test_exec, NULL);
   add_case ("/lifecycle/logs", test_logs, NULL);
   add_case ("/lifecycle/logs-follow", test_logs_follow, NULL);

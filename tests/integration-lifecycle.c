@@ -492,6 +492,17 @@ test_remove_force (Fixture *f, gconstpointer data)
     }
 }
 
+#define RESTART_LOG "started\nstopping\nstarted\nstopping\nstarted\n"
+
+/* The restart case's log holds its three runs' lines. */
+static gboolean
+log_has_runs (gconstpointer data)
+{
+  g_autofree char *log = get_logs ((CtrContainer *) data, NULL);
+
+  return g_strcmp0 (log, RESTART_LOG) == 0;
+}
+
 static void
 test_restart (Fixture *f, gconstpointer data)
 {
@@ -543,19 +554,25 @@ test_restart (Fixture *f, gconstpointer data)
   stop_container (c, 30);
   g_assert_cmpint (wait_container (c), ==, 0);
   wait_for_property (c, "State", g_variant_new_string ("exited"));
+  g_assert_cmpint (g_unlink (ready_path), ==, 0);
   ctr_container_call_restart_sync (c, STOP_TIMEOUT_DEFAULT, NULL, &error);
   g_assert_no_error (error);
   assert_string_property (f, path, "State", "running");
   pid3 = get_u32 (f, c, "Pid");
   g_assert_cmpuint (pid3, !=, pid2);
   g_assert_true (pid_exists (pid3));
+  /* Running is not yet having written /runs: the ready file comes after. */
+  wait_for_upper_file (f, id, "tmp/ready");
 
   /* Three runs of the same writable layer, and of the log. */
   runs = read_file_or_null (runs_path);
   g_assert_cmpstr (runs, ==, "run\nrun\nrun\n");
-  /* Each stop was the stop signal, not SIGKILL: the trap ran. */
+  /* Each stop was the stop signal, not SIGKILL: the trap ran. The last
+   * "started" was printed before the ready file, but conmon copies it to the
+   * log on its own time: wait for it there. */
+  wait_until (log_has_runs, c);
   log = get_logs (c, NULL);
-  g_assert_cmpstr (log, ==, "started\nstopping\nstarted\nstopping\nstarted\n");
+  g_assert_cmpstr (log, ==, RESTART_LOG);
   {
     g_autofree char *status = runc_status (f, id);
     g_assert_cmpstr (status, ==, "running");

@@ -238,8 +238,11 @@ truth "prune -f removed the exited container" container_gone brief
 expect "prune -f prints the removed IDs" "$brief_listed" '^[0-9a-f]{64}$'
 ok_ctl "container prune -f (the group's name)" container prune -f
 
-ok_ctl "run -d --rm" run -d --rm --name auto busybox sleep 3
+# It runs until stopped, so that a slow machine cannot remove it before
+# its property is read.
+ok_ctl "run -d --rm" run -d --rm --name auto busybox sleep 300
 truth "run -d --rm sets AutoRemove" [ "$(container_prop auto AutoRemove)" = true ]
+ok_ctl "stop -t 1 auto" stop -t 1 auto
 truth "the --rm container goes once it exits" wait_for container_gone auto
 
 # ---- groups --------------------------------------------------------------

@@ -21,6 +21,7 @@ main (int argc, char **argv)
   integration_add_files_cases ();
   integration_add_dependencies_cases ();
   integration_add_bad_operation_cases ();
+  integration_add_monitor_cases ();
 
   return integration_run ();
 }

@@ -1231,6 +1231,104 @@ test_pid_alive (void)
   g_assert_false (ctrd_runtime_pid_alive ((guint32) child));
 }
 
+/* A stand-in runtime: "state" reports a running container whose pid is the
+ * script's own (so that it exists) unless the id is "gone", "kill" hangs,
+ * everything else succeeds. */
+static char *
+write_state_runtime (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, "state-runtime", NULL);
+  g_autoptr (GError) error = NULL;
+  const char *script =
+      "#!/bin/sh\n"
+      "[ \"$1\" = --version ] && exec echo fake-runtime 1.0\n"
+      "# --root DIR VERB ID ...\n"
+      "case $3 in\n"
+      "  state) [ \"$4\" = gone ] && { echo 'container \"gone\" does not exist' >&2; exit 1; }\n"
+      "         echo \"{\\\"id\\\": \\\"$4\\\", \\\"pid\\\": 4242, \\\"status\\\": \\\"running\\\"}\" ;;\n"
+      "  kill) exec sleep 100000 ;;\n"
+      "esac\n";
+
+  g_assert_true (g_file_set_contents (path, script, -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (path, 0700), ==, 0);
+  return g_steal_pointer (&path);
+}
+
+static void
+on_async_result (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+/* "state" is parsed (unknown containers are ""), a hung verb is killed
+ * after the verb timeout with TIMEOUT, and pidfds report an exit. */
+static void
+test_state_timeout_pidfd (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = ctrd_test_make_tmpdir ("ctrd-rt-state-XXXXXX");
+  g_autofree char *fake = write_state_runtime (dir);
+  g_autofree char *run_root = g_build_filename (dir, "run", NULL);
+  g_autoptr (CtrdRuntime) runtime = NULL;
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autofree char *status = NULL;
+  guint32 pid = 0;
+  const char *const sleeper[] = { "sleep", "100000", NULL };
+  g_autoptr (GSubprocess) child = NULL;
+  GPollFD poll_fd = { -1, G_IO_IN, 0 };
+
+  ctrd_runtime_mark_inherited_fds_cloexec ();
+  runtime = ctrd_runtime_new (fake, NULL, run_root, &error);
+  g_assert_no_error (error);
+  ctrd_runtime_state_async (runtime, "abc", NULL, on_async_result, &result);
+  status = ctrd_runtime_state_finish (runtime, wait_for_result (&result), &pid, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (status, ==, "running");
+  g_assert_cmpuint (pid, ==, 4242);
+  g_clear_object (&result);
+  g_clear_pointer (&status, g_free);
+
+  ctrd_runtime_state_async (runtime, "gone", NULL, on_async_result, &result);
+  status = ctrd_runtime_state_finish (runtime, wait_for_result (&result), &pid, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (status, ==, "");
+  g_assert_cmpuint (pid, ==, 0);
+  g_clear_object (&result);
+
+  ctrd_runtime_set_verb_timeout (runtime, 1);
+  ctrd_runtime_kill_async (runtime, "abc", SIGTERM, FALSE, NULL, on_async_result, &result);
+  g_assert_false (ctrd_runtime_kill_finish (runtime, wait_for_result (&result), &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_TIMEOUT);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  child = g_subprocess_newv (sleeper, G_SUBPROCESS_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  poll_fd.fd = ctrd_runtime_pidfd_open (
+      (guint32) g_ascii_strtoull (g_subprocess_get_identifier (child), NULL, 10), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (poll_fd.fd, >=, 0);
+  g_assert_cmpint (g_poll (&poll_fd, 1, 0), ==, 0);
+  g_subprocess_force_exit (child);
+  g_assert_cmpint (g_poll (&poll_fd, 1, -1), ==, 1);
+  close (poll_fd.fd);
+  g_assert_cmpint (ctrd_runtime_pidfd_open (0, &error), ==, -1);
+  g_assert_nonnull (error);
+
+  ctrd_test_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1248,6 +1346,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runtime/verb-fds", test_verb_fds);
   g_test_add_func ("/runtime/create-errors", test_create_errors);
   g_test_add_func ("/runtime/pid-alive", test_pid_alive);
+  g_test_add_func ("/runtime/state-timeout-pidfd", test_state_timeout_pidfd);
   g_test_add_func ("/runtime/container/exit-code-and-log", test_exit_code_and_log);
   g_test_add_func ("/runtime/container/kill", test_kill);
   g_test_add_func ("/runtime/container/bad-command", test_bad_command);

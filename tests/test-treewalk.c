@@ -736,6 +736,42 @@ test_overlay_merged (Fixture *fx, gconstpointer data)
   run_in_namespace (fx, overlay_child);
 }
 
+/* Symlinks sharing an inode (as OSTree's hardlink checkouts make them) are
+ * written as symlinks; only regular files become hard links. */
+static void
+test_export_linked_symlinks (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) tar = NULL;
+  g_autoptr (GHashTable) members = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  int fd = fx->root_fd;
+  Member *m;
+
+  g_assert_no_errno (mkdirat (fd, "links", 0755));
+  g_assert_no_errno (symlinkat ("busybox", fd, "links/["));
+  /* without AT_SYMLINK_FOLLOW, linkat links the symlink itself */
+  g_assert_no_errno (linkat (fd, "links/[", fd, "links/[[", 0));
+  g_assert_no_errno (linkat (fd, "bin/sh", fd, "links/sh", 0));
+
+  tar = export_to_file (fx, fd, NULL, &error);
+  g_assert_no_error (error);
+  members = read_tar (tar, &names);
+  for (guint i = 0; i < 2; i++)
+    {
+      m = get_member (members, i == 0 ? "links/[" : "links/[[");
+      g_assert_cmpint (m->type, ==, AE_IFLNK);
+      g_assert_cmpstr (m->symlink, ==, "busybox");
+      g_assert_null (m->hardlink);
+    }
+  /* whichever the walk met first carries the content */
+  m = get_member (members, "links/sh");
+  if (m->hardlink != NULL)
+    g_assert_cmpstr (m->hardlink, ==, "bin/sh");
+  else
+    g_assert_cmpstr (get_member (members, "bin/sh")->hardlink, ==, "links/sh");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -750,6 +786,7 @@ main (int argc, char **argv)
   ADD ("tar/pipe", test_export_pipe);
   ADD ("tar/reader-closes", test_export_reader_closes);
   ADD ("tar/cancelled", test_export_cancelled);
+  ADD ("tar/linked-symlinks", test_export_linked_symlinks);
   ADD ("disk-usage", test_disk_usage);
   ADD ("root-not-directory", test_root_not_directory);
   ADD ("depth-limit", test_depth_limit);

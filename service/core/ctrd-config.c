@@ -95,6 +95,7 @@ static const struct
   { "daemon", "debug" },         { "hooks", "dirs" },
   { "network", "subnet_pool" },  { "network", "netavark" },
   { "network", "aardvark_dns" }, { "network", "dns_forward" },
+  { "runtime", "timeout" },
 };
 
 static void
@@ -129,6 +130,7 @@ ctrd_config_load (const char *path, GError **error)
   config->run_root = g_strdup ("/run/containersd");
   config->import_max_bytes = G_GUINT64_CONSTANT (16) << 30;
   config->import_max_entries = 1000000;
+  config->runtime_timeout = 60;
   config->network_subnet_pool = g_strdup (CTRD_NETWORK_DEFAULT_POOL);
   config->dns_forward = TRUE;
 
@@ -146,6 +148,7 @@ ctrd_config_load (const char *path, GError **error)
       !read_string (kf, "storage", "run_root", &config->run_root, error) ||
       !read_string (kf, "runtime", "path", &config->runtime, error) ||
       !read_string (kf, "runtime", "conmon", &config->conmon, error) ||
+      !read_uint64 (kf, "runtime", "timeout", &config->runtime_timeout, error) ||
       !read_uint64 (kf, "limits", "import_max_bytes", &config->import_max_bytes, error) ||
       !read_uint64 (kf, "limits", "import_max_entries", &config->import_max_entries, error) ||
       !read_boolean (kf, "daemon", "debug", &config->debug, error) ||

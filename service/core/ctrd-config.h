@@ -14,6 +14,8 @@ typedef struct
   char *run_root;            /* [storage] run_root, default /run/containersd */
   char *runtime;             /* [runtime] path, NULL = first of runc/crun that works */
   char *conmon;              /* [runtime] conmon, NULL = search PATH */
+  guint64 runtime_timeout;   /* [runtime] timeout, default 60: seconds a runtime verb
+                              * (start, kill, delete, pause, state) may take */
   guint64 import_max_bytes;  /* [limits] import_max_bytes, default 16 GiB */
   guint64 import_max_entries; /* [limits] import_max_entries, default 1,000,000 */
   gboolean debug;            /* [daemon] debug */

@@ -19,10 +19,12 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ctrd-error.h"
 #include "ctrd-fdio.h"
+#include "ctrd-json.h"
 #include "ctrd-runtime.h"
 
 /* Where conmon finds the write end of the sync pipe (_OCI_SYNCPIPE). */
@@ -59,6 +61,7 @@ struct _CtrdRuntime
   GHashTable *reported_exits;
   /* the fd leak below was reported once already */
   gboolean warned_inheritable_fds;
+  guint verb_timeout_seconds; /* start, kill, delete, pause, state */
 };
 
 /* The runtime is shared by reference with operations in flight, so that
@@ -321,6 +324,7 @@ ctrd_runtime_new (const char *runtime_path, const char *conmon_path, const char 
   runtime->containers_dir = g_build_filename (runtime->run_root, "containers", NULL);
   runtime->reported_exits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   runtime->exit_inotify_fd = -1;
+  runtime->verb_timeout_seconds = CTRD_RUNTIME_VERB_TIMEOUT_DEFAULT;
 
   {
     const char *const dirs[] = {
@@ -534,18 +538,56 @@ typedef struct
   char *verb;
   gboolean missing_ok;
   GSubprocess *proc;
+  char *stdout_text; /* what it printed, for the verbs that print (state) */
+  GCancellable *timeout_cancellable; /* cancelled by the timeout or the caller's */
+  GCancellable *caller_cancellable;
+  gulong caller_handler;
+  GSource *timeout_source;
+  gboolean timed_out;
 } VerbData;
+
+static void
+on_verb_caller_cancelled (GCancellable *caller, gpointer user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
 
 static void
 verb_data_free (gpointer data)
 {
   VerbData *vd = data;
 
+  if (vd->timeout_source != NULL)
+    {
+      g_source_destroy (vd->timeout_source);
+      g_source_unref (vd->timeout_source);
+    }
+  if (vd->caller_cancellable != NULL)
+    {
+      g_cancellable_disconnect (vd->caller_cancellable, vd->caller_handler);
+      g_object_unref (vd->caller_cancellable);
+    }
+  g_clear_object (&vd->timeout_cancellable);
   g_clear_object (&vd->proc);
+  g_free (vd->stdout_text);
   g_free (vd->id);
   g_free (vd->verb);
   runtime_unref (vd->runtime);
   g_free (vd);
+}
+
+/* A runtime verb that does not end within the runtime's verb timeout is
+ * killed: nothing in the daemon waits for ever on a hung runtime. */
+static gboolean
+on_verb_timeout (gpointer user_data)
+{
+  VerbData *vd = user_data;
+
+  vd->timed_out = TRUE;
+  g_clear_pointer (&vd->timeout_source, g_source_unref);
+  g_subprocess_force_exit (vd->proc);
+  g_cancellable_cancel (vd->timeout_cancellable);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -558,10 +600,24 @@ on_verb_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *status = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (!g_subprocess_communicate_utf8_finish (vd->proc, result, NULL, &stderr_text, &error))
+  if (vd->timeout_source != NULL)
+    {
+      g_source_destroy (vd->timeout_source);
+      g_clear_pointer (&vd->timeout_source, g_source_unref);
+    }
+  if (!g_subprocess_communicate_utf8_finish (vd->proc, result, &vd->stdout_text, &stderr_text,
+                                             &error))
     {
       /* cancelled: do not leave the runtime acting on its own */
       g_subprocess_force_exit (vd->proc);
+      if (vd->timed_out)
+        {
+          g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_TIMEOUT,
+                                   "Container %s: %s %s did not finish within %u s", vd->id,
+                                   vd->runtime->runtime_path, vd->verb,
+                                   vd->runtime->verb_timeout_seconds);
+          return;
+        }
       g_prefix_error (&error, "Container %s: %s %s: ", vd->id, vd->runtime->runtime_path, vd->verb);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -585,11 +641,13 @@ on_verb_done (GObject *source, GAsyncResult *result, gpointer user_data)
                            vd->verb, status, message != NULL ? message : "no error message");
 }
 
-/* Runs the runtime with @args (after "--root DIR"); @verb names it in errors. */
+/* Runs the runtime with @args (after "--root DIR"); @verb names it in errors;
+ * @capture_stdout keeps what it prints (VerbData's stdout_text). */
 static void
-run_runtime_verb (CtrdRuntime *runtime, gpointer source_tag, const char *id, const char *verb,
-                  const char *const *args, gboolean missing_ok, GCancellable *cancellable,
-                  GAsyncReadyCallback callback, gpointer user_data)
+run_runtime_verb_full (CtrdRuntime *runtime, gpointer source_tag, const char *id,
+                       const char *verb, const char *const *args, gboolean missing_ok,
+                       gboolean capture_stdout, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr (GSubprocessLauncher) launcher = NULL;
@@ -620,8 +678,9 @@ run_runtime_verb (CtrdRuntime *runtime, gpointer source_tag, const char *id, con
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
-  launcher = new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
-                           verb_spawn_flags (runtime));
+  launcher = new_launcher ((capture_stdout ? G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                           : G_SUBPROCESS_FLAGS_STDOUT_SILENCE) |
+                           G_SUBPROCESS_FLAGS_STDERR_PIPE | verb_spawn_flags (runtime));
   vd->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   if (vd->proc == NULL)
     {
@@ -630,8 +689,29 @@ run_runtime_verb (CtrdRuntime *runtime, gpointer source_tag, const char *id, con
                                error->message);
       return;
     }
-  g_subprocess_communicate_utf8_async (vd->proc, NULL, cancellable, on_verb_done,
+  /* The caller's cancellable and the timeout both end the wait. */
+  vd->timeout_cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      vd->caller_cancellable = g_object_ref (cancellable);
+      vd->caller_handler =
+          g_cancellable_connect (cancellable, G_CALLBACK (on_verb_caller_cancelled),
+                                 g_object_ref (vd->timeout_cancellable), g_object_unref);
+    }
+  vd->timeout_source = g_timeout_source_new_seconds (runtime->verb_timeout_seconds);
+  g_source_set_callback (vd->timeout_source, on_verb_timeout, vd, NULL);
+  g_source_attach (vd->timeout_source, g_task_get_context (task));
+  g_subprocess_communicate_utf8_async (vd->proc, NULL, vd->timeout_cancellable, on_verb_done,
                                        g_steal_pointer (&task));
+}
+
+static void
+run_runtime_verb (CtrdRuntime *runtime, gpointer source_tag, const char *id, const char *verb,
+                  const char *const *args, gboolean missing_ok, GCancellable *cancellable,
+                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  run_runtime_verb_full (runtime, source_tag, id, verb, args, missing_ok, FALSE, cancellable,
+                         callback, user_data);
 }
 
 static gboolean
@@ -724,6 +804,77 @@ gboolean
 ctrd_runtime_pause_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error)
 {
   return verb_finish (result, ctrd_runtime_pause_async, error);
+}
+
+void
+ctrd_runtime_set_verb_timeout (CtrdRuntime *runtime, guint seconds)
+{
+  runtime->verb_timeout_seconds = MAX (seconds, 1);
+}
+
+void
+ctrd_runtime_state_async (CtrdRuntime *runtime, const char *id, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  const char *const args[] = { "state", id, NULL };
+
+  run_runtime_verb_full (runtime, ctrd_runtime_state_async, id, "state", args, FALSE, TRUE,
+                         cancellable, callback, user_data);
+}
+
+char *
+ctrd_runtime_state_finish (CtrdRuntime *runtime, GAsyncResult *result, guint32 *out_pid,
+                           GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  VerbData *vd;
+  JsonObject *state;
+  gint64 pid;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == ctrd_runtime_state_async, NULL);
+  vd = g_task_get_task_data (G_TASK (result));
+  if (!g_task_propagate_boolean (G_TASK (result), &local_error))
+    {
+      /* runc: "container does not exist"; crun: "... does not exist" */
+      if (g_error_matches (local_error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR) &&
+          strstr (local_error->message, "not exist") != NULL)
+        {
+          if (out_pid != NULL)
+            *out_pid = 0;
+          return g_strdup ("");
+        }
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  state = ctrd_json_parse_object (parser, vd->stdout_text != NULL ? vd->stdout_text : "",
+                                  "the runtime's state", error);
+  if (state == NULL)
+    return NULL;
+  pid = json_object_has_member (state, "pid") ? json_object_get_int_member (state, "pid") : 0;
+  if (out_pid != NULL)
+    *out_pid = pid > 0 && pid <= G_MAXINT32 ? (guint32) pid : 0;
+  if (!json_object_has_member (state, "status"))
+    return g_strdup ("");
+  return g_strdup (json_object_get_string_member (state, "status"));
+}
+
+int
+ctrd_runtime_pidfd_open (guint32 pid, GError **error)
+{
+  int fd;
+
+  if (pid == 0 || pid > G_MAXINT32)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "No process %u", pid);
+      return -1;
+    }
+  /* pidfds are always close-on-exec */
+  fd = (int) syscall (SYS_pidfd_open, (pid_t) pid, 0);
+  if (fd < 0)
+    return ctrd_throw_errno_in (error, G_IO_ERROR, "Watching process %u", pid), -1;
+  return fd;
 }
 
 typedef struct

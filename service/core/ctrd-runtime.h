@@ -82,6 +82,25 @@ void ctrd_runtime_pause_async (CtrdRuntime *runtime, const char *id, gboolean pa
                                gpointer user_data);
 gboolean ctrd_runtime_pause_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
 
+/* How long a short runtime verb (start, kill, delete, pause, state) may take
+ * before it is killed and fails with TIMEOUT. */
+#define CTRD_RUNTIME_VERB_TIMEOUT_DEFAULT 60
+void ctrd_runtime_set_verb_timeout (CtrdRuntime *runtime, guint seconds);
+
+/* "<runtime> state ID": the runtime's status of the container ("created",
+ * "running", "paused", "stopped"), or "" when the runtime does not know it;
+ * its init pid in @out_pid (0 if none). Free the status with g_free; NULL and
+ * @error when the runtime fails. */
+void ctrd_runtime_state_async (CtrdRuntime *runtime, const char *id, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+char *ctrd_runtime_state_finish (CtrdRuntime *runtime, GAsyncResult *result, guint32 *out_pid,
+                                 GError **error);
+
+/* A pidfd for @pid (pidfd_open, close-on-exec): readable once the process
+ * has exited, whoever its parent is (conmon double-forks away from the
+ * daemon). -1 and @error when it cannot be had (no such process). */
+int ctrd_runtime_pidfd_open (guint32 pid, GError **error);
+
 /* "<runtime> exec --process PROCESS_JSON ID" with the three fds (taken) as the
  * process's stdio. Completes when the process exits, with its exit code
  * (128+N when killed by signal N), or -1 and an error. */

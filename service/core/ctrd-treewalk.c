@@ -462,7 +462,11 @@ tar_export_visit (TreeWalk *walk, int parent_fd, const char *name, const struct 
   archive_entry_set_pathname (entry, path);
   entry_set_statx (entry, &stx);
 
-  if (!S_ISDIR (stx.stx_mode) && stx.stx_nlink > 1)
+  /* Hard links only between regular files, like podman export: a symlink
+   * that shares its inode with another (OSTree's hardlink checkouts do that
+   * for symlinks of the same target) is written as a symlink, which every
+   * tool extracts as intended; a link to a symlink is not. */
+  if (S_ISREG (stx.stx_mode) && stx.stx_nlink > 1)
     {
       const char *first = inode_table_lookup (export->first_path, &stx);
       if (first != NULL)
