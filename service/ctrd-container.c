@@ -126,6 +126,12 @@ ctrd_container_get_state (CtrdContainer *self)
   return self->run.state;
 }
 
+guint32
+ctrd_container_get_owner (CtrdContainer *self)
+{
+  return self->config->owner;
+}
+
 static void
 publish_run_state (CtrdContainer *self)
 {
@@ -230,6 +236,7 @@ ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdR
   ctr_container_set_created_at (iface, config->created_at);
   ctr_container_set_hostname (iface, config->hostname);
   ctr_container_set_labels (iface, g_variant_builder_end (&labels));
+  ctr_container_set_owner (iface, config->owner);
   ctr_container_set_mounts (iface, mounts_variant (config));
   ctr_container_set_depends_on (iface, (const char *const *) depends_on->pdata);
   ctr_container_set_tty (iface, config->tty);
@@ -632,8 +639,11 @@ ctrd_container_authorize (CtrdContainer *self, GDBusMethodInvocation *invocation
                           const char *action_id, CtrdAuthorizedFunc func, gpointer user_data,
                           GDestroyNotify destroy)
 {
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation, action_id,
-                        "container.name", self->config->name, func, user_data, destroy);
+  /* Another uid's container also takes manage-others: one rule for every
+   * guarded method, as each comes here. */
+  ctrd_authority_check_owned (ctrd_daemon_get_authority (self->daemon), self, invocation,
+                              action_id, self->config->owner, "container.name",
+                              self->config->name, func, user_data, destroy);
 }
 
 /* An operation ended; an exit that arrived meanwhile is handled now. */
