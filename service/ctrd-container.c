@@ -826,6 +826,7 @@ inspect_json (CtrdContainer *self)
   add_string_member (builder, "Created", created);
   add_string_member (builder, "Image", self->config->image_id);
   add_string_member (builder, "ImageName", self->config->image_name);
+  add_int_member (builder, "Owner", self->config->owner);
   add_string_member (builder, "ImageCommit", image != NULL ? ctrd_image_get_commit (image) : "");
   add_string_member (builder, "Path", argv[0] != NULL ? argv[0] : "");
   json_builder_set_member_name (builder, "Args");
