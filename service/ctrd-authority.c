@@ -12,6 +12,9 @@
  * for a person to type a password. */
 #define CHECK_TIMEOUT_SECONDS 30
 #define INTERACTIVE_CHECK_TIMEOUT_SECONDS 300
+/* No uid (never one the kernel gives): an object of no one in particular, a
+ * caller the bus has not named yet. */
+#define UID_NONE G_MAXUINT32
 
 struct _CtrdAuthority
 {
@@ -36,7 +39,18 @@ typedef struct
   GCancellable *cancellable;
   guint timeout_id;
   gboolean vanished; /* the caller left the bus meanwhile */
+  guint32 owner_uid;  /* the object's owner, UID_NONE if none */
+  guint32 caller_uid; /* from the bus, once known */
 } Check;
+
+static void ask_polkit (Check *check);
+
+/* Where the caller's uid is kept on the invocation. */
+static GQuark
+caller_uid_quark (void)
+{
+  return g_quark_from_static_string ("ctrd-authority-caller-uid");
+}
 
 static void
 check_free (Check *check)
@@ -138,6 +152,17 @@ on_polkit_checked (GObject *source, GAsyncResult *result, gpointer user_data)
                        : "polkit said no");
       return;
     }
+  /* Someone else's object: the method's own action is not enough. The check
+   * goes on as one for manage-others, so a denial names that action. */
+  if (check->owner_uid != UID_NONE && check->caller_uid != check->owner_uid &&
+      strcmp (check->action_id, CTRD_ACTION_CONTAINER_MANAGE_OTHERS) != 0)
+    {
+      g_free (check->action_id);
+      check->action_id = g_strdup (CTRD_ACTION_CONTAINER_MANAGE_OTHERS);
+      g_clear_handle_id (&check->timeout_id, g_source_remove);
+      ask_polkit (check);
+      return;
+    }
   allow (check);
 }
 
@@ -208,6 +233,9 @@ on_unix_user (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_variant_get (reply, "(u)", &uid);
+  check->caller_uid = uid;
+  g_object_set_qdata (G_OBJECT (check->invocation), caller_uid_quark (),
+                      GSIZE_TO_POINTER ((gsize) uid + 1));
   if (uid == 0)
     {
       allow (check);
@@ -246,6 +274,24 @@ ctrd_authority_check (CtrdAuthority *authority, gpointer object, GDBusMethodInvo
                       const char *action_id, const char *detail_key, const char *detail_value,
                       CtrdAuthorizedFunc func, gpointer user_data, GDestroyNotify destroy)
 {
+  ctrd_authority_check_owned (authority, object, invocation, action_id, UID_NONE, detail_key,
+                              detail_value, func, user_data, destroy);
+}
+
+guint32
+ctrd_authority_get_caller_uid (GDBusMethodInvocation *invocation)
+{
+  gpointer stored = g_object_get_qdata (G_OBJECT (invocation), caller_uid_quark ());
+
+  return stored != NULL ? (guint32) (GPOINTER_TO_SIZE (stored) - 1) : G_MAXUINT32;
+}
+
+void
+ctrd_authority_check_owned (CtrdAuthority *authority, gpointer object,
+                            GDBusMethodInvocation *invocation, const char *action_id,
+                            guint32 owner_uid, const char *detail_key, const char *detail_value,
+                            CtrdAuthorizedFunc func, gpointer user_data, GDestroyNotify destroy)
+{
   Check *check;
 
   g_return_if_fail (G_IS_DBUS_INTERFACE_SKELETON (object));
@@ -259,6 +305,8 @@ ctrd_authority_check (CtrdAuthority *authority, gpointer object, GDBusMethodInvo
   check->func = func;
   check->user_data = user_data;
   check->destroy = destroy;
+  check->owner_uid = owner_uid;
+  check->caller_uid = UID_NONE;
   check->cancellable = g_cancellable_new ();
   authority->pending = g_list_prepend (authority->pending, check);
 

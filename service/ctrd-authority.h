@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 #define CTRD_ACTION_IMAGE_MANAGE "org.example.containers1.image.manage"
 #define CTRD_ACTION_NETWORK_MANAGE "org.example.containers1.network.manage"
 #define CTRD_ACTION_CONTAINER_HOST_ACCESS "org.example.containers1.container.host-access"
+#define CTRD_ACTION_CONTAINER_MANAGE_OTHERS "org.example.containers1.container.manage-others"
 
 typedef struct _CtrdAuthority CtrdAuthority;
 
@@ -46,6 +47,20 @@ void ctrd_authority_check (CtrdAuthority *authority, gpointer object,
                            GDBusMethodInvocation *invocation, const char *action_id,
                            const char *detail_key, const char *detail_value,
                            CtrdAuthorizedFunc func, gpointer user_data, GDestroyNotify destroy);
+
+/* ctrd_authority_check for an object that belongs to the uid @owner_uid (a
+ * container's Owner): a caller with another uid needs
+ * CTRD_ACTION_CONTAINER_MANAGE_OTHERS as well, asked after @action_id was
+ * granted; a denial of it names that action. uid 0 is always allowed. */
+void ctrd_authority_check_owned (CtrdAuthority *authority, gpointer object,
+                                 GDBusMethodInvocation *invocation, const char *action_id,
+                                 guint32 owner_uid, const char *detail_key,
+                                 const char *detail_value, CtrdAuthorizedFunc func,
+                                 gpointer user_data, GDestroyNotify destroy);
+
+/* The uid the bus gave for the sender of @invocation, once a check on it got
+ * that far (any func called by a check may rely on it); G_MAXUINT32 before. */
+guint32 ctrd_authority_get_caller_uid (GDBusMethodInvocation *invocation);
 
 /* The bus client @unique_name left: its pending checks end in denial (the
  * daemon calls this from NameOwnerChanged). */

@@ -265,8 +265,7 @@ export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
       self->op = CTRD_OP_EXPORT;
     }
   /* A Job shows the bytes written and lets the caller (or root) cancel. */
-  data->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation,
-                            CTRD_ACTION_CONTAINER_EXEC);
+  data->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation);
   task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_export_done, NULL);
   g_task_set_task_data (task, data, export_data_free);
   g_task_run_in_thread (task, export_thread);
@@ -498,8 +497,7 @@ commit_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   data->base_commit = g_strdup (ctrd_image_get_commit (image));
   data->upper = ctrd_container_upper_dir (self);
   data->exclude = runtime_mount_points (self);
-  data->job = ctrd_job_new (self->daemon, "commit", self->object_path, invocation,
-                            CTRD_ACTION_CONTAINER_CREATE);
+  data->job = ctrd_job_new (self->daemon, "commit", self->object_path, invocation);
   self->op = CTRD_OP_COMMIT;
   if (data->pause && self->run.state == CTRD_STATE_RUNNING)
     ctrd_runtime_pause_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE, NULL,

@@ -116,9 +116,11 @@ void ctrd_container_finish_operation (CtrdContainer *self);
  * unmount, then serve what waited for the cleanup (libpod's cleanup). */
 void ctrd_container_start_cleanup (CtrdContainer *self);
 
-/* Asks polkit for @action_id for the caller, naming the container, then
- * calls @func on the main thread unless the container was removed meanwhile
- * (ctrd_authority_check with the container as the object). */
+/* Asks polkit for @action_id for the caller, naming the container, and for
+ * container.manage-others as well when the caller is not the container's
+ * Owner (root is always allowed), then calls @func on the main thread unless
+ * the container was removed meanwhile (ctrd_authority_check_owned with the
+ * container as the object). */
 void ctrd_container_authorize (CtrdContainer *self, GDBusMethodInvocation *invocation,
                                const char *action_id, CtrdAuthorizedFunc func, gpointer user_data,
                                GDestroyNotify destroy);

@@ -131,6 +131,12 @@ ctrd_container_get_state (CtrdContainer *self)
   return self->run.state;
 }
 
+guint32
+ctrd_container_get_owner (CtrdContainer *self)
+{
+  return self->config->owner;
+}
+
 static void
 publish_run_state (CtrdContainer *self)
 {
@@ -235,6 +241,7 @@ ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdR
   ctr_container_set_created_at (iface, config->created_at);
   ctr_container_set_hostname (iface, config->hostname);
   ctr_container_set_labels (iface, g_variant_builder_end (&labels));
+  ctr_container_set_owner (iface, config->owner);
   ctr_container_set_mounts (iface, mounts_variant (config));
   ctr_container_set_depends_on (iface, (const char *const *) depends_on->pdata);
   ctr_container_set_tty (iface, config->tty);
@@ -820,8 +827,11 @@ ctrd_container_authorize (CtrdContainer *self, GDBusMethodInvocation *invocation
                           const char *action_id, CtrdAuthorizedFunc func, gpointer user_data,
                           GDestroyNotify destroy)
 {
-  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation, action_id,
-                        "container.name", self->config->name, func, user_data, destroy);
+  /* Another uid's container also takes manage-others: one rule for every
+   * guarded method, as each comes here. */
+  ctrd_authority_check_owned (ctrd_daemon_get_authority (self->daemon), self, invocation,
+                              action_id, self->config->owner, "container.name",
+                              self->config->name, func, user_data, destroy);
 }
 
 /* An operation ended; an exit that arrived meanwhile is handled now. */
@@ -1005,6 +1015,7 @@ inspect_json (CtrdContainer *self)
   add_string_member (builder, "Created", created);
   add_string_member (builder, "Image", self->config->image_id);
   add_string_member (builder, "ImageName", self->config->image_name);
+  add_int_member (builder, "Owner", self->config->owner);
   add_string_member (builder, "ImageCommit", image != NULL ? ctrd_image_get_commit (image) : "");
   add_string_member (builder, "Path", argv[0] != NULL ? argv[0] : "");
   json_builder_set_member_name (builder, "Args");

@@ -20,6 +20,8 @@ const char *ctrd_container_get_name (CtrdContainer *container);
 const char *ctrd_container_get_image_id (CtrdContainer *container);
 const char *ctrd_container_get_object_path (CtrdContainer *container);
 CtrdState ctrd_container_get_state (CtrdContainer *container);
+/* The uid that created it (the Owner property). */
+guint32 ctrd_container_get_owner (CtrdContainer *container);
 /* The image before the last Rebase ("" if none): kept while the container may roll back. */
 const char *ctrd_container_get_previous_image_id (CtrdContainer *container);
 

@@ -621,8 +621,7 @@ export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   data->config_json = g_strdup (self->record->config_json);
   data->name = g_strdup (self->record->names[0]);
   data->size = self->record->size;
-  data->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation,
-                            CTRD_ACTION_IMAGE_MANAGE);
+  data->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation);
   self->exports_running++;
   task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_exported, invocation);
   g_task_set_task_data (task, data, (GDestroyNotify) export_data_free);

@@ -16,7 +16,6 @@ struct _CtrdJob
 
   CtrdDaemon *daemon; /* not owned */
   char *object_path;
-  char *cancel_action;
   GCancellable *cancellable;
   GMainContext *context; /* where progress is published */
   GDBusConnection *connection;
@@ -51,7 +50,6 @@ ctrd_job_finalize (GObject *object)
   g_clear_object (&self->connection);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->object_path);
-  g_free (self->cancel_action);
   g_free (self->starter);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (ctrd_job_parent_class)->finalize (object);
@@ -114,7 +112,7 @@ query_unix_user (GDBusConnection *connection, const char *name, GCancellable *ca
 
 CtrdJob *
 ctrd_job_new (CtrdDaemon *daemon, const char *operation, const char *object_path,
-              GDBusMethodInvocation *invocation, const char *cancel_action)
+              GDBusMethodInvocation *invocation)
 {
   CtrdJob *self = g_object_new (CTRD_TYPE_JOB, NULL);
   CtrJob *iface = CTR_JOB (self);
@@ -123,7 +121,6 @@ ctrd_job_new (CtrdDaemon *daemon, const char *operation, const char *object_path
 
   self->daemon = daemon;
   self->object_path = g_strdup_printf (CTRD_OBJECT_ROOT "/jobs/%u", next_job_number++);
-  self->cancel_action = g_strdup (cancel_action);
   self->context = g_main_context_ref_thread_default ();
   self->last_publish = g_get_monotonic_time () - PUBLISH_INTERVAL_MS * 1000;
 
@@ -276,10 +273,8 @@ ctrd_job_complete (CtrdJob *self, const GError *error)
 /* ---------------------------------------------------------------- Cancel */
 
 static void
-cancel_now (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
+cancel_now (CtrdJob *self, GDBusMethodInvocation *invocation)
 {
-  CtrdJob *self = object;
-
   if (self->completed)
     {
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
@@ -311,14 +306,15 @@ on_canceller_uid (GObject *source, GAsyncResult *result, gpointer user_data)
   if (reply != NULL)
     g_variant_get (reply, "(u)", &uid);
 
-  /* The starter may cancel its own job; everyone else needs the action
-   * (root passes there without polkit). A uid the bus would not give is
-   * no one's. */
-  if (uid != UID_UNKNOWN && uid == self->starter_uid)
-    cancel_now (self, call->invocation, NULL);
+  /* Only the starter and root: no polkit action lets one user cancel
+   * another's work. A uid the bus would not give is no one's. */
+  if (uid != UID_UNKNOWN && (uid == self->starter_uid || uid == 0))
+    cancel_now (self, call->invocation);
   else
-    ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, call->invocation,
-                          self->cancel_action, "job", self->object_path, cancel_now, NULL, NULL);
+    g_dbus_method_invocation_return_error (
+        call->invocation, CTRD_ERROR, CTRD_ERROR_NOT_AUTHORIZED,
+        "Not authorized to Cancel job %s: only the uid that started it (%u) or root may",
+        self->object_path, self->starter_uid);
   g_object_unref (call->job);
   g_free (call);
 }

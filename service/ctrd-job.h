@@ -15,11 +15,11 @@ G_DECLARE_FINAL_TYPE (CtrdJob, ctrd_job, CTRD, JOB, CtrJobSkeleton)
  * "/" until known), exported at /org/example/Containers1/jobs/<N> when the
  * daemon is on the bus. Its starter is the sender of @invocation: its uid
  * (from the bus) becomes StartedByUid, and its leaving the bus cancels the
- * job. Cancel is allowed to that uid, to root, and to holders of the polkit
- * action @cancel_action. The daemon keeps the job alive until
- * ctrd_job_complete; the caller gets its own reference. */
+ * job. Cancel is allowed to that uid and to root only (API.md: "only their
+ * starter or root"); everyone else gets NotAuthorized. The daemon keeps the
+ * job alive until ctrd_job_complete; the caller gets its own reference. */
 CtrdJob *ctrd_job_new (CtrdDaemon *daemon, const char *operation, const char *object_path,
-                       GDBusMethodInvocation *invocation, const char *cancel_action);
+                       GDBusMethodInvocation *invocation);
 
 /* Cancelled by Cancel or by the starter leaving the bus. Owned by the job. */
 GCancellable *ctrd_job_get_cancellable (CtrdJob *job);

@@ -396,6 +396,9 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
       return;
     }
 
+  /* The Owner is the uid the bus gave for the caller, never its say-so. */
+  config->owner = ctrd_authority_get_caller_uid (invocation);
+
   /* Directory first, then the row: a crash between leaves only an empty
    * directory, never a row without its directory. */
   if (!ctrd_storage_create_container_dirs (storage, config->id, &error))
@@ -659,7 +662,7 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
   data->limits.max_bytes = config->import_max_bytes;
   data->limits.max_entries = config->import_max_entries;
   /* On the bus while it runs; Cancel, or the caller leaving, stops it. */
-  data->job = ctrd_job_new (self->daemon, "import", NULL, invocation, CTRD_ACTION_IMAGE_MANAGE);
+  data->job = ctrd_job_new (self->daemon, "import", NULL, invocation);
   task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_import_done, NULL);
   g_task_set_source_tag (task, run_import);
   g_task_set_task_data (task, data, (GDestroyNotify) import_data_free);
@@ -1009,6 +1012,7 @@ prune_containers_authorized (gpointer object, GDBusMethodInvocation *invocation,
 {
   CtrdManager *self = object;
   g_autoptr (GPtrArray) containers = ctrd_daemon_list_containers (self->daemon);
+  guint32 caller_uid = ctrd_authority_get_caller_uid (invocation);
   PruneData *data = g_new0 (PruneData, 1);
 
   data->manager = g_object_ref (self);
@@ -1022,6 +1026,10 @@ prune_containers_authorized (gpointer object, GDBusMethodInvocation *invocation,
       PruneOne *one;
 
       if (state != CTRD_STATE_STOPPED && state != CTRD_STATE_EXITED)
+        continue;
+      /* Other uids' containers are theirs to prune (or root's): a prune
+       * never needs manage-others. */
+      if (caller_uid != 0 && ctrd_container_get_owner (container) != caller_uid)
         continue;
       one = g_new0 (PruneOne, 1);
       one->prune = data;

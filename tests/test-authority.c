@@ -1,8 +1,9 @@
 /* Tests for ctrd-authority on a private session bus (GTestDBus, no polkitd):
  * the callback gets the object, the object is looked at again after the
  * asynchronous check, a caller that left is denied, and the data is freed
- * exactly once whichever way the check ends. The caller is root, so the
- * checks pass without asking polkit. */
+ * exactly once whichever way the check ends, and an object with an owner
+ * is still root's to act on. The caller is root, so the checks pass without
+ * asking polkit. */
 #include "config.h"
 
 #include <string.h>
@@ -38,6 +39,9 @@ typedef struct
   guint authorized;     /* the callback ran */
   gpointer seen_object; /* what the callback got */
   guint data_freed;     /* the data's destroy notify ran (or the callback freed it) */
+  gboolean owned;       /* ctrd_authority_check_owned with @owner */
+  guint32 owner;
+  guint32 seen_uid; /* ctrd_authority_get_caller_uid in the callback */
 } Fixture;
 
 static GDBusConnection *
@@ -69,6 +73,7 @@ on_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user
 
   fx->authorized++;
   fx->seen_object = object;
+  fx->seen_uid = ctrd_authority_get_caller_uid (invocation);
   /* The callback takes the data: it frees it itself. */
   free_test_data (fx);
   ctr_container_complete_start (CTR_CONTAINER (object), invocation);
@@ -79,8 +84,14 @@ on_handle_start (CtrContainer *container, GDBusMethodInvocation *invocation, gpo
 {
   Fixture *fx = user_data;
 
-  ctrd_authority_check (test_authority, container, invocation, TEST_ACTION, "container.name", "web",
-                        on_authorized, fx, free_test_data);
+  /* Nothing asked the bus for this caller's uid yet. */
+  g_assert_cmpuint (ctrd_authority_get_caller_uid (invocation), ==, G_MAXUINT32);
+  if (fx->owned)
+    ctrd_authority_check_owned (test_authority, container, invocation, TEST_ACTION, fx->owner,
+                                "container.name", "web", on_authorized, fx, free_test_data);
+  else
+    ctrd_authority_check (test_authority, container, invocation, TEST_ACTION, "container.name",
+                          "web", on_authorized, fx, free_test_data);
   /* The check is asynchronous: whatever happens now happens before its end. */
   if (fx->after_check == AFTER_CHECK_UNEXPORT)
     g_dbus_object_manager_server_unexport (fx->manager, OBJECT_PATH);
@@ -166,6 +177,27 @@ test_authorized (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (fx->authorized, ==, 1);
   g_assert_true (fx->seen_object == (gpointer) fx->container);
   g_assert_cmpuint (fx->data_freed, ==, 1);
+  g_assert_cmpuint (fx->seen_uid, ==, 0);
+}
+
+/* Another uid's object: root is always allowed (no manage-others asked, so
+ * no polkitd needed), and the callback knows the caller is uid 0. */
+static void
+test_owned_by_other (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+
+  if (!caller_is_root ())
+    return;
+  fx->owned = TRUE;
+  fx->owner = 1000;
+  reply = call_start (fx, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  g_assert_cmpuint (fx->authorized, ==, 1);
+  g_assert_cmpuint (fx->data_freed, ==, 1);
+  g_assert_cmpuint (fx->seen_uid, ==, 0);
 }
 
 /* The object was unexported while the check ran: NotFound naming it, no
@@ -224,6 +256,7 @@ main (int argc, char **argv)
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/authority/authorized", test_authorized);
+  ADD ("/authority/owned-by-other", test_owned_by_other);
   ADD ("/authority/object-removed", test_object_removed);
   ADD ("/authority/caller-left", test_caller_left);
 #undef ADD

@@ -148,7 +148,7 @@ test_open_creates_private_wal_db (Fixture *fixture, gconstpointer user_data)
   assert_pragma (db, "journal_mode", "wal");
   assert_pragma (db, "synchronous", "2"); /* FULL */
   assert_pragma (db, "foreign_keys", "1");
-  assert_pragma (db, "user_version", "2");
+  assert_pragma (db, "user_version", "3");
   assert_pragma (db, "busy_timeout", "10000");
 
   g_assert_null (ctrd_db_get_pragma (db, "writable_schema", &error));
@@ -240,6 +240,7 @@ test_persistence (Fixture *fixture, gconstpointer user_data)
   CtrdImageRecord *loaded_image;
   CtrdContainerRecord *loaded;
 
+  config->owner = 1000;
   {
     g_autoptr (CtrdDb) db = open_db (fixture);
 
@@ -280,8 +281,64 @@ test_persistence (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpuint (loaded->run.pid, ==, 4242);
   g_assert_cmpuint (loaded->run.conmon_pid, ==, 4241);
   g_assert_cmpuint (loaded->run.started_at, ==, 300);
+  g_assert_cmpuint (loaded->config->owner, ==, 1000);
 
   g_assert_cmpstr (boot_id, ==, "1234-abcd");
+}
+
+/* Loads the one container of the database at @fixture. */
+static CtrdContainerRecord *
+load_only_container (Fixture *fixture)
+{
+  g_autoptr (CtrdDb) db = open_db (fixture);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) containers = ctrd_db_load_containers (db, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (containers->len, ==, 1);
+  return g_ptr_array_steal_index (containers, 0);
+}
+
+/* The Owner is written once, at creation: a configuration update (Rename,
+ * Rebase) leaves it; a database from before owners (schema 2) gets owner 0,
+ * root, for its containers. */
+static void
+test_container_owner (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (CtrdImageRecord) image = make_image ('a', 100, "busybox:latest", NULL);
+  g_autoptr (CtrdContainerConfig) config = make_container ('c', "web", image->id, 200);
+  CtrdRunState run = { CTRD_STATE_CONFIGURED, 0, 0, 0, 0, 0 };
+  g_autoptr (CtrdContainerRecord) updated = NULL;
+  g_autoptr (CtrdContainerRecord) migrated = NULL;
+  g_autoptr (GError) error = NULL;
+
+  config->owner = 4242;
+  {
+    g_autoptr (CtrdDb) db = open_db (fixture);
+
+    g_assert_true (ctrd_db_insert_image (db, image, &error));
+    g_assert_true (ctrd_db_insert_container (db, config, &run, &error));
+    g_assert_no_error (error);
+    config->owner = 7;
+    g_free (config->name);
+    config->name = g_strdup ("renamed");
+    g_assert_true (ctrd_db_update_container_config (db, config, &error));
+    g_assert_no_error (error);
+  }
+  updated = load_only_container (fixture);
+  g_assert_cmpstr (updated->config->name, ==, "renamed");
+  g_assert_cmpuint (updated->config->owner, ==, 4242);
+
+  /* Back to schema 2, as an older containersd left it. */
+  raw_exec (fixture->path, "ALTER TABLE containers DROP COLUMN owner; PRAGMA user_version = 2;");
+  migrated = load_only_container (fixture);
+  g_assert_cmpstr (migrated->config->id, ==, config->id);
+  g_assert_cmpuint (migrated->config->owner, ==, 0);
+  {
+    g_autoptr (CtrdDb) db = open_db (fixture);
+
+    assert_pragma (db, "user_version", "3");
+  }
 }
 
 static void
@@ -596,6 +653,7 @@ main (int argc, char **argv)
   ADD ("two-connections", test_two_connections);
   ADD ("images", test_images);
   ADD ("containers", test_containers);
+  ADD ("container-owner", test_container_owner);
   ADD ("image-in-use", test_image_in_use);
   ADD ("meta", test_meta);
   ADD ("corrupt-container-record", test_corrupt_container_record);

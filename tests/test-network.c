@@ -809,11 +809,12 @@ test_db_migrates (DbFixture *f, gconstpointer user_data)
   /* a database as the build before networks left it */
   insert_container (f->db, 'c');
   g_clear_pointer (&f->db, ctrd_db_close);
-  ctrd_test_sqlite_exec (f->path, "DROP TABLE network_addresses; DROP TABLE networks; PRAGMA user_version = 1;");
+  ctrd_test_sqlite_exec (f->path, "DROP TABLE network_addresses; DROP TABLE networks; "
+                                 "ALTER TABLE containers DROP COLUMN owner; PRAGMA user_version = 1;");
 
   reopen (f);
   version = ctrd_db_get_pragma (f->db, "user_version", &error);
-  g_assert_cmpstr (version, ==, "2");
+  g_assert_cmpstr (version, ==, "3"); /* and on through the owners' migration */
   containers = ctrd_db_load_containers (f->db, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (containers->len, ==, 1);

@@ -140,6 +140,7 @@ ctrd_container_config_copy (const CtrdContainerConfig *config)
   copy->stop_signal = config->stop_signal;
   copy->stop_timeout = config->stop_timeout;
   copy->created_at = config->created_at;
+  copy->owner = config->owner;
   copy->shm_size = config->shm_size;
   copy->read_only_rootfs = config->read_only_rootfs;
   copy->tty = config->tty;

@@ -48,6 +48,8 @@ typedef struct
   int stop_signal;    /* signal number, SIGTERM by default */
   guint32 stop_timeout; /* seconds, 10 by default */
   guint64 created_at;   /* usec since the epoch */
+  guint32 owner;        /* uid of the caller that created it (Owner); kept in
+                         * the database's own column, not in the JSON form */
   GPtrArray *mounts;    /* CtrdMount*, owned; never NULL; the image's Volumes
                          * are in it as anonymous volumes */
   char **dns_servers;   /* IP addresses; empty = the host's (never NULL, same below) */

@@ -78,7 +78,13 @@ static const char schema_v2_networks[] =
     "  PRIMARY KEY (network_id, address),"
     "  UNIQUE (container_id, network_id));";
 
-static const char *const migrations[] = { schema_v1, schema_v2_networks };
+/* The uid that created each container (its Owner). Containers made before
+ * owners were recorded are root's: acting on them takes manage-others for
+ * everyone else. */
+static const char schema_v3_owners[] =
+    "ALTER TABLE containers ADD COLUMN owner INTEGER NOT NULL DEFAULT 0;";
+
+static const char *const migrations[] = { schema_v1, schema_v2_networks, schema_v3_owners };
 
 static gboolean
 set_sqlite_error (CtrdDb *db, const char *operation, GError **error)
@@ -697,8 +703,8 @@ ctrd_db_insert_container (CtrdDb *db, const CtrdContainerConfig *config, const C
   g_autoptr (sqlite3_stmt) stmt =
       begin_with_statement (&txn, db, TRUE,
                             "INSERT INTO containers (id, name, image_id, config_json, created_at, "
-                            "state, pid, conmon_pid, exit_code, started_at, finished_at) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            "state, pid, conmon_pid, exit_code, started_at, finished_at, owner) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             "inserting a container", error);
 
   if (stmt == NULL)
@@ -709,6 +715,7 @@ ctrd_db_insert_container (CtrdDb *db, const CtrdContainerConfig *config, const C
   bind_text (stmt, 4, json);
   sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) config->created_at);
   bind_run_state (stmt, 6, run);
+  sqlite3_bind_int64 (stmt, 12, (sqlite3_int64) config->owner);
   return finish_container_write (&txn, stmt, "inserting a container", config, NULL, error);
 }
 
@@ -798,6 +805,8 @@ container_record_from_row (CtrdDb *db, sqlite3_stmt *stmt, GError **error)
   record->run.exit_code = sqlite3_column_int (stmt, 6);
   record->run.started_at = (guint64) sqlite3_column_int64 (stmt, 7);
   record->run.finished_at = (guint64) sqlite3_column_int64 (stmt, 8);
+  /* Not in the JSON: the column is the one copy, set once at creation. */
+  record->config->owner = (guint32) sqlite3_column_int64 (stmt, 9);
   return g_steal_pointer (&record);
 }
 
@@ -810,7 +819,7 @@ ctrd_db_load_containers (CtrdDb *db, GError **error)
   g_autoptr (sqlite3_stmt) stmt = begin_with_statement (
       &txn, db, FALSE,
       "SELECT id, name, config_json, state, pid, conmon_pid, exit_code, started_at, "
-      "finished_at FROM containers ORDER BY created_at, rowid",
+      "finished_at, owner FROM containers ORDER BY created_at, rowid",
       "loading containers", error);
   int rc;
 
