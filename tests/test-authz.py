@@ -529,8 +529,8 @@ def test_bind_sources(tap, daemon, bus, user, denied, shared):
 
     # inside AllowedBindSources: allowed, and mounted nosuid,nodev; a setuid
     # copy of busybox made by the container's root gives the user nothing
-    script = ("grep ' /h ' /proc/self/mountinfo > /h/mountinfo; cp /bin/busybox /h/bb;"
-              " chown 0:0 /h/bb; chmod 4755 /h/bb")
+    script = ("grep ' /h ' /proc/self/mountinfo > /h/mountinfo; cp /bin/busybox /h/busybox;"
+              " chown 0:0 /h/busybox; chmod 4755 /h/busybox")
     r = user.call(T.ROOT, T.MANAGER, "CreateContainer", "ssasa{sv}",
                   "('bind-shared', 'busybox', ['sh', '-c', %s], %s)"
                   % (GLib.Variant("s", script).print_(False), bind_options(shared)))
@@ -548,10 +548,14 @@ def test_bind_sources(tap, daemon, bus, user, denied, shared):
         opts = line.split()[5].split(",") if len(line.split()) > 5 else []
         tap.ok("nosuid" in opts and "nodev" in opts,
                "%s: the bind is nosuid,nodev inside the container" % u, line)
-        bb = os.path.join(shared, "bb")
+        bb = os.path.join(shared, "busybox")
         tap.ok(os.path.exists(bb) and os.stat(bb).st_mode & 0o4000,
                "the container's root made a setuid-root busybox in the bind", bb)
-        script2 = "/h/bb sh -c 'id -u' > /h/euid"
+        # busybox takes the applet from its first argument when called busybox.
+        # Debian's busybox drops a setuid bit itself for applets like id, so
+        # this passes with or without nosuid: the mountinfo check above is
+        # what shows nosuid; this shows the escape as reported stays closed.
+        script2 = "/h/busybox id -u > /h/euid"
         r = T.call(bus, T.ROOT, T.MANAGER, "CreateContainer",
                    GLib.Variant("(ssasa{sv})", ("bind-suid-run", "busybox",
                                                 ["sh", "-c", script2], {
