@@ -65,8 +65,7 @@ refusal_by_words (const char *source, const char *const *protected_dirs)
     if (is_at_or_under (never_contained[i], source))
       return g_str_equal (source, never_contained[i])
                  ? g_strdup_printf ("is %s, which no container may have", never_contained[i])
-                 : g_strdup_printf ("contains %s, which no container may have",
-                                    never_contained[i]);
+                 : g_strdup_printf ("contains %s, which no container may have", never_contained[i]);
   for (gsize i = 0; never_inside[i] != NULL; i++)
     if (is_at_or_under (source, never_inside[i]))
       return g_strdup_printf ("is inside %s", never_inside[i]);
@@ -96,8 +95,7 @@ has_control_chars (const char *text)
 }
 
 char *
-ctrd_bind_source_normalize (const char *source, const char *const *protected_dirs,
-                            GError **error)
+ctrd_bind_source_normalize (const char *source, const char *const *protected_dirs, GError **error)
 {
   g_auto (GStrv) parts = NULL;
   g_autoptr (GString) clean = g_string_new (NULL);
@@ -278,8 +276,7 @@ chain_has (GArray *chain, const struct stat *st)
 /* Is the tree @tree (the administrator's path; absent is fine) the source
  * @st, or below it? */
 static gboolean
-check_not_containing (const char *tree, const struct stat *st, const char *source,
-                      GError **error)
+check_not_containing (const char *tree, const struct stat *st, const char *source, GError **error)
 {
   ctrd_autofd int tree_fd = open (tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
   g_autoptr (GArray) chain = NULL;
@@ -398,8 +395,7 @@ ctrd_bind_source_open (const char *source, const CtrdBindRules *rules, gboolean 
       errno = ELOOP;
       return open_failed (error, source);
     }
-  if (!check_open_source (fd, S_ISDIR (st.st_mode) ? -1 : parent_dfd, &st, source, rules,
-                          error))
+  if (!check_open_source (fd, S_ISDIR (st.st_mode) ? -1 : parent_dfd, &st, source, rules, error))
     return -1;
   return ctrd_steal_fd (&fd);
 }
