@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 
+#include "ctrd-bind-source.h"
 #include "ctrd-bundle.h"
 #include "ctrd-container-private.h"
 #include "ctrd-error.h"
@@ -28,6 +29,8 @@ typedef struct
   char *rootfs;
   char *bundle_dir;
   char **hooks_dirs;
+  char **allowed_bind_sources;
+  char **protected_dirs; /* the storage and run roots */
   CtrdContainerNetworkStart network;
 } PrepareData;
 
@@ -40,6 +43,8 @@ prepare_data_free (PrepareData *data)
   g_free (data->rootfs);
   g_free (data->bundle_dir);
   g_strfreev (data->hooks_dirs);
+  g_strfreev (data->allowed_bind_sources);
+  g_strfreev (data->protected_dirs);
   ctrd_container_network_start_clear (&data->network);
   g_free (data);
 }
@@ -61,6 +66,41 @@ prepare_bundle (PrepareData *data, GCancellable *cancellable, GError **error)
   request.netns_path = data->network.netns_path;
   request.host_network = data->network.host_network;
   return ctrd_bundle_prepare (&request, cancellable, error);
+}
+
+/* Where the bind sources opened at this start are mounted for the runtime:
+ * in the container's run dir, which only root can reach. */
+static char *
+bind_staging_dir (const char *run_dir)
+{
+  return g_build_filename (run_dir, "binds", NULL);
+}
+
+/* The bind sources, opened and checked again now, mounted from their fds
+ * for the runtime: what the caller's paths name by now does not matter. */
+static gboolean
+stage_bind_sources (PrepareData *data, GError **error)
+{
+  g_autofree char *staging_dir = bind_staging_dir (data->run_dir);
+  CtrdBindRules rules = {
+    .allowed = (const char *const *) data->allowed_bind_sources,
+    .protected_dirs = (const char *const *) data->protected_dirs,
+  };
+
+  return ctrd_bind_sources_stage (data->config->mounts, &rules, data->config->host_access,
+                                  staging_dir, error);
+}
+
+/* Once the runtime made the container's mounts (or failed to): the staging
+ * mounts are not needed any more. Blocks briefly (umount2 MNT_DETACH). */
+static void
+unstage_bind_sources (CtrdContainer *self)
+{
+  g_autofree char *run_dir =
+      ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
+  g_autofree char *staging_dir = bind_staging_dir (run_dir);
+
+  ctrd_bind_sources_unstage (staging_dir);
 }
 
 /* Worker thread: libpod's mountStorage, then the rest of its init. */
@@ -94,7 +134,7 @@ prepare_thread (GTask *task, gpointer source_object, gpointer task_data, GCancel
       g_task_return_error (task, error);
       return;
     }
-  if (!prepare_bundle (data, cancellable, &error))
+  if (!stage_bind_sources (data, &error) || !prepare_bundle (data, cancellable, &error))
     {
       g_autoptr (GError) unmount_error = NULL;
       ctrd_container_network_start_undo (data->config, &data->network);
@@ -119,6 +159,7 @@ fail_start (CtrdContainer *self, GError *error, gboolean runtime_created)
 
   g_warning ("Container %s: start failed: %s", self->config->name, error->message);
   ctrd_container_unwatch_monitor (self);
+  unstage_bind_sources (self);
   if (runtime_created)
     ctrd_runtime_delete_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE, NULL,
                                NULL, NULL);
@@ -181,6 +222,7 @@ on_runtime_create_done (GObject *source, GAsyncResult *result, gpointer user_dat
   CtrdRunState next = self->run;
   guint32 pid = 0, conmon_pid = 0;
 
+  unstage_bind_sources (self);
   if (!ctrd_runtime_create_finish (ctrd_daemon_get_runtime (self->daemon), result, &pid,
                                    &conmon_pid, &error))
     {
@@ -232,6 +274,7 @@ start_prepare (CtrdContainer *self)
 {
   CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
   CtrdConfig *daemon_config = ctrd_daemon_get_config (self->daemon);
+  const char *protected_dirs[] = { daemon_config->storage_root, daemon_config->run_root, NULL };
   PrepareData *data;
   g_autoptr (GTask) task = NULL;
   GError *error = NULL;
@@ -259,6 +302,8 @@ start_prepare (CtrdContainer *self)
   data->rootfs = ctrd_container_rootfs_mountpoint (self);
   data->bundle_dir = ctrd_storage_container_dir (data->storage, self->config->id);
   data->hooks_dirs = g_strdupv (daemon_config->hooks_dirs);
+  data->allowed_bind_sources = g_strdupv (daemon_config->allowed_bind_sources);
+  data->protected_dirs = g_strdupv ((char **) protected_dirs);
   if (data->config == NULL)
     {
       prepare_data_free (data);

@@ -11,6 +11,7 @@
 
 #include <gio/gunixfdlist.h>
 
+#include "ctrd-bind-source.h"
 #include "ctrd-container.h"
 #include "ctrd-error.h"
 #include "ctrd-fdio.h"
@@ -362,6 +363,38 @@ resolve_network (CtrdManager *self, CtrdContainerConfig *config, GError **error)
   return TRUE;
 }
 
+/* Blocks briefly (opens each source, ctrd_bind_source_open). After
+ * authorization: each bind source exists and passes the rules on the open
+ * fd; Start opens and checks it again. */
+static gboolean
+check_bind_sources (CtrdManager *self, CtrdContainerConfig *config, GError **error)
+{
+  CtrdConfig *daemon_config = ctrd_daemon_get_config (self->daemon);
+  const char *protected_dirs[] = { daemon_config->storage_root, daemon_config->run_root, NULL };
+  CtrdBindRules rules = {
+    .allowed = (const char *const *) daemon_config->allowed_bind_sources,
+    .protected_dirs = protected_dirs,
+  };
+
+  for (guint i = 0; i < config->mounts->len; i++)
+    {
+      CtrdMount *mount = g_ptr_array_index (config->mounts, i);
+      ctrd_autofd int fd = -1;
+
+      if (mount->type != CTRD_MOUNT_BIND)
+        continue;
+      fd = ctrd_bind_source_open (mount->source, &rules, config->host_access, error);
+      if (fd < 0)
+        {
+          g_autofree char *quoted = ctrd_quote_untrusted (mount->destination);
+
+          g_prefix_error (error, "Mount on %s: ", quoted);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /* @user_data: the new container's config (taken). */
 static void
 create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
@@ -390,6 +423,13 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
       return;
     }
 
+  /* Only now, authorized, does the answer say anything about the host. */
+  if (!check_bind_sources (self, config, &error))
+    {
+      g_prefix_error (&error, "Container %s: ", config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return;
+    }
   if (!resolve_network (self, config, &error))
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
@@ -427,20 +467,30 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
                                          ctrd_container_get_object_path (container));
 }
 
-/* Network=host reaches past the container's sandbox: it needs the
- * host-access action as well. @user_data: the config (taken). */
+/* Host access: whatever reaches past the container's sandbox
+ * (ctrd_container_config_host_access_reasons, decided by the request's words
+ * alone) needs the host-access action as well. @user_data: the config
+ * (taken). */
 static void
-create_container_with_network (gpointer object, GDBusMethodInvocation *invocation,
-                               gpointer user_data)
+create_container_with_host_access (gpointer object, GDBusMethodInvocation *invocation,
+                                   gpointer user_data)
 {
   CtrdManager *self = object;
   CtrdContainerConfig *config = user_data;
+  CtrdConfig *daemon_config = ctrd_daemon_get_config (self->daemon);
+  g_auto (GStrv) reasons = ctrd_container_config_host_access_reasons (
+      config, (const char *const *) daemon_config->allowed_bind_sources);
+  g_autofree char *listed = NULL;
 
-  if (config->network->mode != CTRD_NETWORK_MODE_HOST)
+  if (reasons[0] == NULL)
     {
       create_container_authorized (self, invocation, config);
       return;
     }
+  listed = g_strjoinv (", ", reasons);
+  g_debug ("Container %s needs host access: %s", config->name, listed);
+  /* freed with the config if refused */
+  config->host_access = TRUE;
   ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
                         CTRD_ACTION_CONTAINER_HOST_ACCESS, "container.name", config->name,
                         create_container_authorized, config,
@@ -495,7 +545,7 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
     }
   ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
                         CTRD_ACTION_CONTAINER_CREATE, "container.name", name,
-                        create_container_with_network, g_steal_pointer (&config),
+                        create_container_with_host_access, g_steal_pointer (&config),
                         (GDestroyNotify) ctrd_container_config_free);
   return TRUE;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctrd-bind-source.h"
 #include "ctrd-error.h"
 #include "ctrd-mounts.h"
 #include "ctrd-util.h"
@@ -208,10 +209,11 @@ test_check_mount (Fixture *fx, gconstpointer data)
   g_assert_cmpint (symlink (real_dir, link), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (inside_protected, 0700), ==, 0);
 
-  /* a symlinked source becomes the real path that was checked */
+  /* by its words only: the source is normalised, never resolved (opening it
+   * without symlinks is ctrd_bind_source_open's, after authorization) */
   g_assert_true (ctrd_mount_check (bind, protected, &error));
   g_assert_no_error (error);
-  g_assert_cmpstr (bind->source, ==, real_dir);
+  g_assert_cmpstr (bind->source, ==, link);
   g_assert_cmpstr (bind->destination, ==, "/data");
   g_assert_true (ctrd_mount_check (tmpfs, protected, &error));
   g_assert_no_error (error);
@@ -251,14 +253,16 @@ test_check_mount_rejects (Fixture *fx, gconstpointer data)
   static const BadMount cases[] = {
     { CTRD_MOUNT_BIND, "relative/dir", "/data", FALSE, NULL },
     { CTRD_MOUNT_BIND, "@/../etc", "/data", FALSE, NULL },
-    { CTRD_MOUNT_BIND, "@/missing", "/data", FALSE, NULL },
     { CTRD_MOUNT_BIND, "/", "/host", FALSE, NULL },
-    { CTRD_MOUNT_BIND, "@/to-root", "/host", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "/run", "/host", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "/run/dbus", "/host", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "/sys/kernel", "/host", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "/dev", "/host", FALSE, NULL },
+    { CTRD_MOUNT_BIND, "@/..", "/host", FALSE, NULL },
     { CTRD_MOUNT_BIND, "/proc/self", "/p", FALSE, NULL },
     { CTRD_MOUNT_BIND, "/proc/self/fd/0", "/p", FALSE, NULL },
     { CTRD_MOUNT_BIND, "@/storage", "/s", FALSE, NULL },
     { CTRD_MOUNT_BIND, "@/storage/containers", "/s", FALSE, NULL },
-    { CTRD_MOUNT_BIND, "@/to-storage", "/s", FALSE, NULL },
     { CTRD_MOUNT_BIND, "@", "../data", FALSE, NULL },
     { CTRD_MOUNT_BIND, "@", "/proc/self/fd/3", FALSE, NULL },
     { CTRD_MOUNT_BIND, "@", "/", FALSE, NULL },
@@ -376,6 +380,138 @@ test_image_volumes (void)
   g_assert_cmpuint (mounts->len, ==, 3);
 }
 
+/* Opening a bind source: no symlink anywhere, the rules checked on the fd. */
+static void
+test_bind_source_open (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *real_dir = g_build_filename (fx->tmpdir, "real", NULL);
+  g_autofree char *inner = g_build_filename (real_dir, "inner", NULL);
+  g_autofree char *file = g_build_filename (real_dir, "file", NULL);
+  g_autofree char *link = g_build_filename (fx->tmpdir, "link", NULL);
+  g_autofree char *through_link = g_build_filename (link, "inner", NULL);
+  g_autofree char *missing = g_build_filename (fx->tmpdir, "missing", NULL);
+  g_autofree char *storage = g_build_filename (fx->tmpdir, "storage", NULL);
+  g_autofree char *to_root = g_build_filename (fx->tmpdir, "to-root", NULL);
+  const char *const protected[] = { storage, NULL };
+  const char *const allowed[] = { real_dir, NULL };
+  CtrdBindRules rules = { .allowed = allowed, .protected_dirs = protected };
+  const struct
+  {
+    const char *source;
+    gboolean host_access;
+    const char *problem;
+  } refused[] = {
+    { link, TRUE, "symbolic link" },
+    { through_link, TRUE, "symbolic link" },
+    { to_root, TRUE, "symbolic link" },
+    { missing, TRUE, "does not exist" },
+    { fx->tmpdir, TRUE, "contains" },
+    { storage, TRUE, "is " },
+    { "/", TRUE, "is /" },
+    { "/proc/self", TRUE, "symbolic link" },
+    { "/proc/1", TRUE, "kernel interface" },
+    { "/sys/kernel", TRUE, "kernel interface" },
+    { fx->tmpdir, FALSE, "AllowedBindSources" },
+    { link, FALSE, "AllowedBindSources" },
+  };
+
+  g_assert_cmpint (g_mkdir_with_parents (inner, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (storage, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+  g_assert_cmpint (symlink (real_dir, link), ==, 0);
+  g_assert_cmpint (symlink ("/", to_root), ==, 0);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_test_message ("bind source %s (host access %d)", refused[i].source,
+                      refused[i].host_access);
+      g_assert_cmpint (ctrd_bind_source_open (refused[i].source, &rules, refused[i].host_access,
+                                              &error), ==, -1);
+      g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, refused[i].problem));
+    }
+
+  /* allowed ones open, beneath their AllowedBindSources entry or anywhere
+   * else with host access */
+  for (gsize i = 0; i < 2; i++)
+    {
+      const char *sources[] = { real_dir, inner, file };
+
+      for (gsize k = 0; k < G_N_ELEMENTS (sources); k++)
+        {
+          g_autoptr (GError) error = NULL;
+          int fd = ctrd_bind_source_open (sources[k], &rules, i == 0, &error);
+
+          g_assert_no_error (error);
+          g_assert_cmpint (fd, >=, 0);
+          close (fd);
+        }
+    }
+  g_assert_true (ctrd_bind_source_is_allowed (inner, allowed));
+  g_assert_false (ctrd_bind_source_is_allowed (fx->tmpdir, allowed));
+
+  g_assert_cmpint (g_unlink (link), ==, 0);
+  g_assert_cmpint (g_unlink (to_root), ==, 0);
+  g_assert_cmpint (g_unlink (file), ==, 0);
+  g_assert_cmpint (g_rmdir (inner), ==, 0);
+  g_assert_cmpint (g_rmdir (real_dir), ==, 0);
+  g_assert_cmpint (g_rmdir (storage), ==, 0);
+}
+
+/* As root: the staged mount is the directory that was opened, whatever the
+ * path names afterwards, with nosuid,nodev without host access. */
+static void
+test_bind_source_stage (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *real_dir = g_build_filename (fx->tmpdir, "real", NULL);
+  g_autofree char *moved = g_build_filename (fx->tmpdir, "moved", NULL);
+  g_autofree char *marker = g_build_filename (real_dir, "marker", NULL);
+  g_autofree char *moved_marker = g_build_filename (moved, "marker", NULL);
+  g_autofree char *staging = g_build_filename (fx->tmpdir, "binds", NULL);
+  g_autofree char *staged_marker = g_build_filename (staging, "0", "marker", NULL);
+  const char *const allowed[] = { fx->tmpdir, NULL };
+  CtrdBindRules rules = { .allowed = allowed };
+  g_autoptr (GPtrArray) mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_mount_free);
+  g_autoptr (GError) error = NULL;
+  CtrdMount *bind;
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("mounting needs root");
+      return;
+    }
+  g_assert_cmpint (g_mkdir (real_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (marker, "x", 1, NULL));
+  g_ptr_array_add (mounts, ctrd_mount_new (CTRD_MOUNT_BIND, real_dir, "/data", FALSE, NULL));
+  g_assert_true (ctrd_bind_sources_stage (mounts, &rules, FALSE, staging, &error));
+  g_assert_no_error (error);
+  bind = g_ptr_array_index (mounts, 0);
+  g_assert_true (g_str_has_prefix (bind->source, staging));
+  g_assert_true (g_strv_contains ((const char *const *) bind->options, "nosuid"));
+  g_assert_true (g_strv_contains ((const char *const *) bind->options, "nodev"));
+
+  /* swapped after the check: the staged mount is still the original */
+  g_assert_cmpint (g_rename (real_dir, moved), ==, 0);
+  g_assert_cmpint (symlink ("/", real_dir), ==, 0);
+  g_assert_true (g_file_test (staged_marker, G_FILE_TEST_IS_REGULAR));
+
+  ctrd_bind_sources_unstage (staging);
+  g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+
+  /* and the next start refuses the symlink, leaving nothing mounted */
+  g_ptr_array_set_size (mounts, 0);
+  g_ptr_array_add (mounts, ctrd_mount_new (CTRD_MOUNT_BIND, real_dir, "/data", FALSE, NULL));
+  g_assert_false (ctrd_bind_sources_stage (mounts, &rules, FALSE, staging, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+  g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (g_unlink (real_dir), ==, 0);
+  g_assert_cmpint (g_unlink (moved_marker), ==, 0);
+  g_assert_cmpint (g_rmdir (moved), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -388,6 +524,8 @@ main (int argc, char **argv)
   ADD ("/mounts/check", test_check_mount);
   ADD ("/mounts/check-rejects", test_check_mount_rejects);
   ADD ("/mounts/check-duplicates", test_check_mounts_duplicates);
+  ADD ("/mounts/bind-source-open", test_bind_source_open);
+  ADD ("/mounts/bind-source-stage", test_bind_source_stage);
   g_test_add_func ("/mounts/for-spec-rejects", test_for_spec_rejects);
   g_test_add_func ("/mounts/image-volumes", test_image_volumes);
 #undef ADD

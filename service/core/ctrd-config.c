@@ -17,6 +17,7 @@ ctrd_config_free (CtrdConfig *config)
   g_free (config->runtime);
   g_free (config->conmon);
   g_strfreev (config->hooks_dirs);
+  g_strfreev (config->allowed_bind_sources);
   g_free (config->network_subnet_pool);
   g_free (config->netavark);
   g_free (config->aardvark_dns);
@@ -84,6 +85,67 @@ read_boolean (GKeyFile *kf, const char *group, const char *key, gboolean *inout,
   return TRUE;
 }
 
+/* [security] AllowedBindSources: a ";"-separated list of absolute
+ * directories. Each is compared with bind sources by its components, so
+ * "." or ".." (which the comparison would not see through) is refused;
+ * repeated and trailing slashes are dropped. */
+static gboolean
+read_allowed_bind_sources (GKeyFile *kf, char ***inout, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_auto (GStrv) values = NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (!g_key_file_has_key (kf, "security", "AllowedBindSources", NULL))
+    return TRUE;
+  values = g_key_file_get_string_list (kf, "security", "AllowedBindSources", NULL, &local_error);
+  if (values == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "[security] AllowedBindSources: %s", local_error->message);
+      return FALSE;
+    }
+  for (guint i = 0; values[i] != NULL; i++)
+    {
+      g_auto (GStrv) parts = NULL;
+      g_autoptr (GString) clean = g_string_new (NULL);
+      const char *value = g_strstrip (values[i]);
+
+      if (*value == '\0')
+        continue;
+      if (!g_path_is_absolute (value))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "[security] AllowedBindSources: %s is not an absolute path", value);
+          return FALSE;
+        }
+      parts = g_strsplit (value, "/", -1);
+      for (guint j = 0; parts[j] != NULL; j++)
+        {
+          if (*parts[j] == '\0')
+            continue;
+          if (g_str_equal (parts[j], ".") || g_str_equal (parts[j], ".."))
+            {
+              g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "[security] AllowedBindSources: %s has a “%s” component", value,
+                           parts[j]);
+              return FALSE;
+            }
+          g_string_append_printf (clean, "/%s", parts[j]);
+        }
+      if (clean->len == 0)
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "[security] AllowedBindSources: / would allow the whole host");
+          return FALSE;
+        }
+      g_strv_builder_add (builder, clean->str);
+    }
+  g_strfreev (*inout);
+  *inout = g_strv_builder_end (builder);
+  return TRUE;
+}
+
 static const struct
 {
   const char *group;
@@ -96,6 +158,7 @@ static const struct
   { "network", "subnet_pool" },  { "network", "netavark" },
   { "network", "aardvark_dns" }, { "network", "dns_forward" },
   { "runtime", "timeout" },
+  { "security", "AllowedBindSources" },
 };
 
 static void
@@ -133,6 +196,7 @@ ctrd_config_load (const char *path, GError **error)
   config->runtime_timeout = 60;
   config->network_subnet_pool = g_strdup (CTRD_NETWORK_DEFAULT_POOL);
   config->dns_forward = TRUE;
+  config->allowed_bind_sources = g_new0 (char *, 1);
 
   if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local_error))
     {
@@ -172,6 +236,12 @@ ctrd_config_load (const char *path, GError **error)
                          "Config file %s: [hooks] dirs must be absolute paths", file);
             return NULL;
           }
+    }
+
+  if (!read_allowed_bind_sources (kf, &config->allowed_bind_sources, error))
+    {
+      g_prefix_error (error, "Config file %s: ", file);
+      return NULL;
     }
 
   {

@@ -25,6 +25,10 @@ typedef struct
                               * /24s new networks get unless given a Subnet */
   char *netavark;            /* [network] netavark, NULL = /usr/lib/podman/netavark */
   char *aardvark_dns;        /* [network] aardvark_dns, NULL = /usr/lib/podman/aardvark-dns */
+  char **allowed_bind_sources; /* [security] AllowedBindSources: host directories any caller
+                                * granted container.create may bind (at or under them)
+                                * without container.host-access; absolute, without "."
+                                * or ".." components; never NULL, empty by default */
   gboolean dns_forward;      /* [network] dns_forward, default true: aardvark-dns
                               * forwards other names to the host's resolvers */
 } CtrdConfig;

@@ -7,6 +7,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "ctrd-bind-source.h"
 #include "ctrd-container-config.h"
 #include "ctrd-error.h"
 #include "ctrd-files.h"
@@ -145,6 +146,7 @@ ctrd_container_config_copy (const CtrdContainerConfig *config)
   copy->read_only_rootfs = config->read_only_rootfs;
   copy->tty = config->tty;
   copy->auto_remove = config->auto_remove;
+  copy->host_access = config->host_access;
   copy->network = ctrd_network_settings_copy (config->network);
   return copy;
 }
@@ -159,6 +161,40 @@ ctrd_container_config_get_argv (const CtrdContainerConfig *config)
   if (config->command != NULL)
     g_strv_builder_addv (builder, (const char **) config->command);
   return g_strv_builder_end (builder);
+}
+
+char **
+ctrd_container_config_host_access_reasons (const CtrdContainerConfig *config,
+                                           const char *const *allowed_bind_sources)
+{
+  g_autoptr (GStrvBuilder) reasons = g_strv_builder_new ();
+
+  if (config->network != NULL && config->network->mode == CTRD_NETWORK_MODE_HOST)
+    g_strv_builder_add (reasons, "Network=host");
+  for (guint i = 0; i < config->mounts->len; i++)
+    {
+      const CtrdMount *mount = g_ptr_array_index (config->mounts, i);
+      g_autofree char *quoted = NULL;
+      g_autofree char *outside = NULL;
+      g_autofree char *suid_or_dev = NULL;
+
+      if (mount->type != CTRD_MOUNT_BIND)
+        continue;
+      quoted = ctrd_quote_untrusted (mount->source);
+      if (!ctrd_bind_source_is_allowed (mount->source, allowed_bind_sources))
+        {
+          outside = g_strdup_printf ("bind source %s (not in AllowedBindSources)", quoted);
+          g_strv_builder_add (reasons, outside);
+        }
+      /* setuid files or device nodes of the host, usable in the container */
+      if (g_strv_contains ((const char *const *) mount->options, "suid") ||
+          g_strv_contains ((const char *const *) mount->options, "dev"))
+        {
+          suid_or_dev = g_strdup_printf ("bind source %s with suid or dev", quoted);
+          g_strv_builder_add (reasons, suid_or_dev);
+        }
+    }
+  return g_strv_builder_end (reasons);
 }
 
 /* ---------------------------------------------------------------- creation rules */
@@ -588,6 +624,7 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   add_bool (builder, "read_only_rootfs", config->read_only_rootfs);
   add_bool (builder, "tty", config->tty);
   add_bool (builder, "auto_remove", config->auto_remove);
+  add_bool (builder, "host_access", config->host_access);
   add_strv (builder, "depends_on", config->depends_on);
   ctrd_network_settings_add_json (config->network, builder, "network");
   json_builder_end_object (builder);
@@ -797,6 +834,7 @@ ctrd_container_config_from_json (const char *json, GError **error)
       !read_bool (object, "read_only_rootfs", &config->read_only_rootfs, error) ||
       !read_bool (object, "tty", &config->tty, error) ||
       !read_bool (object, "auto_remove", &config->auto_remove, error) ||
+      !read_bool (object, "host_access", &config->host_access, error) ||
       !read_id_list (object, "depends_on", &config->depends_on, error) ||
       !ctrd_network_settings_read_json (object, "network", config->network, error))
     return NULL;

@@ -60,6 +60,9 @@ typedef struct
   gboolean read_only_rootfs;
   gboolean tty;
   gboolean auto_remove;
+  gboolean host_access; /* granted container.host-access at creation (or created by
+                         * root): binds may be outside AllowedBindSources and keep
+                         * suid and dev; FALSE in records older than the rule */
   char **depends_on; /* full IDs of the containers this one needs running */
   CtrdNetworkSettings *network; /* never NULL; mode none by default */
 } CtrdContainerConfig;
@@ -134,7 +137,7 @@ typedef struct
 #define CTRD_MAX_DNS_ENTRIES 64
 #define CTRD_MAX_ADD_HOSTS 1024
 
-/* Blocks briefly (a bind source is looked up: ctrd_mount_check).
+/* No file system access for the caller's paths (ctrd_mount_check).
  * The configuration of a new container (a new random ID, created now) from
  * @request over the defaults of @image_config (untrusted: a malformed
  * default is ignored, never an error), by docker's and podman's rules:
@@ -158,6 +161,15 @@ typedef struct
 CtrdContainerConfig *ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
                                                           const CtrdImageConfig *image_config,
                                                           GError **error);
+
+/* The ways @config reaches past its container's sandbox, each a short
+ * phrase naming the option ("Network=host", "bind source '/etc' (not in
+ * AllowedBindSources)"); each needs the container.host-access action on top
+ * of container.create. By the configuration's words only (nothing on the
+ * host is looked at), so the answer reveals nothing to a caller who is then
+ * refused. An empty list when none; free with g_strfreev. */
+char **ctrd_container_config_host_access_reasons (const CtrdContainerConfig *config,
+                                                  const char *const *allowed_bind_sources);
 
 /* JSON object text with every field; the inverse is _from_json. */
 char *ctrd_container_config_to_json (const CtrdContainerConfig *config);

@@ -3,15 +3,15 @@
  * podman's mount options, and the image's Volumes as anonymous volumes.
  *
  * Every path here is untrusted (a caller's option or an image's config):
- * destinations are normalised lexically, bind sources resolved once at
- * creation so that what was checked is what gets mounted. */
+ * destinations and bind sources are normalised by their words here; bind
+ * sources are opened and checked on the host in ctrd-bind-source.c. */
 #include "config.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "ctrd-bind-source.h"
 #include "ctrd-error.h"
 #include "ctrd-mounts.h"
 #include "ctrd-util.h"
@@ -170,40 +170,6 @@ check_bind_source_syntax (const char *source, GError **error)
   if (is_at_or_under (source, "/proc"))
     return ctrd_reject_value (error, "Bind source", source, "is inside /proc");
   return TRUE;
-}
-
-/* The real path of a bind source the container may have. */
-static char *
-resolve_bind_source (const char *source, const char *const *protected_dirs, GError **error)
-{
-  g_autofree char *resolved = NULL;
-
-  if (!check_bind_source_syntax (source, error))
-    return NULL;
-  resolved = realpath (source, NULL);
-  if (resolved == NULL)
-    {
-      int saved_errno = errno;
-      g_autofree char *quoted = ctrd_quote_untrusted (source);
-
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Bind source %s: %s", quoted,
-                   saved_errno == ENOENT ? "does not exist" : g_strerror (saved_errno));
-      return NULL;
-    }
-  /* the whole host, or the kernel's view of every process: never a volume */
-  if (g_str_equal (resolved, "/"))
-    return reject_path_null (error, "Bind source", source, "is the host's root directory");
-  if (is_at_or_under (resolved, "/proc"))
-    return reject_path_null (error, "Bind source", source, "leads into /proc");
-  for (gsize i = 0; protected_dirs != NULL && protected_dirs[i] != NULL; i++)
-    {
-      g_autofree char *real_dir = realpath (protected_dirs[i], NULL);
-
-      if (is_at_or_under (resolved, real_dir != NULL ? real_dir : protected_dirs[i]))
-        return reject_path_null (error, "Bind source", source,
-                                 "is inside containersd's own storage");
-    }
-  return g_steal_pointer (&resolved);
 }
 
 static gboolean
@@ -375,7 +341,7 @@ ctrd_mount_check (CtrdMount *mount, const char *const *protected_dirs, GError **
   switch (mount->type)
     {
     case CTRD_MOUNT_BIND:
-      source = resolve_bind_source (mount->source, protected_dirs, error);
+      source = ctrd_bind_source_normalize (mount->source, protected_dirs, error);
       break;
     case CTRD_MOUNT_VOLUME:
       if (ctrd_volume_validate_name (mount->source, error))

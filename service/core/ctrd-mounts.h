@@ -51,14 +51,13 @@ gboolean ctrd_volume_validate_name (const char *name, GError **error);
 char *ctrd_mount_normalize_destination (const char *destination, const char *what,
                                         GError **error);
 
-/* Blocks briefly (stat). Checks one Mounts entry for CreateContainer and
- * normalises it in place:
+/* No file system access for the mount's paths. Checks one Mounts entry for
+ * CreateContainer and normalises it in place:
  *  - destination as ctrd_mount_normalize_destination;
- *  - bind: the source is absolute, has no "..", exists, and is replaced by
- *    its real path (symlinks resolved now, so what was checked is what gets
- *    mounted); "/" itself, anything under /proc, and anything at or under
- *    one of @protected_dirs (e.g. the storage and run roots; may be NULL) is
- *    refused: those would hand the container the host or other containers;
+ *  - bind: the source as ctrd_bind_source_normalize with @protected_dirs
+ *    (e.g. the storage and run roots; may be NULL): by its words only, so
+ *    the answer reveals nothing about the host. Whether it exists and what
+ *    it is is for ctrd_bind_source_open, once the caller is authorized;
  *  - volume: the source is a volume name (ctrd_volume_validate_name);
  *  - tmpfs: the source is empty;
  *  - options: podman's set: rw/ro, the propagation modes, bind/rbind (bind,
