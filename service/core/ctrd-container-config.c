@@ -10,6 +10,7 @@
 #include "ctrd-container-config.h"
 #include "ctrd-error.h"
 #include "ctrd-files.h"
+#include "ctrd-spec.h"
 #include "ctrd-util.h"
 
 #define DEFAULT_STOP_TIMEOUT 10
@@ -73,6 +74,9 @@ ctrd_container_config_new (void)
   config->shm_size = CTRD_DEFAULT_SHM_SIZE;
   config->depends_on = g_new0 (char *, 1);
   config->network = ctrd_network_settings_new ();
+  config->cap_add = g_new0 (char *, 1);
+  config->cap_drop = g_new0 (char *, 1);
+  config->seccomp_profile = g_strdup (CTRD_SECCOMP_PROFILE_DEFAULT);
   return config;
 }
 
@@ -101,6 +105,9 @@ ctrd_container_config_free (CtrdContainerConfig *config)
   g_strfreev (config->add_hosts);
   g_strfreev (config->depends_on);
   g_clear_pointer (&config->network, ctrd_network_settings_free);
+  g_strfreev (config->cap_add);
+  g_strfreev (config->cap_drop);
+  g_free (config->seccomp_profile);
   g_free (config);
 }
 
@@ -144,6 +151,11 @@ ctrd_container_config_copy (const CtrdContainerConfig *config)
   copy->tty = config->tty;
   copy->auto_remove = config->auto_remove;
   copy->network = ctrd_network_settings_copy (config->network);
+  copy->cap_add = g_strdupv (config->cap_add);
+  copy->cap_drop = g_strdupv (config->cap_drop);
+  copy->privileged = config->privileged;
+  copy->no_new_privileges = config->no_new_privileges;
+  copy->seccomp_profile = g_strdup (config->seccomp_profile);
   return copy;
 }
 
@@ -410,6 +422,74 @@ apply_network (CtrdNetworkSettings *settings, const CtrdCreateRequest *request, 
   return TRUE;
 }
 
+/* CapAdd or CapDrop: normalized names, each once. */
+static gboolean
+apply_capabilities (char ***field, const char *const *names, const char *what, GError **error)
+{
+  g_autoptr (GPtrArray) normalized = g_ptr_array_new_with_free_func (g_free);
+
+  if (names == NULL)
+    return TRUE;
+  if (g_strv_length ((char **) names) > CTRD_MAX_CAPABILITIES)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "%s has more than %d entries",
+                   what, CTRD_MAX_CAPABILITIES);
+      return FALSE;
+    }
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      char *name = NULL;
+
+      if (!ctrd_spec_normalize_capability (names[i], &name, error))
+        {
+          g_prefix_error (error, "%s: ", what);
+          return FALSE;
+        }
+      if (g_ptr_array_find_with_equal_func (normalized, name, g_str_equal, NULL))
+        g_free (name);
+      else
+        g_ptr_array_add (normalized, name);
+    }
+  g_ptr_array_add (normalized, NULL);
+  replace_strv (field, (char **) g_ptr_array_free (g_steal_pointer (&normalized), FALSE));
+  return TRUE;
+}
+
+/* CapAdd, CapDrop, Privileged, NoNewPrivileges, SeccompProfile. */
+static gboolean
+apply_sandbox (CtrdContainerConfig *config, const CtrdCreateRequest *request, GError **error)
+{
+  const char *profile = request->seccomp_profile;
+
+  if (!apply_capabilities (&config->cap_add, request->cap_add, "CapAdd", error) ||
+      !apply_capabilities (&config->cap_drop, request->cap_drop, "CapDrop", error))
+    return FALSE;
+  for (guint i = 0; config->cap_add[i] != NULL; i++)
+    if (!g_str_equal (config->cap_add[i], "ALL") &&
+        g_strv_contains ((const char *const *) config->cap_drop, config->cap_add[i]))
+      {
+        g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                     "CapAdd and CapDrop both name %s", config->cap_add[i]);
+        return FALSE;
+      }
+  config->privileged = request->privileged;
+  config->no_new_privileges = request->no_new_privileges;
+  if (profile == NULL || *profile == '\0')
+    return TRUE;
+  if (!g_str_equal (profile, CTRD_SECCOMP_PROFILE_DEFAULT) &&
+      !g_str_equal (profile, CTRD_SECCOMP_PROFILE_UNCONFINED) &&
+      !ctrd_validate_container_path (profile, "SeccompProfile", NULL))
+    {
+      g_autofree char *quoted = ctrd_quote_untrusted (profile);
+
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "SeccompProfile %s is not default, unconfined or an absolute path", quoted);
+      return FALSE;
+    }
+  replace_string (&config->seccomp_profile, g_strdup (profile));
+  return TRUE;
+}
+
 CtrdContainerConfig *
 ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
                                      const CtrdImageConfig *image_config, GError **error)
@@ -486,7 +566,7 @@ ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
   config->read_only_rootfs = request->read_only_rootfs;
   config->tty = request->tty;
   config->auto_remove = request->auto_remove;
-  if (!apply_network (config->network, request, error))
+  if (!apply_network (config->network, request, error) || !apply_sandbox (config, request, error))
     return NULL;
   config->created_at = ctrd_now_usec ();
   return g_steal_pointer (&config);
@@ -588,6 +668,11 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   add_bool (builder, "auto_remove", config->auto_remove);
   add_strv (builder, "depends_on", config->depends_on);
   ctrd_network_settings_add_json (config->network, builder, "network");
+  add_strv (builder, "cap_add", config->cap_add);
+  add_strv (builder, "cap_drop", config->cap_drop);
+  add_bool (builder, "privileged", config->privileged);
+  add_bool (builder, "no_new_privileges", config->no_new_privileges);
+  add_string (builder, "seccomp_profile", config->seccomp_profile);
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -870,8 +955,15 @@ ctrd_container_config_from_json (const char *json, GError **error)
       !read_bool (object, "tty", &config->tty, error) ||
       !read_bool (object, "auto_remove", &config->auto_remove, error) ||
       !read_id_list (object, "depends_on", &config->depends_on, error) ||
-      !ctrd_network_settings_read_json (object, "network", config->network, error))
+      !ctrd_network_settings_read_json (object, "network", config->network, error) ||
+      !read_strv (object, "cap_add", &config->cap_add, error) ||
+      !read_strv (object, "cap_drop", &config->cap_drop, error) ||
+      !read_bool (object, "privileged", &config->privileged, error) ||
+      !read_bool (object, "no_new_privileges", &config->no_new_privileges, error) ||
+      !read_string (object, "seccomp_profile", &config->seccomp_profile, error))
     return NULL;
+  if (*config->seccomp_profile == '\0')
+    replace_string (&config->seccomp_profile, g_strdup (CTRD_SECCOMP_PROFILE_DEFAULT));
 
   config->stop_signal = (int) stop_signal;
   config->stop_timeout = (guint32) stop_timeout;
