@@ -70,7 +70,8 @@ static const CtrdOptionSpec create_options[] = {
   { "AddHosts", "as" },    { "ShmSize", "t" },      { "ReadOnlyRootfs", "b" },
   { "Tty", "b" },          { "AutoRemove", "b" },   { "DependsOn", "as" },
   { "Network", "s" },      { "NetworkAliases", "as" }, { "IPAddress", "s" },
-  { "PublishPorts", "a(sqqs)" },
+  { "PublishPorts", "a(sqqs)" }, { "CapAdd", "as" },   { "CapDrop", "as" },
+  { "Privileged", "b" },   { "NoNewPrivileges", "b" }, { "SeccompProfile", "s" },
 };
 
 static const CtrdOptionSpec mount_options[] = {
@@ -289,6 +290,7 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   g_autoptr (GPtrArray) ports = NULL;
   g_autoptr (CtrdNetworkConfig) would_be_default = NULL;
   g_autofree const char **aliases = NULL;
+  g_autofree const char **cap_add = NULL, **cap_drop = NULL;
 
   if (!ctrd_validate_options (options, create_options, G_N_ELEMENTS (create_options),
                               "CreateContainer", error) ||
@@ -317,6 +319,13 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   g_variant_lookup (options, "ReadOnlyRootfs", "b", &request.read_only_rootfs);
   g_variant_lookup (options, "Tty", "b", &request.tty);
   g_variant_lookup (options, "AutoRemove", "b", &request.auto_remove);
+  g_variant_lookup (options, "CapAdd", "^a&s", &cap_add);
+  g_variant_lookup (options, "CapDrop", "^a&s", &cap_drop);
+  g_variant_lookup (options, "Privileged", "b", &request.privileged);
+  g_variant_lookup (options, "NoNewPrivileges", "b", &request.no_new_privileges);
+  g_variant_lookup (options, "SeccompProfile", "&s", &request.seccomp_profile);
+  request.cap_add = cap_add;
+  request.cap_drop = cap_drop;
   labels = lookup_labels (options);
 
   request.entrypoint = entrypoint;
@@ -424,8 +433,18 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
                                          ctrd_container_get_object_path (container));
 }
 
-/* Network=host reaches past the container's sandbox: it needs the
- * host-access action as well. @user_data: the config (taken). */
+/* What reaches past the container's sandbox: Network=host, Privileged
+ * (every capability, host devices), CapAdd, SeccompProfile=unconfined. */
+static gboolean
+needs_host_access (const CtrdContainerConfig *config)
+{
+  return config->network->mode == CTRD_NETWORK_MODE_HOST || config->privileged ||
+         config->cap_add[0] != NULL ||
+         g_str_equal (config->seccomp_profile, CTRD_SECCOMP_PROFILE_UNCONFINED);
+}
+
+/* A container that reaches past its sandbox needs the host-access action
+ * as well. @user_data: the config (taken). */
 static void
 create_container_with_network (gpointer object, GDBusMethodInvocation *invocation,
                                gpointer user_data)
@@ -433,7 +452,7 @@ create_container_with_network (gpointer object, GDBusMethodInvocation *invocatio
   CtrdManager *self = object;
   CtrdContainerConfig *config = user_data;
 
-  if (config->network->mode != CTRD_NETWORK_MODE_HOST)
+  if (!needs_host_access (config))
     {
       create_container_authorized (self, invocation, config);
       return;
