@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -205,7 +206,11 @@ ctrd_spec_capabilities (const char *const *cap_add, const char *const *cap_drop,
       gboolean dropped = cap_drop != NULL && g_strv_contains (cap_drop, cap);
       gboolean keep;
 
-      if (privileged)
+      /* like podman: "all" is what the daemon's own bounding set holds,
+       * since runc cannot give more */
+      if ((privileged || add_all) && prctl (PR_CAPBSET_READ, (unsigned long) i) != 1)
+        keep = FALSE;
+      else if (privileged)
         keep = TRUE;
       else if (drop_all)
         keep = added;

@@ -67,7 +67,8 @@ typedef struct
 gboolean ctrd_spec_normalize_capability (const char *name, char **out_name, GError **error);
 
 /* The container's capability set, sorted by name, limited to the
- * capabilities the running kernel knows: with @privileged all of them;
+ * capabilities the running kernel knows: with @privileged all of those in
+ * the daemon's own bounding set (what runc can give);
  * else podman's default set plus @cap_add less @cap_drop, where "ALL" in
  * @cap_drop keeps only @cap_add and "ALL" in @cap_add adds every one (like
  * podman's MergeCapabilities). Free with g_strfreev. */
