@@ -7,8 +7,9 @@
 #     paths and podman's default seccomp profile, noNewPrivileges as asked;
 #   - inside, as uid 0, a static probe built here from C cannot load a kernel
 #     module or mount; a Privileged container (root: host-access) can mount;
-#   - bad CapAdd, CapDrop and SeccompProfile values are InvalidArgument and
-#     change nothing.
+#   - bad CapAdd, CapDrop and SeccompProfile values and a WorkingDir under
+#     /proc are InvalidArgument, an over-limit ShmSize or tmpfs size is
+#     LimitExceeded naming the limit, and they change nothing.
 # Needs root and gcc with a static libc. Prints TAP.
 import json
 import os
@@ -201,12 +202,32 @@ def test_bad_input(c, tap):
         ("SeccompProfile relative", {"SeccompProfile": GLib.Variant("s", "etc/p.json")}),
         ("SeccompProfile with ..", {"SeccompProfile": GLib.Variant("s", "/etc/../p.json")}),
     ]
+    cases = [(desc, options, "InvalidArgument") for desc, options in cases] + [
+        ("WorkingDir under /proc", {"WorkingDir": GLib.Variant("s", "/proc/self/fd/3")},
+         "InvalidArgument"),
+        ("WorkingDir /./proc", {"WorkingDir": GLib.Variant("s", "/./proc/1/cwd")},
+         "InvalidArgument"),
+        ("ShmSize 2^64-1", {"ShmSize": GLib.Variant("t", 2**64 - 1)}, "LimitExceeded"),
+        ("a tmpfs of size=99999999999999999999",
+         {"Mounts": GLib.Variant("aa{sv}", [{"Type": GLib.Variant("s", "tmpfs"),
+                                             "Destination": GLib.Variant("s", "/big"),
+                                             "Options": GLib.Variant("as", [
+                                                 "size=99999999999999999999"])}])},
+         "LimitExceeded"),
+        ("a tmpfs of size=65g", {"Mounts": GLib.Variant("aa{sv}", [
+            {"Type": GLib.Variant("s", "tmpfs"), "Destination": GLib.Variant("s", "/big"),
+             "Options": GLib.Variant("as", ["size=65g"])}])}, "LimitExceeded"),
+    ]
     before = T.snapshot(c.daemon, c.bus)
-    for desc, options in cases:
+    for desc, options, expected in cases:
         path, r = c.create("bad", ["true"], options)
-        tap.ok(r.error == T.ERROR + "InvalidArgument", "%s: InvalidArgument" % desc, r)
+        ok = r.error == T.ERROR + expected
+        if expected == "LimitExceeded":
+            ok = ok and "68719476736" in (r.message or "")
+        tap.ok(ok, "%s: %s%s" % (desc, expected,
+                                 " naming the limit" if expected == "LimitExceeded" else ""), r)
     diff = T.snapshot_diff(before, T.snapshot(c.daemon, c.bus))
-    tap.ok(diff == "", "bad sandbox options change nothing", diff)
+    tap.ok(diff == "", "bad sandbox, size and WorkingDir options change nothing", diff)
 
 
 def run_tests(tap, daemon):

@@ -490,6 +490,26 @@ apply_sandbox (CtrdContainerConfig *config, const CtrdCreateRequest *request, GE
   return TRUE;
 }
 
+/* The one WorkingDir rule: absolute, no "..", not under /proc (where
+ * /proc/self/fd/N is a directory of the runtime's outside the root, what
+ * runc's own fix for CVE-2024-21626 stops). */
+static gboolean
+validate_working_dir (const char *path, GError **error)
+{
+  g_autofree char *canonical = NULL;
+
+  if (!ctrd_validate_container_path (path, "WorkingDir", error))
+    return FALSE;
+  canonical = g_canonicalize_filename (path, "/");
+  if (g_str_equal (canonical, "/proc") || g_str_has_prefix (canonical, "/proc/"))
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "WorkingDir must not be under /proc");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 CtrdContainerConfig *
 ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
                                      const CtrdImageConfig *image_config, GError **error)
@@ -515,13 +535,13 @@ ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
 
   if (request->working_dir != NULL && *request->working_dir != '\0')
     {
-      if (!ctrd_validate_container_path (request->working_dir, "WorkingDir", error))
+      if (!validate_working_dir (request->working_dir, error))
         return NULL;
       replace_string (&config->working_dir, g_strdup (request->working_dir));
     }
   /* The image config is untrusted: an unusable WorkingDir falls back to /. */
   else if (image->working_dir != NULL && *image->working_dir != '\0' &&
-           ctrd_validate_container_path (image->working_dir, "WorkingDir", NULL))
+           validate_working_dir (image->working_dir, NULL))
     replace_string (&config->working_dir, g_strdup (image->working_dir));
 
   if (request->hostname != NULL && *request->hostname != '\0')
@@ -559,6 +579,13 @@ ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
         {
           g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                                "ShmSize must be at least 4096 bytes (0: the default 64 MiB)");
+          return NULL;
+        }
+      if (request->shm_size > CTRD_MAX_TMPFS_BYTES)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "ShmSize is over the limit of %" G_GUINT64_FORMAT " bytes",
+                       CTRD_MAX_TMPFS_BYTES);
           return NULL;
         }
       config->shm_size = request->shm_size;
