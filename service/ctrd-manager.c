@@ -706,6 +706,52 @@ pending_import_free (gpointer user_data)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PendingImport, pending_import_free)
 
+/* ImportImageFromPath's path, opened only after authorization and without
+ * following a symlink in its last component; its kind is checked on an
+ * O_PATH fd before anything opens it for reading, so a device node or a
+ * FIFO is never opened. Returns -1 after completing @invocation. */
+static int
+open_import_path (const char *path, GDBusMethodInvocation *invocation)
+{
+  g_autofree char *printable = g_strescape (path, NULL);
+  g_autofree char *reopen = NULL;
+  ctrd_autofd int path_fd = -1;
+  struct stat st;
+  int fd;
+
+  path_fd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (path_fd < 0 || fstat (path_fd, &st) != 0)
+    {
+      int saved_errno = errno;
+      g_dbus_method_invocation_return_error (
+          invocation, CTRD_ERROR,
+          saved_errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_INVALID_ARGUMENT,
+          "ImportImageFromPath: cannot open %.200s: %s", printable, g_strerror (saved_errno));
+      return -1;
+    }
+  if (S_ISLNK (st.st_mode) || (!S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode)))
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+          "ImportImageFromPath: %.200s is %s, not an archive file or a directory", printable,
+          S_ISLNK (st.st_mode) ? "a symbolic link" : "a special file");
+      return -1;
+    }
+  /* O_NONBLOCK as before: reads are blocking again in the worker. */
+  reopen = g_strdup_printf ("/proc/self/fd/%d", path_fd);
+  fd = open (reopen, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                             "ImportImageFromPath: cannot open %.200s: %s",
+                                             printable, g_strerror (saved_errno));
+      return -1;
+    }
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
 /* @user_data: the PendingImport (taken). */
 static void
 import_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
@@ -716,21 +762,9 @@ import_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   pending->fd = -1;
   if (pending->path != NULL)
     {
-      g_autofree char *printable = g_strescape (pending->path, NULL);
-      /* Opened only now, after authorization, as root. O_NONBLOCK so that a
-       * FIFO nobody writes to cannot hang the main loop at open; reads are
-       * blocking again in the worker. */
-      fd = open (pending->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+      fd = open_import_path (pending->path, invocation);
       if (fd < 0)
-        {
-          int saved_errno = errno;
-          g_dbus_method_invocation_return_error (
-              invocation, CTRD_ERROR,
-              saved_errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_INVALID_ARGUMENT,
-              "ImportImageFromPath: cannot open %.200s: %s", printable, g_strerror (saved_errno));
-          return;
-        }
-      fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+        return;
     }
   run_import (object, invocation, pending->path != NULL, fd, pending->name, pending->options);
 }

@@ -9,7 +9,9 @@
 #     module or mount; a Privileged container (root: host-access) can mount;
 #   - bad CapAdd, CapDrop and SeccompProfile values and a WorkingDir under
 #     /proc are InvalidArgument, an over-limit ShmSize or tmpfs size is
-#     LimitExceeded naming the limit, and they change nothing.
+#     LimitExceeded naming the limit, and they change nothing;
+#   - ImportImageFromPath refuses a FIFO, a device node and a symlink by
+#     their kind on an O_PATH fd, never opening them.
 # Needs root and gcc with a static libc. Prints TAP.
 import json
 import os
@@ -230,6 +232,29 @@ def test_bad_input(c, tap):
     tap.ok(diff == "", "bad sandbox, size and WorkingDir options change nothing", diff)
 
 
+def test_import_path_kinds(c, tap):
+    """A FIFO, a device node and a symlink (to a root-only file) are refused
+    by their kind, seen on an O_PATH fd, without being opened."""
+    tmp = c.daemon.tmp
+    fifo = os.path.join(tmp, "import.fifo")
+    os.mkfifo(fifo, 0o600)
+    secret = os.path.join(tmp, "secret.tar")
+    with open(secret, "w") as f:
+        f.write("root only")
+    os.chmod(secret, 0o600)
+    link = os.path.join(tmp, "link.tar")
+    os.symlink(secret, link)
+    before = T.snapshot(c.daemon, c.bus)
+    for desc, path, kind in (("a FIFO", fifo, "a special file"),
+                             ("a device node", "/dev/null", "a special file"),
+                             ("a symlink to a root-only file", link, "a symbolic link")):
+        r = c.call(T.ROOT, T.MANAGER, "ImportImageFromPath", V("ssa{sv}", path, "", {}))
+        tap.ok(r.error == T.ERROR + "InvalidArgument" and kind in (r.message or ""),
+               "ImportImageFromPath of %s: InvalidArgument (%s)" % (desc, kind), r)
+    diff = T.snapshot_diff(before, T.snapshot(c.daemon, c.bus))
+    tap.ok(diff == "", "refused import paths change nothing", diff)
+
+
 def run_tests(tap, daemon):
     tar, why = build_image(daemon.tmp)
     if tar is None:
@@ -244,6 +269,7 @@ def run_tests(tap, daemon):
     if not tap.ok(r.error is None, "the probe image is imported", r):
         tap.bail("no image")
     test_bad_input(c, tap)
+    test_import_path_kinds(c, tap)
     test_default_sandbox(c, tap)
     test_privileged(c, tap)
     test_cap_add_drop(c, tap)
