@@ -23,12 +23,15 @@ packages="
   libxml2-utils
   util-linux tar gzip
   podman skopeo
+  golang-github-containers-common
   clang libclang-rt-14-dev valgrind
 "
 # dbus-daemon: the system bus (and the tests' private buses); dbus-bin: dbus-send.
 # systemd: busctl (the daemon does not need systemd as PID 1).
 # polkitd: the authority, pkaction/pkcheck. busybox-static: the test image.
 # python3-gi: D-Bus test helpers. libxml2-utils: xmllint for the policy files.
+# golang-github-containers-common (containers-common): podman's default seccomp
+# profile, /usr/share/containers/seccomp.json, which every container gets.
 # podman, skopeo: the image interop tests. clang, libclang-rt-14-dev: libFuzzer
 # and the sanitizer build; valgrind: memcheck runs of the daemon.
 # netavark, aardvark-dns (in /usr/lib/podman/), iptables (the nf_tables

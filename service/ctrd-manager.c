@@ -71,7 +71,8 @@ static const CtrdOptionSpec create_options[] = {
   { "AddHosts", "as" },    { "ShmSize", "t" },      { "ReadOnlyRootfs", "b" },
   { "Tty", "b" },          { "AutoRemove", "b" },   { "DependsOn", "as" },
   { "Network", "s" },      { "NetworkAliases", "as" }, { "IPAddress", "s" },
-  { "PublishPorts", "a(sqqs)" },
+  { "PublishPorts", "a(sqqs)" }, { "CapAdd", "as" },   { "CapDrop", "as" },
+  { "Privileged", "b" },   { "NoNewPrivileges", "b" }, { "SeccompProfile", "s" },
 };
 
 static const CtrdOptionSpec mount_options[] = {
@@ -290,6 +291,7 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   g_autoptr (GPtrArray) ports = NULL;
   g_autoptr (CtrdNetworkConfig) would_be_default = NULL;
   g_autofree const char **aliases = NULL;
+  g_autofree const char **cap_add = NULL, **cap_drop = NULL;
 
   if (!ctrd_validate_options (options, create_options, G_N_ELEMENTS (create_options),
                               "CreateContainer", error) ||
@@ -318,6 +320,13 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   g_variant_lookup (options, "ReadOnlyRootfs", "b", &request.read_only_rootfs);
   g_variant_lookup (options, "Tty", "b", &request.tty);
   g_variant_lookup (options, "AutoRemove", "b", &request.auto_remove);
+  g_variant_lookup (options, "CapAdd", "^a&s", &cap_add);
+  g_variant_lookup (options, "CapDrop", "^a&s", &cap_drop);
+  g_variant_lookup (options, "Privileged", "b", &request.privileged);
+  g_variant_lookup (options, "NoNewPrivileges", "b", &request.no_new_privileges);
+  g_variant_lookup (options, "SeccompProfile", "&s", &request.seccomp_profile);
+  request.cap_add = cap_add;
+  request.cap_drop = cap_drop;
   labels = lookup_labels (options);
 
   request.entrypoint = entrypoint;
@@ -740,6 +749,52 @@ pending_import_free (gpointer user_data)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PendingImport, pending_import_free)
 
+/* ImportImageFromPath's path, opened only after authorization and without
+ * following a symlink in its last component; its kind is checked on an
+ * O_PATH fd before anything opens it for reading, so a device node or a
+ * FIFO is never opened. Returns -1 after completing @invocation. */
+static int
+open_import_path (const char *path, GDBusMethodInvocation *invocation)
+{
+  g_autofree char *printable = g_strescape (path, NULL);
+  g_autofree char *reopen = NULL;
+  ctrd_autofd int path_fd = -1;
+  struct stat st;
+  int fd;
+
+  path_fd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (path_fd < 0 || fstat (path_fd, &st) != 0)
+    {
+      int saved_errno = errno;
+      g_dbus_method_invocation_return_error (
+          invocation, CTRD_ERROR,
+          saved_errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_INVALID_ARGUMENT,
+          "ImportImageFromPath: cannot open %.200s: %s", printable, g_strerror (saved_errno));
+      return -1;
+    }
+  if (S_ISLNK (st.st_mode) || (!S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode)))
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+          "ImportImageFromPath: %.200s is %s, not an archive file or a directory", printable,
+          S_ISLNK (st.st_mode) ? "a symbolic link" : "a special file");
+      return -1;
+    }
+  /* O_NONBLOCK as before: reads are blocking again in the worker. */
+  reopen = g_strdup_printf ("/proc/self/fd/%d", path_fd);
+  fd = open (reopen, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                             "ImportImageFromPath: cannot open %.200s: %s",
+                                             printable, g_strerror (saved_errno));
+      return -1;
+    }
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
 /* @user_data: the PendingImport (taken). */
 static void
 import_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
@@ -750,21 +805,9 @@ import_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   pending->fd = -1;
   if (pending->path != NULL)
     {
-      g_autofree char *printable = g_strescape (pending->path, NULL);
-      /* Opened only now, after authorization, as root. O_NONBLOCK so that a
-       * FIFO nobody writes to cannot hang the main loop at open; reads are
-       * blocking again in the worker. */
-      fd = open (pending->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+      fd = open_import_path (pending->path, invocation);
       if (fd < 0)
-        {
-          int saved_errno = errno;
-          g_dbus_method_invocation_return_error (
-              invocation, CTRD_ERROR,
-              saved_errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_INVALID_ARGUMENT,
-              "ImportImageFromPath: cannot open %.200s: %s", printable, g_strerror (saved_errno));
-          return;
-        }
-      fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+        return;
     }
   run_import (object, invocation, pending->path != NULL, fd, pending->name, pending->options);
 }

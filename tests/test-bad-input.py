@@ -248,7 +248,7 @@ def cases(ctx):
         ("CreateContainer: an option value of 10 MiB", "manager", M, "CreateContainer",
          create(options={"Hostname": GLib.Variant("s", big)}), [], E["LimitExceeded"]),
         ("CreateContainer: unknown option", "manager", M, "CreateContainer",
-         create(options={"Privileged": GLib.Variant("b", True)}), [], E["InvalidArgument"]),
+         create(options={"Frobnicate": GLib.Variant("b", True)}), [], E["InvalidArgument"]),
         ("CreateContainer: Env given as s", "manager", M, "CreateContainer",
          create(options={"Env": GLib.Variant("s", "A=b")}), [], E["InvalidArgument"]),
         ("CreateContainer: StopTimeout given as i", "manager", M, "CreateContainer",

@@ -7,6 +7,7 @@
 #include "ctrd-bundle.h"
 #include "ctrd-files.h"
 #include "ctrd-hooks.h"
+#include "ctrd-seccomp.h"
 #include "ctrd-selinux.h"
 #include "ctrd-spec.h"
 
@@ -100,6 +101,33 @@ match_hooks (const CtrdBundleRequest *request, const char *const *argv, GError *
   return g_steal_pointer (&set);
 }
 
+/* The container's linux.seccomp for its capabilities @caps, or NULL in
+ * @out: none with SeccompProfile=unconfined, or with Privileged unless a
+ * profile file was named (like podman's --privileged). */
+static gboolean
+load_seccomp (const CtrdBundleRequest *request, const char *const *caps, JsonNode **out,
+              GError **error)
+{
+  const CtrdContainerConfig *config = request->config;
+  const char *profile = config->seccomp_profile;
+  CtrdSeccompTarget target = { .caps = caps };
+
+  *out = NULL;
+  if (g_str_equal (profile, CTRD_SECCOMP_PROFILE_UNCONFINED) ||
+      (config->privileged && g_str_equal (profile, CTRD_SECCOMP_PROFILE_DEFAULT)))
+    return TRUE;
+  if (g_str_equal (profile, CTRD_SECCOMP_PROFILE_DEFAULT))
+    profile = request->seccomp_default_profile != NULL ? request->seccomp_default_profile
+                                                       : CTRD_SECCOMP_DEFAULT_PROFILE;
+  *out = ctrd_seccomp_load (profile, &target, error);
+  if (*out == NULL)
+    {
+      g_prefix_error (error, "Container %s: ", config->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* libpod's generateSpec, with label.InitLabels' labels (none where SELinux
  * is off). */
 static gboolean
@@ -111,9 +139,14 @@ write_spec (const CtrdBundleRequest *request, const char *const *argv, const Ctr
   g_autofree char *cgroups_path = g_strconcat ("/containersd/", config->id, NULL);
   g_autofree char *process_label = NULL;
   g_autofree char *mount_label = NULL;
+  g_auto (GStrv) caps = ctrd_spec_capabilities ((const char *const *) config->cap_add,
+                                                (const char *const *) config->cap_drop,
+                                                config->privileged);
+  g_autoptr (JsonNode) seccomp = NULL;
   CtrdSpecParams params = { 0 };
 
-  if (!ctrd_selinux_container_labels (&process_label, &mount_label, error))
+  if (!ctrd_selinux_container_labels (&process_label, &mount_label, error) ||
+      !load_seccomp (request, (const char *const *) caps, &seccomp, error))
     return FALSE;
   params.id = config->id;
   params.hostname = config->hostname;
@@ -138,6 +171,11 @@ write_spec (const CtrdBundleRequest *request, const char *const *argv, const Ctr
   params.mount_label = mount_label;
   params.netns_path = request->netns_path;
   params.host_network = request->host_network;
+  params.cap_add = (const char *const *) config->cap_add;
+  params.cap_drop = (const char *const *) config->cap_drop;
+  params.privileged = config->privileged;
+  params.no_new_privileges = config->no_new_privileges;
+  params.seccomp = seccomp;
   return ctrd_spec_write (&params, spec_path, error);
 }
 

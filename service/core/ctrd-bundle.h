@@ -34,6 +34,9 @@ typedef struct
   gboolean dns_enabled;
   const char *netns_path;
   gboolean host_network;
+  /* The profile SeccompProfile=default means; NULL =
+   * CTRD_SECCOMP_DEFAULT_PROFILE (podman's). */
+  const char *seccomp_default_profile;
 } CtrdBundleRequest;
 
 /* Blocks (files, volume copies). Everything libpod's init does before the
@@ -48,7 +51,9 @@ typedef struct
  *    (libpod's setupOCIHooks) and keeps them in
  *    run_dir/CTRD_BUNDLE_HOOKS_FILE;
  *  - writes bundle_dir/config.json (libpod's generateSpec), with SELinux
- *    labels where SELinux is on.
+ *    labels where SELinux is on, and the container's seccomp profile
+ *    translated for its capabilities (ctrd_seccomp_load: a profile that
+ *    cannot be read or is not root's is INVALID_ARGUMENT or NOT_FOUND).
  * Safe to run again on every start: each file is replaced atomically. On
  * error (INVALID_ARGUMENT for a user or working directory the image does not
  * allow, STORAGE_ERROR for a file that cannot be written, CANCELLED), files

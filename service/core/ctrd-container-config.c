@@ -12,6 +12,7 @@
 #include "ctrd-error.h"
 #include "ctrd-files.h"
 #include "ctrd-json.h"
+#include "ctrd-spec.h"
 #include "ctrd-util.h"
 
 #define DEFAULT_STOP_TIMEOUT 10
@@ -75,6 +76,9 @@ ctrd_container_config_new (void)
   config->shm_size = CTRD_DEFAULT_SHM_SIZE;
   config->depends_on = g_new0 (char *, 1);
   config->network = ctrd_network_settings_new ();
+  config->cap_add = g_new0 (char *, 1);
+  config->cap_drop = g_new0 (char *, 1);
+  config->seccomp_profile = g_strdup (CTRD_SECCOMP_PROFILE_DEFAULT);
   return config;
 }
 
@@ -103,6 +107,9 @@ ctrd_container_config_free (CtrdContainerConfig *config)
   g_strfreev (config->add_hosts);
   g_strfreev (config->depends_on);
   g_clear_pointer (&config->network, ctrd_network_settings_free);
+  g_strfreev (config->cap_add);
+  g_strfreev (config->cap_drop);
+  g_free (config->seccomp_profile);
   g_free (config);
 }
 
@@ -148,6 +155,11 @@ ctrd_container_config_copy (const CtrdContainerConfig *config)
   copy->auto_remove = config->auto_remove;
   copy->host_access = config->host_access;
   copy->network = ctrd_network_settings_copy (config->network);
+  copy->cap_add = g_strdupv (config->cap_add);
+  copy->cap_drop = g_strdupv (config->cap_drop);
+  copy->privileged = config->privileged;
+  copy->no_new_privileges = config->no_new_privileges;
+  copy->seccomp_profile = g_strdup (config->seccomp_profile);
   return copy;
 }
 
@@ -171,6 +183,13 @@ ctrd_container_config_host_access_reasons (const CtrdContainerConfig *config,
 
   if (config->network != NULL && config->network->mode == CTRD_NETWORK_MODE_HOST)
     g_strv_builder_add (reasons, "Network=host");
+  if (config->privileged)
+    g_strv_builder_add (reasons, "Privileged");
+  if (config->cap_add != NULL && config->cap_add[0] != NULL)
+    g_strv_builder_add (reasons, "CapAdd");
+  if (config->seccomp_profile != NULL &&
+      g_str_equal (config->seccomp_profile, CTRD_SECCOMP_PROFILE_UNCONFINED))
+    g_strv_builder_add (reasons, "SeccompProfile=unconfined");
   for (guint i = 0; i < config->mounts->len; i++)
     {
       const CtrdMount *mount = g_ptr_array_index (config->mounts, i);
@@ -448,6 +467,94 @@ apply_network (CtrdNetworkSettings *settings, const CtrdCreateRequest *request, 
   return TRUE;
 }
 
+/* CapAdd or CapDrop: normalized names, each once. */
+static gboolean
+apply_capabilities (char ***field, const char *const *names, const char *what, GError **error)
+{
+  g_autoptr (GPtrArray) normalized = g_ptr_array_new_with_free_func (g_free);
+
+  if (names == NULL)
+    return TRUE;
+  if (g_strv_length ((char **) names) > CTRD_MAX_CAPABILITIES)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "%s has more than %d entries",
+                   what, CTRD_MAX_CAPABILITIES);
+      return FALSE;
+    }
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      char *name = NULL;
+
+      if (!ctrd_spec_normalize_capability (names[i], &name, error))
+        {
+          g_prefix_error (error, "%s: ", what);
+          return FALSE;
+        }
+      if (g_ptr_array_find_with_equal_func (normalized, name, g_str_equal, NULL))
+        g_free (name);
+      else
+        g_ptr_array_add (normalized, name);
+    }
+  g_ptr_array_add (normalized, NULL);
+  replace_strv (field, (char **) g_ptr_array_free (g_steal_pointer (&normalized), FALSE));
+  return TRUE;
+}
+
+/* CapAdd, CapDrop, Privileged, NoNewPrivileges, SeccompProfile. */
+static gboolean
+apply_sandbox (CtrdContainerConfig *config, const CtrdCreateRequest *request, GError **error)
+{
+  const char *profile = request->seccomp_profile;
+
+  if (!apply_capabilities (&config->cap_add, request->cap_add, "CapAdd", error) ||
+      !apply_capabilities (&config->cap_drop, request->cap_drop, "CapDrop", error))
+    return FALSE;
+  for (guint i = 0; config->cap_add[i] != NULL; i++)
+    if (!g_str_equal (config->cap_add[i], "ALL") &&
+        g_strv_contains ((const char *const *) config->cap_drop, config->cap_add[i]))
+      {
+        g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                     "CapAdd and CapDrop both name %s", config->cap_add[i]);
+        return FALSE;
+      }
+  config->privileged = request->privileged;
+  config->no_new_privileges = request->no_new_privileges;
+  if (profile == NULL || *profile == '\0')
+    return TRUE;
+  if (!g_str_equal (profile, CTRD_SECCOMP_PROFILE_DEFAULT) &&
+      !g_str_equal (profile, CTRD_SECCOMP_PROFILE_UNCONFINED) &&
+      !ctrd_validate_container_path (profile, "SeccompProfile", NULL))
+    {
+      g_autofree char *quoted = ctrd_quote_untrusted (profile);
+
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "SeccompProfile %s is not default, unconfined or an absolute path", quoted);
+      return FALSE;
+    }
+  replace_string (&config->seccomp_profile, g_strdup (profile));
+  return TRUE;
+}
+
+/* The one WorkingDir rule: absolute, no "..", not under /proc (where
+ * /proc/self/fd/N is a directory of the runtime's outside the root, what
+ * runc's own fix for CVE-2024-21626 stops). */
+static gboolean
+validate_working_dir (const char *path, GError **error)
+{
+  g_autofree char *canonical = NULL;
+
+  if (!ctrd_validate_container_path (path, "WorkingDir", error))
+    return FALSE;
+  canonical = g_canonicalize_filename (path, "/");
+  if (g_str_equal (canonical, "/proc") || g_str_has_prefix (canonical, "/proc/"))
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "WorkingDir must not be under /proc");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 CtrdContainerConfig *
 ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
                                      const CtrdImageConfig *image_config, GError **error)
@@ -473,13 +580,13 @@ ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
 
   if (request->working_dir != NULL && *request->working_dir != '\0')
     {
-      if (!ctrd_validate_container_path (request->working_dir, "WorkingDir", error))
+      if (!validate_working_dir (request->working_dir, error))
         return NULL;
       replace_string (&config->working_dir, g_strdup (request->working_dir));
     }
   /* The image config is untrusted: an unusable WorkingDir falls back to /. */
   else if (image->working_dir != NULL && *image->working_dir != '\0' &&
-           ctrd_validate_container_path (image->working_dir, "WorkingDir", NULL))
+           validate_working_dir (image->working_dir, NULL))
     replace_string (&config->working_dir, g_strdup (image->working_dir));
 
   if (request->hostname != NULL && *request->hostname != '\0')
@@ -519,12 +626,19 @@ ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
                                "ShmSize must be at least 4096 bytes (0: the default 64 MiB)");
           return NULL;
         }
+      if (request->shm_size > CTRD_MAX_TMPFS_BYTES)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "ShmSize is over the limit of %" G_GUINT64_FORMAT " bytes",
+                       CTRD_MAX_TMPFS_BYTES);
+          return NULL;
+        }
       config->shm_size = request->shm_size;
     }
   config->read_only_rootfs = request->read_only_rootfs;
   config->tty = request->tty;
   config->auto_remove = request->auto_remove;
-  if (!apply_network (config->network, request, error))
+  if (!apply_network (config->network, request, error) || !apply_sandbox (config, request, error))
     return NULL;
   config->created_at = ctrd_now_usec ();
   return g_steal_pointer (&config);
@@ -627,6 +741,11 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   add_bool (builder, "host_access", config->host_access);
   add_strv (builder, "depends_on", config->depends_on);
   ctrd_network_settings_add_json (config->network, builder, "network");
+  add_strv (builder, "cap_add", config->cap_add);
+  add_strv (builder, "cap_drop", config->cap_drop);
+  add_bool (builder, "privileged", config->privileged);
+  add_bool (builder, "no_new_privileges", config->no_new_privileges);
+  add_string (builder, "seccomp_profile", config->seccomp_profile);
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -836,8 +955,15 @@ ctrd_container_config_from_json (const char *json, GError **error)
       !read_bool (object, "auto_remove", &config->auto_remove, error) ||
       !read_bool (object, "host_access", &config->host_access, error) ||
       !read_id_list (object, "depends_on", &config->depends_on, error) ||
-      !ctrd_network_settings_read_json (object, "network", config->network, error))
+      !ctrd_network_settings_read_json (object, "network", config->network, error) ||
+      !read_strv (object, "cap_add", &config->cap_add, error) ||
+      !read_strv (object, "cap_drop", &config->cap_drop, error) ||
+      !read_bool (object, "privileged", &config->privileged, error) ||
+      !read_bool (object, "no_new_privileges", &config->no_new_privileges, error) ||
+      !read_string (object, "seccomp_profile", &config->seccomp_profile, error))
     return NULL;
+  if (*config->seccomp_profile == '\0')
+    replace_string (&config->seccomp_profile, g_strdup (CTRD_SECCOMP_PROFILE_DEFAULT));
 
   config->stop_signal = (int) stop_signal;
   config->stop_timeout = (guint32) stop_timeout;

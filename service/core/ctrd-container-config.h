@@ -65,6 +65,12 @@ typedef struct
                          * suid and dev; FALSE in records older than the rule */
   char **depends_on; /* full IDs of the containers this one needs running */
   CtrdNetworkSettings *network; /* never NULL; mode none by default */
+  /* The sandbox (ctrd_spec_capabilities and the seccomp profile): */
+  char **cap_add;  /* normalized names ("CAP_NET_ADMIN", "ALL"); never NULL */
+  char **cap_drop; /* same */
+  gboolean privileged;
+  gboolean no_new_privileges;
+  char *seccomp_profile; /* "default", "unconfined" or an absolute path */
 } CtrdContainerConfig;
 
 typedef struct
@@ -131,11 +137,20 @@ typedef struct
   const char *ip_address;                /* NULL or "" = allocated at each start */
   const CtrdPortMapping *const *ports;
   gsize n_ports;
+  const char *const *cap_add;  /* capability names, any case, "CAP_" optional, or "ALL" */
+  const char *const *cap_drop;
+  gboolean privileged;
+  gboolean no_new_privileges;
+  const char *seccomp_profile; /* NULL or "" = "default" */
 } CtrdCreateRequest;
 
 #define CTRD_MAX_LABELS 256
 #define CTRD_MAX_DNS_ENTRIES 64
 #define CTRD_MAX_ADD_HOSTS 1024
+#define CTRD_MAX_CAPABILITIES 64
+
+#define CTRD_SECCOMP_PROFILE_DEFAULT "default"
+#define CTRD_SECCOMP_PROFILE_UNCONFINED "unconfined"
 
 /* No file system access for the caller's paths (ctrd_mount_check).
  * The configuration of a new container (a new random ID, created now) from
@@ -153,7 +168,10 @@ typedef struct
  *    each of the image's Volumes not already mounted is added as one;
  *  - network: aliases (ctrd_network_validate_alias), an address inside the
  *    network (ctrd_network_check_address) and ports
- *    (ctrd_port_mappings_validate) only with a bridge network.
+ *    (ctrd_port_mappings_validate) only with a bridge network;
+ *  - the sandbox: CapAdd/CapDrop normalized (ctrd_spec_normalize_capability;
+ *    one capability both added and dropped is refused), SeccompProfile
+ *    "default", "unconfined" or an absolute path without "..".
  * A bad value is INVALID_ARGUMENT naming it; more than CTRD_MAX_ARGV_ELEMENTS
  * command or entrypoint elements, CTRD_MAX_DNS_ENTRIES DNS entries or
  * CTRD_MAX_ADD_HOSTS AddHosts is LIMIT_EXCEEDED. Nothing is written. Free

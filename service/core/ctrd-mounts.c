@@ -186,6 +186,39 @@ is_size_value (const char *value)
   return *p == '\0' && p - value <= 20;
 }
 
+/* The bytes of a size= value (is_size_value), G_MAXUINT64 when it
+ * overflows; a percentage of memory counts as 0 (the kernel bounds it). */
+static guint64
+size_value_bytes (const char *value)
+{
+  guint64 number = 0, unit = 1;
+  const char *p = value;
+
+  for (; g_ascii_isdigit (*p); p++)
+    {
+      if (number > (G_MAXUINT64 - 9) / 10)
+        return G_MAXUINT64;
+      number = number * 10 + (guint64) (*p - '0');
+    }
+  switch (*p)
+    {
+    case '%':
+      return 0;
+    case 'k': case 'K':
+      unit = 1024;
+      break;
+    case 'm': case 'M':
+      unit = 1024 * 1024;
+      break;
+    case 'g': case 'G':
+      unit = 1024 * 1024 * 1024;
+      break;
+    default:
+      break;
+    }
+  return number > G_MAXUINT64 / unit ? G_MAXUINT64 : number * unit;
+}
+
 static gboolean
 is_mode_value (const char *value)
 {
@@ -300,6 +333,13 @@ mount_options_for_spec (const CtrdMount *mount, GError **error)
       if ((rule->group == OPT_SIZE && !is_size_value (value)) ||
           (rule->group == OPT_MODE && !is_mode_value (value)))
         return reject_path_null (error, "Mount option", option, "has an invalid value");
+      if (rule->group == OPT_SIZE && size_value_bytes (value) > CTRD_MAX_TMPFS_BYTES)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "Mount option size= is over the limit of %" G_GUINT64_FORMAT " bytes",
+                       CTRD_MAX_TMPFS_BYTES);
+          return FALSE;
+        }
       if (g_str_equal (option, "rw") && mount->read_only)
         return reject_path_null (error, "Mount option", option, "contradicts ReadOnly");
       /* runc would pass it to the kernel as data */

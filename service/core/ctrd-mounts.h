@@ -7,6 +7,11 @@
 
 G_BEGIN_DECLS
 
+/* The largest tmpfs a caller may ask for, as a Mounts size= option or as
+ * ShmSize (64 GiB): pages come only as they are written, but an unbounded
+ * size lets one container fill the host's memory and swap. */
+#define CTRD_MAX_TMPFS_BYTES (G_GUINT64_CONSTANT (64) * 1024 * 1024 * 1024)
+
 typedef enum
 {
   CTRD_MOUNT_BIND,

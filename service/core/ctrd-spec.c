@@ -5,8 +5,12 @@
  * 4 writes them for a rootful container with --network none. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "ctrd-error.h"
 #include "ctrd-files.h"
@@ -24,16 +28,39 @@
 #define NOFILE_CEILING 1048576
 #define NPROC_CEILING 4194304
 
+/* containers.conf's default_capabilities, as podman 4 has them */
 static const char *const default_capabilities[] = {
   "CAP_CHOWN",   "CAP_DAC_OVERRIDE",     "CAP_FOWNER",     "CAP_FSETID",
   "CAP_KILL",    "CAP_NET_BIND_SERVICE", "CAP_SETFCAP",    "CAP_SETGID",
   "CAP_SETPCAP", "CAP_SETUID",           "CAP_SYS_CHROOT", NULL,
 };
 
+/* Every capability by its number (capability.h); the running kernel may
+ * know fewer (/proc/sys/kernel/cap_last_cap). */
+static const char *const all_capabilities[] = {
+  "CAP_CHOWN",           "CAP_DAC_OVERRIDE",  "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+  "CAP_FSETID",          "CAP_KILL",          "CAP_SETGID",          "CAP_SETUID",
+  "CAP_SETPCAP",         "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN",       "CAP_NET_RAW",       "CAP_IPC_LOCK",        "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE",      "CAP_SYS_RAWIO",     "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT",       "CAP_SYS_ADMIN",     "CAP_SYS_BOOT",        "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",    "CAP_SYS_TIME",      "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
+  "CAP_LEASE",           "CAP_AUDIT_WRITE",   "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
+  "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",     "CAP_SYSLOG",          "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",   "CAP_AUDIT_READ",    "CAP_PERFMON",         "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE", NULL,
+};
+
 static const char *const masked_paths[] = {
   "/proc/acpi",       "/proc/kcore",       "/proc/keys",        "/proc/latency_stats",
   "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
   "/sys/firmware",    "/sys/fs/selinux",   "/sys/dev/block",    NULL,
+};
+
+/* With Privileged, host devices under /dev become the container's, except
+ * these (podman's util.GetDevices skips them too). */
+static const char *const skipped_device_dirs[] = {
+  "pts", "shm", "fd", "mqueue", "hugepages", ".lxc", ".lxd-mounts", ".udev", NULL,
 };
 
 static const char *const readonly_paths[] = {
@@ -116,19 +143,102 @@ build_env (const CtrdSpecParams *params)
   return env;
 }
 
+/* How many capabilities the running kernel knows. */
+static guint
+known_capability_count (void)
+{
+  g_autofree char *text = NULL;
+  guint64 last;
+
+  if (!g_file_get_contents ("/proc/sys/kernel/cap_last_cap", &text, NULL, NULL) ||
+      !g_ascii_string_to_unsigned (g_strstrip (text), 10, 0, G_MAXUINT, &last, NULL))
+    return G_N_ELEMENTS (all_capabilities) - 1;
+  return MIN ((guint) last + 1, G_N_ELEMENTS (all_capabilities) - 1);
+}
+
+gboolean
+ctrd_spec_normalize_capability (const char *name, char **out_name, GError **error)
+{
+  g_autofree char *upper = g_ascii_strup (name, -1);
+  g_autofree char *full = NULL;
+
+  if (g_str_equal (upper, "ALL"))
+    {
+      *out_name = g_steal_pointer (&upper);
+      return TRUE;
+    }
+  full = g_str_has_prefix (upper, "CAP_") ? g_steal_pointer (&upper) : g_strconcat ("CAP_", upper, NULL);
+  if (!g_strv_contains (all_capabilities, full))
+    {
+      g_autofree char *quoted = ctrd_quote_untrusted (name);
+
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s is not a capability",
+                   quoted);
+      return FALSE;
+    }
+  *out_name = g_steal_pointer (&full);
+  return TRUE;
+}
+
+static int
+compare_strings (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+char **
+ctrd_spec_capabilities (const char *const *cap_add, const char *const *cap_drop,
+                        gboolean privileged)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  guint known = known_capability_count ();
+  gboolean add_all = privileged || (cap_add != NULL && g_strv_contains (cap_add, "ALL"));
+  gboolean drop_all = cap_drop != NULL && g_strv_contains (cap_drop, "ALL");
+  char **set;
+
+  /* like podman's capabilities.MergeCapabilities: dropping ALL keeps only
+   * what is added; adding ALL gives every capability the kernel has, less
+   * what is dropped. Kept in the kernel's order. */
+  for (guint i = 0; i < known; i++)
+    {
+      const char *cap = all_capabilities[i];
+      gboolean added = add_all || (cap_add != NULL && g_strv_contains (cap_add, cap));
+      gboolean dropped = cap_drop != NULL && g_strv_contains (cap_drop, cap);
+      gboolean keep;
+
+      /* like podman: "all" is what the daemon's own bounding set holds,
+       * since runc cannot give more */
+      if ((privileged || add_all) && prctl (PR_CAPBSET_READ, (unsigned long) i) != 1)
+        keep = FALSE;
+      else if (privileged)
+        keep = TRUE;
+      else if (drop_all)
+        keep = added;
+      else
+        keep = (added || g_strv_contains (default_capabilities, cap)) && !dropped;
+      if (keep)
+        g_strv_builder_add (builder, cap);
+    }
+  set = g_strv_builder_end (builder);
+  qsort (set, g_strv_length (set), sizeof (char *), compare_strings);
+  return set;
+}
+
 static JsonObject *
-build_capabilities (guint32 uid)
+build_capabilities (const CtrdSpecParams *params)
 {
   JsonObject *caps = json_object_new ();
+  g_auto (GStrv) set = ctrd_spec_capabilities (params->cap_add, params->cap_drop,
+                                               params->privileged);
 
-  json_object_set_array_member (caps, "bounding", strv_to_json_array (default_capabilities));
+  json_object_set_array_member (caps, "bounding", strv_to_json_array ((const char *const *) set));
   /* like podman's security config: a non-root user gets the capabilities only
    * in its bounding set, so it cannot use them unless it execs a file that
    * carries them. */
-  if (uid == 0)
+  if (params->uid == 0)
     {
-      json_object_set_array_member (caps, "effective", strv_to_json_array (default_capabilities));
-      json_object_set_array_member (caps, "permitted", strv_to_json_array (default_capabilities));
+      json_object_set_array_member (caps, "effective", strv_to_json_array ((const char *const *) set));
+      json_object_set_array_member (caps, "permitted", strv_to_json_array ((const char *const *) set));
     }
   else
     {
@@ -184,13 +294,13 @@ build_process (const CtrdSpecParams *params)
   json_object_set_array_member (process, "args", strv_to_json_array (params->argv));
   json_object_set_array_member (process, "env", build_env (params));
   json_object_set_string_member (process, "cwd", params->cwd != NULL ? params->cwd : "/");
-  json_object_set_object_member (process, "capabilities", build_capabilities (params->uid));
+  json_object_set_object_member (process, "capabilities", build_capabilities (params));
   json_array_add_object_element (rlimits,
                                  build_rlimit ("RLIMIT_NOFILE", RLIMIT_NOFILE, NOFILE_CEILING));
   json_array_add_object_element (rlimits,
                                  build_rlimit ("RLIMIT_NPROC", RLIMIT_NPROC, NPROC_CEILING));
   json_object_set_array_member (process, "rlimits", rlimits);
-  json_object_set_boolean_member (process, "noNewPrivileges", FALSE);
+  json_object_set_boolean_member (process, "noNewPrivileges", params->no_new_privileges);
   return process;
 }
 
@@ -310,6 +420,7 @@ build_mounts (const CtrdSpecParams *params, GError **error)
   };
   static const char *const mqueue_opts[] = { "nosuid", "noexec", "nodev", NULL };
   static const char *const sys_opts[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+  static const char *const privileged_sys_opts[] = { "nosuid", "noexec", "nodev", "rw", NULL };
   static const char *const cgroup_opts[] = {
     "rprivate", "nosuid", "noexec", "nodev", "relatime", "ro", NULL,
   };
@@ -336,7 +447,8 @@ build_mounts (const CtrdSpecParams *params, GError **error)
   defaults[2] = make_mount ("/dev/pts", "devpts", "devpts", pts_opts);
   defaults[3] = make_mount ("/dev/shm", "tmpfs", "shm", shm_opts);
   defaults[4] = make_mount ("/dev/mqueue", "mqueue", "mqueue", mqueue_opts);
-  defaults[5] = make_mount ("/sys", "sysfs", "sysfs", sys_opts);
+  defaults[5] = make_mount ("/sys", "sysfs", "sysfs",
+                            params->privileged ? privileged_sys_opts : sys_opts);
   defaults[6] = make_mount ("/sys/fs/cgroup", "cgroup", "cgroup", cgroup_opts);
 
   mounts = json_array_new ();
@@ -355,6 +467,51 @@ build_mounts (const CtrdSpecParams *params, GError **error)
   return mounts;
 }
 
+/* Devices runc makes itself in every container (and /dev/console, its terminal). */
+static const char *const runc_devices[] = {
+  "null", "zero", "full", "random", "urandom", "tty", "ptmx", "console", NULL,
+};
+
+/* With Privileged: the host's character and block devices under @dir
+ * (podman's util.GetDevices), as linux.devices entries runc creates. */
+static void
+add_host_devices (JsonArray *devices, const char *dir, guint depth)
+{
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (listing == NULL || depth > 4)
+    return;
+  while ((name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      JsonObject *device;
+      struct stat st;
+
+      if (lstat (path, &st) != 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        {
+          if (!(depth == 0 && g_strv_contains (skipped_device_dirs, name)))
+            add_host_devices (devices, path, depth + 1);
+          continue;
+        }
+      if (!S_ISCHR (st.st_mode) && !S_ISBLK (st.st_mode))
+        continue;
+      if (depth == 0 && g_strv_contains (runc_devices, name))
+        continue;
+      device = json_object_new ();
+      json_object_set_string_member (device, "path", path);
+      json_object_set_string_member (device, "type", S_ISCHR (st.st_mode) ? "c" : "b");
+      json_object_set_int_member (device, "major", major (st.st_rdev));
+      json_object_set_int_member (device, "minor", minor (st.st_rdev));
+      json_object_set_int_member (device, "fileMode", st.st_mode & 07777);
+      json_object_set_int_member (device, "uid", st.st_uid);
+      json_object_set_int_member (device, "gid", st.st_gid);
+      json_array_add_object_element (devices, device);
+    }
+}
+
 static JsonObject *
 build_linux (const CtrdSpecParams *params)
 {
@@ -366,7 +523,7 @@ build_linux (const CtrdSpecParams *params)
 
   /* runc adds its own allow-list (null, zero, full, tty, random, urandom,
    * ptmx) after this rule, as for podman. */
-  json_object_set_boolean_member (deny_all, "allow", FALSE);
+  json_object_set_boolean_member (deny_all, "allow", params->privileged);
   json_object_set_string_member (deny_all, "access", "rwm");
   json_array_add_object_element (devices, deny_all);
   json_object_set_array_member (resources, "devices", devices);
@@ -393,9 +550,17 @@ build_linux (const CtrdSpecParams *params)
     }
   json_object_set_array_member (linux_obj, "namespaces", ns_array);
 
-  /* No seccomp profile yet: a later issue adds podman's default profile.
-   * Until then the container relies on capabilities, namespaces and the
-   * masked paths alone. */
+  if (params->seccomp != NULL)
+    json_object_set_member (linux_obj, "seccomp", json_node_copy (params->seccomp));
+  /* like podman's --privileged: the host's devices, nothing masked */
+  if (params->privileged)
+    {
+      JsonArray *host_devices = json_array_new ();
+
+      add_host_devices (host_devices, "/dev", 0);
+      json_object_set_array_member (linux_obj, "devices", host_devices);
+      return linux_obj;
+    }
   json_object_set_array_member (linux_obj, "maskedPaths", strv_to_json_array (masked_paths));
   json_object_set_array_member (linux_obj, "readonlyPaths", strv_to_json_array (readonly_paths));
   return linux_obj;

@@ -49,7 +49,31 @@ typedef struct
    * container shares the host's. */
   const char *netns_path;
   gboolean host_network;
+  /* The sandbox: capabilities over podman's default set
+   * (ctrd_spec_capabilities), process.noNewPrivileges, and linux.seccomp
+   * (ctrd_seccomp_translate's output, copied; NULL = none). @privileged
+   * gives every capability, the host's devices, a writable /sys and no
+   * masked or read-only paths. */
+  const char *const *cap_add; /* normalized names (ctrd_spec_normalize_capability) or "ALL" */
+  const char *const *cap_drop;
+  gboolean privileged;
+  gboolean no_new_privileges;
+  JsonNode *seccomp;
 } CtrdSpecParams;
+
+/* @name ("sys_admin", "CAP_SYS_ADMIN", "all") as the spec has it
+ * ("CAP_SYS_ADMIN", "ALL") in @out_name (free it); INVALID_ARGUMENT for a
+ * name that is no capability. */
+gboolean ctrd_spec_normalize_capability (const char *name, char **out_name, GError **error);
+
+/* The container's capability set, sorted by name, limited to the
+ * capabilities the running kernel knows: with @privileged all of those in
+ * the daemon's own bounding set (what runc can give);
+ * else podman's default set plus @cap_add less @cap_drop, where "ALL" in
+ * @cap_drop keeps only @cap_add and "ALL" in @cap_add adds every one (like
+ * podman's MergeCapabilities). Free with g_strfreev. */
+char **ctrd_spec_capabilities (const char *const *cap_add, const char *const *cap_drop,
+                               gboolean privileged);
 
 /* The OCI spec (ociVersion 1.0.2) for @params: namespaces pid, mount, ipc, uts,
  * network (no interfaces but lo), cgroup; the default mounts (/proc, /dev,
@@ -57,8 +81,9 @@ typedef struct
  * the generated files, the container's mounts and, with @readonly_rootfs,
  * tmpfs on /run, /tmp and /var/tmp (podman's --read-only-tmpfs), ordered so
  * that a parent directory is mounted before what is mounted inside it;
- * podman's default capabilities (bounding/effective/permitted, inheritable
- * empty); noNewPrivileges false; masked and read-only paths like podman's;
+ * the capabilities of ctrd_spec_capabilities (bounding, and for uid 0
+ * effective/permitted; inheritable empty); @no_new_privileges; @seccomp;
+ * masked and read-only paths like podman's (none with @privileged);
  * RLIMIT_NOFILE and RLIMIT_NPROC set no higher than the daemon's own hard
  * limits (raising them is refused on some hosts). */
 JsonNode *ctrd_spec_generate (const CtrdSpecParams *params, GError **error);
