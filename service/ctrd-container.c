@@ -15,6 +15,8 @@
  * processes and disk work never run on the main thread. */
 #include "config.h"
 
+#include <errno.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -501,7 +503,6 @@ static void
 monitor_died (CtrdContainer *self)
 {
   MonitorCheck *check;
-  g_autoptr (GError) error = NULL;
 
   ctrd_container_unwatch_monitor (self);
   if (self->removed || !ctrd_container_is_live_state (self->run.state))
@@ -553,6 +554,20 @@ on_monitor_already_gone (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Where there is no pidfd to be had for a live conmon (valgrind 3.19 does
+ * not know pidfd_open; kernels before 5.3), it is looked at once a second. */
+static gboolean
+on_monitor_poll (gpointer user_data)
+{
+  CtrdContainer *self = user_data;
+
+  if (ctrd_runtime_pid_alive (self->run.conmon_pid))
+    return G_SOURCE_CONTINUE;
+  self->monitor_watch_id = 0;
+  monitor_died (self);
+  return G_SOURCE_REMOVE;
+}
+
 void
 ctrd_container_watch_monitor (CtrdContainer *self)
 {
@@ -565,6 +580,12 @@ ctrd_container_watch_monitor (CtrdContainer *self)
   if (fd >= 0)
     {
       watch_pidfd (self, fd);
+      return;
+    }
+  if (self->run.conmon_pid != 0 && errno != ESRCH &&
+      ctrd_runtime_pid_alive (self->run.conmon_pid))
+    {
+      self->monitor_watch_id = g_timeout_add_seconds (1, on_monitor_poll, self);
       return;
     }
   /* gone already (or never known): the same path, from the main loop */

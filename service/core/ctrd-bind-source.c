@@ -444,7 +444,7 @@ stage_one (CtrdMount *bind, const CtrdBindRules *rules, gboolean host_access,
     flags |= MS_REC;
   /* the fd, not the path: whatever the path names by now is not mounted */
   fd_path = g_strdup_printf ("/proc/self/fd/%d", fd);
-  if (mount (fd_path, target, NULL, flags, NULL) != 0)
+  if (mount (fd_path, target, "none", flags, NULL) != 0)
     return ctrd_throw_errno (error, "Cannot mount bind source %s", bind->source);
 
   g_strv_builder_addv (options, (const char **) bind->options);
