@@ -390,6 +390,14 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
       return;
     }
 
+  /* others may have created containers while polkit was asked */
+  if (!ctrd_daemon_check_exported_budget (self->daemon,
+                                          ctrd_container_config_exported_size (config), &error))
+    {
+      g_prefix_error (&error, "Container %s: ", config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_LIMIT_EXCEEDED);
+      return;
+    }
   if (!resolve_network (self, config, &error))
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
@@ -477,7 +485,9 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
       return TRUE;
     }
   config = build_container_config (self, name, image, image_ref, command, options, &error);
-  if (config == NULL)
+  if (config == NULL ||
+      !ctrd_daemon_check_exported_budget (self->daemon,
+                                          ctrd_container_config_exported_size (config), &error))
     {
       g_prefix_error (&error, "Container %s: ", name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);

@@ -95,6 +95,8 @@ static const struct
   { "daemon", "debug" },         { "hooks", "dirs" },
   { "network", "subnet_pool" },  { "network", "netavark" },
   { "network", "aardvark_dns" }, { "network", "dns_forward" },
+  { "limits", "exported_max_bytes" }, { "limits", "commit_max_bytes" },
+  { "limits", "imports_per_user" },
 };
 
 static void
@@ -117,6 +119,35 @@ warn_unknown_keys (GKeyFile *kf, const char *path)
     }
 }
 
+/* The bounds on what callers can make the daemon hold: never above what
+ * keeps the bus healthy, never zero. */
+static gboolean
+read_bounds (GKeyFile *kf, CtrdConfig *config, GError **error)
+{
+  guint64 imports_per_user = config->imports_per_user;
+
+  if (!read_uint64 (kf, "limits", "exported_max_bytes", &config->exported_max_bytes, error) ||
+      !read_uint64 (kf, "limits", "commit_max_bytes", &config->commit_max_bytes, error) ||
+      !read_uint64 (kf, "limits", "imports_per_user", &imports_per_user, error))
+    return FALSE;
+  if (config->exported_max_bytes == 0 || config->exported_max_bytes > CTRD_EXPORTED_MAX_BYTES)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "[limits] exported_max_bytes must be between 1 and %" G_GUINT64_FORMAT
+                   " (the bus's message limit is 32 MiB)",
+                   CTRD_EXPORTED_MAX_BYTES);
+      return FALSE;
+    }
+  if (imports_per_user == 0 || imports_per_user > 1024)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "[limits] imports_per_user must be between 1 and 1024");
+      return FALSE;
+    }
+  config->imports_per_user = imports_per_user;
+  return TRUE;
+}
+
 CtrdConfig *
 ctrd_config_load (const char *path, GError **error)
 {
@@ -131,6 +162,9 @@ ctrd_config_load (const char *path, GError **error)
   config->import_max_entries = 1000000;
   config->network_subnet_pool = g_strdup (CTRD_NETWORK_DEFAULT_POOL);
   config->dns_forward = TRUE;
+  config->exported_max_bytes = CTRD_EXPORTED_MAX_BYTES;
+  config->commit_max_bytes = G_GUINT64_CONSTANT (16) << 30;
+  config->imports_per_user = 4;
 
   if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local_error))
     {
@@ -153,6 +187,12 @@ ctrd_config_load (const char *path, GError **error)
       !read_string (kf, "network", "netavark", &config->netavark, error) ||
       !read_string (kf, "network", "aardvark_dns", &config->aardvark_dns, error) ||
       !read_boolean (kf, "network", "dns_forward", &config->dns_forward, error))
+    {
+      g_prefix_error (error, "Config file %s: ", file);
+      return NULL;
+    }
+
+  if (!read_bounds (kf, config, error))
     {
       g_prefix_error (error, "Config file %s: ", file);
       return NULL;

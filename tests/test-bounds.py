@@ -1,0 +1,217 @@
+#!/usr/bin/python3
+# test-bounds.py: what a caller can make the daemon hold is bounded, and a
+# reply that cannot be sent does not take the daemon down. On the private
+# bus of tests/private-bus.sh (the script puts itself under it):
+#   - a container's properties take at most 64 KiB: a 1 MB command (under
+#     the argv limit) gets LimitExceeded naming the limit, and nothing is
+#     created, forty times over; one that fits takes no more on the bus than
+#     the limit says;
+#   - all containers together stay under the configured exported_max_bytes
+#     (here small), so that 10,000 ordinary ones fit in a GetManagedObjects
+#     reply (the arithmetic is checked on a real container's size);
+#   - a reply over the message limit (lowered for the test through
+#     CTRD_TEST_MAX_MESSAGE_SIZE) is answered with LimitExceeded and the
+#     daemon carries on, and so it does when callers leave before their
+#     answers.
+# Needs root. Prints TAP.
+import os
+import subprocess
+import sys
+
+# No __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctrdtest as T  # noqa: E402
+from ctrdtest import GLib  # noqa: E402
+
+T.enter_private_bus(__file__)
+
+KiB = 1024
+MiB = 1024 * KiB
+PROPERTY_BUDGET = 64 * KiB
+BUS_MESSAGE_LIMIT = 32 * MiB
+# Three containers of a 60 KB command fit in this, a fourth does not.
+EXPORTED_MAX = 200000
+# A reply of those three containers is over this; one container is not.
+TEST_MESSAGE_MAX = 150000
+CONFIG = "[limits]\nexported_max_bytes=%d\n" % EXPORTED_MAX
+
+
+def V(sig, *values):
+    return GLib.Variant("(" + sig + ")", values)
+
+
+def create(bus, name, command, options=None):
+    return T.call(bus, T.ROOT, T.MANAGER, "CreateContainer",
+                  V("ssasa{sv}", name, "busybox", list(command), options or {}))
+
+
+def get_all_bytes(bus, path):
+    """The serialized size of a container's GetAll reply body."""
+    ret = bus.call_sync(T.NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+                        GLib.Variant("(s)", (T.CONTAINER,)), None, 0, T.TIMEOUT * 1000, None)
+    return ret.get_size()
+
+
+def stored_containers(daemon):
+    """The database and the container directories, as comparable text."""
+    return (T.dump_db(os.path.join(daemon.storage, "state.db")),
+            sorted(os.listdir(os.path.join(daemon.storage, "containers"))))
+
+
+def leave_after_sending(method_calls):
+    """A client that sends each (path, iface, method, params text) and exits
+    without reading any answer."""
+    program = r'''
+import os, sys
+import gi
+gi.require_version("Gio", "2.0")
+from gi.repository import Gio, GLib
+bus = Gio.DBusConnection.new_for_address_sync(
+    os.environ["DBUS_SYSTEM_BUS_ADDRESS"],
+    Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+    None, None)
+for line in sys.argv[1:]:
+    path, iface, method, sig, args = line.split("|")
+    params = GLib.Variant.parse(GLib.VariantType.new(sig), args, None, None) if sig else None
+    bus.call("org.example.Containers1", path, iface, method, params, None, 0, -1, None, None, None)
+bus.flush_sync(None)
+os._exit(0)
+'''
+    args = ["|".join(call) for call in method_calls]
+    return subprocess.run([sys.executable, "-c", program] + args, timeout=T.TIMEOUT).returncode
+
+
+def main():
+    tap = T.Tap()
+    os.environ["CTRD_TEST_MAX_MESSAGE_SIZE"] = str(TEST_MESSAGE_MAX)
+    daemon = T.Daemon(tap, CONFIG)
+    T.run_test(tap, daemon, lambda: run_tests(tap, daemon))
+
+
+def run_tests(tap, daemon):
+    daemon.start()
+    bus = T.system_bus()
+    tar = os.path.join(daemon.tmp, "busybox.tar")
+    T.make_busybox_tar(tar)
+    r = T.call(bus, T.ROOT, T.MANAGER, "ImportImageFromPath", V("ssa{sv}", tar, "busybox", {}))
+    if not tap.ok(r.error is None, "busybox is imported", r):
+        tap.bail("no image to work with")
+
+    property_budget(tap, daemon, bus)
+    total_budget(tap, daemon, bus)
+    oversized_reply(tap, daemon, bus)
+    callers_leave(tap, daemon, bus)
+    bus.close_sync(None)
+
+
+def property_budget(tap, daemon, bus):
+    # ~1 MB in 16 arguments: under the argv limit (1 MiB, 4096 elements).
+    big_command = ["echo"] + ["x" * (62 * KiB)] * 16
+    before = T.snapshot(daemon, bus)
+    r = create(bus, "big", big_command)
+    tap.ok(r.error == T.LIMIT_EXCEEDED and str(PROPERTY_BUDGET) in (r.message or ""),
+           "a 1 MB command gets LimitExceeded naming the %d-byte limit" % PROPERTY_BUDGET, r)
+    answers = [create(bus, "big-%d" % i, big_command) for i in range(40)]
+    refused = [a for a in answers if a.error == T.LIMIT_EXCEEDED]
+    tap.ok(len(refused) == 40, "40 more such containers are refused (%d were)" % len(refused),
+           [a for a in answers if a.error != T.LIMIT_EXCEEDED][:3])
+    tap.ok(daemon.alive(bus), "containersd is still on the bus")
+    diff = T.snapshot_diff(before, T.snapshot(daemon, bus))
+    tap.ok(diff == "", "nothing was created (database, directories, objects)", diff)
+
+    big_labels = {"label-%03d" % i: "v" * 300 for i in range(250)}
+    r = create(bus, "big-labels", ["true"], {"Labels": GLib.Variant("a{ss}", big_labels)})
+    tap.ok(r.error == T.LIMIT_EXCEEDED, "labels over the budget get LimitExceeded too", r)
+
+    r = create(bus, "fits", ["echo", "y" * (60 * KiB)])
+    if tap.ok(r.error is None, "a 60 KB command fits", r):
+        size = get_all_bytes(bus, r.value[0])
+        tap.ok(size <= PROPERTY_BUDGET,
+               "its properties take %d bytes on the bus, within the limit" % size)
+        T.call(bus, r.value[0], T.CONTAINER, "Remove", V("bb", False, False))
+
+    r = create(bus, "ordinary", ["sleep", "1000"],
+               {"Labels": GLib.Variant("a{ss}", {"app": "web", "tier": "front"})})
+    if tap.ok(r.error is None, "an ordinary container is created", r):
+        objects = bus.call_sync(T.NAME, T.ROOT, "org.freedesktop.DBus.ObjectManager",
+                                "GetManagedObjects", None, None, 0, T.TIMEOUT * 1000, None)
+        interfaces = objects.get_child_value(0).lookup_value(r.value[0], None)
+        # its dictionary entry: padding, the path, the interfaces
+        size = 8 + 4 + len(r.value[0]) + 1 + interfaces.get_size()
+        tap.ok(10000 * size < BUS_MESSAGE_LIMIT // 2,
+               "10,000 like it take %d bytes in GetManagedObjects, under half the bus's "
+               "message limit" % (10000 * size))
+        T.call(bus, r.value[0], T.CONTAINER, "Remove", V("bb", False, False))
+
+
+def total_budget(tap, daemon, bus):
+    command = ["echo", "z" * (60 * KiB)]
+    made = []
+    for i in range(3):
+        r = create(bus, "share-%d" % i, command)
+        if r.error is None:
+            made.append(r.value[0])
+    tap.ok(len(made) == 3, "three 60 KB containers fit under exported_max_bytes=%d"
+           % EXPORTED_MAX)
+    # (GetManagedObjects is over the test's message limit now: no snapshot)
+    before = stored_containers(daemon)
+    r = create(bus, "share-3", command)
+    tap.ok(r.error == T.LIMIT_EXCEEDED and str(EXPORTED_MAX) in (r.message or ""),
+           "a fourth gets LimitExceeded naming the limit for all containers", r)
+    lookup = T.call(bus, T.ROOT, T.MANAGER, "GetContainer", V("s", "share-3"))
+    tap.ok(stored_containers(daemon) == before and lookup.error == T.NOT_FOUND,
+           "and nothing was created (database, directories, objects)", lookup)
+    r = create(bus, "small", ["true"])
+    tap.ok(r.error is None, "a small one still fits", r)
+    if r.error is None:
+        T.call(bus, r.value[0], T.CONTAINER, "Remove", V("bb", False, False))
+    if made:
+        T.call(bus, made.pop(), T.CONTAINER, "Remove", V("bb", False, False))
+    r = create(bus, "share-3", command)
+    tap.ok(r.error is None, "after a removal there is room again", r)
+    if r.error is None:
+        made.append(r.value[0])
+    daemon.shared = made
+
+
+def oversized_reply(tap, daemon, bus):
+    # The three 60 KB containers make GetManagedObjects larger than the
+    # (lowered) message limit.
+    r = T.call(bus, T.ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
+    tap.ok(r.error == T.LIMIT_EXCEEDED, "a GetManagedObjects reply over the message limit is "
+           "answered with LimitExceeded", r)
+    tap.ok(daemon.alive(bus), "containersd is still on the bus")
+    r = T.call(bus, T.ROOT, T.MANAGER, "GetContainer", V("s", "share-0"))
+    tap.ok(r.error is None, "and answers the next call", r)
+    sizes = [get_all_bytes(bus, path) for path in daemon.shared]
+    tap.ok(len(sizes) == 3 and all(s < TEST_MESSAGE_MAX for s in sizes),
+           "each container's GetAll still fits (%s bytes)" % sizes)
+    for path in daemon.shared:
+        T.call(bus, path, T.CONTAINER, "Remove", V("bb", False, False))
+    r = T.call(bus, T.ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
+    tap.ok(r.error is None, "once they are gone GetManagedObjects answers again", r)
+
+
+def callers_leave(tap, daemon, bus):
+    r = create(bus, "waited", ["sleep", "1000"])
+    if not tap.ok(r.error is None, "a container to wait on", r):
+        return
+    path = r.value[0]
+    r = T.call(bus, path, T.CONTAINER, "Start")
+    tap.ok(r.error is None, "it starts", r)
+    status = leave_after_sending(
+        [(path, T.CONTAINER, "Wait", "", "")] * 5 +
+        [(T.ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", "", "")] * 20 +
+        [(path, "org.freedesktop.DBus.Properties", "GetAll", "(s)", "('%s',)" % T.CONTAINER)] * 20)
+    tap.ok(status == 0, "a client sent 45 calls and left without reading the answers")
+    r = T.call(bus, path, T.CONTAINER, "Kill", V("s", "SIGKILL"))
+    tap.ok(r.error is None, "the container is killed, which answers the gone waiters", r)
+    r = T.call(bus, path, T.CONTAINER, "Wait", timeout=T.TIMEOUT)
+    tap.ok(r.error is None, "a Wait of a caller that stays is answered", r)
+    tap.ok(daemon.alive(bus), "containersd is still on the bus")
+    r = T.call(bus, path, T.CONTAINER, "Remove", V("bb", True, False))
+    tap.ok(r.error is None, "and removes the container", r)
+
+
+main()
