@@ -9,12 +9,18 @@
 #   - all containers together stay under the configured exported_max_bytes
 #     (here small), so that 10,000 ordinary ones fit in a GetManagedObjects
 #     reply (the arithmetic is checked on a real container's size);
+#   - one unprivileged user keeping 4x120 guarded calls in flight (each
+#     denied, or refused with LimitExceeded past its queue) does not make
+#     another user's allowed calls fail, and its denials are logged in a
+#     few rate-limited lines;
 #   - a reply over the message limit (lowered for the test through
 #     CTRD_TEST_MAX_MESSAGE_SIZE) is answered with LimitExceeded and the
 #     daemon carries on, and so it does when callers leave before their
 #     answers.
 # Needs root. Prints TAP.
+import json
 import os
+import secrets
 import subprocess
 import sys
 
@@ -82,6 +88,106 @@ os._exit(0)
     return subprocess.run([sys.executable, "-c", program] + args, timeout=T.TIMEOUT).returncode
 
 
+RULES_DIR = "/etc/polkit-1/rules.d"
+POLICY_DIR = "/usr/share/polkit-1/actions"
+
+# A user's client: @connections bus connections, each with @calls_per calls
+# of METHOD on PATH in flight at once; prints "sent", then one JSON line with
+# the count of each answer (reply or error name).
+FLOODER = r'''
+import collections, json, os, sys
+import gi
+gi.require_version("Gio", "2.0")
+from gi.repository import Gio, GLib
+path, iface, method, connections, calls_per = sys.argv[1:6]
+loop = GLib.MainLoop()
+counts = collections.Counter()
+left = [int(connections) * int(calls_per)]
+def done(bus, result, _):
+    try:
+        bus.call_finish(result)
+        counts["reply"] += 1
+    except GLib.Error as e:
+        counts[Gio.DBusError.get_remote_error(e) or "local"] += 1
+    left[0] -= 1
+    if left[0] == 0:
+        loop.quit()
+buses = []
+for _ in range(int(connections)):
+    bus = Gio.DBusConnection.new_for_address_sync(
+        os.environ["DBUS_SYSTEM_BUS_ADDRESS"],
+        Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+        None, None)
+    buses.append(bus)
+    for _ in range(int(calls_per)):
+        bus.call("org.example.Containers1", path, iface, method, None, None, 0, 300000, None,
+                 done, None)
+print("sent", flush=True)
+loop.run()
+print(json.dumps(counts), flush=True)
+'''
+
+RULES = """// Written by containersd's tests/test-bounds.py; removed when it ends.
+polkit.addRule(function(action, subject) {
+    if (action.id.indexOf("org.example.containers1.") != 0 || !subject.isInGroup("%s"))
+        return polkit.Result.NOT_HANDLED;
+    return polkit.Result.YES;
+});
+"""
+
+
+class Users:
+    """An allowed user (in a group the rules grant every action) and a
+    denied one, under random names; removed whatever happens."""
+
+    def __init__(self):
+        tag = secrets.token_hex(3)
+        self.group = "ctrdb-" + tag
+        self.allowed = "ctrdb-ok-" + tag
+        self.denied = "ctrdb-no-" + tag
+        self.rules = os.path.join(RULES_DIR, "50-ctrdbounds-%s.rules" % tag)
+        self.policy = None
+        self.made = []
+
+    def make(self):
+        if T.run(["groupadd", "--system", self.group]).returncode != 0:
+            raise RuntimeError("groupadd failed")
+        self.made.append(("groupdel", self.group))
+        for user, extra in ((self.allowed, ["-G", self.group]), (self.denied, [])):
+            r = T.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                       "--shell", "/usr/sbin/nologin"] + extra + [user])
+            if r.returncode != 0:
+                raise RuntimeError("useradd: " + r.stdout)
+            self.made.insert(0, ("userdel", user))
+        if not os.path.exists(os.path.join(POLICY_DIR, "org.example.containers1.policy")):
+            os.makedirs(POLICY_DIR, exist_ok=True)
+            self.policy = os.path.join(POLICY_DIR, "org.example.containers1.ctrdbounds-%s.policy"
+                                       % self.group)
+            with open(os.path.join(T.SRCDIR, "polkit", "org.example.containers1.policy")) as f:
+                text = f.read()
+            with open(self.policy, "w") as f:
+                f.write(text)
+        os.makedirs(RULES_DIR, exist_ok=True)
+        with open(self.rules, "w") as f:
+            f.write(RULES % self.group)
+
+    def remove(self):
+        for path in (self.rules, self.policy):
+            if path and os.path.exists(path):
+                os.unlink(path)
+        for command, name in self.made:
+            T.run([command, name])
+
+    def popen(self, user, args, **kwargs):
+        return subprocess.Popen(["setpriv", "--reuid=" + user, "--regid=" + user,
+                                 "--init-groups", "--"] + args, cwd="/", **kwargs)
+
+    def pkcheck_ok(self, user):
+        return self.popen(user, ["sh", "-c", "exec pkcheck --action-id "
+                                 "org.example.containers1.container.exec --process $$"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).wait() == 0
+
+
 def main():
     tap = T.Tap()
     os.environ["CTRD_TEST_MAX_MESSAGE_SIZE"] = str(TEST_MESSAGE_MAX)
@@ -102,6 +208,12 @@ def run_tests(tap, daemon):
     total_budget(tap, daemon, bus)
     oversized_reply(tap, daemon, bus)
     callers_leave(tap, daemon, bus)
+    users = Users()
+    try:
+        users.make()
+        authorization_flood(tap, daemon, bus, users)
+    finally:
+        users.remove()
     bus.close_sync(None)
 
 
@@ -212,6 +324,47 @@ def callers_leave(tap, daemon, bus):
     tap.ok(daemon.alive(bus), "containersd is still on the bus")
     r = T.call(bus, path, T.CONTAINER, "Remove", V("bb", True, False))
     tap.ok(r.error is None, "and removes the container", r)
+
+
+def authorization_flood(tap, daemon, bus, users):
+    r = create(bus, "guarded", ["true"])
+    if not tap.ok(r.error is None, "a container to call guarded methods on", r):
+        return
+    path = r.value[0]
+    ready = T.wait_until(lambda: users.pkcheck_ok(users.allowed), timeout=60, interval=0.2)
+    tap.ok(ready, "polkitd applies the test's rules (pkcheck as the allowed user)")
+    with open(daemon.log_path, "rb") as f:
+        log_start = len(f.read())
+
+    flooder = users.popen(users.denied, ["/usr/bin/python3", "-c", FLOODER, path, T.CONTAINER,
+                                         "Inspect", "4", "120"],
+                          stdout=subprocess.PIPE, universal_newlines=True)
+    tap.ok(flooder.stdout.readline().strip() == "sent",
+           "the denied user has 4x120 guarded calls in flight")
+    # The allowed user's calls, one after the other, while the flood waits.
+    answers = []
+    for _ in range(10):
+        allowed = users.popen(users.allowed, ["/usr/bin/python3", "-c", FLOODER, path,
+                                              T.CONTAINER, "Inspect", "1", "3"],
+                              stdout=subprocess.PIPE, universal_newlines=True)
+        allowed.stdout.readline()
+        answers.append(json.loads(allowed.stdout.readline() or "{}"))
+        allowed.wait()
+    replies = sum(a.get("reply", 0) for a in answers)
+    tap.ok(replies == 30, "all 30 of the allowed user's calls succeed during the flood (%d did)"
+           % replies, answers)
+    flood = json.loads(flooder.stdout.readline() or "{}")
+    flooder.wait()
+    tap.ok(sum(flood.values()) == 480 and flood.get("reply", 0) == 0 and
+           set(flood) <= {T.NOT_AUTHORIZED, T.LIMIT_EXCEEDED},
+           "each of the flood's 480 calls is denied or refused with LimitExceeded", flood)
+    tap.ok(flood.get(T.LIMIT_EXCEEDED, 0) > 0, "the calls past the user's queue get "
+           "LimitExceeded (%d)" % flood.get(T.LIMIT_EXCEEDED, 0))
+    with open(daemon.log_path, "rb") as f:
+        denials = f.read()[log_start:].count(b"Denied ")
+    tap.ok(1 <= denials <= 5, "the denials are logged in %d rate-limited lines" % denials)
+    tap.ok(daemon.alive(bus), "containersd is still on the bus")
+    T.call(bus, path, T.CONTAINER, "Remove", V("bb", False, False))
 
 
 main()
