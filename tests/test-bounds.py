@@ -13,6 +13,8 @@
 #     denied, or refused with LimitExceeded past its queue) does not make
 #     another user's allowed calls fail, and its denials are logged in a
 #     few rate-limited lines;
+#   - a small `tar -S` of a sparse file larger than the import cap is
+#     refused by its apparent size;
 #   - a reply over the message limit (lowered for the test through
 #     CTRD_TEST_MAX_MESSAGE_SIZE) is answered with LimitExceeded and the
 #     daemon carries on, and so it does when callers leave before their
@@ -40,7 +42,8 @@ BUS_MESSAGE_LIMIT = 32 * MiB
 EXPORTED_MAX = 200000
 # A reply of those three containers is over this; one container is not.
 TEST_MESSAGE_MAX = 150000
-CONFIG = "[limits]\nexported_max_bytes=%d\n" % EXPORTED_MAX
+IMPORT_MAX = 64 * MiB
+CONFIG = "[limits]\nexported_max_bytes=%d\nimport_max_bytes=%d\n" % (EXPORTED_MAX, IMPORT_MAX)
 
 
 def V(sig, *values):
@@ -204,6 +207,7 @@ def run_tests(tap, daemon):
     if not tap.ok(r.error is None, "busybox is imported", r):
         tap.bail("no image to work with")
 
+    sparse_import(tap, daemon, bus)
     property_budget(tap, daemon, bus)
     total_budget(tap, daemon, bus)
     oversized_reply(tap, daemon, bus)
@@ -215,6 +219,26 @@ def run_tests(tap, daemon):
     finally:
         users.remove()
     bus.close_sync(None)
+
+
+def sparse_import(tap, daemon, bus):
+    work = os.path.join(daemon.tmp, "sparse")
+    os.mkdir(work)
+    with open(os.path.join(work, "holes"), "wb") as f:
+        f.truncate(4 * IMPORT_MAX)
+        f.seek(2 * IMPORT_MAX)
+        f.write(b"data")
+    tar = os.path.join(daemon.tmp, "sparse.tar")
+    r = T.run(["tar", "-S", "-C", work, "-cf", tar, "holes"])
+    size = os.path.getsize(tar)
+    tap.ok(r.returncode == 0 and size < IMPORT_MAX // 16,
+           "a %d-byte sparse tar of a %d-byte file" % (size, 4 * IMPORT_MAX), r.stdout)
+    before = T.snapshot(daemon, bus)
+    r = T.call(bus, T.ROOT, T.MANAGER, "ImportImageFromPath", V("ssa{sv}", tar, "sparse", {}))
+    tap.ok(r.error == T.LIMIT_EXCEEDED and str(IMPORT_MAX) in (r.message or ""),
+           "its import is refused by the file's apparent size (LimitExceeded)", r)
+    diff = T.snapshot_diff(before, T.snapshot(daemon, bus))
+    tap.ok(diff == "", "and nothing is left of it", diff)
 
 
 def property_budget(tap, daemon, bus):
