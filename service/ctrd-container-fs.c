@@ -365,6 +365,7 @@ commit_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   options.env = (const char *const *) data->env;
   options.labels = data->labels;
   options.exclude_paths = (const char *const *) data->exclude;
+  options.max_bytes = ctrd_daemon_get_config (self->daemon)->commit_max_bytes;
   data->result =
       ctrd_storage_commit_container (ctrd_daemon_get_storage (self->daemon), data->base_commit,
                                      data->upper, &options, cancellable, &error);
