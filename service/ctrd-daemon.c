@@ -42,6 +42,15 @@ struct _CtrdDaemon
   guint send_filter_id;
 };
 
+/* Transfers at once; more wait their turn. */
+#define TRANSFER_THREADS 8
+
+typedef struct
+{
+  GTask *task;
+  GTaskThreadFunc func;
+} TransferJob;
+
 G_DEFINE_TYPE (CtrdDaemon, ctrd_daemon, G_TYPE_OBJECT)
 
 static void
@@ -80,6 +89,32 @@ ctrd_daemon_init (CtrdDaemon *self)
   self->images = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->networks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->exported_sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+static void
+run_transfer_job (gpointer job_data, gpointer user_data)
+{
+  TransferJob *job = job_data;
+  g_autoptr (GTask) task = job->task;
+
+  job->func (task, g_task_get_source_object (task), g_task_get_task_data (task),
+             g_task_get_cancellable (task));
+  g_free (job);
+}
+
+void
+ctrd_daemon_run_transfer (CtrdDaemon *self, GTask *task, GTaskThreadFunc func)
+{
+  /* Like GTask's own pool, it lives as long as the process: a transfer
+   * stalled on a caller's pipe must not hold up the exit. */
+  static GThreadPool *transfers;
+  TransferJob *job = g_new0 (TransferJob, 1);
+
+  if (transfers == NULL)
+    transfers = g_thread_pool_new (run_transfer_job, NULL, TRANSFER_THREADS, FALSE, NULL);
+  job->task = task;
+  job->func = func;
+  g_thread_pool_push (transfers, job, NULL);
 }
 
 /* The exported size is counted once, when the container appears: later

@@ -673,7 +673,7 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
   task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_import_done, NULL);
   g_task_set_source_tag (task, run_import);
   g_task_set_task_data (task, data, (GDestroyNotify) import_data_free);
-  g_task_run_in_thread (task, import_thread);
+  ctrd_daemon_run_transfer (self->daemon, g_steal_pointer (&task), import_thread);
 }
 
 typedef struct

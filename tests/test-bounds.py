@@ -15,6 +15,9 @@
 #     few rate-limited lines;
 #   - a small `tar -S` of a sparse file larger than the import cap is
 #     refused by its apparent size;
+#   - 200 imports stalled on FIFOs that never send data do not delay
+#     root's Start and GetSizes (asserted by order: the imports cannot end
+#     before the FIFOs are closed);
 #   - a reply over the message limit (lowered for the test through
 #     CTRD_TEST_MAX_MESSAGE_SIZE) is answered with LimitExceeded and the
 #     daemon carries on, and so it does when callers leave before their
@@ -30,7 +33,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctrdtest as T  # noqa: E402
-from ctrdtest import GLib  # noqa: E402
+from ctrdtest import GLib, Gio  # noqa: E402
 
 T.enter_private_bus(__file__)
 
@@ -212,6 +215,7 @@ def run_tests(tap, daemon):
     total_budget(tap, daemon, bus)
     oversized_reply(tap, daemon, bus)
     callers_leave(tap, daemon, bus)
+    stalled_imports(tap, daemon, bus)
     users = Users()
     try:
         users.make()
@@ -389,6 +393,61 @@ def authorization_flood(tap, daemon, bus, users):
     tap.ok(1 <= denials <= 5, "the denials are logged in %d rate-limited lines" % denials)
     tap.ok(daemon.alive(bus), "containersd is still on the bus")
     T.call(bus, path, T.CONTAINER, "Remove", V("bb", False, False))
+
+
+def stalled_imports(tap, daemon, bus):
+    r = create(bus, "starter", ["sleep", "1000"])
+    if not tap.ok(r.error is None, "a container to start beside stalled imports", r):
+        return
+    path = r.value[0]
+    fifo_dir = os.path.join(daemon.tmp, "fifos")
+    os.mkdir(fifo_dir)
+    loop = GLib.MainLoop()
+    answers = []
+    writers = []
+    clients = [T.system_bus() for _ in range(2)]
+
+    def done(conn, result, _):
+        try:
+            conn.call_with_unix_fd_list_finish(result)
+            answers.append("reply")
+        except GLib.Error as e:
+            answers.append(Gio.DBusError.get_remote_error(e) or "local")
+        if len(answers) == 200:
+            loop.quit()
+
+    for i in range(200):
+        fifo = os.path.join(fifo_dir, "f%d" % i)
+        os.mkfifo(fifo)
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        writers.append(os.open(fifo, os.O_WRONLY))
+        fds = Gio.UnixFDList.new()
+        fds.append(reader)
+        os.close(reader)
+        clients[i % 2].call_with_unix_fd_list(
+            T.NAME, T.ROOT, T.MANAGER, "ImportImage",
+            GLib.Variant("(hsa{sv})", (0, "stalled-%d" % i, {})), None, 0, 600000, fds, None,
+            done, None)
+    for conn in clients:
+        conn.flush_sync(None)
+    jobs = lambda: sum(1 for p in T.managed_objects(bus) if "/jobs/" in p)
+    tap.ok(T.wait_until(lambda: jobs() >= 200, timeout=T.TIMEOUT),
+           "200 imports from silent FIFOs are under way (%d jobs)" % jobs())
+    r = T.call(bus, path, T.CONTAINER, "Start")
+    tap.ok(r.error is None, "root's Start is answered while they stall", r)
+    r = T.call(bus, path, T.CONTAINER, "GetSizes")
+    tap.ok(r.error is None, "and so is GetSizes", r)
+    tap.ok(answers == [] and jobs() >= 200, "before any of the imports ended")
+    for fd in writers:
+        os.close(fd)
+    GLib.timeout_add_seconds(T.TIMEOUT, loop.quit)
+    loop.run()
+    tap.ok(len(answers) == 200 and "reply" not in answers,
+           "once the FIFOs close, each import is answered (with an error: no data)",
+           sorted(set(answers)))
+    for conn in clients:
+        conn.close_sync(None)
+    T.call(bus, path, T.CONTAINER, "Remove", V("bb", True, False))
 
 
 main()

@@ -96,7 +96,6 @@ static const struct
   { "network", "subnet_pool" },  { "network", "netavark" },
   { "network", "aardvark_dns" }, { "network", "dns_forward" },
   { "limits", "exported_max_bytes" }, { "limits", "commit_max_bytes" },
-  { "limits", "imports_per_user" },
 };
 
 static void
@@ -124,11 +123,8 @@ warn_unknown_keys (GKeyFile *kf, const char *path)
 static gboolean
 read_bounds (GKeyFile *kf, CtrdConfig *config, GError **error)
 {
-  guint64 imports_per_user = config->imports_per_user;
-
   if (!read_uint64 (kf, "limits", "exported_max_bytes", &config->exported_max_bytes, error) ||
-      !read_uint64 (kf, "limits", "commit_max_bytes", &config->commit_max_bytes, error) ||
-      !read_uint64 (kf, "limits", "imports_per_user", &imports_per_user, error))
+      !read_uint64 (kf, "limits", "commit_max_bytes", &config->commit_max_bytes, error))
     return FALSE;
   if (config->exported_max_bytes == 0 || config->exported_max_bytes > CTRD_EXPORTED_MAX_BYTES)
     {
@@ -138,13 +134,6 @@ read_bounds (GKeyFile *kf, CtrdConfig *config, GError **error)
                    CTRD_EXPORTED_MAX_BYTES);
       return FALSE;
     }
-  if (imports_per_user == 0 || imports_per_user > 1024)
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "[limits] imports_per_user must be between 1 and 1024");
-      return FALSE;
-    }
-  config->imports_per_user = imports_per_user;
   return TRUE;
 }
 
@@ -164,7 +153,6 @@ ctrd_config_load (const char *path, GError **error)
   config->dns_forward = TRUE;
   config->exported_max_bytes = CTRD_EXPORTED_MAX_BYTES;
   config->commit_max_bytes = G_GUINT64_CONSTANT (16) << 30;
-  config->imports_per_user = 4;
 
   if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local_error))
     {

@@ -30,8 +30,6 @@ typedef struct
                                * together (ctrd_container_config_exported_size), at
                                * most and by default CTRD_EXPORTED_MAX_BYTES */
   guint64 commit_max_bytes;   /* commit_max_bytes: a Commit's new files, default 16 GiB */
-  guint imports_per_user;     /* imports_per_user: imports and exports one non-root
-                               * uid may run at once, default 4 */
 } CtrdConfig;
 
 /* All containers' properties together stay well under the system bus's
