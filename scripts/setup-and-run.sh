@@ -159,6 +159,7 @@ start_daemon () {
   stop_old_daemon
   say "Starting $daemon (log: $logfile)"
   mkdir -p "$(dirname "$logfile")"
+  rotate_log
   # setsid: the daemon must not die with this shell or its terminal.
   setsid nohup "$daemon" </dev/null >>"$logfile" 2>&1 &
   local pid=$!
@@ -173,6 +174,24 @@ start_daemon () {
     [ "$tries" -gt 0 ] || die "containersd did not take the name $bus_name in 30 s; see $logfile"
     sleep 0.5
   done
+}
+
+# The log names callers and containers: root's alone (0600). It is rotated
+# at each start once over $log_max_bytes (one old copy kept, also 0600);
+# the daemon itself logs at most a line per denied caller per 10 s.
+log_max_bytes=$((16 * 1024 * 1024))
+rotate_log () {
+  local size
+  if [ -f "$logfile" ]; then
+    size=$(stat -c %s "$logfile")
+    if [ "$size" -gt "$log_max_bytes" ]; then
+      mv -f "$logfile" "$logfile.1"
+      chmod 0600 "$logfile.1"
+    fi
+  fi
+  (umask 077 && touch "$logfile")
+  chown root:root "$logfile"
+  chmod 0600 "$logfile"
 }
 
 stop_old_daemon_outside_systemd () {

@@ -268,7 +268,7 @@ export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   data->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation);
   task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_export_done, NULL);
   g_task_set_task_data (task, data, export_data_free);
-  g_task_run_in_thread (task, export_thread);
+  ctrd_daemon_run_transfer (self->daemon, g_steal_pointer (&task), export_thread);
 }
 
 static gboolean
@@ -364,6 +364,7 @@ commit_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   options.env = (const char *const *) data->env;
   options.labels = data->labels;
   options.exclude_paths = (const char *const *) data->exclude;
+  options.max_bytes = ctrd_daemon_get_config (self->daemon)->commit_max_bytes;
   data->result =
       ctrd_storage_commit_container (ctrd_daemon_get_storage (self->daemon), data->base_commit,
                                      data->upper, &options, cancellable, &error);

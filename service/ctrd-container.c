@@ -127,6 +127,12 @@ ctrd_container_get_object_path (CtrdContainer *self)
   return self->object_path;
 }
 
+gsize
+ctrd_container_get_exported_size (CtrdContainer *self)
+{
+  return ctrd_container_config_exported_size (self->config);
+}
+
 CtrdState
 ctrd_container_get_state (CtrdContainer *self)
 {

@@ -25,6 +25,10 @@ guint32 ctrd_container_get_owner (CtrdContainer *container);
 /* The image before the last Rebase ("" if none): kept while the container may roll back. */
 const char *ctrd_container_get_previous_image_id (CtrdContainer *container);
 
+/* ctrd_container_config_exported_size of its configuration: an upper bound
+ * of the bytes it takes on the bus. */
+gsize ctrd_container_get_exported_size (CtrdContainer *container);
+
 /* The ID of the bridge network it is on; "" for none and host. */
 const char *ctrd_container_get_network_id (CtrdContainer *container);
 

@@ -37,7 +37,19 @@ struct _CtrdDaemon
   GHashTable *networks;   /* id -> CtrdNetwork (owned) */
   GHashTable *held_addresses; /* container id -> address, while loading */
   guint name_owner_changed_id;
+  GHashTable *exported_sizes; /* container id (owned) -> its exported size, as counted */
+  guint64 exported_bytes;     /* their sum */
+  guint send_filter_id;
 };
+
+/* Transfers at once; more wait their turn. */
+#define TRANSFER_THREADS 8
+
+typedef struct
+{
+  GTask *task;
+  GTaskThreadFunc func;
+} TransferJob;
 
 G_DEFINE_TYPE (CtrdDaemon, ctrd_daemon, G_TYPE_OBJECT)
 
@@ -48,6 +60,9 @@ ctrd_daemon_finalize (GObject *object)
 
   if (self->connection != NULL && self->name_owner_changed_id != 0)
     g_dbus_connection_signal_unsubscribe (self->connection, self->name_owner_changed_id);
+  if (self->connection != NULL && self->send_filter_id != 0)
+    g_dbus_connection_remove_filter (self->connection, self->send_filter_id);
+  g_clear_pointer (&self->exported_sizes, g_hash_table_unref);
   g_clear_pointer (&self->containers, g_hash_table_unref);
   g_clear_pointer (&self->images, g_hash_table_unref);
   g_clear_pointer (&self->networks, g_hash_table_unref);
@@ -73,6 +88,71 @@ ctrd_daemon_init (CtrdDaemon *self)
   self->containers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->images = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->networks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->exported_sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+static void
+run_transfer_job (gpointer job_data, gpointer user_data)
+{
+  TransferJob *job = job_data;
+  g_autoptr (GTask) task = job->task;
+
+  job->func (task, g_task_get_source_object (task), g_task_get_task_data (task),
+             g_task_get_cancellable (task));
+  g_free (job);
+}
+
+void
+ctrd_daemon_run_transfer (CtrdDaemon *self, GTask *task, GTaskThreadFunc func)
+{
+  /* Like GTask's own pool, it lives as long as the process: a transfer
+   * stalled on a caller's pipe must not hold up the exit. */
+  static GThreadPool *transfers;
+  TransferJob *job = g_new0 (TransferJob, 1);
+
+  if (transfers == NULL)
+    transfers = g_thread_pool_new (run_transfer_job, NULL, TRANSFER_THREADS, FALSE, NULL);
+  job->task = task;
+  job->func = func;
+  g_thread_pool_push (transfers, job, NULL);
+}
+
+/* The exported size is counted once, when the container appears: later
+ * changes (a network detached) only make it smaller. */
+static void
+count_exported (CtrdDaemon *self, CtrdContainer *container)
+{
+  gsize bytes = ctrd_container_get_exported_size (container);
+
+  g_hash_table_insert (self->exported_sizes, g_strdup (ctrd_container_get_id (container)),
+                       GSIZE_TO_POINTER (bytes));
+  self->exported_bytes += bytes;
+}
+
+static void
+uncount_exported (CtrdDaemon *self, CtrdContainer *container)
+{
+  gpointer bytes;
+
+  if (!g_hash_table_lookup_extended (self->exported_sizes, ctrd_container_get_id (container),
+                                     NULL, &bytes))
+    return;
+  self->exported_bytes -= GPOINTER_TO_SIZE (bytes);
+  g_hash_table_remove (self->exported_sizes, ctrd_container_get_id (container));
+}
+
+gboolean
+ctrd_daemon_check_exported_budget (CtrdDaemon *self, gsize bytes, GError **error)
+{
+  if (self->exported_bytes + bytes <= self->config->exported_max_bytes)
+    return TRUE;
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+               "The properties of all containers would take more than the limit of %" G_GUINT64_FORMAT
+               " bytes on the bus (%u containers take %" G_GUINT64_FORMAT
+               "): remove some first",
+               self->config->exported_max_bytes, g_hash_table_size (self->exported_sizes),
+               self->exported_bytes);
+  return FALSE;
 }
 
 static void
@@ -201,6 +281,7 @@ load_state (CtrdDaemon *self, GError **error)
           ctrd_container_new (self, g_steal_pointer (&record->config), &record->run);
       g_hash_table_insert (self->containers, (gpointer) ctrd_container_get_id (container),
                            container);
+      count_exported (self, container);
     }
 
   /* Watch before reconciling so no exit between the two is missed. */
@@ -293,6 +374,82 @@ on_name_owner_changed (GDBusConnection *connection, const char *sender_name,
     ctrd_container_client_vanished (value, name);
 }
 
+/* The system bus's limit on one message (dbus-daemon's max_message_size),
+ * less room for the header. */
+#define BUS_MESSAGE_MAX_BYTES (32 * 1024 * 1024)
+#define HEADER_ROOM_BYTES 4096
+
+/* A message over the bus's limit makes dbus-daemon disconnect the daemon,
+ * which would then exit: the bounds on properties should never let one
+ * arise, and this filter is the last line. A reply too big becomes an
+ * error reply (the caller gets an answer), a signal too big is dropped;
+ * both are logged and the daemon carries on. Runs in GDBus's worker
+ * thread: it touches nothing of the daemon. @user_data: the limit of a
+ * message body in bytes. */
+static GDBusMessage *
+filter_oversized (GDBusConnection *connection, GDBusMessage *message, gboolean incoming,
+                  gpointer user_data)
+{
+  gsize max_body = GPOINTER_TO_SIZE (user_data);
+  GVariant *body;
+  gsize size;
+  GDBusMessage *error_reply;
+  g_autofree char *text = NULL;
+
+  if (incoming)
+    return message;
+  body = g_dbus_message_get_body (message);
+  size = body != NULL ? g_variant_get_size (body) : 0;
+  if (size <= max_body)
+    return message;
+
+  if (g_dbus_message_get_message_type (message) != G_DBUS_MESSAGE_TYPE_METHOD_RETURN)
+    {
+      g_warning ("Dropped a %s message of %" G_GSIZE_FORMAT " bytes to %s (%s.%s): over the "
+                 "bus's message limit",
+                 g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_SIGNAL
+                     ? "signal"
+                     : "D-Bus",
+                 size, g_dbus_message_get_destination (message) ?: "everyone",
+                 g_dbus_message_get_interface (message) ?: "",
+                 g_dbus_message_get_member (message) ?: "");
+      g_object_unref (message);
+      return NULL;
+    }
+
+  g_warning ("A reply of %" G_GSIZE_FORMAT " bytes to %s is over the bus's message limit: "
+             "answered with an error instead",
+             size, g_dbus_message_get_destination (message) ?: "(unknown)");
+  text = g_strdup_printf ("The reply would take %" G_GSIZE_FORMAT " bytes, more than the bus's "
+                          "limit of %" G_GSIZE_FORMAT " bytes per message",
+                          size, max_body);
+  error_reply = g_dbus_message_new ();
+  g_dbus_message_set_message_type (error_reply, G_DBUS_MESSAGE_TYPE_ERROR);
+  g_dbus_message_set_flags (error_reply, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
+  g_dbus_message_set_reply_serial (error_reply, g_dbus_message_get_reply_serial (message));
+  g_dbus_message_set_serial (error_reply, g_dbus_message_get_serial (message));
+  if (g_dbus_message_get_destination (message) != NULL)
+    g_dbus_message_set_destination (error_reply, g_dbus_message_get_destination (message));
+  g_dbus_message_set_error_name (error_reply, "org.example.Containers1.Error.LimitExceeded");
+  g_dbus_message_set_body (error_reply, g_variant_new ("(s)", text));
+  g_object_unref (message);
+  return error_reply;
+}
+
+/* The body limit of filter_oversized; tests lower it through
+ * CTRD_TEST_MAX_MESSAGE_SIZE (whoever starts the daemon, never a caller). */
+static gsize
+message_body_limit (void)
+{
+  const char *test_limit = g_getenv ("CTRD_TEST_MAX_MESSAGE_SIZE");
+  guint64 limit;
+
+  if (test_limit != NULL && g_ascii_string_to_unsigned (test_limit, 10, HEADER_ROOM_BYTES + 1,
+                                                        BUS_MESSAGE_MAX_BYTES, &limit, NULL))
+    return limit - HEADER_ROOM_BYTES;
+  return BUS_MESSAGE_MAX_BYTES - HEADER_ROOM_BYTES;
+}
+
 gboolean
 ctrd_daemon_export (CtrdDaemon *self, GDBusConnection *connection, GError **error)
 {
@@ -300,6 +457,8 @@ ctrd_daemon_export (CtrdDaemon *self, GDBusConnection *connection, GError **erro
   gpointer value;
 
   self->connection = g_object_ref (connection);
+  self->send_filter_id = g_dbus_connection_add_filter (
+      connection, filter_oversized, GSIZE_TO_POINTER (message_body_limit ()), NULL);
   self->authority = ctrd_authority_new ();
   self->name_owner_changed_id = g_dbus_connection_signal_subscribe (
       connection, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
@@ -578,6 +737,7 @@ ctrd_daemon_add_container (CtrdDaemon *self, CtrdContainer *container)
 {
   g_hash_table_insert (self->containers, (gpointer) ctrd_container_get_id (container),
                        g_object_ref (container));
+  count_exported (self, container);
   if (self->object_manager != NULL)
     {
       g_autoptr (CtrObjectSkeleton) object =
@@ -598,6 +758,7 @@ ctrd_daemon_remove_container (CtrdDaemon *self, CtrdContainer *container)
   if (self->object_manager != NULL)
     g_dbus_object_manager_server_unexport (self->object_manager,
                                            ctrd_container_get_object_path (container));
+  uncount_exported (self, container);
   g_hash_table_remove (self->containers, ctrd_container_get_id (container));
   ctrd_daemon_update_image_containers (self, image_id);
   ctrd_daemon_update_network_containers (self, network_id);

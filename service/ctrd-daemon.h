@@ -76,6 +76,19 @@ void ctrd_daemon_update_network_containers (CtrdDaemon *daemon, const char *netw
 /* Every container; element type CtrdContainer* (borrowed). */
 GPtrArray *ctrd_daemon_list_containers (CtrdDaemon *daemon);
 
+/* LIMIT_EXCEEDED when a new container of @bytes
+ * (ctrd_container_config_exported_size) would take the containers'
+ * properties together over the configured exported_max_bytes. */
+gboolean ctrd_daemon_check_exported_budget (CtrdDaemon *daemon, gsize bytes, GError **error);
+
+/* Runs @func for @task (taken) in the pool of image and container
+ * transfers (imports, exports), as g_task_run_in_thread would: those read
+ * and write fds callers control and may stall for as long as the callers
+ * like, so they have their own threads, and a flood of stalled ones waits
+ * in their queue instead of taking the threads Start, Stop and GetSizes
+ * work needs. */
+void ctrd_daemon_run_transfer (CtrdDaemon *daemon, GTask *task, GTaskThreadFunc func);
+
 /* Publishes a new object (and exports it when the daemon is on the bus). */
 void ctrd_daemon_add_container (CtrdDaemon *daemon, CtrdContainer *container);
 void ctrd_daemon_add_image (CtrdDaemon *daemon, CtrdImage *image);

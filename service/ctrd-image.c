@@ -625,7 +625,7 @@ export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   self->exports_running++;
   task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_exported, invocation);
   g_task_set_task_data (task, data, (GDestroyNotify) export_data_free);
-  g_task_run_in_thread (task, export_thread);
+  ctrd_daemon_run_transfer (self->daemon, g_steal_pointer (&task), export_thread);
 }
 
 static gboolean

@@ -439,6 +439,14 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return;
     }
+  /* others may have created containers while polkit was asked */
+  if (!ctrd_daemon_check_exported_budget (self->daemon,
+                                          ctrd_container_config_exported_size (config), &error))
+    {
+      g_prefix_error (&error, "Container %s: ", config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_LIMIT_EXCEEDED);
+      return;
+    }
   if (!resolve_network (self, config, &error))
     {
       ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
@@ -539,7 +547,9 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
       return TRUE;
     }
   config = build_container_config (self, name, image, image_ref, command, options, &error);
-  if (config == NULL)
+  if (config == NULL ||
+      !ctrd_daemon_check_exported_budget (self->daemon,
+                                          ctrd_container_config_exported_size (config), &error))
     {
       g_prefix_error (&error, "Container %s: ", name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
@@ -725,7 +735,7 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
   task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_import_done, NULL);
   g_task_set_source_tag (task, run_import);
   g_task_set_task_data (task, data, (GDestroyNotify) import_data_free);
-  g_task_run_in_thread (task, import_thread);
+  ctrd_daemon_run_transfer (self->daemon, g_steal_pointer (&task), import_thread);
 }
 
 typedef struct

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "ctrd-config.h"
 #include "ctrd-container-config.h"
 #include "ctrd-error.h"
 #include "ctrd-util.h"
@@ -620,6 +621,53 @@ test_create_argv_limits (void)
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED);
 }
 
+/* The property budget: counted on everything published, the same for
+ * arguments spread over many elements or one; an ordinary container is
+ * small enough for 10,000 under the bound of all containers together. */
+static void
+test_create_property_budget (void)
+{
+  g_autoptr (CtrdImageConfig) image = image_config (NULL, "[\"sh\"]", NULL, NULL, NULL, NULL, NULL);
+  g_autofree char *arg = g_strnfill (CTRD_CONTAINER_PROPERTY_BUDGET / 8, 'x');
+  const char *argv[] = { "echo", arg, arg, arg, arg, arg, arg, arg, arg, NULL };
+  const char *fits[] = { "echo", arg, arg, arg, arg, arg, arg, NULL };
+  const char *ordinary[] = { "sleep", "1000", NULL };
+  CtrdCreateRequest request = request_for ("budget");
+  g_autoptr (GHashTable) labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CtrdContainerConfig) config = NULL;
+  gsize size;
+
+  request.command = argv;
+  g_assert_null (ctrd_container_config_new_for_image (&request, image, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED);
+  g_assert_nonnull (strstr (error->message, "65536"));
+  g_clear_error (&error);
+
+  request.command = fits;
+  config = ctrd_container_config_new_for_image (&request, image, &error);
+  g_assert_no_error (error);
+  size = ctrd_container_config_exported_size (config);
+  g_assert_cmpuint (size, >, 6 * (CTRD_CONTAINER_PROPERTY_BUDGET / 8));
+  g_assert_cmpuint (size, <=, CTRD_CONTAINER_PROPERTY_BUDGET);
+  g_clear_pointer (&config, ctrd_container_config_free);
+
+  for (guint i = 0; i < 200; i++)
+    g_hash_table_insert (labels, g_strdup_printf ("label-%u", i), g_strnfill (400, 'v'));
+  request.command = ordinary;
+  request.labels = labels;
+  g_assert_null (ctrd_container_config_new_for_image (&request, image, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED);
+  g_clear_error (&error);
+
+  request.labels = NULL;
+  config = ctrd_container_config_new_for_image (&request, image, &error);
+  g_assert_no_error (error);
+  size = ctrd_container_config_exported_size (config);
+  g_assert_cmpuint (size, <, 2500);
+  g_assert_cmpuint (10000 * size, <=, CTRD_EXPORTED_MAX_BYTES);
+}
+
 /* The image's env, then the request's: a later KEY= replaces an earlier one
  * where it first stood; the image's malformed entries are dropped. */
 static void
@@ -995,6 +1043,7 @@ main (int argc, char **argv)
   g_test_add_func ("/container-config/json/round-trip", test_round_trip);
   g_test_add_func ("/container-config/json/defaults", test_missing_optional_fields);
   g_test_add_func ("/container-config/json/wrong-types", test_wrong_types);
+  g_test_add_func ("/container-config/create/property-budget", test_create_property_budget);
   g_test_add_func ("/container-config/json/bad-json", test_bad_json);
   g_test_add_func ("/container-config/json/unknown-fields", test_unknown_fields_ignored);
 

@@ -1702,6 +1702,38 @@ test_commit_container (Fixture *fx, gconstpointer data)
   container_clear (fx, &ctr);
 }
 
+/* The commit cap counts apparent sizes, so a sparse file cannot walk
+ * around it; past it nothing is committed. */
+static void
+test_commit_container_cap (Fixture *fx, gconstpointer data)
+{
+  Container ctr = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *big = NULL;
+  g_autofree char *refs_before = NULL;
+  g_autofree char *refs_after = NULL;
+  CtrdCommitOptions options = { .max_bytes = 64 * 1024 };
+  int fd;
+
+  if (skip_unless_root ())
+    return;
+  container_with_changes (fx, &ctr);
+  big = g_build_filename (ctr.upper, "sparse-big", NULL);
+  fd = open (big, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_no_errno (ftruncate (fd, 1024 * 1024));
+  close (fd);
+  refs_before = refs_snapshot (fx);
+
+  g_assert_null (ctrd_storage_commit_container (fx->storage, ctr.base->commit, ctr.upper, &options,
+                                                NULL, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED);
+  g_assert_nonnull (strstr (error->message, "65536"));
+  refs_after = refs_snapshot (fx);
+  g_assert_cmpstr (refs_after, ==, refs_before);
+  container_clear (fx, &ctr);
+}
+
 static void
 test_verify_checkout (Fixture *fx, gconstpointer data)
 {
@@ -1918,6 +1950,7 @@ main (int argc, char **argv)
   ADD ("layers/rules", test_layers_rules);
   ADD ("container/list-changes", test_list_changes);
   ADD ("container/commit", test_commit_container);
+  ADD ("container/commit-cap", test_commit_container_cap);
   ADD ("checkout/verify", test_verify_checkout);
   ADD ("export/rootfs-tar", test_write_rootfs_tar);
   ADD ("spool-and-write-all", test_spool_and_write_all);

@@ -159,6 +159,7 @@ static const struct
   { "network", "aardvark_dns" }, { "network", "dns_forward" },
   { "runtime", "timeout" },
   { "security", "AllowedBindSources" },
+  { "limits", "exported_max_bytes" }, { "limits", "commit_max_bytes" },
 };
 
 static void
@@ -181,6 +182,25 @@ warn_unknown_keys (GKeyFile *kf, const char *path)
     }
 }
 
+/* The bounds on what callers can make the daemon hold: never above what
+ * keeps the bus healthy, never zero. */
+static gboolean
+read_bounds (GKeyFile *kf, CtrdConfig *config, GError **error)
+{
+  if (!read_uint64 (kf, "limits", "exported_max_bytes", &config->exported_max_bytes, error) ||
+      !read_uint64 (kf, "limits", "commit_max_bytes", &config->commit_max_bytes, error))
+    return FALSE;
+  if (config->exported_max_bytes == 0 || config->exported_max_bytes > CTRD_EXPORTED_MAX_BYTES)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "[limits] exported_max_bytes must be between 1 and %" G_GUINT64_FORMAT
+                   " (the bus's message limit is 32 MiB)",
+                   CTRD_EXPORTED_MAX_BYTES);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 CtrdConfig *
 ctrd_config_load (const char *path, GError **error)
 {
@@ -197,6 +217,8 @@ ctrd_config_load (const char *path, GError **error)
   config->network_subnet_pool = g_strdup (CTRD_NETWORK_DEFAULT_POOL);
   config->dns_forward = TRUE;
   config->allowed_bind_sources = g_new0 (char *, 1);
+  config->exported_max_bytes = CTRD_EXPORTED_MAX_BYTES;
+  config->commit_max_bytes = G_GUINT64_CONSTANT (16) << 30;
 
   if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local_error))
     {
@@ -220,6 +242,12 @@ ctrd_config_load (const char *path, GError **error)
       !read_string (kf, "network", "netavark", &config->netavark, error) ||
       !read_string (kf, "network", "aardvark_dns", &config->aardvark_dns, error) ||
       !read_boolean (kf, "network", "dns_forward", &config->dns_forward, error))
+    {
+      g_prefix_error (error, "Config file %s: ", file);
+      return NULL;
+    }
+
+  if (!read_bounds (kf, config, error))
     {
       g_prefix_error (error, "Config file %s: ", file);
       return NULL;

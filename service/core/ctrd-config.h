@@ -31,7 +31,18 @@ typedef struct
                                 * or ".." components; never NULL, empty by default */
   gboolean dns_forward;      /* [network] dns_forward, default true: aardvark-dns
                               * forwards other names to the host's resolvers */
+  /* What callers can make the daemon hold ([limits]): */
+  guint64 exported_max_bytes; /* exported_max_bytes: every container's properties
+                               * together (ctrd_container_config_exported_size), at
+                               * most and by default CTRD_EXPORTED_MAX_BYTES */
+  guint64 commit_max_bytes;   /* commit_max_bytes: a Commit's new files, default 16 GiB */
 } CtrdConfig;
+
+/* All containers' properties together stay well under the system bus's
+ * 32 MiB message limit, so that a GetManagedObjects reply, with the images,
+ * networks and jobs beside them, always fits: 10,000 ordinary containers
+ * count about 20 MiB (and take about 10 MiB). */
+#define CTRD_EXPORTED_MAX_BYTES (G_GUINT64_CONSTANT (24) << 20)
 
 /* Loads @path, or the default file when @path is NULL (a missing default file is
  * fine; a missing explicit one is an error). Unknown groups/keys are ignored with a

@@ -555,6 +555,94 @@ validate_working_dir (const char *path, GError **error)
   return TRUE;
 }
 
+/* ------------------------------------------------------------ exported size */
+
+/* The serialized size of a string at its worst alignment: 4 bytes of
+ * length, the bytes, the NUL, up to 3 bytes of padding before the next
+ * length. Object paths are the same. */
+#define STRING_BYTES(len) ((gsize) (len) + 8)
+/* Each array and struct may be padded to 8 and carries a length. */
+#define CONTAINER_BYTES 16
+/* Every fixed-size property with its name, the variant signatures and the
+ * dictionary entries, the Id, the Image and PreviousImage paths, the
+ * state-like strings (State, Health, RestartPolicy, IPAddress, Network) at
+ * their longest, and the interface name: under 900 bytes, rounded up. */
+#define FIXED_PROPERTY_BYTES 1024
+#define IMAGE_NAME_MAX 512
+#define CONTAINER_PATH_LEN (sizeof "/org/example/Containers1/containers/" - 1 + CTRD_ID_LEN)
+
+static gsize
+strv_bytes (char **values)
+{
+  gsize bytes = CONTAINER_BYTES;
+
+  for (guint i = 0; values[i] != NULL; i++)
+    bytes += STRING_BYTES (strlen (values[i]));
+  return bytes;
+}
+
+gsize
+ctrd_container_config_exported_size (const CtrdContainerConfig *config)
+{
+  gsize bytes = FIXED_PROPERTY_BYTES;
+  GHashTableIter iter;
+  gpointer key, value;
+  guint listings = 1; /* the image's Containers */
+
+  bytes += STRING_BYTES (MAX (strlen (config->name), CTRD_NAME_MAX));
+  bytes += STRING_BYTES (MAX (strlen (config->image_name), IMAGE_NAME_MAX));
+  bytes += STRING_BYTES (strlen (config->hostname));
+  /* Command: entrypoint and command in one array */
+  bytes += strv_bytes (config->entrypoint) + strv_bytes (config->command);
+
+  bytes += CONTAINER_BYTES;
+  g_hash_table_iter_init (&iter, config->labels);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    bytes += CONTAINER_BYTES + STRING_BYTES (strlen (key)) + STRING_BYTES (strlen (value));
+
+  bytes += CONTAINER_BYTES;
+  for (guint i = 0; i < config->mounts->len; i++)
+    {
+      const CtrdMount *mount = config->mounts->pdata[i];
+
+      bytes += CONTAINER_BYTES + STRING_BYTES (strlen ("volume")) +
+               STRING_BYTES (strlen (mount->source)) + STRING_BYTES (strlen (mount->destination)) +
+               sizeof (guint32);
+      if (mount->type == CTRD_MOUNT_VOLUME)
+        listings++;
+    }
+
+  bytes += CONTAINER_BYTES + g_strv_length (config->depends_on) * STRING_BYTES (CONTAINER_PATH_LEN);
+
+  bytes += CONTAINER_BYTES;
+  for (guint i = 0; i < config->network->ports->len; i++)
+    {
+      const CtrdPortMapping *port = config->network->ports->pdata[i];
+
+      bytes += CONTAINER_BYTES + STRING_BYTES (strlen (port->host_ip)) + 2 * sizeof (guint16) +
+               STRING_BYTES (strlen (port->protocol));
+    }
+
+  if (config->network->mode == CTRD_NETWORK_MODE_BRIDGE)
+    listings++;
+  return bytes + listings * STRING_BYTES (CONTAINER_PATH_LEN);
+}
+
+/* Counted on what would be published, after every other rule. */
+static gboolean
+check_exported_size (const CtrdContainerConfig *config, GError **error)
+{
+  gsize exported = ctrd_container_config_exported_size (config);
+
+  if (exported <= CTRD_CONTAINER_PROPERTY_BUDGET)
+    return TRUE;
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+               "Its properties (Command, Labels, Mounts and the rest) would take %" G_GSIZE_FORMAT
+               " bytes on the bus, more than the limit of %u bytes per container",
+               exported, (guint) CTRD_CONTAINER_PROPERTY_BUDGET);
+  return FALSE;
+}
+
 CtrdContainerConfig *
 ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
                                      const CtrdImageConfig *image_config, GError **error)
@@ -639,6 +727,9 @@ ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
   config->tty = request->tty;
   config->auto_remove = request->auto_remove;
   if (!apply_network (config->network, request, error) || !apply_sandbox (config, request, error))
+    return NULL;
+
+  if (!check_exported_size (config, error))
     return NULL;
   config->created_at = ctrd_now_usec ();
   return g_steal_pointer (&config);

@@ -145,6 +145,10 @@ typedef struct
 } CtrdCreateRequest;
 
 #define CTRD_MAX_LABELS 256
+/* The most a container's properties may take on the bus (API.md "Limits that
+ * keep the bus healthy"): a GetManagedObjects reply must stay under the bus's
+ * 32 MiB message limit. */
+#define CTRD_CONTAINER_PROPERTY_BUDGET (64 * 1024)
 #define CTRD_MAX_DNS_ENTRIES 64
 #define CTRD_MAX_ADD_HOSTS 1024
 #define CTRD_MAX_CAPABILITIES 64
@@ -174,8 +178,9 @@ typedef struct
  *    "default", "unconfined" or an absolute path without "..".
  * A bad value is INVALID_ARGUMENT naming it; more than CTRD_MAX_ARGV_ELEMENTS
  * command or entrypoint elements, CTRD_MAX_DNS_ENTRIES DNS entries or
- * CTRD_MAX_ADD_HOSTS AddHosts is LIMIT_EXCEEDED. Nothing is written. Free
- * with ctrd_container_config_free. */
+ * CTRD_MAX_ADD_HOSTS AddHosts, or properties over
+ * CTRD_CONTAINER_PROPERTY_BUDGET (ctrd_container_config_exported_size) is
+ * LIMIT_EXCEEDED. Nothing is written. Free with ctrd_container_config_free. */
 CtrdContainerConfig *ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
                                                           const CtrdImageConfig *image_config,
                                                           GError **error);
@@ -188,6 +193,12 @@ CtrdContainerConfig *ctrd_container_config_new_for_image (const CtrdCreateReques
  * refused. An empty list when none; free with g_strfreev. */
 char **ctrd_container_config_host_access_reasons (const CtrdContainerConfig *config,
                                                   const char *const *allowed_bind_sources);
+/* An upper bound of the bytes @config's container takes in a D-Bus message
+ * (GetManagedObjects, GetAll, PropertiesChanged): its own properties in
+ * their serialized form, with the name and image name counted at their
+ * longest so that Rename and Rebase cannot outgrow it, plus its object path
+ * in the Containers lists of its image, network and volumes. */
+gsize ctrd_container_config_exported_size (const CtrdContainerConfig *config);
 
 /* JSON object text with every field; the inverse is _from_json. */
 char *ctrd_container_config_to_json (const CtrdContainerConfig *config);

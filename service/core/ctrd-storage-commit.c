@@ -25,6 +25,8 @@ typedef struct
   GHashTable *inode_checksums; /* "dev:ino" -> checksum, for hardlinks in the upper dir */
   char **exclude_paths;
   guint64 n_skipped;
+  guint64 max_bytes; /* 0 = no cap */
+  guint64 written_bytes;
 } UpperWalk;
 
 static gboolean
@@ -138,8 +140,18 @@ commit_upper_file (UpperWalk *walk, int dfd, const char *name, const struct stat
     }
   else
     {
-      int fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+      int fd;
 
+      walk->written_bytes += st->st_size;
+      if (walk->max_bytes != 0 && walk->written_bytes > walk->max_bytes)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "The new files are larger than the commit limit of %" G_GUINT64_FORMAT
+                       " bytes (at %s)",
+                       walk->max_bytes, path);
+          return NULL;
+        }
+      fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
       if (fd < 0)
         {
           ctrd_throw_errno (error, "Opening %s", path);
@@ -338,6 +350,7 @@ commit_container_in_transaction (CtrdStorage *storage, const char *base_commit, 
     .content_sizes = content_sizes,
     .inode_checksums = inode_checksums,
     .exclude_paths = exclude_paths,
+    .max_bytes = options != NULL ? options->max_bytes : 0,
   };
 
   base_config = ctrd_storage_read_image_config (storage, base_commit, &local_error);

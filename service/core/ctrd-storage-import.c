@@ -408,6 +408,20 @@ import_directory (ImportContext *ctx, struct archive_entry *entry, OstreeMutable
   return TRUE;
 }
 
+
+/* A sparse member's holes are written out as zeros, so what counts against
+ * the cap is the members' apparent size, not only the bytes of the tar: a
+ * 10 KiB tar of a 17 GiB sparse file is refused like the file itself. */
+static gboolean
+count_member_size (ImportSource *src, gint64 size, const char *quoted, GError **error)
+{
+  src->member_bytes += MAX (size, 0);
+  if (src->max_bytes == 0 || src->member_bytes <= src->max_bytes)
+    return TRUE;
+  src->limit_exceeded = TRUE;
+  return storage_source_set_error (src, src->tar, quoted, error);
+}
+
 static gboolean
 import_file_or_symlink (ImportContext *ctx, struct archive_entry *entry, OstreeMutableTree *parent,
                         GPtrArray *components, const char *quoted, GError **error)
@@ -424,6 +438,8 @@ import_file_or_symlink (ImportContext *ctx, struct archive_entry *entry, OstreeM
   guint64 length;
 
   if (!clear_other_kind (ctx, parent, name, components, FALSE, quoted, error))
+    return FALSE;
+  if (!is_symlink && !count_member_size (ctx->src, archive_entry_size (entry), quoted, error))
     return FALSE;
 
   if (is_symlink)

@@ -57,6 +57,8 @@ typedef struct
   guint64 max_bytes;
   guint64 source_bytes;
   guint64 tar_bytes;
+  guint64 member_bytes; /* apparent sizes of the regular members: holes of
+                         * sparse ones are written out as zeros */
   CtrdSha256 *tar_sha256;
   struct archive *decoder;
   struct archive *tar;

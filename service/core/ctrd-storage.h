@@ -154,6 +154,9 @@ typedef struct
   /* Absolute paths inside the container to leave out with everything under
    * them (mount points the runtime made, e.g. /etc/resolv.conf). */
   const char *const *exclude_paths;
+  /* Bytes of regular files the commit may write (their apparent sizes, as
+   * for imports); past it LIMIT_EXCEEDED and nothing is kept. 0 = no cap. */
+  guint64 max_bytes;
 } CtrdCommitOptions;
 
 /* Blocks. A new image from @base_commit plus the overlay upper directory
