@@ -337,7 +337,7 @@ lc_ctl () {
 }
 
 # Bridge networks: run --rm with one published port (containersd's default
-# network has DNS, so aardvark-dns starts and stops with each run), and
+# network has no DNS server, like podman's), and
 # netavark's own share: setup and teardown of the same attachment alone.
 BR_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 run_bridge_podman () {
@@ -359,7 +359,7 @@ cat > "$W/netavark.json" <<EOF
  "networks":{"ctrdbench-nv":{"interface_name":"eth0","static_ips":["10.89.254.2"],"aliases":[]}},
  "network_info":{"ctrdbench-nv":{"name":"ctrdbench-nv","id":"$(printf 'c%.0s' {1..64})","driver":"bridge",
    "network_interface":"ctrdbenchnv0","subnets":[{"subnet":"10.89.254.0/24","gateway":"10.89.254.1"}],
-   "ipv6_enabled":false,"internal":false,"dns_enabled":true,"ipam_options":{"driver":"host-local"}}}}
+   "ipv6_enabled":false,"internal":false,"dns_enabled":false,"ipam_options":{"driver":"host-local"}}}}
 EOF
 nv () { "$NV" "${NV_ARGS[@]}" "$1" "$RUN/netavark-alone.ns" < "$W/netavark.json"; }
 nvalone_netavark () {

@@ -131,7 +131,7 @@ l_run_bp=$(med ctl.run_rm_bridge_port); p_run_bp=$(med podman.run_rm_bridge_port
 nv_setup=$(med netavark.setup); nv_teardown=$(med netavark.teardown)
 target "\`containersctl run --rm --network bridge -p\` vs podman's (one published port)" \
   "$(r "$l_run_bp" "$p_run_bp")" 0.50 "$(ratio "$l_run_bp" "$p_run_bp") ($l_run_bp vs $p_run_bp ms)" \
-  "netavark alone takes $nv_setup ms to set the attachment up and $nv_teardown ms to tear it down ($(awk -v a="$nv_setup" -v b="$nv_teardown" -v c="$l_run_bp" 'BEGIN { if (a == "-" || b == "-" || c == "-") print "?"; else printf "%.0f%%", 100 * (a + b) / c }') of containersctl's run), mostly its iptables-nft processes and aardvark-dns's start and stop."
+  "netavark alone takes $nv_setup ms to set the attachment up and $nv_teardown ms to tear it down ($(awk -v a="$nv_setup" -v b="$nv_teardown" -v c="$l_run_bp" 'BEGIN { if (a == "-" || b == "-" || c == "-") print "?"; else printf "%.0f%%", 100 * (a + b) / c }') of containersctl's run), mostly its iptables-nft processes."
 target "\`containersctl run --rm true\` vs bare \`runc run\`" "$(r "$l_run" "$runc_run")" 1.50 \
   "$(ratio "$l_run" "$runc_run") ($l_run vs $runc_run ms)" \
   "Bound: runc create + start + delete as separate processes (what a manager whose containers outlive it must call) take $floor_split ms = $(ratio "$floor_split" "$runc_run") \`runc run\`; containersctl spends $(awk -v a="$l_run" -v b="$floor_split" 'BEGIN { printf "%.1f", a - b }') ms above that floor (conmon, the daemon with $(val cpu.run_rm.ctrd) ms of its own CPU per run, the client)."
