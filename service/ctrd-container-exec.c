@@ -487,6 +487,68 @@ handle_exec_terminal (CtrContainer *iface, GDBusMethodInvocation *invocation,
   return TRUE;
 }
 
+/* ---------------------------------------------------------------- Attach */
+
+static void
+attach_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CtrdContainer *self = object;
+  g_autofree char *run_dir =
+      ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
+  g_autofree char *bundle_dir = ctrd_container_bundle_dir (self);
+  CtrdExecSessionSetup setup = {
+    .container_path = self->object_path,
+    .container_id = self->config->id,
+    .starter_uid = ctrd_authority_get_caller_uid (invocation),
+    .run_dir = run_dir,
+    .attach_container = CTR_CONTAINER (self),
+    .bundle_dir = bundle_dir,
+  };
+  GError *error = NULL;
+  CtrdExecSession *session;
+
+  if (self->run.state != CTRD_STATE_RUNNING || self->op != CTRD_OP_NONE)
+    {
+      ctrd_container_return_invalid_state (self, invocation, "Attach (it must be running)");
+      return;
+    }
+  if (!self->config->tty)
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+          "Container %s has no terminal to attach to (it was created without Tty)",
+          self->config->name);
+      return;
+    }
+  session = ctrd_exec_session_start (self->daemon, &setup, -1, -1, NULL, NULL, NULL, &error);
+  if (session == NULL)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+      return;
+    }
+  ctr_container_complete_attach (CTR_CONTAINER (self), invocation,
+                                 ctrd_exec_session_get_socket_path (session),
+                                 ctrd_exec_session_get_object_path (session));
+}
+
+static gboolean
+handle_attach (CtrContainer *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+
+  if (!ctrd_validate_options (options, NULL, 0, "Attach", &error))
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, attach_authorized, NULL,
+                            NULL);
+  return TRUE;
+}
+
 /* ---------------------------------------------------------------- GetLogs, ReadLogs */
 
 static const CtrdOptionSpec log_options[] = {
@@ -804,6 +866,7 @@ ctrd_container_exec_iface_init (CtrContainerIface *iface)
 {
   iface->handle_exec = handle_exec;
   iface->handle_exec_terminal = handle_exec_terminal;
+  iface->handle_attach = handle_attach;
   iface->handle_get_logs = handle_get_logs;
   iface->handle_read_logs = handle_read_logs;
 }

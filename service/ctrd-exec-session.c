@@ -30,8 +30,11 @@ struct _CtrdExecSession
   char *object_path;
   char *container_id;
   guint32 starter_uid;
-  int master_fd;
-  GSubprocess *proc; /* the runtime's exec */
+  int master_fd;           /* the terminal: a pty master, or conmon's attach socket */
+  GSubprocess *proc;       /* the runtime's exec; NULL for Attach */
+  CtrContainer *container; /* Attach: the container whose terminal this is */
+  char *bundle_dir;
+  gulong state_handler;
   char *pid_file;
   char *process_path;
   CtrdTerminalRelay *relay; /* while relaying */
@@ -94,6 +97,10 @@ ctrd_exec_session_finalize (GObject *object)
   if (self->destroy != NULL)
     self->destroy (self->user_data);
   g_clear_object (&self->proc);
+  if (self->state_handler != 0)
+    g_signal_handler_disconnect (self->container, self->state_handler);
+  g_clear_object (&self->container);
+  g_free (self->bundle_dir);
   g_free (self->object_path);
   g_free (self->container_id);
   g_free (self->pid_file);
@@ -151,6 +158,7 @@ finish (CtrdExecSession *self)
   CtrExecSession *iface = CTR_EXEC_SESSION (self);
 
   g_debug ("Exec session %s: exited with %d", self->object_path, self->exit_code);
+  self->exited = TRUE;
   clear_source (&self->hangup_kill_id);
   g_object_freeze_notify (G_OBJECT (self));
   ctr_exec_session_set_exit_code (iface, self->exit_code);
@@ -186,6 +194,13 @@ signal_process (CtrdExecSession *self, int signo)
 
   if (self->exited)
     return;
+  if (self->container != NULL)
+    {
+      pid = (pid_t) ctr_container_get_pid (self->container);
+      if (pid > 0)
+        (void) kill (pid, signo);
+      return;
+    }
   pid = process_pid (self);
   if (pid > 0)
     (void) kill (pid, signo);
@@ -238,12 +253,57 @@ on_hangup_kill_due (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+container_is_live (CtrContainer *container)
+{
+  const char *state = ctr_container_get_state (container);
+
+  return g_strcmp0 (state, "created") == 0 || g_strcmp0 (state, "running") == 0 ||
+         g_strcmp0 (state, "paused") == 0 || g_strcmp0 (state, "stopping") == 0;
+}
+
+static void
+on_container_state (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  CtrdExecSession *self = user_data;
+
+  if (container_is_live (self->container) || self->exited)
+    return;
+  self->exit_code = ctr_container_get_exit_code (self->container);
+  finish (self);
+}
+
+/* Attach: conmon closed the terminal as the container exited; its exit code
+ * once the daemon recorded the exit. */
+static void
+finish_attach_when_exited (CtrdExecSession *self)
+{
+  if (!container_is_live (self->container))
+    {
+      self->exit_code = ctr_container_get_exit_code (self->container);
+      finish (self);
+      return;
+    }
+  self->state_handler =
+      g_signal_connect (self->container, "notify::state", G_CALLBACK (on_container_state), self);
+}
+
 static void
 on_relay_done (CtrdRelayEnd end, gpointer user_data)
 {
   CtrdExecSession *self = user_data;
 
   self->relay = NULL;
+  if (self->container != NULL)
+    {
+      /* a client that detached leaves the container running: no exit code */
+      self->exit_code = -1;
+      if (end == CTRD_RELAY_TERMINAL_CLOSED)
+        finish_attach_when_exited (self);
+      else
+        finish (self);
+      return;
+    }
   clear_source (&self->drain_id);
   if (self->exited)
     {
@@ -268,10 +328,15 @@ on_connect_timeout (gpointer user_data)
 
   self->connect_timeout_id = 0;
   g_message ("Exec session %s: no client connected to %s in time%s", self->object_path,
-             self->socket_path, self->exited ? "" : "; killing its process");
+             self->socket_path,
+             self->exited || self->container != NULL ? "" : "; killing its process");
   stop_listening (self);
-  if (self->exited)
-    finish (self);
+  if (self->exited || self->container != NULL)
+    {
+      /* an attach that no one took leaves the container alone */
+      self->exit_code = self->exited ? self->exit_code : -1;
+      finish (self);
+    }
   else
     signal_process (self, SIGKILL);
   return G_SOURCE_REMOVE;
@@ -301,12 +366,14 @@ on_client_connecting (int fd, GIOCondition condition, gpointer user_data)
       signal_process (self, SIGKILL);
       return G_SOURCE_REMOVE;
     }
-  self->relay = ctrd_terminal_relay_start (self->master_fd, ctrd_steal_fd (&conn),
-                                           ctrd_steal_fd (&out), TRUE, on_relay_done, self, &error);
+  self->relay = ctrd_terminal_relay_start (
+      self->master_fd, ctrd_steal_fd (&conn), ctrd_steal_fd (&out),
+      CTRD_RELAY_CLIENT_SOCKET | (self->container != NULL ? CTRD_RELAY_CONMON_ATTACH : 0),
+      on_relay_done, self, &error);
   if (self->relay == NULL)
     {
       g_message ("Exec session %s: %s; killing its process", self->object_path, error->message);
-      if (self->exited)
+      if (self->exited || self->container != NULL)
         finish (self);
       else
         signal_process (self, SIGKILL);
@@ -343,6 +410,11 @@ start_process (CtrdExecSession *self, const CtrdExecSessionSetup *setup, int in_
   ctrd_autofd int in = in_fd;
   ctrd_autofd int out = out_fd;
 
+  if (setup->attach_container != NULL)
+    {
+      self->master_fd = ctrd_runtime_attach_connect (runtime, setup->container_id, error);
+      return self->master_fd >= 0 && listen_for_client (self, error);
+    }
   if (!ctrd_terminal_open (setup->rows, setup->columns, &self->master_fd, &slave, error))
     return FALSE;
   if (in < 0 && !listen_for_client (self, error))
@@ -358,7 +430,7 @@ start_process (CtrdExecSession *self, const CtrdExecSessionSetup *setup, int in_
     {
       self->relay =
           ctrd_terminal_relay_start (self->master_fd, ctrd_steal_fd (&in), ctrd_steal_fd (&out),
-                                     FALSE, on_relay_done, self, error);
+                                     CTRD_RELAY_FLAGS_NONE, on_relay_done, self, error);
       if (self->relay == NULL)
         {
           signal_process (self, SIGKILL);
@@ -383,11 +455,20 @@ ctrd_exec_session_start (CtrdDaemon *daemon, const CtrdExecSessionSetup *setup, 
   self->container_id = g_strdup (setup->container_id);
   self->starter_uid = setup->starter_uid;
   self->process_path = g_strdup (setup->process_path);
+  if (setup->attach_container != NULL)
+    {
+      self->container = g_object_ref (setup->attach_container);
+      self->bundle_dir = g_strdup (setup->bundle_dir);
+    }
   pid_name = g_strdup_printf ("exec-%u.pid", next_session_number - 1);
   self->pid_file = g_build_filename (setup->run_dir, pid_name, NULL);
 
   ctr_exec_session_set_container (iface, setup->container_path);
-  ctr_exec_session_set_command (iface, (const char *const *) setup->argv);
+  {
+    static const char *const no_command[] = { NULL };
+    ctr_exec_session_set_command (iface, setup->argv != NULL ? (const char *const *) setup->argv
+                                                             : no_command);
+  }
   ctr_exec_session_set_running (iface, TRUE);
   ctr_exec_session_set_started_by_uid (iface, setup->starter_uid);
 
@@ -440,6 +521,17 @@ session_act (CtrdExecSession *self, SessionCall *call)
     {
       signal_process (self, call->signo);
       ctr_exec_session_complete_kill (CTR_EXEC_SESSION (self), call->invocation);
+      return;
+    }
+  if (self->container != NULL)
+    {
+      if (!ctrd_runtime_resize_console (self->bundle_dir, call->rows, call->columns, &error))
+        {
+          g_prefix_error (&error, "Exec session %s: ", self->object_path);
+          g_dbus_method_invocation_return_gerror (call->invocation, error);
+          return;
+        }
+      ctr_exec_session_complete_resize (CTR_EXEC_SESSION (self), call->invocation);
       return;
     }
   if (!ctrd_terminal_set_size (self->master_fd, call->rows, call->columns, &error))
@@ -495,12 +587,14 @@ handle_resize (CtrExecSession *iface, GDBusMethodInvocation *invocation, guint16
   CtrdExecSession *self = CTRD_EXEC_SESSION (iface);
   SessionCall *call;
 
-  if (rows == 0 || columns == 0)
+  guint max = self->container != NULL ? CTRD_RUNTIME_CONSOLE_MAX_SIZE : G_MAXUINT16;
+
+  if (rows == 0 || columns == 0 || rows > max || columns > max)
     {
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                                              "Exec session %s: rows and columns must be 1 to "
-                                             "65535 (got %u x %u)",
-                                             self->object_path, rows, columns);
+                                             "%u (got %u x %u)",
+                                             self->object_path, max, rows, columns);
       return TRUE;
     }
   call = g_new0 (SessionCall, 1);

@@ -24,9 +24,14 @@ typedef struct
   guint16 rows, columns;
   const char *process_path; /* the process JSON (asking for a terminal) */
   const char *run_dir;      /* the container's run dir, for the pid file */
+  /* Attach: the container itself, whose conmon's terminal is relayed (no
+   * process is started; argv and process_path are NULL) */
+  CtrContainer *attach_container;
+  const char *bundle_dir; /* with attach_container: where conmon's ctl fifo is */
 } CtrdExecSessionSetup;
 
-/* Starts the process of @setup on a new pseudo-terminal and publishes the
+/* Starts the process of @setup on a new pseudo-terminal (or, for Attach,
+ * connects to the container's conmon) and publishes the
  * session at /org/example/Containers1/execs/<N>. With @in_fd / @out_fd
  * (taken) the terminal is relayed to them; with -1 the daemon listens on a
  * socket under the run root that only @setup's uid can connect to (see

@@ -194,7 +194,7 @@ test_relay (Fixture *fx, gconstpointer data)
   g_assert_cmpint (tcsetattr (slave, TCSANOW, &raw), ==, 0);
   g_assert_cmpint (pipe2 (in_pipe, O_CLOEXEC), ==, 0);
   g_assert_cmpint (pipe2 (out_pipe, O_CLOEXEC), ==, 0);
-  relay = ctrd_terminal_relay_start (master, in_pipe[0], out_pipe[1], FALSE, on_relay_done, &result,
+  relay = ctrd_terminal_relay_start (master, in_pipe[0], out_pipe[1], CTRD_RELAY_FLAGS_NONE, on_relay_done, &result,
                                      &error);
   g_assert_no_error (error);
   g_assert_nonnull (relay);
@@ -230,7 +230,7 @@ test_relay_stop_and_client_gone (Fixture *fx, gconstpointer data)
   g_assert_true (ctrd_terminal_open (24, 80, &master, &slave, &error));
   /* a socket client that leaves */
   g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
-  relay = ctrd_terminal_relay_start (master, pair[0], fcntl (pair[0], F_DUPFD_CLOEXEC, 3), TRUE,
+  relay = ctrd_terminal_relay_start (master, pair[0], fcntl (pair[0], F_DUPFD_CLOEXEC, 3), CTRD_RELAY_CLIENT_SOCKET,
                                      on_relay_done, &result, &error);
   g_assert_nonnull (relay);
   close (pair[1]);
@@ -241,7 +241,7 @@ test_relay_stop_and_client_gone (Fixture *fx, gconstpointer data)
   /* stopped by the daemon */
   result.done = FALSE;
   g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
-  relay = ctrd_terminal_relay_start (master, pair[0], fcntl (pair[0], F_DUPFD_CLOEXEC, 3), TRUE,
+  relay = ctrd_terminal_relay_start (master, pair[0], fcntl (pair[0], F_DUPFD_CLOEXEC, 3), CTRD_RELAY_CLIENT_SOCKET,
                                      on_relay_done, &result, &error);
   g_assert_nonnull (relay);
   ctrd_terminal_relay_stop (relay);

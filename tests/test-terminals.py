@@ -12,6 +12,10 @@
 #     object go;
 #   - a client that never connects: its process is killed after the
 #     configured time and the session object goes;
+#   - Attach to a container created with Tty: typing reaches its process,
+#     Resize reaches its terminal (through conmon), the container's exit
+#     code comes in Exited; a client that detaches leaves it running; a
+#     container without Tty cannot be attached to;
 #   - bad input (Rows or Columns 0, sizes without Tty, Resize to 0, a bad
 #     signal, an unknown session) gets named errors and changes nothing.
 # Needs root. Prints TAP.
@@ -28,7 +32,7 @@ import threading
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctrdtest as T  # noqa: E402
-from ctrdtest import GLib  # noqa: E402
+from ctrdtest import GLib, Gio  # noqa: E402
 
 T.enter_private_bus(__file__)
 
@@ -41,6 +45,32 @@ CONNECT_TIMEOUT = 2
 def sessions(bus):
     return {path: ifaces[SESSION] for path, ifaces in T.managed_objects(bus).items()
             if SESSION in ifaces}
+
+
+class ExitedWatch:
+    """Collects the Exited signal of the session at @path (subscribe before
+    what makes it exit)."""
+
+    def __init__(self, bus, path):
+        self.bus, self.codes = bus, []
+        self.id = bus.signal_subscribe(T.NAME, SESSION, "Exited", path, None,
+                                       Gio.DBusSignalFlags.NONE, self._on_signal)
+
+    def _on_signal(self, conn, sender, path, iface, member, params):
+        self.codes.append(params.unpack()[0])
+
+    def wait(self):
+        """The exit code, or None when none came within T.TIMEOUT."""
+        context = GLib.MainContext.default()
+        timed_out = []
+        source = GLib.timeout_source_new_seconds(T.TIMEOUT)
+        source.set_callback(lambda *a: timed_out.append(True) or False)
+        source.attach(context)
+        while not self.codes and not timed_out:
+            context.iteration(True)
+        source.destroy()
+        self.bus.signal_unsubscribe(self.id)
+        return self.codes[0] if self.codes else None
 
 
 def read_until(fd, needle, limit=1 << 20):
@@ -97,6 +127,7 @@ def run_tests(tap, daemon):
     test_exec_tty(tap, bus, ctr)
     test_exec_terminal(tap, daemon, bus, ctr)
     test_never_connects(tap, daemon, bus, ctr)
+    test_attach(tap, daemon, bus, ctr)
     test_bad_input(tap, daemon, bus, ctr)
     bus.close_sync(None)
 
@@ -123,6 +154,7 @@ def test_exec_tty(tap, bus, ctr):
     tap.ok(props.get("Container") == ctr and props.get("Running") is True and
            props.get("StartedByUid") == 0 and props.get("Command", [None])[0] == "sh",
            "its properties: Container, Running, StartedByUid 0, Command", props)
+    exited = ExitedWatch(bus, path)
     r = T.call(bus, path, SESSION, "Resize", GLib.Variant("(qq)", (40, 120)))
     tap.ok(r.error is None, "Resize(40, 120) on the session", r)
     text = read_until(master, "40 120")
@@ -130,6 +162,8 @@ def test_exec_tty(tap, bus, ctr):
     call.join(T.TIMEOUT)
     tap.ok(call.reply is not None and call.reply.error is None and call.reply.value == (7,),
            "Exec with Tty returns the process's exit code (7)", call.reply)
+    code = exited.wait()
+    tap.ok(code == 7, "the session emitted Exited(7)", code)
     gone = T.wait_until(lambda: path not in sessions(bus), timeout=30)
     tap.ok(gone, "the session object goes once the process exited")
     for fd in (master, slave, null):
@@ -169,6 +203,7 @@ def test_exec_terminal(tap, daemon, bus, ctr):
     tap.ok(props.get("Running") is True and props.get("Container") == ctr,
            "the session object is published and Running", props)
 
+    exited = ExitedWatch(bus, path)
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(sock_path)
     text = read_until(conn, "25 90")
@@ -181,18 +216,8 @@ def test_exec_terminal(tap, daemon, bus, ctr):
     tap.ok("got-hello" in text, "what the caller types reaches the process and back", text)
     rest = read_until(conn, "\0")  # to the end: the terminal closed
     conn.close()
-    props = {}
-
-    def exited():
-        nonlocal props
-        found = sessions(bus)
-        if path in found:
-            props = found[path]
-            return props.get("Running") is False
-        return True
-    T.wait_until(exited, timeout=60)
-    tap.ok(props.get("ExitCode") == 3 or path not in sessions(bus),
-           "the session reports exit code 3", (props, rest))
+    code = exited.wait()
+    tap.ok(code == 3, "the session reports exit code 3 (Exited)", (code, rest))
     tap.ok(T.wait_until(lambda: path not in sessions(bus), timeout=30),
            "the session object goes (InterfacesRemoved)")
 
@@ -209,6 +234,70 @@ def test_never_connects(tap, daemon, bus, ctr):
     tap.ok(not os.path.exists(sock_path), "its socket is removed")
     tap.ok(not T.pids_mentioning("sleep\0" + "100001"),
            "its process was killed", T.pids_mentioning("sleep\0" + "100001"))
+
+
+def test_attach(tap, daemon, bus, plain):
+    script = ('read line; echo "echo-$line"; trap "stty size; exit 5" WINCH; '
+              'while :; do sleep 0.1; done')
+    r = T.call(bus, T.ROOT, T.MANAGER, "CreateContainer",
+               GLib.Variant("(ssasa{sv})", ("withtty", "busybox", ["sh", "-c", script],
+                                            {"Tty": GLib.Variant("b", True)})))
+    ctr = r.value[0] if r.error is None else "/"
+    r2 = T.call(bus, ctr, T.CONTAINER, "Start")
+    tap.ok(r.error is None and r2.error is None, "a container with Tty runs", (r, r2))
+
+    # a client that detaches leaves the container running
+    r = T.call(bus, ctr, T.CONTAINER, "Attach", GLib.Variant("(a{sv})", ({},)))
+    tap.ok(r.error is None, "Attach answers a socket and a session", r)
+    if r.error is not None:
+        return
+    sock_path, path = r.value
+    st = os.lstat(sock_path)
+    tap.ok(stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == 0,
+           "the attach socket is the caller's, mode 0600", (oct(st.st_mode), st.st_uid))
+    exited = ExitedWatch(bus, path)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(sock_path)
+    tap.ok(T.wait_until(lambda: not os.path.exists(sock_path), timeout=30),
+           "the attach socket goes once connected")
+    conn.close()
+    code = exited.wait()
+    tap.ok(code == -1, "a client that detaches: Exited(-1)", code)
+    tap.ok(T.get_property(bus, ctr, T.CONTAINER, "State") == "running",
+           "the container still runs after the client detached")
+
+    r = T.call(bus, ctr, T.CONTAINER, "Attach", GLib.Variant("(a{sv})", ({},)))
+    tap.ok(r.error is None, "Attach again", r)
+    if r.error is not None:
+        return
+    sock_path, path = r.value
+    exited = ExitedWatch(bus, path)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(sock_path)
+    tap.ok(T.wait_until(lambda: not os.path.exists(sock_path), timeout=30),
+           "connected (the socket went)")
+    conn.sendall(b"hello\r")
+    text = read_until(conn, "echo-hello")
+    tap.ok("echo-hello" in text, "what the client types reaches the container's process", text)
+    r = T.call(bus, path, SESSION, "Resize", GLib.Variant("(qq)", (33, 77)))
+    tap.ok(r.error is None, "Resize(33, 77) on the attach session", r)
+    text = read_until(conn, "33 77")
+    tap.ok("33 77" in text, "the container's terminal has the new size (stty size)", text)
+    code = exited.wait()
+    conn.close()
+    tap.ok(code == 5, "the container exits: Exited(5), its exit code", code)
+    r = T.call(bus, ctr, T.CONTAINER, "Wait")
+    tap.ok(r.error is None and r.value == (5,), "Wait agrees (5)", r)
+    tap.ok(T.wait_until(lambda: path not in sessions(bus), timeout=30),
+           "the attach session object goes")
+
+    r = T.call(bus, plain, T.CONTAINER, "Attach", GLib.Variant("(a{sv})", ({},)))
+    tap.ok(r.error == T.ERROR + "InvalidState" and "Tty" in (r.message or ""),
+           "Attach to a container without Tty: InvalidState naming the cause", r)
+    r = T.call(bus, plain, T.CONTAINER, "Attach",
+               GLib.Variant("(a{sv})", ({"Bogus": GLib.Variant("b", True)},)))
+    tap.ok(r.error == T.INVALID_ARGUMENT and "Bogus" in (r.message or ""),
+           "Attach with an unknown option: InvalidArgument", r)
 
 
 def test_bad_input(tap, daemon, bus, ctr):

@@ -1,8 +1,12 @@
 /* ctrd-runtime-terminal.c: the runtime's exec on a terminal. */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "ctrd-error.h"
@@ -60,4 +64,46 @@ ctrd_runtime_exec_status (GSubprocess *proc)
   if (g_subprocess_get_if_signaled (proc))
     return 128 + g_subprocess_get_term_sig (proc);
   return g_subprocess_get_exit_status (proc);
+}
+
+int
+ctrd_runtime_attach_connect (CtrdRuntime *runtime, const char *id, GError **error)
+{
+  g_autofree char *dir = g_build_filename (ctrd_runtime_get_sockets_dir (runtime), id, NULL);
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  ctrd_autofd int dir_fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  ctrd_autofd int fd = -1;
+
+  if (dir_fd < 0)
+    return ctrd_throw_errno_code (error, CTRD_ERROR_RUNTIME_ERROR,
+                                  "Container %s: conmon's socket directory %s", id, dir),
+           -1;
+  /* through the directory's fd, as conmon binds it: the full path may be
+   * longer than a socket address takes */
+  g_snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach", dir_fd);
+  fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "socket"), -1;
+  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
+    return ctrd_throw_errno_code (error, CTRD_ERROR_RUNTIME_ERROR,
+                                  "Container %s: connecting to conmon's attach socket", id),
+           -1;
+  return ctrd_steal_fd (&fd);
+}
+
+gboolean
+ctrd_runtime_resize_console (const char *bundle_dir, guint16 rows, guint16 columns, GError **error)
+{
+  g_autofree char *path = g_build_filename (bundle_dir, "ctl", NULL);
+  /* conmon holds the fifo's other end open; O_NONBLOCK: never wait for it */
+  ctrd_autofd int fd = open (path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  g_autofree char *line = NULL;
+
+  if (fd < 0)
+    return ctrd_throw_errno_code (error, CTRD_ERROR_RUNTIME_ERROR, "Opening conmon's %s", path);
+  /* 1: conmon's window resize message */
+  line = g_strdup_printf ("1 %u %u\n", rows, columns);
+  if (write (fd, line, strlen (line)) != (gssize) strlen (line))
+    return ctrd_throw_errno_code (error, CTRD_ERROR_RUNTIME_ERROR, "Writing to conmon's %s", path);
+  return TRUE;
 }

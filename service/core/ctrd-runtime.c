@@ -391,6 +391,12 @@ ctrd_runtime_get_root (CtrdRuntime *runtime)
   return runtime->runtime_root;
 }
 
+const char *
+ctrd_runtime_get_sockets_dir (CtrdRuntime *runtime)
+{
+  return runtime->sockets_dir;
+}
+
 char *
 ctrd_runtime_container_run_dir (CtrdRuntime *runtime, const char *id)
 {

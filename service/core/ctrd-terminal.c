@@ -138,6 +138,8 @@ ctrd_terminal_accept (int listen_fd, guint32 uid, GError **error)
  * PIPE_BUF at a time after POLLOUT, so a write never waits. */
 #define RELAY_BUFFER_SIZE 16384
 #define RELAY_WRITE_CHUNK 4096
+/* conmon's attach messages: its 8192-byte buffer and the stream byte */
+#define ATTACH_MESSAGE_SIZE (8192 + 1)
 
 static gint active_relays;
 
@@ -152,6 +154,7 @@ struct _CtrdTerminalRelay
   int master_fd; /* borrowed */
   int in_fd, out_fd;
   gboolean client_is_socket;
+  gboolean conmon_attach;
   int wake[2]; /* a byte on wake[1] stops the thread */
   GMainContext *context;
   CtrdRelayDoneFunc done;
@@ -188,6 +191,28 @@ relay_fill (RelayBuffer *buf, int fd)
   return n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR));
 }
 
+/* relay_fill for conmon's attach socket: one whole message (a message
+ * read in part loses the rest), without its stream byte. */
+static gboolean
+relay_fill_message (RelayBuffer *buf, int fd)
+{
+  char message[ATTACH_MESSAGE_SIZE];
+  gssize n;
+
+  if (buf->start > 0)
+    {
+      memmove (buf->data, buf->data + buf->start, buf->len);
+      buf->start = 0;
+    }
+  n = recv (fd, message, sizeof message, MSG_DONTWAIT);
+  if (n > 1)
+    {
+      memcpy (buf->data + buf->len, message + 1, n - 1);
+      buf->len += n - 1;
+    }
+  return n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR));
+}
+
 /* Writes a piece of @buf; FALSE when @fd cannot take any more ever. */
 static gboolean
 relay_drain (RelayBuffer *buf, int fd, gboolean is_socket)
@@ -209,6 +234,8 @@ static CtrdRelayEnd
 relay_run (CtrdTerminalRelay *relay)
 {
   gboolean input_open = TRUE, terminal_open = TRUE;
+  /* room for what one read of the terminal may bring */
+  gsize read_room = relay->conmon_attach ? ATTACH_MESSAGE_SIZE : 1;
 
   for (;;)
     {
@@ -226,7 +253,7 @@ relay_run (CtrdTerminalRelay *relay)
         }
       if (terminal_open)
         {
-          short events = (relay->to_client.len < RELAY_BUFFER_SIZE ? POLLIN : 0) |
+          short events = (relay->to_client.len + read_room <= RELAY_BUFFER_SIZE ? POLLIN : 0) |
                          (relay->to_terminal.len > 0 ? POLLOUT : 0);
           /* with nothing to do but wait for room, a hung-up master would
            * wake the loop at once: leave it out until there is room */
@@ -257,12 +284,13 @@ relay_run (CtrdTerminalRelay *relay)
           input_open = FALSE;
         }
       if (master_i >= 0 && (fds[master_i].revents & POLLOUT) != 0 &&
-          !relay_drain (&relay->to_terminal, relay->master_fd, FALSE))
+          !relay_drain (&relay->to_terminal, relay->master_fd, relay->conmon_attach))
         terminal_open = FALSE;
       /* the master reads EIO once every holder of the slave closed it, after
        * what they wrote */
       if (master_i >= 0 && (fds[master_i].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
-          !relay_fill (&relay->to_client, relay->master_fd))
+          !(relay->conmon_attach ? relay_fill_message (&relay->to_client, relay->master_fd)
+                                 : relay_fill (&relay->to_client, relay->master_fd)))
         terminal_open = FALSE;
       if (out_i >= 0 && fds[out_i].revents != 0)
         {
@@ -298,7 +326,7 @@ relay_thread (gpointer user_data)
 }
 
 CtrdTerminalRelay *
-ctrd_terminal_relay_start (int master_fd, int in_fd, int out_fd, gboolean client_is_socket,
+ctrd_terminal_relay_start (int master_fd, int in_fd, int out_fd, CtrdRelayFlags flags,
                            CtrdRelayDoneFunc done, gpointer user_data, GError **error)
 {
   CtrdTerminalRelay *relay = g_new0 (CtrdTerminalRelay, 1);
@@ -308,7 +336,8 @@ ctrd_terminal_relay_start (int master_fd, int in_fd, int out_fd, gboolean client
   relay->in_fd = in_fd;
   relay->out_fd = out_fd;
   relay->wake[0] = relay->wake[1] = -1;
-  relay->client_is_socket = client_is_socket;
+  relay->client_is_socket = (flags & CTRD_RELAY_CLIENT_SOCKET) != 0;
+  relay->conmon_attach = (flags & CTRD_RELAY_CONMON_ATTACH) != 0;
   relay->context = g_main_context_ref_thread_default ();
   relay->done = done;
   relay->user_data = user_data;

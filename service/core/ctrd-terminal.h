@@ -43,18 +43,28 @@ typedef struct _CtrdTerminalRelay CtrdTerminalRelay;
  * the relay is freed after it returns. */
 typedef void (*CtrdRelayDoneFunc) (CtrdRelayEnd end, gpointer user_data);
 
+typedef enum
+{
+  CTRD_RELAY_FLAGS_NONE = 0,
+  /* the client is one socket: the end of its input means it left */
+  CTRD_RELAY_CLIENT_SOCKET = 1 << 0,
+  /* the terminal side is conmon's attach socket (SOCK_SEQPACKET): each
+   * message from it starts with a byte naming the stream, which is dropped */
+  CTRD_RELAY_CONMON_ATTACH = 1 << 1,
+} CtrdRelayFlags;
+
 /* At most this many relays run at once (each holds a thread). */
 #define CTRD_TERMINAL_MAX_RELAYS 64
 
 /* Starts a thread that copies @in_fd to the terminal @master_fd and the
- * terminal to @out_fd (@in_fd and @out_fd are taken and closed at the end;
- * they may be the two ends of one socket, dup'ed). @master_fd is borrowed:
- * keep it open until @done ran. Buffers are bounded (a slow reader holds up
- * the terminal, never the daemon's memory). @client_is_socket: the end of
- * @in_fd means the client left (else only the input ended). NULL with
+ * terminal to @out_fd (@in_fd and @out_fd are taken and closed at the end,
+ * also on failure; they may be the two ends of one socket, dup'ed).
+ * @master_fd is borrowed: keep it open until @done ran. Buffers are bounded
+ * (a slow reader holds up the terminal, never the daemon's memory). Without
+ * CTRD_RELAY_CLIENT_SOCKET the end of @in_fd only ends the input. NULL with
  * LimitExceeded when too many relays run. */
 CtrdTerminalRelay *ctrd_terminal_relay_start (int master_fd, int in_fd, int out_fd,
-                                              gboolean client_is_socket, CtrdRelayDoneFunc done,
+                                              CtrdRelayFlags flags, CtrdRelayDoneFunc done,
                                               gpointer user_data, GError **error);
 
 /* Asks the relay to end (@done still runs, with CTRD_RELAY_STOPPED unless
