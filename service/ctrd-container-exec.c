@@ -1,5 +1,6 @@
 /* ctrd-container-exec.c: processes in a running container and its output:
- * Exec, GetLogs (a followed stream through a pipe), ReadLogs (pages). */
+ * Exec (with or without a terminal), ExecTerminal, GetLogs (a followed
+ * stream through a pipe), ReadLogs (pages). */
 #include "config.h"
 
 #include <fcntl.h>
@@ -9,7 +10,9 @@
 #include <json-glib/json-glib.h>
 
 #include "ctrd-container-private.h"
+#include "ctrd-authority.h"
 #include "ctrd-error.h"
+#include "ctrd-exec-session.h"
 #include "ctrd-fdio.h"
 #include "ctrd-logs.h"
 #include "ctrd-options.h"
@@ -26,7 +29,13 @@ static const CtrdOptionSpec exec_options[] = {
   { "WorkingDir", "s" },
   { "User", "s" },
   { "Tty", "b" },
+  { "Rows", "q" },
+  { "Columns", "q" },
 };
+
+/* A terminal's size unless Rows / Columns say otherwise. */
+#define DEFAULT_ROWS 24
+#define DEFAULT_COLUMNS 80
 
 typedef struct
 {
@@ -36,6 +45,8 @@ typedef struct
   char *cwd;
   gboolean has_user;
   guint32 uid, gid;
+  gboolean tty;
+  guint16 rows, columns;
   int fds[3];
   char *process_path;
   GDBusMethodInvocation *invocation;
@@ -129,7 +140,14 @@ exec_process_json (const char *spec_path, const ExecData *data, GError **error)
       return NULL;
     }
   process = json_object_get_object_member (json_node_get_object (root), "process");
-  json_object_set_boolean_member (process, "terminal", FALSE);
+  json_object_set_boolean_member (process, "terminal", data->tty);
+  if (data->tty)
+    {
+      JsonObject *size = json_object_new ();
+      json_object_set_int_member (size, "height", data->rows);
+      json_object_set_int_member (size, "width", data->columns);
+      json_object_set_object_member (process, "consoleSize", size);
+    }
   json_object_set_array_member (process, "args", strv_to_json_array (data->argv));
   json_object_set_array_member (process, "env", strv_to_json_array (data->env));
   if (data->cwd != NULL)
@@ -175,6 +193,86 @@ write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
   return TRUE;
 }
 
+static void
+on_exec_session_exited (int exit_code, gpointer user_data)
+{
+  ExecData *data = user_data;
+
+  ctr_container_complete_exec (CTR_CONTAINER (data->container), data->invocation, NULL,
+                               exit_code);
+  data->invocation = NULL;
+}
+
+/* Exec with Tty (@with_fds: relayed to the caller's stdin and stdout) or
+ * ExecTerminal (a socket): the process on a terminal, as an ExecSession.
+ * Takes @data; answers its invocation. */
+static void
+start_exec_session (CtrdContainer *self, ExecData *data, gboolean with_fds)
+{
+  g_autofree char *run_dir =
+      ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
+  GDBusMethodInvocation *invocation = data->invocation;
+  CtrdExecSessionSetup setup = {
+    .container_path = self->object_path,
+    .container_id = self->config->id,
+    .argv = data->argv,
+    .starter_uid = ctrd_authority_get_caller_uid (invocation),
+    .rows = data->rows,
+    .columns = data->columns,
+    .process_path = data->process_path,
+    .run_dir = run_dir,
+  };
+  GError *error = NULL;
+  CtrdExecSession *session;
+  int in_fd = with_fds ? ctrd_steal_fd (&data->fds[0]) : -1;
+  int out_fd = with_fds ? ctrd_steal_fd (&data->fds[1]) : -1;
+
+  ctrd_close_fd (&data->fds[2]); /* the terminal is the process's stderr */
+  ctrd_container_emit_event (self, "exec");
+  session = ctrd_exec_session_start (self->daemon, &setup, in_fd, out_fd,
+                                     with_fds ? on_exec_session_exited : NULL, data,
+                                     (GDestroyNotify) exec_data_free, &error);
+  if (session == NULL)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+      return;
+    }
+  /* the session removes the file once the process is done with it */
+  g_clear_pointer (&data->process_path, g_free);
+  if (!with_fds)
+    {
+      ctr_container_complete_exec_terminal (CTR_CONTAINER (self), invocation,
+                                            ctrd_exec_session_get_socket_path (session),
+                                            ctrd_exec_session_get_object_path (session));
+      data->invocation = NULL;
+    }
+}
+
+/* The authorized call's state check and process file; FALSE when it was
+ * answered with an error (and @data freed), else @data holds @invocation. */
+static gboolean
+prepare_exec (CtrdContainer *self, GDBusMethodInvocation *invocation, ExecData *data,
+              const char *what)
+{
+  GError *error = NULL;
+
+  if (self->run.state != CTRD_STATE_RUNNING || self->op != CTRD_OP_NONE)
+    {
+      ctrd_container_return_invalid_state (self, invocation, what);
+      exec_data_free (data);
+      return FALSE;
+    }
+  if (!write_exec_process (self, data, &error))
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      exec_data_free (data);
+      return FALSE;
+    }
+  data->invocation = invocation;
+  return TRUE;
+}
+
 /* Takes @user_data, the checked call; once the runtime has it, on_exec_done
  * frees it. */
 static void
@@ -182,22 +280,15 @@ exec_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer us
 {
   CtrdContainer *self = object;
   ExecData *data = user_data;
-  GError *error = NULL;
   int fds[3];
 
-  if (self->run.state != CTRD_STATE_RUNNING || self->op != CTRD_OP_NONE)
+  if (!prepare_exec (self, invocation, data, "run Exec (it must be running)"))
+    return;
+  if (data->tty)
     {
-      ctrd_container_return_invalid_state (self, invocation, "run Exec (it must be running)");
-      exec_data_free (data);
+      start_exec_session (self, data, TRUE);
       return;
     }
-  if (!write_exec_process (self, data, &error))
-    {
-      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
-      exec_data_free (data);
-      return;
-    }
-  data->invocation = invocation;
   for (guint i = 0; i < 3; i++)
     {
       fds[i] = data->fds[i];
@@ -208,25 +299,50 @@ exec_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer us
                            data->process_path, fds[0], fds[1], fds[2], NULL, on_exec_done, data);
 }
 
+/* The terminal options (Tty, Rows, Columns) into @data; @method's
+ * terminal is implied when @tty_implied. */
+static gboolean
+parse_terminal_options (ExecData *data, GVariant *options, const char *method,
+                        gboolean tty_implied, GError **error)
+{
+  gboolean has_rows, has_columns;
+
+  data->tty = tty_implied;
+  if (!tty_implied)
+    g_variant_lookup (options, "Tty", "b", &data->tty);
+  has_rows = g_variant_lookup (options, "Rows", "q", &data->rows);
+  has_columns = g_variant_lookup (options, "Columns", "q", &data->columns);
+  if ((has_rows || has_columns) && !data->tty)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s Rows and Columns size a terminal: they need Tty", method);
+      return FALSE;
+    }
+  if ((has_rows && data->rows == 0) || (has_columns && data->columns == 0))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s Rows and Columns must be 1 to 65535", method);
+      return FALSE;
+    }
+  if (!has_rows)
+    data->rows = DEFAULT_ROWS;
+  if (!has_columns)
+    data->columns = DEFAULT_COLUMNS;
+  return TRUE;
+}
+
 /* Exec's options and command, before anything is taken from them. */
 static gboolean
-check_exec_call (const char *const *argv, GVariant *options, GError **error)
+check_exec_call (const char *const *argv, GVariant *options, const char *method, GError **error)
 {
-  gboolean tty = FALSE;
+  g_autofree char *argv_what = g_strdup_printf ("%s argv", method);
 
-  if (!ctrd_validate_options (options, exec_options, G_N_ELEMENTS (exec_options), "Exec", error) ||
-      !ctrd_validate_string_array (argv, CTRD_MAX_ARGV_ELEMENTS, "Exec argv", error))
+  if (!ctrd_validate_options (options, exec_options, G_N_ELEMENTS (exec_options), method, error) ||
+      !ctrd_validate_string_array (argv, CTRD_MAX_ARGV_ELEMENTS, argv_what, error))
     return FALSE;
   if (argv[0] == NULL || argv[0][0] == '\0')
     {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "Exec needs a command");
-      return FALSE;
-    }
-  g_variant_lookup (options, "Tty", "b", &tty);
-  if (tty)
-    {
-      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                           "Exec with a terminal is not supported yet");
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "%s needs a command", method);
       return FALSE;
     }
   return TRUE;
@@ -279,22 +395,35 @@ parse_exec_process_options (ExecData *data, GVariant *options, GError **error)
   return TRUE;
 }
 
-/* Everything Exec is given, checked; NULL with the error otherwise. */
+/* What Exec and ExecTerminal share, checked; NULL with the error otherwise. */
 static ExecData *
-parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *argv,
-                 GVariant *options, GVariant *stdin_handle, GVariant *stdout_handle,
-                 GVariant *stderr_handle, GError **error)
+parse_exec_process (CtrdContainer *self, const char *const *argv, GVariant *options,
+                    const char *method, gboolean tty_implied, GError **error)
 {
   g_autoptr (ExecData) data = NULL;
 
-  if (!check_exec_call (argv, options, error))
+  if (!check_exec_call (argv, options, method, error))
     return NULL;
   data = g_new0 (ExecData, 1);
   data->container = g_object_ref (self);
   data->fds[0] = data->fds[1] = data->fds[2] = -1;
   data->argv = g_strdupv ((char **) argv);
   data->env = exec_env (self, options, error);
-  if (data->env == NULL || !parse_exec_process_options (data, options, error))
+  if (data->env == NULL || !parse_exec_process_options (data, options, error) ||
+      !parse_terminal_options (data, options, method, tty_implied, error))
+    return NULL;
+  return g_steal_pointer (&data);
+}
+
+/* Everything Exec is given, checked; NULL with the error otherwise. */
+static ExecData *
+parse_exec_call (CtrdContainer *self, GUnixFDList *fd_list, const char *const *argv,
+                 GVariant *options, GVariant *stdin_handle, GVariant *stdout_handle,
+                 GVariant *stderr_handle, GError **error)
+{
+  g_autoptr (ExecData) data = parse_exec_process (self, argv, options, "Exec", FALSE, error);
+
+  if (data == NULL)
     return NULL;
   if ((data->fds[0] = ctrd_take_fd_argument (fd_list, stdin_handle, 3, EXEC_STDIN_RULES,
                                              "Exec stdin", error)) < 0 ||
@@ -324,6 +453,99 @@ handle_exec (CtrContainer *iface, GDBusMethodInvocation *invocation, GUnixFDList
     }
   ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, exec_authorized, data,
                             exec_data_free);
+  return TRUE;
+}
+
+/* Takes @user_data, the checked call. */
+static void
+exec_terminal_authorized (gpointer object, GDBusMethodInvocation *invocation,
+                          gpointer user_data)
+{
+  CtrdContainer *self = object;
+  ExecData *data = user_data;
+
+  if (prepare_exec (self, invocation, data, "run ExecTerminal (it must be running)"))
+    start_exec_session (self, data, FALSE);
+}
+
+static gboolean
+handle_exec_terminal (CtrContainer *iface, GDBusMethodInvocation *invocation,
+                      const char *const *argv, GVariant *options)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+  ExecData *data = parse_exec_process (self, argv, options, "ExecTerminal", TRUE, &error);
+
+  if (data == NULL)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC,
+                            exec_terminal_authorized, data, exec_data_free);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- Attach */
+
+static void
+attach_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CtrdContainer *self = object;
+  g_autofree char *run_dir =
+      ctrd_runtime_container_run_dir (ctrd_daemon_get_runtime (self->daemon), self->config->id);
+  g_autofree char *bundle_dir = ctrd_container_bundle_dir (self);
+  CtrdExecSessionSetup setup = {
+    .container_path = self->object_path,
+    .container_id = self->config->id,
+    .starter_uid = ctrd_authority_get_caller_uid (invocation),
+    .run_dir = run_dir,
+    .attach_container = CTR_CONTAINER (self),
+    .bundle_dir = bundle_dir,
+  };
+  GError *error = NULL;
+  CtrdExecSession *session;
+
+  if (self->run.state != CTRD_STATE_RUNNING || self->op != CTRD_OP_NONE)
+    {
+      ctrd_container_return_invalid_state (self, invocation, "Attach (it must be running)");
+      return;
+    }
+  if (!self->config->tty)
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+          "Container %s has no terminal to attach to (it was created without Tty)",
+          self->config->name);
+      return;
+    }
+  session = ctrd_exec_session_start (self->daemon, &setup, -1, -1, NULL, NULL, NULL, &error);
+  if (session == NULL)
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_RUNTIME_ERROR);
+      return;
+    }
+  ctr_container_complete_attach (CTR_CONTAINER (self), invocation,
+                                 ctrd_exec_session_get_socket_path (session),
+                                 ctrd_exec_session_get_object_path (session));
+}
+
+static gboolean
+handle_attach (CtrContainer *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  CtrdContainer *self = CTRD_CONTAINER (iface);
+  GError *error = NULL;
+
+  if (!ctrd_validate_options (options, NULL, 0, "Attach", &error))
+    {
+      g_prefix_error (&error, "Container %s: ", self->config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return TRUE;
+    }
+  ctrd_container_authorize (self, invocation, CTRD_ACTION_CONTAINER_EXEC, attach_authorized, NULL,
+                            NULL);
   return TRUE;
 }
 
@@ -643,6 +865,8 @@ void
 ctrd_container_exec_iface_init (CtrContainerIface *iface)
 {
   iface->handle_exec = handle_exec;
+  iface->handle_exec_terminal = handle_exec_terminal;
+  iface->handle_attach = handle_attach;
   iface->handle_get_logs = handle_get_logs;
   iface->handle_read_logs = handle_read_logs;
 }

@@ -556,7 +556,8 @@ typedef struct
 static const BadExec bad_execs[] = {
   { "/bad/exec/no-argv", "@as []", NULL, FDS_PIPES },
   { "/bad/exec/empty-command", "['']", NULL, FDS_PIPES },
-  { "/bad/exec/tty", "['true']", "{'Tty': <true>}", FDS_PIPES },
+  { "/bad/exec/tty-zero-rows", "['true']", "{'Tty': <true>, 'Rows': <uint16 0>}", FDS_PIPES },
+  { "/bad/exec/rows-without-tty", "['true']", "{'Columns': <uint16 80>}", FDS_PIPES },
   { "/bad/exec/tty-wrong-type", "['true']", "{'Tty': <'yes'>}", FDS_PIPES },
   { "/bad/exec/unknown-option", "['true']", "{'Privileged': <true>}", FDS_PIPES },
   { "/bad/exec/relative-working-dir", "['true']", "{'WorkingDir': <'tmp'>}", FDS_PIPES },

@@ -331,6 +331,10 @@ def guarded_call_args(ctx):
         "Container.Export": ("(handle 0,)", [sink]),
         "Container.Exec": ("(['true'], @a{sv} {}, handle 0, handle 1, handle 2)",
                            [null, out, out]),
+        "Container.ExecTerminal": ("(['true'], @a{sv} {})", []),
+        "Container.Attach": ("(@a{sv} {},)", []),
+        "ExecSession.Resize": ("(uint16 30, uint16 80)", []),
+        "ExecSession.Kill": ("('SIGKILL',)", []),
         "Container.GetLogs": ("(@a{sv} {},)", []),
         "Container.ReadLogs": ("(uint64 0, uint32 10)", []),
         "Container.Commit": ("('denied-commit', @a{sv} {})", []),
@@ -377,7 +381,9 @@ def run_tests(tap, daemon, setup, users):
     os.mkdir(shared)
     os.chmod(shared, 0o777)
     with open(daemon.config, "w") as f:
-        f.write("[security]\nAllowedBindSources=%s\n" % shared)
+        # the terminal session test_denied aims at waits for its client all along
+        f.write("[security]\nAllowedBindSources=%s\n[limits]\nterminal_connect_timeout=3600\n"
+                % shared)
     daemon.start()
     bus = T.system_bus()
 
@@ -412,7 +418,7 @@ def run_tests(tap, daemon, setup, users):
     tap.ok(allowed.uid != 0 and denied.uid != 0 and allowed.uid != denied.uid,
            "the clients run as two unprivileged users (%d, %d)" % (allowed.uid, denied.uid))
 
-    test_allowed_lifecycle(tap, bus, allowed, tar)
+    test_allowed_lifecycle(tap, bus, allowed, denied, tar)
     test_host_access(tap, daemon, bus, allowed)
     test_bind_sources(tap, daemon, bus, allowed, denied, shared)
     # Where an export by the user without rights would write, if it could.
@@ -427,7 +433,57 @@ def run_tests(tap, daemon, setup, users):
     bus.close_sync(None)
 
 
-def test_allowed_lifecycle(tap, bus, user, tar):
+# Connects to a terminal socket as the user running it, prints what comes
+# back until the terminal closes (or why it could not connect).
+TERMINAL_CLIENT = r'''
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("refused:", e)
+    sys.exit(0)
+out = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    out += chunk
+print(out.decode(errors="replace"))
+'''
+
+
+def terminal_client_as(user, socket_path):
+    r = T.run(["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid, "--init-groups",
+               "--", "/usr/bin/python3", "-c", TERMINAL_CLIENT, socket_path], cwd="/",
+              timeout=T.TIMEOUT)
+    return r.stdout
+
+
+def test_exec_terminal_socket(tap, bus, user, other, path):
+    """ExecTerminal by an unprivileged caller: the socket is theirs alone."""
+    u = "the allowed user"
+    r = user.call(path, T.CONTAINER, "ExecTerminal", "asa{sv}",
+                  "(['sh', '-c', 'echo terminal-of-$(id -u)'], @a{sv} {})")
+    tap.ok(r.error is None, "%s starts a terminal session with ExecTerminal" % u, r)
+    if r.error is not None:
+        return
+    socket_path, session = GLib.Variant.parse(GLib.VariantType.new("(so)"), r.value, None,
+                                              None).unpack()
+    st = os.lstat(socket_path)
+    tap.ok(st.st_uid == user.uid and (st.st_mode & 0o777) == 0o600,
+           "%s: the socket is owned by their uid with mode 0600" % u,
+           (socket_path, st.st_uid, oct(st.st_mode)))
+    out = terminal_client_as(other, socket_path)
+    tap.ok(out.startswith("refused") and "Permission denied" in out,
+           "the user without rights cannot connect to it", out)
+    out = terminal_client_as(user, socket_path)
+    tap.ok("terminal-of-0" in out, "%s connects and sees the command's output" % u, out)
+    tap.ok(T.wait_until(lambda: session not in T.managed_objects(bus), timeout=60),
+           "%s: the session object goes after the exit" % u)
+
+
+def test_allowed_lifecycle(tap, bus, user, denied, tar):
     u = "the allowed user"
     r = user.call(T.ROOT, T.MANAGER, "ImportImageFromPath", "ssa{sv}",
                   "('%s', 'mine', @a{sv} {})" % tar)
@@ -448,6 +504,7 @@ def test_allowed_lifecycle(tap, bus, user, tar):
                   "(['true'], @a{sv} {}, handle 0, handle 1, handle 2)",
                   fds=["/dev/null", ("/dev/null", "w"), ("/dev/null", "w")])
     tap.ok(r.error is None and r.value == "(0,)", "%s runs a command in it with Exec" % u, r)
+    test_exec_terminal_socket(tap, bus, user, denied, path)
     r = user.call(path, T.CONTAINER, "Kill", "s", "('SIGKILL',)")
     tap.ok(r.error is None, "%s kills it" % u, r)
     r = user.call(path, T.CONTAINER, "Wait")
@@ -601,6 +658,21 @@ def test_bind_sources(tap, daemon, bus, user, denied, shared):
 
 
 JOB = T.NAME + ".Job"
+EXEC_SESSION = T.NAME + ".ExecSession"
+
+
+def start_exec_session(bus, container):
+    """Root starts a terminal session in @container that no one connects to,
+    so that an ExecSession object stays published. Its path or None."""
+    r = T.call(bus, container, T.CONTAINER, "ExecTerminal",
+               GLib.Variant("(asa{sv})", (["sleep", "100002"], {})))
+    return r.value[1] if r.error is None else None
+
+
+def end_exec_session(bus, path):
+    if path is not None:
+        T.call(bus, path, EXEC_SESSION, "Kill", GLib.Variant("(s)", ("SIGKILL",)))
+        T.wait_until(lambda: path not in T.managed_objects(bus), timeout=60)
 
 
 def start_job(bus):
@@ -633,9 +705,12 @@ def test_denied(tap, daemon, bus, user, ctx):
     u = "the user without rights"
     table = guarded_call_args(ctx)
     job, job_pipe = start_job(bus)
+    session = start_exec_session(bus, ctx["container"])
+    tap.ok(session is not None, "root starts a terminal session (ExecTerminal) to aim at")
     guarded = guarded_methods(bus, [T.ROOT, ctx["container"], ctx["image"], ctx["network"]] +
-                              ([job] if job else []))
+                              ([job] if job else []) + ([session] if session else []))
     targets = {T.MANAGER: T.ROOT, T.CONTAINER: ctx["container"], T.IMAGE: ctx["image"], JOB: job,
+               EXEC_SESSION: session,
                T.NAME + ".Network": ctx["network"]}
     n = sum(len(m) for m in guarded.values())
     tap.ok(n >= 7, "%d guarded methods found in the API XML and the live objects" % n)
@@ -663,8 +738,9 @@ def test_denied(tap, daemon, bus, user, ctx):
                 tap.skip("%s: %s.%s" % (u, iface.split(".")[-1], method),
                          "not implemented by this daemon")
                 continue
-            # A job is its starter's (or root's) to cancel: no action to name.
-            named = ("only the uid that started it" if iface == JOB else
+            # A job or terminal session is its starter's (or root's) to
+            # drive: no action to name.
+            named = ("only the uid that started it" if iface in (JOB, EXEC_SESSION) else
                      "org.example.containers1.")
             tap.ok(r.error == T.NOT_AUTHORIZED and named in (r.message or ""),
                    "%s: %s.%s is NotAuthorized, naming the action" % (u, iface.split(".")[-1], method),
@@ -673,6 +749,7 @@ def test_denied(tap, daemon, bus, user, ctx):
     tap.ok(container_state(bus, ctx["container"]) == victim_before,
            "the running container is untouched (same state and pid)")
     end_job(bus, job_pipe)
+    end_exec_session(bus, session)
     before = T.snapshot(daemon, bus)
 
     # The interactive flag with no agent on the bus: still a denial, at once.

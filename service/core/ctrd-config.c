@@ -160,6 +160,7 @@ static const struct
   { "runtime", "timeout" },
   { "security", "AllowedBindSources" },
   { "limits", "exported_max_bytes" }, { "limits", "commit_max_bytes" },
+  { "limits", "terminal_connect_timeout" },
 };
 
 static void
@@ -188,8 +189,16 @@ static gboolean
 read_bounds (GKeyFile *kf, CtrdConfig *config, GError **error)
 {
   if (!read_uint64 (kf, "limits", "exported_max_bytes", &config->exported_max_bytes, error) ||
-      !read_uint64 (kf, "limits", "commit_max_bytes", &config->commit_max_bytes, error))
+      !read_uint64 (kf, "limits", "commit_max_bytes", &config->commit_max_bytes, error) ||
+      !read_uint64 (kf, "limits", "terminal_connect_timeout", &config->terminal_connect_timeout,
+                    error))
     return FALSE;
+  if (config->terminal_connect_timeout == 0 || config->terminal_connect_timeout > 86400)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "[limits] terminal_connect_timeout must be 1 to 86400 seconds");
+      return FALSE;
+    }
   if (config->exported_max_bytes == 0 || config->exported_max_bytes > CTRD_EXPORTED_MAX_BYTES)
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
@@ -219,6 +228,7 @@ ctrd_config_load (const char *path, GError **error)
   config->allowed_bind_sources = g_new0 (char *, 1);
   config->exported_max_bytes = CTRD_EXPORTED_MAX_BYTES;
   config->commit_max_bytes = G_GUINT64_CONSTANT (16) << 30;
+  config->terminal_connect_timeout = 30;
 
   if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local_error))
     {

@@ -36,6 +36,8 @@ typedef struct
                                * together (ctrd_container_config_exported_size), at
                                * most and by default CTRD_EXPORTED_MAX_BYTES */
   guint64 commit_max_bytes;   /* commit_max_bytes: a Commit's new files, default 16 GiB */
+  guint64 terminal_connect_timeout; /* terminal_connect_timeout: seconds an ExecTerminal
+                                     * socket waits for its client, default 30, 1 or more */
 } CtrdConfig;
 
 /* All containers' properties together stay well under the system bus's

@@ -219,8 +219,8 @@ verb_spawn_flags (CtrdRuntime *runtime)
 
 /* Children get a fixed environment: nothing of the daemon's (bus addresses,
  * NOTIFY_SOCKET, LD_* from a test harness) leaks into conmon or the container. */
-static GSubprocessLauncher *
-new_launcher (GSubprocessFlags flags)
+GSubprocessLauncher *
+ctrd_runtime_new_launcher (GSubprocessFlags flags)
 {
   static const char *const environ_[] = { "PATH=" CHILD_PATH, NULL };
   GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
@@ -233,7 +233,7 @@ static gboolean
 version_works (const char *path)
 {
   g_autoptr (GSubprocessLauncher) launcher =
-      new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+      ctrd_runtime_new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_autoptr (GSubprocess) proc = NULL;
 
   proc = g_subprocess_launcher_spawn (launcher, NULL, path, "--version", NULL);
@@ -284,11 +284,13 @@ find_program (const char *requested, const char *const *candidates, const char *
 }
 
 /* Run-root directories hold the runtime's state and the attach sockets of
- * containers that may run setuid files: root only. */
+ * containers that may run setuid files: root only. The run root itself is
+ * 0711, so that a caller can reach the terminal socket made for it (in
+ * terminals/, also 0711, under a random name) and nothing else. */
 static gboolean
-ensure_private_dir (const char *path, GError **error)
+ensure_private_dir (const char *path, mode_t mode, GError **error)
 {
-  if (g_mkdir_with_parents (path, 0700) != 0 || g_chmod (path, 0700) != 0)
+  if (g_mkdir_with_parents (path, mode) != 0 || g_chmod (path, mode) != 0)
     return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Creating the run directory %s", path);
   return TRUE;
 }
@@ -333,7 +335,7 @@ ctrd_runtime_new (const char *runtime_path, const char *conmon_path, const char 
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
-      if (!ensure_private_dir (dirs[i], error))
+      if (!ensure_private_dir (dirs[i], i == 0 ? 0711 : 0700, error))
         {
           runtime_unref (runtime);
           return NULL;
@@ -381,6 +383,18 @@ const char *
 ctrd_runtime_get_run_root (CtrdRuntime *runtime)
 {
   return runtime->run_root;
+}
+
+const char *
+ctrd_runtime_get_root (CtrdRuntime *runtime)
+{
+  return runtime->runtime_root;
+}
+
+const char *
+ctrd_runtime_get_sockets_dir (CtrdRuntime *runtime)
+{
+  return runtime->sockets_dir;
 }
 
 char *
@@ -678,7 +692,7 @@ run_runtime_verb_full (CtrdRuntime *runtime, gpointer source_tag, const char *id
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
-  launcher = new_launcher ((capture_stdout ? G_SUBPROCESS_FLAGS_STDOUT_PIPE
+  launcher = ctrd_runtime_new_launcher ((capture_stdout ? G_SUBPROCESS_FLAGS_STDOUT_PIPE
                                            : G_SUBPROCESS_FLAGS_STDOUT_SILENCE) |
                            G_SUBPROCESS_FLAGS_STDERR_PIPE | verb_spawn_flags (runtime));
   vd->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
@@ -937,7 +951,7 @@ ctrd_runtime_exec_async (CtrdRuntime *runtime, const char *id, const char *proce
   ed->id = g_strdup (id);
   g_task_set_task_data (task, ed, exec_data_free);
 
-  launcher = new_launcher (G_SUBPROCESS_FLAGS_NONE);
+  launcher = ctrd_runtime_new_launcher (G_SUBPROCESS_FLAGS_NONE);
   /* The fds are the caller's stdio, handed to the process in the container. */
   g_subprocess_launcher_take_stdin_fd (launcher, stdin_fd);
   g_subprocess_launcher_take_stdout_fd (launcher, stdout_fd);
@@ -1212,7 +1226,7 @@ spawn_conmon (CtrdRuntime *runtime, const char *id, const char *name, const char
               const int *keep_fds, guint n_keep_fds, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher =
-      new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+      ctrd_runtime_new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autofree char *pidfile = g_build_filename (run_dir, "pidfile", NULL);
   g_autofree char *conmon_pidfile = g_build_filename (run_dir, "conmon.pid", NULL);
   g_autofree char *log_arg = g_strconcat ("k8s-file:", log_path, NULL);
@@ -1323,7 +1337,7 @@ ctrd_runtime_create_with_fds_async (CtrdRuntime *runtime, const char *id, const 
   cd->caller_cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   g_task_set_task_data (task, cd, create_data_free);
 
-  if (!ensure_private_dir (cd->run_dir, &error))
+  if (!ensure_private_dir (cd->run_dir, 0700, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;

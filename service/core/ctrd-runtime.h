@@ -26,6 +26,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdRuntime, ctrd_runtime_free)
 
 const char *ctrd_runtime_get_path (CtrdRuntime *runtime);
 const char *ctrd_runtime_get_run_root (CtrdRuntime *runtime);
+/* The runtime's --root. */
+const char *ctrd_runtime_get_root (CtrdRuntime *runtime);
+/* conmon's --socket-dir-path: <ID>/attach in it is a container's attach socket. */
+const char *ctrd_runtime_get_sockets_dir (CtrdRuntime *runtime);
+/* A launcher with the fixed environment every child of the runtime gets. */
+GSubprocessLauncher *ctrd_runtime_new_launcher (GSubprocessFlags flags);
 /* run_root/containers/<ID>; free with g_free. */
 char *ctrd_runtime_container_run_dir (CtrdRuntime *runtime, const char *id);
 
@@ -109,6 +115,31 @@ void ctrd_runtime_exec_async (CtrdRuntime *runtime, const char *id, const char *
                               GCancellable *cancellable, GAsyncReadyCallback callback,
                               gpointer user_data);
 int ctrd_runtime_exec_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
+
+/* "<runtime> exec --tty --pid-file PID_FILE --process PROCESS_JSON ID" on
+ * the terminal @terminal_fd (borrowed; a pseudo-terminal's slave, which
+ * becomes the runtime's controlling terminal and stdio). The process JSON
+ * must ask for a terminal. The runtime writes the process's pid to
+ * @pid_file, forwards signals to it and exits with its status (see
+ * ctrd_runtime_exec_status). Wait for it with g_subprocess_wait_async. */
+GSubprocess *ctrd_runtime_exec_terminal_spawn (CtrdRuntime *runtime, const char *id,
+                                               const char *process_json_path,
+                                               const char *pid_file, int terminal_fd,
+                                               GError **error);
+/* The exit code of an exited exec runtime: 128+N when killed by signal N. */
+int ctrd_runtime_exec_status (GSubprocess *proc);
+
+/* conmon's terminal of a container created with a terminal: a connection to
+ * its attach socket (SOCK_SEQPACKET, non-blocking, close-on-exec; see
+ * CTRD_RELAY_CONMON_ATTACH), or -1 with RUNTIME_ERROR. */
+int ctrd_runtime_attach_connect (CtrdRuntime *runtime, const char *id, GError **error);
+
+/* Asks the conmon of the container whose bundle is @bundle_dir to resize its
+ * terminal (its ctl fifo; conmon takes 1 to 1000 rows and columns). Does not
+ * block. */
+gboolean ctrd_runtime_resize_console (const char *bundle_dir, guint16 rows, guint16 columns,
+                                      GError **error);
+#define CTRD_RUNTIME_CONSOLE_MAX_SIZE 1000
 
 /* Reads exits/<ID>. FALSE with G_IO_ERROR_NOT_FOUND when there is none yet. */
 gboolean ctrd_runtime_read_exit_code (CtrdRuntime *runtime, const char *id, int *out_exit_code,
