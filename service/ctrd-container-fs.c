@@ -129,34 +129,35 @@ export_data_free (gpointer user_data)
 
 /* Not running: the image's checkout is mounted at the container's mount
  * point for the copy. */
-static gboolean
-mount_for_export (ExportData *data, GCancellable *cancellable, GError **error)
+gboolean
+ctrd_container_mount_root_for_copy (CtrdStorage *storage, const char *id, const char *commit,
+                                    const char *mountpoint, GCancellable *cancellable,
+                                    GError **error)
 {
-  g_autofree char *checkout =
-      ctrd_storage_ensure_checkout (data->storage, data->commit, cancellable, error);
-  g_autofree char *parent = g_path_get_dirname (data->mountpoint);
+  g_autofree char *checkout = ctrd_storage_ensure_checkout (storage, commit, cancellable, error);
+  g_autofree char *parent = g_path_get_dirname (mountpoint);
 
   if (checkout == NULL)
     return FALSE;
   if (g_mkdir_with_parents (parent, 0700) < 0)
-    return ctrd_throw_errno (error, "Cannot prepare %s", data->mountpoint);
-  return ctrd_storage_mount_rootfs (data->storage, data->id, checkout, data->mountpoint, error);
+    return ctrd_throw_errno (error, "Cannot prepare %s", mountpoint);
+  return ctrd_storage_mount_rootfs (storage, id, checkout, mountpoint, error);
 }
 
 /* Mounted here only for the copy: unmounted again, leaving no empty mount
  * point (nor an empty run dir, for a container never started). */
-static void
-unmount_after_export (ExportData *data)
+void
+ctrd_container_unmount_root_after_copy (const char *mountpoint)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *parent = g_path_get_dirname (data->mountpoint);
+  g_autofree char *parent = g_path_get_dirname (mountpoint);
 
-  if (!ctrd_storage_unmount_rootfs (data->mountpoint, &error))
+  if (!ctrd_storage_unmount_rootfs (mountpoint, &error))
     {
       g_warning ("%s", error->message);
       return;
     }
-  g_rmdir (data->mountpoint);
+  g_rmdir (mountpoint);
   g_rmdir (parent);
 }
 
@@ -192,14 +193,16 @@ export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   GError *error = NULL;
   gboolean ok;
 
-  if (data->commit != NULL && !mount_for_export (data, cancellable, &error))
+  if (data->commit != NULL &&
+      !ctrd_container_mount_root_for_copy (data->storage, data->id, data->commit, data->mountpoint,
+                                           cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
     }
   ok = write_export_tar (data, cancellable, &error);
   if (data->commit != NULL)
-    unmount_after_export (data);
+    ctrd_container_unmount_root_after_copy (data->mountpoint);
   if (!ok)
     {
       g_task_return_error (task, error);

@@ -1094,4 +1094,5 @@ ctrd_container_iface_init (CtrContainerIface *iface)
   ctrd_container_lifecycle_iface_init (iface);
   ctrd_container_exec_iface_init (iface);
   ctrd_container_fs_iface_init (iface);
+  ctrd_container_copy_iface_init (iface);
 }

@@ -329,6 +329,8 @@ def guarded_call_args(ctx):
         "Container.Rename": ("('denied-new-name',)", []),
         "Container.Inspect": ("()", []),
         "Container.Export": ("(handle 0,)", [sink]),
+        "Container.CopyFrom": ("('/etc/passwd', handle 0)", [sink]),
+        "Container.CopyTo": ("('/tmp', handle 0, @a{sv} {})", [tar]),
         "Container.Exec": ("(['true'], @a{sv} {}, handle 0, handle 1, handle 2)",
                            [null, out, out]),
         "Container.GetLogs": ("(@a{sv} {},)", []),
