@@ -8,7 +8,6 @@
 #include "ctrd-copy.h"
 #include "ctrd-error.h"
 #include "ctrd-fdio.h"
-#include "ctrd-image.h"
 #include "ctrd-options.h"
 
 static const CtrdOptionSpec copy_to_options[] = {
@@ -110,31 +109,15 @@ copy_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer us
   CopyData *data = user_data;
   g_autoptr (GTask) task = NULL;
 
-  if (self->op != CTRD_OP_NONE || self->run.state == CTRD_STATE_REMOVING ||
-      self->run.state == CTRD_STATE_STOPPED)
+  if (!ctrd_container_begin_root_copy (self, invocation, "be copied into or out of", CTRD_OP_COPY,
+                                       &data->mountpoint, &data->commit))
     {
-      ctrd_container_return_invalid_state (self, invocation, "be copied into or out of");
       copy_data_free (data);
       return;
     }
   data->invocation = invocation;
-  data->mountpoint = ctrd_container_rootfs_mountpoint (self);
   data->storage = ctrd_daemon_get_storage (self->daemon);
   data->id = g_strdup (self->config->id);
-  if (self->run.state == CTRD_STATE_CONFIGURED || self->run.state == CTRD_STATE_EXITED)
-    {
-      CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
-      if (image == NULL)
-        {
-          g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                                 "Container %s: its image is gone",
-                                                 self->config->name);
-          copy_data_free (data);
-          return;
-        }
-      data->commit = g_strdup (ctrd_image_get_commit (image));
-      self->op = CTRD_OP_COPY;
-    }
   task = g_task_new (self, NULL, on_copy_done, NULL);
   g_task_set_task_data (task, data, copy_data_free);
   ctrd_daemon_run_transfer (self->daemon, g_steal_pointer (&task), copy_thread);

@@ -161,6 +161,35 @@ ctrd_container_unmount_root_after_copy (const char *mountpoint)
   g_rmdir (parent);
 }
 
+gboolean
+ctrd_container_begin_root_copy (CtrdContainer *self, GDBusMethodInvocation *invocation,
+                                const char *what, CtrdContainerOp op, char **out_mountpoint,
+                                char **out_commit)
+{
+  CtrdImage *image;
+
+  if (self->op != CTRD_OP_NONE || self->run.state == CTRD_STATE_REMOVING ||
+      self->run.state == CTRD_STATE_STOPPED)
+    return ctrd_container_return_invalid_state (self, invocation, what);
+  *out_commit = NULL;
+  if (self->run.state == CTRD_STATE_CONFIGURED || self->run.state == CTRD_STATE_EXITED)
+    {
+      image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
+      if (image == NULL)
+        {
+          g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                                 "Container %s: its image is gone",
+                                                 self->config->name);
+          return FALSE;
+        }
+      /* Not running: mount it for the copy, and keep Start away meanwhile. */
+      *out_commit = g_strdup (ctrd_image_get_commit (image));
+      self->op = op;
+    }
+  *out_mountpoint = ctrd_container_rootfs_mountpoint (self);
+  return TRUE;
+}
+
 /* The tar of the mounted root, walked fd-relative (so no symlink can lead
  * the copy out of the root, even while the container runs). */
 static gboolean
@@ -173,7 +202,7 @@ write_export_tar (ExportData *data, GCancellable *cancellable, GError **error)
   if (root_fd < 0)
     return ctrd_throw_errno (error, "Cannot open %s", data->mountpoint);
   if (ctrd_treewalk_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
-                            cancellable, error))
+                              cancellable, error))
     return TRUE;
   if (error != NULL && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
     {
@@ -241,32 +270,15 @@ export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   g_autoptr (GTask) task = NULL;
   ExportData *data = user_data;
 
-  if (self->op != CTRD_OP_NONE || self->run.state == CTRD_STATE_REMOVING ||
-      self->run.state == CTRD_STATE_STOPPED)
+  if (!ctrd_container_begin_root_copy (self, invocation, "be exported", CTRD_OP_EXPORT,
+                                       &data->mountpoint, &data->commit))
     {
-      ctrd_container_return_invalid_state (self, invocation, "be exported");
       export_data_free (data);
       return;
     }
   data->invocation = invocation;
-  data->mountpoint = ctrd_container_rootfs_mountpoint (self);
   data->storage = ctrd_daemon_get_storage (self->daemon);
   data->id = g_strdup (self->config->id);
-  if (self->run.state == CTRD_STATE_CONFIGURED || self->run.state == CTRD_STATE_EXITED)
-    {
-      CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
-      if (image == NULL)
-        {
-          g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                                 "Container %s: its image is gone",
-                                                 self->config->name);
-          export_data_free (data);
-          return;
-        }
-      /* Not running: mount it for the copy, and keep Start away meanwhile. */
-      data->commit = g_strdup (ctrd_image_get_commit (image));
-      self->op = CTRD_OP_EXPORT;
-    }
   /* A Job shows the bytes written and lets the caller (or root) cancel. */
   data->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation);
   task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_export_done, NULL);
