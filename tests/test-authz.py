@@ -37,7 +37,7 @@ ACTIONS = [
     "org.example.containers1.image.manage",
 ]
 # Methods every local user may call (API.md, "Authorization").
-UNGUARDED = {"GetContainer", "GetImage", "GetNetwork", "GetSizes", "GetStats", "Wait"}
+UNGUARDED = {"GetContainer", "GetImage", "GetNetwork", "GetSizes", "GetStats", "Wait", "GetEvents"}
 POLICY_DIR = "/usr/share/polkit-1/actions"
 RULES_DIR = "/etc/polkit-1/rules.d"
 
