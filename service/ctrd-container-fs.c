@@ -129,35 +129,65 @@ export_data_free (gpointer user_data)
 
 /* Not running: the image's checkout is mounted at the container's mount
  * point for the copy. */
-static gboolean
-mount_for_export (ExportData *data, GCancellable *cancellable, GError **error)
+gboolean
+ctrd_container_mount_root_for_copy (CtrdStorage *storage, const char *id, const char *commit,
+                                    const char *mountpoint, GCancellable *cancellable,
+                                    GError **error)
 {
-  g_autofree char *checkout =
-      ctrd_storage_ensure_checkout (data->storage, data->commit, cancellable, error);
-  g_autofree char *parent = g_path_get_dirname (data->mountpoint);
+  g_autofree char *checkout = ctrd_storage_ensure_checkout (storage, commit, cancellable, error);
+  g_autofree char *parent = g_path_get_dirname (mountpoint);
 
   if (checkout == NULL)
     return FALSE;
   if (g_mkdir_with_parents (parent, 0700) < 0)
-    return ctrd_throw_errno (error, "Cannot prepare %s", data->mountpoint);
-  return ctrd_storage_mount_rootfs (data->storage, data->id, checkout, data->mountpoint, error);
+    return ctrd_throw_errno (error, "Cannot prepare %s", mountpoint);
+  return ctrd_storage_mount_rootfs (storage, id, checkout, mountpoint, error);
 }
 
 /* Mounted here only for the copy: unmounted again, leaving no empty mount
  * point (nor an empty run dir, for a container never started). */
-static void
-unmount_after_export (ExportData *data)
+void
+ctrd_container_unmount_root_after_copy (const char *mountpoint)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *parent = g_path_get_dirname (data->mountpoint);
+  g_autofree char *parent = g_path_get_dirname (mountpoint);
 
-  if (!ctrd_storage_unmount_rootfs (data->mountpoint, &error))
+  if (!ctrd_storage_unmount_rootfs (mountpoint, &error))
     {
       g_warning ("%s", error->message);
       return;
     }
-  g_rmdir (data->mountpoint);
+  g_rmdir (mountpoint);
   g_rmdir (parent);
+}
+
+gboolean
+ctrd_container_begin_root_copy (CtrdContainer *self, GDBusMethodInvocation *invocation,
+                                const char *what, CtrdContainerOp op, char **out_mountpoint,
+                                char **out_commit)
+{
+  CtrdImage *image;
+
+  if (self->op != CTRD_OP_NONE || self->run.state == CTRD_STATE_REMOVING ||
+      self->run.state == CTRD_STATE_STOPPED)
+    return ctrd_container_return_invalid_state (self, invocation, what);
+  *out_commit = NULL;
+  if (self->run.state == CTRD_STATE_CONFIGURED || self->run.state == CTRD_STATE_EXITED)
+    {
+      image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
+      if (image == NULL)
+        {
+          g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
+                                                 "Container %s: its image is gone",
+                                                 self->config->name);
+          return FALSE;
+        }
+      /* Not running: mount it for the copy, and keep Start away meanwhile. */
+      *out_commit = g_strdup (ctrd_image_get_commit (image));
+      self->op = op;
+    }
+  *out_mountpoint = ctrd_container_rootfs_mountpoint (self);
+  return TRUE;
 }
 
 /* The tar of the mounted root, walked fd-relative (so no symlink can lead
@@ -172,7 +202,7 @@ write_export_tar (ExportData *data, GCancellable *cancellable, GError **error)
   if (root_fd < 0)
     return ctrd_throw_errno (error, "Cannot open %s", data->mountpoint);
   if (ctrd_treewalk_tar_full (root_fd, data->out_fd, &bytes, ctrd_job_progress_func, data->job,
-                            cancellable, error))
+                              cancellable, error))
     return TRUE;
   if (error != NULL && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
     {
@@ -192,14 +222,16 @@ export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   GError *error = NULL;
   gboolean ok;
 
-  if (data->commit != NULL && !mount_for_export (data, cancellable, &error))
+  if (data->commit != NULL &&
+      !ctrd_container_mount_root_for_copy (data->storage, data->id, data->commit, data->mountpoint,
+                                           cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
     }
   ok = write_export_tar (data, cancellable, &error);
   if (data->commit != NULL)
-    unmount_after_export (data);
+    ctrd_container_unmount_root_after_copy (data->mountpoint);
   if (!ok)
     {
       g_task_return_error (task, error);
@@ -238,32 +270,15 @@ export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   g_autoptr (GTask) task = NULL;
   ExportData *data = user_data;
 
-  if (self->op != CTRD_OP_NONE || self->run.state == CTRD_STATE_REMOVING ||
-      self->run.state == CTRD_STATE_STOPPED)
+  if (!ctrd_container_begin_root_copy (self, invocation, "be exported", CTRD_OP_EXPORT,
+                                       &data->mountpoint, &data->commit))
     {
-      ctrd_container_return_invalid_state (self, invocation, "be exported");
       export_data_free (data);
       return;
     }
   data->invocation = invocation;
-  data->mountpoint = ctrd_container_rootfs_mountpoint (self);
   data->storage = ctrd_daemon_get_storage (self->daemon);
   data->id = g_strdup (self->config->id);
-  if (self->run.state == CTRD_STATE_CONFIGURED || self->run.state == CTRD_STATE_EXITED)
-    {
-      CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
-      if (image == NULL)
-        {
-          g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                                 "Container %s: its image is gone",
-                                                 self->config->name);
-          export_data_free (data);
-          return;
-        }
-      /* Not running: mount it for the copy, and keep Start away meanwhile. */
-      data->commit = g_strdup (ctrd_image_get_commit (image));
-      self->op = CTRD_OP_EXPORT;
-    }
   /* A Job shows the bytes written and lets the caller (or root) cancel. */
   data->job = ctrd_job_new (self->daemon, "export", self->object_path, invocation);
   task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_export_done, NULL);

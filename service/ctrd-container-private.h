@@ -28,6 +28,7 @@ typedef enum
   CTRD_OP_FREEZE,
   CTRD_OP_EXPORT,
   CTRD_OP_COMMIT,
+  CTRD_OP_COPY,
 } CtrdContainerOp;
 
 /* Whether the run log followers read is still going (ctrd-container-exec.c). */
@@ -156,6 +157,26 @@ void ctrd_container_exec_iface_init (CtrContainerIface *iface);
 /* ---------------------------------------------------------------- ctrd-container-fs.c */
 
 void ctrd_container_fs_iface_init (CtrContainerIface *iface);
+
+/* For a copy of the root (Export, CopyFrom, CopyTo): FALSE, the call
+ * answered (InvalidState, NotFound for a lost image), when it cannot be
+ * copied now. Else *@out_mountpoint is the root's mount point and, when it
+ * is not mounted, *@out_commit the image commit to mount it from (else
+ * NULL), with @op set so that Start waits. Free both with g_free. */
+gboolean ctrd_container_begin_root_copy (CtrdContainer *self, GDBusMethodInvocation *invocation,
+                                         const char *what, CtrdContainerOp op,
+                                         char **out_mountpoint, char **out_commit);
+
+/* Blocks. Mounts the root of container @id (not running) from the checkout
+ * of @commit at @mountpoint, for a copy out of or into it. */
+gboolean ctrd_container_mount_root_for_copy (CtrdStorage *storage, const char *id,
+                                             const char *commit, const char *mountpoint,
+                                             GCancellable *cancellable, GError **error);
+/* Blocks. Undoes ctrd_container_mount_root_for_copy (failures are logged). */
+void ctrd_container_unmount_root_after_copy (const char *mountpoint);
+
+/* ctrd-container-copy.c: CopyFrom, CopyTo. */
+void ctrd_container_copy_iface_init (CtrContainerIface *iface);
 
 /* ---------------------------------------------------------------- ctrd-container-network.c */
 

@@ -299,8 +299,9 @@ ctrd_container_return_invalid_state (CtrdContainer *self, GDBusMethodInvocation 
 {
   static const char *const op_names[] = {
     "idle",           "starting",       "cleaning up", "being removed", "being paused or unpaused",
-    "being exported", "being committed"
+    "being exported", "being committed", "being copied into or out of"
   };
+  G_STATIC_ASSERT (G_N_ELEMENTS (op_names) == CTRD_OP_COPY + 1);
 
   if (self->op != CTRD_OP_NONE)
     g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
@@ -1094,4 +1095,5 @@ ctrd_container_iface_init (CtrContainerIface *iface)
   ctrd_container_lifecycle_iface_init (iface);
   ctrd_container_exec_iface_init (iface);
   ctrd_container_fs_iface_init (iface);
+  ctrd_container_copy_iface_init (iface);
 }

@@ -803,10 +803,26 @@ void
 ctrd_daemon_emit_event (CtrdDaemon *self, const char *object_path, const char *id,
                         const char *event)
 {
+  guint64 now = ctrd_now_usec ();
+
   g_debug ("event %s %s", event, id);
+  ctrd_daemon_record_event (self, "container", id, event, now);
   if (self->manager != NULL)
-    ctr_manager_emit_container_event (CTR_MANAGER (self->manager), object_path, id, event,
-                                      ctrd_now_usec ());
+    ctr_manager_emit_container_event (CTR_MANAGER (self->manager), object_path, id, event, now);
+}
+
+/* The history is a record of what the signals said: a failure to keep it
+ * is logged and does not undo the event itself. */
+void
+ctrd_daemon_record_event (CtrdDaemon *self, const char *kind, const char *id, const char *event,
+                          guint64 time)
+{
+  g_autoptr (GError) error = NULL;
+  CtrdEventRecord record = { (char *) kind, (char *) id, (char *) event, time };
+
+  if (!ctrd_db_add_event (self->db, &record, self->config->events_max_count,
+                          self->config->events_max_age * G_USEC_PER_SEC, &error))
+    g_warning ("Event %s of %s %s not kept in the history: %s", event, kind, id, error->message);
 }
 
 static int

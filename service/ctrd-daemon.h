@@ -109,6 +109,11 @@ void ctrd_return_error (GDBusMethodInvocation *invocation, GError *error, CtrdEr
 void ctrd_daemon_emit_event (CtrdDaemon *daemon, const char *object_path, const char *id,
                              const char *event);
 
+/* Adds an event of the object @id of @kind ("container", "image",
+ * "network", "volume") to the history GetEvents reads. */
+void ctrd_daemon_record_event (CtrdDaemon *daemon, const char *kind, const char *id,
+                               const char *event, guint64 time);
+
 /* Recomputes the Containers property of the image with @image_id. */
 void ctrd_daemon_update_image_containers (CtrdDaemon *daemon, const char *image_id);
 

@@ -452,6 +452,7 @@ remove_image_now (CtrdImage *self, GDBusMethodInvocation *invocation)
       return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
     }
+  ctrd_daemon_record_event (self->daemon, "image", self->record->id, "remove", ctrd_now_usec ());
   ctrd_daemon_remove_image (self->daemon, self);
   if (removals_in_flight == NULL)
     removals_in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

@@ -931,6 +931,47 @@ handle_get_network (CtrManager *iface, GDBusMethodInvocation *invocation, const 
   return TRUE;
 }
 
+/* ---------------------------------------------------------------- events */
+
+/* Open to every user, as the signals are; the history's count bound keeps
+ * each reply small. */
+static gboolean
+handle_get_events (CtrManager *iface, GDBusMethodInvocation *invocation, guint64 since,
+                   guint64 until)
+{
+  CtrdManager *self = CTRD_MANAGER (iface);
+  g_autoptr (GPtrArray) events = NULL;
+  GVariantBuilder builder;
+  GError *error = NULL;
+
+  if (until == 0)
+    until = G_MAXINT64;
+  if (until < since)
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+          "GetEvents: until (%" G_GUINT64_FORMAT ") is before since (%" G_GUINT64_FORMAT ")", until,
+          since);
+      return TRUE;
+    }
+  events = ctrd_db_list_events (ctrd_daemon_get_db (self->daemon), since, until,
+                                CTRD_EVENTS_MAX_COUNT, &error);
+  if (events == NULL)
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return TRUE;
+    }
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssst)"));
+  for (guint i = 0; i < events->len; i++)
+    {
+      const CtrdEventRecord *record = events->pdata[i];
+      g_variant_builder_add (&builder, "(ssst)", record->kind, record->id, record->event,
+                             record->time);
+    }
+  ctr_manager_complete_get_events (iface, invocation, g_variant_builder_end (&builder));
+  return TRUE;
+}
+
 /* ---------------------------------------------------------------- networks */
 
 static const CtrdOptionSpec network_options[] = {
@@ -1163,6 +1204,7 @@ ctrd_manager_iface_init (CtrManagerIface *iface)
   iface->handle_import_image_from_path = handle_import_image_from_path;
   iface->handle_get_container = handle_get_container;
   iface->handle_get_image = handle_get_image;
+  iface->handle_get_events = handle_get_events;
   iface->handle_prune_containers = handle_prune_containers;
   iface->handle_create_network = handle_create_network;
   iface->handle_get_network = handle_get_network;

@@ -142,6 +142,7 @@ ctrd_network_publish (CtrdDaemon *daemon, CtrdNetworkConfig *config, GError **er
       return NULL;
     }
   network = ctrd_network_new (daemon, g_steal_pointer (&owned));
+  ctrd_daemon_record_event (daemon, "network", network->config->id, "create", ctrd_now_usec ());
   ctrd_daemon_add_network (daemon, network);
   g_message ("Created network %s (%s on %s)", network->config->name, network->config->subnet,
              network->config->interface);
@@ -280,6 +281,8 @@ remove_network_now (CtrdNetwork *self, GDBusMethodInvocation *invocation, gboole
       return;
     }
   g_message ("Removed network %s", self->config->name);
+  ctrd_daemon_record_event (self->daemon, "network", self->config->id, "remove",
+                            ctrd_now_usec ());
   self->removed = TRUE;
   ctr_network_complete_remove (CTR_NETWORK (self), invocation);
   ctrd_daemon_remove_network (self->daemon, self);

@@ -37,7 +37,7 @@ ACTIONS = [
     "org.example.containers1.image.manage",
 ]
 # Methods every local user may call (API.md, "Authorization").
-UNGUARDED = {"GetContainer", "GetImage", "GetNetwork", "GetSizes", "GetStats", "Wait"}
+UNGUARDED = {"GetContainer", "GetImage", "GetNetwork", "GetSizes", "GetStats", "Wait", "GetEvents"}
 POLICY_DIR = "/usr/share/polkit-1/actions"
 RULES_DIR = "/etc/polkit-1/rules.d"
 
@@ -329,6 +329,8 @@ def guarded_call_args(ctx):
         "Container.Rename": ("('denied-new-name',)", []),
         "Container.Inspect": ("()", []),
         "Container.Export": ("(handle 0,)", [sink]),
+        "Container.CopyFrom": ("('/etc/passwd', handle 0)", [sink]),
+        "Container.CopyTo": ("('/tmp', handle 0, @a{sv} {})", [tar]),
         "Container.Exec": ("(['true'], @a{sv} {}, handle 0, handle 1, handle 2)",
                            [null, out, out]),
         "Container.ExecTerminal": ("(['true'], @a{sv} {})", []),

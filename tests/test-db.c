@@ -148,7 +148,7 @@ test_open_creates_private_wal_db (Fixture *fixture, gconstpointer user_data)
   assert_pragma (db, "journal_mode", "wal");
   assert_pragma (db, "synchronous", "2"); /* FULL */
   assert_pragma (db, "foreign_keys", "1");
-  assert_pragma (db, "user_version", "3");
+  assert_pragma (db, "user_version", "4");
   assert_pragma (db, "busy_timeout", "10000");
 
   g_assert_null (ctrd_db_get_pragma (db, "writable_schema", &error));
@@ -337,7 +337,7 @@ test_container_owner (Fixture *fixture, gconstpointer user_data)
   {
     g_autoptr (CtrdDb) db = open_db (fixture);
 
-    assert_pragma (db, "user_version", "3");
+    assert_pragma (db, "user_version", "4");
   }
 }
 
@@ -637,6 +637,82 @@ test_corrupt_container_record (Fixture *fixture, gconstpointer user_data)
     g_assert_nonnull (strstr (error->message, config->id));
   }
 }
+static void
+add_event (CtrdDb *db, const char *id, const char *event, guint64 time, guint64 max_count,
+           guint64 max_age)
+{
+  g_autoptr (GError) error = NULL;
+  CtrdEventRecord record = { (char *) "container", (char *) id, (char *) event, time };
+
+  g_assert_true (ctrd_db_add_event (db, &record, max_count, max_age, &error));
+  g_assert_no_error (error);
+}
+
+/* "id:event@time ..." of the history between @since and @until. */
+static char *
+list_events (CtrdDb *db, guint64 since, guint64 until, guint max)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) events = ctrd_db_list_events (db, since, until, max, &error);
+  g_autoptr (GString) out = g_string_new ("");
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < events->len; i++)
+    {
+      const CtrdEventRecord *record = events->pdata[i];
+      g_assert_cmpstr (record->kind, ==, "container");
+      g_string_append_printf (out, "%s%s:%s@%" G_GUINT64_FORMAT, i > 0 ? " " : "", record->id,
+                              record->event, record->time);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* Events come back in the order they were added, filtered by time, and
+ * the history keeps only the newest max_count, none older than max_age;
+ * it survives a reopen. */
+static void
+test_events (Fixture *fixture, gconstpointer user_data)
+{
+  g_autofree char *all = NULL;
+  g_autofree char *window = NULL;
+  g_autofree char *capped = NULL;
+  g_autofree char *bounded = NULL;
+  g_autofree char *aged = NULL;
+  g_autofree char *reopened = NULL;
+
+  {
+    g_autoptr (CtrdDb) db = open_db (fixture);
+
+    /* Same time for two events: the order they were added decides. */
+    add_event (db, "a", "create", 100, 10, 1000);
+    add_event (db, "a", "start", 200, 10, 1000);
+    add_event (db, "a", "died", 200, 10, 1000);
+    add_event (db, "b", "create", 300, 10, 1000);
+    all = list_events (db, 0, G_MAXUINT64, 100);
+    g_assert_cmpstr (all, ==, "a:create@100 a:start@200 a:died@200 b:create@300");
+    window = list_events (db, 150, 200, 100);
+    g_assert_cmpstr (window, ==, "a:start@200 a:died@200");
+    capped = list_events (db, 0, G_MAXUINT64, 2);
+    g_assert_cmpstr (capped, ==, "a:create@100 a:start@200");
+
+    /* max_count 3: the oldest goes. */
+    add_event (db, "b", "start", 400, 3, 1000);
+    bounded = list_events (db, 0, G_MAXUINT64, 100);
+    g_assert_cmpstr (bounded, ==, "a:died@200 b:create@300 b:start@400");
+
+    /* max_age 150 at time 500: what is older than 350 goes. */
+    add_event (db, "b", "remove", 500, 10, 150);
+    aged = list_events (db, 0, G_MAXUINT64, 100);
+    g_assert_cmpstr (aged, ==, "b:start@400 b:remove@500");
+  }
+  {
+    g_autoptr (CtrdDb) db = open_db (fixture);
+
+    reopened = list_events (db, 0, G_MAXUINT64, 100);
+    g_assert_cmpstr (reopened, ==, aged);
+  }
+}
+
 
 int
 main (int argc, char **argv)
@@ -657,6 +733,7 @@ main (int argc, char **argv)
   ADD ("image-in-use", test_image_in_use);
   ADD ("meta", test_meta);
   ADD ("corrupt-container-record", test_corrupt_container_record);
+  ADD ("events", test_events);
 #undef ADD
 
   return g_test_run ();

@@ -814,7 +814,7 @@ test_db_migrates (DbFixture *f, gconstpointer user_data)
 
   reopen (f);
   version = ctrd_db_get_pragma (f->db, "user_version", &error);
-  g_assert_cmpstr (version, ==, "3"); /* and on through the owners' migration */
+  g_assert_cmpstr (version, ==, "4"); /* and on through the later migrations */
   containers = ctrd_db_load_containers (f->db, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (containers->len, ==, 1);

@@ -161,6 +161,7 @@ static const struct
   { "security", "AllowedBindSources" },
   { "limits", "exported_max_bytes" }, { "limits", "commit_max_bytes" },
   { "limits", "terminal_connect_timeout" },
+  { "limits", "events_max_count" }, { "limits", "events_max_age" },
 };
 
 static void
@@ -191,12 +192,28 @@ read_bounds (GKeyFile *kf, CtrdConfig *config, GError **error)
   if (!read_uint64 (kf, "limits", "exported_max_bytes", &config->exported_max_bytes, error) ||
       !read_uint64 (kf, "limits", "commit_max_bytes", &config->commit_max_bytes, error) ||
       !read_uint64 (kf, "limits", "terminal_connect_timeout", &config->terminal_connect_timeout,
-                    error))
+                    error) ||
+      !read_uint64 (kf, "limits", "events_max_count", &config->events_max_count, error) ||
+      !read_uint64 (kf, "limits", "events_max_age", &config->events_max_age, error))
     return FALSE;
   if (config->terminal_connect_timeout == 0 || config->terminal_connect_timeout > 86400)
     {
       g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                            "[limits] terminal_connect_timeout must be 1 to 86400 seconds");
+      return FALSE;
+    }
+  if (config->events_max_count == 0 || config->events_max_count > CTRD_EVENTS_MAX_COUNT)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "[limits] events_max_count must be between 1 and %u (one GetEvents reply "
+                   "holds them all)",
+                   CTRD_EVENTS_MAX_COUNT);
+      return FALSE;
+    }
+  if (config->events_max_age == 0 || config->events_max_age > G_MAXUINT64 / G_USEC_PER_SEC)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "[limits] events_max_age must be a positive number of seconds");
       return FALSE;
     }
   if (config->exported_max_bytes == 0 || config->exported_max_bytes > CTRD_EXPORTED_MAX_BYTES)
@@ -229,6 +246,8 @@ ctrd_config_load (const char *path, GError **error)
   config->exported_max_bytes = CTRD_EXPORTED_MAX_BYTES;
   config->commit_max_bytes = G_GUINT64_CONSTANT (16) << 30;
   config->terminal_connect_timeout = 30;
+  config->events_max_count = 10000;
+  config->events_max_age = 7 * 24 * 3600;
 
   if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local_error))
     {

@@ -38,6 +38,9 @@ typedef struct
   guint64 commit_max_bytes;   /* commit_max_bytes: a Commit's new files, default 16 GiB */
   guint64 terminal_connect_timeout; /* terminal_connect_timeout: seconds an ExecTerminal
                                      * socket waits for its client, default 30, 1 or more */
+  guint64 events_max_count;   /* events_max_count: events kept for GetEvents, default
+                               * 10,000, at most CTRD_EVENTS_MAX_COUNT */
+  guint64 events_max_age;     /* events_max_age: seconds an event is kept, default 7 days */
 } CtrdConfig;
 
 /* All containers' properties together stay well under the system bus's
@@ -45,6 +48,10 @@ typedef struct
  * networks and jobs beside them, always fits: 10,000 ordinary containers
  * count about 20 MiB (and take about 10 MiB). */
 #define CTRD_EXPORTED_MAX_BYTES (G_GUINT64_CONSTANT (24) << 20)
+
+/* The most events the history may keep: a GetEvents reply of all of them
+ * (about 100 bytes each) stays far below the bus's 32 MiB limit. */
+#define CTRD_EVENTS_MAX_COUNT 100000
 
 /* Loads @path, or the default file when @path is NULL (a missing default file is
  * fine; a missing explicit one is an error). Unknown groups/keys are ignored with a

@@ -84,7 +84,19 @@ static const char schema_v2_networks[] =
 static const char schema_v3_owners[] =
     "ALTER TABLE containers ADD COLUMN owner INTEGER NOT NULL DEFAULT 0;";
 
-static const char *const migrations[] = { schema_v1, schema_v2_networks, schema_v3_owners };
+/* The event history (Manager.GetEvents), in the order the events happened
+ * (seq), kept bounded by age and count as each event is added. */
+static const char schema_v4_events[] =
+    "CREATE TABLE IF NOT EXISTS events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  kind TEXT NOT NULL,"
+    "  object_id TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  time INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS events_by_time ON events (time);";
+
+static const char *const migrations[] = { schema_v1, schema_v2_networks, schema_v3_owners,
+                                          schema_v4_events };
 
 static gboolean
 set_sqlite_error (CtrdDb *db, const char *operation, GError **error)
@@ -1125,4 +1137,89 @@ ctrd_db_get_last_address (CtrdDb *db, const char *network_id, GError **error)
   else
     set_sqlite_error (db, "reading a network's last address", error);
   return NULL;
+}
+
+/* ---------------------------------------------------------------- events */
+
+void
+ctrd_event_record_free (CtrdEventRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free (record->kind);
+  g_free (record->id);
+  g_free (record->event);
+  g_free (record);
+}
+
+gboolean
+ctrd_db_add_event (CtrdDb *db, const CtrdEventRecord *record, guint64 max_count,
+                   guint64 max_age_usec, GError **error)
+{
+  const char *operation = "recording an event";
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (sqlite3_stmt) stmt = begin_with_statement (
+      &txn, db, TRUE, "INSERT INTO events (kind, object_id, event, time) VALUES (?, ?, ?, ?)",
+      operation, error);
+  gint64 oldest = record->time > max_age_usec ? (gint64) (record->time - max_age_usec) : 0;
+  gint64 newest;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, record->kind);
+  bind_text (stmt, 2, record->id);
+  bind_text (stmt, 3, record->event);
+  sqlite3_bind_int64 (stmt, 4, (gint64) record->time);
+  if (step_done (db, stmt, operation, error) != SQLITE_OK)
+    return FALSE;
+  newest = sqlite3_last_insert_rowid (db->handle);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  /* The newest @max_count, none older than @max_age_usec. */
+  stmt = prepare (db, "DELETE FROM events WHERE time < ? OR seq <= ?", operation, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, oldest);
+  sqlite3_bind_int64 (stmt, 2, newest - (gint64) MIN (max_count, (guint64) G_MAXINT64));
+  if (step_done (db, stmt, operation, error) != SQLITE_OK)
+    return FALSE;
+  return db_transaction_commit (&txn, operation, error);
+}
+
+GPtrArray *
+ctrd_db_list_events (CtrdDb *db, guint64 since, guint64 until, guint max_events, GError **error)
+{
+  const char *operation = "reading the event history";
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (GPtrArray) events =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_event_record_free);
+  g_autoptr (sqlite3_stmt) stmt =
+      begin_with_statement (&txn, db, FALSE,
+                            "SELECT kind, object_id, event, time FROM events"
+                            " WHERE time >= ? AND time <= ? ORDER BY seq LIMIT ?",
+                            operation, error);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, (gint64) MIN (since, (guint64) G_MAXINT64));
+  sqlite3_bind_int64 (stmt, 2, (gint64) MIN (until, (guint64) G_MAXINT64));
+  sqlite3_bind_int64 (stmt, 3, max_events);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      CtrdEventRecord *record = g_new0 (CtrdEventRecord, 1);
+
+      record->kind = column_dup (stmt, 0);
+      record->id = column_dup (stmt, 1);
+      record->event = column_dup (stmt, 2);
+      record->time = (guint64) sqlite3_column_int64 (stmt, 3);
+      g_ptr_array_add (events, record);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (db, operation, error);
+      return NULL;
+    }
+  if (!db_transaction_commit (&txn, operation, error))
+    return NULL;
+  return g_steal_pointer (&events);
 }

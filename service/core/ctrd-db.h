@@ -106,6 +106,29 @@ GPtrArray *ctrd_db_load_addresses (CtrdDb *db, const char *network_id, GError **
  * an unknown network. Free with g_free. */
 char *ctrd_db_get_last_address (CtrdDb *db, const char *network_id, GError **error);
 
+/* One entry of the event history. */
+typedef struct
+{
+  char *kind;  /* "container", "image", "network", "volume" */
+  char *id;    /* the object's ID */
+  char *event; /* "create", "start", ... */
+  guint64 time; /* microseconds since the epoch */
+} CtrdEventRecord;
+
+void ctrd_event_record_free (CtrdEventRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdEventRecord, ctrd_event_record_free)
+
+/* Adds @record to the event history, then drops all but the newest
+ * @max_count events and those older than @max_age_usec before its time, in
+ * one transaction. */
+gboolean ctrd_db_add_event (CtrdDb *db, const CtrdEventRecord *record, guint64 max_count,
+                            guint64 max_age_usec, GError **error);
+
+/* The events with @since <= time <= @until in the order they were added, at
+ * most @max_events of them (the oldest first). Array of CtrdEventRecord. */
+GPtrArray *ctrd_db_list_events (CtrdDb *db, guint64 since, guint64 until, guint max_events,
+                                GError **error);
+
 /* The current value of a PRAGMA on this connection, as text; only journal_mode,
  * synchronous, foreign_keys, busy_timeout and user_version (for tests and
  * diagnostics). Free with g_free. */

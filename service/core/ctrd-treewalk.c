@@ -211,11 +211,13 @@ walk_directory (TreeWalk *walk, int dirfd, guint depth, GError **error)
   return TRUE;
 }
 
+/* Walks the directory @root_dirfd's entries, or with @name (not NULL) only
+ * the entry @name of it and what is below: then paths start with @name. */
 static gboolean
-walk_tree (int root_dirfd, TreeVisitFunc visit, gpointer user_data, GCancellable *cancellable,
-           GError **error)
+walk_tree_from (int root_dirfd, const char *name, TreeVisitFunc visit, gpointer user_data,
+                GCancellable *cancellable, GError **error)
 {
-  g_autoptr (GString) path = g_string_new ("");
+  g_autoptr (GString) path = g_string_new (name != NULL ? name : "");
   TreeWalk walk = { 0 };
   struct statx root;
 
@@ -233,7 +235,16 @@ walk_tree (int root_dirfd, TreeVisitFunc visit, gpointer user_data, GCancellable
   walk.user_data = user_data;
   walk.cancellable = cancellable;
   walk.path = path;
+  if (name != NULL)
+    return walk_entry (&walk, root_dirfd, name, 0, error);
   return walk_directory (&walk, root_dirfd, 0, error);
+}
+
+static gboolean
+walk_tree (int root_dirfd, TreeVisitFunc visit, gpointer user_data, GCancellable *cancellable,
+           GError **error)
+{
+  return walk_tree_from (root_dirfd, NULL, visit, user_data, cancellable, error);
 }
 
 /* (st_dev, st_ino) of an inode with several links. */
@@ -511,9 +522,11 @@ ctrd_treewalk_tar (int root_dirfd, int out_fd, guint64 *out_bytes, GCancellable 
   return ctrd_treewalk_tar_full (root_dirfd, out_fd, out_bytes, NULL, NULL, cancellable, error);
 }
 
-gboolean
-ctrd_treewalk_tar_full (int root_dirfd, int out_fd, guint64 *out_bytes, CtrdTarProgress progress,
-                        gpointer progress_data, GCancellable *cancellable, GError **error)
+/* The tar of the tree, or with @name of that entry only (see walk_tree_from). */
+static gboolean
+tar_tree (int root_dirfd, const char *name, int out_fd, guint64 *out_bytes,
+          CtrdTarProgress progress, gpointer progress_data, GCancellable *cancellable,
+          GError **error)
 {
   g_autoptr (GHashTable) first_path = inode_table_new (g_free);
   g_autofree guint8 *buffer = g_malloc (COPY_BUFFER_SIZE);
@@ -530,7 +543,38 @@ ctrd_treewalk_tar_full (int root_dirfd, int out_fd, guint64 *out_bytes, CtrdTarP
   export.first_path = first_path;
   export.buffer = buffer;
 
-  if (!walk_tree (root_dirfd, tar_export_visit, &export, cancellable, error))
+  if (!walk_tree_from (root_dirfd, name, tar_export_visit, &export, cancellable, error))
     return FALSE;
   return ctrd_tar_writer_close (tar, out_bytes, NULL, error);
+}
+
+gboolean
+ctrd_treewalk_tar_full (int root_dirfd, int out_fd, guint64 *out_bytes, CtrdTarProgress progress,
+                        gpointer progress_data, GCancellable *cancellable, GError **error)
+{
+  return tar_tree (root_dirfd, NULL, out_fd, out_bytes, progress, progress_data, cancellable,
+                   error);
+}
+
+gboolean
+ctrd_treewalk_tar_entry (int parent_dirfd, const char *name, int out_fd, guint64 *out_bytes,
+                         GCancellable *cancellable, GError **error)
+{
+  struct statx stx;
+
+  g_return_val_if_fail (name != NULL && *name != '\0' && strchr (name, '/') == NULL, FALSE);
+
+  /* walk_entry skips what vanished; here the one entry asked for must exist. */
+  if (statx (parent_dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_WANTED, &stx) < 0)
+    {
+      int saved = errno;
+      g_autofree char *quoted = quote_path (name);
+
+      errno = saved;
+      return ctrd_throw_errno_code (error,
+                                    saved == ENOENT ? CTRD_ERROR_NOT_FOUND
+                                                    : CTRD_ERROR_STORAGE_ERROR,
+                                    "Examining %s", quoted);
+    }
+  return tar_tree (parent_dirfd, name, out_fd, out_bytes, NULL, NULL, cancellable, error);
 }

@@ -43,6 +43,14 @@ gboolean ctrd_treewalk_tar_full (int root_dirfd, int out_fd, guint64 *out_bytes,
                                  CtrdTarProgress progress, gpointer progress_data,
                                  GCancellable *cancellable, GError **error);
 
+/* The same tar of only the entry @name (one component, not "." nor "..")
+ * of the directory @parent_dirfd and, for a directory, what is below it:
+ * members "name", "name/child", ... (like `podman cp CTR:/dir/name -`). A
+ * symlink @name is written as the link, never followed. NOT_FOUND when
+ * @name does not exist; else as ctrd_treewalk_tar. */
+gboolean ctrd_treewalk_tar_entry (int parent_dirfd, const char *name, int out_fd,
+                                  guint64 *out_bytes, GCancellable *cancellable, GError **error);
+
 /* Sums the apparent sizes (st_size) of the regular files and symlinks in the
  * tree at @root_dirfd, each inode once however many links it has, without
  * crossing mounts. */
