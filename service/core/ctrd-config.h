@@ -36,6 +36,9 @@ typedef struct
                                * together (ctrd_container_config_exported_size), at
                                * most and by default CTRD_EXPORTED_MAX_BYTES */
   guint64 commit_max_bytes;   /* commit_max_bytes: a Commit's new files, default 16 GiB */
+  char **registries;          /* [images] registries: the hosts a PullImage of a name
+                               * without a registry tries, in order; never NULL,
+                               * empty by default (such a name is refused) */
 } CtrdConfig;
 
 /* All containers' properties together stay well under the system bus's
