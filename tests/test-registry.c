@@ -201,6 +201,15 @@ test_config (void)
   g_assert_true (strstr (error->message, "[images] registries") != NULL);
   g_clear_error (&error);
 
+  g_clear_pointer (&bad, ctrd_config_free);
+  g_unlink (bad_path);
+  g_free (bad_path);
+  bad_path = write_config ("[images]\nskopeo=bin/skopeo\n");
+  bad = ctrd_config_load (bad_path, &error);
+  g_assert_null (bad);
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
   /* Without the key: no registries, so short names are refused. */
   g_unlink (path);
   g_free (path);
@@ -209,6 +218,7 @@ test_config (void)
   g_assert_no_error (error);
   g_assert_nonnull (config->registries);
   g_assert_cmpuint (g_strv_length (config->registries), ==, 0);
+  g_assert_null (config->skopeo);
   g_unlink (path);
   g_unlink (bad_path);
 }

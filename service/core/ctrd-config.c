@@ -20,6 +20,7 @@ ctrd_config_free (CtrdConfig *config)
   g_strfreev (config->hooks_dirs);
   g_strfreev (config->allowed_bind_sources);
   g_strfreev (config->registries);
+  g_free (config->skopeo);
   g_free (config->network_subnet_pool);
   g_free (config->netavark);
   g_free (config->aardvark_dns);
@@ -199,7 +200,7 @@ static const struct
   { "runtime", "timeout" },
   { "security", "AllowedBindSources" },
   { "limits", "exported_max_bytes" }, { "limits", "commit_max_bytes" },
-  { "images", "registries" },
+  { "images", "registries" },    { "images", "skopeo" },
 };
 
 static void
@@ -282,7 +283,8 @@ ctrd_config_load (const char *path, GError **error)
       !read_string (kf, "network", "subnet_pool", &config->network_subnet_pool, error) ||
       !read_string (kf, "network", "netavark", &config->netavark, error) ||
       !read_string (kf, "network", "aardvark_dns", &config->aardvark_dns, error) ||
-      !read_boolean (kf, "network", "dns_forward", &config->dns_forward, error))
+      !read_boolean (kf, "network", "dns_forward", &config->dns_forward, error) ||
+      !read_string (kf, "images", "skopeo", &config->skopeo, error))
     {
       g_prefix_error (error, "Config file %s: ", file);
       return NULL;
@@ -324,6 +326,12 @@ ctrd_config_load (const char *path, GError **error)
         return NULL;
       }
   }
+  if (config->skopeo != NULL && !g_path_is_absolute (config->skopeo))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Config file %s: [images] skopeo must be an absolute path", file);
+      return NULL;
+    }
   if ((config->netavark != NULL && !g_path_is_absolute (config->netavark)) ||
       (config->aardvark_dns != NULL && !g_path_is_absolute (config->aardvark_dns)))
     {

@@ -39,6 +39,8 @@ typedef struct
   char **registries;          /* [images] registries: the hosts a PullImage of a name
                                * without a registry tries, in order; never NULL,
                                * empty by default (such a name is refused) */
+  char *skopeo;               /* [images] skopeo: the skopeo to run, absolute;
+                               * NULL = skopeo from PATH */
 } CtrdConfig;
 
 /* All containers' properties together stay well under the system bus's

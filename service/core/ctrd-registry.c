@@ -199,6 +199,7 @@ ctrd_registry_options_clear (CtrdRegistryOptions *options)
   g_clear_pointer (&options->os, g_free);
   g_clear_pointer (&options->arch, g_free);
   g_clear_pointer (&options->variant, g_free);
+  g_clear_pointer (&options->skopeo, g_free);
 }
 
 static gboolean
@@ -365,7 +366,7 @@ run_skopeo_copy (const char *host, const CtrdRegistryOptions *options, const cha
   g_subprocess_launcher_take_fd (launcher, auth_fd, AUTH_CHILD_FD);
   g_subprocess_launcher_setenv (launcher, "TMPDIR", tmpdir, TRUE);
 
-  g_ptr_array_add (argv, g_strdup ("skopeo"));
+  g_ptr_array_add (argv, g_strdup (options->skopeo != NULL ? options->skopeo : "skopeo"));
   if (options->os != NULL)
     g_ptr_array_add (argv, g_strconcat ("--override-os=", options->os, NULL));
   if (options->arch != NULL)

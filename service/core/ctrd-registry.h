@@ -53,6 +53,7 @@ typedef struct
   char *os; /* Platform; NULL = the host's */
   char *arch;
   char *variant;
+  char *skopeo; /* the program to run; NULL = "skopeo" from PATH */
 } CtrdRegistryOptions;
 
 /* Clears @options, wiping the password first. */
