@@ -809,6 +809,29 @@ ctrd_daemon_emit_event (CtrdDaemon *self, const char *object_path, const char *i
                                       ctrd_now_usec ());
 }
 
+void
+ctrd_daemon_emit_image_event (CtrdDaemon *self, const char *object_path, const char *id,
+                              const char *event)
+{
+  g_debug ("image event %s %s", event, id);
+  if (self->manager != NULL)
+    ctr_manager_emit_image_event (CTR_MANAGER (self->manager), object_path, id, event,
+                                  ctrd_now_usec ());
+}
+
+GPtrArray *
+ctrd_daemon_list_images (CtrdDaemon *self)
+{
+  GPtrArray *images = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->images);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (images, value);
+  return images;
+}
+
 static int
 compare_strings (gconstpointer a, gconstpointer b)
 {
