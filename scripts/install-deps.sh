@@ -23,6 +23,7 @@ packages="
   libxml2-utils
   util-linux tar gzip
   podman skopeo
+  docker-registry apache2-utils curl
   golang-github-containers-common
   clang libclang-rt-14-dev valgrind
 "
@@ -32,7 +33,9 @@ packages="
 # python3-gi: D-Bus test helpers. libxml2-utils: xmllint for the policy files.
 # golang-github-containers-common (containers-common): podman's default seccomp
 # profile, /usr/share/containers/seccomp.json, which every container gets.
-# podman, skopeo: the image interop tests. clang, libclang-rt-14-dev: libFuzzer
+# podman, skopeo: the image interop tests; skopeo also does the daemon's
+# pulls and pushes. docker-registry, apache2-utils (htpasswd), curl: the
+# local registries of the pull and push tests. clang, libclang-rt-14-dev: libFuzzer
 # and the sanitizer build; valgrind: memcheck runs of the daemon.
 # netavark, aardvark-dns (in /usr/lib/podman/), iptables (the nf_tables
 # backend netavark drives): bridge networks; iproute2: ip, for the network

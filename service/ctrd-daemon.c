@@ -825,6 +825,31 @@ ctrd_daemon_record_event (CtrdDaemon *self, const char *kind, const char *id, co
     g_warning ("Event %s of %s %s not kept in the history: %s", event, kind, id, error->message);
 }
 
+void
+ctrd_daemon_emit_image_event (CtrdDaemon *self, const char *object_path, const char *id,
+                              const char *event)
+{
+  guint64 now = ctrd_now_usec ();
+
+  g_debug ("image event %s %s", event, id);
+  ctrd_daemon_record_event (self, "image", id, event, now);
+  if (self->manager != NULL)
+    ctr_manager_emit_image_event (CTR_MANAGER (self->manager), object_path, id, event, now);
+}
+
+GPtrArray *
+ctrd_daemon_list_images (CtrdDaemon *self)
+{
+  GPtrArray *images = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->images);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (images, value);
+  return images;
+}
+
 static int
 compare_strings (gconstpointer a, gconstpointer b)
 {

@@ -105,6 +105,13 @@ GDBusObjectManagerServer *ctrd_daemon_get_object_manager (CtrdDaemon *daemon);
  * org.example.Containers1.Error.* name (@fallback for foreign errors). */
 void ctrd_return_error (GDBusMethodInvocation *invocation, GError *error, CtrdError fallback);
 
+/* Manager.ImageEvent. */
+void ctrd_daemon_emit_image_event (CtrdDaemon *daemon, const char *object_path, const char *id,
+                                   const char *event);
+
+/* The published images (borrowed; a new array). */
+GPtrArray *ctrd_daemon_list_images (CtrdDaemon *daemon);
+
 /* Manager.ContainerEvent. */
 void ctrd_daemon_emit_event (CtrdDaemon *daemon, const char *object_path, const char *id,
                              const char *event);

@@ -13,6 +13,7 @@
 #include "ctrd-error.h"
 #include "ctrd-fdio.h"
 #include "ctrd-image-archive.h"
+#include "ctrd-image-transfer.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
 #include "ctrd-options.h"
@@ -314,6 +315,7 @@ tag_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer use
       return;
     }
   g_message ("Image %.12s tagged %s", self->record->id, name);
+  ctrd_image_emit_event (self, "tag");
   ctr_image_complete_tag (CTR_IMAGE (self), invocation);
 }
 
@@ -345,6 +347,7 @@ untag_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer u
       return;
     }
   g_message ("Image %.12s untagged %s", self->record->id, name);
+  ctrd_image_emit_event (self, "untag");
   ctr_image_complete_untag (CTR_IMAGE (self), invocation);
 }
 
@@ -373,64 +376,158 @@ containers_using (CtrdImage *self)
 
 typedef struct
 {
-  char *id;
-  char *commit;
+  GPtrArray *ids;     /* of char*, the images taken off */
+  GPtrArray *commits; /* of char*, their commits */
 } PruneData;
 
 static void
 prune_data_free (PruneData *data)
 {
-  g_free (data->id);
-  g_free (data->commit);
+  g_ptr_array_unref (data->ids);
+  g_ptr_array_unref (data->commits);
   g_free (data);
 }
 
-/* Worker (the ref waits for any running import): the ref goes, then what
- * only the removed image held goes from the repo, and its shared checkout
- * with it (no container uses it: Remove checked, and no other image has its
- * commit, whose metadata holds this image's config). */
+/* Worker (each ref waits for any running import): the refs go, then what
+ * only the removed images held goes from the repo, and their shared
+ * checkouts with it (no container uses them: the caller checked, and no
+ * other image has their commits, whose metadata holds their configs). */
 static void
 prune_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   PruneData *data = task_data;
-  CtrdImage *self = source_object;
-  CtrdStorage *storage = ctrd_daemon_get_storage (self->daemon);
+  CtrdStorage *storage = ctrd_daemon_get_storage (source_object);
   GError *error = NULL;
   guint64 freed = 0;
 
-  if (!ctrd_storage_delete_image_ref (storage, data->id, &error) ||
-      !ctrd_storage_remove_checkout (storage, data->commit, NULL, &error) ||
-      !ctrd_storage_prune (storage, &freed, NULL, &error))
+  for (guint i = 0; i < data->ids->len; i++)
+    if (!ctrd_storage_delete_image_ref (storage, data->ids->pdata[i], &error) ||
+        !ctrd_storage_remove_checkout (storage, data->commits->pdata[i], NULL, &error))
+      {
+        g_task_return_error (task, error);
+        return;
+      }
+  if (!ctrd_storage_prune (storage, &freed, NULL, &error))
     {
       g_task_return_error (task, error);
       return;
     }
-  g_message ("Removed image %.12s; pruning freed %" G_GUINT64_FORMAT " bytes", data->id, freed);
+  g_message ("Removed %u images; pruning freed %" G_GUINT64_FORMAT " bytes", data->ids->len, freed);
   g_task_return_boolean (task, TRUE);
 }
+
+typedef struct
+{
+  GAsyncReadyCallback callback;
+  gpointer user_data;
+} RemovalDone;
 
 static void
 on_pruned (GObject *source, GAsyncResult *result, gpointer user_data)
 {
+  RemovalDone *done = user_data;
+  PruneData *data = g_task_get_task_data (G_TASK (result));
+
+  for (guint i = 0; i < data->ids->len; i++)
+    g_hash_table_remove (removals_in_flight, data->ids->pdata[i]);
+  done->callback (source, result, done->user_data);
+  g_free (done);
+}
+
+gboolean
+ctrd_image_is_unused (CtrdImage *self)
+{
+  g_autoptr (GPtrArray) users = containers_using (self);
+
+  return users->len == 0 && self->exports_running == 0;
+}
+
+void
+ctrd_image_hold (CtrdImage *self)
+{
+  self->exports_running++;
+}
+
+void
+ctrd_image_release (CtrdImage *self)
+{
+  self->exports_running--;
+}
+
+void
+ctrd_image_emit_event (CtrdImage *self, const char *event)
+{
+  ctrd_daemon_emit_image_event (self->daemon, self->object_path, self->record->id, event);
+}
+
+GPtrArray *
+ctrd_image_remove_unused (CtrdDaemon *daemon, GPtrArray *images, GAsyncReadyCallback callback,
+                          gpointer user_data, GError **error)
+{
+  g_autoptr (GTask) task = NULL;
+  PruneData *data;
+  RemovalDone *done;
+  GPtrArray *removed;
+
+  if (removals_in_flight == NULL)
+    removals_in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  data = g_new0 (PruneData, 1);
+  data->ids = g_ptr_array_new_with_free_func (g_free);
+  data->commits = g_ptr_array_new_with_free_func (g_free);
+
+  /* The database says what exists: first it, then the bus, then (in the
+   * worker) the refs and the objects. */
+  for (guint i = 0; i < images->len; i++)
+    {
+      CtrdImage *image = images->pdata[i];
+      g_autoptr (CtrdImage) keep G_GNUC_UNUSED = g_object_ref (image);
+
+      if (!ctrd_db_delete_image (ctrd_daemon_get_db (daemon), image->record->id, error))
+        break;
+      g_ptr_array_add (data->ids, g_strdup (image->record->id));
+      g_ptr_array_add (data->commits, g_strdup (image->record->commit));
+      g_hash_table_add (removals_in_flight, g_strdup (image->record->id));
+      ctrd_daemon_remove_image (daemon, image);
+      ctrd_image_emit_event (image, "remove");
+    }
+  if (data->ids->len == 0 && images->len > 0)
+    {
+      prune_data_free (data);
+      return NULL;
+    }
+  removed = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < data->ids->len; i++)
+    g_ptr_array_add (removed, g_strdup (data->ids->pdata[i]));
+  done = g_new0 (RemovalDone, 1);
+  done->callback = callback;
+  done->user_data = user_data;
+  task = g_task_new (daemon, NULL, on_pruned, done);
+  g_task_set_task_data (task, data, (GDestroyNotify) prune_data_free);
+  g_task_run_in_thread (task, prune_thread);
+  return removed;
+}
+
+static void
+on_removed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
   GDBusMethodInvocation *invocation = user_data;
+  PruneData *data = g_task_get_task_data (G_TASK (result));
   g_autoptr (GError) error = NULL;
 
-  g_hash_table_remove (removals_in_flight, ctrd_image_get_id (CTRD_IMAGE (source)));
   /* The image is gone either way; what failed is housekeeping. */
   if (!g_task_propagate_boolean (G_TASK (result), &error))
-    g_warning ("Cleaning up after image %.12s: %s", ctrd_image_get_id (CTRD_IMAGE (source)),
+    g_warning ("Cleaning up after image %.12s: %s", (const char *) data->ids->pdata[0],
                error->message);
-  ctr_image_complete_remove (CTR_IMAGE (source), invocation);
+  g_dbus_method_invocation_return_value (invocation, NULL);
 }
 
 static void
 remove_image_now (CtrdImage *self, GDBusMethodInvocation *invocation)
 {
   g_autoptr (GPtrArray) users = containers_using (self);
-  g_autoptr (CtrdImage) keep G_GNUC_UNUSED = g_object_ref (self);
-  g_autoptr (GTask) task = NULL;
+  g_autoptr (GPtrArray) images = NULL;
+  g_autoptr (GPtrArray) removed = NULL;
   GError *error = NULL;
-  PruneData *data;
 
   if (users->len > 0)
     {
@@ -445,25 +542,11 @@ remove_image_now (CtrdImage *self, GDBusMethodInvocation *invocation)
                                              "Image %.12s is being exported", self->record->id);
       return;
     }
-  /* The database says what exists: first it, then the bus, then (in the
-   * worker) the ref and the objects. */
-  if (!ctrd_db_delete_image (ctrd_daemon_get_db (self->daemon), self->record->id, &error))
-    {
-      return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
-      return;
-    }
-  ctrd_daemon_record_event (self->daemon, "image", self->record->id, "remove", ctrd_now_usec ());
-  ctrd_daemon_remove_image (self->daemon, self);
-  if (removals_in_flight == NULL)
-    removals_in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_hash_table_add (removals_in_flight, g_strdup (self->record->id));
-
-  data = g_new0 (PruneData, 1);
-  data->id = g_strdup (self->record->id);
-  data->commit = g_strdup (self->record->commit);
-  task = g_task_new (self, NULL, on_pruned, invocation);
-  g_task_set_task_data (task, data, (GDestroyNotify) prune_data_free);
-  g_task_run_in_thread (task, prune_thread);
+  images = g_ptr_array_new ();
+  g_ptr_array_add (images, self);
+  removed = ctrd_image_remove_unused (self->daemon, images, on_removed, invocation, &error);
+  if (removed == NULL)
+    return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
 }
 
 typedef struct
@@ -665,9 +748,19 @@ handle_export (CtrImage *iface, GDBusMethodInvocation *invocation, GUnixFDList *
   return TRUE;
 }
 
+static gboolean
+handle_push (CtrImage *iface, GDBusMethodInvocation *invocation, const char *destination,
+             GVariant *options)
+{
+  CtrdImage *self = CTRD_IMAGE (iface);
+
+  return ctrd_image_transfer_handle_push (self->daemon, self, invocation, destination, options);
+}
+
 static void
 ctrd_image_iface_init (CtrImageIface *iface)
 {
+  iface->handle_push = handle_push;
   iface->handle_remove = handle_remove;
   iface->handle_tag = handle_tag;
   iface->handle_untag = handle_untag;

@@ -42,4 +42,28 @@ const CtrdImageConfig *ctrd_image_get_config (CtrdImage *image);
 
 char *ctrd_image_path_for_id (const char *id);
 
+/* No container uses @image (nor keeps it as PreviousImage) and no export
+ * or push reads it. */
+gboolean ctrd_image_is_unused (CtrdImage *image);
+
+/* An export or push reads @image: Remove and PruneImages leave it alone
+ * until the matching release. */
+void ctrd_image_hold (CtrdImage *image);
+void ctrd_image_release (CtrdImage *image);
+
+/* Manager.ImageEvent for @image (import pull push tag untag remove). */
+void ctrd_image_emit_event (CtrdImage *image, const char *event);
+
+/* Takes @images (unused ones: the caller checked with ctrd_image_is_unused)
+ * out of the database and off the bus, emitting "remove" for each; a
+ * worker then deletes their refs and checkouts and prunes the repository
+ * once, and @callback runs on the main thread (its source object is the
+ * daemon; g_task_propagate_boolean says whether the clean-up worked).
+ * Returns the IDs taken off (a new array); a database failure stops there
+ * and sets @error; NULL when none was taken off (then @callback never
+ * runs). */
+GPtrArray *ctrd_image_remove_unused (CtrdDaemon *daemon, GPtrArray *images,
+                                     GAsyncReadyCallback callback, gpointer user_data,
+                                     GError **error);
+
 G_END_DECLS

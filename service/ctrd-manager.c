@@ -16,6 +16,7 @@
 #include "ctrd-error.h"
 #include "ctrd-fdio.h"
 #include "ctrd-image-archive.h"
+#include "ctrd-image-transfer.h"
 #include "ctrd-image.h"
 #include "ctrd-job.h"
 #include "ctrd-manager.h"
@@ -648,6 +649,7 @@ on_import_done (GObject *source, GAsyncResult *result, gpointer user_data)
              imported->image_id, imported->commit, imported->size,
              names != NULL && names[0] != NULL ? " as " : "",
              names != NULL && names[0] != NULL ? names[0] : "");
+  ctrd_image_emit_event (image, "import");
   ctrd_job_set_object (data->job, ctrd_image_get_object_path (image));
   ctrd_job_complete (data->job, NULL);
   if (data->from_path)
@@ -1196,9 +1198,26 @@ handle_prune_containers (CtrManager *iface, GDBusMethodInvocation *invocation)
   return TRUE;
 }
 
+static gboolean
+handle_pull_image (CtrManager *iface, GDBusMethodInvocation *invocation, const char *reference,
+                   GVariant *options)
+{
+  return ctrd_image_transfer_handle_pull (CTRD_MANAGER (iface)->daemon, iface, invocation,
+                                          reference, options);
+}
+
+static gboolean
+handle_prune_images (CtrManager *iface, GDBusMethodInvocation *invocation, GVariant *options)
+{
+  return ctrd_image_transfer_handle_prune (CTRD_MANAGER (iface)->daemon, iface, invocation,
+                                           options);
+}
+
 static void
 ctrd_manager_iface_init (CtrManagerIface *iface)
 {
+  iface->handle_pull_image = handle_pull_image;
+  iface->handle_prune_images = handle_prune_images;
   iface->handle_create_container = handle_create_container;
   iface->handle_import_image = handle_import_image;
   iface->handle_import_image_from_path = handle_import_image_from_path;

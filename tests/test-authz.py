@@ -317,6 +317,8 @@ def guarded_call_args(ctx):
         "Manager.ImportImage": ("(handle 0, 'denied-img', @a{sv} {})", [tar]),
         "Manager.ImportImageFromPath": ("('%s', 'denied-img', @a{sv} {})" % tar, []),
         "Manager.PruneContainers": ("()", []),
+        "Manager.PullImage": ("('127.0.0.1:9/denied:1', @a{sv} {})", []),
+        "Manager.PruneImages": ("(@a{sv} {},)", []),
         "Manager.CreateNetwork": ("('denied-net', @a{sv} {})", []),
         "Network.Remove": ("(true,)", []),
         "Container.Start": ("()", []),
@@ -348,6 +350,7 @@ def guarded_call_args(ctx):
         "Image.Tag": ("('denied-tag',)", []),
         "Image.Untag": ("('busybox',)", []),
         "Image.Export": ("(handle 0, 'oci-archive')", [sink]),
+        "Image.Push": ("('127.0.0.1:9/denied:1', @a{sv} {})", []),
         "Job.Cancel": ("()", []),
     }
 

@@ -6,6 +6,7 @@
 #include "ctrd-config.h"
 #include "ctrd-error.h"
 #include "ctrd-network.h"
+#include "ctrd-registry.h"
 
 void
 ctrd_config_free (CtrdConfig *config)
@@ -18,6 +19,8 @@ ctrd_config_free (CtrdConfig *config)
   g_free (config->conmon);
   g_strfreev (config->hooks_dirs);
   g_strfreev (config->allowed_bind_sources);
+  g_strfreev (config->registries);
+  g_free (config->skopeo);
   g_free (config->network_subnet_pool);
   g_free (config->netavark);
   g_free (config->aardvark_dns);
@@ -146,6 +149,43 @@ read_allowed_bind_sources (GKeyFile *kf, char ***inout, GError **error)
   return TRUE;
 }
 
+/* [images] registries: each a registry host[:port], checked as a pull
+ * reference's host is. */
+static gboolean
+read_registries (GKeyFile *kf, char ***inout, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_auto (GStrv) values = NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (!g_key_file_has_key (kf, "images", "registries", NULL))
+    return TRUE;
+  values = g_key_file_get_string_list (kf, "images", "registries", NULL, &local_error);
+  if (values == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "[images] registries: %s",
+                   local_error->message);
+      return FALSE;
+    }
+  for (guint i = 0; values[i] != NULL; i++)
+    {
+      const char *value = g_strstrip (values[i]);
+
+      if (*value == '\0')
+        continue;
+      if (!ctrd_registry_host_valid (value))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "[images] registries: %s is not a registry host[:port]", value);
+          return FALSE;
+        }
+      g_strv_builder_add (builder, value);
+    }
+  g_strfreev (*inout);
+  *inout = g_strv_builder_end (builder);
+  return TRUE;
+}
+
 static const struct
 {
   const char *group;
@@ -162,6 +202,7 @@ static const struct
   { "limits", "exported_max_bytes" }, { "limits", "commit_max_bytes" },
   { "limits", "terminal_connect_timeout" },
   { "limits", "events_max_count" }, { "limits", "events_max_age" },
+  { "images", "registries" },    { "images", "skopeo" },
 };
 
 static void
@@ -248,6 +289,7 @@ ctrd_config_load (const char *path, GError **error)
   config->terminal_connect_timeout = 30;
   config->events_max_count = 10000;
   config->events_max_age = 7 * 24 * 3600;
+  config->registries = g_new0 (char *, 1);
 
   if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local_error))
     {
@@ -270,7 +312,8 @@ ctrd_config_load (const char *path, GError **error)
       !read_string (kf, "network", "subnet_pool", &config->network_subnet_pool, error) ||
       !read_string (kf, "network", "netavark", &config->netavark, error) ||
       !read_string (kf, "network", "aardvark_dns", &config->aardvark_dns, error) ||
-      !read_boolean (kf, "network", "dns_forward", &config->dns_forward, error))
+      !read_boolean (kf, "network", "dns_forward", &config->dns_forward, error) ||
+      !read_string (kf, "images", "skopeo", &config->skopeo, error))
     {
       g_prefix_error (error, "Config file %s: ", file);
       return NULL;
@@ -295,7 +338,8 @@ ctrd_config_load (const char *path, GError **error)
           }
     }
 
-  if (!read_allowed_bind_sources (kf, &config->allowed_bind_sources, error))
+  if (!read_allowed_bind_sources (kf, &config->allowed_bind_sources, error) ||
+      !read_registries (kf, &config->registries, error))
     {
       g_prefix_error (error, "Config file %s: ", file);
       return NULL;
@@ -311,6 +355,12 @@ ctrd_config_load (const char *path, GError **error)
         return NULL;
       }
   }
+  if (config->skopeo != NULL && !g_path_is_absolute (config->skopeo))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Config file %s: [images] skopeo must be an absolute path", file);
+      return NULL;
+    }
   if ((config->netavark != NULL && !g_path_is_absolute (config->netavark)) ||
       (config->aardvark_dns != NULL && !g_path_is_absolute (config->aardvark_dns)))
     {

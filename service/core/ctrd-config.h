@@ -41,6 +41,11 @@ typedef struct
   guint64 events_max_count;   /* events_max_count: events kept for GetEvents, default
                                * 10,000, at most CTRD_EVENTS_MAX_COUNT */
   guint64 events_max_age;     /* events_max_age: seconds an event is kept, default 7 days */
+  char **registries;          /* [images] registries: the hosts a PullImage of a name
+                               * without a registry tries, in order; never NULL,
+                               * empty by default (such a name is refused) */
+  char *skopeo;               /* [images] skopeo: the skopeo to run, absolute;
+                               * NULL = skopeo from PATH */
 } CtrdConfig;
 
 /* All containers' properties together stay well under the system bus's
