@@ -16,7 +16,7 @@ packages="
   libselinux1-dev
   dbus dbus-daemon dbus-bin
   systemd
-  runc conmon
+  runc conmon catatonit criu
   netavark aardvark-dns iptables iproute2
   busybox-static
   python3-gi
@@ -39,7 +39,7 @@ packages="
 # and the sanitizer build; valgrind: memcheck runs of the daemon.
 # netavark, aardvark-dns (in /usr/lib/podman/), iptables (the nf_tables
 # backend netavark drives): bridge networks; iproute2: ip, for the network
-# tests.
+# tests. catatonit: the Init option's PID 1; criu: Checkpoint (criu check).
 
 missing=""
 for pkg in $packages; do

@@ -8,6 +8,7 @@
  *   ctrd-container-exec.c       Exec, GetLogs, ReadLogs
  *   ctrd-container-fs.c         GetSizes, Export, Commit, GetChanges, Verify,
  *                               Rebase, Rollback
+ *   ctrd-container-limits.c     GetStats, Update, Checkpoint, Restore
  * Everything here runs on the main thread unless it says otherwise. Not for
  * use outside these four files. */
 #pragma once
@@ -72,6 +73,8 @@ struct _CtrdContainer
   gboolean monitor_lost;      /* conmon died first: no exit file will come */
   gboolean exit_unrecorded;   /* the process ended with nothing to report its code */
   char *exit_message;         /* why the last exit code is unknown; NULL when it is known */
+  gboolean updating;          /* an Update waits for the runtime */
+  gboolean checkpointing;     /* a Checkpoint waits for the runtime */
 };
 
 /* ---------------------------------------------------------------- ctrd-container.c */
@@ -177,6 +180,13 @@ void ctrd_container_unmount_root_after_copy (const char *mountpoint);
 
 /* ctrd-container-copy.c: CopyFrom, CopyTo. */
 void ctrd_container_copy_iface_init (CtrContainerIface *iface);
+
+/* ---------------------------------------------------------------- ctrd-container-limits.c */
+
+/* Sets MemoryLimit, CpuQuota and PidsLimit from the configuration. */
+void ctrd_container_publish_limits (CtrdContainer *self);
+
+void ctrd_container_limits_iface_init (CtrContainerIface *iface);
 
 /* ---------------------------------------------------------------- ctrd-container-network.c */
 

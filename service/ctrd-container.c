@@ -258,6 +258,7 @@ ctrd_container_new (CtrdDaemon *daemon, CtrdContainerConfig *config, const CtrdR
                                     *config->previous_image_id != '\0' ? previous_path : "/");
   ctr_container_set_network (iface, ctrd_container_network_display_name (self));
   ctr_container_set_ports (iface, ctrd_container_ports_variant (config->network));
+  ctrd_container_publish_limits (self);
   /* a running container keeps its address across a daemon restart */
   if (ctrd_container_is_live_state (run->state) && ctrd_container_on_bridge (self))
     self->ip_address = g_strdup (ctrd_daemon_get_held_address (daemon, config->id));
@@ -1096,4 +1097,5 @@ ctrd_container_iface_init (CtrContainerIface *iface)
   ctrd_container_exec_iface_init (iface);
   ctrd_container_fs_iface_init (iface);
   ctrd_container_copy_iface_init (iface);
+  ctrd_container_limits_iface_init (iface);
 }

@@ -74,6 +74,8 @@ static const CtrdOptionSpec create_options[] = {
   { "Network", "s" },      { "NetworkAliases", "as" }, { "IPAddress", "s" },
   { "PublishPorts", "a(sqqs)" }, { "CapAdd", "as" },   { "CapDrop", "as" },
   { "Privileged", "b" },   { "NoNewPrivileges", "b" }, { "SeccompProfile", "s" },
+  { "MemoryLimit", "t" },  { "CpuQuota", "d" },     { "PidsLimit", "x" },
+  { "Init", "b" },
 };
 
 static const CtrdOptionSpec mount_options[] = {
@@ -326,6 +328,10 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   g_variant_lookup (options, "Privileged", "b", &request.privileged);
   g_variant_lookup (options, "NoNewPrivileges", "b", &request.no_new_privileges);
   g_variant_lookup (options, "SeccompProfile", "&s", &request.seccomp_profile);
+  g_variant_lookup (options, "MemoryLimit", "t", &request.limits.memory_limit);
+  g_variant_lookup (options, "CpuQuota", "d", &request.limits.cpu_quota);
+  g_variant_lookup (options, "PidsLimit", "x", &request.limits.pids_limit);
+  g_variant_lookup (options, "Init", "b", &request.init);
   request.cap_add = cap_add;
   request.cap_drop = cap_drop;
   labels = lookup_labels (options);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "ctrd-bundle.h"
+#include "ctrd-cgroup.h"
+#include "ctrd-error.h"
 #include "ctrd-files.h"
 #include "ctrd-hooks.h"
 #include "ctrd-seccomp.h"
@@ -136,7 +138,7 @@ write_spec (const CtrdBundleRequest *request, const char *const *argv, const Ctr
 {
   const CtrdContainerConfig *config = request->config;
   g_autofree char *spec_path = g_build_filename (request->bundle_dir, "config.json", NULL);
-  g_autofree char *cgroups_path = g_strconcat ("/containersd/", config->id, NULL);
+  g_autofree char *cgroups_path = ctrd_cgroup_path_for_container (config->id);
   g_autofree char *process_label = NULL;
   g_autofree char *mount_label = NULL;
   g_auto (GStrv) caps = ctrd_spec_capabilities ((const char *const *) config->cap_add,
@@ -176,6 +178,20 @@ write_spec (const CtrdBundleRequest *request, const char *const *argv, const Ctr
   params.privileged = config->privileged;
   params.no_new_privileges = config->no_new_privileges;
   params.seccomp = seccomp;
+  params.memory_limit = config->limits.memory_limit;
+  params.cpu_quota = config->limits.cpu_quota;
+  params.pids_limit = config->limits.pids_limit;
+  if (config->init)
+    {
+      if (!g_file_test (CTRD_INIT_BINARY, G_FILE_TEST_IS_EXECUTABLE))
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
+                       "Container %s: Init needs %s (Debian package catatonit), which is "
+                       "not installed", config->name, CTRD_INIT_BINARY);
+          return FALSE;
+        }
+      params.init_path = CTRD_INIT_BINARY;
+    }
   return ctrd_spec_write (&params, spec_path, error);
 }
 

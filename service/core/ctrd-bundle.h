@@ -16,6 +16,9 @@ G_BEGIN_DECLS
  * stages), so its poststop hooks still run after a daemon restart; read it
  * back with ctrd_hook_set_from_json. */
 #define CTRD_BUNDLE_HOOKS_FILE "hooks.json"
+/* The init of a container created with Init (Debian's catatonit, what
+ * podman --init runs). */
+#define CTRD_INIT_BINARY "/usr/bin/catatonit"
 
 typedef struct
 {

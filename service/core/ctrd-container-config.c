@@ -160,6 +160,8 @@ ctrd_container_config_copy (const CtrdContainerConfig *config)
   copy->privileged = config->privileged;
   copy->no_new_privileges = config->no_new_privileges;
   copy->seccomp_profile = g_strdup (config->seccomp_profile);
+  copy->limits = config->limits;
+  copy->init = config->init;
   return copy;
 }
 
@@ -723,6 +725,10 @@ ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
         }
       config->shm_size = request->shm_size;
     }
+  if (!ctrd_limits_validate (&request->limits, "CreateContainer", error))
+    return NULL;
+  config->limits = request->limits;
+  config->init = request->init;
   config->read_only_rootfs = request->read_only_rootfs;
   config->tty = request->tty;
   config->auto_remove = request->auto_remove;
@@ -837,6 +843,11 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   add_bool (builder, "privileged", config->privileged);
   add_bool (builder, "no_new_privileges", config->no_new_privileges);
   add_string (builder, "seccomp_profile", config->seccomp_profile);
+  add_int (builder, "memory_limit", (gint64) MIN (config->limits.memory_limit, (guint64) G_MAXINT64));
+  json_builder_set_member_name (builder, "cpu_quota");
+  json_builder_add_double_value (builder, config->limits.cpu_quota);
+  add_int (builder, "pids_limit", config->limits.pids_limit);
+  add_bool (builder, "init", config->init);
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -884,6 +895,22 @@ static gboolean
 read_bool (JsonObject *object, const char *member, gboolean *out, GError **error)
 {
   return ctrd_json_read_bool (object, CONFIG_WHAT, member, out, error);
+}
+
+/* A number, integer or not; absent leaves *out as it is. */
+static gboolean
+read_double (JsonObject *object, const char *member, double *out, GError **error)
+{
+  JsonNode *node = json_object_get_member (object, member);
+  GType type;
+
+  if (node == NULL)
+    return TRUE;
+  type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
+  if (type != G_TYPE_DOUBLE && type != G_TYPE_INT64)
+    return type_error (member, "a number", error);
+  *out = json_node_get_double (node);
+  return TRUE;
 }
 
 static CtrdMount *
@@ -997,6 +1024,7 @@ ctrd_container_config_from_json (const char *json, GError **error)
   gint64 stop_timeout = DEFAULT_STOP_TIMEOUT;
   gint64 created_at = 0;
   gint64 shm_size = CTRD_DEFAULT_SHM_SIZE;
+  gint64 memory_limit = 0;
 
   if (json == NULL || !json_parser_load_from_data (parser, json, -1, &local_error))
     {
@@ -1051,7 +1079,14 @@ ctrd_container_config_from_json (const char *json, GError **error)
       !read_strv (object, "cap_drop", &config->cap_drop, error) ||
       !read_bool (object, "privileged", &config->privileged, error) ||
       !read_bool (object, "no_new_privileges", &config->no_new_privileges, error) ||
-      !read_string (object, "seccomp_profile", &config->seccomp_profile, error))
+      !read_string (object, "seccomp_profile", &config->seccomp_profile, error) ||
+      !read_int (object, "memory_limit", 0, G_MAXINT64, &memory_limit, error) ||
+      !read_double (object, "cpu_quota", &config->limits.cpu_quota, error) ||
+      !read_int (object, "pids_limit", 0, G_MAXINT64, &config->limits.pids_limit, error) ||
+      !read_bool (object, "init", &config->init, error))
+    return NULL;
+  config->limits.memory_limit = (guint64) memory_limit;
+  if (!ctrd_limits_validate (&config->limits, CONFIG_WHAT, error))
     return NULL;
   if (*config->seccomp_profile == '\0')
     replace_string (&config->seccomp_profile, g_strdup (CTRD_SECCOMP_PROFILE_DEFAULT));

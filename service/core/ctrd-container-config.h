@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "ctrd-cgroup.h"
 #include "ctrd-image-archive.h"
 #include "ctrd-mounts.h"
 #include "ctrd-network.h"
@@ -71,6 +72,10 @@ typedef struct
   gboolean privileged;
   gboolean no_new_privileges;
   char *seccomp_profile; /* "default", "unconfined" or an absolute path */
+  /* Resources: MemoryLimit, CpuQuota and PidsLimit (all 0 = none; Update
+   * changes them), and whether catatonit runs as PID 1 (Init). */
+  CtrdLimits limits;
+  gboolean init;
 } CtrdContainerConfig;
 
 typedef struct
@@ -142,6 +147,8 @@ typedef struct
   gboolean privileged;
   gboolean no_new_privileges;
   const char *seccomp_profile; /* NULL or "" = "default" */
+  CtrdLimits limits; /* checked with ctrd_limits_validate */
+  gboolean init;
 } CtrdCreateRequest;
 
 #define CTRD_MAX_LABELS 256
@@ -175,7 +182,8 @@ typedef struct
  *    (ctrd_port_mappings_validate) only with a bridge network;
  *  - the sandbox: CapAdd/CapDrop normalized (ctrd_spec_normalize_capability;
  *    one capability both added and dropped is refused), SeccompProfile
- *    "default", "unconfined" or an absolute path without "..".
+ *    "default", "unconfined" or an absolute path without "..";
+ *  - the limits: ctrd_limits_validate.
  * A bad value is INVALID_ARGUMENT naming it; more than CTRD_MAX_ARGV_ELEMENTS
  * command or entrypoint elements, CTRD_MAX_DNS_ENTRIES DNS entries or
  * CTRD_MAX_ADD_HOSTS AddHosts, or properties over

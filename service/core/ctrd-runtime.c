@@ -821,6 +821,58 @@ ctrd_runtime_pause_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **
 }
 
 void
+ctrd_runtime_update_async (CtrdRuntime *runtime, const char *id, const CtrdLimits *limits,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  /* -1 is "no limit" for each of runc's flags. */
+  g_autofree char *memory = limits->memory_limit > 0
+                                ? g_strdup_printf ("%" G_GUINT64_FORMAT, limits->memory_limit)
+                                : g_strdup ("-1");
+  g_autofree char *quota = limits->cpu_quota > 0
+                               ? g_strdup_printf ("%" G_GINT64_FORMAT,
+                                                  ctrd_limits_cpu_quota_usec (limits->cpu_quota))
+                               : g_strdup ("-1");
+  g_autofree char *period = g_strdup_printf ("%d", CTRD_CPU_PERIOD_USEC);
+  g_autofree char *pids = limits->pids_limit > 0
+                              ? g_strdup_printf ("%" G_GINT64_FORMAT, limits->pids_limit)
+                              : g_strdup ("-1");
+  const char *const args[] = {
+    "update", "--memory", memory, "--memory-swap", memory, "--cpu-period", period,
+    "--cpu-quota", quota, "--pids-limit", pids, id, NULL,
+  };
+
+  run_runtime_verb (runtime, ctrd_runtime_update_async, id, "update", args, FALSE, cancellable,
+                    callback, user_data);
+}
+
+gboolean
+ctrd_runtime_update_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error)
+{
+  return verb_finish (result, ctrd_runtime_update_async, error);
+}
+
+void
+ctrd_runtime_checkpoint_async (CtrdRuntime *runtime, const char *id, const char *image_dir,
+                               gboolean leave_running, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  const char *const args[] = {
+    "checkpoint", "--image-path", image_dir, leave_running ? "--leave-running" : id,
+    leave_running ? id : NULL, NULL,
+  };
+
+  run_runtime_verb (runtime, ctrd_runtime_checkpoint_async, id, "checkpoint", args, FALSE,
+                    cancellable, callback, user_data);
+}
+
+gboolean
+ctrd_runtime_checkpoint_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error)
+{
+  return verb_finish (result, ctrd_runtime_checkpoint_async, error);
+}
+
+void
 ctrd_runtime_set_verb_timeout (CtrdRuntime *runtime, guint seconds)
 {
   runtime->verb_timeout_seconds = MAX (seconds, 1);

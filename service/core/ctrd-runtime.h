@@ -11,6 +11,8 @@
 
 #include <gio/gio.h>
 
+#include "ctrd-cgroup.h"
+
 G_BEGIN_DECLS
 
 typedef struct _CtrdRuntime CtrdRuntime;
@@ -87,6 +89,24 @@ void ctrd_runtime_pause_async (CtrdRuntime *runtime, const char *id, gboolean pa
                                GCancellable *cancellable, GAsyncReadyCallback callback,
                                gpointer user_data);
 gboolean ctrd_runtime_pause_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
+
+/* "<runtime> update" of a created, running or paused container to @limits
+ * (each 0 = none): memory and swap together (cgroup v1 refuses a memory
+ * limit above the swap limit), the CFS quota and the pids limit. Fails with
+ * RUNTIME_ERROR and the runtime's message when the kernel refuses a value
+ * (a memory limit below what the container uses). */
+void ctrd_runtime_update_async (CtrdRuntime *runtime, const char *id, const CtrdLimits *limits,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data);
+gboolean ctrd_runtime_update_finish (CtrdRuntime *runtime, GAsyncResult *result, GError **error);
+
+/* "<runtime> checkpoint --image-path @image_dir [--leave-running] ID" for a
+ * running container (as a short verb: bounded by the verb timeout); @image_dir must exist (the dump's files go there). */
+void ctrd_runtime_checkpoint_async (CtrdRuntime *runtime, const char *id, const char *image_dir,
+                                    gboolean leave_running, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+gboolean ctrd_runtime_checkpoint_finish (CtrdRuntime *runtime, GAsyncResult *result,
+                                         GError **error);
 
 /* How long a short runtime verb (start, kill, delete, pause, state) may take
  * before it is killed and fails with TIMEOUT. */

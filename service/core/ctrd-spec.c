@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "ctrd-cgroup.h"
 #include "ctrd-error.h"
 #include "ctrd-files.h"
 #include "ctrd-mounts.h"
@@ -291,7 +292,18 @@ build_process (const CtrdSpecParams *params)
       json_object_set_array_member (user, "additionalGids", gids);
     }
   json_object_set_object_member (process, "user", user);
-  json_object_set_array_member (process, "args", strv_to_json_array (params->argv));
+  if (params->init_path != NULL)
+    {
+      g_autoptr (GStrvBuilder) args = g_strv_builder_new ();
+      g_auto (GStrv) argv = NULL;
+
+      g_strv_builder_add_many (args, CTRD_SPEC_INIT_PATH, "--", NULL);
+      g_strv_builder_addv (args, (const char **) params->argv);
+      argv = g_strv_builder_end (args);
+      json_object_set_array_member (process, "args", strv_to_json_array ((const char *const *) argv));
+    }
+  else
+    json_object_set_array_member (process, "args", strv_to_json_array (params->argv));
   json_object_set_array_member (process, "env", build_env (params));
   json_object_set_string_member (process, "cwd", params->cwd != NULL ? params->cwd : "/");
   json_object_set_object_member (process, "capabilities", build_capabilities (params));
@@ -403,6 +415,13 @@ build_extra_mounts (const CtrdSpecParams *params, GError **error)
       g_ptr_array_add (extra,
                        make_mount (readonly_tmpfs_dirs[i], "tmpfs", "tmpfs", readonly_tmpfs_opts));
 
+  if (params->init_path != NULL)
+    {
+      static const char *const init_opts[] = { "bind", "private", "ro", "nosuid", "nodev", NULL };
+
+      g_ptr_array_add (extra, make_mount (CTRD_SPEC_INIT_PATH, "bind", params->init_path, init_opts));
+    }
+
   /* stable: parents before what is mounted inside them, given order kept otherwise */
   g_ptr_array_sort (extra, compare_mount_depth);
   return g_steal_pointer (&extra);
@@ -512,6 +531,35 @@ add_host_devices (JsonArray *devices, const char *dir, guint depth)
     }
 }
 
+/* runc sets these in the container's own cgroup, v1 or v2 alike. */
+static void
+add_resource_limits (JsonObject *resources, const CtrdSpecParams *params)
+{
+  if (params->memory_limit > 0)
+    {
+      JsonObject *memory = json_object_new ();
+
+      json_object_set_int_member (memory, "limit", (gint64) params->memory_limit);
+      json_object_set_int_member (memory, "swap", (gint64) params->memory_limit);
+      json_object_set_object_member (resources, "memory", memory);
+    }
+  if (params->cpu_quota > 0)
+    {
+      JsonObject *cpu = json_object_new ();
+
+      json_object_set_int_member (cpu, "quota", ctrd_limits_cpu_quota_usec (params->cpu_quota));
+      json_object_set_int_member (cpu, "period", CTRD_CPU_PERIOD_USEC);
+      json_object_set_object_member (resources, "cpu", cpu);
+    }
+  if (params->pids_limit > 0)
+    {
+      JsonObject *pids = json_object_new ();
+
+      json_object_set_int_member (pids, "limit", params->pids_limit);
+      json_object_set_object_member (resources, "pids", pids);
+    }
+}
+
 static JsonObject *
 build_linux (const CtrdSpecParams *params)
 {
@@ -527,6 +575,7 @@ build_linux (const CtrdSpecParams *params)
   json_object_set_string_member (deny_all, "access", "rwm");
   json_array_add_object_element (devices, deny_all);
   json_object_set_array_member (resources, "devices", devices);
+  add_resource_limits (resources, params);
   json_object_set_object_member (linux_obj, "resources", resources);
 
   if (params->cgroups_path != NULL)

@@ -59,7 +59,20 @@ typedef struct
   gboolean privileged;
   gboolean no_new_privileges;
   JsonNode *seccomp;
+  /* Resources (linux.resources): memory with swap equal to it (so no
+   * swap beyond the limit), the CFS quota per CTRD_CPU_PERIOD_USEC, pids;
+   * each 0 = none. */
+  guint64 memory_limit;
+  double cpu_quota;
+  gint64 pids_limit;
+  /* A host path of an init (catatonit), bound read-only at
+   * CTRD_SPEC_INIT_PATH and run as PID 1 with the argv after "--"; NULL =
+   * the argv is PID 1. */
+  const char *init_path;
 } CtrdSpecParams;
+
+/* Where the init is bound inside the container (podman: /run/podman-init). */
+#define CTRD_SPEC_INIT_PATH "/run/containersd-init"
 
 /* @name ("sys_admin", "CAP_SYS_ADMIN", "all") as the spec has it
  * ("CAP_SYS_ADMIN", "ALL") in @out_name (free it); INVALID_ARGUMENT for a
