@@ -349,8 +349,8 @@ def test_bad_input(tap, daemon, bus, ctr):
     r = T.call(bus, T.ROOT + "/execs/999999", SESSION, "Resize", GLib.Variant("(qq)", (1, 1)))
     tap.ok(r.error is not None and r.error.startswith("org.freedesktop.DBus.Error.Unknown"),
            "Resize on an unknown session: the bus's UnknownObject/UnknownMethod", r)
-    tap.ok(T.snapshot_diff(before, T.snapshot(daemon, bus)) == "",
-           "the bad calls changed nothing")
+    diff = T.snapshot_diff(before, T.snapshot(daemon, bus))
+    tap.ok(diff == "", "the bad calls changed nothing", diff)
 
 
 if __name__ == "__main__":
