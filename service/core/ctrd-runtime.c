@@ -1,11 +1,11 @@
-/* ctrd-runtime.c: the OCI runtime (runc or crun) driven through conmon, and
- * the exit-file monitor.
+/* ctrd-runtime.c: the OCI runtime (runc or crun) driven through conmon.
  *
  * Every child is an async GSubprocess with an explicit minimal environment
  * and stdin on /dev/null. conmon is started the way podman 4 starts it (see
  * libpod's createOCIContainer): it double-forks, runs "<runtime> create", and
  * reports the container's pid on a sync pipe; the daemon then talks to the
- * runtime directly (start/kill/delete) with the same --root. */
+ * runtime directly (start/kill/delete) with the same --root. The exit-file
+ * monitor is in ctrd-runtime-exits.c. */
 #include "config.h"
 
 #include <dirent.h>
@@ -17,7 +17,6 @@
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,6 +25,7 @@
 #include "ctrd-fdio.h"
 #include "ctrd-json.h"
 #include "ctrd-runtime.h"
+#include "ctrd-runtime-private.h"
 
 /* Where conmon finds the write end of the sync pipe (_OCI_SYNCPIPE). */
 #define SYNC_PIPE_TARGET_FD 3
@@ -34,39 +34,10 @@
 #define CHILD_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define ID_MAX 1024
 #define SMALL_FILE_MAX 65536
-/* conmon renames a finished exit file into place; IN_CLOSE_WRITE catches one
- * written in place; deletion ends an exit (a new file is a new exit). */
-#define EXIT_DIR_EVENTS (IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR)
-
-struct _CtrdRuntime
-{
-  char *runtime_path;
-  char *conmon_path;
-  char *run_root;
-  char *exits_dir;
-  char *runtime_root; /* the runtime's --root */
-  char *sockets_dir;
-  char *containers_dir;
-
-  /* exits/ is watched with inotify directly, not a GFileMonitor: GLib's
-   * backend sleeps 100 ms after events it finds uninteresting (the writes to
-   * conmon's temporary file), which delayed one exit in ten by that much. */
-  int exit_inotify_fd; /* -1 when not watching */
-  GSource *exit_fd_source;
-  GSource *exit_scan_source;
-  CtrdRuntimeExitFunc exit_func;
-  gpointer exit_data;
-  /* ids whose exit was reported, until forgotten: one exit, one callback, however
-   * many events arrive for it. */
-  GHashTable *reported_exits;
-  /* the fd leak below was reported once already */
-  gboolean warned_inheritable_fds;
-  guint verb_timeout_seconds; /* start, kill, delete, pause, state */
-};
 
 /* The runtime is shared by reference with operations in flight, so that
  * freeing it while a child runs cannot leave them with dangling paths. */
-static CtrdRuntime *
+CtrdRuntime *
 runtime_ref (CtrdRuntime *runtime)
 {
   return g_rc_box_acquire (runtime);
@@ -87,7 +58,7 @@ runtime_clear (gpointer data)
   g_hash_table_unref (runtime->reported_exits);
 }
 
-static void
+void
 runtime_unref (CtrdRuntime *runtime)
 {
   g_rc_box_release_full (runtime, runtime_clear);
@@ -96,8 +67,8 @@ runtime_unref (CtrdRuntime *runtime)
 /* Container ids become file names under the run root and arguments of conmon and
  * the runtime. No dots: that also tells an exit file from the temporary file
  * conmon writes it through ("<id>.XXXXXX"). */
-static gboolean
-is_valid_id (const char *id)
+gboolean
+runtime_is_valid_id (const char *id)
 {
   gsize len;
 
@@ -112,10 +83,10 @@ is_valid_id (const char *id)
   return TRUE;
 }
 
-static gboolean
-check_id (const char *id, GError **error)
+gboolean
+runtime_check_id (const char *id, GError **error)
 {
-  if (is_valid_id (id))
+  if (runtime_is_valid_id (id))
     return TRUE;
   g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                "“%s” is not a valid container id for the runtime", id != NULL ? id : "(null)");
@@ -344,24 +315,6 @@ ctrd_runtime_new (const char *runtime_path, const char *conmon_path, const char 
   return runtime;
 }
 
-static void
-stop_watching_exits (CtrdRuntime *runtime)
-{
-  if (runtime->exit_scan_source != NULL)
-    {
-      g_source_destroy (runtime->exit_scan_source);
-      g_clear_pointer (&runtime->exit_scan_source, g_source_unref);
-    }
-  if (runtime->exit_fd_source != NULL)
-    {
-      g_source_destroy (runtime->exit_fd_source);
-      g_clear_pointer (&runtime->exit_fd_source, g_source_unref);
-    }
-  ctrd_close_fd (&runtime->exit_inotify_fd);
-  runtime->exit_func = NULL;
-  runtime->exit_data = NULL;
-}
-
 void
 ctrd_runtime_free (CtrdRuntime *runtime)
 {
@@ -369,7 +322,7 @@ ctrd_runtime_free (CtrdRuntime *runtime)
     return;
   /* The exit callback must not run once the owner let go, even while
    * operations in flight still hold the paths. */
-  stop_watching_exits (runtime);
+  runtime_stop_watching_exits (runtime);
   runtime_unref (runtime);
 }
 
@@ -403,8 +356,8 @@ ctrd_runtime_container_run_dir (CtrdRuntime *runtime, const char *id)
   return g_build_filename (runtime->containers_dir, id, NULL);
 }
 
-static char *
-exit_file_path (CtrdRuntime *runtime, const char *id)
+char *
+runtime_exit_file_path (CtrdRuntime *runtime, const char *id)
 {
   return g_build_filename (runtime->exits_dir, id, NULL);
 }
@@ -412,12 +365,12 @@ exit_file_path (CtrdRuntime *runtime, const char *id)
 /* Removes what conmon leaves behind for @id: a stale exit file or pid file
  * would be taken for the next run's. The oom mark stays until the next run
  * (@new_run) so that OOMKilled is still known after a daemon restart. */
-static void
-remove_conmon_files (CtrdRuntime *runtime, const char *id, gboolean new_run)
+void
+runtime_remove_conmon_files (CtrdRuntime *runtime, const char *id, gboolean new_run)
 {
   g_autofree char *run_dir = ctrd_runtime_container_run_dir (runtime, id);
   char *paths[] = {
-    exit_file_path (runtime, id),
+    runtime_exit_file_path (runtime, id),
     g_build_filename (run_dir, "conmon.pid", NULL),
     g_build_filename (run_dir, "pidfile", NULL),
     new_run ? g_build_filename (run_dir, "oom", NULL) : NULL,
@@ -497,8 +450,8 @@ describe_exit (GSubprocess *proc)
 /* g_file_get_contents for the small files read here (exit codes, pid files,
  * /proc stat), but O_CLOEXEC: no fd may leak into a child another thread
  * spawns meanwhile. Errors are G_IO_ERROR (NOT_FOUND for a missing file). */
-static char *
-read_small_file (const char *path, GError **error)
+char *
+runtime_read_small_file (const char *path, GError **error)
 {
   g_autoptr (GString) contents = g_string_new (NULL);
   char buf[1024];
@@ -524,13 +477,13 @@ read_small_file (const char *path, GError **error)
   return g_string_free (g_steal_pointer (&contents), FALSE);
 }
 
-static gboolean
-parse_int_file (const char *path, gint64 min, gint64 max, gint64 *out_value, GError **error)
+gboolean
+runtime_parse_int_file (const char *path, gint64 min, gint64 max, gint64 *out_value, GError **error)
 {
   g_autofree char *contents = NULL;
   g_autoptr (GError) local_error = NULL;
 
-  contents = read_small_file (path, error);
+  contents = runtime_read_small_file (path, error);
   if (contents == NULL)
     return FALSE;
   g_strstrip (contents);
@@ -552,7 +505,7 @@ typedef struct
   char *verb;
   gboolean missing_ok;
   GSubprocess *proc;
-  char *stdout_text; /* what it printed, for the verbs that print (state) */
+  char *stdout_text;                 /* what it printed, for the verbs that print (state) */
   GCancellable *timeout_cancellable; /* cancelled by the timeout or the caller's */
   GCancellable *caller_cancellable;
   gulong caller_handler;
@@ -658,10 +611,9 @@ on_verb_done (GObject *source, GAsyncResult *result, gpointer user_data)
 /* Runs the runtime with @args (after "--root DIR"); @verb names it in errors;
  * @capture_stdout keeps what it prints (VerbData's stdout_text). */
 static void
-run_runtime_verb_full (CtrdRuntime *runtime, gpointer source_tag, const char *id,
-                       const char *verb, const char *const *args, gboolean missing_ok,
-                       gboolean capture_stdout, GCancellable *cancellable,
-                       GAsyncReadyCallback callback, gpointer user_data)
+run_runtime_verb_full (CtrdRuntime *runtime, gpointer source_tag, const char *id, const char *verb,
+                       const char *const *args, gboolean missing_ok, gboolean capture_stdout,
+                       GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr (GSubprocessLauncher) launcher = NULL;
@@ -672,7 +624,7 @@ run_runtime_verb_full (CtrdRuntime *runtime, gpointer source_tag, const char *id
   g_task_set_source_tag (task, source_tag);
   /* report what the runtime did, even if the caller cancelled meanwhile */
   g_task_set_check_cancellable (task, FALSE);
-  if (!check_id (id, &error))
+  if (!runtime_check_id (id, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -692,9 +644,9 @@ run_runtime_verb_full (CtrdRuntime *runtime, gpointer source_tag, const char *id
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
-  launcher = ctrd_runtime_new_launcher ((capture_stdout ? G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                           : G_SUBPROCESS_FLAGS_STDOUT_SILENCE) |
-                           G_SUBPROCESS_FLAGS_STDERR_PIPE | verb_spawn_flags (runtime));
+  launcher = ctrd_runtime_new_launcher (
+      (capture_stdout ? G_SUBPROCESS_FLAGS_STDOUT_PIPE : G_SUBPROCESS_FLAGS_STDOUT_SILENCE) |
+      G_SUBPROCESS_FLAGS_STDERR_PIPE | verb_spawn_flags (runtime));
   vd->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   if (vd->proc == NULL)
     {
@@ -795,7 +747,7 @@ ctrd_runtime_oom_killed (CtrdRuntime *runtime, const char *id)
   g_autofree char *run_dir = NULL;
   g_autofree char *path = NULL;
 
-  if (!is_valid_id (id))
+  if (!runtime_is_valid_id (id))
     return FALSE;
   run_dir = ctrd_runtime_container_run_dir (runtime, id);
   path = g_build_filename (run_dir, "oom", NULL);
@@ -993,7 +945,7 @@ ctrd_runtime_exec_async (CtrdRuntime *runtime, const char *id, const char *proce
   ExecData *ed;
 
   g_task_set_source_tag (task, ctrd_runtime_exec_async);
-  if (!check_id (id, &error))
+  if (!runtime_check_id (id, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -1182,8 +1134,8 @@ kill_stray_conmon (CreateData *cd)
   gint64 pid;
 
   g_subprocess_force_exit (cd->conmon);
-  if (parse_int_file (pid_path, 1, G_MAXINT32, &pid, NULL) && kill ((pid_t) pid, SIGKILL) != 0 &&
-      errno != ESRCH)
+  if (runtime_parse_int_file (pid_path, 1, G_MAXINT32, &pid, NULL) &&
+      kill ((pid_t) pid, SIGKILL) != 0 && errno != ESRCH)
     {
       int errsv = errno;
 
@@ -1211,14 +1163,14 @@ create_step_done (GTask *task)
       if (cd->timed_out || g_cancellable_is_cancelled (cd->caller_cancellable))
         kill_stray_conmon (cd);
       /* nothing of this attempt may pass for the next one's */
-      remove_conmon_files (cd->runtime, cd->id, TRUE);
+      runtime_remove_conmon_files (cd->runtime, cd->id, TRUE);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
   /* conmon writes its pid file before it runs the runtime, so it is there by now */
   conmon_pid_path = g_build_filename (cd->run_dir, "conmon.pid", NULL);
-  if (!parse_int_file (conmon_pid_path, 1, G_MAXINT32, &conmon_pid, &error))
+  if (!runtime_parse_int_file (conmon_pid_path, 1, G_MAXINT32, &conmon_pid, &error))
     {
       g_warning ("Container %s: conmon's pid is unknown: %s", cd->id, error->message);
       conmon_pid = 0;
@@ -1350,8 +1302,8 @@ ctrd_runtime_create_async (CtrdRuntime *runtime, const char *id, const char *nam
 
 void
 ctrd_runtime_create_with_fds_async (CtrdRuntime *runtime, const char *id, const char *name,
-                                    const char *bundle_dir, const char *log_path,
-                                    gboolean terminal, const int *keep_fds, guint n_keep_fds,
+                                    const char *bundle_dir, const char *log_path, gboolean terminal,
+                                    const int *keep_fds, guint n_keep_fds,
                                     GCancellable *cancellable, GAsyncReadyCallback callback,
                                     gpointer user_data)
 {
@@ -1365,7 +1317,7 @@ ctrd_runtime_create_with_fds_async (CtrdRuntime *runtime, const char *id, const 
   /* a container that got created is reported as such, cancelled or not */
   g_task_set_check_cancellable (task, FALSE);
 
-  if (!check_id (id, &error))
+  if (!runtime_check_id (id, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -1394,7 +1346,7 @@ ctrd_runtime_create_with_fds_async (CtrdRuntime *runtime, const char *id, const 
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  remove_conmon_files (runtime, id, TRUE);
+  runtime_remove_conmon_files (runtime, id, TRUE);
 
   if (pipe2 (sync_pipe, O_CLOEXEC) != 0)
     {
@@ -1449,214 +1401,4 @@ ctrd_runtime_create_finish (CtrdRuntime *runtime, GAsyncResult *result, guint32 
   if (out_conmon_pid != NULL)
     *out_conmon_pid = create_result->conmon_pid;
   return TRUE;
-}
-
-/* ---- exits ---- */
-
-gboolean
-ctrd_runtime_read_exit_code (CtrdRuntime *runtime, const char *id, int *out_exit_code,
-                             GError **error)
-{
-  g_autofree char *path = NULL;
-  g_autoptr (GError) local_error = NULL;
-  gint64 code;
-
-  if (!check_id (id, error))
-    return FALSE;
-
-  path = exit_file_path (runtime, id);
-  if (!parse_int_file (path, G_MININT, G_MAXINT, &code, &local_error))
-    {
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Container %s has no exit file yet",
-                     id);
-      else if (local_error->domain == CTRD_ERROR)
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      else
-        g_set_error (error, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
-                     "Container %s: reading the exit file: %s", id, local_error->message);
-      return FALSE;
-    }
-  if (out_exit_code != NULL)
-    *out_exit_code = (int) code;
-  return TRUE;
-}
-
-void
-ctrd_runtime_forget_exit (CtrdRuntime *runtime, const char *id)
-{
-  if (!is_valid_id (id))
-    return;
-  remove_conmon_files (runtime, id, FALSE);
-}
-
-/* Reports @name's exit once, when its exit file holds a code: a file written
- * in place may be seen before the write is complete, and one exit brings
- * several events. */
-static void
-maybe_report_exit (CtrdRuntime *runtime, const char *name)
-{
-  if (runtime->exit_func == NULL || !is_valid_id (name) ||
-      g_hash_table_contains (runtime->reported_exits, name) ||
-      !ctrd_runtime_read_exit_code (runtime, name, NULL, NULL))
-    return;
-
-  g_hash_table_add (runtime->reported_exits, g_strdup (name));
-  runtime->exit_func (name, runtime->exit_data);
-}
-
-/* Reports every exit file in exits/ not reported yet: at the start, and when
- * the kernel's event queue overflowed and events were lost. */
-static void
-scan_exit_dir (CtrdRuntime *runtime)
-{
-  g_autoptr (GDir) dir = NULL;
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GError) error = NULL;
-  const char *name;
-
-  dir = g_dir_open (runtime->exits_dir, 0, &error);
-  if (dir == NULL)
-    {
-      g_warning ("Scanning %s for container exits: %s", runtime->exits_dir, error->message);
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  /* the callback may stop the watch: check it before each report */
-  for (guint i = 0; i < names->len && runtime->exit_func != NULL; i++)
-    maybe_report_exit (runtime, names->pdata[i]);
-}
-
-/* Exits that happened before the watch began (daemon restart) are reported
- * too, so that no ordering between reconciling and watching can lose one. */
-static gboolean
-on_exit_scan_idle (gpointer user_data)
-{
-  CtrdRuntime *runtime = runtime_ref (user_data);
-
-  g_clear_pointer (&runtime->exit_scan_source, g_source_unref);
-  scan_exit_dir (runtime);
-  runtime_unref (runtime);
-  return G_SOURCE_REMOVE;
-}
-
-/* Acts on one inotify event; FALSE when the watch is over. */
-static gboolean
-handle_exit_event (CtrdRuntime *runtime, const struct inotify_event *event)
-{
-  if (event->mask & IN_Q_OVERFLOW)
-    {
-      scan_exit_dir (runtime);
-      return TRUE;
-    }
-  if (event->mask & IN_IGNORED)
-    {
-      g_warning ("%s is gone: container exits are no longer noticed", runtime->exits_dir);
-      return FALSE;
-    }
-  if (event->len == 0)
-    return TRUE;
-  if (event->mask & (IN_DELETE | IN_MOVED_FROM))
-    /* a new exit file under the same name is a new exit */
-    g_hash_table_remove (runtime->reported_exits, event->name);
-  else if (event->mask & (IN_MOVED_TO | IN_CLOSE_WRITE))
-    maybe_report_exit (runtime, event->name);
-  return TRUE;
-}
-
-/* Drains the inotify fd. The runtime is held meanwhile: the exit callback
- * may stop the watch, or free the runtime, between two events. */
-static gboolean
-on_exit_events (int fd, GIOCondition condition, gpointer user_data)
-{
-  CtrdRuntime *runtime = runtime_ref (user_data);
-  gboolean keep = TRUE;
-  /* a batch of events, with room for one of the longest name */
-  char buf[sizeof (struct inotify_event) + NAME_MAX + 1 + 4096]
-      __attribute__ ((aligned (G_ALIGNOF (struct inotify_event))));
-
-  while (keep && runtime->exit_inotify_fd == fd)
-    {
-      ssize_t len = read (fd, buf, sizeof buf);
-
-      if (len < 0 && errno == EINTR)
-        continue;
-      if (len < 0 && errno == EAGAIN)
-        break;
-      if (len <= 0)
-        {
-          int errsv = len < 0 ? errno : EIO;
-
-          g_warning ("Reading exit events of %s: %s: container exits are no longer noticed",
-                     runtime->exits_dir, g_strerror (errsv));
-          keep = FALSE;
-          break;
-        }
-      for (ssize_t offset = 0; keep && offset < len && runtime->exit_inotify_fd == fd;)
-        {
-          const struct inotify_event *event = (const struct inotify_event *) (buf + offset);
-
-          offset += sizeof (struct inotify_event) + event->len;
-          keep = handle_exit_event (runtime, event);
-        }
-    }
-  /* stopped from the callback: the source is destroyed already */
-  if (runtime->exit_inotify_fd != fd)
-    keep = FALSE;
-  runtime_unref (runtime);
-  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-}
-
-gboolean
-ctrd_runtime_watch_exits (CtrdRuntime *runtime, CtrdRuntimeExitFunc func, gpointer user_data,
-                          GError **error)
-{
-  GMainContext *context = g_main_context_get_thread_default ();
-  ctrd_autofd int fd = -1;
-
-  g_return_val_if_fail (func != NULL, FALSE);
-  g_return_val_if_fail (runtime->exit_inotify_fd < 0, FALSE);
-
-  fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0 || inotify_add_watch (fd, runtime->exits_dir, EXIT_DIR_EVENTS) < 0)
-    return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Watching %s for container exits",
-                                  runtime->exits_dir);
-
-  runtime->exit_func = func;
-  runtime->exit_data = user_data;
-  runtime->exit_inotify_fd = ctrd_steal_fd (&fd);
-  /* the watch exists before the scan, so no exit falls between the two */
-  runtime->exit_fd_source = g_unix_fd_source_new (runtime->exit_inotify_fd, G_IO_IN);
-  g_source_set_callback (runtime->exit_fd_source, G_SOURCE_FUNC (on_exit_events), runtime, NULL);
-  g_source_attach (runtime->exit_fd_source, context);
-
-  runtime->exit_scan_source = g_idle_source_new ();
-  g_source_set_callback (runtime->exit_scan_source, on_exit_scan_idle, runtime, NULL);
-  g_source_attach (runtime->exit_scan_source, context);
-  return TRUE;
-}
-
-gboolean
-ctrd_runtime_pid_alive (guint32 pid)
-{
-  g_autofree char *stat_path = NULL;
-  g_autofree char *stat = NULL;
-  g_autoptr (GError) error = NULL;
-  const char *after_comm;
-
-  if (pid == 0 || pid > G_MAXINT32)
-    return FALSE;
-  if (kill ((pid_t) pid, 0) != 0 && errno != EPERM)
-    return FALSE;
-
-  /* kill() also succeeds on a zombie, which is dead for our purposes */
-  stat_path = g_strdup_printf ("/proc/%u/stat", pid);
-  stat = read_small_file (stat_path, &error);
-  if (stat == NULL)
-    return !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
-  after_comm = strrchr (stat, ')');
-  if (after_comm == NULL || after_comm[1] != ' ')
-    return TRUE;
-  return after_comm[2] != 'Z' && after_comm[2] != 'X';
 }
