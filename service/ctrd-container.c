@@ -298,10 +298,14 @@ gboolean
 ctrd_container_return_invalid_state (CtrdContainer *self, GDBusMethodInvocation *invocation,
                                      const char *what)
 {
-  static const char *const op_names[] = {
-    "idle",           "starting",       "cleaning up", "being removed", "being paused or unpaused",
-    "being exported", "being committed", "being copied into or out of"
-  };
+  static const char *const op_names[] = { "idle",
+                                          "starting",
+                                          "cleaning up",
+                                          "being removed",
+                                          "being paused or unpaused",
+                                          "being exported",
+                                          "being committed",
+                                          "being copied into or out of" };
   G_STATIC_ASSERT (G_N_ELEMENTS (op_names) == CTRD_OP_COPY + 1);
 
   if (self->op != CTRD_OP_NONE)
@@ -590,8 +594,7 @@ ctrd_container_watch_monitor (CtrdContainer *self)
       watch_pidfd (self, fd);
       return;
     }
-  if (self->run.conmon_pid != 0 && errno != ESRCH &&
-      ctrd_runtime_pid_alive (self->run.conmon_pid))
+  if (self->run.conmon_pid != 0 && errno != ESRCH && ctrd_runtime_pid_alive (self->run.conmon_pid))
     {
       self->monitor_watch_id = g_timeout_add_seconds (1, on_monitor_poll, self);
       return;
@@ -772,6 +775,19 @@ exit_file_time (CtrdContainer *self)
   return (guint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
 }
 
+/* A start the daemon died in left its network set up, or at least its
+ * address held: let both go. */
+static void
+release_interrupted_start (CtrdContainer *self)
+{
+  g_autofree char *state_path = ctrd_container_network_state_path (self->daemon, self->config->id);
+
+  if (ctrd_container_on_bridge (self) && g_file_test (state_path, G_FILE_TEST_EXISTS))
+    ctrd_container_detach_network_in_background (self);
+  else if (ctrd_daemon_get_held_address (self->daemon, self->config->id) != NULL)
+    ctrd_container_release_address (self);
+}
+
 void
 ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
 {
@@ -793,29 +809,19 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
 
   if (!ctrd_container_is_live_state (self->run.state) && self->run.state != CTRD_STATE_STOPPED)
     {
-      g_autofree char *state_path = ctrd_container_network_state_path (self->daemon,
-                                                                       self->config->id);
-
-      /* a start the daemon died in: its network, or at least its address */
-      if (ctrd_container_on_bridge (self) && g_file_test (state_path, G_FILE_TEST_EXISTS))
-        ctrd_container_detach_network_in_background (self);
-      else if (ctrd_daemon_get_held_address (self->daemon, self->config->id) != NULL)
-        ctrd_container_release_address (self);
+      release_interrupted_start (self);
       return;
     }
 
-  if (ctrd_runtime_read_exit_code (runtime, self->config->id, &exit_code, NULL))
-    {
-      if (self->run.state == CTRD_STATE_STOPPED)
-        ctrd_container_start_cleanup (self);
-      else
-        record_exit (self, exit_code, exit_file_time (self));
-      return;
-    }
-
+  /* stopped: its exit is recorded, only the cleanup may be left */
   if (self->run.state == CTRD_STATE_STOPPED)
     {
       ctrd_container_start_cleanup (self);
+      return;
+    }
+  if (ctrd_runtime_read_exit_code (runtime, self->config->id, &exit_code, NULL))
+    {
+      record_exit (self, exit_code, exit_file_time (self));
       return;
     }
 
@@ -858,9 +864,9 @@ ctrd_container_authorize (CtrdContainer *self, GDBusMethodInvocation *invocation
 {
   /* Another uid's container also takes manage-others: one rule for every
    * guarded method, as each comes here. */
-  ctrd_authority_check_owned (ctrd_daemon_get_authority (self->daemon), self, invocation,
-                              action_id, self->config->owner, "container.name",
-                              self->config->name, func, user_data, destroy);
+  ctrd_authority_check_owned (ctrd_daemon_get_authority (self->daemon), self, invocation, action_id,
+                              self->config->owner, "container.name", self->config->name, func,
+                              user_data, destroy);
 }
 
 /* An operation ended; an exit that arrived meanwhile is handled now. */

@@ -32,9 +32,9 @@ struct _CtrdDaemon
   GDBusObjectManagerServer *object_manager;
   CtrdManager *manager;
 
-  GHashTable *containers; /* id -> CtrdContainer (owned) */
-  GHashTable *images;     /* id -> CtrdImage (owned) */
-  GHashTable *networks;   /* id -> CtrdNetwork (owned) */
+  GHashTable *containers;     /* id -> CtrdContainer (owned) */
+  GHashTable *images;         /* id -> CtrdImage (owned) */
+  GHashTable *networks;       /* id -> CtrdNetwork (owned) */
   GHashTable *held_addresses; /* container id -> address, while loading */
   guint name_owner_changed_id;
   GHashTable *exported_sizes; /* container id (owned) -> its exported size, as counted */
@@ -134,8 +134,8 @@ uncount_exported (CtrdDaemon *self, CtrdContainer *container)
 {
   gpointer bytes;
 
-  if (!g_hash_table_lookup_extended (self->exported_sizes, ctrd_container_get_id (container),
-                                     NULL, &bytes))
+  if (!g_hash_table_lookup_extended (self->exported_sizes, ctrd_container_get_id (container), NULL,
+                                     &bytes))
     return;
   self->exported_bytes -= GPOINTER_TO_SIZE (bytes);
   g_hash_table_remove (self->exported_sizes, ctrd_container_get_id (container));
@@ -146,12 +146,12 @@ ctrd_daemon_check_exported_budget (CtrdDaemon *self, gsize bytes, GError **error
 {
   if (self->exported_bytes + bytes <= self->config->exported_max_bytes)
     return TRUE;
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
-               "The properties of all containers would take more than the limit of %" G_GUINT64_FORMAT
-               " bytes on the bus (%u containers take %" G_GUINT64_FORMAT
-               "): remove some first",
-               self->config->exported_max_bytes, g_hash_table_size (self->exported_sizes),
-               self->exported_bytes);
+  g_set_error (
+      error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+      "The properties of all containers would take more than the limit of %" G_GUINT64_FORMAT
+      " bytes on the bus (%u containers take %" G_GUINT64_FORMAT "): remove some first",
+      self->config->exported_max_bytes, g_hash_table_size (self->exported_sizes),
+      self->exported_bytes);
   return FALSE;
 }
 
@@ -227,19 +227,15 @@ on_container_exit (const char *id, gpointer user_data)
     ctrd_container_handle_exit (container);
 }
 
+/* The database's rows as objects, networks before the containers that name
+ * them; held_addresses stays for load_state to use and clear. */
 static gboolean
-load_state (CtrdDaemon *self, GError **error)
+load_records (CtrdDaemon *self, GError **error)
 {
   g_autoptr (GPtrArray) images = NULL;
   g_autoptr (GPtrArray) containers = NULL;
   g_autoptr (GPtrArray) networks = NULL;
   g_autoptr (GPtrArray) addresses = NULL;
-  gboolean rebooted = FALSE;
-
-  if (!check_reboot (self, &rebooted, error))
-    return FALSE;
-  if (rebooted)
-    g_message ("The host rebooted since containersd last ran: resetting container states");
 
   images = ctrd_db_load_images (self->db, error);
   if (images == NULL)
@@ -283,13 +279,29 @@ load_state (CtrdDaemon *self, GError **error)
                            container);
       count_exported (self, container);
     }
+  return TRUE;
+}
+
+/* The images, networks and containers of the database as bus objects, each
+ * container's state set against what its runtime says now. */
+static gboolean
+load_state (CtrdDaemon *self, GError **error)
+{
+  gboolean rebooted = FALSE;
+  GHashTableIter iter;
+  gpointer value;
+
+  if (!check_reboot (self, &rebooted, error))
+    return FALSE;
+  if (rebooted)
+    g_message ("The host rebooted since containersd last ran: resetting container states");
+  if (!load_records (self, error))
+    return FALSE;
 
   /* Watch before reconciling so no exit between the two is missed. */
   if (!ctrd_runtime_watch_exits (self->runtime, on_container_exit, self, error))
     return FALSE;
 
-  GHashTableIter iter;
-  gpointer value;
   g_hash_table_iter_init (&iter, self->containers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     ctrd_container_reconcile (value, rebooted);
@@ -407,9 +419,8 @@ filter_oversized (GDBusConnection *connection, GDBusMessage *message, gboolean i
     {
       g_warning ("Dropped a %s message of %" G_GSIZE_FORMAT " bytes to %s (%s.%s): over the "
                  "bus's message limit",
-                 g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_SIGNAL
-                     ? "signal"
-                     : "D-Bus",
+                 g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_SIGNAL ? "signal"
+                                                                                         : "D-Bus",
                  size, g_dbus_message_get_destination (message) ?: "everyone",
                  g_dbus_message_get_interface (message) ?: "",
                  g_dbus_message_get_member (message) ?: "");
@@ -575,8 +586,8 @@ ctrd_daemon_get_container_by_name (CtrdDaemon *self, const char *name)
  * of another object's ID still finds the named one. @table: ID -> object;
  * @what: "container", "network". */
 static gpointer
-find_by_name_or_id (GHashTable *table, const char *(*name_of) (gpointer object),
-                    const char *what, const char *name_or_id, GError **error)
+find_by_name_or_id (GHashTable *table, const char *(*name_of) (gpointer object), const char *what,
+                    const char *name_or_id, GError **error)
 {
   gpointer found;
   guint matches = 0;

@@ -65,21 +65,27 @@ ctrd_manager_new (CtrdDaemon *daemon)
 /* ---------------------------------------------------------------- options */
 
 static const CtrdOptionSpec create_options[] = {
-  { "Entrypoint", "as" },  { "Env", "as" },         { "WorkingDir", "s" },
-  { "Hostname", "s" },     { "Labels", "a{ss}" },   { "StopSignal", "s" },
-  { "StopTimeout", "u" },  { "User", "s" },         { "Mounts", "aa{sv}" },
-  { "DnsServers", "as" },  { "DnsSearch", "as" },   { "DnsOptions", "as" },
-  { "AddHosts", "as" },    { "ShmSize", "t" },      { "ReadOnlyRootfs", "b" },
-  { "Tty", "b" },          { "AutoRemove", "b" },   { "DependsOn", "as" },
-  { "Network", "s" },      { "NetworkAliases", "as" }, { "IPAddress", "s" },
-  { "PublishPorts", "a(sqqs)" }, { "CapAdd", "as" },   { "CapDrop", "as" },
-  { "Privileged", "b" },   { "NoNewPrivileges", "b" }, { "SeccompProfile", "s" },
-  { "MemoryLimit", "t" },  { "CpuQuota", "d" },     { "PidsLimit", "x" },
+  { "Entrypoint", "as" },    { "Env", "as" },
+  { "WorkingDir", "s" },     { "Hostname", "s" },
+  { "Labels", "a{ss}" },     { "StopSignal", "s" },
+  { "StopTimeout", "u" },    { "User", "s" },
+  { "Mounts", "aa{sv}" },    { "DnsServers", "as" },
+  { "DnsSearch", "as" },     { "DnsOptions", "as" },
+  { "AddHosts", "as" },      { "ShmSize", "t" },
+  { "ReadOnlyRootfs", "b" }, { "Tty", "b" },
+  { "AutoRemove", "b" },     { "DependsOn", "as" },
+  { "Network", "s" },        { "NetworkAliases", "as" },
+  { "IPAddress", "s" },      { "PublishPorts", "a(sqqs)" },
+  { "CapAdd", "as" },        { "CapDrop", "as" },
+  { "Privileged", "b" },     { "NoNewPrivileges", "b" },
+  { "SeccompProfile", "s" }, { "MemoryLimit", "t" },
+  { "CpuQuota", "d" },       { "PidsLimit", "x" },
   { "Init", "b" },
 };
 
 static const CtrdOptionSpec mount_options[] = {
-  { "Type", "s" }, { "Source", "s" }, { "Destination", "s" }, { "ReadOnly", "b" }, { "Options", "as" },
+  { "Type", "s" },     { "Source", "s" },   { "Destination", "s" },
+  { "ReadOnly", "b" }, { "Options", "as" },
 };
 
 /* Caps on what one call may carry (DESIGN.md security rules). */
@@ -90,7 +96,8 @@ static const CtrdOptionSpec mount_options[] = {
 static gboolean
 parse_mounts (GVariant *options, GPtrArray **out, GError **error)
 {
-  g_autoptr (GVariant) value = g_variant_lookup_value (options, "Mounts", G_VARIANT_TYPE ("aa{sv}"));
+  g_autoptr (GVariant) value =
+      g_variant_lookup_value (options, "Mounts", G_VARIANT_TYPE ("aa{sv}"));
   g_autoptr (GPtrArray) mounts = NULL;
   GVariantIter iter;
   GVariant *entry;
@@ -99,8 +106,7 @@ parse_mounts (GVariant *options, GPtrArray **out, GError **error)
     return TRUE;
   if (g_variant_n_children (value) > MAX_MOUNTS)
     {
-      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "More than %d Mounts",
-                   MAX_MOUNTS);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "More than %d Mounts", MAX_MOUNTS);
       return FALSE;
     }
   mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_mount_free);
@@ -198,8 +204,8 @@ lookup_labels (GVariant *options)
 static gboolean
 parse_publish_ports (GVariant *options, GPtrArray **out, GError **error)
 {
-  g_autoptr (GVariant) value = g_variant_lookup_value (options, "PublishPorts",
-                                                       G_VARIANT_TYPE ("a(sqqs)"));
+  g_autoptr (GVariant) value =
+      g_variant_lookup_value (options, "PublishPorts", G_VARIANT_TYPE ("a(sqqs)"));
   g_autoptr (GPtrArray) ports = NULL;
   GVariantIter iter;
   const char *host_ip, *protocol;
@@ -270,6 +276,30 @@ resolve_network_option (CtrdManager *self, GVariant *options, CtrdCreateRequest 
   return TRUE;
 }
 
+/* CreateContainer's single-valued options, which point into @options. */
+static void
+lookup_create_values (GVariant *options, CtrdCreateRequest *request)
+{
+  g_variant_lookup (options, "IPAddress", "&s", &request->ip_address);
+  g_variant_lookup (options, "WorkingDir", "&s", &request->working_dir);
+  g_variant_lookup (options, "Hostname", "&s", &request->hostname);
+  g_variant_lookup (options, "StopSignal", "&s", &request->stop_signal);
+  request->has_stop_timeout =
+      g_variant_lookup (options, "StopTimeout", "u", &request->stop_timeout);
+  g_variant_lookup (options, "User", "&s", &request->user);
+  g_variant_lookup (options, "ShmSize", "t", &request->shm_size);
+  g_variant_lookup (options, "ReadOnlyRootfs", "b", &request->read_only_rootfs);
+  g_variant_lookup (options, "Tty", "b", &request->tty);
+  g_variant_lookup (options, "AutoRemove", "b", &request->auto_remove);
+  g_variant_lookup (options, "Privileged", "b", &request->privileged);
+  g_variant_lookup (options, "NoNewPrivileges", "b", &request->no_new_privileges);
+  g_variant_lookup (options, "SeccompProfile", "&s", &request->seccomp_profile);
+  g_variant_lookup (options, "MemoryLimit", "t", &request->limits.memory_limit);
+  g_variant_lookup (options, "CpuQuota", "d", &request->limits.cpu_quota);
+  g_variant_lookup (options, "PidsLimit", "x", &request->limits.pids_limit);
+  g_variant_lookup (options, "Init", "b", &request->init);
+}
+
 /* Decodes CreateContainer's arguments into a request and applies the
  * creation rules to it with the image's defaults; nothing is written. */
 static CtrdContainerConfig *
@@ -303,35 +333,19 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
       !parse_publish_ports (options, &ports, error) ||
       !resolve_network_option (self, options, &request, &would_be_default, error))
     return NULL;
+  lookup_create_values (options, &request);
   g_variant_lookup (options, "NetworkAliases", "^a&s", &aliases);
-  g_variant_lookup (options, "IPAddress", "&s", &request.ip_address);
   request.network_aliases = aliases;
   request.ports = ports != NULL ? (const CtrdPortMapping *const *) ports->pdata : NULL;
   request.n_ports = ports != NULL ? ports->len : 0;
   g_variant_lookup (options, "Entrypoint", "^a&s", &entrypoint);
   g_variant_lookup (options, "Env", "^a&s", &env);
-  g_variant_lookup (options, "WorkingDir", "&s", &request.working_dir);
-  g_variant_lookup (options, "Hostname", "&s", &request.hostname);
-  g_variant_lookup (options, "StopSignal", "&s", &request.stop_signal);
-  request.has_stop_timeout = g_variant_lookup (options, "StopTimeout", "u", &request.stop_timeout);
-  g_variant_lookup (options, "User", "&s", &request.user);
   g_variant_lookup (options, "DnsServers", "^a&s", &dns_servers);
   g_variant_lookup (options, "DnsSearch", "^a&s", &dns_search);
   g_variant_lookup (options, "DnsOptions", "^a&s", &dns_options);
   g_variant_lookup (options, "AddHosts", "^a&s", &add_hosts);
-  g_variant_lookup (options, "ShmSize", "t", &request.shm_size);
-  g_variant_lookup (options, "ReadOnlyRootfs", "b", &request.read_only_rootfs);
-  g_variant_lookup (options, "Tty", "b", &request.tty);
-  g_variant_lookup (options, "AutoRemove", "b", &request.auto_remove);
   g_variant_lookup (options, "CapAdd", "^a&s", &cap_add);
   g_variant_lookup (options, "CapDrop", "^a&s", &cap_drop);
-  g_variant_lookup (options, "Privileged", "b", &request.privileged);
-  g_variant_lookup (options, "NoNewPrivileges", "b", &request.no_new_privileges);
-  g_variant_lookup (options, "SeccompProfile", "&s", &request.seccomp_profile);
-  g_variant_lookup (options, "MemoryLimit", "t", &request.limits.memory_limit);
-  g_variant_lookup (options, "CpuQuota", "d", &request.limits.cpu_quota);
-  g_variant_lookup (options, "PidsLimit", "x", &request.limits.pids_limit);
-  g_variant_lookup (options, "Init", "b", &request.init);
   request.cap_add = cap_add;
   request.cap_drop = cap_drop;
   labels = lookup_labels (options);
@@ -366,8 +380,7 @@ resolve_network (CtrdManager *self, CtrdContainerConfig *config, GError **error)
       network = ctrd_daemon_get_network_by_id (self->daemon, settings->network_id);
       if (network == NULL)
         g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                     "Container %s: network %.12s was removed", config->name,
-                     settings->network_id);
+                     "Container %s: network %.12s was removed", config->name, settings->network_id);
     }
   if (network == NULL)
     return FALSE;
@@ -411,72 +424,84 @@ check_bind_sources (CtrdManager *self, CtrdContainerConfig *config, GError **err
   return TRUE;
 }
 
+/* Things may have changed while polkit was asked: the image may be gone,
+ * the name taken, the budget spent by others, the network removed. Only now,
+ * authorized, does an answer say anything about the host (bind sources). */
+static gboolean
+recheck_authorized_create (CtrdManager *self, CtrdContainerConfig *config, GError **error)
+{
+  if (ctrd_daemon_get_image_by_id (self->daemon, config->image_id) == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "Container %s: image %.12s was removed",
+                   config->name, config->image_id);
+      return FALSE;
+    }
+  if (ctrd_daemon_get_container_by_name (self->daemon, config->name) != NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
+                   "The name %s is already used by another container", config->name);
+      return FALSE;
+    }
+  if (!check_bind_sources (self, config, error))
+    {
+      ctrd_error_normalize (error, CTRD_ERROR_INVALID_ARGUMENT);
+      g_prefix_error (error, "Container %s: ", config->name);
+      return FALSE;
+    }
+  if (!ctrd_daemon_check_exported_budget (self->daemon,
+                                          ctrd_container_config_exported_size (config), error))
+    {
+      ctrd_error_normalize (error, CTRD_ERROR_LIMIT_EXCEEDED);
+      g_prefix_error (error, "Container %s: ", config->name);
+      return FALSE;
+    }
+  if (resolve_network (self, config, error))
+    return TRUE;
+  ctrd_error_normalize (error, CTRD_ERROR_NOT_FOUND);
+  return FALSE;
+}
+
+/* Directory first, then the row: a crash between leaves only an empty
+ * directory, never a row without its directory. */
+static gboolean
+persist_new_container (CtrdManager *self, CtrdContainerConfig *config, const CtrdRunState *run,
+                       GError **error)
+{
+  CtrdStorage *storage = ctrd_daemon_get_storage (self->daemon);
+  g_autoptr (GError) cleanup_error = NULL;
+
+  if (!ctrd_storage_create_container_dirs (storage, config->id, error))
+    {
+      g_prefix_error (error, "Container %s: ", config->name);
+      return FALSE;
+    }
+  if (ctrd_db_insert_container (ctrd_daemon_get_db (self->daemon), config, run, error))
+    return TRUE;
+  if (!ctrd_storage_remove_container_dirs (storage, config->id, NULL, &cleanup_error))
+    g_warning ("%s", cleanup_error->message);
+  g_prefix_error (error, "Container %s: ", config->name);
+  return FALSE;
+}
+
 /* @user_data: the new container's config (taken). */
 static void
-create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
-                             gpointer user_data)
+create_container_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
   CtrdManager *self = object;
   g_autoptr (CtrdContainerConfig) config = user_data;
-  CtrdStorage *storage = ctrd_daemon_get_storage (self->daemon);
   GError *error = NULL;
   g_autoptr (CtrdContainer) container = NULL;
   CtrdRunState run = { .state = CTRD_STATE_CONFIGURED };
 
-  /* Things may have changed while polkit was asked. */
-  if (ctrd_daemon_get_image_by_id (self->daemon, config->image_id) == NULL)
+  if (!recheck_authorized_create (self, config, &error))
     {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,
-                                             "Container %s: image %.12s was removed", config->name,
-                                             config->image_id);
-      return;
-    }
-  if (ctrd_daemon_get_container_by_name (self->daemon, config->name) != NULL)
-    {
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
-                                             "The name %s is already used by another container",
-                                             config->name);
-      return;
-    }
-
-  /* Only now, authorized, does the answer say anything about the host. */
-  if (!check_bind_sources (self, config, &error))
-    {
-      g_prefix_error (&error, "Container %s: ", config->name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return;
     }
-  /* others may have created containers while polkit was asked */
-  if (!ctrd_daemon_check_exported_budget (self->daemon,
-                                          ctrd_container_config_exported_size (config), &error))
-    {
-      g_prefix_error (&error, "Container %s: ", config->name);
-      ctrd_return_error (invocation, error, CTRD_ERROR_LIMIT_EXCEEDED);
-      return;
-    }
-  if (!resolve_network (self, config, &error))
-    {
-      ctrd_return_error (invocation, error, CTRD_ERROR_NOT_FOUND);
-      return;
-    }
-
   /* The Owner is the uid the bus gave for the caller, never its say-so. */
   config->owner = ctrd_authority_get_caller_uid (invocation);
-
-  /* Directory first, then the row: a crash between leaves only an empty
-   * directory, never a row without its directory. */
-  if (!ctrd_storage_create_container_dirs (storage, config->id, &error))
+  if (!persist_new_container (self, config, &run, &error))
     {
-      g_prefix_error (&error, "Container %s: ", config->name);
-      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
-      return;
-    }
-  if (!ctrd_db_insert_container (ctrd_daemon_get_db (self->daemon), config, &run, &error))
-    {
-      g_autoptr (GError) cleanup_error = NULL;
-      if (!ctrd_storage_remove_container_dirs (storage, config->id, NULL, &cleanup_error))
-        g_warning ("%s", cleanup_error->message);
-      g_prefix_error (&error, "Container %s: ", config->name);
       ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
     }
@@ -554,9 +579,8 @@ handle_create_container (CtrManager *iface, GDBusMethodInvocation *invocation, c
       return TRUE;
     }
   config = build_container_config (self, name, image, image_ref, command, options, &error);
-  if (config == NULL ||
-      !ctrd_daemon_check_exported_budget (self->daemon,
-                                          ctrd_container_config_exported_size (config), &error))
+  if (config == NULL || !ctrd_daemon_check_exported_budget (
+                            self->daemon, ctrd_container_config_exported_size (config), &error))
     {
       g_prefix_error (&error, "Container %s: ", name);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
@@ -670,14 +694,14 @@ on_import_done (GObject *source, GAsyncResult *result, gpointer user_data)
  * checks only the options and the name. A directory (an OCI image layout)
  * only comes from a path the daemon opened itself. */
 static gboolean
-validate_import (int fd, gboolean from_path, const char *name, GVariant *options,
-                 char **out_name, CtrdImageFormat *out_format, GError **error)
+validate_import (int fd, gboolean from_path, const char *name, GVariant *options, char **out_name,
+                 CtrdImageFormat *out_format, GError **error)
 {
   const char *format = "auto";
   CtrdImageFormat parsed;
 
   if (!ctrd_validate_options (options, import_options, G_N_ELEMENTS (import_options), "ImportImage",
-                         error))
+                              error))
     return FALSE;
   g_variant_lookup (options, "Format", "&s", &format);
   if (!ctrd_image_format_parse (format, &parsed, error) ||
@@ -704,10 +728,9 @@ validate_import (int fd, gboolean from_path, const char *name, GVariant *options
   if (fd < 0)
     return TRUE;
   /* A directory is an OCI image layout. */
-  return ctrd_check_fd (fd,
-                        CTRD_FD_READABLE | CTRD_FD_STREAM | (from_path ? CTRD_FD_OR_DIRECTORY : 0),
-                        from_path ? "ImportImageFromPath: the path" : "ImportImage: the source",
-                        error);
+  return ctrd_check_fd (
+      fd, CTRD_FD_READABLE | CTRD_FD_STREAM | (from_path ? CTRD_FD_OR_DIRECTORY : 0),
+      from_path ? "ImportImageFromPath: the path" : "ImportImage: the source", error);
 }
 
 /* Takes @fd: on success it is read in a worker thread and closed there. */
@@ -748,8 +771,8 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
 
 typedef struct
 {
-  int fd;       /* ImportImage: the caller's fd; -1 for ImportImageFromPath */
-  char *path;   /* ImportImageFromPath */
+  int fd;     /* ImportImage: the caller's fd; -1 for ImportImageFromPath */
+  char *path; /* ImportImageFromPath */
   char *name;
   GVariant *options;
 } PendingImport;
@@ -896,8 +919,7 @@ handle_import_image_from_path (CtrManager *iface, GDBusMethodInvocation *invocat
 /* ---------------------------------------------------------------- lookups */
 
 static gboolean
-handle_get_container (CtrManager *iface, GDBusMethodInvocation *invocation,
-                      const char *name_or_id)
+handle_get_container (CtrManager *iface, GDBusMethodInvocation *invocation, const char *name_or_id)
 {
   CtrdManager *self = CTRD_MANAGER (iface);
   GError *error = NULL;
@@ -956,10 +978,10 @@ handle_get_events (CtrManager *iface, GDBusMethodInvocation *invocation, guint64
     until = G_MAXINT64;
   if (until < since)
     {
-      g_dbus_method_invocation_return_error (
-          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-          "GetEvents: until (%" G_GUINT64_FORMAT ") is before since (%" G_GUINT64_FORMAT ")", until,
-          since);
+      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                                             "GetEvents: until (%" G_GUINT64_FORMAT
+                                             ") is before since (%" G_GUINT64_FORMAT ")",
+                                             until, since);
       return TRUE;
     }
   events = ctrd_db_list_events (ctrd_daemon_get_db (self->daemon), since, until,
@@ -987,6 +1009,54 @@ static const CtrdOptionSpec network_options[] = {
   { "Internal", "b" }, { "DnsEnabled", "b" }, { "Labels", "a{ss}" },
 };
 
+/* A network's Gateway: an IPv4 address, given with the Subnet it is in. */
+static gboolean
+check_gateway (const char *gateway, const char *subnet, GError **error)
+{
+  if (!g_hostname_is_ip_address (gateway) || strchr (gateway, ':') != NULL)
+    {
+      g_autofree char *quoted = ctrd_quote_untrusted (gateway);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "Gateway %s is not an IPv4 address", quoted);
+      return FALSE;
+    }
+  if (subnet == NULL || *subnet == '\0')
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "A Gateway needs the Subnet it is in");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A network's Labels (a{ss}) into @table: at most CTRD_MAX_LABELS, no empty
+ * key. */
+static gboolean
+add_network_labels (GVariant *labels, GHashTable *table, GError **error)
+{
+  GVariantIter iter;
+  const char *key, *value;
+
+  if (g_variant_n_children (labels) > CTRD_MAX_LABELS)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "More than %d labels",
+                   CTRD_MAX_LABELS);
+      return FALSE;
+    }
+  g_variant_iter_init (&iter, labels);
+  while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+    {
+      if (*key == '\0')
+        {
+          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                               "A label has an empty key");
+          return FALSE;
+        }
+      g_hash_table_insert (table, g_strdup (key), g_strdup (value));
+    }
+  return TRUE;
+}
+
 /* The form of CreateNetwork's arguments; what they may collide with (other
  * networks, the host's routes and devices) is checked once authorized. */
 static CtrdNetworkConfig *
@@ -1013,19 +1083,8 @@ build_network_config (const char *name, GVariant *options, GError **error)
     }
   if (g_variant_lookup (options, "Gateway", "&s", &gateway) && *gateway != '\0')
     {
-      if (!g_hostname_is_ip_address (gateway) || strchr (gateway, ':') != NULL)
-        {
-          g_autofree char *quoted = ctrd_quote_untrusted (gateway);
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                       "Gateway %s is not an IPv4 address", quoted);
-          return NULL;
-        }
-      if (subnet == NULL || *subnet == '\0')
-        {
-          g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                               "A Gateway needs the Subnet it is in");
-          return NULL;
-        }
+      if (!check_gateway (gateway, subnet, error))
+        return NULL;
       g_free (config->gateway);
       config->gateway = g_strdup (gateway);
     }
@@ -1039,29 +1098,8 @@ build_network_config (const char *name, GVariant *options, GError **error)
   g_variant_lookup (options, "Internal", "b", &config->internal);
   g_variant_lookup (options, "DnsEnabled", "b", &config->dns_enabled);
   labels = g_variant_lookup_value (options, "Labels", G_VARIANT_TYPE ("a{ss}"));
-  if (labels != NULL)
-    {
-      GVariantIter iter;
-      const char *key, *value;
-
-      if (g_variant_n_children (labels) > CTRD_MAX_LABELS)
-        {
-          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED, "More than %d labels",
-                       CTRD_MAX_LABELS);
-          return NULL;
-        }
-      g_variant_iter_init (&iter, labels);
-      while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
-        {
-          if (*key == '\0')
-            {
-              g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                                   "A label has an empty key");
-              return NULL;
-            }
-          g_hash_table_insert (config->labels, g_strdup (key), g_strdup (value));
-        }
-    }
+  if (labels != NULL && !add_network_labels (labels, config->labels, error))
+    return NULL;
   return g_steal_pointer (&config);
 }
 
@@ -1159,8 +1197,7 @@ on_pruned_one (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-prune_containers_authorized (gpointer object, GDBusMethodInvocation *invocation,
-                             gpointer user_data)
+prune_containers_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
   CtrdManager *self = object;
   g_autoptr (GPtrArray) containers = ctrd_daemon_list_containers (self->daemon);
@@ -1199,8 +1236,8 @@ handle_prune_containers (CtrManager *iface, GDBusMethodInvocation *invocation)
   CtrdManager *self = CTRD_MANAGER (iface);
 
   ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
-                        CTRD_ACTION_CONTAINER_CREATE, NULL, NULL, prune_containers_authorized,
-                        NULL, NULL);
+                        CTRD_ACTION_CONTAINER_CREATE, NULL, NULL, prune_containers_authorized, NULL,
+                        NULL);
   return TRUE;
 }
 
