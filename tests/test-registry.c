@@ -25,7 +25,8 @@ typedef struct
 static void
 test_references (void)
 {
-  g_autofree char *long_ref = g_strconcat ("127.0.0.1:5000/", g_strnfill (600, 'a'), NULL);
+  g_autofree char *long_name = g_strnfill (600, 'a');
+  g_autofree char *long_ref = g_strconcat ("127.0.0.1:5000/", long_name, NULL);
   const ReferenceCase cases[] = {
     { "127.0.0.1:5000/app:1", NULL, "127.0.0.1:5000/app:1", "127.0.0.1:5000",
       "127.0.0.1:5000/app:1" },
