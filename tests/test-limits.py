@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+# test-limits.py: resource limits on real cgroups, with a real daemon and a
+# container under runc on the private bus of tests/private-bus.sh (the script
+# puts itself under it).
+#
+#   - MemoryLimit, CpuQuota and PidsLimit given at create are the container's
+#     properties and are in its cgroup once it runs (GetStats reads the
+#     memory limit back; the pids limit is in the cgroup's pids.max);
+#   - the pids limit holds: forking past it fails inside the container and
+#     the task count never exceeds it;
+#   - Update changes them live: the cgroup, GetStats and the properties say
+#     the new values, and the container may then fork further;
+#   - a bad Update (wrong type, unknown key) is InvalidArgument and changes
+#     neither the cgroup nor the properties.
+# Needs root. Prints TAP.
+import os
+import sys
+
+# No __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctrdtest as T  # noqa: E402
+from ctrdtest import GLib  # noqa: E402
+
+T.enter_private_bus(__file__)
+
+MIB = 1024 * 1024
+ERROR = T.NAME + ".Error."
+
+
+def V(sig, *values):
+    return GLib.Variant("(" + sig + ")", values)
+
+
+def exec_output(bus, path, argv):
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    devnull = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        r = T.call(bus, path, T.CONTAINER, "Exec", V("asa{sv}hhh", argv, {}, 0, 1, 1),
+                   fds=[devnull, write_end])
+    finally:
+        os.close(write_end)
+        os.close(devnull)
+    with os.fdopen(read_end, "rb") as f:
+        out = f.read().decode(errors="replace")
+    return out, r
+
+
+def pids_max(pid):
+    """The pids.max of the cgroup @pid is in (v1 pids controller or v2)."""
+    with open("/proc/%d/cgroup" % pid) as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "pids" in controllers.split(","):
+            return open("/sys/fs/cgroup/pids%s/pids.max" % path).read().strip()
+    for line in lines:
+        if line.startswith("0::"):
+            return open("/sys/fs/cgroup%s/pids.max" % line[3:]).read().strip()
+    return None
+
+
+def stats(bus, path):
+    r = T.call(bus, path, T.CONTAINER, "GetStats")
+    return (r.value[0] if r.error is None else {}), r
+
+
+def limits(bus, path):
+    return tuple(T.get_property(bus, path, T.CONTAINER, p)
+                 for p in ("MemoryLimit", "CpuQuota", "PidsLimit"))
+
+
+def run_tests(tap, daemon):
+    tar = os.path.join(daemon.tmp, "busybox.tar")
+    T.make_busybox_tar(tar)
+    daemon.start()
+    bus = T.system_bus()
+    r = T.call(bus, T.ROOT, T.MANAGER, "ImportImageFromPath", V("ssa{sv}", tar, "busybox", {}))
+    if not tap.ok(r.error is None, "the busybox image is imported", r):
+        tap.bail("no image")
+    options = {"MemoryLimit": GLib.Variant("t", 64 * MIB),
+               "CpuQuota": GLib.Variant("d", 0.5),
+               "PidsLimit": GLib.Variant("x", 12)}
+    r = T.call(bus, T.ROOT, T.MANAGER, "CreateContainer",
+               V("ssasa{sv}", "limited", "busybox", ["sleep", "1000"], options))
+    if not tap.ok(r.error is None, "a container with limits is created", r):
+        tap.bail("no container")
+    path = r.value[0]
+    tap.ok(limits(bus, path) == (64 * MIB, 0.5, 12),
+           "its MemoryLimit, CpuQuota and PidsLimit properties are what was asked",
+           limits(bus, path))
+    r = T.call(bus, path, T.CONTAINER, "Start")
+    if not tap.ok(r.error is None, "it starts", r):
+        tap.bail("not running")
+    pid = T.get_property(bus, path, T.CONTAINER, "Pid")
+
+    s, r = stats(bus, path)
+    tap.ok(s.get("MemoryLimit") == 64 * MIB, "GetStats reads the memory limit from its cgroup",
+           (s, r))
+    tap.ok(1 <= s.get("Pids", 0) <= 12, "GetStats counts its tasks", s)
+    tap.ok(pids_max(pid) == "12", "its cgroup's pids.max is the PidsLimit", pids_max(pid))
+
+    # Forty background sleeps in a cgroup allowed 12 tasks: the forks fail.
+    out, r = exec_output(bus, path, ["sh", "-c",
+                                     "for i in $(seq 40); do sleep 500 >/dev/null 2>&1 & done; echo done"])
+    s, _ = stats(bus, path)
+    tap.ok("fork" in out or "Resource temporarily unavailable" in out,
+           "forking past the pids limit fails inside the container", (out, r))
+    tap.ok(s.get("Pids", 99) <= 12, "the task count stays within the limit", s)
+
+    r = T.call(bus, path, T.CONTAINER, "Update",
+               V("a{sv}", {"PidsLimit": GLib.Variant("x", 64),
+                           "MemoryLimit": GLib.Variant("t", 128 * MIB),
+                           "CpuQuota": GLib.Variant("d", 1.0)}))
+    tap.ok(r.error is None, "Update changes the limits of the running container", r)
+    tap.ok(pids_max(pid) == "64", "its cgroup's pids.max is the new limit", pids_max(pid))
+    s, _ = stats(bus, path)
+    tap.ok(s.get("MemoryLimit") == 128 * MIB, "GetStats reads the new memory limit", s)
+    tap.ok(limits(bus, path) == (128 * MIB, 1.0, 64), "the properties say the new limits",
+           limits(bus, path))
+    before = s.get("Pids", 0)
+    out, r = exec_output(bus, path, ["sh", "-c",
+                                     "for i in $(seq 20); do sleep 500 >/dev/null 2>&1 & done; echo done"])
+    s, _ = stats(bus, path)
+    tap.ok("done" in out and "fork" not in out and s.get("Pids", 0) >= before + 20,
+           "with the higher limit the same forks succeed", (out, before, s))
+
+    for bad, why in (({"PidsLimit": GLib.Variant("s", "5")}, "a wrong type"),
+                     ({"Swap": GLib.Variant("t", 1)}, "an unknown key")):
+        r = T.call(bus, path, T.CONTAINER, "Update", V("a{sv}", bad))
+        tap.ok(r.error is not None and r.error.startswith(ERROR + "InvalidArgument") and
+               "limited" in r.message,
+               "Update with %s is InvalidArgument naming the container" % why, r)
+    tap.ok(pids_max(pid) == "64" and limits(bus, path) == (128 * MIB, 1.0, 64),
+           "the bad Updates changed neither the cgroup nor the properties",
+           (pids_max(pid), limits(bus, path)))
+
+    r = T.call(bus, path, T.CONTAINER, "Remove", V("bb", True, False))
+    tap.ok(r.error is None, "the container is removed with its tasks", r)
+
+
+def main():
+    tap = T.Tap()
+    daemon = T.Daemon(tap)
+    T.run_test(tap, daemon, lambda: run_tests(tap, daemon))
+
+
+if __name__ == "__main__":
+    main()
