@@ -350,6 +350,12 @@ begin_start (CtrdContainer *self, GTask *task, gboolean restart)
   self->start_task = task;
   self->start_is_restart = restart;
   self->stop_requested = FALSE;
+  /* A caller's start begins the policy's count again; what the caller had
+   * stopped may be restarted by the policy from now on. */
+  ctrd_container_cancel_policy_restart (self);
+  if (!self->policy_start)
+    self->run.restart_count = 0;
+  self->run.stopped_by_user = FALSE;
   if (self->run.state == CTRD_STATE_STOPPED)
     /* libpod's reinit: remove it from the runtime before creating it again. */
     ctrd_runtime_delete_async (ctrd_daemon_get_runtime (self->daemon), self->config->id, TRUE, NULL,
@@ -607,6 +613,7 @@ begin_stop (CtrdContainer *self, guint timeout, GError **error)
   CtrdState previous = self->run.state;
 
   next.state = CTRD_STATE_STOPPING;
+  next.stopped_by_user = TRUE;
   if (!ctrd_container_save_run_state (self, &next, error))
     return FALSE;
   self->stop_requested = TRUE;
@@ -680,9 +687,18 @@ stop_now (CtrdContainer *self, GDBusMethodInvocation *invocation, guint timeout)
       g_ptr_array_add (self->stoppers, invocation);
       return TRUE;
     case CTRD_STATE_EXITED:
-      /* Like podman, stopping a stopped container is not an error. */
+      /* Like podman, stopping a stopped container is not an error; a
+       * restart the policy had planned is called off. */
       if (self->op == CTRD_OP_NONE)
         {
+          if (self->restart_timer_id != 0)
+            {
+              CtrdRunState next = self->run;
+
+              next.stopped_by_user = TRUE;
+              ctrd_container_cancel_policy_restart (self);
+              ctrd_container_save_run_state_or_warn (self, &next);
+            }
           ctr_container_complete_stop (iface, invocation);
           return TRUE;
         }
@@ -741,6 +757,8 @@ kill_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer us
       return;
     }
 
+  /* as podman's StoppedByUser: the policy does not undo a Kill */
+  self->run.stopped_by_user = TRUE;
   data = g_new0 (KillData, 1);
   data->container = g_object_ref (self);
   data->invocation = invocation;
@@ -951,6 +969,7 @@ ctrd_container_start_removal (CtrdContainer *self, GTask *task)
   CtrdState previous = self->run.state;
   GError *error = NULL;
 
+  ctrd_container_cancel_policy_restart (self);
   next.state = CTRD_STATE_REMOVING;
   if (!ctrd_container_save_run_state (self, &next, &error))
     {

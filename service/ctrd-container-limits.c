@@ -17,11 +17,13 @@ void
 ctrd_container_publish_limits (CtrdContainer *self)
 {
   CtrContainer *iface = CTR_CONTAINER (self);
+  g_autofree char *restart_policy = ctrd_restart_policy_to_string (&self->config->restart);
 
   g_object_freeze_notify (G_OBJECT (self));
   ctr_container_set_memory_limit (iface, self->config->limits.memory_limit);
   ctr_container_set_cpu_quota (iface, self->config->limits.cpu_quota);
   ctr_container_set_pids_limit (iface, self->config->limits.pids_limit);
+  ctr_container_set_restart_policy (iface, restart_policy);
   g_object_thaw_notify (G_OBJECT (self));
 }
 
@@ -97,6 +99,8 @@ handle_get_stats (CtrContainer *iface, GDBusMethodInvocation *invocation)
 typedef struct
 {
   CtrdLimits limits;
+  CtrdRestartPolicy restart;
+  char *restart_text; /* RestartPolicy as given; NULL = unchanged */
 } UpdateRequest;
 
 typedef void (*UpdateApplyFunc) (GVariant *value, UpdateRequest *request);
@@ -119,6 +123,13 @@ apply_pids_limit (GVariant *value, UpdateRequest *request)
   request->limits.pids_limit = g_variant_get_int64 (value);
 }
 
+static void
+apply_restart_policy (GVariant *value, UpdateRequest *request)
+{
+  g_free (request->restart_text);
+  request->restart_text = g_variant_dup_string (value, NULL);
+}
+
 static const struct
 {
   CtrdOptionSpec spec;
@@ -127,6 +138,7 @@ static const struct
   { { "MemoryLimit", "t" }, apply_memory_limit },
   { { "CpuQuota", "d" }, apply_cpu_quota },
   { { "PidsLimit", "x" }, apply_pids_limit },
+  { { "RestartPolicy", "s" }, apply_restart_policy },
 };
 
 /* The request: the container's settings with @options over them. */
@@ -151,6 +163,20 @@ decode_update (CtrdContainer *self, GVariant *options, UpdateRequest *request, G
       if (value != NULL)
         update_keys[i].apply (value, request);
     }
+  request->restart = self->config->restart;
+  if (request->restart_text != NULL &&
+      !ctrd_restart_policy_parse (request->restart_text, &request->restart, error))
+    {
+      g_prefix_error (error, "%s: ", what);
+      return FALSE;
+    }
+  if (self->config->auto_remove && request->restart.kind != CTRD_RESTART_NO)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "%s: it has AutoRemove, so it cannot take the restart policy \"%s\"", what,
+                   request->restart_text);
+      return FALSE;
+    }
   return ctrd_limits_validate (&request->limits, what, error);
 }
 
@@ -167,6 +193,7 @@ update_data_free (UpdateData *data)
 {
   g_clear_object (&data->container);
   g_clear_error (&data->error);
+  g_free (data->request.restart_text);
   g_free (data);
 }
 
@@ -176,12 +203,15 @@ update_record (UpdateData *data)
 {
   CtrdContainer *self = data->container;
   CtrdLimits old = self->config->limits;
+  CtrdRestartPolicy old_restart = self->config->restart;
   GError *error = NULL;
 
   self->config->limits = data->request.limits;
+  self->config->restart = data->request.restart;
   if (!ctrd_db_update_container_config (ctrd_daemon_get_db (self->daemon), self->config, &error))
     {
       self->config->limits = old;
+      self->config->restart = old_restart;
       ctrd_return_error (data->invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
     }

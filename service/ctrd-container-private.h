@@ -75,9 +75,14 @@ struct _CtrdContainer
   char *exit_message;         /* why the last exit code is unknown; NULL when it is known */
   gboolean updating;          /* an Update waits for the runtime */
   gboolean checkpointing;     /* a Checkpoint waits for the runtime */
+  guint restart_timer_id;     /* the restart policy's next start (after its back-off) */
+  gboolean policy_start;      /* the start under way is the policy's: RestartCount stays */
 };
 
 /* ---------------------------------------------------------------- ctrd-container.c */
+
+/* Drops a pending restart of the policy (Stop, Remove, a caller's Start). */
+void ctrd_container_cancel_policy_restart (CtrdContainer *self);
 
 /* Created, running, paused or stopping: the runtime has a process. */
 gboolean ctrd_container_is_live_state (CtrdState state);

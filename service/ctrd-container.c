@@ -157,6 +157,7 @@ publish_run_state (CtrdContainer *self)
   ctr_container_set_exit_code (iface, self->run.exit_code);
   ctr_container_set_started_at (iface, self->run.started_at);
   ctr_container_set_finished_at (iface, self->run.finished_at);
+  ctr_container_set_restart_count (iface, self->run.restart_count);
   g_object_thaw_notify (G_OBJECT (self));
   /* Send PropertiesChanged now, not at the next idle: what follows a state
    * change is often a fork (runc delete), and watchers should not wait. */
@@ -603,6 +604,86 @@ ctrd_container_watch_monitor (CtrdContainer *self)
   self->monitor_watch_id = g_idle_add (on_monitor_already_gone, self);
 }
 
+/* ---------------------------------------------------------------- restart policy */
+
+void
+ctrd_container_cancel_policy_restart (CtrdContainer *self)
+{
+  g_clear_handle_id (&self->restart_timer_id, g_source_remove);
+}
+
+static void
+on_policy_start_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CtrdContainer *self = CTRD_CONTAINER (source);
+  g_autoptr (GError) error = NULL;
+
+  self->policy_start = FALSE;
+  if (!ctrd_container_start_finish (self, result, &error))
+    g_warning ("Container %s: its restart policy cannot start it: %s", self->config->name,
+               error->message);
+}
+
+/* The policy's start, when its back-off has passed: a `restart` event and
+ * one more RestartCount (@count_it), or the start at boot (not counted). */
+static void
+policy_start (CtrdContainer *self, gboolean count_it)
+{
+  CtrdRunState next = self->run;
+
+  if (self->removed || self->op != CTRD_OP_NONE || self->run.state != CTRD_STATE_EXITED)
+    return;
+  if (count_it)
+    {
+      next.restart_count++;
+      ctrd_container_save_run_state_or_warn (self, &next);
+      ctrd_container_emit_event (self, "restart");
+    }
+  self->policy_start = TRUE;
+  ctrd_container_start_async (self, on_policy_start_done, NULL);
+}
+
+static gboolean
+on_policy_restart_due (gpointer user_data)
+{
+  CtrdContainer *self = user_data;
+
+  self->restart_timer_id = 0;
+  policy_start (self, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_boot_start_due (gpointer user_data)
+{
+  CtrdContainer *self = user_data;
+
+  self->restart_timer_id = 0;
+  policy_start (self, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* After an exit nothing else follows: the restart policy may start it
+ * again, after a back-off that doubles with each restart. */
+static void
+schedule_policy_restart (CtrdContainer *self)
+{
+  g_autofree char *policy = NULL;
+  guint delay;
+
+  if (self->removed ||
+      !ctrd_restart_after_exit (&self->config->restart, self->run.exit_code,
+                                self->run.restart_count, self->run.stopped_by_user))
+    return;
+  policy = ctrd_restart_policy_to_string (&self->config->restart);
+  delay = ctrd_restart_backoff_ms (self->run.restart_count);
+  g_message ("Container %s (%.12s): restart policy %s: starting it again in %u ms",
+             self->config->name, self->config->id, policy, delay);
+  ctrd_container_cancel_policy_restart (self);
+  self->restart_timer_id = g_timeout_add_full (G_PRIORITY_DEFAULT, delay, on_policy_restart_due,
+                                               g_object_ref (self), g_object_unref);
+}
+
 static void
 cleanup_done (CtrdContainer *self)
 {
@@ -632,6 +713,9 @@ cleanup_done (CtrdContainer *self)
     /* like podman run --rm: gone as soon as it has exited (waiters have
      * had their exit code already). */
     ctrd_container_start_removal (self, NULL);
+  else if (self->remove_after_stop == NULL && self->restart_after_stop == NULL &&
+           self->start_after_cleanup == NULL)
+    schedule_policy_restart (self);
   else
     ctrd_container_run_after_cleanup (self);
 }
@@ -738,6 +822,7 @@ reset_after_reboot (CtrdContainer *self)
 {
   g_autofree char *mountpoint = ctrd_container_rootfs_mountpoint (self);
   g_autoptr (GError) error = NULL;
+  gboolean was_running = ctrd_container_is_live_state (self->run.state);
 
   /* Normally the run root is a tmpfs and gone; clear what may be left. */
   if (!ctrd_storage_unmount_rootfs (mountpoint, &error))
@@ -758,6 +843,13 @@ reset_after_reboot (CtrdContainer *self)
     /* what the old boot's netavark left, if anything did (the removal
      * does the same) */
     ctrd_container_detach_network_in_background (self);
+  /* `always` and `unless-stopped` come back with the host, once every
+   * container is loaded (its dependencies may be later in the list). */
+  if (!self->config->auto_remove &&
+      ctrd_restart_at_boot (&self->config->restart, was_running, self->run.stopped_by_user))
+    self->restart_timer_id =
+        g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, on_boot_start_due, g_object_ref (self),
+                         g_object_unref);
 }
 
 /* An exit that happened while the daemon was away: its time is the exit
@@ -1059,6 +1151,7 @@ inspect_json (CtrdContainer *self)
     json_builder_add_string_value (builder, argv[i]);
   json_builder_end_array (builder);
   add_state_member (builder, self);
+  add_int_member (builder, "RestartCount", self->run.restart_count);
   json_builder_set_member_name (builder, "Config");
   json_builder_add_value (builder, g_steal_pointer (&config));
   add_path_members (builder, self);

@@ -80,7 +80,7 @@ static const CtrdOptionSpec create_options[] = {
   { "Privileged", "b" },     { "NoNewPrivileges", "b" },
   { "SeccompProfile", "s" }, { "MemoryLimit", "t" },
   { "CpuQuota", "d" },       { "PidsLimit", "x" },
-  { "Init", "b" },
+  { "Init", "b" },           { "RestartPolicy", "s" },
 };
 
 static const CtrdOptionSpec mount_options[] = {
@@ -298,6 +298,7 @@ lookup_create_values (GVariant *options, CtrdCreateRequest *request)
   g_variant_lookup (options, "CpuQuota", "d", &request->limits.cpu_quota);
   g_variant_lookup (options, "PidsLimit", "x", &request->limits.pids_limit);
   g_variant_lookup (options, "Init", "b", &request->init);
+  g_variant_lookup (options, "RestartPolicy", "&s", &request->restart_policy);
 }
 
 /* Decodes CreateContainer's arguments into a request and applies the

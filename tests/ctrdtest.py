@@ -329,6 +329,27 @@ def run_test(tap, daemon, body, teardown=None):
 # ---------------------------------------------------------------- state
 
 
+def simulate_reboot(daemon, boot_id_path):
+    """What a reboot leaves: no process or mount of the old boot, an empty
+    run root, a new boot id in @boot_id_path (the daemon reads it through
+    CTRD_TEST_BOOT_ID_FILE); the daemon is not running. (The host keeps its
+    bridges and rules, which a real reboot would have dropped too.)"""
+    runc = run(["which", "runc"]).stdout.strip()
+    runc_root = os.path.join(daemon.run_root, "runc")
+    for cid in run([runc, "--root", runc_root, "list", "-q"]).stdout.split():
+        run([runc, "--root", runc_root, "delete", "--force", cid])
+    # conmon goes with its container; anything else of the old boot
+    # (aardvark-dns) would have died with it
+    wait_until(lambda: not pids_mentioning(daemon.run_root + "/"), timeout=30)
+    for pid in pids_mentioning(daemon.run_root + "/"):
+        os.kill(pid, signal.SIGKILL)
+    for mount in sorted(mounts_under(daemon.run_root), reverse=True):
+        run(["umount", "-l", mount])
+    run(["rm", "-rf", "--one-file-system", daemon.run_root])
+    with open(boot_id_path, "w") as f:
+        f.write(os.urandom(16).hex())
+
+
 def snapshot(daemon, bus):
     """Everything a call could change, as comparable text: database rows,
     repo refs and its fsck verdict, container directories, mounts, bus

@@ -148,7 +148,7 @@ test_open_creates_private_wal_db (Fixture *fixture, gconstpointer user_data)
   assert_pragma (db, "journal_mode", "wal");
   assert_pragma (db, "synchronous", "2"); /* FULL */
   assert_pragma (db, "foreign_keys", "1");
-  assert_pragma (db, "user_version", "4");
+  assert_pragma (db, "user_version", "5");
   assert_pragma (db, "busy_timeout", "10000");
 
   g_assert_null (ctrd_db_get_pragma (db, "writable_schema", &error));
@@ -330,14 +330,19 @@ test_container_owner (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpuint (updated->config->owner, ==, 4242);
 
   /* Back to schema 2, as an older containersd left it. */
-  raw_exec (fixture->path, "ALTER TABLE containers DROP COLUMN owner; PRAGMA user_version = 2;");
+  raw_exec (fixture->path, "ALTER TABLE containers DROP COLUMN owner; "
+                           "ALTER TABLE containers DROP COLUMN restart_count; "
+                           "ALTER TABLE containers DROP COLUMN stopped_by_user; "
+                           "PRAGMA user_version = 2;");
   migrated = load_only_container (fixture);
   g_assert_cmpstr (migrated->config->id, ==, config->id);
   g_assert_cmpuint (migrated->config->owner, ==, 0);
+  g_assert_cmpuint (migrated->run.restart_count, ==, 0);
+  g_assert_false (migrated->run.stopped_by_user);
   {
     g_autoptr (CtrdDb) db = open_db (fixture);
 
-    assert_pragma (db, "user_version", "4");
+    assert_pragma (db, "user_version", "5");
   }
 }
 
@@ -455,7 +460,7 @@ test_containers (Fixture *fixture, gconstpointer user_data)
   g_autoptr (CtrdContainerConfig) no_image = make_container ('4', "fourth", no_image_id, 30);
   g_autofree char *missing = make_id ('9');
   CtrdRunState configured = { CTRD_STATE_CONFIGURED, 0, 0, 0, 0, 0 };
-  CtrdRunState exited = { CTRD_STATE_EXITED, 0, 0, 137, 1000, 2000 };
+  CtrdRunState exited = { CTRD_STATE_EXITED, 0, 0, 137, 1000, 2000, 3, TRUE };
   g_autoptr (GPtrArray) containers = NULL;
   g_autoptr (GError) error = NULL;
   CtrdContainerRecord *record;
@@ -516,6 +521,8 @@ test_containers (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpint (record->run.exit_code, ==, 137);
   g_assert_cmpuint (record->run.started_at, ==, 1000);
   g_assert_cmpuint (record->run.finished_at, ==, 2000);
+  g_assert_cmpuint (record->run.restart_count, ==, 3);
+  g_assert_true (record->run.stopped_by_user);
   g_clear_pointer (&containers, g_ptr_array_unref);
 
   g_assert_true (ctrd_db_delete_container (db, first->id, &error));

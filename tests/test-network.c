@@ -810,11 +810,14 @@ test_db_migrates (DbFixture *f, gconstpointer user_data)
   insert_container (f->db, 'c');
   g_clear_pointer (&f->db, ctrd_db_close);
   ctrd_test_sqlite_exec (f->path, "DROP TABLE network_addresses; DROP TABLE networks; "
-                                 "ALTER TABLE containers DROP COLUMN owner; PRAGMA user_version = 1;");
+                                 "ALTER TABLE containers DROP COLUMN owner; "
+                                 "ALTER TABLE containers DROP COLUMN restart_count; "
+                                 "ALTER TABLE containers DROP COLUMN stopped_by_user; "
+                                 "PRAGMA user_version = 1;");
 
   reopen (f);
   version = ctrd_db_get_pragma (f->db, "user_version", &error);
-  g_assert_cmpstr (version, ==, "4"); /* and on through the later migrations */
+  g_assert_cmpstr (version, ==, "5"); /* and on through the later migrations */
   containers = ctrd_db_load_containers (f->db, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (containers->len, ==, 1);

@@ -626,23 +626,7 @@ def test_network_remove(c, net_a, web, pub):
 
 
 def simulate_reboot(c):
-    """What a reboot leaves: no process or mount of the old boot, an empty
-    run root, a new boot id; the daemon is not running. (The host keeps its
-    bridges and rules, which a real reboot would have dropped too.)"""
-    runc = T.run(["which", "runc"]).stdout.strip()
-    runc_root = os.path.join(c.daemon.run_root, "runc")
-    for cid in T.run([runc, "--root", runc_root, "list", "-q"]).stdout.split():
-        T.run([runc, "--root", runc_root, "delete", "--force", cid])
-    # conmon goes with its container; anything else of the old boot
-    # (aardvark-dns) would have died with it
-    T.wait_until(lambda: not T.pids_mentioning(c.daemon.run_root + "/"), timeout=30)
-    for pid in T.pids_mentioning(c.daemon.run_root + "/"):
-        os.kill(pid, signal.SIGKILL)
-    for mount in sorted(T.mounts_under(c.daemon.run_root), reverse=True):
-        T.run(["umount", "-l", mount])
-    T.run(["rm", "-rf", "--one-file-system", c.daemon.run_root])
-    with open(c.boot_id_path, "w") as f:
-        f.write(os.urandom(16).hex())
+    T.simulate_reboot(c.daemon, c.boot_id_path)
 
 
 def test_reboot(c):

@@ -162,6 +162,7 @@ ctrd_container_config_copy (const CtrdContainerConfig *config)
   copy->seccomp_profile = g_strdup (config->seccomp_profile);
   copy->limits = config->limits;
   copy->init = config->init;
+  copy->restart = config->restart;
   return copy;
 }
 
@@ -732,6 +733,17 @@ ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
   config->read_only_rootfs = request->read_only_rootfs;
   config->tty = request->tty;
   config->auto_remove = request->auto_remove;
+  if (request->restart_policy != NULL &&
+      !ctrd_restart_policy_parse (request->restart_policy, &config->restart, error))
+    return NULL;
+  if (config->auto_remove && config->restart.kind != CTRD_RESTART_NO)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                   "AutoRemove and the restart policy \"%s\" cannot go together: a removed "
+                   "container cannot start again",
+                   request->restart_policy);
+      return NULL;
+    }
   if (!apply_network (config->network, request, error) || !apply_sandbox (config, request, error))
     return NULL;
 
@@ -770,6 +782,14 @@ add_bool (JsonBuilder *builder, const char *member, gboolean value)
 {
   json_builder_set_member_name (builder, member);
   json_builder_add_boolean_value (builder, value);
+}
+
+static void
+add_restart_policy (JsonBuilder *builder, const CtrdRestartPolicy *policy)
+{
+  g_autofree char *text = ctrd_restart_policy_to_string (policy);
+
+  add_string (builder, "restart_policy", text);
 }
 
 static void
@@ -848,6 +868,7 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   json_builder_add_double_value (builder, config->limits.cpu_quota);
   add_int (builder, "pids_limit", config->limits.pids_limit);
   add_bool (builder, "init", config->init);
+  add_restart_policy (builder, &config->restart);
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -895,6 +916,19 @@ static gboolean
 read_bool (JsonObject *object, const char *member, gboolean *out, GError **error)
 {
   return ctrd_json_read_bool (object, CONFIG_WHAT, member, out, error);
+}
+
+/* "restart_policy": absent in records older than restart policies (`no`). */
+static gboolean
+read_restart_policy (JsonObject *object, CtrdRestartPolicy *out, GError **error)
+{
+  g_autofree char *text = NULL;
+
+  if (!read_string (object, "restart_policy", &text, error))
+    return FALSE;
+  if (text == NULL)
+    return TRUE;
+  return ctrd_restart_policy_parse (text, out, error);
 }
 
 /* A number, integer or not; absent leaves *out as it is. */
@@ -1083,7 +1117,8 @@ ctrd_container_config_from_json (const char *json, GError **error)
       !read_int (object, "memory_limit", 0, G_MAXINT64, &memory_limit, error) ||
       !read_double (object, "cpu_quota", &config->limits.cpu_quota, error) ||
       !read_int (object, "pids_limit", 0, G_MAXINT64, &config->limits.pids_limit, error) ||
-      !read_bool (object, "init", &config->init, error))
+      !read_bool (object, "init", &config->init, error) ||
+      !read_restart_policy (object, &config->restart, error))
     return NULL;
   config->limits.memory_limit = (guint64) memory_limit;
   if (!ctrd_limits_validate (&config->limits, CONFIG_WHAT, error))

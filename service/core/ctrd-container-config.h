@@ -9,6 +9,7 @@
 #include "ctrd-image-archive.h"
 #include "ctrd-mounts.h"
 #include "ctrd-network.h"
+#include "ctrd-restart.h"
 
 G_BEGIN_DECLS
 
@@ -76,6 +77,7 @@ typedef struct
    * changes them), and whether catatonit runs as PID 1 (Init). */
   CtrdLimits limits;
   gboolean init;
+  CtrdRestartPolicy restart; /* RestartPolicy; `no` by default (Update changes it) */
 } CtrdContainerConfig;
 
 typedef struct
@@ -86,6 +88,8 @@ typedef struct
   int exit_code;
   guint64 started_at;
   guint64 finished_at;
+  guint32 restart_count;    /* policy restarts since a caller last started it */
+  gboolean stopped_by_user; /* Stop or Kill ended the last run: no policy restart */
 } CtrdRunState;
 
 /* Returns a config with empty arrays, an empty label table, SIGTERM and 10 s,
@@ -149,6 +153,7 @@ typedef struct
   const char *seccomp_profile; /* NULL or "" = "default" */
   CtrdLimits limits; /* checked with ctrd_limits_validate */
   gboolean init;
+  const char *restart_policy; /* ctrd_restart_policy_parse's spelling */
 } CtrdCreateRequest;
 
 #define CTRD_MAX_LABELS 256

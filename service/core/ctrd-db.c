@@ -95,8 +95,14 @@ static const char schema_v4_events[] =
     "  time INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS events_by_time ON events (time);";
 
+/* The restart policy's state: how often it has started each container
+ * again, and whether a caller stopped it (which the policy never undoes). */
+static const char schema_v5_restarts[] =
+    "ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;";
+
 static const char *const migrations[] = { schema_v1, schema_v2_networks, schema_v3_owners,
-                                          schema_v4_events };
+                                          schema_v4_events, schema_v5_restarts };
 
 static gboolean
 set_sqlite_error (CtrdDb *db, const char *operation, GError **error)
@@ -649,6 +655,8 @@ bind_run_state (sqlite3_stmt *stmt, int first, const CtrdRunState *run)
   sqlite3_bind_int (stmt, first + 3, run->exit_code);
   sqlite3_bind_int64 (stmt, first + 4, (sqlite3_int64) run->started_at);
   sqlite3_bind_int64 (stmt, first + 5, (sqlite3_int64) run->finished_at);
+  sqlite3_bind_int64 (stmt, first + 6, run->restart_count);
+  sqlite3_bind_int (stmt, first + 7, run->stopped_by_user ? 1 : 0);
 }
 
 /* Turns a failed container write into the error its caller can act on. */
@@ -715,8 +723,9 @@ ctrd_db_insert_container (CtrdDb *db, const CtrdContainerConfig *config, const C
   g_autoptr (sqlite3_stmt) stmt =
       begin_with_statement (&txn, db, TRUE,
                             "INSERT INTO containers (id, name, image_id, config_json, created_at, "
-                            "state, pid, conmon_pid, exit_code, started_at, finished_at, owner) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            "state, pid, conmon_pid, exit_code, started_at, finished_at, "
+                            "restart_count, stopped_by_user, owner) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             "inserting a container", error);
 
   if (stmt == NULL)
@@ -727,7 +736,7 @@ ctrd_db_insert_container (CtrdDb *db, const CtrdContainerConfig *config, const C
   bind_text (stmt, 4, json);
   sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) config->created_at);
   bind_run_state (stmt, 6, run);
-  sqlite3_bind_int64 (stmt, 12, (sqlite3_int64) config->owner);
+  sqlite3_bind_int64 (stmt, 14, (sqlite3_int64) config->owner);
   return finish_container_write (&txn, stmt, "inserting a container", config, NULL, error);
 }
 
@@ -738,13 +747,14 @@ ctrd_db_update_run_state (CtrdDb *db, const char *id, const CtrdRunState *run, G
   g_autoptr (sqlite3_stmt) stmt =
       begin_with_statement (&txn, db, TRUE,
                             "UPDATE containers SET state = ?, pid = ?, conmon_pid = ?, "
-                            "exit_code = ?, started_at = ?, finished_at = ? WHERE id = ?",
+                            "exit_code = ?, started_at = ?, finished_at = ?, restart_count = ?, "
+                            "stopped_by_user = ? WHERE id = ?",
                             "updating a container's state", error);
 
   if (stmt == NULL)
     return FALSE;
   bind_run_state (stmt, 1, run);
-  bind_text (stmt, 7, id);
+  bind_text (stmt, 9, id);
   return finish_container_write (&txn, stmt, "updating a container's state", NULL, id, error);
 }
 
@@ -819,6 +829,8 @@ container_record_from_row (CtrdDb *db, sqlite3_stmt *stmt, GError **error)
   record->run.finished_at = (guint64) sqlite3_column_int64 (stmt, 8);
   /* Not in the JSON: the column is the one copy, set once at creation. */
   record->config->owner = (guint32) sqlite3_column_int64 (stmt, 9);
+  record->run.restart_count = (guint32) CLAMP (sqlite3_column_int64 (stmt, 10), 0, G_MAXUINT32);
+  record->run.stopped_by_user = sqlite3_column_int (stmt, 11) != 0;
   return g_steal_pointer (&record);
 }
 
@@ -831,7 +843,8 @@ ctrd_db_load_containers (CtrdDb *db, GError **error)
   g_autoptr (sqlite3_stmt) stmt = begin_with_statement (
       &txn, db, FALSE,
       "SELECT id, name, config_json, state, pid, conmon_pid, exit_code, started_at, "
-      "finished_at, owner FROM containers ORDER BY created_at, rowid",
+      "finished_at, owner, restart_count, stopped_by_user FROM containers "
+      "ORDER BY created_at, rowid",
       "loading containers", error);
   int rc;
 
