@@ -397,3 +397,17 @@ def make_busybox_tar(path):
     result = run(["sh", os.path.join(SRCDIR, "tests", "make-busybox-rootfs.sh"), path])
     if result.returncode != 0:
         raise RuntimeError("make-busybox-rootfs.sh: " + result.stdout)
+
+
+def start_with_busybox(tap, daemon, name="busybox"):
+    """Starts @daemon and imports the busybox image as @name (one test);
+    bails out without it. Returns the system bus connection."""
+    tar = os.path.join(daemon.tmp, "busybox.tar")
+    make_busybox_tar(tar)
+    daemon.start()
+    bus = system_bus()
+    r = call(bus, ROOT, MANAGER, "ImportImageFromPath",
+             GLib.Variant("(ssa{sv})", (tar, name, {})))
+    if not tap.ok(r.error is None, "the busybox image is imported", r):
+        tap.bail("no image")
+    return bus

@@ -71,13 +71,7 @@ def limits(bus, path):
 
 
 def run_tests(tap, daemon):
-    tar = os.path.join(daemon.tmp, "busybox.tar")
-    T.make_busybox_tar(tar)
-    daemon.start()
-    bus = T.system_bus()
-    r = T.call(bus, T.ROOT, T.MANAGER, "ImportImageFromPath", V("ssa{sv}", tar, "busybox", {}))
-    if not tap.ok(r.error is None, "the busybox image is imported", r):
-        tap.bail("no image")
+    bus = T.start_with_busybox(tap, daemon)
     options = {"MemoryLimit": GLib.Variant("t", 64 * MIB),
                "CpuQuota": GLib.Variant("d", 0.5),
                "PidsLimit": GLib.Variant("x", 12)}

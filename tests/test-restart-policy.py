@@ -180,13 +180,7 @@ def test_reboot(tap, bus, daemon, boot_id_path, flaky, steady):
 
 
 def run_tests(tap, daemon, boot_id_path):
-    tar = os.path.join(daemon.tmp, "busybox.tar")
-    T.make_busybox_tar(tar)
-    daemon.start()
-    bus = T.system_bus()
-    r = T.call(bus, T.ROOT, T.MANAGER, "ImportImageFromPath", V("ssa{sv}", tar, "busybox", {}))
-    if not tap.ok(r.error is None, "the busybox image is imported", r):
-        tap.bail("no image")
+    bus = T.start_with_busybox(tap, daemon)
     test_bad_policies(tap, bus, daemon)
     flaky = test_on_failure(tap, bus)
     steady = test_always(tap, bus)
