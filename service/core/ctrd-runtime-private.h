@@ -9,6 +9,9 @@
  * written in place; deletion ends an exit (a new file is a new exit). */
 #define EXIT_DIR_EVENTS (IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR)
 
+/* Where conmon finds the write end of the sync pipe (_OCI_SYNCPIPE). */
+#define SYNC_PIPE_TARGET_FD 3
+
 struct _CtrdRuntime
 {
   char *runtime_path;

@@ -27,8 +27,6 @@
 #include "ctrd-runtime.h"
 #include "ctrd-runtime-private.h"
 
-/* Where conmon finds the write end of the sync pipe (_OCI_SYNCPIPE). */
-#define SYNC_PIPE_TARGET_FD 3
 /* runc create takes ~50 ms here; only a hung runtime gets near this. */
 #define CREATE_TIMEOUT_SECONDS 30
 #define CHILD_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -149,6 +149,36 @@ GSubprocess *ctrd_runtime_exec_terminal_spawn (CtrdRuntime *runtime, const char 
 /* The exit code of an exited exec runtime: 128+N when killed by signal N. */
 int ctrd_runtime_exec_status (GSubprocess *proc);
 
+/* What ctrd_runtime_probe_async saw. */
+typedef struct
+{
+  int exit_code;       /* 128+N when killed by signal N; -1 when timed out or not run */
+  gboolean timed_out;  /* killed at the timeout */
+  char *error_message; /* the runtime's or conmon's complaint when it did not run; else NULL */
+  char *output;        /* stdout and stderr as written, lines joined with "\n" */
+  gsize output_len;    /* at most the @max_output asked for */
+} CtrdProbeResult;
+
+void ctrd_probe_result_free (CtrdProbeResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdProbeResult, ctrd_probe_result_free)
+
+/* Runs the process of @process_json_path in container @id under conmon
+ * (--exec, kept as the daemon's child) with a timeout of @timeout_seconds,
+ * at which conmon kills the process's group: a process that leaves an
+ * orphan holding its output cannot keep it waiting, as a plain runtime exec
+ * would. Its stdout and stderr go to a k8s-file log in @work_dir (an
+ * existing private directory, which also takes conmon's pid file), read back
+ * (the first @max_output bytes) and removed at the end. Should conmon itself
+ * hang, it is killed 30 s after the timeout (timed out). Completes with a
+ * CtrdProbeResult, or an error (RUNTIME_ERROR) when conmon cannot be started;
+ * cancelling kills conmon (CANCELLED). */
+void ctrd_runtime_probe_async (CtrdRuntime *runtime, const char *id, const char *process_json_path,
+                               const char *work_dir, guint timeout_seconds, gsize max_output,
+                               GCancellable *cancellable, GAsyncReadyCallback callback,
+                               gpointer user_data);
+CtrdProbeResult *ctrd_runtime_probe_finish (CtrdRuntime *runtime, GAsyncResult *result,
+                                            GError **error);
+
 /* conmon's terminal of a container created with a terminal: a connection to
  * its attach socket (SOCK_SEQPACKET, non-blocking, close-on-exec; see
  * CTRD_RELAY_CONMON_ATTACH), or -1 with RUNTIME_ERROR. */
