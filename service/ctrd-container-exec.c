@@ -163,10 +163,10 @@ exec_process_json (const char *spec_path, const ExecData *data, GError **error)
   return json_to_string (node, FALSE);
 }
 
-/* Writes the exec'd process's JSON to a new file in the run dir
- * (data->process_path, removed again with the data). */
+/* Writes the exec'd process's JSON to a new file in @dir (the run dir when
+ * NULL) as data->process_path (removed again with the data). */
 static gboolean
-write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
+write_exec_process_in (CtrdContainer *self, ExecData *data, const char *dir, GError **error)
 {
   g_autofree char *bundle = ctrd_container_bundle_dir (self);
   g_autofree char *spec_path = g_build_filename (bundle, "config.json", NULL);
@@ -180,7 +180,7 @@ write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
   if (text == NULL)
     return FALSE;
   name = g_strdup_printf ("exec-%08x.json", g_random_int ());
-  data->process_path = g_build_filename (run_dir, name, NULL);
+  data->process_path = g_build_filename (dir != NULL ? dir : run_dir, name, NULL);
   fd = open (data->process_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return ctrd_throw_errno (error, "Cannot write %s", data->process_path);
@@ -191,6 +191,28 @@ write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+write_exec_process (CtrdContainer *self, ExecData *data, GError **error)
+{
+  return write_exec_process_in (self, data, NULL, error);
+}
+
+char *
+ctrd_container_write_process_file (CtrdContainer *self, const char *const *argv, const char *dir,
+                                   GError **error)
+{
+  ExecData data = { .argv = (char **) argv, .env = self->config->env };
+
+  if (!write_exec_process_in (self, &data, dir, error))
+    {
+      if (data.process_path != NULL)
+        (void) unlink (data.process_path);
+      g_free (data.process_path);
+      return NULL;
+    }
+  return data.process_path;
 }
 
 static void

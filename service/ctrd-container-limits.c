@@ -101,6 +101,8 @@ typedef struct
   CtrdLimits limits;
   CtrdRestartPolicy restart;
   char *restart_text; /* RestartPolicy as given; NULL = unchanged */
+  CtrdHealthConfig health;
+  gboolean health_changed;
 } UpdateRequest;
 
 typedef void (*UpdateApplyFunc) (GVariant *value, UpdateRequest *request);
@@ -141,15 +143,33 @@ static const struct
   { { "RestartPolicy", "s" }, apply_restart_policy },
 };
 
+static const CtrdOptionSpec health_keys[] = { CTRD_HEALTH_OPTION_SPECS };
+
+/* The health check with @options over it. */
+static gboolean
+decode_health_update (CtrdContainer *self, GVariant *options, UpdateRequest *request,
+                      const char *what, GError **error)
+{
+  CtrdHealthRequest health = { 0 };
+  g_autofree const char **cmd = NULL;
+
+  ctrd_lookup_health_options (options, &health, &cmd);
+  ctrd_health_config_copy (&self->config->health, &request->health);
+  request->health_changed = !ctrd_health_request_empty (&health);
+  return ctrd_health_config_apply (&request->health, &health, what, error);
+}
+
 /* The request: the container's settings with @options over them. */
 static gboolean
 decode_update (CtrdContainer *self, GVariant *options, UpdateRequest *request, GError **error)
 {
-  CtrdOptionSpec specs[G_N_ELEMENTS (update_keys)];
+  CtrdOptionSpec specs[G_N_ELEMENTS (update_keys) + G_N_ELEMENTS (health_keys)];
   g_autofree char *what = g_strdup_printf ("Container %s", self->config->name);
 
   for (gsize i = 0; i < G_N_ELEMENTS (update_keys); i++)
     specs[i] = update_keys[i].spec;
+  for (gsize i = 0; i < G_N_ELEMENTS (health_keys); i++)
+    specs[G_N_ELEMENTS (update_keys) + i] = health_keys[i];
   if (!ctrd_validate_options (options, specs, G_N_ELEMENTS (specs), "Update", error))
     {
       g_prefix_error (error, "%s: ", what);
@@ -177,7 +197,8 @@ decode_update (CtrdContainer *self, GVariant *options, UpdateRequest *request, G
                    request->restart_text);
       return FALSE;
     }
-  return ctrd_limits_validate (&request->limits, what, error);
+  return ctrd_limits_validate (&request->limits, what, error) &&
+         decode_health_update (self, options, request, what, error);
 }
 
 typedef struct
@@ -194,6 +215,7 @@ update_data_free (UpdateData *data)
   g_clear_object (&data->container);
   g_clear_error (&data->error);
   g_free (data->request.restart_text);
+  ctrd_health_config_clear (&data->request.health);
   g_free (data);
 }
 
@@ -204,18 +226,25 @@ update_record (UpdateData *data)
   CtrdContainer *self = data->container;
   CtrdLimits old = self->config->limits;
   CtrdRestartPolicy old_restart = self->config->restart;
+  CtrdHealthConfig old_health = self->config->health;
   GError *error = NULL;
 
   self->config->limits = data->request.limits;
   self->config->restart = data->request.restart;
+  self->config->health = data->request.health;
   if (!ctrd_db_update_container_config (ctrd_daemon_get_db (self->daemon), self->config, &error))
     {
       self->config->limits = old;
       self->config->restart = old_restart;
+      self->config->health = old_health;
       ctrd_return_error (data->invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
     }
+  /* the request's copy now holds the old one, freed with the request */
+  data->request.health = old_health;
   ctrd_container_publish_limits (self);
+  if (data->request.health_changed)
+    ctrd_container_health_config_changed (self);
   ctrd_container_emit_event (self, "update");
   ctr_container_complete_update (CTR_CONTAINER (self), data->invocation);
 }

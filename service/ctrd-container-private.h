@@ -77,6 +77,10 @@ struct _CtrdContainer
   gboolean checkpointing;     /* a Checkpoint waits for the runtime */
   guint restart_timer_id;     /* the restart policy's next start (after its back-off) */
   gboolean policy_start;      /* the start under way is the policy's: RestartCount stays */
+  CtrdHealthState *health;      /* never NULL; status NONE without a health check */
+  guint health_timer_id;        /* the next health check */
+  GCancellable *health_cancellable; /* the health check under way; NULL when none */
+  GPtrArray *health_waiters;    /* RunHealthCheck invocations waiting for it */
 };
 
 /* ---------------------------------------------------------------- ctrd-container.c */
@@ -162,6 +166,12 @@ void ctrd_log_live_unref (CtrdLogLive *live);
 
 void ctrd_container_exec_iface_init (CtrContainerIface *iface);
 
+/* Writes a process for the runtime: @argv with the container's process
+ * settings, env and no terminal, to a new file (0600) in @dir. Returns its
+ * path (the caller removes it); NULL with STORAGE_ERROR or FAILED. */
+char *ctrd_container_write_process_file (CtrdContainer *self, const char *const *argv,
+                                         const char *dir, GError **error);
+
 /* ---------------------------------------------------------------- ctrd-container-fs.c */
 
 void ctrd_container_fs_iface_init (CtrContainerIface *iface);
@@ -190,6 +200,21 @@ void ctrd_container_copy_iface_init (CtrContainerIface *iface);
 
 /* Sets MemoryLimit, CpuQuota and PidsLimit from the configuration. */
 void ctrd_container_publish_limits (CtrdContainer *self);
+
+/* ---------------------------------------------------------------- health (ctrd-container-health.c) */
+
+/* Health from the state. */
+void ctrd_container_publish_health (CtrdContainer *self);
+/* The next check after the interval (none unless it runs and has a check). */
+void ctrd_container_schedule_health_check (CtrdContainer *self);
+/* No more checks; the one under way is cancelled. */
+void ctrd_container_stop_health_checks (CtrdContainer *self);
+/* The run state changed from @old_state: a new run starts its checks, the
+ * end of one stops them. */
+void ctrd_container_health_follow_state (CtrdContainer *self, CtrdState old_state);
+/* Update changed the health check. */
+void ctrd_container_health_config_changed (CtrdContainer *self);
+void ctrd_container_health_iface_init (CtrContainerIface *iface);
 
 void ctrd_container_limits_iface_init (CtrContainerIface *iface);
 

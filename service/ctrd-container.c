@@ -53,6 +53,10 @@ ctrd_container_finalize (GObject *object)
   g_clear_pointer (&self->size_waiters, g_ptr_array_unref);
   g_clear_pointer (&self->properties, g_variant_unref);
   g_clear_pointer (&self->log_live, ctrd_log_live_unref);
+  g_clear_handle_id (&self->health_timer_id, g_source_remove);
+  g_clear_object (&self->health_cancellable);
+  g_clear_pointer (&self->health, ctrd_health_state_free);
+  g_clear_pointer (&self->health_waiters, g_ptr_array_unref);
   g_free (self->object_path);
   G_OBJECT_CLASS (ctrd_container_parent_class)->finalize (object);
 }
@@ -88,6 +92,8 @@ ctrd_container_init (CtrdContainer *self)
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->size_waiters = g_ptr_array_new ();
   self->monitor_fd = -1;
+  self->health = ctrd_health_state_new ();
+  self->health_waiters = g_ptr_array_new ();
 }
 
 static void
@@ -168,6 +174,8 @@ publish_run_state (CtrdContainer *self)
 gboolean
 ctrd_container_save_run_state (CtrdContainer *self, const CtrdRunState *next, GError **error)
 {
+  CtrdState old_state = self->run.state;
+
   if (!ctrd_db_update_run_state (ctrd_daemon_get_db (self->daemon), self->config->id, next, error))
     {
       g_prefix_error (error, "Container %s: cannot save its state: ", self->config->name);
@@ -176,6 +184,7 @@ ctrd_container_save_run_state (CtrdContainer *self, const CtrdRunState *next, GE
     }
   self->run = *next;
   publish_run_state (self);
+  ctrd_container_health_follow_state (self, old_state);
   return TRUE;
 }
 
@@ -188,9 +197,12 @@ ctrd_container_save_run_state_or_warn (CtrdContainer *self, const CtrdRunState *
 
   if (!ctrd_container_save_run_state (self, next, &error))
     {
+      CtrdState old_state = self->run.state;
+
       g_warning ("%s", error->message);
       self->run = *next;
       publish_run_state (self);
+      ctrd_container_health_follow_state (self, old_state);
     }
 }
 
@@ -1090,6 +1102,7 @@ add_state_member (JsonBuilder *builder, CtrdContainer *self)
   add_boolean_member (builder, "OOMKilled", ctr_container_get_oomkilled (CTR_CONTAINER (self)));
   add_string_member (builder, "StartedAt", started);
   add_string_member (builder, "FinishedAt", finished);
+  ctrd_health_state_add_inspect_json (self->health, builder, "Health");
   json_builder_end_object (builder);
 }
 
@@ -1197,4 +1210,5 @@ ctrd_container_iface_init (CtrContainerIface *iface)
   ctrd_container_fs_iface_init (iface);
   ctrd_container_copy_iface_init (iface);
   ctrd_container_limits_iface_init (iface);
+  ctrd_container_health_iface_init (iface);
 }

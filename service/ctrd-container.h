@@ -72,6 +72,11 @@ void ctrd_container_remove_async (CtrdContainer *container, gboolean force,
 gboolean ctrd_container_remove_finish (CtrdContainer *container, GAsyncResult *result,
                                        GError **error);
 
+/* The health check's state as the database kept it (see
+ * ctrd_health_state_to_json; a malformed one is replaced and logged); a
+ * running container's checks go on. */
+void ctrd_container_restore_health (CtrdContainer *container, const char *json);
+
 /* The bus client @unique_name left: drop its pending Wait calls. */
 void ctrd_container_client_vanished (CtrdContainer *container, const char *unique_name);
 

@@ -275,6 +275,8 @@ load_records (CtrdDaemon *self, GError **error)
       CtrdContainerRecord *record = g_ptr_array_index (containers, i);
       CtrdContainer *container =
           ctrd_container_new (self, g_steal_pointer (&record->config), &record->run);
+
+      ctrd_container_restore_health (container, record->health_json);
       g_hash_table_insert (self->containers, (gpointer) ctrd_container_get_id (container),
                            container);
       count_exported (self, container);

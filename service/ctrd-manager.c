@@ -81,6 +81,7 @@ static const CtrdOptionSpec create_options[] = {
   { "SeccompProfile", "s" }, { "MemoryLimit", "t" },
   { "CpuQuota", "d" },       { "PidsLimit", "x" },
   { "Init", "b" },           { "RestartPolicy", "s" },
+  CTRD_HEALTH_OPTION_SPECS,
 };
 
 static const CtrdOptionSpec mount_options[] = {
@@ -325,7 +326,7 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
   g_autoptr (GPtrArray) ports = NULL;
   g_autoptr (CtrdNetworkConfig) would_be_default = NULL;
   g_autofree const char **aliases = NULL;
-  g_autofree const char **cap_add = NULL, **cap_drop = NULL;
+  g_autofree const char **cap_add = NULL, **cap_drop = NULL, **health_cmd = NULL;
 
   if (!ctrd_validate_options (options, create_options, G_N_ELEMENTS (create_options),
                               "CreateContainer", error) ||
@@ -335,6 +336,7 @@ build_container_config (CtrdManager *self, const char *name, CtrdImage *image,
       !resolve_network_option (self, options, &request, &would_be_default, error))
     return NULL;
   lookup_create_values (options, &request);
+  ctrd_lookup_health_options (options, &request.health, &health_cmd);
   g_variant_lookup (options, "NetworkAliases", "^a&s", &aliases);
   request.network_aliases = aliases;
   request.ports = ports != NULL ? (const CtrdPortMapping *const *) ports->pdata : NULL;

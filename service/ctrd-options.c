@@ -142,3 +142,17 @@ ctrd_take_fd_argument (GUnixFDList *fd_list, GVariant *handle, guint max_fds, Ct
     return -1;
   return ctrd_steal_fd (&fd);
 }
+
+void
+ctrd_lookup_health_options (GVariant *options, CtrdHealthRequest *request, const char ***out_cmd)
+{
+  *out_cmd = NULL;
+  request->has_cmd = g_variant_lookup (options, "HealthCmd", "^a&s", out_cmd);
+  request->cmd = *out_cmd;
+  request->has_interval = g_variant_lookup (options, "HealthInterval", "u", &request->interval);
+  request->has_timeout = g_variant_lookup (options, "HealthTimeout", "u", &request->timeout);
+  request->has_start_period =
+      g_variant_lookup (options, "HealthStartPeriod", "u", &request->start_period);
+  request->has_retries = g_variant_lookup (options, "HealthRetries", "u", &request->retries);
+  g_variant_lookup (options, "HealthOnFailure", "&s", &request->on_failure);
+}

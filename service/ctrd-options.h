@@ -7,6 +7,8 @@
 #include <gio/gio.h>
 #include <gio/gunixfdlist.h>
 
+#include "ctrd-health.h"
+
 G_BEGIN_DECLS
 
 #define CTRD_MAX_OPTIONS_BYTES (64 * 1024)
@@ -45,5 +47,15 @@ gboolean ctrd_check_fd (int fd, CtrdFdRules rules, const char *what, GError **er
  * -1 then. @what names the argument in messages ("Export fd"). */
 int ctrd_take_fd_argument (GUnixFDList *fd_list, GVariant *handle, guint max_fds, CtrdFdRules rules,
                            const char *what, GError **error);
+
+/* The health check's keys of CreateContainer and Update (API.md). */
+#define CTRD_HEALTH_OPTION_SPECS                                                                   \
+  { "HealthCmd", "as" }, { "HealthInterval", "u" }, { "HealthTimeout", "u" },                      \
+      { "HealthStartPeriod", "u" }, { "HealthRetries", "u" }, { "HealthOnFailure", "s" }
+
+/* Those keys of @options (checked already) into @request, which borrows from
+ * @options; *@out_cmd is the command's array, to g_free after. */
+void ctrd_lookup_health_options (GVariant *options, CtrdHealthRequest *request,
+                                 const char ***out_cmd);
 
 G_END_DECLS

@@ -393,6 +393,17 @@ def snapshot_diff(before, after):
     return "\n".join(lines)
 
 
+def count_events(bus, path, event):
+    """How many @event the event history holds for the container at @path
+    (-1 when GetEvents fails)."""
+    cid = get_property(bus, path, CONTAINER, "Id")
+    r = call(bus, ROOT, MANAGER, "GetEvents", GLib.Variant("(tt)", (0, 0)))
+    if r.error is not None:
+        return -1
+    return sum(1 for kind, oid, ev, _ in r.value[0]
+               if kind == "container" and oid == cid and ev == event)
+
+
 def make_busybox_tar(path):
     result = run(["sh", os.path.join(SRCDIR, "tests", "make-busybox-rootfs.sh"), path])
     if result.returncode != 0:

@@ -347,6 +347,7 @@ def guarded_call_args(ctx):
         "Container.Rebase": ("('busybox', @a{sv} {})", []),
         "Container.Rollback": ("()", []),
         "Container.Update": ("(@a{sv} {'PidsLimit': <int64 50>},)", []),
+        "Container.RunHealthCheck": ("()", []),
         "Container.Checkpoint": ("(@a{sv} {'LeaveRunning': <true>},)", []),
         "Container.Restore": ("(@a{sv} {},)", []),
         "Image.Remove": ("(true,)", []),

@@ -148,7 +148,7 @@ test_open_creates_private_wal_db (Fixture *fixture, gconstpointer user_data)
   assert_pragma (db, "journal_mode", "wal");
   assert_pragma (db, "synchronous", "2"); /* FULL */
   assert_pragma (db, "foreign_keys", "1");
-  assert_pragma (db, "user_version", "5");
+  assert_pragma (db, "user_version", "6");
   assert_pragma (db, "busy_timeout", "10000");
 
   g_assert_null (ctrd_db_get_pragma (db, "writable_schema", &error));
@@ -333,17 +333,30 @@ test_container_owner (Fixture *fixture, gconstpointer user_data)
   raw_exec (fixture->path, "ALTER TABLE containers DROP COLUMN owner; "
                            "ALTER TABLE containers DROP COLUMN restart_count; "
                            "ALTER TABLE containers DROP COLUMN stopped_by_user; "
+                           "ALTER TABLE containers DROP COLUMN health_json; "
                            "PRAGMA user_version = 2;");
   migrated = load_only_container (fixture);
   g_assert_cmpstr (migrated->config->id, ==, config->id);
   g_assert_cmpuint (migrated->config->owner, ==, 0);
   g_assert_cmpuint (migrated->run.restart_count, ==, 0);
   g_assert_false (migrated->run.stopped_by_user);
+  g_assert_cmpstr (migrated->health_json, ==, "");
   {
     g_autoptr (CtrdDb) db = open_db (fixture);
 
-    assert_pragma (db, "user_version", "5");
+    /* the health state column came with the migration and takes a state */
+    g_assert_true (ctrd_db_update_container_health (db, config->id, "{\"status\":\"healthy\"}",
+                                                    &error));
+    g_assert_no_error (error);
+    g_assert_false (ctrd_db_update_container_health (db, "0000", "{}", &error));
+    g_assert_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+
+    assert_pragma (db, "user_version", "6");
   }
+  g_clear_pointer (&migrated, ctrd_container_record_free);
+  migrated = load_only_container (fixture);
+  g_assert_cmpstr (migrated->health_json, ==, "{\"status\":\"healthy\"}");
 }
 
 static void

@@ -44,16 +44,6 @@ def create(bus, name, argv, policy):
                   V("ssasa{sv}", name, "busybox", argv, options))
 
 
-def events_of(bus, path, event):
-    """How many @event the history holds for the container at @path."""
-    cid = prop(bus, path, "Id")
-    r = T.call(bus, T.ROOT, T.MANAGER, "GetEvents", V("tt", 0, 0))
-    if r.error is not None:
-        return -1
-    return sum(1 for kind, oid, ev, _ in r.value[0]
-               if kind == "container" and oid == cid and ev == event)
-
-
 def test_bad_policies(tap, bus, daemon):
     before = T.snapshot(daemon, bus)
     for policy, why in (("sometimes", "an unknown policy"),
@@ -92,21 +82,21 @@ def test_on_failure(tap, bus):
     tap.ok(r.error is None, "it starts", r)
     # The third exit is the last: the policy decides as the exit is cleaned
     # up, in the same step that publishes "exited".
-    done = T.wait_until(lambda: events_of(bus, path, "died") == 3 and
+    done = T.wait_until(lambda: T.count_events(bus, path, "died") == 3 and
                         prop(bus, path, "State") == "exited")
     tap.ok(done and prop(bus, path, "RestartCount") == 2 and
-           events_of(bus, path, "restart") == 2 and prop(bus, path, "ExitCode") == 3,
+           T.count_events(bus, path, "restart") == 2 and prop(bus, path, "ExitCode") == 3,
            "it is started again exactly twice (RestartCount 2, two restart events)",
            (prop(bus, path, "State"), prop(bus, path, "RestartCount"),
-            events_of(bus, path, "restart"), events_of(bus, path, "died")))
+            T.count_events(bus, path, "restart"), T.count_events(bus, path, "died")))
 
     r = create(bus, "clean", ["true"], "on-failure")
     clean = r.value[0] if r.error is None else None
     r = T.call(bus, clean, T.CONTAINER, "Start") if clean else r
-    done = clean and T.wait_until(lambda: events_of(bus, clean, "died") == 1 and
+    done = clean and T.wait_until(lambda: T.count_events(bus, clean, "died") == 1 and
                                   prop(bus, clean, "State") == "exited")
     tap.ok(r.error is None and done and prop(bus, clean, "RestartCount") == 0 and
-           events_of(bus, clean, "restart") == 0,
+           T.count_events(bus, clean, "restart") == 0,
            "a clean exit under on-failure is not restarted", r)
     if clean is None:
         return path
@@ -136,12 +126,12 @@ def test_always(tap, bus):
     back = T.wait_until(lambda: prop(bus, path, "RestartCount") == 1 and
                         prop(bus, path, "State") == "running")
     tap.ok(back and prop(bus, path, "Pid") not in (0, first) and
-           events_of(bus, path, "restart") == 1,
+           T.count_events(bus, path, "restart") == 1,
            "killed from outside, it is running again with RestartCount 1",
            (prop(bus, path, "State"), prop(bus, path, "RestartCount"), prop(bus, path, "Pid")))
     r = T.call(bus, path, T.CONTAINER, "Stop", V("u", 0))
     tap.ok(r.error is None and prop(bus, path, "State") == "exited" and
-           prop(bus, path, "RestartCount") == 1 and events_of(bus, path, "restart") == 1,
+           prop(bus, path, "RestartCount") == 1 and T.count_events(bus, path, "restart") == 1,
            "a Stop stays a stop", (r, prop(bus, path, "State")))
     return path
 

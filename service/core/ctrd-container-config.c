@@ -79,6 +79,7 @@ ctrd_container_config_new (void)
   config->cap_add = g_new0 (char *, 1);
   config->cap_drop = g_new0 (char *, 1);
   config->seccomp_profile = g_strdup (CTRD_SECCOMP_PROFILE_DEFAULT);
+  ctrd_health_config_init (&config->health);
   return config;
 }
 
@@ -110,6 +111,7 @@ ctrd_container_config_free (CtrdContainerConfig *config)
   g_strfreev (config->cap_add);
   g_strfreev (config->cap_drop);
   g_free (config->seccomp_profile);
+  ctrd_health_config_clear (&config->health);
   g_free (config);
 }
 
@@ -163,6 +165,7 @@ ctrd_container_config_copy (const CtrdContainerConfig *config)
   copy->limits = config->limits;
   copy->init = config->init;
   copy->restart = config->restart;
+  ctrd_health_config_copy (&config->health, &copy->health);
   return copy;
 }
 
@@ -744,7 +747,8 @@ ctrd_container_config_new_for_image (const CtrdCreateRequest *request,
                    request->restart_policy);
       return NULL;
     }
-  if (!apply_network (config->network, request, error) || !apply_sandbox (config, request, error))
+  if (!apply_network (config->network, request, error) || !apply_sandbox (config, request, error) ||
+      !ctrd_health_config_apply (&config->health, &request->health, "CreateContainer", error))
     return NULL;
 
   if (!check_exported_size (config, error))
@@ -869,6 +873,7 @@ ctrd_container_config_to_json (const CtrdContainerConfig *config)
   add_int (builder, "pids_limit", config->limits.pids_limit);
   add_bool (builder, "init", config->init);
   add_restart_policy (builder, &config->restart);
+  ctrd_health_config_add_json (&config->health, builder, "healthcheck");
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -1118,7 +1123,8 @@ ctrd_container_config_from_json (const char *json, GError **error)
       !read_double (object, "cpu_quota", &config->limits.cpu_quota, error) ||
       !read_int (object, "pids_limit", 0, G_MAXINT64, &config->limits.pids_limit, error) ||
       !read_bool (object, "init", &config->init, error) ||
-      !read_restart_policy (object, &config->restart, error))
+      !read_restart_policy (object, &config->restart, error) ||
+      !ctrd_health_config_read_json (object, "healthcheck", &config->health, error))
     return NULL;
   config->limits.memory_limit = (guint64) memory_limit;
   if (!ctrd_limits_validate (&config->limits, CONFIG_WHAT, error))

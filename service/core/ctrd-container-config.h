@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "ctrd-cgroup.h"
+#include "ctrd-health.h"
 #include "ctrd-image-archive.h"
 #include "ctrd-mounts.h"
 #include "ctrd-network.h"
@@ -78,6 +79,7 @@ typedef struct
   CtrdLimits limits;
   gboolean init;
   CtrdRestartPolicy restart; /* RestartPolicy; `no` by default (Update changes it) */
+  CtrdHealthConfig health;   /* HealthCmd and friends; none by default (Update changes it) */
 } CtrdContainerConfig;
 
 typedef struct
@@ -154,6 +156,7 @@ typedef struct
   CtrdLimits limits; /* checked with ctrd_limits_validate */
   gboolean init;
   const char *restart_policy; /* ctrd_restart_policy_parse's spelling */
+  CtrdHealthRequest health;   /* checked with ctrd_health_config_apply */
 } CtrdCreateRequest;
 
 #define CTRD_MAX_LABELS 256
@@ -188,7 +191,8 @@ typedef struct
  *  - the sandbox: CapAdd/CapDrop normalized (ctrd_spec_normalize_capability;
  *    one capability both added and dropped is refused), SeccompProfile
  *    "default", "unconfined" or an absolute path without "..";
- *  - the limits: ctrd_limits_validate.
+ *  - the limits: ctrd_limits_validate; the health check:
+ *    ctrd_health_config_apply.
  * A bad value is INVALID_ARGUMENT naming it; more than CTRD_MAX_ARGV_ELEMENTS
  * command or entrypoint elements, CTRD_MAX_DNS_ENTRIES DNS entries or
  * CTRD_MAX_ADD_HOSTS AddHosts, or properties over

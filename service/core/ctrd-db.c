@@ -101,8 +101,12 @@ static const char schema_v5_restarts[] =
     "ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;";
 
+static const char schema_v6_health[] =
+    "ALTER TABLE containers ADD COLUMN health_json TEXT NOT NULL DEFAULT '';";
+
 static const char *const migrations[] = { schema_v1, schema_v2_networks, schema_v3_owners,
-                                          schema_v4_events, schema_v5_restarts };
+                                          schema_v4_events, schema_v5_restarts,
+                                          schema_v6_health };
 
 static gboolean
 set_sqlite_error (CtrdDb *db, const char *operation, GError **error)
@@ -404,6 +408,7 @@ ctrd_container_record_free (CtrdContainerRecord *record)
     return;
 
   ctrd_container_config_free (record->config);
+  g_free (record->health_json);
   g_free (record);
 }
 
@@ -780,6 +785,21 @@ ctrd_db_update_container_config (CtrdDb *db, const CtrdContainerConfig *config, 
 }
 
 gboolean
+ctrd_db_update_container_health (CtrdDb *db, const char *id, const char *json, GError **error)
+{
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (sqlite3_stmt) stmt =
+      begin_with_statement (&txn, db, TRUE, "UPDATE containers SET health_json = ? WHERE id = ?",
+                            "updating a container's health", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, json);
+  bind_text (stmt, 2, id);
+  return finish_container_write (&txn, stmt, "updating a container's health", NULL, id, error);
+}
+
+gboolean
 ctrd_db_delete_container (CtrdDb *db, const char *id, GError **error)
 {
   g_auto (DbTransaction) txn = { NULL };
@@ -831,6 +851,7 @@ container_record_from_row (CtrdDb *db, sqlite3_stmt *stmt, GError **error)
   record->config->owner = (guint32) sqlite3_column_int64 (stmt, 9);
   record->run.restart_count = (guint32) CLAMP (sqlite3_column_int64 (stmt, 10), 0, G_MAXUINT32);
   record->run.stopped_by_user = sqlite3_column_int (stmt, 11) != 0;
+  record->health_json = column_dup (stmt, 12);
   return g_steal_pointer (&record);
 }
 
@@ -843,7 +864,7 @@ ctrd_db_load_containers (CtrdDb *db, GError **error)
   g_autoptr (sqlite3_stmt) stmt = begin_with_statement (
       &txn, db, FALSE,
       "SELECT id, name, config_json, state, pid, conmon_pid, exit_code, started_at, "
-      "finished_at, owner, restart_count, stopped_by_user FROM containers "
+      "finished_at, owner, restart_count, stopped_by_user, health_json FROM containers "
       "ORDER BY created_at, rowid",
       "loading containers", error);
   int rc;

@@ -33,6 +33,7 @@ typedef struct
 {
   CtrdContainerConfig *config;
   CtrdRunState run;
+  char *health_json; /* the health check's state (ctrd_health_state_to_json); "" = none yet */
 } CtrdContainerRecord;
 
 void ctrd_container_record_free (CtrdContainerRecord *record);
@@ -62,6 +63,10 @@ gboolean ctrd_db_update_run_state (CtrdDb *db, const char *id, const CtrdRunStat
  * a rename; NAME_IN_USE for a name another container holds, NOT_FOUND if the
  * container does not exist. */
 gboolean ctrd_db_update_container_config (CtrdDb *db, const CtrdContainerConfig *config,
+                                          GError **error);
+/* Rewrites the health check's state of one container (@json: see
+ * ctrd_health_state_to_json); NOT_FOUND if it does not exist. */
+gboolean ctrd_db_update_container_health (CtrdDb *db, const char *id, const char *json,
                                           GError **error);
 gboolean ctrd_db_delete_container (CtrdDb *db, const char *id, GError **error);
 /* All containers, oldest first; element type CtrdContainerRecord*, free func set. */
