@@ -11,10 +11,16 @@
 #   - Update changes them live: the cgroup, GetStats and the properties say
 #     the new values, and the container may then fork further;
 #   - a bad Update (wrong type, unknown key) is InvalidArgument and changes
-#     neither the cgroup nor the properties.
+#     neither the cgroup nor the properties;
+#   - a container allocating past its MemoryLimit is OOM-killed (137,
+#     OOMKilled, an oom event); an allocation that fails under one limit
+#     succeeds once Update raised it, live;
+#   - a busy loop under CpuQuota 0.5 uses CPU time (GetStats) at no more
+#     than about half a CPU's rate.
 # Needs root. Prints TAP.
 import os
 import sys
+import time
 
 # No __pycache__ in the source tree.
 sys.dont_write_bytecode = True
@@ -70,8 +76,70 @@ def limits(bus, path):
                  for p in ("MemoryLimit", "CpuQuota", "PidsLimit"))
 
 
+# The shell holds what it reads in memory: about @n bytes.
+def allocate(n):
+    return "x=$(head -c %d /dev/zero | tr '\\0' a); echo allocated" % n
+
+
+def create_started(tap, bus, name, argv, options):
+    r = T.call(bus, T.ROOT, T.MANAGER, "CreateContainer",
+               V("ssasa{sv}", name, "busybox", argv, options))
+    path = r.value[0] if r.error is None else None
+    r = T.call(bus, path, T.CONTAINER, "Start") if path else r
+    tap.ok(r.error is None, "%s is created and starts" % name, r)
+    return path if r.error is None else None
+
+
+def test_memory(tap, bus):
+    path = create_started(tap, bus, "hog", ["sh", "-c", allocate(128 * MIB)],
+                          {"MemoryLimit": GLib.Variant("t", 32 * MIB)})
+    if path is not None:
+        r = T.call(bus, path, T.CONTAINER, "Wait")
+        tap.ok(r.error is None and r.value == (137,) and
+               T.get_property(bus, path, T.CONTAINER, "OOMKilled") and
+               T.count_events(bus, path, "oom") == 1,
+               "allocating past its MemoryLimit, it is OOM-killed: 137, OOMKilled, an oom event",
+               (r, T.get_property(bus, path, T.CONTAINER, "OOMKilled")))
+        T.call(bus, path, T.CONTAINER, "Remove", V("bb", True, False))
+
+    path = create_started(tap, bus, "grower", ["sleep", "1000"],
+                          {"MemoryLimit": GLib.Variant("t", 32 * MIB)})
+    if path is None:
+        return
+    out, r = exec_output(bus, path, ["sh", "-c", allocate(64 * MIB)])
+    tap.ok(r.error is None and r.value == (137,) and "allocated" not in out,
+           "under 32 MiB an allocation of 64 MiB is killed", (r, out))
+    r = T.call(bus, path, T.CONTAINER, "Update",
+               V("a{sv}", {"MemoryLimit": GLib.Variant("t", 256 * MIB)}))
+    out, r2 = exec_output(bus, path, ["sh", "-c", allocate(64 * MIB)])
+    tap.ok(r.error is None and r2.error is None and r2.value == (0,) and "allocated" in out,
+           "after Update raised the limit live, the same allocation succeeds", (r, r2, out))
+    T.call(bus, path, T.CONTAINER, "Remove", V("bb", True, False))
+
+
+def test_cpu_quota(tap, bus):
+    path = create_started(tap, bus, "spinner", ["sh", "-c", "while :; do :; done"],
+                          {"CpuQuota": GLib.Variant("d", 0.5)})
+    if path is None:
+        return
+    first, _ = stats(bus, path)
+    start = time.monotonic()
+    # wait for a second of CPU time used, then compare with the time it took
+    used = T.wait_until(lambda: stats(bus, path)[0].get("CpuTimeNs", 0) -
+                        first.get("CpuTimeNs", 0) >= 10**9, timeout=60)
+    elapsed = time.monotonic() - start
+    last, _ = stats(bus, path)
+    rate = (last.get("CpuTimeNs", 0) - first.get("CpuTimeNs", 0)) / 1e9 / max(elapsed, 1e-3)
+    tap.ok(used and rate <= 0.75,
+           "a busy loop under CpuQuota 0.5 runs at about half a CPU at most (%.2f)" % rate,
+           (first, last, elapsed))
+    T.call(bus, path, T.CONTAINER, "Remove", V("bb", True, False))
+
+
 def run_tests(tap, daemon):
     bus = T.start_with_busybox(tap, daemon)
+    test_memory(tap, bus)
+    test_cpu_quota(tap, bus)
     options = {"MemoryLimit": GLib.Variant("t", 64 * MIB),
                "CpuQuota": GLib.Variant("d", 0.5),
                "PidsLimit": GLib.Variant("x", 12)}
