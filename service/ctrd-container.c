@@ -624,6 +624,11 @@ ctrd_container_cancel_policy_restart (CtrdContainer *self)
   g_clear_handle_id (&self->restart_timer_id, g_source_remove);
 }
 
+static void schedule_policy_restart (CtrdContainer *self);
+
+/* A start that failed (a bind source gone, a dependency that cannot start)
+ * is one more restart: the policy tries again after a longer back-off, as
+ * far as its count allows. */
 static void
 on_policy_start_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -631,9 +636,12 @@ on_policy_start_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
 
   self->policy_start = FALSE;
-  if (!ctrd_container_start_finish (self, result, &error))
-    g_warning ("Container %s: its restart policy cannot start it: %s", self->config->name,
-               error->message);
+  if (ctrd_container_start_finish (self, result, &error))
+    return;
+  g_warning ("Container %s: its restart policy cannot start it: %s", self->config->name,
+             error->message);
+  if (self->op == CTRD_OP_NONE && self->run.state == CTRD_STATE_EXITED)
+    schedule_policy_restart (self);
 }
 
 /* The policy's start, when its back-off has passed: a `restart` event and

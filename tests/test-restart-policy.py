@@ -11,6 +11,7 @@
 #     is not restarted;
 #   - always restarts a container whose process was killed from outside,
 #     and a Stop stays a stop;
+#   - a policy restart whose start fails is tried again until it works;
 #   - after a reboot, always and unless-stopped containers that ran start
 #     again, an unless-stopped one that was stopped does not, and
 #     RestartCount survives in the database.
@@ -169,11 +170,45 @@ def test_reboot(tap, bus, daemon, boot_id_path, flaky, steady):
         tap.ok(r.error is None, "container %s is removed" % path.rsplit("/", 1)[-1][:12], r)
 
 
+def test_failed_start_retried(tap, bus, daemon):
+    """A policy restart whose start fails (its bind source is gone) is
+    tried again, with the back-off, until the start works."""
+    source = os.path.join(daemon.tmp, "retry-src")
+    os.mkdir(source)
+    open(os.path.join(source, "run"), "w").close()
+    options = {"RestartPolicy": GLib.Variant("s", "always"),
+               "Mounts": GLib.Variant("aa{sv}", [{
+                   "Type": GLib.Variant("s", "bind"), "Source": GLib.Variant("s", source),
+                   "Destination": GLib.Variant("s", "/src")}])}
+    r = T.call(bus, T.ROOT, T.MANAGER, "CreateContainer",
+               V("ssasa{sv}", "retried", "busybox",
+                 ["sh", "-c", "while [ -e /src/run ]; do sleep 0.1; done; exit 1"], options))
+    path = r.value[0] if r.error is None else None
+    r = T.call(bus, path, T.CONTAINER, "Start") if path else r
+    if not tap.ok(r.error is None, "a container with always and a bind mount starts", r):
+        return
+    # its process exits once the file goes; the directory going too makes
+    # every start fail until it is back
+    os.rename(source, source + ".away")
+    os.unlink(os.path.join(source + ".away", "run"))
+    failing = T.wait_until(lambda: T.count_events(bus, path, "restart") >= 3 and
+                           prop(bus, path, "State") == "exited", timeout=60)
+    tap.ok(failing, "the policy keeps trying while its start fails",
+           (T.count_events(bus, path, "restart"), prop(bus, path, "State")))
+    os.rename(source + ".away", source)
+    open(os.path.join(source, "run"), "w").close()
+    tap.ok(T.wait_until(lambda: prop(bus, path, "State") == "running", timeout=60),
+           "once the bind source is back, a retry starts it", prop(bus, path, "State"))
+    r = T.call(bus, path, T.CONTAINER, "Remove", V("bb", True, False))
+    tap.ok(r.error is None, "it is removed", r)
+
+
 def run_tests(tap, daemon, boot_id_path):
     bus = T.start_with_busybox(tap, daemon)
     test_bad_policies(tap, bus, daemon)
     flaky = test_on_failure(tap, bus)
     steady = test_always(tap, bus)
+    test_failed_start_retried(tap, bus, daemon)
     if flaky and steady:
         test_reboot(tap, bus, daemon, boot_id_path, flaky, steady)
 
