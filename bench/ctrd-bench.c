@@ -192,6 +192,47 @@ cmd_props (const char *name, guint reps)
   return 0;
 }
 
+static void
+on_stats_reply (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  guint *pending = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_finish (bus, result, &error);
+
+  if (reply == NULL)
+    fail ("GetStats", error);
+  (*pending)--;
+}
+
+/* A poller's round, as a monitoring page does it once a second: GetStats of
+ * the containers PREFIX-1..N, all sent at once; the time until the last
+ * answer. */
+static int
+cmd_stats (const char *prefix, guint n, guint reps)
+{
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 1; i <= n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s-%u", prefix, i);
+      g_ptr_array_add (paths, lookup_container (name));
+    }
+  for (guint r = 0; r < reps; r++)
+    {
+      gint64 start = now_usec ();
+      guint pending = n;
+
+      for (guint i = 0; i < n; i++)
+        g_dbus_connection_call (bus, BUS_NAME, paths->pdata[i], CONTAINER_IFACE, "GetStats",
+                                NULL, G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE,
+                                G_MAXINT, NULL, on_stats_reply, &pending);
+      while (pending > 0)
+        g_main_context_iteration (NULL, TRUE);
+      report ("stats_round", now_usec () - start);
+    }
+  return 0;
+}
+
 typedef struct
 {
   gint64 seen_usec; /* when the PropertiesChanged saying "stopped" arrived */
@@ -431,7 +472,7 @@ static G_NORETURN void
 usage (void)
 {
   fprintf (stderr, "usage: ctrd-bench lifecycle|run IMAGE NAME | exit IMAGE NAME [EXITS_DIR] | "
-                   "list REPS | props NAME "
+                   "list REPS | props NAME REPS | stats PREFIX N "
                    "REPS | create-many IMAGE PREFIX FIRST LAST | import PATH NAME | ready "
                    "TIMEOUT_S\n");
   exit (2);
@@ -458,6 +499,8 @@ main (int argc, char **argv)
     return cmd_exit (argv[2], argv[3], argc == 5 ? argv[4] : NULL);
   if (g_str_equal (verb, "list") && argc == 3)
     return cmd_list (parse_count (argv[2]));
+  if (g_str_equal (verb, "stats") && argc == 5)
+    return cmd_stats (argv[2], parse_count (argv[3]), parse_count (argv[4]));
   if (g_str_equal (verb, "props") && argc == 4)
     return cmd_props (argv[2], parse_count (argv[3]));
   if (g_str_equal (verb, "create-many") && argc == 6)

@@ -426,6 +426,25 @@ for ((k = 1; k <= K; k++)); do
   "${P[@]}" rm -f -t 0 "ctrdbench-up-$k" >/dev/null
 done
 
+# Stats of running containers: a monitoring page's round (every container's
+# figures, once a second) over NS of them.
+NS=100
+log "stats of $NS running containers per system: $REPS rounds"
+for ((k = 1; k <= NS; k++)); do
+  "$CTL" run -d --name "ctrdbench-st-$k" "$IMG" sleep 1000 >/dev/null
+  "${P[@]}" run -d --name "ctrdbench-st-$k" "${PCREATE[@]}" "$IMG" sleep 1000 >/dev/null
+done
+stats_ctrd () { client stats ctrdbench-st "$NS" 1; }
+stats_podman () { timeit podman.stats "${P[@]}" stats --no-stream --format json; }
+read -r cpu0 ccpu0 < <(cpu_ticks)
+alternate stats "" podman ctrd
+read -r cpu1 ccpu1 < <(cpu_ticks)
+setv stats.count "$NS"
+setv cpu.stats_round.ctrd "$(awk -v t=$((cpu1 - cpu0)) -v n=$((REPS + 1)) -v hz="$hz" \
+  'BEGIN { printf "%.1f", t * 1000 / hz / n }')"
+for ((k = 1; k <= NS; k++)); do "$CTL" rm -f "ctrdbench-st-$k" >/dev/null; done
+"${P[@]}" rm -f -t 0 $(seq -f 'ctrdbench-st-%g' 1 "$NS") >/dev/null
+
 # ================================================================ 3. scale
 
 list_podman () { timeit "podman.ps.$2" "${P[@]}" ps -a; }

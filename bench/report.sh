@@ -154,6 +154,11 @@ else
   missed="$missed
 - image data copied per container: see Disk."
 fi
+ns=$(val stats.count 100); c_stats=$(med ctrd.stats_round); p_stats=$(med podman.stats)
+target "\`GetStats\` of $ns running containers, one round, vs \`podman stats --no-stream\`" \
+  "$(r "$c_stats" "$p_stats")" 1.00 "$(ratio "$c_stats" "$p_stats") ($c_stats vs $p_stats ms)"
+target "… the daemon's CPU per round (ms; polled once a second: ≤ 10% of a CPU)" \
+  "$(val cpu.stats_round.ctrd)" 100 "$(val cpu.stats_round.ctrd) ms"
 target "import vs \`ostree commit --tree=tar=\`" "$(r "$c_imp" "$o_imp")" 1.20 "$(ratio "$c_imp" "$o_imp") ($c_imp vs $o_imp ms)"
 target "import vs \`podman import\`" "$(r "$c_imp" "$p_imp")" 1.00 "$(ratio "$c_imp" "$p_imp") ($c_imp vs $p_imp ms)"
 target "repo growth for the 90%-shared image (%)" "$c_grow_pct" 15 "${c_grow_pct}% of the first image"
