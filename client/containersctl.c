@@ -1060,6 +1060,7 @@ typedef struct
   gboolean init;
   char *restart;
   gboolean tty;
+  gboolean interactive;
 } CreateOptions;
 
 static void
@@ -1266,6 +1267,12 @@ build_create_options (const CreateOptions *options, GVariantBuilder *builder)
    * answered and the log is read: the daemon could remove it first. */
   if (options->remove && options->detach)
     g_variant_builder_add (builder, "{sv}", "AutoRemove", g_variant_new_boolean (TRUE));
+  /* a container's input reaches it only through its terminal */
+  if (options->interactive && !options->tty && !options->detach)
+    {
+      usage_error ("-i needs -t: the container's input is its terminal's");
+      return FALSE;
+    }
   if (options->stop_timeout != NULL)
     {
       if (!parse_uint32_option ("--stop-timeout", options->stop_timeout, &stop_timeout))
@@ -1513,6 +1520,8 @@ verb_run (Client *client, const Verb *verb, int argc, char **argv)
     { "rm", 0, 0, G_OPTION_ARG_NONE, &options.remove, "Remove the container when it exits", NULL },
     { "detach", 'd', 0, G_OPTION_ARG_NONE, &options.detach,
       "Print the container ID and do not wait", NULL },
+    { "interactive", 'i', 0, G_OPTION_ARG_NONE, &options.interactive,
+      "Pass our stdin to its terminal (with -t)", NULL },
     { NULL }
   };
   g_autoptr (CtrContainer) container = NULL;
@@ -1537,7 +1546,16 @@ verb_run (Client *client, const Verb *verb, int argc, char **argv)
       return 0;
     }
 
-  if (start_and_wait (container, &exit_code, &error))
+  if (options.tty)
+    {
+      gboolean detached;
+
+      status = run_with_terminal (client, container, options.interactive, &detached);
+      /* left running: --rm waits for the container's exit, which is not ours to see */
+      if (detached)
+        return status;
+    }
+  else if (start_and_wait (container, &exit_code, &error))
     status = exit_code >= 0 && exit_code < 256 ? exit_code : EXIT_ERROR;
   else
     status = print_error (client, error);
@@ -1863,14 +1881,15 @@ verb_logs (Client *client, const Verb *verb, int argc, char **argv)
 }
 
 /* Like podman exec: options only before CONTAINER; the command gets our
- * stdout and stderr, our stdin only with -i, and its exit code is ours. */
+ * stdout and stderr, our stdin only with -i, and its exit code is ours;
+ * with -t it runs on a terminal (ctl-terminal.c). */
 static int
 verb_exec (Client *client, const Verb *verb, int argc, char **argv)
 {
   g_auto (GStrv) env = NULL;
   g_autofree char *workdir = NULL;
   g_autofree char *user = NULL;
-  gboolean interactive = FALSE;
+  gboolean interactive = FALSE, tty = FALSE;
   const GOptionEntry entries[] = {
     { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env,
       "Set an environment variable (KEY alone copies ours)", "KEY=VALUE" },
@@ -1878,6 +1897,8 @@ verb_exec (Client *client, const Verb *verb, int argc, char **argv)
       "DIR" },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Run as this user", "UID[:GID]" },
     { "interactive", 'i', 0, G_OPTION_ARG_NONE, &interactive, "Pass our stdin to the command",
+      NULL },
+    { "tty", 't', 0, G_OPTION_ARG_NONE, &tty, "Run the command on a terminal (ours, with -i)",
       NULL },
     { NULL }
   };
@@ -1899,6 +1920,15 @@ verb_exec (Client *client, const Verb *verb, int argc, char **argv)
     g_variant_builder_add (&options, "{sv}", "WorkingDir", g_variant_new_string (workdir));
   if (user != NULL)
     g_variant_builder_add (&options, "{sv}", "User", g_variant_new_string (user));
+  if (tty)
+    {
+      g_autoptr (CtrContainer) container = get_container (client, argv[1], FALSE, &error);
+
+      if (container == NULL)
+        return print_error (client, error);
+      return exec_with_terminal (client, container, (const char *const *) argv + 2, &options,
+                                 interactive);
+    }
 
   /* without -i, podman gives the command no input: /dev/null */
   if (!interactive && (null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
@@ -2707,6 +2737,8 @@ static const Verb verbs[] = {
     &rename_call },
   { "logs", verb_logs, "CONTAINER", "Show what a container printed", GROUP_CONTAINER },
   { "exec", verb_exec, "CONTAINER COMMAND [ARG…]", "Run a command in a running container",
+    GROUP_CONTAINER },
+  { "attach", verb_attach, "CONTAINER", "Attach to the terminal of a running container",
     GROUP_CONTAINER },
   { "export", verb_export, "CONTAINER", "Write a container's filesystem as a tar",
     GROUP_CONTAINER },

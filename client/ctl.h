@@ -13,6 +13,7 @@
 #define IMAGE_IFACE "org.example.Containers1.Image"
 #define NETWORK_IFACE "org.example.Containers1.Network"
 #define VOLUME_IFACE "org.example.Containers1.Volume"
+#define EXEC_SESSION_IFACE "org.example.Containers1.ExecSession"
 #define ERROR_NOT_FOUND "org.example.Containers1.Error.NotFound"
 
 /* Like podman: daemon and usage errors exit 125, so exit codes 0-124 and
@@ -127,3 +128,13 @@ int verb_cp (Client *client, const Verb *verb, int argc, char **argv);
 int verb_stats (Client *client, const Verb *verb, int argc, char **argv);
 int verb_update (Client *client, const Verb *verb, int argc, char **argv);
 
+/* ctl-terminal.c: the user's terminal in a container */
+void terminal_restore (void);
+void terminal_warn_not_tty (gboolean interactive);
+int exec_with_terminal (Client *client, CtrContainer *container, const char *const *argv,
+                        GVariantBuilder *options, gboolean interactive);
+int attach_terminal (Client *client, CtrContainer *container, gboolean interactive,
+                     gboolean *detached);
+int run_with_terminal (Client *client, CtrContainer *container, gboolean interactive,
+                       gboolean *detached);
+int verb_attach (Client *client, const Verb *verb, int argc, char **argv);

@@ -3,7 +3,8 @@
 # lifecycle (pause, logs, exec, export, commit, diff, restart, rename, rebase,
 # rollback, verify, tag, untag, rmi, save, load, prune, events, run -d --rm,
 # the container/image groups, limits and update, stats, cp, image prune,
-# events --since/--until, pull and push against a local docker-registry), each
+# events --since/--until, exec -it, run -it and attach under a pseudo-terminal
+# of the test's own, pull and push against a local docker-registry), each
 # checked by what it does to the daemon on temporary roots. Runs on the private bus of tests/private-bus.sh (run-test.sh
 # puts it there); prints TAP.
 set -u
@@ -382,6 +383,63 @@ expect_eq "events --since prints each event once" \
 stop_pid "$since_pid"
 untrack_pid "$since_pid"
 ok_ctl "rename limited2 back" rename limited2 limited
+
+# ---- terminals: exec -it, run -it, attach --------------------------------
+
+pty_run () { /usr/bin/python3 "$srcdir/tests/pty-run.py" "$@"; }
+
+# shellcheck disable=SC2016 # expanded by the shells under the terminal
+out=$(pty_run --size 33x111 'expect:READY' termios 'resize:40x120' -- sh -c \
+  '"$0" exec -it limited sh -c "tty; stty size; trap \"stty size; exit 3\" WINCH; echo READY; while :; do sleep 1; done"
+   status=$?; echo "containersctl-exit=$status"; stty -a; exit $status' "$ctl"); status=$?
+expect_eq "exec -it exits with the process's code" "$status" 3
+expect "exec -it: tty succeeds inside" "$out" '^/dev/pts/[0-9]+'
+expect "exec -it: the terminal has our size" "$out" '^33 111'
+expect "exec -it: a resize reaches the process" "$out" '^40 120'
+expect "exec -it: our terminal is raw while it runs" "$out" '^#pty: icanon=0 echo=0$'
+expect "exec -it: the exit code is containersctl's" "$out" 'containersctl-exit=3'
+expect "exec -it: our terminal is restored after" "$out" '(^| )icanon( |$)'
+expect "exec -it: echo is back on after" "$out" '(^| )echo( |$)'
+
+out=$(pty_run 'expect:READY' 'send:typed-in\r' -- "$ctl" exec -it limited \
+  sh -c 'echo READY; read line; echo "got-$line"; exit 5'); status=$?
+expect_eq "exec -it passes our keys" "$status" 5
+expect "exec -it: the process read what was typed" "$out" 'got-typed-in'
+
+out=$(pty_run -- "$ctl" exec -t limited sh -c 'tty; exit 2'); status=$?
+expect_eq "exec -t without -i exits with the process's code" "$status" 2
+expect "exec -t without -i: the process has a terminal" "$out" '^/dev/pts/[0-9]+'
+
+out=$(echo from-a-pipe | "$ctl" exec -it limited sh -c 'read line; echo "got-$line"' 2>&1)
+status=$?
+expect_eq "exec -it from a pipe runs, like podman" "$status" 0
+expect "exec -it from a pipe warns, like podman" "$out" 'input device is not a TTY'
+expect "exec -it from a pipe passes the pipe" "$out" 'got-from-a-pipe'
+run_ctl "exec -it in an unknown container fails with 125" 125 exec -it no-such-container true
+
+out=$(pty_run 'send:answer\r' -- "$ctl" run -it --rm --name tty-run busybox \
+  sh -c 'read line; echo "got-$line"; tty; exit 4'); status=$?
+expect_eq "run -it exits with the container's code" "$status" 4
+expect "run -it: the container read what was typed" "$out" 'got-answer'
+expect "run -it: the container has a terminal" "$out" '^/dev/pts/[0-9]+'
+truth "run -it --rm removed the container" container_gone tty-run
+
+ok_ctl "run -dt a shell on a terminal" run -d -t -i --name tty-shell busybox sh
+truth "tty-shell is running" wait_for container_state_is tty-shell running
+# The shell's answer, not our terminal's echo of the line, has 42.
+# shellcheck disable=SC2016 # expanded by the container's shell
+out=$(pty_run 'send:echo $((6 * 7))-answered\r' 'expect:42-answered' 'send:\x10\x11' -- \
+  "$ctl" attach tty-shell); status=$?
+expect_eq "attach, then Ctrl-P Ctrl-Q, exits 0" "$status" 0
+expect "attach sees the container's output" "$out" '42-answered'
+truth "a detach leaves the container running" container_state_is tty-shell running
+out=$(pty_run 'send:exit 6\r' -- "$ctl" attach tty-shell); status=$?
+expect_eq "attach exits with the container's code once it exits" "$status" 6
+truth "the container exited" wait_for container_ended tty-shell
+run_ctl "attach to a stopped container fails with 125" 125 attach tty-shell
+run_ctl "attach to a container without a terminal fails with 125" 125 attach limited
+expect "the refusal says why" "$err" 'Tty'
+run_ctl "attach to an unknown container fails with 125" 125 attach no-such-container
 
 # ---- pull, push --------------------------------------------------------
 
