@@ -58,7 +58,7 @@ usage_error (const char *format, ...)
   return EXIT_ERROR;
 }
 
-static gboolean
+gboolean
 error_is_not_found (const GError *error)
 {
   g_autofree char *remote_name = g_dbus_error_get_remote_error (error);

@@ -364,33 +364,87 @@ copy_from_container (Client *client, const char *name, const char *path, const c
   return 0;
 }
 
+/* A tar --transform expression naming the member @from, and what is below
+ * it, @to instead (symlink targets are left alone). */
+static char *
+rename_transform (const char *from, const char *to)
+{
+  GString *expr = g_string_new ("--transform=s,^");
+
+  for (const char *p = from; *p != '\0'; p++)
+    {
+      if (strchr ("\\.[]*^$,", *p) != NULL)
+        g_string_append_c (expr, '\\');
+      g_string_append_c (expr, *p);
+    }
+  g_string_append (expr, "\\(/\\|$\\),");
+  for (const char *p = to; *p != '\0'; p++)
+    {
+      if (strchr ("\\&,", *p) != NULL)
+        g_string_append_c (expr, '\\');
+      g_string_append_c (expr, *p);
+    }
+  g_string_append (expr, "\\1,S");
+  return g_string_free (expr, FALSE);
+}
+
+/* tar of the host file or directory @source, named @rename_to in the
+ * archive when that is set. */
+static GSubprocess *
+spawn_source_tar (const char *source, const char *rename_to, int *fd, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (source);
+  g_autofree char *base = g_path_get_basename (source);
+  g_autofree char *transform = rename_to != NULL ? rename_transform (base, rename_to) : NULL;
+  const char *argv[] = { "tar", "-c", "-f", "-", "-C", dir, "--", base, NULL, NULL };
+
+  if (transform != NULL)
+    {
+      /* the option goes before "--" */
+      argv[6] = transform;
+      argv[7] = "--";
+      argv[8] = base;
+    }
+  return spawn_tar (argv, FALSE, fd, error);
+}
+
+/* Like podman cp SRC CTR:PATH: into PATH when it is a directory of the
+ * container; when it does not exist (its directory does), SRC is copied
+ * under that name. */
 static int
 copy_to_container (Client *client, const char *source, const char *name, const char *path)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (CtrContainer) container = NULL;
   g_autoptr (GSubprocess) tar = NULL;
-  g_autofree char *dir = NULL, *base = NULL;
+  g_autofree char *parent = NULL, *new_name = NULL;
+  gboolean from_stdin = g_str_equal (source, "-");
   int fd = -1;
 
-  if (!g_str_equal (source, "-") && access (source, F_OK) != 0)
+  if (!from_stdin && access (source, F_OK) != 0)
     {
-      g_printerr ("Error: cannot copy \"%s\": %s\n", source, g_strerror (errno));
+      int saved_errno = errno;
+      g_printerr ("Error: cannot copy \"%s\": %s\n", source, g_strerror (saved_errno));
       return EXIT_ERROR;
     }
   container = get_container (client, name, FALSE, &error);
   if (container == NULL)
     return print_error (client, error);
-  if (g_str_equal (source, "-"))
+  if (from_stdin)
     fd = open_archive ("-", FALSE, &error);
   else
-    {
-      dir = g_path_get_dirname (source);
-      base = g_path_get_basename (source);
-      tar = spawn_tar ((const char *const[]){ "tar", "-c", "-f", "-", "-C", dir, "--", base, NULL },
-                       FALSE, &fd, &error);
-    }
-  if (fd < 0 || !copy_call (container, path, TRUE, fd, tar, &error))
+    tar = spawn_source_tar (source, NULL, &fd, &error);
+  if (fd >= 0 && copy_call (container, path, TRUE, fd, tar, &error))
+    return 0;
+  /* a tar on stdin is read once, and a trailing slash says PATH is a directory */
+  if (fd < 0 || from_stdin || g_str_has_suffix (path, "/") || !error_is_not_found (error))
+    return print_error (client, error);
+  g_clear_error (&error);
+  g_clear_object (&tar);
+  parent = g_path_get_dirname (path);
+  new_name = g_path_get_basename (path);
+  tar = spawn_source_tar (source, new_name, &fd, &error);
+  if (tar == NULL || !copy_call (container, parent, TRUE, fd, tar, &error))
     return print_error (client, error);
   return 0;
 }
@@ -403,8 +457,10 @@ verb_cp (Client *client, const Verb *verb, int argc, char **argv)
   gboolean from, to;
 
   if (!parse_verb_options (verb, NULL, NULL,
-                           "One side is CONTAINER:PATH, the other a host directory (a host file "
-                           "or directory as source) or - for a tar on stdin or stdout.",
+                           "One side is CONTAINER:PATH, the other a host path or - for a tar on "
+                           "stdin or stdout.\nA destination directory gets the copy inside it; "
+                           "a destination that does not exist\n(in a directory that does) is "
+                           "the copy's new name, like podman cp.",
                            FALSE, &argc, &argv) ||
       !check_arg_count (verb, argc, argv, 2, 2))
     return EXIT_ERROR;

@@ -89,6 +89,7 @@ struct Verb
 
 int print_error (Client *client, const GError *error);
 int usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+gboolean error_is_not_found (const GError *error);
 gboolean parse_verb_options (const Verb *verb, const GOptionEntry *entries,
                              const GOptionEntry *extra_entries, const char *description,
                              gboolean strict_posix, int *argc, char ***argv);

@@ -323,6 +323,17 @@ echo from-host >"$tmp/host-file"
 ok_ctl "cp HOSTFILE CONTAINER:DIR" cp "$tmp/host-file" limited:/data
 run_ctl "the file reached the container" 0 exec limited cat /data/host-file
 expect_eq "with its content" "$out" from-host
+ok_ctl "cp HOSTFILE CONTAINER:NEW-NAME" cp "$tmp/host-file" limited:/data/named-copy
+run_ctl "the file is in the container under the new name" 0 exec limited cat /data/named-copy
+expect_eq "under the new name, its content" "$out" from-host
+ok_ctl "cp HOSTDIR CONTAINER:NEW-NAME" cp "$tmp/cp/data" limited:/data-copy
+run_ctl "the directory is in the container under the new name" 0 exec limited \
+  cat /data-copy/sub/file
+expect_eq "under the new name, what was below it" "$out" hello
+run_ctl "cp into a missing container directory fails with 125" 125 \
+  cp "$tmp/host-file" limited:/no/such/dir/x
+run_ctl "cp to a container directory that is missing (trailing slash) fails with 125" 125 \
+  cp "$tmp/host-file" limited:/not-there/
 tar -C "$tmp/cp" -cf - renamed | "$ctl" cp - limited:/tmp >/dev/null 2>"$tmp/stderr"
 run_ctl "cp - CONTAINER:DIR extracted the tar on stdin" 0 exec limited cat /tmp/renamed
 expect_eq "with its content" "$out" top
