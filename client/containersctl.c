@@ -1981,13 +1981,14 @@ verb_export (Client *client, const Verb *verb, int argc, char **argv)
  * has no such boolean, so a callback sets it. */
 static gboolean commit_pause;
 
-static gboolean
-parse_pause_option (const char *option_name, const char *value, gpointer data, GError **error)
+/* The value of a podman-style --OPTION[=true|false] (no value: true). */
+gboolean
+parse_bool_value (const char *option_name, const char *value, gboolean *out, GError **error)
 {
   if (value == NULL || g_str_equal (value, "true"))
-    commit_pause = TRUE;
+    *out = TRUE;
   else if (g_str_equal (value, "false"))
-    commit_pause = FALSE;
+    *out = FALSE;
   else
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -1995,6 +1996,12 @@ parse_pause_option (const char *option_name, const char *value, gpointer data, G
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+parse_pause_option (const char *option_name, const char *value, gpointer data, GError **error)
+{
+  return parse_bool_value (option_name, value, &commit_pause, error);
 }
 
 static int
@@ -2200,14 +2207,7 @@ static gboolean events_stream;
 static gboolean
 parse_stream_option (const char *option_name, const char *value, gpointer data, GError **error)
 {
-  if (value != NULL && !g_str_equal (value, "true") && !g_str_equal (value, "false"))
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "invalid --stream \"%s\" (use true or false)", value);
-      return FALSE;
-    }
-  events_stream = value == NULL || g_str_equal (value, "true");
-  return TRUE;
+  return parse_bool_value (option_name, value, &events_stream, error);
 }
 
 /* Prints the daemon's container events until interrupted; with --since,

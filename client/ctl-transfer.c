@@ -82,17 +82,7 @@ static gboolean tls_verify = TRUE;
 static gboolean
 parse_tls_verify (const char *option_name, const char *value, gpointer data, GError **error)
 {
-  if (value == NULL || g_str_equal (value, "true"))
-    tls_verify = TRUE;
-  else if (g_str_equal (value, "false"))
-    tls_verify = FALSE;
-  else
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "invalid --tls-verify \"%s\" (use true or false)", value);
-      return FALSE;
-    }
-  return TRUE;
+  return parse_bool_value (option_name, value, &tls_verify, error);
 }
 
 /* The options of PullImage and Push: --creds U:P and --tls-verify. */

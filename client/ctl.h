@@ -94,6 +94,8 @@ gboolean parse_verb_options (const Verb *verb, const GOptionEntry *entries,
                              const GOptionEntry *extra_entries, const char *description,
                              gboolean strict_posix, int *argc, char ***argv);
 gboolean check_arg_count (const Verb *verb, int argc, char **argv, int min, int max);
+gboolean parse_bool_value (const char *option_name, const char *value, gboolean *out,
+                           GError **error);
 gboolean confirm (const char *question);
 int prune_and_print (Client *client, const char *method, GVariant *parameters);
 gboolean client_connect (Client *client, GError **error);
