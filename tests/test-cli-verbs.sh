@@ -417,6 +417,10 @@ out=$(pty_run 'expect:READY' 'send:typed-in\r' -- "$ctl" exec -it limited \
 expect_eq "exec -it passes our keys" "$status" 5
 expect "exec -it: the process read what was typed" "$out" 'got-typed-in'
 
+out=$(pty_run 'expect:READY' 'send:\x03' -- "$ctl" exec -it limited \
+  sh -c 'echo READY; exec sleep 300'); status=$?
+expect_eq "exec -it: Ctrl-C stops the process (SIGINT: exit 130)" "$status" 130
+
 out=$(pty_run -- "$ctl" exec -t limited sh -c 'tty; exit 2'); status=$?
 expect_eq "exec -t without -i exits with the process's code" "$status" 2
 expect "exec -t without -i: the process has a terminal" "$out" '^/dev/pts/[0-9]+'
@@ -426,6 +430,11 @@ status=$?
 expect_eq "exec -it from a pipe runs, like podman" "$status" 0
 expect "exec -it from a pipe warns, like podman" "$out" 'input device is not a TTY'
 expect "exec -it from a pipe passes the pipe" "$out" 'got-from-a-pipe'
+out=$(echo piped-to-run | "$ctl" run -it --rm busybox sh -c 'read line; echo "got-$line"' 2>&1)
+status=$?
+expect_eq "run -it from a pipe runs, like podman" "$status" 0
+expect "run -it from a pipe warns, like podman" "$out" 'input device is not a TTY'
+expect "run -it from a pipe passes the pipe" "$out" 'got-piped-to-run'
 run_ctl "exec -it in an unknown container fails with 125" 125 exec -it no-such-container true
 
 out=$(pty_run 'send:answer\r' -- "$ctl" run -it --rm --name tty-run busybox \
@@ -447,6 +456,11 @@ truth "a detach leaves the container running" container_state_is tty-shell runni
 out=$(pty_run 'send:exit 6\r' -- "$ctl" attach tty-shell); status=$?
 expect_eq "attach exits with the container's code once it exits" "$status" 6
 truth "the container exited" wait_for container_ended tty-shell
+# shellcheck disable=SC2016 # expanded by the shell under the terminal
+out=$(pty_run -- sh -c '"$0" exec -it tty-shell true; echo "containersctl-exit=$?"; stty -a' \
+  "$ctl"); status=$?
+expect "exec -it in a stopped container fails with 125" "$out" 'containersctl-exit=125'
+expect "the terminal is restored after a failed exec -it" "$out" '(^| )icanon( |$)'
 run_ctl "attach to a stopped container fails with 125" 125 attach tty-shell
 run_ctl "attach to a container without a terminal fails with 125" 125 attach limited
 expect "the refusal says why" "$err" 'Tty'
