@@ -34,7 +34,7 @@
 static struct termios saved_termios;
 static gboolean termios_saved;
 
-void
+static void
 terminal_restore (void)
 {
   if (!termios_saved)
@@ -96,7 +96,7 @@ terminal_size (guint16 *rows, guint16 *columns)
 
 /* Like podman run: -t with -i from something that is not a terminal works,
  * with a warning. */
-void
+static void
 terminal_warn_not_tty (gboolean interactive)
 {
   if (interactive && !isatty (STDIN_FILENO))
@@ -474,7 +474,7 @@ wait_exit_code (Client *client, CtrContainer *container)
  * until the container's terminal closes or Ctrl-P Ctrl-Q detaches; with
  * @interactive our input goes to it. Sets *@detached; returns 0 or
  * EXIT_ERROR. */
-int
+static int
 attach_terminal (Client *client, CtrContainer *container, gboolean interactive, gboolean *detached)
 {
   g_auto (Session) session = { NULL };

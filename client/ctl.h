@@ -87,6 +87,9 @@ struct Verb
   gboolean hidden;
 };
 
+/* containersctl.c: what every verb uses. Errors are printed as
+ * "Error: ..." on stderr; functions returning int return an exit status
+ * (EXIT_ERROR for containersctl's own failures). Bus calls block. */
 int print_error (Client *client, const GError *error);
 int usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
 gboolean error_is_not_found (const GError *error);
@@ -94,9 +97,12 @@ gboolean parse_verb_options (const Verb *verb, const GOptionEntry *entries,
                              const GOptionEntry *extra_entries, const char *description,
                              gboolean strict_posix, int *argc, char ***argv);
 gboolean check_arg_count (const Verb *verb, int argc, char **argv, int min, int max);
+/* The value of --OPTION[=true|false] (none: true), for option callbacks. */
 gboolean parse_bool_value (const char *option_name, const char *value, gboolean *out,
                            GError **error);
 gboolean confirm (const char *question);
+/* Calls the Manager's prune @method (taking floating @parameters, may be
+ * NULL) and prints the removed IDs, one a line. */
 int prune_and_print (Client *client, const char *method, GVariant *parameters);
 gboolean client_connect (Client *client, GError **error);
 CtrManager *client_get_manager (Client *client, gboolean load_properties, GError **error);
@@ -115,13 +121,20 @@ void table_print (GPtrArray *table);
 char *format_size (guint64 bytes);
 int open_archive (const char *path, gboolean for_writing, GError **error);
 GUnixFDList *fd_list_take (int fd, GError **error);
+/* A time as podman's --since takes it (RFC 3339, Unix seconds, or a
+ * duration before now) for @option; a bad one is a usage error. */
 gboolean parse_since (const char *option, const char *text, guint64 *usec);
+/* An event's time as podman prints it, in local time (newly allocated). */
 char *format_event_time (guint64 time_usec);
 
 /* ctl-transfer.c: registries, copying, resources, the event history */
+/* podman's --memory, --cpus and --pids-limit (-1: none, as 0); a bad value
+ * is a usage error. */
 gboolean parse_memory_option (const char *option, const char *text, guint64 *bytes);
 gboolean parse_cpus_option (const char *option, const char *text, double *cpus);
 gboolean parse_pids_option (const char *option, const char *text, gint64 *pids);
+/* Prints GetEvents (@until_usec 0: now) like the live events; *@last_usec
+ * is the time of the last one printed. */
 gboolean events_print_history (Client *client, guint64 since_usec, guint64 until_usec,
                                guint64 *last_usec, GError **error);
 int verb_pull (Client *client, const Verb *verb, int argc, char **argv);
@@ -131,13 +144,13 @@ int verb_cp (Client *client, const Verb *verb, int argc, char **argv);
 int verb_stats (Client *client, const Verb *verb, int argc, char **argv);
 int verb_update (Client *client, const Verb *verb, int argc, char **argv);
 
-/* ctl-terminal.c: the user's terminal in a container */
-void terminal_restore (void);
-void terminal_warn_not_tty (gboolean interactive);
+/* ctl-terminal.c: the user's terminal in a container. Both run a main
+ * loop until the process ends (or, for run, Ctrl-P Ctrl-Q detaches: then
+ * *@detached), with our terminal raw meanwhile, and return the process's
+ * exit code or EXIT_ERROR. exec_with_terminal ends @options, Exec's a{sv}
+ * so far (Env, WorkingDir, User). */
 int exec_with_terminal (Client *client, CtrContainer *container, const char *const *argv,
                         GVariantBuilder *options, gboolean interactive);
-int attach_terminal (Client *client, CtrContainer *container, gboolean interactive,
-                     gboolean *detached);
 int run_with_terminal (Client *client, CtrContainer *container, gboolean interactive,
                        gboolean *detached);
 int verb_attach (Client *client, const Verb *verb, int argc, char **argv);
