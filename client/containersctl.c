@@ -23,88 +23,11 @@
 #include <json-glib/json-glib.h>
 
 #include "ctr-generated.h"
-
-#define BUS_NAME "org.example.Containers1"
-#define MANAGER_PATH "/org/example/Containers1"
-#define CONTAINER_IFACE "org.example.Containers1.Container"
-#define IMAGE_IFACE "org.example.Containers1.Image"
-#define NETWORK_IFACE "org.example.Containers1.Network"
-#define ERROR_NOT_FOUND "org.example.Containers1.Error.NotFound"
-
-/* Like podman: daemon and usage errors exit 125, so exit codes 0-124 and
- * 126-255 remain the container's own. */
-#define EXIT_ERROR 125
-
-/* Calls that change something let polkit ask the user for a password. */
-#define CALL_CHANGING G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
-
-#define STOP_TIMEOUT_DEFAULT 0xffffffffu
-#define SHORT_ID_LEN 12
-#define COMMAND_COLUMN_WIDTH 20
-/* Completion runs while the user waits at the prompt. */
-#define COMPLETION_TIMEOUT_MS 3000
-
-typedef struct
-{
-  gboolean debug;
-  GDBusConnection *bus;
-  CtrManager *manager;
-} Client;
-
-typedef enum
-{
-  PRINT_ARGUMENT,
-  PRINT_ID,
-  PRINT_EXIT_CODE,
-} CallOutput;
-
-/* What a verb of one container passes after the container (argv[2]). */
-typedef enum
-{
-  CALL_ARGS_NONE,
-  CALL_ARGS_STRING,
-  CALL_ARGS_STRING_OPTIONS, /* ... and an empty a{sv} */
-} CallArgs;
-
-typedef struct
-{
-  const char *method;
-  GVariant *parameters;
-  int timeout_ms;
-  GDBusCallFlags flags;
-  CallOutput output;
-  CallArgs args;
-} ContainerCall;
-
-/* `containersctl container VERB` and `containersctl image VERB` reach the
- * verbs of their group, like podman's command groups. */
-typedef enum
-{
-  GROUP_NONE,
-  GROUP_CONTAINER,
-  GROUP_IMAGE,
-} VerbGroup;
-
-typedef struct Verb Verb;
-typedef int (*VerbFunc) (Client *client, const Verb *verb, int argc, char **argv);
-
-struct Verb
-{
-  const char *name;
-  VerbFunc run;
-  const char *parameters;
-  const char *summary;
-  /* the group the verb belongs to; for verb_group, the group it leads */
-  VerbGroup group;
-  /* for verb_container_call and verb_one_container: the method called; for
-   * verb_stop: the method and how long it may take */
-  const ContainerCall *call;
-  gboolean hidden;
-};
+#include "ctl.h"
 
 /* ---- errors and usage */
 
-static int
+int
 print_error (Client *client, const GError *error)
 {
   g_autofree char *remote_name = g_dbus_error_get_remote_error (error);
@@ -121,10 +44,8 @@ print_error (Client *client, const GError *error)
   return EXIT_ERROR;
 }
 
-static int usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
-
 /* g_get_prgname () is "containersctl VERB" once a verb is chosen. */
-static int
+int
 usage_error (const char *format, ...)
 {
   va_list args;
@@ -137,7 +58,7 @@ usage_error (const char *format, ...)
   return EXIT_ERROR;
 }
 
-static gboolean
+gboolean
 error_is_not_found (const GError *error)
 {
   g_autofree char *remote_name = g_dbus_error_get_remote_error (error);
@@ -149,7 +70,7 @@ error_is_not_found (const GError *error)
  * Options may follow arguments, except with @strict_posix, where parsing
  * stops at the first non-option, so in `create IMAGE sh -c CMD` the -c
  * belongs to the command. */
-static gboolean
+gboolean
 parse_verb_options (const Verb *verb, const GOptionEntry *entries,
                     const GOptionEntry *extra_entries, const char *description,
                     gboolean strict_posix, int *argc, char ***argv)
@@ -206,7 +127,7 @@ parse_uint32_option (const char *option, const char *text, guint32 *out)
 
 /* Checks that the verb has between @min and @max arguments (@max -1: no
  * limit). */
-static gboolean
+gboolean
 check_arg_count (const Verb *verb, int argc, char **argv, int min, int max)
 {
   if (max >= 0 && argc - 1 > max)
@@ -219,7 +140,7 @@ check_arg_count (const Verb *verb, int argc, char **argv, int min, int max)
 }
 
 /* Asks on stdout and reads the answer from stdin, like podman's prune. */
-static gboolean
+gboolean
 confirm (const char *question)
 {
   char answer[64];
@@ -233,7 +154,7 @@ confirm (const char *question)
 
 /* ---- connection and lookups */
 
-static gboolean
+gboolean
 client_connect (Client *client, GError **error)
 {
   if (client->bus != NULL)
@@ -244,7 +165,7 @@ client_connect (Client *client, GError **error)
 
 /* The manager proxy loads its properties only for `version`; other verbs
  * only call its methods, so they skip the GetAll round trip. */
-static CtrManager *
+CtrManager *
 client_get_manager (Client *client, gboolean load_properties, GError **error)
 {
   GDBusProxyFlags flags = G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS;
@@ -269,7 +190,7 @@ client_clear (Client *client)
 
 /* Calls a method that changes something (so polkit may ask the user);
  * @timeout_ms is G_MAXINT for calls that last as long as the work. */
-static GVariant *
+GVariant *
 call_changing (gpointer proxy, const char *method, GVariant *parameters, int timeout_ms,
                GUnixFDList *fd_list, GError **error)
 {
@@ -279,7 +200,7 @@ call_changing (gpointer proxy, const char *method, GVariant *parameters, int tim
 }
 
 /* Objects are named by their ID: the last element of the path. */
-static const char *
+const char *
 id_from_path (const char *path)
 {
   const char *slash = strrchr (path, '/');
@@ -287,7 +208,7 @@ id_from_path (const char *path)
   return slash != NULL ? slash + 1 : path;
 }
 
-static CtrContainer *
+CtrContainer *
 get_container (Client *client, const char *name_or_id, gboolean load_properties, GError **error)
 {
   CtrManager *manager = client_get_manager (client, FALSE, error);
@@ -302,7 +223,7 @@ get_container (Client *client, const char *name_or_id, gboolean load_properties,
   return ctr_container_proxy_new_sync (client->bus, flags, BUS_NAME, path, NULL, error);
 }
 
-static CtrImage *
+CtrImage *
 get_image (Client *client, const char *reference, GError **error)
 {
   CtrManager *manager = client_get_manager (client, FALSE, error);
@@ -322,7 +243,7 @@ proxy_id (gpointer proxy)
 
 /* ---- listing objects: one GetManagedObjects, read as plain variants */
 
-static const char *
+const char *
 prop_str (GVariant *props, const char *key)
 {
   const char *value = "";
@@ -402,7 +323,7 @@ compare_newest_first (gconstpointer a, gconstpointer b)
 
 /* Returns the a{sv} properties of every object implementing @interface_name,
  * newest first. */
-static GPtrArray *
+GPtrArray *
 list_objects (Client *client, const char *interface_name, int timeout_ms, GError **error)
 {
   g_autoptr (GVariant) reply = NULL;
@@ -497,7 +418,7 @@ format_ago (guint64 time_usec)
 }
 
 /* Decimal units with three significant digits, like podman images. */
-static char *
+char *
 format_size (guint64 bytes)
 {
   static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
@@ -601,13 +522,13 @@ format_id (const char *id, gboolean truncate)
 
 /* A table is an array of GStrv rows, the header first, printed with columns
  * padded to their widest cell. */
-static GPtrArray *
+GPtrArray *
 table_new (void)
 {
   return g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
 }
 
-static void
+void
 table_add (GPtrArray *table, const char *first, ...)
 {
   g_autoptr (GStrvBuilder) row = g_strv_builder_new ();
@@ -620,7 +541,7 @@ table_add (GPtrArray *table, const char *first, ...)
   g_ptr_array_add (table, g_strv_builder_end (row));
 }
 
-static void
+void
 table_print (GPtrArray *table)
 {
   g_autoptr (GArray) widths = g_array_new (FALSE, TRUE, sizeof (glong));
@@ -842,7 +763,7 @@ verb_images (Client *client, const Verb *verb, int argc, char **argv)
 /* Opens the archive at @path for reading (import, load) or for writing
  * (export, save: created or truncated, as podman's -o); NULL or "-" is our
  * stdin or stdout, which must not be a terminal. Returns a new fd. */
-static int
+int
 open_archive (const char *path, gboolean for_writing, GError **error)
 {
   int std_fd = for_writing ? STDOUT_FILENO : STDIN_FILENO;
@@ -877,7 +798,7 @@ open_archive (const char *path, gboolean for_writing, GError **error)
 }
 
 /* A list holding @fd, which it takes (the list keeps a duplicate). */
-static GUnixFDList *
+GUnixFDList *
 fd_list_take (int fd, GError **error)
 {
   g_autoptr (GUnixFDList) fd_list = g_unix_fd_list_new ();
@@ -1133,6 +1054,13 @@ typedef struct
   char **publish;
   char **network_aliases;
   char *ip;
+  char *memory;
+  char *cpus;
+  char *pids_limit;
+  gboolean init;
+  char *restart;
+  gboolean tty;
+  gboolean interactive;
 } CreateOptions;
 
 static void
@@ -1150,6 +1078,10 @@ create_options_clear (CreateOptions *options)
   g_strfreev (options->publish);
   g_strfreev (options->network_aliases);
   g_free (options->ip);
+  g_free (options->memory);
+  g_free (options->cpus);
+  g_free (options->pids_limit);
+  g_free (options->restart);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CreateOptions, create_options_clear)
@@ -1276,6 +1208,42 @@ labels_to_variant (char **labels)
   return g_variant_builder_end (&builder);
 }
 
+/* --memory, --cpus, --pids-limit, --init, --restart, --tty */
+static gboolean
+build_limit_options (const CreateOptions *options, GVariantBuilder *builder)
+{
+  guint64 memory;
+  double cpus;
+  gint64 pids;
+
+  if (options->memory != NULL)
+    {
+      if (!parse_memory_option ("--memory", options->memory, &memory))
+        return FALSE;
+      g_variant_builder_add (builder, "{sv}", "MemoryLimit", g_variant_new_uint64 (memory));
+    }
+  if (options->cpus != NULL)
+    {
+      if (!parse_cpus_option ("--cpus", options->cpus, &cpus))
+        return FALSE;
+      g_variant_builder_add (builder, "{sv}", "CpuQuota", g_variant_new_double (cpus));
+    }
+  if (options->pids_limit != NULL)
+    {
+      if (!parse_pids_option ("--pids-limit", options->pids_limit, &pids))
+        return FALSE;
+      g_variant_builder_add (builder, "{sv}", "PidsLimit", g_variant_new_int64 (pids));
+    }
+  if (options->init)
+    g_variant_builder_add (builder, "{sv}", "Init", g_variant_new_boolean (TRUE));
+  if (options->restart != NULL)
+    g_variant_builder_add (builder, "{sv}", "RestartPolicy",
+                           g_variant_new_string (options->restart));
+  if (options->tty)
+    g_variant_builder_add (builder, "{sv}", "Tty", g_variant_new_boolean (TRUE));
+  return TRUE;
+}
+
 static gboolean
 build_create_options (const CreateOptions *options, GVariantBuilder *builder)
 {
@@ -1299,13 +1267,19 @@ build_create_options (const CreateOptions *options, GVariantBuilder *builder)
    * answered and the log is read: the daemon could remove it first. */
   if (options->remove && options->detach)
     g_variant_builder_add (builder, "{sv}", "AutoRemove", g_variant_new_boolean (TRUE));
+  /* a container's input reaches it only through its terminal */
+  if (options->interactive && !options->tty && !options->detach)
+    {
+      usage_error ("-i needs -t: the container's input is its terminal's");
+      return FALSE;
+    }
   if (options->stop_timeout != NULL)
     {
       if (!parse_uint32_option ("--stop-timeout", options->stop_timeout, &stop_timeout))
         return FALSE;
       g_variant_builder_add (builder, "{sv}", "StopTimeout", g_variant_new_uint32 (stop_timeout));
     }
-  return build_network_options (options, builder);
+  return build_limit_options (options, builder) && build_network_options (options, builder);
 }
 
 /* Parses create's options (and run's extra ones when @run_entries is set),
@@ -1337,6 +1311,15 @@ parse_and_create (Client *client, const Verb *verb, const GOptionEntry *run_entr
     { "network-alias", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->network_aliases,
       "Another name the container has on its network", "NAME" },
     { "ip", 0, 0, G_OPTION_ARG_STRING, &options->ip, "Its address on its network", "ADDRESS" },
+    { "memory", 'm', 0, G_OPTION_ARG_STRING, &options->memory, "Memory limit", "BYTES[k|m|g]" },
+    { "cpus", 0, 0, G_OPTION_ARG_STRING, &options->cpus, "CPU limit, such as 0.5", "CPUS" },
+    { "pids-limit", 0, 0, G_OPTION_ARG_STRING, &options->pids_limit, "Process limit (-1: none)",
+      "N" },
+    { "init", 0, 0, G_OPTION_ARG_NONE, &options->init,
+      "Run an init as PID 1 that reaps zombies and forwards signals", NULL },
+    { "restart", 0, 0, G_OPTION_ARG_STRING, &options->restart, "Restart policy (default no)",
+      "no|on-failure[:N]|always|unless-stopped" },
+    { "tty", 't', 0, G_OPTION_ARG_NONE, &options->tty, "Give the container a terminal", NULL },
     { NULL }
   };
   g_autoptr (GError) error = NULL;
@@ -1533,11 +1516,14 @@ static int
 verb_run (Client *client, const Verb *verb, int argc, char **argv)
 {
   g_auto (CreateOptions) options = { NULL };
-  const GOptionEntry run_entries[] = { { "rm", 0, 0, G_OPTION_ARG_NONE, &options.remove,
-                                         "Remove the container when it exits", NULL },
-                                       { "detach", 'd', 0, G_OPTION_ARG_NONE, &options.detach,
-                                         "Print the container ID and do not wait", NULL },
-                                       { NULL } };
+  const GOptionEntry run_entries[] = {
+    { "rm", 0, 0, G_OPTION_ARG_NONE, &options.remove, "Remove the container when it exits", NULL },
+    { "detach", 'd', 0, G_OPTION_ARG_NONE, &options.detach,
+      "Print the container ID and do not wait", NULL },
+    { "interactive", 'i', 0, G_OPTION_ARG_NONE, &options.interactive,
+      "Pass our stdin to its terminal (with -t)", NULL },
+    { NULL }
+  };
   g_autoptr (CtrContainer) container = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = NULL;
@@ -1560,7 +1546,16 @@ verb_run (Client *client, const Verb *verb, int argc, char **argv)
       return 0;
     }
 
-  if (start_and_wait (container, &exit_code, &error))
+  if (options.tty)
+    {
+      gboolean detached;
+
+      status = run_with_terminal (client, container, options.interactive, &detached);
+      /* left running: --rm waits for the container's exit, which is not ours to see */
+      if (detached)
+        return status;
+    }
+  else if (start_and_wait (container, &exit_code, &error))
     status = exit_code >= 0 && exit_code < 256 ? exit_code : EXIT_ERROR;
   else
     status = print_error (client, error);
@@ -1739,8 +1734,8 @@ parse_decimal (const char *text, double *value, const char **end)
 
 /* Like podman's --since: an RFC 3339 time, Unix seconds (with a fraction),
  * or a duration before now such as 10m or 1h30m. */
-static gboolean
-parse_since (const char *text, guint64 *usec)
+gboolean
+parse_since (const char *option, const char *text, guint64 *usec)
 {
   g_autoptr (GDateTime) time = g_date_time_new_from_iso8601 (text, NULL);
   static const struct
@@ -1775,9 +1770,9 @@ parse_since (const char *text, guint64 *usec)
         i++;
       if (!number || i == G_N_ELEMENTS (units))
         {
-          usage_error ("invalid --since \"%s\" (use an RFC 3339 time, Unix seconds or a "
+          usage_error ("invalid %s \"%s\" (use an RFC 3339 time, Unix seconds or a "
                        "duration such as 10m)",
-                       text);
+                       option, text);
           return FALSE;
         }
       before += value * units[i].usec;
@@ -1859,7 +1854,7 @@ verb_logs (Client *client, const Verb *verb, int argc, char **argv)
     return EXIT_ERROR;
   if (tail != NULL && !g_ascii_string_to_signed (tail, 10, -1, G_MAXINT64, &tail_lines, NULL))
     return usage_error ("invalid --tail \"%s\" (use a number of lines, or -1 for all)", tail);
-  if (since != NULL && !parse_since (since, &since_usec))
+  if (since != NULL && !parse_since ("--since", since, &since_usec))
     return EXIT_ERROR;
   g_variant_builder_add (&options, "{sv}", "Follow", g_variant_new_boolean (follow));
   g_variant_builder_add (&options, "{sv}", "Timestamps", g_variant_new_boolean (timestamps));
@@ -1886,14 +1881,15 @@ verb_logs (Client *client, const Verb *verb, int argc, char **argv)
 }
 
 /* Like podman exec: options only before CONTAINER; the command gets our
- * stdout and stderr, our stdin only with -i, and its exit code is ours. */
+ * stdout and stderr, our stdin only with -i, and its exit code is ours;
+ * with -t it runs on a terminal (ctl-terminal.c). */
 static int
 verb_exec (Client *client, const Verb *verb, int argc, char **argv)
 {
   g_auto (GStrv) env = NULL;
   g_autofree char *workdir = NULL;
   g_autofree char *user = NULL;
-  gboolean interactive = FALSE;
+  gboolean interactive = FALSE, tty = FALSE;
   const GOptionEntry entries[] = {
     { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env,
       "Set an environment variable (KEY alone copies ours)", "KEY=VALUE" },
@@ -1901,6 +1897,8 @@ verb_exec (Client *client, const Verb *verb, int argc, char **argv)
       "DIR" },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Run as this user", "UID[:GID]" },
     { "interactive", 'i', 0, G_OPTION_ARG_NONE, &interactive, "Pass our stdin to the command",
+      NULL },
+    { "tty", 't', 0, G_OPTION_ARG_NONE, &tty, "Run the command on a terminal (ours, with -i)",
       NULL },
     { NULL }
   };
@@ -1922,6 +1920,15 @@ verb_exec (Client *client, const Verb *verb, int argc, char **argv)
     g_variant_builder_add (&options, "{sv}", "WorkingDir", g_variant_new_string (workdir));
   if (user != NULL)
     g_variant_builder_add (&options, "{sv}", "User", g_variant_new_string (user));
+  if (tty)
+    {
+      g_autoptr (CtrContainer) container = get_container (client, argv[1], FALSE, &error);
+
+      if (container == NULL)
+        return print_error (client, error);
+      return exec_with_terminal (client, container, (const char *const *) argv + 2, &options,
+                                 interactive);
+    }
 
   /* without -i, podman gives the command no input: /dev/null */
   if (!interactive && (null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
@@ -1974,13 +1981,14 @@ verb_export (Client *client, const Verb *verb, int argc, char **argv)
  * has no such boolean, so a callback sets it. */
 static gboolean commit_pause;
 
-static gboolean
-parse_pause_option (const char *option_name, const char *value, gpointer data, GError **error)
+/* The value of a podman-style --OPTION[=true|false] (no value: true). */
+gboolean
+parse_bool_value (const char *option_name, const char *value, gboolean *out, GError **error)
 {
   if (value == NULL || g_str_equal (value, "true"))
-    commit_pause = TRUE;
+    *out = TRUE;
   else if (g_str_equal (value, "false"))
-    commit_pause = FALSE;
+    *out = FALSE;
   else
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -1988,6 +1996,12 @@ parse_pause_option (const char *option_name, const char *value, gpointer data, G
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+parse_pause_option (const char *option_name, const char *value, gpointer data, GError **error)
+{
+  return parse_bool_value (option_name, value, &commit_pause, error);
 }
 
 static int
@@ -2069,10 +2083,6 @@ verb_prune (Client *client, const Verb *verb, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Do not ask for confirmation", NULL }, { NULL }
   };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = NULL;
-  g_autofree const char **removed = NULL;
-  CtrManager *manager;
 
   if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
       !check_arg_count (verb, argc, argv, 0, 0))
@@ -2080,9 +2090,22 @@ verb_prune (Client *client, const Verb *verb, int argc, char **argv)
   if (!force && !confirm ("WARNING! This will remove all stopped containers.\n"
                           "Are you sure you want to continue?"))
     return 0;
-  manager = client_get_manager (client, FALSE, &error);
+  return prune_and_print (client, "PruneContainers", NULL);
+}
+
+/* Calls one of the manager's prune methods and prints the IDs it removed. */
+int
+prune_and_print (Client *client, const char *method, GVariant *parameters)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autofree const char **removed = NULL;
+  CtrManager *manager = client_get_manager (client, FALSE, &error);
+
   if (manager != NULL)
-    reply = call_changing (manager, "PruneContainers", NULL, G_MAXINT, NULL, &error);
+    reply = call_changing (manager, method, parameters, G_MAXINT, NULL, &error);
+  else if (parameters != NULL)
+    g_variant_unref (g_variant_ref_sink (parameters));
   if (reply == NULL)
     return print_error (client, error);
   g_variant_get (reply, "(^a&s)", &removed);
@@ -2097,7 +2120,19 @@ typedef struct
   GMainLoop *loop;
   GHashTable *names; /* container ID → name, kept after a remove */
   int status;
+  guint64 printed_until; /* the time of the last event printed from the history */
 } EventsState;
+
+/* An event's time as podman prints it, in local time. */
+char *
+format_event_time (guint64 time_usec)
+{
+  g_autoptr (GDateTime) seconds = g_date_time_new_from_unix_local (time_usec / G_USEC_PER_SEC);
+  g_autoptr (GDateTime) time =
+      seconds != NULL ? g_date_time_add (seconds, time_usec % G_USEC_PER_SEC) : NULL;
+
+  return time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%S.%f %z %Z") : g_strdup ("?");
+}
 
 /* The container's name now, or the last one known once it is gone. */
 static const char *
@@ -2133,17 +2168,16 @@ on_container_event (GDBusConnection *bus, const char *sender, const char *object
   EventsState *state = user_data;
   const char *path, *id, *event;
   guint64 time_usec;
-  g_autoptr (GDateTime) seconds = NULL;
-  g_autoptr (GDateTime) time = NULL;
   g_autofree char *time_text = NULL;
 
   if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(osst)")))
     return;
   g_variant_get (parameters, "(&o&s&st)", &path, &id, &event, &time_usec);
-  seconds = g_date_time_new_from_unix_local (time_usec / G_USEC_PER_SEC);
-  time = seconds != NULL ? g_date_time_add (seconds, time_usec % G_USEC_PER_SEC) : NULL;
-  time_text = time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%S.%f %z %Z") : NULL;
-  g_print ("%s container %s %s (%s)\n", time_text != NULL ? time_text : "?", event,
+  /* already printed from the history */
+  if (time_usec <= state->printed_until)
+    return;
+  time_text = format_event_time (time_usec);
+  g_print ("%s container %s %s (%s)\n", time_text, event,
            event_container_name (state, path, id, event), id);
   fflush (stdout);
 }
@@ -2168,21 +2202,52 @@ on_bus_closed (GDBusConnection *bus, gboolean remote_peer_vanished, GError *erro
   g_main_loop_quit (state->loop);
 }
 
-/* Prints the daemon's container events until interrupted. */
+static gboolean events_stream;
+
+static gboolean
+parse_stream_option (const char *option_name, const char *value, gpointer data, GError **error)
+{
+  return parse_bool_value (option_name, value, &events_stream, error);
+}
+
+/* Prints the daemon's container events until interrupted; with --since,
+ * --until or --stream=false, the history the daemon kept instead. */
 static int
 verb_events (Client *client, const Verb *verb, int argc, char **argv)
 {
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr (GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  EventsState state = { client, loop, names, 0 };
+  EventsState state = { client, loop, names, 0, 0 };
+  guint64 since_usec = 0, until_usec = 0;
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) containers = NULL;
   guint subscription, sigint, sigterm;
   gulong closed_handler;
+  g_autofree char *since = NULL, *until = NULL;
+  const GOptionEntry entries[] = { { "since", 0, 0, G_OPTION_ARG_STRING, &since,
+                                     "Print past events from this time first", "TIME" },
+                                   { "until", 0, 0, G_OPTION_ARG_STRING, &until,
+                                     "Print past events up to this time, then exit", "TIME" },
+                                   { "stream", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+                                     parse_stream_option, "false: print the history and exit",
+                                     "true|false" },
+                                   { NULL } };
 
-  if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv) ||
+  events_stream = TRUE;
+  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
       !check_arg_count (verb, argc, argv, 0, 0))
     return EXIT_ERROR;
+  if ((since != NULL && !parse_since ("--since", since, &since_usec)) ||
+      (until != NULL && !parse_since ("--until", until, &until_usec)))
+    return EXIT_ERROR;
+  /* Like podman: --until ends the stream at that time, which the history
+   * covers; --since alone prints the history, then what happens next. */
+  if (until != NULL || !events_stream)
+    {
+      if (!events_print_history (client, since_usec, until_usec, &state.printed_until, &error))
+        return print_error (client, error);
+      return 0;
+    }
   if (!client_connect (client, &error))
     return print_error (client, error);
   subscription = g_dbus_connection_signal_subscribe (
@@ -2199,6 +2264,13 @@ verb_events (Client *client, const Verb *verb, int argc, char **argv)
   for (guint i = 0; i < containers->len; i++)
     g_hash_table_insert (names, g_strdup (prop_str (containers->pdata[i], "Id")),
                          g_strdup (prop_str (containers->pdata[i], "Name")));
+  /* the events signalled meanwhile wait in the main context: those the
+   * history printed are skipped */
+  if (since != NULL && !events_print_history (client, since_usec, 0, &state.printed_until, &error))
+    {
+      g_dbus_connection_signal_unsubscribe (client->bus, subscription);
+      return print_error (client, error);
+    }
 
   g_dbus_connection_set_exit_on_close (client->bus, FALSE);
   closed_handler = g_signal_connect (client->bus, "closed", G_CALLBACK (on_bus_closed), &state);
@@ -2227,19 +2299,17 @@ static const struct
 };
 
 static const Verb *find_verb (const char *name);
+static const Verb *find_verb_of_group (VerbGroup group, const char *name);
 static void print_verb_list (FILE *out, VerbGroup group);
 static int verb_group (Client *client, const Verb *verb, int argc, char **argv);
 
 static const Verb *
 find_group_verb (VerbGroup group, const char *name)
 {
-  const Verb *verb = NULL;
-
   for (guint i = 0; i < G_N_ELEMENTS (verb_aliases); i++)
     if (verb_aliases[i].group == group && g_str_equal (verb_aliases[i].alias, name))
       name = verb_aliases[i].verb;
-  verb = find_verb (name);
-  return verb != NULL && verb->group == group && verb->run != verb_group ? verb : NULL;
+  return find_verb_of_group (group, name);
 }
 
 static int
@@ -2668,6 +2738,8 @@ static const Verb verbs[] = {
   { "logs", verb_logs, "CONTAINER", "Show what a container printed", GROUP_CONTAINER },
   { "exec", verb_exec, "CONTAINER COMMAND [ARG…]", "Run a command in a running container",
     GROUP_CONTAINER },
+  { "attach", verb_attach, "CONTAINER", "Attach to the terminal of a running container",
+    GROUP_CONTAINER },
   { "export", verb_export, "CONTAINER", "Write a container's filesystem as a tar",
     GROUP_CONTAINER },
   { "commit", verb_commit, "CONTAINER [IMAGE]", "Make an image of a container's filesystem",
@@ -2680,6 +2752,12 @@ static const Verb verbs[] = {
     GROUP_CONTAINER, &rollback_call },
   { "verify", verb_verify, "CONTAINER",
     "List the image files of a container that differ from the image", GROUP_CONTAINER },
+  { "cp", verb_cp, "SRC DST", "Copy files between a container and the host (CONTAINER:PATH, -)",
+    GROUP_CONTAINER },
+  { "stats", verb_stats, "[CONTAINER…]", "Show the resource use of running containers",
+    GROUP_CONTAINER },
+  { "update", verb_update, "CONTAINER", "Change the resource limits of a container",
+    GROUP_CONTAINER },
   { "images", verb_images, NULL, "List images", GROUP_IMAGE },
   { "import", verb_import, "FILE|- [NAME]", "Import a root filesystem tarball as an image",
     GROUP_IMAGE },
@@ -2689,6 +2767,11 @@ static const Verb verbs[] = {
   { "untag", verb_tag, "IMAGE [NAME…]", "Remove names (all without NAME) from an image",
     GROUP_IMAGE },
   { "rmi", verb_rmi, "IMAGE…", "Remove images", GROUP_IMAGE },
+  { "pull", verb_pull, "REFERENCE", "Pull an image from a registry", GROUP_IMAGE },
+  { "push", verb_push, "IMAGE DESTINATION", "Push an image to a registry", GROUP_IMAGE },
+  /* after the containers' prune, which `containersctl prune` stays */
+  { "prune", verb_image_prune, NULL, "Remove unused images (as `image prune`; -a: named ones too)",
+    GROUP_IMAGE },
   { "container", verb_group, "COMMAND", "Manage containers", GROUP_CONTAINER },
   { "image", verb_group, "COMMAND", "Manage images", GROUP_IMAGE },
   { "network", verb_network, "COMMAND", "Manage networks (create, ls, inspect, rm)" },
@@ -2732,6 +2815,16 @@ print_usage (FILE *out)
                 "  --debug    Show D-Bus error names\n"
                 "  --help     Show this help\n\n"
                 "Run 'containersctl COMMAND --help' for the options of a command.\n");
+}
+
+/* by group, as two groups may have a verb of one name (prune) */
+static const Verb *
+find_verb_of_group (VerbGroup group, const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
+    if (verbs[i].group == group && verbs[i].run != verb_group && g_str_equal (verbs[i].name, name))
+      return &verbs[i];
+  return NULL;
 }
 
 static const Verb *

@@ -16,6 +16,7 @@
 #   - daemon_start, daemon_stop_checked: containersd on those roots.
 #   - busctl helpers: busctl_value, manager_call, gcall, container_state,
 #     container_prop, image_prop, container_path, image_path.
+#   - registries: free_port, start_registry (Debian's docker-registry).
 # Nothing here asserts how long anything took: $timeout only stops a hang.
 
 # ---- TAP ---------------------------------------------------------------
@@ -378,3 +379,34 @@ container_ended () {
 
 # image_prop PATH PROPERTY: busctl's reply as it prints it ('as 1 "x"').
 image_prop () { busctl --system get-property "$name" "$1" "$name.Image" "$2"; }
+
+# ---- registries --------------------------------------------------------
+
+free_port () {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_registry NAME [HTPASSWD]: docker-registry on a free port with its
+# own config and storage under $tmp; sets $port.
+start_registry () {
+  local dir=$tmp/registry-$1 pid
+  port=$(free_port)
+  mkdir -p "$dir/storage"
+  {
+    echo "version: 0.1"
+    echo "log: {level: warn}"
+    echo "storage: {filesystem: {rootdirectory: $dir/storage}, delete: {enabled: true}}"
+    echo "http: {addr: 127.0.0.1:$port}"
+    [ -n "${2:-}" ] && echo "auth: {htpasswd: {realm: ctrd-test, path: $2}}"
+  } >"$dir/config.yml"
+  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  pid=$!
+  track_pid "$pid"
+  wait_for registry_answers "$port"
+}
+registry_answers () {
+  case $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/v2/") in
+    200|401) return 0 ;;
+  esac
+  return 1
+}

@@ -2,8 +2,10 @@
 # test-cli-verbs.sh: the podman-like verbs of containersctl beyond the basic
 # lifecycle (pause, logs, exec, export, commit, diff, restart, rename, rebase,
 # rollback, verify, tag, untag, rmi, save, load, prune, events, run -d --rm,
-# the container/image groups), each checked by what it does to the daemon on
-# temporary roots. Runs on the private bus of tests/private-bus.sh (run-test.sh
+# the container/image groups, limits and update, stats, cp, image prune,
+# events --since/--until, exec -it, run -it and attach under a pseudo-terminal
+# of the test's own, pull and push against a local docker-registry), each
+# checked by what it does to the daemon on temporary roots. Runs on the private bus of tests/private-bus.sh (run-test.sh
 # puts it there); prints TAP.
 set -u
 
@@ -254,6 +256,242 @@ ok_ctl "image ls" image ls
 expect "image ls lists images" "$out" '^busybox +latest '
 run_ctl "an unknown group verb fails with 125" 125 container nonsense
 ok_ctl "container rm -f" container rm -f grouped
+
+# ---- limits at create, update, stats -------------------------------------
+
+ok_ctl "run -d with --memory --cpus --pids-limit --restart" run -d --name limited \
+  --memory 64m --cpus 0.5 --pids-limit 100 --restart on-failure:2 busybox sleep 300
+limited_id=$out
+truth "limited is running" wait_for container_state_is limited running
+expect_eq "--memory 64m is MemoryLimit" "$(container_prop limited MemoryLimit)" 67108864
+expect_eq "--cpus 0.5 is CpuQuota" "$(container_prop limited CpuQuota)" 0.5
+expect_eq "--pids-limit 100 is PidsLimit" "$(container_prop limited PidsLimit)" 100
+expect_eq "--restart on-failure:2 is RestartPolicy" "$(container_prop limited RestartPolicy)" \
+  on-failure:2
+run_ctl "create --memory lots fails with 125" 125 create --name bad-memory --memory lots busybox true
+expect "the bad --memory is named" "$err" 'invalid --memory "lots"'
+run_ctl "create --cpus -1 fails with 125" 125 create --name bad-cpus --cpus -1 busybox true
+run_ctl "create --pids-limit x fails with 125" 125 create --name bad-pids --pids-limit x busybox true
+run_ctl "create --restart sometimes fails with 125" 125 create --name bad-restart \
+  --restart sometimes busybox true
+truth "no container was created by the bad options" container_gone bad-restart
+run_ctl "run -i without -t fails with 125" 125 run -i --name bad-interactive busybox true
+truth "run -i without -t created nothing" container_gone bad-interactive
+ok_ctl "run --rm --init" run --rm --init busybox sh -c 'tr "\0" " " </proc/1/cmdline'
+expect "--init puts an init at PID 1" "$out" 'catatonit|init'
+
+ok_ctl "update --memory --pids-limit -1 --restart always" update --memory 128m --pids-limit -1 \
+  --restart always limited
+expect_eq "update prints the container ID" "$out" "$limited_id"
+expect_eq "update set MemoryLimit" "$(container_prop limited MemoryLimit)" 134217728
+expect_eq "update --pids-limit -1 is no limit" "$(container_prop limited PidsLimit)" 0
+expect_eq "update set RestartPolicy" "$(container_prop limited RestartPolicy)" always
+expect_eq "update kept CpuQuota" "$(container_prop limited CpuQuota)" 0.5
+run_ctl "update without a limit fails with 125" 125 update limited
+run_ctl "update --restart sometimes fails with 125" 125 update --restart sometimes limited
+expect "the daemon's refusal is shown" "$err" '^Error: .*sometimes'
+expect_eq "a bad update changed nothing" "$(container_prop limited RestartPolicy)" always
+run_ctl "update --cpus lots fails with 125" 125 update --cpus lots limited
+run_ctl "update of an unknown container fails with 125" 125 update --memory 1g no-such-container
+
+ok_ctl "stats --no-stream limited" stats --no-stream limited
+expect "stats prints podman's header" "$(printf '%s\n' "$out" | head -n1)" \
+  '^ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +BLOCK IO +PIDS +CPU TIME +AVG CPU %$'
+expect "stats prints a row with the limit and figures" "$(printf '%s\n' "$out" | sed -n 2p)" \
+  "^${limited_id:0:12} +limited +[0-9.]+% +[0-9.]+ [kMG]?B / 134 MB +[0-9.]+% +[0-9.]+ [kMG]?B / [0-9.]+ [kMG]?B +[1-9][0-9]* +[0-9.]+m?s +[0-9.]+%$"
+ok_ctl "create a container that is never started" create --name never busybox true
+ok_ctl "stats --no-stream (every running container)" stats --no-stream
+expect "stats without names lists the running ones" "$out" "^${limited_id:0:12} +limited "
+expect_not "stats without names leaves out the others" "$out" ' never '
+run_ctl "stats without --no-stream fails with 125" 125 stats limited
+run_ctl "stats of a container that never started fails with 125" 125 stats --no-stream never
+run_ctl "stats of an unknown container fails with 125" 125 stats --no-stream no-such-container
+
+# ---- cp ----------------------------------------------------------------
+
+ok_ctl "exec makes files to copy" exec limited \
+  sh -c 'mkdir -p /data/sub && echo hello >/data/sub/file && echo top >/data/top'
+mkdir "$tmp/cp"
+ok_ctl "cp CONTAINER:DIR HOSTDIR" cp limited:/data "$tmp/cp"
+expect_eq "the directory came with what is below" "$(cat "$tmp/cp/data/sub/file")" hello
+ok_ctl "cp CONTAINER:FILE NEW-NAME" cp limited:/data/top "$tmp/cp/renamed"
+expect_eq "the file is under the new name" "$(cat "$tmp/cp/renamed")" top
+expect_eq "no staging directory is left" "$(ls -A "$tmp/cp" | tr '\n' ' ')" "data renamed "
+"$ctl" cp limited:/data - >"$tmp/cp.tar" 2>"$tmp/stderr"
+truth "cp CONTAINER:DIR - writes a tar" grep -qx 'data/sub/file' <(tar -tf "$tmp/cp.tar")
+echo from-host >"$tmp/host-file"
+ok_ctl "cp HOSTFILE CONTAINER:DIR" cp "$tmp/host-file" limited:/data
+run_ctl "the file reached the container" 0 exec limited cat /data/host-file
+expect_eq "with its content" "$out" from-host
+ok_ctl "cp HOSTFILE CONTAINER:NEW-NAME" cp "$tmp/host-file" limited:/data/named-copy
+run_ctl "the file is in the container under the new name" 0 exec limited cat /data/named-copy
+expect_eq "under the new name, its content" "$out" from-host
+ok_ctl "cp HOSTDIR CONTAINER:NEW-NAME" cp "$tmp/cp/data" limited:/data-copy
+run_ctl "the directory is in the container under the new name" 0 exec limited \
+  cat /data-copy/sub/file
+expect_eq "under the new name, what was below it" "$out" hello
+run_ctl "cp into a missing container directory fails with 125" 125 \
+  cp "$tmp/host-file" limited:/no/such/dir/x
+run_ctl "cp to a container directory that is missing (trailing slash) fails with 125" 125 \
+  cp "$tmp/host-file" limited:/not-there/
+tar -C "$tmp/cp" -cf - renamed | "$ctl" cp - limited:/tmp >/dev/null 2>"$tmp/stderr"
+run_ctl "cp - CONTAINER:DIR extracted the tar on stdin" 0 exec limited cat /tmp/renamed
+expect_eq "with its content" "$out" top
+run_ctl "cp between two host paths fails with 125" 125 cp "$tmp/host-file" "$tmp/cp"
+run_ctl "cp between two containers fails with 125" 125 cp limited:/data limited:/tmp
+run_ctl "cp from an unknown container fails with 125" 125 cp no-such-container:/data "$tmp/cp"
+run_ctl "cp of a missing path fails with 125" 125 cp limited:/no/such/path "$tmp/cp"
+expect "the missing path is named" "$err" '/no/such/path'
+expect_eq "a failed cp leaves nothing" "$(ls -A "$tmp/cp" | tr '\n' ' ')" "data renamed "
+run_ctl "cp into a missing host directory fails with 125" 125 cp limited:/data "$tmp/no/such"
+run_ctl "cp of a missing host file fails with 125" 125 cp "$tmp/no-such-file" limited:/data
+
+# ---- image prune -------------------------------------------------------
+
+ok_ctl "commit an unnamed image" commit limited
+dangling_id=$out
+ok_ctl "commit a named image no container uses" commit limited unused-named
+unused_id=$out
+echo n | "$ctl" image prune >/dev/null 2>&1
+truth "image prune answered no removes nothing" image_exists "$dangling_id"
+ok_ctl "image prune -f" image prune -f
+expect "image prune prints the removed IDs" "$out" "^$dangling_id$"
+truth "the untagged image is gone" image_gone "$dangling_id"
+truth "image prune keeps named images" image_exists unused-named
+ok_ctl "image prune -a -f" image prune -a -f
+expect "image prune -a removes the unused named image" "$out" "^$unused_id$"
+truth "the unused named image is gone" image_gone unused-named
+truth "image prune -a keeps images in use" image_exists busybox
+run_ctl "image prune with an argument fails with 125" 125 image prune -f busybox
+
+# ---- events --since, --until -------------------------------------------
+
+ok_ctl "events --since 1h --stream=false" events --since 1h --stream=false
+expect "the history has limited's create" "$out" \
+  "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ [+-][0-9]{4} [A-Za-z0-9+-]+ container create limited \\($limited_id\\)$"
+expect "the history has limited's update" "$out" " container update limited \\($limited_id\\)$"
+expect "the history has image events, named" "$out" ' image (import|commit|pull|remove|tag) '
+ok_ctl "events --until a time to come" events --until "$(($(date +%s) + 3600))"
+expect "--until prints the history and exits" "$out" ' container create limited '
+ok_ctl "events --since a time to come --stream=false" events --since "$(($(date +%s) + 3600))" \
+  --stream=false
+expect_eq "nothing happened after a time to come" "$out" ""
+run_ctl "events --until before --since fails with 125" 125 events --since 10m --until 1h
+run_ctl "events --since nonsense fails with 125" 125 events --since yesterday
+run_ctl "events --until nonsense fails with 125" 125 events --until tomorrow
+expect "the bad --until is named" "$err" 'invalid --until "tomorrow"'
+
+"$ctl" events --since 1h >"$tmp/events-since.log" 2>"$tmp/events-since.err" &
+since_pid=$!
+track_pid "$since_pid"
+since_shows () { grep -Eq -- "$1" "$tmp/events-since.log"; }
+truth "events --since prints the history first" wait_for since_shows ' container create limited '
+ok_ctl "rename limited (an event after the history)" rename limited limited2
+truth "events --since then prints what happens next" \
+  wait_for since_shows ' container rename limited2 '
+expect_eq "events --since prints each event once" \
+  "$(grep -c " container create limited " "$tmp/events-since.log")" 1
+stop_pid "$since_pid"
+untrack_pid "$since_pid"
+ok_ctl "rename limited2 back" rename limited2 limited
+
+# ---- terminals: exec -it, run -it, attach --------------------------------
+
+pty_run () { /usr/bin/python3 "$srcdir/tests/pty-run.py" "$@"; }
+
+# shellcheck disable=SC2016 # expanded by the shells under the terminal
+out=$(pty_run --size 33x111 'expect:READY' termios 'resize:40x120' -- sh -c \
+  '"$0" exec -it limited sh -c "tty; stty size; trap \"stty size; exit 3\" WINCH; echo READY; while :; do sleep 1; done"
+   status=$?; echo "containersctl-exit=$status"; stty -a; exit $status' "$ctl"); status=$?
+expect_eq "exec -it exits with the process's code" "$status" 3
+expect "exec -it: tty succeeds inside" "$out" '^/dev/pts/[0-9]+'
+expect "exec -it: the terminal has our size" "$out" '^33 111'
+expect "exec -it: a resize reaches the process" "$out" '^40 120'
+expect "exec -it: our terminal is raw while it runs" "$out" '^#pty: icanon=0 echo=0$'
+expect "exec -it: the exit code is containersctl's" "$out" 'containersctl-exit=3'
+expect "exec -it: our terminal is restored after" "$out" '(^| )icanon( |$)'
+expect "exec -it: echo is back on after" "$out" '(^| )echo( |$)'
+
+out=$(pty_run 'expect:READY' 'send:typed-in\r' -- "$ctl" exec -it limited \
+  sh -c 'echo READY; read line; echo "got-$line"; exit 5'); status=$?
+expect_eq "exec -it passes our keys" "$status" 5
+expect "exec -it: the process read what was typed" "$out" 'got-typed-in'
+
+out=$(pty_run 'expect:READY' 'send:\x03' -- "$ctl" exec -it limited \
+  sh -c 'echo READY; exec sleep 300'); status=$?
+expect_eq "exec -it: Ctrl-C stops the process (SIGINT: exit 130)" "$status" 130
+
+out=$(pty_run -- "$ctl" exec -t limited sh -c 'tty; exit 2'); status=$?
+expect_eq "exec -t without -i exits with the process's code" "$status" 2
+expect "exec -t without -i: the process has a terminal" "$out" '^/dev/pts/[0-9]+'
+
+out=$(echo from-a-pipe | "$ctl" exec -it limited sh -c 'read line; echo "got-$line"' 2>&1)
+status=$?
+expect_eq "exec -it from a pipe runs, like podman" "$status" 0
+expect "exec -it from a pipe warns, like podman" "$out" 'input device is not a TTY'
+expect "exec -it from a pipe passes the pipe" "$out" 'got-from-a-pipe'
+out=$(echo piped-to-run | "$ctl" run -it --rm busybox sh -c 'read line; echo "got-$line"' 2>&1)
+status=$?
+expect_eq "run -it from a pipe runs, like podman" "$status" 0
+expect "run -it from a pipe warns, like podman" "$out" 'input device is not a TTY'
+expect "run -it from a pipe passes the pipe" "$out" 'got-piped-to-run'
+run_ctl "exec -it in an unknown container fails with 125" 125 exec -it no-such-container true
+
+out=$(pty_run 'send:answer\r' -- "$ctl" run -it --rm --name tty-run busybox \
+  sh -c 'read line; echo "got-$line"; tty; exit 4'); status=$?
+expect_eq "run -it exits with the container's code" "$status" 4
+expect "run -it: the container read what was typed" "$out" 'got-answer'
+expect "run -it: the container has a terminal" "$out" '^/dev/pts/[0-9]+'
+truth "run -it --rm removed the container" container_gone tty-run
+
+ok_ctl "run -dt a shell on a terminal" run -d -t -i --name tty-shell busybox sh
+truth "tty-shell is running" wait_for container_state_is tty-shell running
+# The shell's answer, not our terminal's echo of the line, has 42.
+# shellcheck disable=SC2016 # expanded by the container's shell
+out=$(pty_run 'send:echo $((6 * 7))-answered\r' 'expect:42-answered' 'send:\x10\x11' -- \
+  "$ctl" attach tty-shell); status=$?
+expect_eq "attach, then Ctrl-P Ctrl-Q, exits 0" "$status" 0
+expect "attach sees the container's output" "$out" '42-answered'
+truth "a detach leaves the container running" container_state_is tty-shell running
+out=$(pty_run 'send:exit 6\r' -- "$ctl" attach tty-shell); status=$?
+expect_eq "attach exits with the container's code once it exits" "$status" 6
+truth "the container exited" wait_for container_ended tty-shell
+# shellcheck disable=SC2016 # expanded by the shell under the terminal
+out=$(pty_run -- sh -c '"$0" exec -it tty-shell true; echo "containersctl-exit=$?"; stty -a' \
+  "$ctl"); status=$?
+expect "exec -it in a stopped container fails with 125" "$out" 'containersctl-exit=125'
+expect "the terminal is restored after a failed exec -it" "$out" '(^| )icanon( |$)'
+run_ctl "attach to a stopped container fails with 125" 125 attach tty-shell
+run_ctl "attach to a container without a terminal fails with 125" 125 attach limited
+expect "the refusal says why" "$err" 'Tty'
+run_ctl "attach to an unknown container fails with 125" 125 attach no-such-container
+
+# ---- pull, push --------------------------------------------------------
+
+if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
+  start_registry cli
+  reg=127.0.0.1:$port
+  ok_ctl "push IMAGE DESTINATION --tls-verify=false" push --tls-verify=false busybox "$reg/cli/busybox:1"
+  expect_eq "push prints nothing" "$out" ""
+  ok_ctl "pull --tls-verify=false" pull --tls-verify=false "$reg/cli/busybox:1"
+  expect "pull prints the image ID" "$out" '^[0-9a-f]{64}$'
+  pulled_id=$out
+  truth "the pulled image has the reference as its name" image_exists "$reg/cli/busybox:1"
+  truth "the name leads to the printed ID" \
+    [ "$(image_path "$reg/cli/busybox:1")" = "$root/images/$pulled_id" ]
+  run_ctl "pull of a tag the registry lacks fails with 125" 125 pull --tls-verify=false "$reg/cli/busybox:none"
+  run_ctl "pull with TLS verified from a plain HTTP registry fails with 125" 125 \
+    pull "$reg/cli/busybox:1"
+  run_ctl "push of an unknown image fails with 125" 125 push --tls-verify=false no-such-image "$reg/x:1"
+else
+  skip "pull and push: docker-registry and skopeo are not installed"
+fi
+run_ctl "pull --creds without a colon fails with 125" 125 pull --creds user 127.0.0.1:1/x:1
+expect "the bad --creds is named" "$err" 'invalid --creds'
+run_ctl "pull --tls-verify=maybe fails with 125" 125 pull --tls-verify=maybe 127.0.0.1:1/x:1
+run_ctl "pull without a reference fails with 125" 125 pull
+run_ctl "pull from a closed port fails with 125" 125 pull --tls-verify=false "127.0.0.1:$(free_port)/x:1"
+ok_ctl "rm -f limited" rm -f limited
 
 # ---- events, read back -------------------------------------------------
 

@@ -46,35 +46,6 @@ at_cleanup remove_podman_containers
 podman_run_flags=(--rm --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096
                   --runtime "$runc")
 
-free_port () {
-  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_registry NAME [HTPASSWD]: docker-registry on a free port with its
-# own config and storage under $tmp; sets $port.
-start_registry () {
-  local dir=$tmp/registry-$1 pid
-  port=$(free_port)
-  mkdir -p "$dir/storage"
-  {
-    echo "version: 0.1"
-    echo "log: {level: warn}"
-    echo "storage: {filesystem: {rootdirectory: $dir/storage}, delete: {enabled: true}}"
-    echo "http: {addr: 127.0.0.1:$port}"
-    [ -n "${2:-}" ] && echo "auth: {htpasswd: {realm: ctrd-test, path: $2}}"
-  } >"$dir/config.yml"
-  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-  pid=$!
-  track_pid "$pid"
-  wait_for registry_answers "$port"
-}
-registry_answers () {
-  case $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/v2/") in
-    200|401) return 0 ;;
-  esac
-  return 1
-}
-
 # count_refs: the images' refs in the repository.
 repo_refs () { ls "$storage/repo/refs/heads/images" 2>/dev/null | LC_ALL=C sort | tr '\n' ' '; }
 # What a failed pull could leave: refs, transfer directories, staging dirs.
