@@ -445,6 +445,7 @@ typedef struct
   guint64 started_at;
   guint64 finished_at;
   gint32 exit_code;
+  const char *health;
 } ContainerRow;
 
 static void
@@ -460,9 +461,10 @@ container_row_read (ContainerRow *row, GVariant *props)
     { "StartedAt", "t", &row->started_at },
     { "FinishedAt", "t", &row->finished_at },
     { "ExitCode", "i", &row->exit_code },
+    { "Health", "&s", &row->health },
   };
 
-  *row = (ContainerRow){ .id = "", .name = "", .image_name = "", .state = "" };
+  *row = (ContainerRow){ .id = "", .name = "", .image_name = "", .state = "", .health = "" };
   props_read (props, fields, G_N_ELEMENTS (fields));
 }
 
@@ -484,6 +486,9 @@ format_status (const ContainerRow *row)
   if (g_str_equal (state, "running") || g_str_equal (state, "paused"))
     {
       since = format_since (row->started_at);
+      /* podman: "Up 5 minutes (healthy)" */
+      if (g_str_equal (state, "running") && *row->health != '\0')
+        return g_strdup_printf ("Up %s (%s)", since, row->health);
       return g_strdup_printf ("Up %s%s", since, g_str_equal (state, "paused") ? " (Paused)" : "");
     }
   if (g_str_equal (state, "stopped") || g_str_equal (state, "exited"))
@@ -1061,6 +1066,7 @@ typedef struct
   char *restart;
   gboolean tty;
   gboolean interactive;
+  HealthOptions health;
 } CreateOptions;
 
 static void
@@ -1082,6 +1088,7 @@ create_options_clear (CreateOptions *options)
   g_free (options->cpus);
   g_free (options->pids_limit);
   g_free (options->restart);
+  health_options_clear (&options->health);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CreateOptions, create_options_clear)
@@ -1279,7 +1286,8 @@ build_create_options (const CreateOptions *options, GVariantBuilder *builder)
         return FALSE;
       g_variant_builder_add (builder, "{sv}", "StopTimeout", g_variant_new_uint32 (stop_timeout));
     }
-  return build_limit_options (options, builder) && build_network_options (options, builder);
+  return build_limit_options (options, builder) && build_network_options (options, builder) &&
+         build_health_options (&options->health, builder);
 }
 
 /* Parses create's options (and run's extra ones when @run_entries is set),
@@ -1320,6 +1328,18 @@ parse_and_create (Client *client, const Verb *verb, const GOptionEntry *run_entr
     { "restart", 0, 0, G_OPTION_ARG_STRING, &options->restart, "Restart policy (default no)",
       "no|on-failure[:N]|always|unless-stopped" },
     { "tty", 't', 0, G_OPTION_ARG_NONE, &options->tty, "Give the container a terminal", NULL },
+    { "health-cmd", 0, 0, G_OPTION_ARG_STRING, &options->health.cmd,
+      "Health check: a shell command line, or a JSON array", "COMMAND" },
+    { "health-interval", 0, 0, G_OPTION_ARG_STRING, &options->health.interval,
+      "Time between health checks (default 30s)", "DURATION" },
+    { "health-timeout", 0, 0, G_OPTION_ARG_STRING, &options->health.timeout,
+      "Time a health check may take (default 30s)", "DURATION" },
+    { "health-start-period", 0, 0, G_OPTION_ARG_STRING, &options->health.start_period,
+      "Time at the start in which failed checks do not count (default 0s)", "DURATION" },
+    { "health-retries", 0, 0, G_OPTION_ARG_STRING, &options->health.retries,
+      "Failures in a row before unhealthy (default 3)", "N" },
+    { "health-on-failure", 0, 0, G_OPTION_ARG_STRING, &options->health.on_failure,
+      "What happens once unhealthy", "none|kill|restart|stop" },
     { NULL }
   };
   g_autoptr (GError) error = NULL;
@@ -2758,6 +2778,8 @@ static const Verb verbs[] = {
     GROUP_CONTAINER },
   { "update", verb_update, "CONTAINER", "Change the resource limits of a container",
     GROUP_CONTAINER },
+  { "healthcheck", verb_healthcheck, "run CONTAINER", "Run a container's health check now",
+    GROUP_NONE },
   { "images", verb_images, NULL, "List images", GROUP_IMAGE },
   { "import", verb_import, "FILE|- [NAME]", "Import a root filesystem tarball as an image",
     GROUP_IMAGE },

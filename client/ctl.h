@@ -154,3 +154,20 @@ int exec_with_terminal (Client *client, CtrContainer *container, const char *con
 int run_with_terminal (Client *client, CtrContainer *container, gboolean interactive,
                        gboolean *detached);
 int verb_attach (Client *client, const Verb *verb, int argc, char **argv);
+
+/* ctl-health.c: health checks */
+typedef struct
+{
+  char *cmd; /* --health-cmd: a JSON array, or a shell command line */
+  char *interval, *timeout, *start_period; /* durations */
+  char *retries;
+  char *on_failure;
+} HealthOptions;
+
+/* podman's durations ("30s", "1m30s", "2h", or plain seconds) for @option;
+ * a bad one is a usage error. */
+gboolean parse_duration_option (const char *option, const char *text, guint32 *seconds);
+/* The HealthCmd... options of CreateContainer (a usage error on bad input). */
+gboolean build_health_options (const HealthOptions *options, GVariantBuilder *builder);
+void health_options_clear (HealthOptions *options);
+int verb_healthcheck (Client *client, const Verb *verb, int argc, char **argv);

@@ -307,6 +307,42 @@ run_ctl "stats without --no-stream fails with 125" 125 stats limited
 run_ctl "stats of a container that never started fails with 125" 125 stats --no-stream never
 run_ctl "stats of an unknown container fails with 125" 125 stats --no-stream no-such-container
 
+# ---- health checks -------------------------------------------------------
+
+ok_ctl "run -d with --health-cmd, a duration and --health-retries" run -d --name hc-ok \
+  --health-cmd 'test -e /etc/passwd' --health-interval 1m30s --health-retries 1 busybox sleep 300
+truth "hc-ok is running" wait_for container_state_is hc-ok running
+# gdbus prints the JSON's newlines as \n
+hc_config=$(gcall "$(container_path hc-ok)" Container.Inspect | sed 's/\\n//g' | tr -d ' ')
+expect "a shell --health-cmd runs through /bin/sh -c" "$hc_config" \
+  '"cmd":\["/bin/sh","-c","test-e/etc/passwd"\]'
+expect "--health-interval 1m30s is 90 seconds" "$hc_config" '"interval":90,'
+ok_ctl "healthcheck run of a passing check exits 0" healthcheck run hc-ok
+expect_eq "and prints nothing, as podman" "$out" ""
+ok_ctl "ps -a after the check" ps -a
+expect "ps shows the health in the status" "$out" 'hc-ok' 
+expect "ps says (healthy)" "$(printf '%s\n' "$out" | grep hc-ok)" 'Up .* \(healthy\)'
+ok_ctl "run -d with a JSON --health-cmd that fails" run -d --name hc-bad \
+  --health-cmd '["false"]' --health-interval 1h --health-retries 1 busybox sleep 300
+run_ctl "healthcheck run of a failing check exits 1" 1 healthcheck run hc-bad
+expect_eq "and prints unhealthy" "$out" unhealthy
+expect_eq "Health is unhealthy" "$(container_prop hc-bad Health)" unhealthy
+run_ctl "--health-interval 1x fails with 125" 125 create --name bad-hc --health-cmd true \
+  --health-interval 1x busybox true
+expect "the bad duration is named" "$err" 'health-interval'
+run_ctl "--health-interval 0 fails with 125 (the daemon refuses it)" 125 create --name bad-hc \
+  --health-cmd true --health-interval 0 busybox true
+expect "the daemon's refusal names it" "$err" 'HealthInterval'
+run_ctl "--health-retries x fails with 125" 125 create --name bad-hc --health-cmd true \
+  --health-retries x busybox true
+run_ctl "--health-on-failure explode fails with 125" 125 create --name bad-hc --health-cmd true \
+  --health-on-failure explode busybox true
+truth "no container was created by the bad health options" container_gone bad-hc
+run_ctl "healthcheck run of a container without a check fails with 125" 125 \
+  healthcheck run limited
+run_ctl "healthcheck with another command fails with 125" 125 healthcheck check hc-ok
+ok_ctl "remove the health check containers" rm -f hc-ok hc-bad
+
 # ---- cp ----------------------------------------------------------------
 
 ok_ctl "exec makes files to copy" exec limited \
