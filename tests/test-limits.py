@@ -10,8 +10,10 @@
 #     the task count never exceeds it;
 #   - Update changes them live: the cgroup, GetStats and the properties say
 #     the new values, and the container may then fork further;
-#   - a bad Update (wrong type, unknown key) is InvalidArgument and changes
-#     neither the cgroup nor the properties;
+#   - bad limits at create (a negative PidsLimit, a MemoryLimit too small or
+#     absurd, a negative or tiny CpuQuota) are InvalidArgument naming them and
+#     create nothing; a bad Update (wrong type, unknown key, a bad value) is
+#     InvalidArgument and changes neither the cgroup nor the properties;
 #   - a container allocating past its MemoryLimit is OOM-killed (137,
 #     OOMKilled, an oom event); an allocation that fails under one limit
 #     succeeds once Update raised it, live;
@@ -136,8 +138,29 @@ def test_cpu_quota(tap, bus):
     T.call(bus, path, T.CONTAINER, "Remove", V("bb", True, False))
 
 
+BAD_LIMITS = (
+    ({"PidsLimit": GLib.Variant("x", -1)}, "PidsLimit", "a negative PidsLimit"),
+    ({"MemoryLimit": GLib.Variant("t", 4096)}, "MemoryLimit", "a MemoryLimit of 4 KiB"),
+    ({"MemoryLimit": GLib.Variant("t", 2**64 - 1)}, "MemoryLimit", "an absurd MemoryLimit"),
+    ({"CpuQuota": GLib.Variant("d", -0.5)}, "CpuQuota", "a negative CpuQuota"),
+    ({"CpuQuota": GLib.Variant("d", 0.001)}, "CpuQuota", "a CpuQuota too small to apply"),
+)
+
+
+def test_bad_limits(tap, bus, daemon):
+    before = T.snapshot(daemon, bus)
+    for options, word, why in BAD_LIMITS:
+        r = T.call(bus, T.ROOT, T.MANAGER, "CreateContainer",
+                   V("ssasa{sv}", "bad-limits", "busybox", ["true"], options))
+        tap.ok(r.error is not None and r.error.startswith(ERROR + "InvalidArgument") and
+               word in r.message, "CreateContainer with %s is InvalidArgument naming it" % why, r)
+    diff = T.snapshot_diff(before, T.snapshot(daemon, bus))
+    tap.ok(diff == "", "the refused creations changed nothing", diff)
+
+
 def run_tests(tap, daemon):
     bus = T.start_with_busybox(tap, daemon)
+    test_bad_limits(tap, bus, daemon)
     test_memory(tap, bus)
     test_cpu_quota(tap, bus)
     options = {"MemoryLimit": GLib.Variant("t", 64 * MIB),
@@ -187,8 +210,9 @@ def run_tests(tap, daemon):
     tap.ok("done" in out and "fork" not in out and s.get("Pids", 0) >= before + 20,
            "with the higher limit the same forks succeed", (out, before, s))
 
-    for bad, why in (({"PidsLimit": GLib.Variant("s", "5")}, "a wrong type"),
-                     ({"Swap": GLib.Variant("t", 1)}, "an unknown key")):
+    for bad, why in [({"PidsLimit": GLib.Variant("s", "5")}, "a wrong type"),
+                     ({"Swap": GLib.Variant("t", 1)}, "an unknown key")] + \
+            [(options, bad_why) for options, _, bad_why in BAD_LIMITS]:
         r = T.call(bus, path, T.CONTAINER, "Update", V("a{sv}", bad))
         tap.ok(r.error is not None and r.error.startswith(ERROR + "InvalidArgument") and
                "limited" in r.message,
