@@ -1149,30 +1149,41 @@ build_network_options (const CreateOptions *options, GVariantBuilder *builder)
   return TRUE;
 }
 
+GVariant *
+json_argv_variant (const char *text)
+{
+  g_autoptr (JsonNode) node = json_from_string (text, NULL);
+  g_autoptr (GStrvBuilder) argv = g_strv_builder_new ();
+  g_auto (GStrv) strv = NULL;
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return NULL;
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+
+      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING)
+        return NULL;
+      g_strv_builder_add (argv, json_node_get_string (element));
+    }
+  strv = g_strv_builder_end (argv);
+  return g_variant_new_strv ((const char *const *) strv, -1);
+}
+
 /* Like podman: a JSON array of strings is the argv, anything else a single
  * program name ("" clears the image's entrypoint). */
 static GVariant *
 entrypoint_to_variant (const char *entrypoint)
 {
-  g_autoptr (JsonNode) node = json_from_string (entrypoint, NULL);
-  g_autoptr (GStrvBuilder) argv = g_strv_builder_new ();
-  g_auto (GStrv) strv = NULL;
+  GVariant *argv = json_argv_variant (entrypoint);
 
-  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
-    {
-      JsonArray *array = json_node_get_array (node);
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          JsonNode *element = json_array_get_element (array, i);
-          if (json_node_get_value_type (element) != G_TYPE_STRING)
-            return g_variant_new_strv ((const char *const[]){ entrypoint }, 1);
-          g_strv_builder_add (argv, json_node_get_string (element));
-        }
-    }
-  else if (*entrypoint != '\0')
-    g_strv_builder_add (argv, entrypoint);
-  strv = g_strv_builder_end (argv);
-  return g_variant_new_strv ((const char *const *) strv, -1);
+  if (argv != NULL)
+    return argv;
+  if (*entrypoint == '\0')
+    return g_variant_new_strv (NULL, 0);
+  return g_variant_new_strv ((const char *const[]){ entrypoint }, 1);
 }
 
 /* Like podman: "-e KEY" passes KEY's value from our own environment. */

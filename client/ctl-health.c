@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <json-glib/json-glib.h>
-
 #include "ctl.h"
 
 /* usage_error for a gboolean function: prints, then FALSE. */
@@ -67,27 +65,9 @@ parse_duration_option (const char *option, const char *text, guint32 *seconds)
 static GVariant *
 health_cmd_variant (const char *text)
 {
-  g_autoptr (JsonNode) node = json_from_string (text, NULL);
-  g_autoptr (GStrvBuilder) argv = g_strv_builder_new ();
-  g_auto (GStrv) strv = NULL;
+  GVariant *argv = json_argv_variant (text);
 
-  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
-    {
-      JsonArray *array = json_node_get_array (node);
-
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          JsonNode *element = json_array_get_element (array, i);
-
-          if (!JSON_NODE_HOLDS_VALUE (element) ||
-              json_node_get_value_type (element) != G_TYPE_STRING)
-            return g_variant_new_strv ((const char *const[]){ "CMD-SHELL", text }, 2);
-          g_strv_builder_add (argv, json_node_get_string (element));
-        }
-      strv = g_strv_builder_end (argv);
-      return g_variant_new_strv ((const char *const *) strv, -1);
-    }
-  return g_variant_new_strv ((const char *const[]){ "CMD-SHELL", text }, 2);
+  return argv != NULL ? argv : g_variant_new_strv ((const char *const[]){ "CMD-SHELL", text }, 2);
 }
 
 gboolean

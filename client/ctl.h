@@ -164,6 +164,10 @@ typedef struct
   char *on_failure;
 } HealthOptions;
 
+/* containersctl.c: a JSON array of strings as an "as" (floating), NULL for
+ * any other text. */
+GVariant *json_argv_variant (const char *text);
+
 /* podman's durations ("30s", "1m30s", "2h", or plain seconds) for @option;
  * a bad one is a usage error. */
 gboolean parse_duration_option (const char *option, const char *text, guint32 *seconds);
