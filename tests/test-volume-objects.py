@@ -14,7 +14,8 @@
 #     Remove(force) removes those containers first;
 #   - a Mounts entry naming a volume that does not exist yet publishes it;
 #     an anonymous volume (a Mounts entry without Source) is an object that
-#     goes with Container.Remove(_, true), and stays without it;
+#     goes with Container.Remove(_, true), and stays without it; so are the
+#     image's Volumes;
 #   - PruneVolumes removes only unused volumes and returns their names;
 #   - a daemon restart publishes every volume again with the same ID, also a
 #     volume that is on disk without a record;
@@ -278,6 +279,33 @@ def test_implicit_and_anonymous(tap, daemon, bus, signals):
                    "Remove(_, false) leaves the anonymous volume, unused")
 
 
+def test_image_volumes(tap, daemon, bus, signals):
+    """The image's Volumes (the OCI fixture declares /vol) are anonymous
+    volume objects of the container."""
+    fixtures = os.path.join(daemon.tmp, "fixtures")
+    made = T.run(["bash", os.path.join(T.SRCDIR, "tests", "make-oci-fixtures.sh"), fixtures])
+    if not tap.ok(made.returncode == 0, "the OCI fixtures are made", made.stdout):
+        return
+    r = T.call(bus, T.ROOT, T.MANAGER, "ImportImageFromPath",
+               V("ssa{sv}", os.path.join(fixtures, "layout"), "fixture", {}))
+    tap.ok(r.error is None, "the fixture image (Volumes /vol) is imported", r)
+    r = T.call(bus, T.ROOT, T.MANAGER, "CreateContainer",
+               V("ssasa{sv}", "with-image-volume", "fixture", ["true"], {}))
+    if not tap.ok(r.error is None, "a container of it is created", r):
+        return
+    path = r.value[0]
+    mounts = T.get_property(bus, path, T.CONTAINER, "Mounts")
+    names = [m[1] for m in mounts if m[0] == "volume" and m[2] == "/vol"]
+    r = T.call(bus, T.ROOT, T.MANAGER, "GetVolume", V("s", names[0] if names else "-"))
+    vol = r.value[0] if r.error is None else None
+    tap.ok(vol and signals.added_volume(vol) and vprop(bus, vol, "Anonymous") is True and
+           vprop(bus, vol, "Containers") == [path],
+           "the image's /vol is an anonymous volume object of the container", (mounts, r))
+    r = T.call(bus, path, T.CONTAINER, "Remove", V("bb", False, True))
+    tap.ok(r.error is None and vol and signals.removed_object(vol),
+           "it goes with Container.Remove(_, true)", r)
+
+
 def test_prune(tap, daemon, bus, signals):
     r = create_volume(bus, "kept")
     kept = r.value[0] if r.error is None else None
@@ -369,6 +397,7 @@ def run_tests(tap, daemon):
     test_create_and_remove(tap, bus, signals)
     test_shared_data(tap, daemon, bus, signals)
     test_implicit_and_anonymous(tap, daemon, bus, signals)
+    test_image_volumes(tap, daemon, bus, signals)
     test_prune(tap, daemon, bus, signals)
     test_bad_input(tap, daemon, bus)
     signals.close()
