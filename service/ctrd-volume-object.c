@@ -311,10 +311,14 @@ ctrd_volume_forget_removed (CtrdDaemon *daemon, const char *const *names)
   for (gsize i = 0; names != NULL && names[i] != NULL; i++)
     {
       CtrdVolume *volume = ctrd_daemon_get_volume_by_name (daemon, names[i]);
+      g_autoptr (GPtrArray) users = NULL;
 
-      /* a short stat: kept only if the removal failed */
-      if (volume != NULL && !volume->removed &&
-          !ctrd_volumes_exists (ctrd_daemon_get_volumes (daemon), names[i]))
+      if (volume == NULL || volume->removed || volume->removing)
+        continue;
+      /* a container made meanwhile keeps the record (its files come back
+       * at its start); a short stat: kept too if the removal failed */
+      users = containers_using (volume);
+      if (users->len == 0 && !ctrd_volumes_exists (ctrd_daemon_get_volumes (daemon), names[i]))
         g_ptr_array_add (gone, g_object_ref (volume));
     }
   if (!forget_volumes (daemon, gone, FALSE, &error))
