@@ -146,18 +146,37 @@ record_event (CtrdDaemon *daemon, const char *id, const char *event)
   ctrd_daemon_record_event (daemon, "volume", id, event, ctrd_now_usec ());
 }
 
-/* LIMIT_EXCEEDED when @records (CtrdVolumeRecord*) would take the volumes'
- * objects over their share of the bus. */
+/* The volume entries of @mounts (CtrdMount*): each puts a container into a
+ * volume's Containers. */
+static guint
+count_volume_mounts (GPtrArray *mounts)
+{
+  guint n = 0;
+
+  for (guint i = 0; mounts != NULL && i < mounts->len; i++)
+    n += ((const CtrdMount *) mounts->pdata[i])->type == CTRD_MOUNT_VOLUME;
+  return n;
+}
+
+/* LIMIT_EXCEEDED when @records (CtrdVolumeRecord*) and @new_uses more
+ * containers in Containers properties would take the volumes' objects over
+ * their share of the bus. Counted anew each time: creations are rare
+ * beside the containers there are. */
 static gboolean
-check_exported_budget (CtrdDaemon *daemon, GPtrArray *records, GError **error)
+check_exported_budget (CtrdDaemon *daemon, GPtrArray *records, guint new_uses, GError **error)
 {
   g_autoptr (GPtrArray) volumes = ctrd_daemon_list_volumes (daemon);
+  g_autoptr (GPtrArray) containers = ctrd_daemon_list_containers (daemon);
+  guint64 uses = new_uses;
   guint64 bytes = 0;
 
   for (guint i = 0; i < volumes->len; i++)
     bytes += ctrd_volume_record_exported_size (((CtrdVolume *) volumes->pdata[i])->record);
   for (guint i = 0; i < records->len; i++)
     bytes += ctrd_volume_record_exported_size (records->pdata[i]);
+  for (guint i = 0; i < containers->len; i++)
+    uses += count_volume_mounts (ctrd_container_get_mounts (containers->pdata[i]));
+  bytes += uses * CTRD_VOLUME_USE_EXPORTED_BYTES;
   if (bytes <= CTRD_VOLUMES_EXPORTED_MAX_BYTES)
     return TRUE;
   g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
@@ -238,10 +257,10 @@ ctrd_volume_record_for_mounts (CtrdDaemon *daemon, GPtrArray *mounts, GError **e
           return NULL;
         }
     }
-  if (records->len == 0)
+  if (uses->len == 0)
     return g_steal_pointer (&records);
-  if (!check_exported_budget (daemon, records, error) ||
-      !ctrd_db_insert_volumes (ctrd_daemon_get_db (daemon), records, error))
+  if (!check_exported_budget (daemon, records, uses->len, error) ||
+      (records->len > 0 && !ctrd_db_insert_volumes (ctrd_daemon_get_db (daemon), records, error)))
     return NULL;
   return g_steal_pointer (&records);
 }
@@ -645,7 +664,8 @@ create_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   g_ptr_array_add (records, g_steal_pointer (&data->record));
   create_data_free (data);
   /* another may have taken the name or the room while polkit was asked */
-  if (!check_name_free (daemon, name, &error) || !check_exported_budget (daemon, records, &error) ||
+  if (!check_name_free (daemon, name, &error) ||
+      !check_exported_budget (daemon, records, 0, &error) ||
       !ctrd_db_insert_volumes (ctrd_daemon_get_db (daemon), records, &error))
     {
       g_prefix_error (&error, "Volume %s: ", name);

@@ -21,7 +21,7 @@
 #     volume that is on disk without a record;
 #   - bad input (names, duplicates, options, oversize labels, unknown
 #     volumes) is a named error and changes nothing in the database, on disk
-#     or on the bus.
+#     or on the bus; so is a volume past the volumes' share of the bus.
 # The polkit side (denied callers, GetVolume open to all) is test-authz.py's.
 # Needs root. Prints TAP.
 import os
@@ -391,6 +391,43 @@ def test_bad_input(tap, daemon, bus):
     tap.ok(diff == "", "the refused calls changed nothing (database, disk, bus)", diff)
 
 
+def test_bus_share(tap, daemon, bus):
+    """Volumes with large labels fill the volumes' share of the bus: the next
+    one is LimitExceeded and changes nothing; a prune makes room again."""
+    labels = {"pad": "x" * 60000}
+    made, refused = 0, None
+    for i in range(200):
+        r = create_volume(bus, "big-%d" % i, labels)
+        if r.error is not None:
+            refused = r
+            break
+        made += 1
+    tap.ok(refused is not None and refused.error == T.LIMIT_EXCEEDED and 50 < made < 200,
+           "after %d volumes with 60 KB of labels the next is LimitExceeded" % made, refused)
+    before = snapshot(daemon, bus)
+    r = create_volume(bus, "one-more", labels)
+    tap.ok(r.error == T.LIMIT_EXCEEDED and
+           T.snapshot_diff(before, snapshot(daemon, bus)) == "",
+           "a refused one changes nothing", r)
+    # the rest of the room, with volumes without labels
+    for i in range(1000):
+        r = create_volume(bus, "fill-%d" % i)
+        if r.error is not None:
+            break
+        made += 1
+    tap.ok(r.error == T.LIMIT_EXCEEDED, "small ones fill what is left", r)
+    before = snapshot(daemon, bus)
+    r = create_container(bus, "mounts-past-share", ["true"], [mount("unmade", "/u")])
+    tap.ok(r.error == T.LIMIT_EXCEEDED and T.snapshot_diff(before, snapshot(daemon, bus)) == "",
+           "a container naming a new volume past the share is LimitExceeded, nothing made", r)
+    if r.error is None:
+        T.call(bus, r.value[0], T.CONTAINER, "Remove", V("bb", True, True))
+    r = T.call(bus, T.ROOT, T.MANAGER, "PruneVolumes")
+    tap.ok(r.error is None and len(r.value[0]) == made, "a prune removes them all", r)
+    r = create_volume(bus, "small-again")
+    tap.ok(r.error is None, "then there is room again", r)
+
+
 def run_tests(tap, daemon):
     bus = T.start_with_busybox(tap, daemon)
     signals = Signals(bus)
@@ -400,6 +437,7 @@ def run_tests(tap, daemon):
     test_image_volumes(tap, daemon, bus, signals)
     test_prune(tap, daemon, bus, signals)
     test_bad_input(tap, daemon, bus)
+    test_bus_share(tap, daemon, bus)
     signals.close()
     bus = test_restart(tap, daemon, bus)
     bus.close_sync(None)

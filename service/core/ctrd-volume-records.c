@@ -12,7 +12,7 @@
 #define LABELS_WHAT "Volume labels"
 /* Path, interface and property names, the ID, Name and the values' framing
  * in a GetManagedObjects reply; generous. */
-#define RECORD_OVERHEAD_BYTES 512
+#define RECORD_OVERHEAD_BYTES 384
 
 CtrdVolumeRecord *
 ctrd_volume_record_new (const char *name, gboolean anonymous)

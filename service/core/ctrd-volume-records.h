@@ -14,10 +14,16 @@ G_BEGIN_DECLS
  * container's properties may take CTRD_CONTAINER_PROPERTY_BUDGET. */
 #define CTRD_VOLUME_LABELS_MAX_BYTES (64 * 1024)
 #define CTRD_VOLUME_MAX_LABELS 256
-/* The most all volume objects may take on the bus together (see
- * ctrd_volume_record_exported_size), so that GetManagedObjects stays far
- * under the bus's message limit beside the containers' budget. */
-#define CTRD_VOLUMES_EXPORTED_MAX_BYTES (G_GUINT64_CONSTANT (4) << 20)
+/* The most all volume objects may take on the bus together (each
+ * ctrd_volume_record_exported_size, and CTRD_VOLUME_USE_EXPORTED_BYTES for
+ * each container in a Containers property), so that GetManagedObjects
+ * stays under the bus's message limit beside the containers' budget: room
+ * for 10,000 containers with an anonymous volume each. */
+#define CTRD_VOLUMES_EXPORTED_MAX_BYTES (G_GUINT64_CONSTANT (6) << 20)
+/* What one container takes in a volume's Containers: its object path and
+ * the framing; a Mounts entry costs the volume this, so many small entries
+ * cannot make the volumes' properties outgrow their share. */
+#define CTRD_VOLUME_USE_EXPORTED_BYTES 128
 
 typedef struct
 {
