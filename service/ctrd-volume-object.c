@@ -629,9 +629,12 @@ build_record (CtrdDaemon *daemon, const char *name, GVariant *options, GError **
 static gboolean
 check_name_free (CtrdDaemon *daemon, const char *name, GError **error)
 {
-  if (ctrd_daemon_get_volume_by_name (daemon, name) == NULL)
+  CtrdVolume *existing = ctrd_daemon_get_volume_by_name (daemon, name);
+
+  if (existing == NULL)
     return TRUE;
-  g_set_error (error, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE, "Volume %s already exists", name);
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
+               "the name is already used by volume %.12s", existing->record->id);
   return FALSE;
 }
 
