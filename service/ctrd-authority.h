@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 #define CTRD_ACTION_CONTAINER_EXEC "org.example.containers1.container.exec"
 #define CTRD_ACTION_IMAGE_MANAGE "org.example.containers1.image.manage"
 #define CTRD_ACTION_NETWORK_MANAGE "org.example.containers1.network.manage"
+#define CTRD_ACTION_VOLUME_MANAGE "org.example.containers1.volume.manage"
 #define CTRD_ACTION_CONTAINER_HOST_ACCESS "org.example.containers1.container.host-access"
 #define CTRD_ACTION_CONTAINER_MANAGE_OTHERS "org.example.containers1.container.manage-others"
 

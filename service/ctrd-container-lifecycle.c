@@ -14,6 +14,7 @@
 #include "ctrd-fdio.h"
 #include "ctrd-image.h"
 #include "ctrd-util.h"
+#include "ctrd-volume-object.h"
 
 static void begin_start (CtrdContainer *self, GTask *task, gboolean restart);
 
@@ -860,6 +861,8 @@ on_remove_dirs_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (CtrdContainer) self = user_data;
   GError *error = NULL;
   g_autoptr (GTask) task = NULL;
+  /* the volumes removed with it (remove_volumes), gone once it is */
+  g_auto (GStrv) volumes = g_strdupv (g_task_get_task_data (G_TASK (result)));
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
@@ -882,6 +885,7 @@ on_remove_dirs_done (GObject *source, GAsyncResult *result, gpointer user_data)
   self->op = CTRD_OP_NONE;
   self->removed = TRUE;
   ctrd_daemon_remove_container (self->daemon, self);
+  ctrd_volume_forget_removed (self->daemon, (const char *const *) volumes);
   if (task != NULL)
     g_task_return_boolean (task, TRUE);
 }

@@ -133,6 +133,12 @@ ctrd_container_get_object_path (CtrdContainer *self)
   return self->object_path;
 }
 
+GPtrArray *
+ctrd_container_get_mounts (CtrdContainer *self)
+{
+  return self->config->mounts;
+}
+
 gsize
 ctrd_container_get_exported_size (CtrdContainer *self)
 {
@@ -1219,4 +1225,69 @@ ctrd_container_iface_init (CtrContainerIface *iface)
   ctrd_container_copy_iface_init (iface);
   ctrd_container_limits_iface_init (iface);
   ctrd_container_health_iface_init (iface);
+}
+
+/* ---------------------------------------------------------------- removing several */
+
+typedef struct
+{
+  guint pending;
+  GError *first_error;
+} RemoveAll;
+
+static void
+remove_all_free (RemoveAll *all)
+{
+  g_clear_error (&all->first_error);
+  g_free (all);
+}
+
+static void
+on_one_removed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  RemoveAll *all = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!ctrd_container_remove_finish (CTRD_CONTAINER (source), result, &error))
+    {
+      g_prefix_error (&error,
+                      "Removing container %s: ", ctrd_container_get_name (CTRD_CONTAINER (source)));
+      if (all->first_error == NULL)
+        all->first_error = error;
+      else
+        g_error_free (error);
+    }
+  if (--all->pending > 0)
+    return;
+  if (all->first_error != NULL)
+    g_task_return_error (task, g_steal_pointer (&all->first_error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+ctrd_container_remove_all_async (GPtrArray *containers, gboolean force, gpointer source_object,
+                                 GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (source_object, NULL, callback, user_data);
+  RemoveAll *all = g_new0 (RemoveAll, 1);
+
+  g_task_set_source_tag (task, ctrd_container_remove_all_async);
+  g_task_set_task_data (task, all, (GDestroyNotify) remove_all_free);
+  if (containers->len == 0)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  all->pending = containers->len;
+  for (guint i = 0; i < containers->len; i++)
+    ctrd_container_remove_async (containers->pdata[i], force, FALSE, on_one_removed,
+                                 g_object_ref (task));
+}
+
+gboolean
+ctrd_container_remove_all_finish (GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -29,6 +29,9 @@ const char *ctrd_container_get_previous_image_id (CtrdContainer *container);
  * of the bytes it takes on the bus. */
 gsize ctrd_container_get_exported_size (CtrdContainer *container);
 
+/* Its Mounts (CtrdMount*, borrowed; fixed at creation). */
+GPtrArray *ctrd_container_get_mounts (CtrdContainer *container);
+
 /* The ID of the bridge network it is on; "" for none and host. */
 const char *ctrd_container_get_network_id (CtrdContainer *container);
 
@@ -76,6 +79,15 @@ gboolean ctrd_container_remove_finish (CtrdContainer *container, GAsyncResult *r
  * ctrd_health_state_to_json; a malformed one is replaced and logged); a
  * running container's checks go on. */
 void ctrd_container_restore_health (CtrdContainer *container, const char *json);
+
+/* Removes each of @containers (CtrdContainer*) as ctrd_container_remove_async
+ * with @force and without their volumes, all at once; completes when every
+ * removal has ended, with the first error if any failed. @source_object
+ * (may be NULL) is the result's source. For the forced removals of images
+ * and volumes. */
+void ctrd_container_remove_all_async (GPtrArray *containers, gboolean force, gpointer source_object,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+gboolean ctrd_container_remove_all_finish (GAsyncResult *result, GError **error);
 
 /* The bus client @unique_name left: drop its pending Wait calls. */
 void ctrd_container_client_vanished (CtrdContainer *container, const char *unique_name);

@@ -14,6 +14,7 @@
 #include "ctrd-manager.h"
 #include "ctrd-network-object.h"
 #include "ctrd-util.h"
+#include "ctrd-volume-object.h"
 
 struct _CtrdDaemon
 {
@@ -35,6 +36,8 @@ struct _CtrdDaemon
   GHashTable *containers;     /* id -> CtrdContainer (owned) */
   GHashTable *images;         /* id -> CtrdImage (owned) */
   GHashTable *networks;       /* id -> CtrdNetwork (owned) */
+  GHashTable *volumes_by_id;  /* id -> CtrdVolume (owned) */
+  GHashTable *volumes_by_name; /* name -> the same, borrowed */
   GHashTable *held_addresses; /* container id -> address, while loading */
   guint name_owner_changed_id;
   GHashTable *exported_sizes; /* container id (owned) -> its exported size, as counted */
@@ -66,6 +69,8 @@ ctrd_daemon_finalize (GObject *object)
   g_clear_pointer (&self->containers, g_hash_table_unref);
   g_clear_pointer (&self->images, g_hash_table_unref);
   g_clear_pointer (&self->networks, g_hash_table_unref);
+  g_clear_pointer (&self->volumes_by_name, g_hash_table_unref);
+  g_clear_pointer (&self->volumes_by_id, g_hash_table_unref);
   g_clear_object (&self->manager);
   g_clear_object (&self->object_manager);
   g_clear_object (&self->connection);
@@ -88,6 +93,8 @@ ctrd_daemon_init (CtrdDaemon *self)
   self->containers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->images = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->networks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->volumes_by_id = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->volumes_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->exported_sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
@@ -299,6 +306,9 @@ load_state (CtrdDaemon *self, GError **error)
     g_message ("The host rebooted since containersd last ran: resetting container states");
   if (!load_records (self, error))
     return FALSE;
+  /* after the containers, whose Mounts make the volumes' Containers */
+  if (!ctrd_volume_load_all (self, error))
+    return FALSE;
 
   /* Watch before reconciling so no exit between the two is missed. */
   if (!ctrd_runtime_watch_exits (self->runtime, on_container_exit, self, error))
@@ -316,8 +326,8 @@ load_state (CtrdDaemon *self, GError **error)
     ctrd_network_update_containers (value);
   g_clear_pointer (&self->held_addresses, g_hash_table_unref);
 
-  g_message ("Loaded %u images and %u containers", g_hash_table_size (self->images),
-             g_hash_table_size (self->containers));
+  g_message ("Loaded %u images, %u containers and %u volumes", g_hash_table_size (self->images),
+             g_hash_table_size (self->containers), g_hash_table_size (self->volumes_by_id));
   return TRUE;
 }
 
@@ -503,6 +513,14 @@ ctrd_daemon_export (CtrdDaemon *self, GDBusConnection *connection, GError **erro
       ctr_object_skeleton_set_network (object, CTR_NETWORK (value));
       g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
     }
+  g_hash_table_iter_init (&iter, self->volumes_by_id);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_autoptr (CtrObjectSkeleton) object =
+          ctr_object_skeleton_new (ctrd_volume_get_object_path (value));
+      ctr_object_skeleton_set_volume (object, CTR_VOLUME (value));
+      g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+    }
   g_hash_table_iter_init (&iter, self->containers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
@@ -586,7 +604,7 @@ ctrd_daemon_get_container_by_name (CtrdDaemon *self, const char *name)
 
 /* Full ID, then name, then unique ID prefix: a name that looks like a prefix
  * of another object's ID still finds the named one. @table: ID -> object;
- * @what: "container", "network". */
+ * @what: "container", "network", "volume". */
 static gpointer
 find_by_name_or_id (GHashTable *table, const char *(*name_of) (gpointer object), const char *what,
                     const char *name_or_id, GError **error)
@@ -760,6 +778,7 @@ ctrd_daemon_add_container (CtrdDaemon *self, CtrdContainer *container)
     }
   ctrd_daemon_update_image_containers (self, ctrd_container_get_image_id (container));
   ctrd_daemon_update_network_containers (self, ctrd_container_get_network_id (container));
+  ctrd_daemon_update_volume_containers (self, ctrd_container_get_mounts (container));
 }
 
 void
@@ -767,6 +786,7 @@ ctrd_daemon_remove_container (CtrdDaemon *self, CtrdContainer *container)
 {
   g_autofree char *image_id = g_strdup (ctrd_container_get_image_id (container));
   g_autofree char *network_id = g_strdup (ctrd_container_get_network_id (container));
+  g_autoptr (GPtrArray) mounts = g_ptr_array_ref (ctrd_container_get_mounts (container));
 
   if (self->object_manager != NULL)
     g_dbus_object_manager_server_unexport (self->object_manager,
@@ -775,6 +795,7 @@ ctrd_daemon_remove_container (CtrdDaemon *self, CtrdContainer *container)
   g_hash_table_remove (self->containers, ctrd_container_get_id (container));
   ctrd_daemon_update_image_containers (self, image_id);
   ctrd_daemon_update_network_containers (self, network_id);
+  ctrd_daemon_update_volume_containers (self, mounts);
 }
 
 void
@@ -952,4 +973,79 @@ ctrd_daemon_update_network_containers (CtrdDaemon *self, const char *network_id)
 
   if (network != NULL)
     ctrd_network_update_containers (network);
+}
+
+/* ---------------------------------------------------------------- volumes */
+
+static const char *
+volume_name (gpointer volume)
+{
+  return ctrd_volume_get_name (volume);
+}
+
+CtrdVolume *
+ctrd_daemon_find_volume (CtrdDaemon *self, const char *name_or_id, GError **error)
+{
+  return find_by_name_or_id (self->volumes_by_id, volume_name, "volume", name_or_id, error);
+}
+
+CtrdVolume *
+ctrd_daemon_get_volume_by_name (CtrdDaemon *self, const char *name)
+{
+  return name != NULL ? g_hash_table_lookup (self->volumes_by_name, name) : NULL;
+}
+
+GPtrArray *
+ctrd_daemon_list_volumes (CtrdDaemon *self)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->volumes_by_id);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (out, value);
+  return out;
+}
+
+void
+ctrd_daemon_add_volume (CtrdDaemon *self, CtrdVolume *volume)
+{
+  g_hash_table_insert (self->volumes_by_id, (gpointer) ctrd_volume_get_id (volume),
+                       g_object_ref (volume));
+  g_hash_table_insert (self->volumes_by_name, (gpointer) ctrd_volume_get_name (volume), volume);
+  if (self->object_manager != NULL)
+    {
+      g_autoptr (CtrObjectSkeleton) object =
+          ctr_object_skeleton_new (ctrd_volume_get_object_path (volume));
+      ctr_object_skeleton_set_volume (object, CTR_VOLUME (volume));
+      g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+    }
+  ctrd_volume_update_containers (volume);
+}
+
+void
+ctrd_daemon_remove_volume (CtrdDaemon *self, CtrdVolume *volume)
+{
+  if (self->object_manager != NULL)
+    g_dbus_object_manager_server_unexport (self->object_manager,
+                                           ctrd_volume_get_object_path (volume));
+  g_hash_table_remove (self->volumes_by_name, ctrd_volume_get_name (volume));
+  g_hash_table_remove (self->volumes_by_id, ctrd_volume_get_id (volume));
+}
+
+void
+ctrd_daemon_update_volume_containers (CtrdDaemon *self, GPtrArray *mounts)
+{
+  for (guint i = 0; mounts != NULL && i < mounts->len; i++)
+    {
+      const CtrdMount *mount = mounts->pdata[i];
+      CtrdVolume *volume;
+
+      if (mount->type != CTRD_MOUNT_VOLUME)
+        continue;
+      volume = g_hash_table_lookup (self->volumes_by_name, mount->source);
+      if (volume != NULL)
+        ctrd_volume_update_containers (volume);
+    }
 }

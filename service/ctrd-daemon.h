@@ -21,6 +21,7 @@ G_BEGIN_DECLS
 typedef struct _CtrdContainer CtrdContainer;
 typedef struct _CtrdImage CtrdImage;
 typedef struct _CtrdNetwork CtrdNetwork;
+typedef struct _CtrdVolume CtrdVolume;
 
 #define CTRD_TYPE_DAEMON (ctrd_daemon_get_type ())
 G_DECLARE_FINAL_TYPE (CtrdDaemon, ctrd_daemon, CTRD, DAEMON, GObject)
@@ -72,6 +73,20 @@ void ctrd_daemon_remove_network (CtrdDaemon *daemon, CtrdNetwork *network);
 /* Recomputes the Containers property of the network with @network_id ("" or
  * unknown: nothing). */
 void ctrd_daemon_update_network_containers (CtrdDaemon *daemon, const char *network_id);
+
+/* Volumes: by full ID, name or unique ID prefix (NOT_FOUND, or
+ * INVALID_ARGUMENT for an ambiguous prefix); by name; all of them (element
+ * type CtrdVolume*, borrowed). */
+CtrdVolume *ctrd_daemon_find_volume (CtrdDaemon *daemon, const char *name_or_id, GError **error);
+CtrdVolume *ctrd_daemon_get_volume_by_name (CtrdDaemon *daemon, const char *name);
+GPtrArray *ctrd_daemon_list_volumes (CtrdDaemon *daemon);
+/* Publishes a new volume / unexports and drops a removed one (the caller
+ * wrote the database). */
+void ctrd_daemon_add_volume (CtrdDaemon *daemon, CtrdVolume *volume);
+void ctrd_daemon_remove_volume (CtrdDaemon *daemon, CtrdVolume *volume);
+/* Recomputes the Containers property of each volume @mounts (CtrdMount*)
+ * names. */
+void ctrd_daemon_update_volume_containers (CtrdDaemon *daemon, GPtrArray *mounts);
 
 /* Every container; element type CtrdContainer* (borrowed). */
 GPtrArray *ctrd_daemon_list_containers (CtrdDaemon *daemon);

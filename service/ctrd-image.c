@@ -549,37 +549,17 @@ remove_image_now (CtrdImage *self, GDBusMethodInvocation *invocation)
     return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
 }
 
-typedef struct
-{
-  CtrdImage *image;
-  GDBusMethodInvocation *invocation;
-  guint pending;
-  GError *first_error;
-} ForceRemoval;
-
 static void
-on_user_removed (GObject *source, GAsyncResult *result, gpointer user_data)
+on_users_removed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  ForceRemoval *removal = user_data;
+  CtrdImage *self = CTRD_IMAGE (source);
+  GDBusMethodInvocation *invocation = user_data;
   GError *error = NULL;
 
-  if (!ctrd_container_remove_finish (CTRD_CONTAINER (source), result, &error))
-    {
-      g_prefix_error (&error,
-                      "Removing container %s: ", ctrd_container_get_name (CTRD_CONTAINER (source)));
-      if (removal->first_error == NULL)
-        removal->first_error = error;
-      else
-        g_error_free (error);
-    }
-  if (--removal->pending > 0)
-    return;
-  if (removal->first_error != NULL)
-    return_error (removal->invocation, removal->first_error, CTRD_ERROR_IN_USE);
-  else if (check_still_published (removal->image, removal->invocation))
-    remove_image_now (removal->image, removal->invocation);
-  g_object_unref (removal->image);
-  g_free (removal);
+  if (!ctrd_container_remove_all_finish (result, &error))
+    return_error (invocation, error, CTRD_ERROR_IN_USE);
+  else if (check_still_published (self, invocation))
+    remove_image_now (self, invocation);
 }
 
 /* Authorized for container.create too: removes every container on the image
@@ -589,19 +569,13 @@ remove_users_authorized (gpointer object, GDBusMethodInvocation *invocation, gpo
 {
   CtrdImage *self = object;
   g_autoptr (GPtrArray) users = containers_using (self);
-  ForceRemoval *removal;
 
   if (users->len == 0)
     {
       remove_image_now (self, invocation);
       return;
     }
-  removal = g_new0 (ForceRemoval, 1);
-  removal->image = g_object_ref (self);
-  removal->invocation = invocation;
-  removal->pending = users->len;
-  for (guint i = 0; i < users->len; i++)
-    ctrd_container_remove_async (users->pdata[i], TRUE, FALSE, on_user_removed, removal);
+  ctrd_container_remove_all_async (users, TRUE, self, on_users_removed, invocation);
 }
 
 /* @user_data: force. */

@@ -23,6 +23,7 @@
 #include "ctrd-network-object.h"
 #include "ctrd-options.h"
 #include "ctrd-util.h"
+#include "ctrd-volume-object.h"
 
 struct _CtrdManager
 {
@@ -494,6 +495,7 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
   g_autoptr (CtrdContainerConfig) config = user_data;
   GError *error = NULL;
   g_autoptr (CtrdContainer) container = NULL;
+  g_autoptr (GPtrArray) new_volumes = NULL;
   CtrdRunState run = { .state = CTRD_STATE_CONFIGURED };
 
   if (!recheck_authorized_create (self, config, &error))
@@ -503,13 +505,23 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
     }
   /* The Owner is the uid the bus gave for the caller, never its say-so. */
   config->owner = ctrd_authority_get_caller_uid (invocation);
+  /* the volumes its Mounts name that do not exist yet, anonymous ones too */
+  new_volumes = ctrd_volume_record_for_mounts (self->daemon, config->mounts, &error);
+  if (new_volumes == NULL)
+    {
+      g_prefix_error (&error, "Container %s: ", config->name);
+      ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
+      return;
+    }
   if (!persist_new_container (self, config, &run, &error))
     {
+      ctrd_volume_unrecord (self->daemon, new_volumes);
       ctrd_return_error (invocation, error, CTRD_ERROR_STORAGE_ERROR);
       return;
     }
 
   container = ctrd_container_new (self->daemon, g_steal_pointer (&config), &run);
+  ctrd_volume_publish_records (self->daemon, new_volumes);
   ctrd_daemon_add_container (self->daemon, container);
   g_message ("Created container %s (%.12s) from image %.12s", ctrd_container_get_name (container),
              ctrd_container_get_id (container), ctrd_container_get_image_id (container));
@@ -1259,6 +1271,25 @@ handle_prune_images (CtrManager *iface, GDBusMethodInvocation *invocation, GVari
                                            options);
 }
 
+static gboolean
+handle_create_volume (CtrManager *iface, GDBusMethodInvocation *invocation, const char *name,
+                      GVariant *options)
+{
+  return ctrd_volume_handle_create (CTRD_MANAGER (iface)->daemon, iface, invocation, name, options);
+}
+
+static gboolean
+handle_get_volume (CtrManager *iface, GDBusMethodInvocation *invocation, const char *name_or_id)
+{
+  return ctrd_volume_handle_get (CTRD_MANAGER (iface)->daemon, iface, invocation, name_or_id);
+}
+
+static gboolean
+handle_prune_volumes (CtrManager *iface, GDBusMethodInvocation *invocation)
+{
+  return ctrd_volume_handle_prune (CTRD_MANAGER (iface)->daemon, iface, invocation);
+}
+
 static void
 ctrd_manager_iface_init (CtrManagerIface *iface)
 {
@@ -1273,4 +1304,7 @@ ctrd_manager_iface_init (CtrManagerIface *iface)
   iface->handle_prune_containers = handle_prune_containers;
   iface->handle_create_network = handle_create_network;
   iface->handle_get_network = handle_get_network;
+  iface->handle_create_volume = handle_create_volume;
+  iface->handle_get_volume = handle_get_volume;
+  iface->handle_prune_volumes = handle_prune_volumes;
 }

@@ -35,9 +35,11 @@ ACTIONS = [
     "org.example.containers1.container.create",
     "org.example.containers1.container.exec",
     "org.example.containers1.image.manage",
+    "org.example.containers1.volume.manage",
 ]
 # Methods every local user may call (API.md, "Authorization").
-UNGUARDED = {"GetContainer", "GetImage", "GetNetwork", "GetSizes", "GetStats", "Wait", "GetEvents"}
+UNGUARDED = {"GetContainer", "GetImage", "GetNetwork", "GetVolume", "GetSizes", "GetStats", "Wait",
+             "GetEvents"}
 POLICY_DIR = "/usr/share/polkit-1/actions"
 RULES_DIR = "/etc/polkit-1/rules.d"
 
@@ -321,6 +323,9 @@ def guarded_call_args(ctx):
         "Manager.PruneImages": ("(@a{sv} {},)", []),
         "Manager.CreateNetwork": ("('denied-net', @a{sv} {})", []),
         "Network.Remove": ("(true,)", []),
+        "Manager.CreateVolume": ("('denied-vol', @a{sv} {})", []),
+        "Manager.PruneVolumes": ("()", []),
+        "Volume.Remove": ("(true,)", []),
         "Container.Start": ("()", []),
         "Container.Stop": ("(uint32 1,)", []),
         "Container.Kill": ("('SIGKILL',)", []),
@@ -419,6 +424,13 @@ def run_tests(tap, daemon, setup, users):
                GLib.Variant("(sa{sv})", ("authz-net", {})))
     tap.ok(r.error is None, "root creates a network", r)
     network = r.value[0] if r.error is None else "/"
+    # a volume to aim at, and one more that a prune would take
+    r = T.call(bus, T.ROOT, T.MANAGER, "CreateVolume",
+               GLib.Variant("(sa{sv})", ("authz-vol", {})))
+    r2 = T.call(bus, T.ROOT, T.MANAGER, "CreateVolume",
+                GLib.Variant("(sa{sv})", ("authz-unused", {})))
+    tap.ok(r.error is None and r2.error is None, "root creates two volumes", (r, r2))
+    volume = r.value[0] if r.error is None else "/"
 
     allowed = User(setup.allowed)
     users.append(allowed)
@@ -435,7 +447,8 @@ def run_tests(tap, daemon, setup, users):
     open(sink, "w").close()
     os.chmod(sink, 0o666)
     test_denied(tap, daemon, bus, denied, dict(container=victim, image=image_path, tar=tar,
-                                               done=done, sink=sink, network=network))
+                                               done=done, sink=sink, network=network,
+                                               volume=volume))
     tap.ok(os.path.getsize(sink) == 0, "nothing was exported for the user without rights")
     test_left_while_pending(tap, daemon, bus, setup)
     test_no_polkitd(tap, daemon, bus, allowed, denied, victim)
@@ -527,6 +540,11 @@ def test_allowed_lifecycle(tap, bus, user, denied, tar):
     r = user.call(path, T.CONTAINER, "Remove", "bb", "(false, false)")
     objects = T.managed_objects(bus)
     tap.ok(r.error is None and path not in objects, "%s removes it" % u, r)
+    r = user.call(T.ROOT, T.MANAGER, "CreateVolume", "sa{sv}", "('theirs-vol', @a{sv} {})")
+    tap.ok(r.error is None, "%s creates a volume (volume.manage)" % u, r)
+    vol = object_path_of(r) or "/"
+    r = user.call(vol, T.NAME + ".Volume", "Remove", "b", "(false,)")
+    tap.ok(r.error is None and vol not in T.managed_objects(bus), "%s removes it" % u, r)
 
 
 def test_host_access(tap, daemon, bus, user):
@@ -716,11 +734,12 @@ def test_denied(tap, daemon, bus, user, ctx):
     job, job_pipe = start_job(bus)
     session = start_exec_session(bus, ctx["container"])
     tap.ok(session is not None, "root starts a terminal session (ExecTerminal) to aim at")
-    guarded = guarded_methods(bus, [T.ROOT, ctx["container"], ctx["image"], ctx["network"]] +
+    guarded = guarded_methods(bus, [T.ROOT, ctx["container"], ctx["image"], ctx["network"],
+                                    ctx["volume"]] +
                               ([job] if job else []) + ([session] if session else []))
     targets = {T.MANAGER: T.ROOT, T.CONTAINER: ctx["container"], T.IMAGE: ctx["image"], JOB: job,
                EXEC_SESSION: session,
-               T.NAME + ".Network": ctx["network"]}
+               T.NAME + ".Network": ctx["network"], T.NAME + ".Volume": ctx["volume"]}
     n = sum(len(m) for m in guarded.values())
     tap.ok(n >= 7, "%d guarded methods found in the API XML and the live objects" % n)
 
@@ -783,6 +802,12 @@ def test_denied(tap, daemon, bus, user, ctx):
     r = user.call(T.ROOT, T.MANAGER, "GetImage", "s", "('busybox',)")
     tap.ok(r.error is None and object_path_of(r) == ctx["image"],
            "%s looks an image up with GetImage" % u, r)
+    r = user.call(T.ROOT, T.MANAGER, "GetVolume", "s", "('authz-vol',)")
+    tap.ok(r.error is None and object_path_of(r) == ctx["volume"],
+           "%s looks a volume up with GetVolume" % u, r)
+    r = user.call(ctx["volume"], "org.freedesktop.DBus.Properties", "GetAll", "s",
+                  "('%s.Volume',)" % T.NAME)
+    tap.ok(r.error is None and "authz-vol" in r.value, "%s reads a volume's properties" % u, r)
     r = user.call(ctx["done"], T.CONTAINER, "Wait")
     tap.ok(r.error is None and r.value == "(0,)", "%s waits for a container" % u, r)
     r = user.call(ctx["container"], "org.freedesktop.DBus.Properties", "Set", "ssv",

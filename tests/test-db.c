@@ -1,4 +1,4 @@
-/* Unit tests for ctrd-db: schema, pragmas, images, containers, meta. */
+/* Unit tests for ctrd-db: schema, pragmas, images, containers, meta, volumes. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -148,7 +148,7 @@ test_open_creates_private_wal_db (Fixture *fixture, gconstpointer user_data)
   assert_pragma (db, "journal_mode", "wal");
   assert_pragma (db, "synchronous", "2"); /* FULL */
   assert_pragma (db, "foreign_keys", "1");
-  assert_pragma (db, "user_version", "6");
+  assert_pragma (db, "user_version", "7");
   assert_pragma (db, "busy_timeout", "10000");
 
   g_assert_null (ctrd_db_get_pragma (db, "writable_schema", &error));
@@ -352,7 +352,7 @@ test_container_owner (Fixture *fixture, gconstpointer user_data)
     g_assert_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND);
     g_clear_error (&error);
 
-    assert_pragma (db, "user_version", "6");
+    assert_pragma (db, "user_version", "7");
   }
   g_clear_pointer (&migrated, ctrd_container_record_free);
   migrated = load_only_container (fixture);
@@ -733,6 +733,75 @@ test_events (Fixture *fixture, gconstpointer user_data)
   }
 }
 
+static CtrdVolumeRecord *
+find_volume (GPtrArray *volumes, const char *name)
+{
+  for (guint i = 0; i < volumes->len; i++)
+    if (g_str_equal (((CtrdVolumeRecord *) volumes->pdata[i])->name, name))
+      return volumes->pdata[i];
+  return NULL;
+}
+
+/* Volumes: inserted and deleted all or none, read back as written, kept
+ * across a reopen; a duplicate name is NAME_IN_USE and changes nothing. */
+static void
+test_volumes (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) batch =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_volume_record_free);
+  g_autoptr (GPtrArray) clash =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_volume_record_free);
+  g_autofree char *data_id = NULL;
+  CtrdVolumeRecord *record;
+
+  record = ctrd_volume_record_new ("data", FALSE);
+  g_hash_table_insert (record->labels, g_strdup ("k"), g_strdup ("v \"q\""));
+  data_id = g_strdup (record->id);
+  g_ptr_array_add (batch, record);
+  g_ptr_array_add (batch, ctrd_volume_record_new ("anon", TRUE));
+  {
+    g_autoptr (CtrdDb) db = open_db (fixture);
+
+    g_assert_true (ctrd_db_insert_volumes (db, batch, &error));
+    g_assert_no_error (error);
+    /* a new one and one with a name in use: neither goes in */
+    g_ptr_array_add (clash, ctrd_volume_record_new ("fresh", FALSE));
+    g_ptr_array_add (clash, ctrd_volume_record_new ("data", FALSE));
+    g_assert_false (ctrd_db_insert_volumes (db, clash, &error));
+    g_assert_error (error, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE);
+    g_assert_nonnull (strstr (error->message, "data"));
+    g_clear_error (&error);
+  }
+  {
+    g_autoptr (CtrdDb) db = open_db (fixture);
+    g_autoptr (GPtrArray) loaded = ctrd_db_load_volumes (db, &error);
+    const char *const ids[] = { data_id, NULL };
+    const char *const unknown[] = { "0000", NULL };
+    g_autoptr (GPtrArray) after = NULL;
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (loaded->len, ==, 2);
+    g_assert_null (find_volume (loaded, "fresh"));
+    record = find_volume (loaded, "data");
+    g_assert_cmpstr (record->id, ==, data_id);
+    g_assert_false (record->anonymous);
+    g_assert_cmpstr (g_hash_table_lookup (record->labels, "k"), ==, "v \"q\"");
+    g_assert_cmpuint (record->created_at, ==, ((CtrdVolumeRecord *) batch->pdata[0])->created_at);
+    g_assert_true (find_volume (loaded, "anon")->anonymous);
+
+    g_assert_false (ctrd_db_delete_volumes (db, unknown, &error));
+    g_assert_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+    g_assert_true (ctrd_db_delete_volumes (db, ids, &error));
+    g_assert_no_error (error);
+    after = ctrd_db_load_volumes (db, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (after->len, ==, 1);
+    g_assert_nonnull (find_volume (after, "anon"));
+  }
+}
+
 
 int
 main (int argc, char **argv)
@@ -754,6 +823,7 @@ main (int argc, char **argv)
   ADD ("meta", test_meta);
   ADD ("corrupt-container-record", test_corrupt_container_record);
   ADD ("events", test_events);
+  ADD ("volumes", test_volumes);
 #undef ADD
 
   return g_test_run ();

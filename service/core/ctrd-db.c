@@ -104,9 +104,21 @@ static const char schema_v5_restarts[] =
 static const char schema_v6_health[] =
     "ALTER TABLE containers ADD COLUMN health_json TEXT NOT NULL DEFAULT '';";
 
-static const char *const migrations[] = { schema_v1, schema_v2_networks, schema_v3_owners,
-                                          schema_v4_events, schema_v5_restarts,
-                                          schema_v6_health };
+/* Volumes beside their files under volumes/: the ID the bus object is
+ * named by, whether it was made for one container, labels. The name is the
+ * directory's. */
+static const char schema_v7_volumes[] =
+    "CREATE TABLE IF NOT EXISTS volumes ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  anonymous INTEGER NOT NULL,"
+    "  labels_json TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);";
+
+static const char *const migrations[] = { schema_v1,          schema_v2_networks,
+                                          schema_v3_owners,   schema_v4_events,
+                                          schema_v5_restarts, schema_v6_health,
+                                          schema_v7_volumes };
 
 static gboolean
 set_sqlite_error (CtrdDb *db, const char *operation, GError **error)
@@ -1256,4 +1268,131 @@ ctrd_db_list_events (CtrdDb *db, guint64 since, guint64 until, guint max_events,
   if (!db_transaction_commit (&txn, operation, error))
     return NULL;
   return g_steal_pointer (&events);
+}
+
+/* ---------------------------------------------------------------- volumes */
+
+static gboolean
+insert_volume (CtrdDb *db, sqlite3_stmt *stmt, const CtrdVolumeRecord *record, GError **error)
+{
+  g_autofree char *labels = ctrd_volume_labels_to_json (record->labels);
+  int rc;
+
+  sqlite3_reset (stmt);
+  bind_text (stmt, 1, record->id);
+  bind_text (stmt, 2, record->name);
+  sqlite3_bind_int (stmt, 3, record->anonymous ? 1 : 0);
+  bind_text (stmt, 4, labels);
+  sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) record->created_at);
+  rc = step_done (db, stmt, "inserting a volume", error);
+  if (rc == SQLITE_CONSTRAINT_UNIQUE)
+    {
+      g_clear_error (error);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE, "Volume %s already exists",
+                   record->name);
+    }
+  else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+    {
+      g_clear_error (error);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED,
+                   "Volume %s: its ID %s is in the database already", record->name, record->id);
+    }
+  return rc == SQLITE_OK;
+}
+
+gboolean
+ctrd_db_insert_volumes (CtrdDb *db, GPtrArray *records, GError **error)
+{
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (sqlite3_stmt) stmt =
+      begin_with_statement (&txn, db, TRUE,
+                            "INSERT INTO volumes (id, name, anonymous, labels_json, created_at) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            "inserting volumes", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  for (guint i = 0; i < records->len; i++)
+    if (!insert_volume (db, stmt, records->pdata[i], error))
+      return FALSE;
+  return db_transaction_commit (&txn, "inserting volumes", error);
+}
+
+gboolean
+ctrd_db_delete_volumes (CtrdDb *db, const char *const *ids, GError **error)
+{
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (sqlite3_stmt) stmt = begin_with_statement (
+      &txn, db, TRUE, "DELETE FROM volumes WHERE id = ?", "deleting volumes", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  for (gsize i = 0; ids[i] != NULL; i++)
+    {
+      sqlite3_reset (stmt);
+      bind_text (stmt, 1, ids[i]);
+      if (step_done (db, stmt, "deleting volumes", error) != SQLITE_OK)
+        return FALSE;
+      if (sqlite3_changes (db->handle) == 0)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND, "Volume %s is not in the database",
+                       ids[i]);
+          return FALSE;
+        }
+    }
+  return db_transaction_commit (&txn, "deleting volumes", error);
+}
+
+static CtrdVolumeRecord *
+volume_record_from_row (CtrdDb *db, sqlite3_stmt *stmt, GError **error)
+{
+  g_autoptr (CtrdVolumeRecord) record = g_new0 (CtrdVolumeRecord, 1);
+  g_autoptr (GError) local_error = NULL;
+
+  record->id = column_dup (stmt, 0);
+  record->name = column_dup (stmt, 1);
+  record->anonymous = sqlite3_column_int (stmt, 2) != 0;
+  record->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  record->created_at = (guint64) sqlite3_column_int64 (stmt, 4);
+  if (!ctrd_volume_labels_from_json ((const char *) sqlite3_column_text (stmt, 3),
+                                     record->labels, &local_error))
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_STORAGE_ERROR, "Database %s: volume %s: %s",
+                   db->path, record->name, local_error->message);
+      return NULL;
+    }
+  return g_steal_pointer (&record);
+}
+
+GPtrArray *
+ctrd_db_load_volumes (CtrdDb *db, GError **error)
+{
+  g_auto (DbTransaction) txn = { NULL };
+  g_autoptr (GPtrArray) volumes =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) ctrd_volume_record_free);
+  g_autoptr (sqlite3_stmt) stmt = begin_with_statement (
+      &txn, db, FALSE,
+      "SELECT id, name, anonymous, labels_json, created_at FROM volumes "
+      "ORDER BY created_at, rowid",
+      "loading volumes", error);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      CtrdVolumeRecord *record = volume_record_from_row (db, stmt, error);
+
+      if (record == NULL)
+        return NULL;
+      g_ptr_array_add (volumes, record);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (db, "loading volumes", error);
+      return NULL;
+    }
+  if (!db_transaction_commit (&txn, "loading volumes", error))
+    return NULL;
+  return g_steal_pointer (&volumes);
 }

@@ -1,4 +1,4 @@
-/* ctrd-db.h: SQLite persistence of images, containers and networks (state.db).
+/* ctrd-db.h: SQLite persistence of images, containers, networks and volumes (state.db).
  *
  * WAL journal, synchronous=FULL, foreign keys on, a schema version in
  * PRAGMA user_version (a newer version than this build knows is refused).
@@ -11,6 +11,7 @@
 
 #include "ctrd-container-config.h"
 #include "ctrd-network.h"
+#include "ctrd-volume-records.h"
 
 G_BEGIN_DECLS
 
@@ -133,6 +134,16 @@ gboolean ctrd_db_add_event (CtrdDb *db, const CtrdEventRecord *record, guint64 m
  * most @max_events of them (the oldest first). Array of CtrdEventRecord. */
 GPtrArray *ctrd_db_list_events (CtrdDb *db, guint64 since, guint64 until, guint max_events,
                                 GError **error);
+
+/* Volumes. Inserts @records (CtrdVolumeRecord*) in one transaction, all or
+ * none: a name another volume has gives NAME_IN_USE. */
+gboolean ctrd_db_insert_volumes (CtrdDb *db, GPtrArray *records, GError **error);
+/* Deletes the volumes with @ids in one transaction, all or none: NOT_FOUND
+ * for an ID not in the database. */
+gboolean ctrd_db_delete_volumes (CtrdDb *db, const char *const *ids, GError **error);
+/* All volumes, oldest first; element type CtrdVolumeRecord*, free func set.
+ * A record whose labels do not read back is STORAGE_ERROR. */
+GPtrArray *ctrd_db_load_volumes (CtrdDb *db, GError **error);
 
 /* The current value of a PRAGMA on this connection, as text; only journal_mode,
  * synchronous, foreign_keys, busy_timeout and user_version (for tests and
