@@ -997,34 +997,19 @@ ctrd_container_start_removal (CtrdContainer *self, GTask *task)
                              on_remove_delete_done, g_object_ref (self));
 }
 
-/* Names of the volumes Remove(remove_volumes) takes: the anonymous ones and
- * named ones no other container mounts. */
+/* Names of the volumes Remove(remove_volumes) takes: its anonymous ones,
+ * as podman's rm -v; a named volume outlives its containers until it is
+ * removed itself (Volume.Remove, PruneVolumes). */
 static char **
 volumes_to_remove (CtrdContainer *self)
 {
-  g_autoptr (GPtrArray) containers = ctrd_daemon_list_containers (self->daemon);
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
 
   for (guint i = 0; i < self->config->mounts->len; i++)
     {
       CtrdMount *mount = self->config->mounts->pdata[i];
-      gboolean shared = FALSE;
 
-      if (mount->type != CTRD_MOUNT_VOLUME)
-        continue;
-      for (guint j = 0; j < containers->len && !shared && !mount->anonymous; j++)
-        {
-          CtrdContainer *other = containers->pdata[j];
-          if (other == self)
-            continue;
-          for (guint k = 0; k < other->config->mounts->len && !shared; k++)
-            {
-              CtrdMount *theirs = other->config->mounts->pdata[k];
-              shared =
-                  theirs->type == CTRD_MOUNT_VOLUME && g_str_equal (theirs->source, mount->source);
-            }
-        }
-      if (!shared)
+      if (mount->type == CTRD_MOUNT_VOLUME && mount->anonymous)
         g_strv_builder_add (builder, mount->source);
     }
   return g_strv_builder_end (builder);

@@ -67,7 +67,7 @@ gboolean ctrd_container_start_finish (CtrdContainer *container, GAsyncResult *re
 /* Removes the container (libpod's removeContainer): stops it first with
  * SIGKILL when @force, else INVALID_STATE while it runs; IN_USE while another
  * container depends on it, unless @force. @remove_volumes also removes its
- * anonymous volumes and the named ones no other container mounts. No
+ * anonymous volumes (named ones stay, as with podman rm -v). No
  * authorization: callers check. */
 void ctrd_container_remove_async (CtrdContainer *container, gboolean force,
                                   gboolean remove_volumes, GAsyncReadyCallback callback,
