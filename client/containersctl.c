@@ -1067,6 +1067,8 @@ typedef struct
   gboolean tty;
   gboolean interactive;
   HealthOptions health;
+  char **volumes;
+  char **tmpfs;
 } CreateOptions;
 
 static void
@@ -1089,6 +1091,8 @@ create_options_clear (CreateOptions *options)
   g_free (options->pids_limit);
   g_free (options->restart);
   health_options_clear (&options->health);
+  g_strfreev (options->volumes);
+  g_strfreev (options->tmpfs);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CreateOptions, create_options_clear)
@@ -1298,7 +1302,8 @@ build_create_options (const CreateOptions *options, GVariantBuilder *builder)
       g_variant_builder_add (builder, "{sv}", "StopTimeout", g_variant_new_uint32 (stop_timeout));
     }
   return build_limit_options (options, builder) && build_network_options (options, builder) &&
-         build_health_options (&options->health, builder);
+         build_health_options (&options->health, builder) &&
+         build_mount_options (options->volumes, options->tmpfs, builder);
 }
 
 /* Parses create's options (and run's extra ones when @run_entries is set),
@@ -1339,6 +1344,11 @@ parse_and_create (Client *client, const Verb *verb, const GOptionEntry *run_entr
     { "restart", 0, 0, G_OPTION_ARG_STRING, &options->restart, "Restart policy (default no)",
       "no|on-failure[:N]|always|unless-stopped" },
     { "tty", 't', 0, G_OPTION_ARG_NONE, &options->tty, "Give the container a terminal", NULL },
+    { "volume", 'v', 0, G_OPTION_ARG_STRING_ARRAY, &options->volumes,
+      "A bind (absolute SOURCE), a named volume, or an anonymous one (DESTINATION alone)",
+      "[SOURCE:]DESTINATION[:ro]" },
+    { "tmpfs", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->tmpfs, "Mount a tmpfs",
+      "DESTINATION[:OPTIONS]" },
     { "health-cmd", 0, 0, G_OPTION_ARG_STRING, &options->health.cmd,
       "Health check: a shell command line, or a JSON array", "COMMAND" },
     { "health-interval", 0, 0, G_OPTION_ARG_STRING, &options->health.interval,
@@ -2516,11 +2526,10 @@ static const Verb network_verbs[] = {
   { "rm", network_rm, "NETWORK…", "Remove networks" },
 };
 
-/* `containersctl network VERB`, like podman network. */
-static int
-verb_network (Client *client, const Verb *verb, int argc, char **argv)
+int
+run_subverb (Client *client, const Verb *verb, const Verb *subverbs, gsize n_subverbs,
+             const char *const (*aliases)[2], gsize n_aliases, int argc, char **argv)
 {
-  static const char *const aliases[][2] = { { "list", "ls" }, { "remove", "rm" } };
   g_autofree char *prgname = NULL;
   const char *name;
 
@@ -2530,23 +2539,33 @@ verb_network (Client *client, const Verb *verb, int argc, char **argv)
 
       fprintf (out, "Usage: %s COMMAND [OPTION…] [ARG…]\n\n%s.\n\nCommands:\n", g_get_prgname (),
                verb->summary);
-      for (guint i = 0; i < G_N_ELEMENTS (network_verbs); i++)
-        fprintf (out, "  %-10s %s\n", network_verbs[i].name, network_verbs[i].summary);
+      for (gsize i = 0; i < n_subverbs; i++)
+        fprintf (out, "  %-10s %s\n", subverbs[i].name, subverbs[i].summary);
       return argc < 2 ? EXIT_ERROR : 0;
     }
   name = argv[1];
-  for (guint i = 0; i < G_N_ELEMENTS (aliases); i++)
+  for (gsize i = 0; i < n_aliases; i++)
     if (g_str_equal (name, aliases[i][0]))
       name = aliases[i][1];
-  for (guint i = 0; i < G_N_ELEMENTS (network_verbs); i++)
-    if (g_str_equal (network_verbs[i].name, name))
+  for (gsize i = 0; i < n_subverbs; i++)
+    if (g_str_equal (subverbs[i].name, name))
       {
         prgname = g_strconcat (g_get_prgname (), " ", argv[1], NULL);
         g_set_prgname (prgname);
         argv[1] = prgname;
-        return network_verbs[i].run (client, &network_verbs[i], argc - 1, argv + 1);
+        return subverbs[i].run (client, &subverbs[i], argc - 1, argv + 1);
       }
   return usage_error ("unknown command \"%s\"", argv[1]);
+}
+
+/* `containersctl network VERB`, like podman network. */
+static int
+verb_network (Client *client, const Verb *verb, int argc, char **argv)
+{
+  static const char *const aliases[][2] = { { "list", "ls" }, { "remove", "rm" } };
+
+  return run_subverb (client, verb, network_verbs, G_N_ELEMENTS (network_verbs), aliases,
+                      G_N_ELEMENTS (aliases), argc, argv);
 }
 
 /* ---- ps, inspect, version */
@@ -2808,6 +2827,7 @@ static const Verb verbs[] = {
   { "container", verb_group, "COMMAND", "Manage containers", GROUP_CONTAINER },
   { "image", verb_group, "COMMAND", "Manage images", GROUP_IMAGE },
   { "network", verb_network, "COMMAND", "Manage networks (create, ls, inspect, rm)" },
+  { "volume", verb_volume, "COMMAND", "Manage volumes (create, ls, inspect, rm, prune, exists)" },
   { "inspect", verb_inspect, "CONTAINER|IMAGE…", "Show the properties of containers or images" },
   { "events", verb_events, NULL, "Show container events as they happen" },
   { "version", verb_version, NULL, "Show client and daemon versions" },

@@ -155,6 +155,18 @@ int run_with_terminal (Client *client, CtrContainer *container, gboolean interac
                        gboolean *detached);
 int verb_attach (Client *client, const Verb *verb, int argc, char **argv);
 
+/* Runs the subverb argv[1] of @verb (a group such as network or volume)
+ * among @subverbs, @aliases (pairs: alias, name) mapping other names;
+ * without one, or with --help, lists them. */
+int run_subverb (Client *client, const Verb *verb, const Verb *subverbs, gsize n_subverbs,
+                 const char *const (*aliases)[2], gsize n_aliases, int argc, char **argv);
+
+/* ctl-volume.c */
+/* podman's -v/--volume and --tmpfs as CreateContainer's Mounts (a usage
+ * error on a bad one); nothing when both are NULL. */
+gboolean build_mount_options (char **volumes, char **tmpfs, GVariantBuilder *builder);
+int verb_volume (Client *client, const Verb *verb, int argc, char **argv);
+
 /* ctl-health.c: health checks */
 typedef struct
 {

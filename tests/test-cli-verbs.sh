@@ -343,6 +343,63 @@ run_ctl "healthcheck run of a container without a check fails with 125" 125 \
 run_ctl "healthcheck with another command fails with 125" 125 healthcheck check hc-ok
 ok_ctl "remove the health check containers" rm -f hc-ok hc-bad
 
+# ---- volumes -------------------------------------------------------------
+
+ok_ctl "volume create --label NAME" volume create --label app=db vol-a
+expect_eq "volume create prints the name" "$out" vol-a
+ok_ctl "volume create without a name" volume create
+vol_generated=$out
+expect "a generated volume name is 64 hex" "$vol_generated" '^[0-9a-f]{64}$'
+run_ctl "volume create of a name taken fails with 125" 125 volume create vol-a
+run_ctl "volume create of a bad name fails with 125" 125 volume create 'bad/name'
+ok_ctl "volume ls" volume ls
+expect "volume ls prints podman's header" "$(printf '%s\n' "$out" | head -n1)" '^DRIVER +VOLUME NAME$'
+expect "volume ls lists vol-a" "$out" '^local +vol-a$'
+ok_ctl "volume ls -q" volume ls -q
+expect "volume ls -q prints only names" "$out" "^$vol_generated\$"
+expect_not "volume ls -q has no header" "$out" 'DRIVER'
+ok_ctl "run a container using vol-a" run --rm -v vol-a:/data busybox sh -c 'echo kept > /data/f'
+ok_ctl "a second container sees what the first wrote" run --rm -v vol-a:/data busybox cat /data/f
+expect_eq "the volume kept the file" "$out" kept
+ok_ctl "volume inspect vol-a" volume inspect vol-a
+vol_json=$(printf '%s' "$out" | tr -d ' \n')
+expect "inspect has the name and the label" "$vol_json" '"Name":"vol-a","Driver":"local"'
+expect "inspect has the labels" "$vol_json" '"Labels":\{"app":"db"\}'
+expect "inspect has the mount point under the storage root" "$vol_json" '"Mountpoint":"/[^"]*/volumes/vol-a/_data"'
+run_ctl "volume inspect of a missing volume fails with 125" 125 volume inspect no-such-volume
+ok_ctl "volume exists vol-a" volume exists vol-a
+run_ctl "volume exists of a missing volume exits 1" 1 volume exists no-such-volume
+expect_eq "volume exists prints nothing" "$out" ""
+ok_ctl "create a container that keeps vol-a in use" create --name vol-user -v vol-a:/data busybox true
+run_ctl "volume rm of a volume in use fails with 125" 125 volume rm vol-a
+expect "the refusal says it is in use" "$err" 'InUse|in use|use'
+ok_ctl "volume exists: still there" volume exists vol-a
+ok_ctl "volume prune -f removes only unused volumes" volume prune -f
+expect "prune removed the generated one" "$out" "^$vol_generated\$"
+expect_not "prune kept vol-a" "$out" 'vol-a'
+ok_ctl "volume rm -f removes it with the container using it" volume rm -f vol-a
+expect_eq "volume rm prints the name" "$out" vol-a
+truth "the container using it is gone" container_gone vol-user
+run_ctl "volume exists after rm exits 1" 1 volume exists vol-a
+mkdir -p "$tmp/bind-src" && echo from-host > "$tmp/bind-src/f"
+ok_ctl "run -v with an absolute source binds it" run --rm -v "$tmp/bind-src:/b" busybox cat /b/f
+expect_eq "the container reads the host's file" "$out" from-host
+run_ctl "a :ro bind cannot be written" 1 run --rm -v "$tmp/bind-src:/b:ro" busybox \
+  sh -c 'echo x > /b/g'
+truth "nothing was written through the :ro bind" test ! -e "$tmp/bind-src/g"
+ok_ctl "run --tmpfs" run --rm --tmpfs /scratch:size=1m busybox sh -c 'grep " /scratch " /proc/mounts'
+expect "the tmpfs is mounted with its size" "$out" 'tmpfs /scratch tmpfs .*size=1024k'
+ok_ctl "create -v DESTINATION makes an anonymous volume" create --name anon-user -v /data busybox true
+ok_ctl "volume ls -q with it" volume ls -q
+anon_name=$(printf '%s\n' "$out" | grep -E '^[0-9a-f]{64}$' | head -n1)
+truth "an anonymous volume is listed" test -n "$anon_name"
+ok_ctl "rm -v removes the container and its anonymous volume" rm -v anon-user
+run_ctl "the anonymous volume is gone" 1 volume exists "$anon_name"
+run_ctl "-v with an empty destination fails with 125" 125 create --name bad-v -v 'src:' busybox true
+truth "no container was created by the bad -v" container_gone bad-v
+run_ctl "volume without a command fails with 125" 125 volume
+run_ctl "volume frobnicate fails with 125" 125 volume frobnicate
+
 # ---- cp ----------------------------------------------------------------
 
 ok_ctl "exec makes files to copy" exec limited \
