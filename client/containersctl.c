@@ -1213,7 +1213,7 @@ env_to_variant (char **env)
   return g_variant_new_strv ((const char *const *) strv, -1);
 }
 
-static GVariant *
+GVariant *
 labels_to_variant (char **labels)
 {
   GVariantBuilder builder;

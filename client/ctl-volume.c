@@ -35,23 +35,6 @@ volume_props (Client *client, const char *path, GError **error)
   return reply != NULL ? g_variant_get_child_value (reply, 0) : NULL;
 }
 
-static GVariant *
-labels_variant (char **labels)
-{
-  GVariantBuilder builder;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
-  for (guint i = 0; labels != NULL && labels[i] != NULL; i++)
-    {
-      const char *equals = strchr (labels[i], '=');
-      g_autofree char *key =
-          equals != NULL ? g_strndup (labels[i], (gsize) (equals - labels[i])) : g_strdup (labels[i]);
-
-      g_variant_builder_add (&builder, "{ss}", key, equals != NULL ? equals + 1 : "");
-    }
-  return g_variant_builder_end (&builder);
-}
-
 static int
 volume_create (Client *client, const Verb *verb, int argc, char **argv)
 {
@@ -71,7 +54,7 @@ volume_create (Client *client, const Verb *verb, int argc, char **argv)
       !check_arg_count (verb, argc, argv, 0, 1))
     return EXIT_ERROR;
   if (labels != NULL)
-    g_variant_builder_add (&options, "{sv}", "Labels", labels_variant (labels));
+    g_variant_builder_add (&options, "{sv}", "Labels", labels_to_variant (labels));
   manager = client_get_manager (client, FALSE, &error);
   if (manager != NULL)
     reply = call_changing (manager, "CreateVolume",

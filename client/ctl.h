@@ -176,6 +176,9 @@ typedef struct
   char *on_failure;
 } HealthOptions;
 
+/* containersctl.c: KEY=VALUE (or KEY alone: empty) labels as an a{ss}
+ * (floating). */
+GVariant *labels_to_variant (char **labels);
 /* containersctl.c: a JSON array of strings as an "as" (floating), NULL for
  * any other text. */
 GVariant *json_argv_variant (const char *text);
