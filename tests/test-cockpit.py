@@ -15,7 +15,9 @@
 #     without a reload, a second create under the same name refused with
 #     NameInUse, the details pane and its log line, a Stop made with busctl
 #     followed, remove with a confirm and the row gone;
-#   - as a user polkit denies: Start and the log show NotAuthorized.
+#   - as a user polkit denies: Start and the log show NotAuthorized;
+#   - containersd stopping and starting under the open page: a notice while
+#     it is away, the list back afterwards, no reload.
 # Screenshots are kept in the build dir's tests/cockpit-artifacts/.
 #
 # Needs root, cockpit-ws, cockpit-bridge, chromium, node and the npm packages
@@ -178,32 +180,40 @@ class CockpitWs:
             return f.read()
 
 
-def drive(tap, scenario, ws):
-    """Runs one scenario of drive-page.js; each of its checks is a test."""
+def drive(tap, scenario, ws, answers=None):
+    """Runs one scenario of drive-page.js; each of its checks is a test.
+    @answers maps what the driver may ask for ({"ask": NAME}) to a function
+    doing it, True when done."""
     os.makedirs(ARTIFACTS, exist_ok=True)
-    proc = subprocess.run(["node", os.path.join(DRIVER_DIR, "drive-page.js"), scenario, ws.url, ARTIFACTS],
-                          cwd=DRIVER_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=600)
+    proc = subprocess.Popen(["node", os.path.join(DRIVER_DIR, "drive-page.js"), scenario, ws.url, ARTIFACTS],
+                            cwd=DRIVER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
     checks = 0
-    for line in proc.stdout.splitlines():
+    for line in proc.stdout:
         try:
             check = json.loads(line)
         except ValueError:
-            T.Tap.diag("drive-page.js: " + line)
+            T.Tap.diag("drive-page.js: " + line.rstrip("\n"))
+            continue
+        if "ask" in check:
+            action = (answers or {}).get(check["ask"])
+            done = action is not None and action()
+            proc.stdin.write("done\n" if done else "failed\n")
+            proc.stdin.flush()
             continue
         checks += 1
         if not tap.ok(check["ok"], "%s: %s" % (scenario, check["desc"]), check["diag"]):
             T.Tap.diag("---- cockpit-ws log ----\n" + ws.log())
-    tap.ok(proc.returncode == 0 and checks > 0, "%s: the browser run ends cleanly (status %d)"
-           % (scenario, proc.returncode))
+    status = proc.wait(timeout=T.TIMEOUT)
+    tap.ok(status == 0 and checks > 0, "%s: the browser run ends cleanly (status %d)" % (scenario, status))
 
 
-def with_ws(tap, tmp, data_home, scenario, user=None):
+def with_ws(tap, tmp, data_home, scenario, user=None, answers=None):
     ws = CockpitWs(tmp, data_home, user)
     try:
         if tap.ok(ws.wait_listening(), "%s: cockpit-ws listens on 127.0.0.1:%d" % (scenario, ws.port),
                   ws.log()):
-            drive(tap, scenario, ws)
+            drive(tap, scenario, ws, answers)
     finally:
         ws.stop()
     tap.ok(not ws.group_alive(), "%s: cockpit-ws, its bridge and their helpers are gone" % scenario)
@@ -259,6 +269,16 @@ def main():
         with_ws(tap, daemon.tmp, data_home, "unprivileged", user=USER)
         state = T.get_property(bus, r.value[0], T.CONTAINER, "State") if r.error is None else None
         tap.ok(state == "configured", "the refused Start changed nothing (State %s)" % state)
+
+        def stop_daemon():
+            return daemon.stop() == 0
+
+        def start_daemon():
+            daemon.start()
+            return True
+
+        with_ws(tap, daemon.tmp, data_home, "daemon-restart",
+                answers={"stop-daemon": stop_daemon, "start-daemon": start_daemon})
         bus.close_sync(None)
 
     T.run_test(tap, daemon, body, teardown=remove_user)

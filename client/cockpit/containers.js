@@ -460,6 +460,11 @@
     client.addEventListener("close", (ev, options) => {
       show_alert("The connection to containersd", { message: (options && options.problem) || "closed" });
     });
+    /* the bridge reports the name's owner: null while containersd is not on the bus */
+    client.addEventListener("owner", (ev, owner) => {
+      $("service-missing").hidden = owner !== null;
+      $("create-open").disabled = owner === null;
+    });
     client.watch({ path_namespace: ROOT });
 
     containers = client.proxies(CONTAINER, ROOT);

@@ -9,6 +9,9 @@
 //                 log, remove.
 //   unprivileged  the bridge runs as a user polkit denies: Start of the
 //                 container named "held" shows NotAuthorized.
+//   daemon-restart  containersd stops and starts again under the open page
+//                 (asked of the test through {"ask": ...} lines, answered
+//                 "done" on stdin).
 "use strict";
 
 const { execFileSync } = require("child_process");
@@ -152,6 +155,50 @@ async function unprivileged(page) {
   });
 }
 
+// Asks tests/test-cockpit.py to do @what (stop or start the daemon) and
+// waits for its answer on stdin.
+const answers = [];
+let answered = null;
+require("readline").createInterface({ input: process.stdin }).on("line", line => {
+  answers.push(line);
+  if (answered)
+    answered();
+});
+
+async function ask(what) {
+  process.stdout.write(JSON.stringify({ ask: what }) + "\n");
+  while (!answers.length)
+    await new Promise(resolve => { answered = resolve; });
+  const answer = answers.shift();
+  if (answer !== "done")
+    throw new Error(`${what}: ${answer}`);
+}
+
+async function daemon_restart(page) {
+  await step("the container 'held' is listed", async () => {
+    await page.locator('#containers tbody tr[data-name="held"][data-state="configured"]')
+      .waitFor({ timeout: WAIT_MS });
+    await page.locator("#service-missing").waitFor({ state: "hidden", timeout: WAIT_MS });
+  });
+
+  await step("when containersd stops, the page says so and offers no create", async () => {
+    await ask("stop-daemon");
+    await page.locator("#service-missing").waitFor({ state: "visible", timeout: WAIT_MS });
+    await page.locator("#create-open:disabled").waitFor({ timeout: WAIT_MS });
+  });
+
+  await step("when containersd is back, the page follows it again without a reload", async () => {
+    await ask("start-daemon");
+    await page.locator("#service-missing").waitFor({ state: "hidden", timeout: WAIT_MS });
+    await page.locator('#containers tbody tr[data-name="held"][data-state="configured"]')
+      .waitFor({ timeout: WAIT_MS });
+    await page.locator("#create-open:enabled").waitFor({ timeout: WAIT_MS });
+    const rows = await page.locator("#containers tbody tr").count();
+    if (rows !== 1)
+      throw new Error(`${rows} rows listed`);
+  });
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -171,6 +218,8 @@ async function main() {
       await admin(page);
     else if (scenario === "unprivileged")
       await unprivileged(page);
+    else if (scenario === "daemon-restart")
+      await daemon_restart(page);
     else
       throw new Error("unknown scenario " + scenario);
   } catch (ex) {
