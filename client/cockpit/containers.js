@@ -150,6 +150,7 @@
     row.dataset.name = proxy.data.Name || "";
     row.dataset.state = state;
     row.dataset.health = proxy.data.Health || "";
+    row.dataset.image = proxy.data.ImageName || "";
     row.classList.toggle("selected", selected_path === proxy.path);
 
     const cells = [
@@ -201,8 +202,22 @@
     update_empty();
   }
 
+  /* The filter hides rows whose name and image do not contain its text. */
+  function matches_filter(row) {
+    const text = $("filter").value.trim().toLowerCase();
+    return !text || row.dataset.name.toLowerCase().includes(text) ||
+      (row.dataset.image || "").toLowerCase().includes(text);
+  }
+
   function update_empty() {
+    let shown = 0;
+    for (const row of rows.values()) {
+      const match = matches_filter(row);
+      row.classList.toggle("filtered", !match);
+      shown += match ? 1 : 0;
+    }
     $("containers-empty").hidden = rows.size > 0;
+    $("containers-unmatched").hidden = rows.size === 0 || shown > 0;
   }
 
   /* ------------------------------------------------------------ actions */
@@ -507,6 +522,7 @@
       submit_create(ev.submitter && ev.submitter.value === "run");
     });
     $("details-close").addEventListener("click", () => select_container(null));
+    $("filter").addEventListener("input", update_empty);
     connect();
     cockpit.transport.wait(() => document.body.dataset.transport = "ready");
   });

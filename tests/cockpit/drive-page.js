@@ -117,6 +117,16 @@ async function admin(page) {
     await page.locator('#log-following').waitFor({ state: "hidden", timeout: WAIT_MS });
   });
 
+  await step("the filter hides rows whose name and image do not match", async () => {
+    await page.fill("#filter", "no-such-container");
+    await row(page, "web").waitFor({ state: "hidden", timeout: WAIT_MS });
+    await page.locator("#containers-unmatched").waitFor({ state: "visible", timeout: WAIT_MS });
+    await page.fill("#filter", "busy");
+    await row(page, "web").waitFor({ state: "visible", timeout: WAIT_MS });
+    await page.locator("#containers-unmatched").waitFor({ state: "hidden", timeout: WAIT_MS });
+    await page.fill("#filter", "");
+  });
+
   await step("Remove asks first, then the row and the details pane go", async () => {
     await row(page, "web").locator('button[data-action="remove"]').click();
     await page.locator("#remove-dialog").waitFor({ state: "visible", timeout: WAIT_MS });
