@@ -66,7 +66,9 @@ async function admin(page) {
 
   await step("Create and run starts the container, shown running without a reload", async () => {
     await page.fill("#create-name", "web");
-    await page.fill("#create-command", 'sh -c "echo hello-from-cockpit; exec sleep 600"');
+    // stops at once on SIGTERM, so Remove of the running container is quick
+    await page.fill("#create-command",
+                    'sh -c "trap \'exit 0\' TERM; echo hello-from-cockpit; while :; do sleep 1; done"');
     await page.click("#create-run");
     await page.locator("#create-dialog").waitFor({ state: "hidden", timeout: WAIT_MS });
     await page.locator('#containers tbody tr[data-name="web"][data-state="running"]')
@@ -117,6 +119,16 @@ async function admin(page) {
     await page.locator('#log-following').waitFor({ state: "hidden", timeout: WAIT_MS });
   });
 
+  await step("Restart from the row runs it again, and the details pane follows its log", async () => {
+    await row(page, "web").locator('button[data-action="restart"]').click();
+    await page.locator('#containers tbody tr[data-name="web"][data-state="running"]')
+      .waitFor({ timeout: WAIT_MS });
+    await page.locator('#details[data-state="running"]').waitFor({ timeout: WAIT_MS });
+    await page.waitForFunction(
+      () => (document.getElementById("log").textContent.match(/hello-from-cockpit/g) || []).length === 2,
+      null, { timeout: WAIT_MS });
+  });
+
   await step("the filter hides rows whose name and image do not match", async () => {
     await page.fill("#filter", "no-such-container");
     await row(page, "web").waitFor({ state: "hidden", timeout: WAIT_MS });
@@ -127,9 +139,12 @@ async function admin(page) {
     await page.fill("#filter", "");
   });
 
-  await step("Remove asks first, then the row and the details pane go", async () => {
+  await step("Remove of the running container asks, forces, and the row and the details pane go", async () => {
     await row(page, "web").locator('button[data-action="remove"]').click();
     await page.locator("#remove-dialog").waitFor({ state: "visible", timeout: WAIT_MS });
+    const text = await page.locator("#remove-text").textContent();
+    if (!text.includes("stopped first"))
+      throw new Error(`the confirm reads "${text}"`);
     await page.click("#remove-confirm");
     await row(page, "web").waitFor({ state: "detached", timeout: WAIT_MS });
     await page.locator("#details").waitFor({ state: "hidden", timeout: WAIT_MS });
