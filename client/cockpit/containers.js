@@ -151,6 +151,7 @@
     row.dataset.state = state;
     row.dataset.health = proxy.data.Health || "";
     row.dataset.image = proxy.data.ImageName || "";
+    row.dataset.created = String(proxy.data.CreatedAt || 0);
     row.classList.toggle("selected", selected_path === proxy.path);
 
     const cells = [
@@ -175,13 +176,26 @@
     place_row(row);
   }
 
-  /* Rows sorted by name; a row moves only when its name changed. */
+  /* The list's order: a column (a row's data- attribute) and a direction,
+   * ties broken by name; a row moves only when its key changed. */
+  const sort = { key: "name", descending: false };
+
+  function compare_rows(a, b) {
+    let order;
+    if (sort.key === "created")
+      order = Number(a.dataset.created) - Number(b.dataset.created);
+    else
+      order = (a.dataset[sort.key] || "").localeCompare(b.dataset[sort.key] || "");
+    if (sort.descending)
+      order = -order;
+    return order || a.dataset.name.localeCompare(b.dataset.name) || a.dataset.path.localeCompare(b.dataset.path);
+  }
+
   function place_row(row) {
     const body = $("containers").tBodies[0];
-    const name = row.dataset.name;
     let before = null;
     for (const other of body.rows) {
-      if (other !== row && other.dataset.name.localeCompare(name) > 0) {
+      if (other !== row && compare_rows(other, row) > 0) {
         before = other;
         break;
       }
@@ -189,6 +203,19 @@
     if (row.parentNode !== body || row.nextSibling !== before)
       body.insertBefore(row, before);
     update_empty();
+  }
+
+  function sort_by(key) {
+    sort.descending = sort.key === key ? !sort.descending : false;
+    sort.key = key;
+    for (const th of document.querySelectorAll("#containers th[data-sort]")) {
+      if (th.dataset.sort === key)
+        th.setAttribute("aria-sort", sort.descending ? "descending" : "ascending");
+      else
+        th.removeAttribute("aria-sort");
+    }
+    const body = $("containers").tBodies[0];
+    body.append(...Array.from(body.rows).sort(compare_rows));
   }
 
   function remove_row(path) {
@@ -523,6 +550,8 @@
     });
     $("details-close").addEventListener("click", () => select_container(null));
     $("filter").addEventListener("input", update_empty);
+    for (const th of document.querySelectorAll("#containers th[data-sort]"))
+      th.querySelector("button").addEventListener("click", () => sort_by(th.dataset.sort));
     connect();
     cockpit.transport.wait(() => document.body.dataset.transport = "ready");
   });

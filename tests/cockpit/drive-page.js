@@ -97,6 +97,35 @@ async function admin(page) {
       throw new Error(`${count} rows listed`);
   });
 
+  await step("the column headers sort the list, both ways", async () => {
+    await page.click("#create-open");
+    await page.fill("#create-name", "api");
+    await page.fill("#create-command", "true");
+    await page.click("#create-only");
+    await row(page, "api").waitFor({ timeout: WAIT_MS });
+    const names = () => page.locator("#containers tbody tr").evaluateAll(rows => rows.map(r => r.dataset.name));
+    const expect_order = async (want, after) => {
+      await page.waitForFunction(want => Array.from(document.querySelectorAll("#containers tbody tr"))
+        .map(r => r.dataset.name).join(",") === want, want.join(","), { timeout: WAIT_MS })
+        .catch(async () => { throw new Error(`${after}: order ${await names()}, not ${want}`); });
+    };
+    await expect_order(["api", "web"], "by name");
+    await page.click('#containers th[data-sort="name"] button');
+    await expect_order(["web", "api"], "by name, descending");
+    await page.click('#containers th[data-sort="created"] button');
+    await expect_order(["web", "api"], "by creation");
+    await page.click('#containers th[data-sort="created"] button');
+    await expect_order(["api", "web"], "by creation, descending");
+    // a stopped container's Remove needs no force and says nothing of stopping
+    await row(page, "api").locator('button[data-action="remove"]').click();
+    await page.locator("#remove-dialog").waitFor({ state: "visible", timeout: WAIT_MS });
+    const text = await page.locator("#remove-text").textContent();
+    if (text.includes("stopped first"))
+      throw new Error(`the confirm reads "${text}"`);
+    await page.click("#remove-confirm");
+    await row(page, "api").waitFor({ state: "detached", timeout: WAIT_MS });
+  });
+
   await step("the details pane shows its properties and its log line", async () => {
     await row(page, "web").locator("td.name").click();
     await page.locator('#details[data-state="running"]').waitFor({ timeout: WAIT_MS });
