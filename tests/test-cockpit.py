@@ -125,6 +125,7 @@ class CockpitWs:
     go with it."""
 
     def __init__(self, tmp, data_home, user=None):
+        self.tmp = tmp
         self.port = free_port()
         self.log_path = os.path.join(tmp, "cockpit-ws-%d.log" % self.port)
         env = {
@@ -185,9 +186,13 @@ def drive(tap, scenario, ws, answers=None):
     @answers maps what the driver may ask for ({"ask": NAME}) to a function
     doing it, True when done."""
     os.makedirs(ARTIFACTS, exist_ok=True)
+    # chromium's profile and crash database go to a home of the test's own
+    home = os.path.join(ws.tmp, "browser-home")
+    os.makedirs(home, exist_ok=True)
     proc = subprocess.Popen(["node", os.path.join(DRIVER_DIR, "drive-page.js"), scenario, ws.url, ARTIFACTS],
                             cwd=DRIVER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, universal_newlines=True)
+                            stderr=subprocess.STDOUT, universal_newlines=True,
+                            env=dict(os.environ, HOME=home))
     checks = 0
     for line in proc.stdout:
         try:

@@ -126,6 +126,18 @@ async function admin(page) {
     await row(page, "api").waitFor({ state: "detached", timeout: WAIT_MS });
   });
 
+  await step("a container whose first start fails is removed again, its name left free", async () => {
+    await page.click("#create-open");
+    await page.fill("#create-name", "broken");
+    await page.fill("#create-command", "/no/such/program");
+    await page.click("#create-run");
+    const alert = page.locator('#alerts .alert[data-error="RuntimeError"]', { hasText: "Start broken" });
+    await alert.waitFor({ timeout: WAIT_MS });
+    await row(page, "broken").waitFor({ state: "detached", timeout: WAIT_MS });
+    await alert.locator("button").click();
+    await alert.waitFor({ state: "detached", timeout: WAIT_MS });
+  });
+
   await step("the details pane shows its properties and its log line", async () => {
     await row(page, "web").locator("td.name").click();
     await page.locator('#details[data-state="running"]').waitFor({ timeout: WAIT_MS });
