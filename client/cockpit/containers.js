@@ -26,9 +26,13 @@
 
   /* States in which each action makes sense (the daemon decides anyway). */
   const ACTIONS = [
-    { id: "start", label: "Start", states: ["configured", "created", "stopped", "exited"] },
-    { id: "stop", label: "Stop", states: ["running", "paused"] },
-    { id: "restart", label: "Restart", states: ["configured", "created", "running", "stopped", "exited"] },
+    { id: "start", label: "Start", states: ["configured", "created", "stopped", "exited"], method: "Start" },
+    { id: "stop", label: "Stop", states: ["running", "paused"], method: "Stop", args: [STOP_DEFAULT_TIMEOUT] },
+    /* shown only in their states: one of the two while it runs */
+    { id: "pause", label: "Pause", states: ["running"], method: "Pause", only_then: true },
+    { id: "resume", label: "Resume", states: ["paused"], method: "Unpause", only_then: true },
+    { id: "restart", label: "Restart", states: ["configured", "created", "running", "stopped", "exited"],
+      method: "Restart", args: [STOP_DEFAULT_TIMEOUT] },
     { id: "remove", label: "Remove", states: ["configured", "created", "running", "paused", "stopped", "exited"] },
   ];
   const RUNNING_STATES = ["running", "paused", "stopping"];
@@ -167,6 +171,8 @@
     if (proxy.data.Health)
       cells[4].append(badge("health", proxy.data.Health, proxy.data.Health));
     for (const action of ACTIONS) {
+      if (action.only_then && !action.states.includes(state))
+        continue;
       const button = el("button", { type: "button", "data-action": action.id }, action.label);
       button.disabled = busy.has(proxy.path) || !action.states.includes(state);
       button.addEventListener("click", () => run_action(action, proxy.path));
@@ -259,12 +265,8 @@
       return;
     const label = container_label(proxy);
     let call;
-    if (action.id === "start") {
-      call = () => container_call(path, "Start", []);
-    } else if (action.id === "stop") {
-      call = () => container_call(path, "Stop", [STOP_DEFAULT_TIMEOUT]);
-    } else if (action.id === "restart") {
-      call = () => container_call(path, "Restart", [STOP_DEFAULT_TIMEOUT]);
+    if (action.method) {
+      call = () => container_call(path, action.method, action.args || []);
     } else {
       const force = RUNNING_STATES.includes(proxy.data.State);
       if (!await confirm_remove(label, force))

@@ -170,6 +170,15 @@ async function admin(page) {
       null, { timeout: WAIT_MS });
   });
 
+  await step("Pause and Resume from the row freeze and thaw it", async () => {
+    await row(page, "web").locator('button[data-action="pause"]').click();
+    await page.locator('#containers tbody tr[data-name="web"][data-state="paused"] button[data-action="resume"]')
+      .waitFor({ timeout: WAIT_MS });
+    await row(page, "web").locator('button[data-action="resume"]').click();
+    await page.locator('#containers tbody tr[data-name="web"][data-state="running"] button[data-action="pause"]')
+      .waitFor({ timeout: WAIT_MS });
+  });
+
   await step("the filter hides rows whose name and image do not match", async () => {
     await page.fill("#filter", "no-such-container");
     await row(page, "web").waitFor({ state: "hidden", timeout: WAIT_MS });
