@@ -158,25 +158,32 @@
     row.dataset.created = String(proxy.data.CreatedAt || 0);
     row.classList.toggle("selected", selected_path === proxy.path);
 
+    const state_cell = el("td", { class: "state" });
+    const health_cell = el("td", { class: "health" });
+    const actions_cell = el("td", { class: "actions" });
+    const sample = stats.get(proxy.path);
+    const running = RUNNING_STATES.includes(state);
     const cells = [
       el("td", { class: "name" }, container_label(proxy)),
       el("td", { class: "image" }, proxy.data.ImageName || ""),
       el("td", { class: "command" }, format_command(proxy.data.Command)),
-      el("td", { class: "state" }),
-      el("td", { class: "health" }),
+      state_cell,
+      health_cell,
+      el("td", { class: "cpu" }, running && sample ? sample.cpu : ""),
+      el("td", { class: "memory" }, running && sample ? sample.memory : ""),
       el("td", { class: "created" }, format_time(proxy.data.CreatedAt)),
-      el("td", { class: "actions" }),
+      actions_cell,
     ];
-    cells[3].append(badge("state", state, state));
+    state_cell.append(badge("state", state, state));
     if (proxy.data.Health)
-      cells[4].append(badge("health", proxy.data.Health, proxy.data.Health));
+      health_cell.append(badge("health", proxy.data.Health, proxy.data.Health));
     for (const action of ACTIONS) {
       if (action.only_then && !action.states.includes(state))
         continue;
       const button = el("button", { type: "button", "data-action": action.id }, action.label);
       button.disabled = busy.has(proxy.path) || !action.states.includes(state);
       button.addEventListener("click", () => run_action(action, proxy.path));
-      cells[6].append(button);
+      actions_cell.append(button);
     }
     row.replaceChildren(...cells);
     place_row(row);
@@ -230,6 +237,7 @@
       row.remove();
     rows.delete(path);
     busy.delete(path);
+    stats.delete(path);
     if (selected_path === path)
       select_container(null);
     update_empty();
@@ -251,6 +259,72 @@
     }
     $("containers-empty").hidden = rows.size > 0;
     $("containers-unmatched").hidden = rows.size === 0 || shown > 0;
+  }
+
+  /* ------------------------------------------------------------ CPU and memory */
+
+  /* cgroup figures change with no signal: GetStats (open to every user) is
+   * asked every STATS_MS for the running containers the list shows, at most
+   * STATS_PER_TICK of them and one call per container at a time. */
+  const STATS_MS = 5000;
+  const STATS_PER_TICK = 100;
+  const stats = new Map(); /* container path -> last sample and its text */
+
+  function format_bytes(n) {
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024;
+      i++;
+    }
+    return (i ? n.toFixed(1) : String(n)) + " " + units[i];
+  }
+
+  function variant_number(dict, key) {
+    const value = dict && dict[key];
+    return value && typeof value === "object" ? Number(value.v) : Number(value || 0);
+  }
+
+  async function sample_stats(path) {
+    const previous = stats.get(path) || {};
+    if (previous.pending)
+      return;
+    stats.set(path, { ...previous, pending: true });
+    let result;
+    try {
+      [result] = await container_call(path, "GetStats", [], { timeout: 30000 });
+    } catch (ex) {
+      /* stopped between the tick and the call: nothing to show */
+      stats.set(path, { ...previous, pending: false });
+      return;
+    }
+    const now = performance.now();
+    const cpu_ns = variant_number(result, "CpuTimeNs");
+    const sample = { pending: false, at: now, cpu_ns: cpu_ns, cpu: previous.cpu || "",
+                     memory: format_bytes(variant_number(result, "MemoryBytes")) };
+    if (previous.at !== undefined && now > previous.at && cpu_ns >= previous.cpu_ns)
+      sample.cpu = ((cpu_ns - previous.cpu_ns) / ((now - previous.at) * 1e6) * 100).toFixed(1) + " %";
+    stats.set(path, sample);
+    const row = rows.get(path);
+    if (row && containers[path] && RUNNING_STATES.includes(containers[path].data.State)) {
+      row.querySelector("td.cpu").textContent = sample.cpu;
+      row.querySelector("td.memory").textContent = sample.memory;
+    }
+  }
+
+  function stats_tick() {
+    let asked = 0;
+    for (const [path, row] of rows) {
+      if (asked >= STATS_PER_TICK)
+        break;
+      if (row.dataset.state !== "running" || row.classList.contains("filtered")) {
+        if (row.dataset.state !== "running")
+          stats.delete(path);
+        continue;
+      }
+      sample_stats(path);
+      asked++;
+    }
   }
 
   /* ------------------------------------------------------------ actions */
@@ -540,6 +614,8 @@
         render_row(containers[path]);
       update_empty();
       $("containers").dataset.ready = "true";
+      stats_tick();
+      window.setInterval(stats_tick, STATS_MS);
     }).catch(ex => show_alert("Listing the containers", ex));
   }
 

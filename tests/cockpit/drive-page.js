@@ -145,9 +145,6 @@ async function admin(page) {
       .waitFor({ timeout: WAIT_MS });
     await page.locator("#log", { hasText: "hello-from-cockpit" }).waitFor({ timeout: WAIT_MS });
     await page.screenshot({ path: path.join(artifacts, "cockpit-running.png") });
-    // the README's picture (doc/cockpit.png): the list and the top of the details
-    await page.screenshot({ path: path.join(artifacts, "cockpit-readme.png"),
-                            clip: { x: 0, y: 0, width: 1280, height: 480 } });
   });
 
   const objectPath = await row(page, "web").getAttribute("data-path");
@@ -168,6 +165,16 @@ async function admin(page) {
     await page.waitForFunction(
       () => (document.getElementById("log").textContent.match(/hello-from-cockpit/g) || []).length === 2,
       null, { timeout: WAIT_MS });
+  });
+
+  await step("the running container's row shows its CPU use and memory from GetStats", async () => {
+    await page.locator('#containers tbody tr[data-name="web"] td.memory', { hasText: /^\d+(\.\d)? (B|KiB|MiB|GiB)$/ })
+      .waitFor({ timeout: WAIT_MS });
+    await page.locator('#containers tbody tr[data-name="web"] td.cpu', { hasText: /^\d+\.\d %$/ })
+      .waitFor({ timeout: WAIT_MS });
+    // the README's picture (doc/cockpit.png): the list and the top of the details
+    await page.screenshot({ path: path.join(artifacts, "cockpit-readme.png"),
+                            clip: { x: 0, y: 0, width: 1280, height: 480 } });
   });
 
   await step("Pause and Resume from the row freeze and thaw it", async () => {
