@@ -389,10 +389,43 @@
     Object.assign(log, { path: path, cursor: 0, reading: false, again: false, timer: null, lines: 0 });
     $("log").textContent = "";
     $("log-error").hidden = true;
+    $("inspect").textContent = "";
+    $("inspect-error").hidden = true;
     if (!path)
       return;
     render_details();
     read_log();
+    read_inspect();
+  }
+
+  /* Inspect: everything it was created with (Env included, which is why it
+   * is authorized and not a property). Read on selection and on each of its
+   * ContainerEvents (update, rename, rebase change it), not on every change. */
+  let inspect_serial = 0;
+
+  async function read_inspect() {
+    const path = selected_path;
+    const serial = ++inspect_serial;
+    try {
+      const [json] = await container_call(path, "Inspect", [], { timeout: 60000 });
+      if (serial !== inspect_serial)
+        return;
+      let text = json;
+      try {
+        text = JSON.stringify(JSON.parse(json), null, 2);
+      } catch (ex) {
+        /* shown as the daemon wrote it */
+      }
+      $("inspect").textContent = text;
+      $("inspect-error").hidden = true;
+    } catch (ex) {
+      if (serial !== inspect_serial)
+        return;
+      const box = $("inspect-error");
+      box.textContent = "Inspect failed: " + error_text(ex);
+      box.dataset.error = error_name(ex) || "Failed";
+      box.hidden = false;
+    }
   }
 
   function format_value(value) {
@@ -605,8 +638,11 @@
       images.addEventListener(event, images_changed);
 
     client.subscribe({ interface: MANAGER, member: "ContainerEvent", path: ROOT }, (path, iface, signal, args) => {
-      if (args && args[0] === selected_path)
+      if (args && args[0] === selected_path) {
         read_log();
+        if (args[2] !== "remove")
+          read_inspect();
+      }
     });
 
     Promise.all([containers.wait(), images.wait()]).then(() => {

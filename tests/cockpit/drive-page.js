@@ -138,12 +138,14 @@ async function admin(page) {
     await alert.waitFor({ state: "detached", timeout: WAIT_MS });
   });
 
-  await step("the details pane shows its properties and its log line", async () => {
+  await step("the details pane shows its properties, its log line and its configuration", async () => {
     await row(page, "web").locator("td.name").click();
     await page.locator('#details[data-state="running"]').waitFor({ timeout: WAIT_MS });
     await page.locator('#details-properties dd[data-property="Name"]', { hasText: "web" })
       .waitFor({ timeout: WAIT_MS });
     await page.locator("#log", { hasText: "hello-from-cockpit" }).waitFor({ timeout: WAIT_MS });
+    await page.click("#inspect-block summary");
+    await page.locator("#inspect", { hasText: "hello-from-cockpit" }).waitFor({ state: "visible", timeout: WAIT_MS });
     await page.screenshot({ path: path.join(artifacts, "cockpit-running.png") });
   });
 
@@ -230,9 +232,11 @@ async function unprivileged(page) {
                        'button[data-action="start"]:not([disabled])').waitFor({ timeout: WAIT_MS });
   });
 
-  await step("its log is refused with NotAuthorized in the details pane", async () => {
+  await step("its log and Inspect are refused with NotAuthorized in the details pane", async () => {
     await row(page, "held").locator("td.name").click();
     await page.locator('#log-error[data-error="NotAuthorized"]').waitFor({ state: "visible", timeout: WAIT_MS });
+    await page.click("#inspect-block summary");
+    await page.locator('#inspect-error[data-error="NotAuthorized"]').waitFor({ state: "visible", timeout: WAIT_MS });
     await page.screenshot({ path: path.join(artifacts, "cockpit-not-authorized.png") });
   });
 }
