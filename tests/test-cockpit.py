@@ -10,12 +10,15 @@
 # chromium, driven by playwright-core (tests/cockpit/drive-page.js), uses the
 # page as a person would:
 #   - the manifest's condition hides the page where the bus policy file is
-#     missing (cockpit-bridge --packages);
+#     missing (cockpit-bridge --packages; a TODO where the bridge, as
+#     Cockpit 287's, ignores manifest conditions);
 #   - as root: the empty list, create and start through the dialog, "running"
 #     without a reload, a second create under the same name refused with
-#     NameInUse, the details pane and its log line, a Stop made with busctl
-#     followed, remove with a confirm and the row gone;
-#   - as a user polkit denies: Start and the log show NotAuthorized;
+#     NameInUse, sorting by column, a failed first start removed again, the
+#     details pane with its log line and Inspect, a Stop made with busctl
+#     followed, Restart with the log followed, CPU and memory shown, Pause
+#     and Resume, the filter, a forced Remove with a confirm and the row gone;
+#   - as a user polkit denies: Start, the log and Inspect show NotAuthorized;
 #   - containersd stopping and starting under the open page: a notice while
 #     it is away, the list back afterwards, no reload.
 # Screenshots are kept in the build dir's tests/cockpit-artifacts/.
