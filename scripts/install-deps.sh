@@ -26,7 +26,13 @@ packages="
   docker-registry apache2-utils curl
   golang-github-containers-common
   clang libclang-rt-14-dev valgrind
+  cockpit-ws cockpit-bridge chromium
 "
+# Node.js and npm for the Cockpit page's browser test: Debian's packages unless
+# a node with npm is already installed (e.g. NodeSource's, which ships npm itself).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages="$packages nodejs npm"
+fi
 # dbus-daemon: the system bus (and the tests' private buses); dbus-bin: dbus-send.
 # systemd: busctl (the daemon does not need systemd as PID 1).
 # polkitd: the authority, pkaction/pkcheck. busybox-static: the test image.
@@ -40,6 +46,16 @@ packages="
 # netavark, aardvark-dns (in /usr/lib/podman/), iptables (the nf_tables
 # backend netavark drives): bridge networks; iproute2: ip, for the network
 # tests. catatonit: the Init option's PID 1; criu: Checkpoint (criu check).
+# cockpit-ws, cockpit-bridge, chromium: the Cockpit page's test (cockpit-ws on
+# 127.0.0.1, the page driven in headless chromium by playwright-core from npm).
+
+# playwright-core for the Cockpit page's test, from tests/cockpit/package-lock.json
+# (node_modules is never committed).
+npm_deps () {
+  top=$(cd "$(dirname "$0")/.." && pwd)
+  [ -d "$top/tests/cockpit/node_modules/playwright-core" ] && return 0
+  (cd "$top/tests/cockpit" && npm ci --no-audit --no-fund --loglevel=error)
+}
 
 missing=""
 for pkg in $packages; do
@@ -48,6 +64,7 @@ for pkg in $packages; do
 done
 
 if [ -z "$missing" ]; then
+  npm_deps
   exit 0
 fi
 
@@ -62,3 +79,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086 # one word per package
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+
+npm_deps
