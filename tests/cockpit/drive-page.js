@@ -188,6 +188,14 @@ async function admin(page) {
       .waitFor({ timeout: WAIT_MS });
   });
 
+  await step("a health check given with Update shows as the row's healthy badge", async () => {
+    execFileSync("busctl", ["--system", "--timeout=120", "call", NAME, objectPath, CONTAINER, "Update",
+                            "a{sv}", "2", "HealthCmd", "as", "1", "true", "HealthInterval", "u", "1"],
+                 { stdio: ["ignore", "pipe", "pipe"] });
+    await page.locator('#containers tbody tr[data-name="web"][data-health="healthy"] td.health',
+                       { hasText: "healthy" }).waitFor({ timeout: WAIT_MS });
+  });
+
   await step("the filter hides rows whose name and image do not match", async () => {
     await page.fill("#filter", "no-such-container");
     await row(page, "web").waitFor({ state: "hidden", timeout: WAIT_MS });
