@@ -138,8 +138,10 @@ daemon_stop () {
   rm -f "$W/pids/daemon"
 }
 
+REGISTRY_PID=
 inner_cleanup () {
   daemon_stop 2>/dev/null || true
+  [ -z "$REGISTRY_PID" ] || { kill "$REGISTRY_PID" 2>/dev/null; wait "$REGISTRY_PID" 2>/dev/null; } || true
   if [ -d "$FS/podman" ]; then
     "${P[@]}" ps -q --filter status=running 2>/dev/null |
       xargs -r "${P[@]}" rm -f -t 0 >/dev/null 2>&1 || true
@@ -261,6 +263,37 @@ sync
 setv dedup.ctrd.time2 "$(usec_since "$t0")"
 setv dedup.ctrd.after2 "$(du_bytes "$FS/imp/ctrd-$n")"
 daemon_stop
+
+# Pull of the 100 MB image from a registry on 127.0.0.1 (Debian's
+# docker-registry, its storage on the bench's file system), into a fresh
+# store each time: what podman pushed, containersd and podman pull back.
+log "pull of the 100 MB image from a local registry: $IMPORT_REPS repetitions each"
+reg_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$FS/registry"
+printf '%s\n' "version: 0.1" "log: {level: warn}" \
+  "storage: {filesystem: {rootdirectory: $FS/registry}}" "http: {addr: 127.0.0.1:$reg_port}" \
+  > "$W/registry.yml"
+docker-registry serve "$W/registry.yml" >> "$L/registry.log" 2>&1 &
+REGISTRY_PID=$!
+for ((i = 0; i < 100; i++)); do
+  curl -s -o /dev/null "http://127.0.0.1:$reg_port/v2/" && break
+  sleep 0.1
+done
+REF=127.0.0.1:$reg_port/ctrdbench/big:1
+podman_imp "$n" push --tls-verify=false ctrdbench-big "docker://$REF" >/dev/null 2>&1
+pull_podman () {
+  podman_imp "pull-$1" images >/dev/null
+  timeit podman.pull podman_imp "pull-$1" pull --tls-verify=false "$REF"
+}
+pull_ctrd () {
+  daemon_start "pull-$1" "$FS/pull/ctrd-$1" "$RUN/pull-ctrd-$1"
+  timeit ctrd.pull "$CTL" pull --tls-verify=false "$REF"
+  daemon_stop
+}
+for ((i = 1; i <= IMPORT_REPS; i++)); do
+  for sys in $(rotate "$i" podman ctrd); do "pull_$sys" "$i"; done
+done
+kill "$REGISTRY_PID"; wait "$REGISTRY_PID" 2>/dev/null || true; REGISTRY_PID=
 
 # ================================================================ 2. life cycle
 

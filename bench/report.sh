@@ -154,6 +154,9 @@ else
   missed="$missed
 - image data copied per container: see Disk."
 fi
+c_pull=$(med ctrd.pull); p_pull=$(med podman.pull)
+target "pull of the 100 MB image from a local registry vs \`podman pull\`" "$(r "$c_pull" "$p_pull")" 1.00 \
+  "$(ratio "$c_pull" "$p_pull") ($c_pull vs $p_pull ms)"
 ns=$(val stats.count 100); c_stats=$(med ctrd.stats_round); p_stats=$(med podman.stats)
 target "\`GetStats\` of $ns running containers, one round, vs \`podman stats --no-stream\`" \
   "$(r "$c_stats" "$p_stats")" 1.00 "$(ratio "$c_stats" "$p_stats") ($c_stats vs $p_stats ms)"
