@@ -813,11 +813,12 @@ test_db_migrates (DbFixture *f, gconstpointer user_data)
                                  "ALTER TABLE containers DROP COLUMN owner; "
                                  "ALTER TABLE containers DROP COLUMN restart_count; "
                                  "ALTER TABLE containers DROP COLUMN stopped_by_user; "
+                                 "ALTER TABLE containers DROP COLUMN health_json; "
                                  "PRAGMA user_version = 1;");
 
   reopen (f);
   version = ctrd_db_get_pragma (f->db, "user_version", &error);
-  g_assert_cmpstr (version, ==, "5"); /* and on through the later migrations */
+  g_assert_cmpstr (version, ==, "7"); /* and on through the later migrations */
   containers = ctrd_db_load_containers (f->db, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (containers->len, ==, 1);
