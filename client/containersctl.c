@@ -110,7 +110,7 @@ parse_format_option (const char *format, gboolean *json)
   return FALSE;
 }
 
-static gboolean
+gboolean
 parse_uint32_option (const char *option, const char *text, guint32 *out)
 {
   guint64 value;
@@ -217,7 +217,10 @@ get_container (Client *client, const char *name_or_id, gboolean load_properties,
 
   if (manager == NULL ||
       !ctr_manager_call_get_container_sync (manager, name_or_id, &path, NULL, error))
-    return NULL;
+    {
+      not_found_as_podman (error != NULL ? *error : NULL, OBJECT_CONTAINER, name_or_id);
+      return NULL;
+    }
   if (!load_properties)
     flags |= G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES;
   return ctr_container_proxy_new_sync (client->bus, flags, BUS_NAME, path, NULL, error);
@@ -230,7 +233,10 @@ get_image (Client *client, const char *reference, GError **error)
   g_autofree char *path = NULL;
 
   if (manager == NULL || !ctr_manager_call_get_image_sync (manager, reference, &path, NULL, error))
-    return NULL;
+    {
+      not_found_as_podman (error != NULL ? *error : NULL, OBJECT_IMAGE, reference);
+      return NULL;
+    }
   return ctr_image_proxy_new_sync (client->bus, G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS, BUS_NAME,
                                    path, NULL, error);
 }
@@ -747,6 +753,14 @@ add_image_rows (GPtrArray *table, GVariant *props, gboolean truncate)
     }
 }
 
+/* podman's images -a adds intermediate images, which an OSTree store has
+ * none of: every image is listed either way. */
+static gboolean
+image_is_listed (GVariant *props)
+{
+  return TRUE;
+}
+
 static int
 verb_images (Client *client, const Verb *verb, int argc, char **argv)
 {
@@ -755,7 +769,8 @@ verb_images (Client *client, const Verb *verb, int argc, char **argv)
   g_autoptr (GPtrArray) table = table_new ();
   int status;
 
-  images = list_for_verb (client, verb, IMAGE_IFACE, NULL, &options, argc, argv, &status);
+  images =
+      list_for_verb (client, verb, IMAGE_IFACE, image_is_listed, &options, argc, argv, &status);
   if (images == NULL)
     return status;
   table_add (table, "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", NULL);
@@ -919,70 +934,6 @@ write_archive (gpointer proxy, const char *method, GVariant *parameters, const c
 }
 
 /* ---- verbs acting on images */
-
-/* "name" as the daemon stores it: "name:latest" (the tag follows the last
- * slash; a colon before it belongs to a registry's port). */
-static char *
-normalize_image_name (const char *name)
-{
-  const char *slash = strrchr (name, '/');
-
-  if (strchr (slash != NULL ? slash : name, ':') != NULL)
-    return g_strdup (name);
-  return g_strconcat (name, ":latest", NULL);
-}
-
-/* Like podman rmi: an image named by one of several names only loses that
- * name; named by its ID (or its only name) it is removed. */
-static gboolean
-remove_image (Client *client, const char *reference, gboolean force, GError **error)
-{
-  g_autoptr (CtrImage) image = get_image (client, reference, error);
-  g_autofree char *name = normalize_image_name (reference);
-  g_autoptr (GVariant) reply = NULL;
-  const char *const *names;
-
-  if (image == NULL)
-    return FALSE;
-  names = ctr_image_get_names (image);
-  if (names != NULL && g_strv_length ((char **) names) > 1 && g_strv_contains (names, name))
-    {
-      reply = call_changing (image, "Untag", g_variant_new ("(s)", name), -1, NULL, error);
-      if (reply != NULL)
-        g_print ("Untagged: %s\n", name);
-      return reply != NULL;
-    }
-  reply = call_changing (image, "Remove", g_variant_new ("(b)", force), G_MAXINT, NULL, error);
-  if (reply == NULL)
-    return FALSE;
-  for (guint i = 0; names != NULL && names[i] != NULL; i++)
-    g_print ("Untagged: %s\n", names[i]);
-  g_print ("Deleted: %s\n", proxy_id (image));
-  return TRUE;
-}
-
-static int
-verb_rmi (Client *client, const Verb *verb, int argc, char **argv)
-{
-  gboolean force = FALSE;
-  const GOptionEntry entries[] = { { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
-                                     "Also remove the containers using the image", NULL },
-                                   { NULL } };
-  int status = 0;
-
-  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
-      !check_arg_count (verb, argc, argv, 1, -1))
-    return EXIT_ERROR;
-  /* like podman, a failure is reported and the other images are still handled */
-  for (int i = 1; i < argc; i++)
-    {
-      g_autoptr (GError) error = NULL;
-
-      if (!remove_image (client, argv[i], force, &error))
-        status = print_error (client, error);
-    }
-  return status;
-}
 
 /* tag IMAGE NAME… and untag IMAGE [NAME…]: Tag or Untag with each name;
  * untag without names removes them all, like podman untag. */
@@ -1646,68 +1597,13 @@ call_each_container (Client *client, int argc, char **argv, const ContainerCall 
   return status;
 }
 
-/* start, wait, pause, unpause: no options, one call per container */
+/* wait, pause, unpause: no options, one call per container */
 static int
 verb_container_call (Client *client, const Verb *verb, int argc, char **argv)
 {
   if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv))
     return EXIT_ERROR;
   return call_each_container (client, argc, argv, verb->call);
-}
-
-/* stop and restart [-t SECONDS] */
-static int
-verb_stop (Client *client, const Verb *verb, int argc, char **argv)
-{
-  g_autofree char *seconds = NULL;
-  const GOptionEntry entries[] = {
-    { "time", 't', 0, G_OPTION_ARG_STRING, &seconds,
-      "Seconds to wait before killing (default: the container's stop timeout)", "SECONDS" },
-    { NULL }
-  };
-  ContainerCall call = *verb->call;
-  guint32 timeout = STOP_TIMEOUT_DEFAULT;
-
-  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv) ||
-      (seconds != NULL && !parse_uint32_option ("--time", seconds, &timeout)))
-    return EXIT_ERROR;
-  call.parameters = g_variant_new ("(u)", timeout);
-  return call_each_container (client, argc, argv, &call);
-}
-
-static int
-verb_kill (Client *client, const Verb *verb, int argc, char **argv)
-{
-  g_autofree char *signal_name = NULL;
-  const GOptionEntry entries[] = { { "signal", 's', 0, G_OPTION_ARG_STRING, &signal_name,
-                                     "Signal to send: a name or number (default SIGKILL)",
-                                     "SIGNAL" },
-                                   { NULL } };
-
-  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv))
-    return EXIT_ERROR;
-  return call_each_container (
-      client, argc, argv,
-      &(ContainerCall){ "Kill", g_variant_new ("(s)", signal_name ? signal_name : "SIGKILL"), -1,
-                        CALL_CHANGING, PRINT_ARGUMENT });
-}
-
-static int
-verb_rm (Client *client, const Verb *verb, int argc, char **argv)
-{
-  gboolean force = FALSE, volumes = FALSE;
-  const GOptionEntry entries[] = { { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
-                                     "Stop a running or paused container first", NULL },
-                                   { "volumes", 'v', 0, G_OPTION_ARG_NONE, &volumes,
-                                     "Remove the container's anonymous volumes", NULL },
-                                   { NULL } };
-
-  if (!parse_verb_options (verb, entries, NULL, NULL, FALSE, &argc, &argv))
-    return EXIT_ERROR;
-  /* like podman rm, print the full ID rather than what was typed */
-  return call_each_container (client, argc, argv,
-                              &(ContainerCall){ "Remove", g_variant_new ("(bb)", force, volumes),
-                                                G_MAXINT, CALL_CHANGING, PRINT_ID });
 }
 
 /* ---- verbs acting on one container */
@@ -2341,7 +2237,7 @@ static const struct
 
 static const Verb *find_verb (const char *name);
 static const Verb *find_verb_of_group (VerbGroup group, const char *name);
-static void print_verb_list (FILE *out, VerbGroup group);
+static void print_verb_list (FILE *out, VerbGroup group, gboolean top_level);
 static int verb_group (Client *client, const Verb *verb, int argc, char **argv);
 
 static const Verb *
@@ -2365,7 +2261,7 @@ verb_group (Client *client, const Verb *verb, int argc, char **argv)
 
       fprintf (out, "Usage: %s COMMAND [OPTION…] [ARG…]\n\n%s.\n\nCommands:\n", g_get_prgname (),
                verb->summary);
-      print_verb_list (out, verb->group);
+      print_verb_list (out, verb->group, FALSE);
       return argc < 2 ? EXIT_ERROR : 0;
     }
   member = find_group_verb (verb->group, argv[1]);
@@ -2389,7 +2285,10 @@ get_network (Client *client, const char *name_or_id, GError **error)
 
   if (manager == NULL ||
       !ctr_manager_call_get_network_sync (manager, name_or_id, &path, NULL, error))
-    return NULL;
+    {
+      not_found_as_podman (error != NULL ? *error : NULL, OBJECT_NETWORK, name_or_id);
+      return NULL;
+    }
   return ctr_network_proxy_new_sync (client->bus, G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS,
                                      BUS_NAME, path, NULL, error);
 }
@@ -2511,10 +2410,14 @@ network_rm (Client *client, const Verb *verb, int argc, char **argv)
       if (network != NULL)
         reply = call_changing (network, "Remove", g_variant_new ("(b)", force), G_MAXINT, NULL,
                                &error);
-      if (reply == NULL)
-        status = print_error (client, error);
-      else
+      if (reply != NULL)
         g_print ("%s\n", argv[i]);
+      /* like podman network rm: a missing network is exit 1, or no error with -f */
+      else if (!(force && error_is_not_found (error)))
+        {
+          print_error (client, error);
+          status = MAX (status, error_is_not_found (error) ? 1 : EXIT_ERROR);
+        }
     }
   return status;
 }
@@ -2524,11 +2427,12 @@ static const Verb network_verbs[] = {
   { "ls", network_ls, NULL, "List networks" },
   { "inspect", network_inspect, "NETWORK…", "Show the properties of networks" },
   { "rm", network_rm, "NETWORK…", "Remove networks" },
+  { "exists", network_exists, "NETWORK", "Exit 0 if the network exists, 1 if not" },
 };
 
 int
-run_subverb (Client *client, const Verb *verb, const Verb *subverbs, gsize n_subverbs,
-             const char *const (*aliases)[2], gsize n_aliases, int argc, char **argv)
+run_table_verb (Client *client, const Verb *group, const Verb *table, gsize n_table,
+                const char *const (*aliases)[2], gsize n_aliases, int argc, char **argv)
 {
   g_autofree char *prgname = NULL;
   const char *name;
@@ -2538,22 +2442,22 @@ run_subverb (Client *client, const Verb *verb, const Verb *subverbs, gsize n_sub
       FILE *out = argc < 2 ? stderr : stdout;
 
       fprintf (out, "Usage: %s COMMAND [OPTION…] [ARG…]\n\n%s.\n\nCommands:\n", g_get_prgname (),
-               verb->summary);
-      for (gsize i = 0; i < n_subverbs; i++)
-        fprintf (out, "  %-10s %s\n", subverbs[i].name, subverbs[i].summary);
+               group->summary);
+      for (gsize i = 0; i < n_table; i++)
+        fprintf (out, "  %-10s %s\n", table[i].name, table[i].summary);
       return argc < 2 ? EXIT_ERROR : 0;
     }
   name = argv[1];
   for (gsize i = 0; i < n_aliases; i++)
     if (g_str_equal (name, aliases[i][0]))
       name = aliases[i][1];
-  for (gsize i = 0; i < n_subverbs; i++)
-    if (g_str_equal (subverbs[i].name, name))
+  for (gsize i = 0; i < n_table; i++)
+    if (g_str_equal (table[i].name, name))
       {
         prgname = g_strconcat (g_get_prgname (), " ", argv[1], NULL);
         g_set_prgname (prgname);
         argv[1] = prgname;
-        return subverbs[i].run (client, &subverbs[i], argc - 1, argv + 1);
+        return table[i].run (client, &table[i], argc - 1, argv + 1);
       }
   return usage_error ("unknown command \"%s\"", argv[1]);
 }
@@ -2564,8 +2468,8 @@ verb_network (Client *client, const Verb *verb, int argc, char **argv)
 {
   static const char *const aliases[][2] = { { "list", "ls" }, { "remove", "rm" } };
 
-  return run_subverb (client, verb, network_verbs, G_N_ELEMENTS (network_verbs), aliases,
-                      G_N_ELEMENTS (aliases), argc, argv);
+  return run_table_verb (client, verb, network_verbs, G_N_ELEMENTS (network_verbs), aliases,
+                         G_N_ELEMENTS (aliases), argc, argv);
 }
 
 /* ---- ps, inspect, version */
@@ -2622,30 +2526,34 @@ proxy_to_json (gpointer proxy)
   return props_to_json (dict);
 }
 
-/* Like podman inspect: containers first, then images, unless --type says. */
+/* Like podman inspect: containers first, then images, unless --type says;
+ * what is missing is said in podman's words. */
 static gpointer
 get_inspect_object (Client *client, const char *arg, const char *type, GError **error)
 {
-  g_autoptr (GError) container_error = NULL;
-  gpointer object;
+  g_autoptr (GError) local_error = NULL;
+  gpointer object = NULL;
 
   if (g_strcmp0 (type, "image") != 0)
-    {
-      object = get_container (client, arg, TRUE, &container_error);
-      if (object != NULL || type != NULL || !error_is_not_found (container_error))
-        {
-          if (object == NULL)
-            g_propagate_error (error, g_steal_pointer (&container_error));
-          return object;
-        }
-    }
-  object = get_image (client, arg, error);
-  if (object == NULL && type == NULL && error_is_not_found (*error))
-    {
-      g_clear_error (error);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no container or image \"%s\"", arg);
-    }
-  return object;
+    object = get_container (client, arg, TRUE, &local_error);
+  if (object == NULL && type == NULL && error_is_not_found (local_error))
+    g_clear_error (&local_error);
+  if (object == NULL && local_error == NULL)
+    object = get_image (client, arg, &local_error);
+  if (object != NULL)
+    return object;
+  if (!error_is_not_found (local_error))
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  else if (type == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                 "inspecting object: no such object: \"%s\"", arg);
+  else if (g_str_equal (type, "image"))
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "inspecting object: %s: image not known",
+                 arg);
+  else
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "inspecting object: no such container %s",
+                 arg);
+  return NULL;
 }
 
 static int
@@ -2747,7 +2655,6 @@ verb_complete (Client *client, const Verb *verb, int argc, char **argv)
 
 /* ---- dispatch */
 
-static const ContainerCall start_call = { "Start", NULL, G_MAXINT, CALL_CHANGING, PRINT_ARGUMENT };
 static const ContainerCall stop_call = { "Stop", NULL, G_MAXINT, CALL_CHANGING, PRINT_ARGUMENT };
 static const ContainerCall restart_call = { "Restart", NULL, G_MAXINT, CALL_CHANGING,
                                             PRINT_ARGUMENT };
@@ -2771,7 +2678,7 @@ static const Verb verbs[] = {
   { "create", verb_create, "IMAGE [COMMAND [ARG…]]", "Create a container", GROUP_CONTAINER },
   { "run", verb_run, "IMAGE [COMMAND [ARG…]]", "Create and start a container, then wait for it",
     GROUP_CONTAINER },
-  { "start", verb_container_call, "CONTAINER…", "Start containers", GROUP_CONTAINER, &start_call },
+  { "start", verb_start, "CONTAINER…", "Start containers", GROUP_CONTAINER },
   { "stop", verb_stop, "CONTAINER…", "Stop containers", GROUP_CONTAINER, &stop_call },
   { "restart", verb_stop, "CONTAINER…", "Restart containers", GROUP_CONTAINER, &restart_call },
   { "kill", verb_kill, "CONTAINER…", "Send a signal to containers", GROUP_CONTAINER },
@@ -2783,6 +2690,8 @@ static const Verb verbs[] = {
     "Wait for containers to exit and print their exit codes", GROUP_CONTAINER, &wait_call },
   { "rm", verb_rm, "CONTAINER…", "Remove containers", GROUP_CONTAINER },
   { "prune", verb_prune, NULL, "Remove all stopped containers", GROUP_CONTAINER },
+  { "exists", verb_container_exists, "CONTAINER", "Exit 0 if the container exists, 1 if not",
+    GROUP_CONTAINER, .group_only = TRUE },
   { "rename", verb_one_container, "CONTAINER NEW-NAME", "Rename a container", GROUP_CONTAINER,
     &rename_call },
   { "logs", verb_logs, "CONTAINER", "Show what a container printed", GROUP_CONTAINER },
@@ -2819,6 +2728,8 @@ static const Verb verbs[] = {
   { "untag", verb_tag, "IMAGE [NAME…]", "Remove names (all without NAME) from an image",
     GROUP_IMAGE },
   { "rmi", verb_rmi, "IMAGE…", "Remove images", GROUP_IMAGE },
+  { "exists", verb_image_exists, "IMAGE", "Exit 0 if the image exists, 1 if not", GROUP_IMAGE,
+    .group_only = TRUE },
   { "pull", verb_pull, "REFERENCE", "Pull an image from a registry", GROUP_IMAGE },
   { "push", verb_push, "IMAGE DESTINATION", "Push an image to a registry", GROUP_IMAGE },
   /* after the containers' prune, which `containersctl prune` stays */
@@ -2826,7 +2737,7 @@ static const Verb verbs[] = {
     GROUP_IMAGE },
   { "container", verb_group, "COMMAND", "Manage containers", GROUP_CONTAINER },
   { "image", verb_group, "COMMAND", "Manage images", GROUP_IMAGE },
-  { "network", verb_network, "COMMAND", "Manage networks (create, ls, inspect, rm)" },
+  { "network", verb_network, "COMMAND", "Manage networks (create, ls, inspect, rm, exists)" },
   { "volume", verb_volume, "COMMAND", "Manage volumes (create, ls, inspect, rm, prune, exists)" },
   { "inspect", verb_inspect, "CONTAINER|IMAGE…", "Show the properties of containers or images" },
   { "events", verb_events, NULL, "Show container events as they happen" },
@@ -2837,9 +2748,9 @@ static const Verb verbs[] = {
 
 /* The group verbs (container, image) are listed with the ungrouped ones. */
 static gboolean
-verb_listed_in (const Verb *verb, VerbGroup group)
+verb_listed_in (const Verb *verb, VerbGroup group, gboolean top_level)
 {
-  if (verb->hidden)
+  if (verb->hidden || (verb->group_only && top_level))
     return FALSE;
   if (verb->run == verb_group)
     return group == GROUP_NONE;
@@ -2847,10 +2758,10 @@ verb_listed_in (const Verb *verb, VerbGroup group)
 }
 
 static void
-print_verb_list (FILE *out, VerbGroup group)
+print_verb_list (FILE *out, VerbGroup group, gboolean top_level)
 {
   for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
-    if (verb_listed_in (&verbs[i], group))
+    if (verb_listed_in (&verbs[i], group, top_level))
       fprintf (out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 }
 
@@ -2859,11 +2770,11 @@ print_usage (FILE *out)
 {
   fprintf (out, "Usage: containersctl [--debug] COMMAND [OPTION…] [ARG…]\n\n"
                 "Manage the containers and images of containersd.\n\nContainer commands:\n");
-  print_verb_list (out, GROUP_CONTAINER);
+  print_verb_list (out, GROUP_CONTAINER, TRUE);
   fprintf (out, "\nImage commands:\n");
-  print_verb_list (out, GROUP_IMAGE);
+  print_verb_list (out, GROUP_IMAGE, TRUE);
   fprintf (out, "\nOther commands:\n");
-  print_verb_list (out, GROUP_NONE);
+  print_verb_list (out, GROUP_NONE, TRUE);
   fprintf (out, "\nOptions:\n"
                 "  --debug    Show D-Bus error names\n"
                 "  --help     Show this help\n\n"
@@ -2884,7 +2795,7 @@ static const Verb *
 find_verb (const char *name)
 {
   for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
-    if (g_str_equal (verbs[i].name, name))
+    if (!verbs[i].group_only && g_str_equal (verbs[i].name, name))
       return &verbs[i];
   return NULL;
 }

@@ -261,24 +261,6 @@ volume_prune (Client *client, const Verb *verb, int argc, char **argv)
   return prune_and_print (client, "PruneVolumes", NULL);
 }
 
-/* As podman: 0 when it exists, 1 when not, 125 on other errors; silent. */
-static int
-volume_exists (Client *client, const Verb *verb, int argc, char **argv)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = NULL;
-
-  if (!parse_verb_options (verb, NULL, NULL, NULL, FALSE, &argc, &argv) ||
-      !check_arg_count (verb, argc, argv, 1, 1))
-    return EXIT_ERROR;
-  path = volume_path (client, argv[1], &error);
-  if (path != NULL)
-    return 0;
-  if (error_is_not_found (error))
-    return 1;
-  return print_error (client, error);
-}
-
 /* One Mounts entry. */
 static void
 add_mount (GVariantBuilder *mounts, const char *type, const char *source,
@@ -379,6 +361,6 @@ verb_volume (Client *client, const Verb *verb, int argc, char **argv)
 {
   static const char *const aliases[][2] = { { "list", "ls" }, { "remove", "rm" } };
 
-  return run_subverb (client, verb, volume_verbs, G_N_ELEMENTS (volume_verbs), aliases,
-                      G_N_ELEMENTS (aliases), argc, argv);
+  return run_table_verb (client, verb, volume_verbs, G_N_ELEMENTS (volume_verbs), aliases,
+                         G_N_ELEMENTS (aliases), argc, argv);
 }

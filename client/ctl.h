@@ -85,6 +85,8 @@ struct Verb
    * verb_stop: the method and how long it may take */
   const ContainerCall *call;
   gboolean hidden;
+  /* only inside its group (container exists, image exists), not on its own */
+  gboolean group_only;
 };
 
 /* containersctl.c: what every verb uses. Errors are printed as
@@ -97,10 +99,18 @@ gboolean parse_verb_options (const Verb *verb, const GOptionEntry *entries,
                              const GOptionEntry *extra_entries, const char *description,
                              gboolean strict_posix, int *argc, char ***argv);
 gboolean check_arg_count (const Verb *verb, int argc, char **argv, int min, int max);
+/* A number of seconds or the like for @option (at most G_MAXUINT32 - 1); a
+ * bad one is a usage error. */
+gboolean parse_uint32_option (const char *option, const char *text, guint32 *out);
 /* The value of --OPTION[=true|false] (none: true), for option callbacks. */
 gboolean parse_bool_value (const char *option_name, const char *value, gboolean *out,
                            GError **error);
 gboolean confirm (const char *question);
+/* `containersctl GROUP VERB…` for a group whose verbs are @table: lists
+ * them without a verb or with --help, else runs the one argv[1] names (or
+ * stands for, by the pairs of @aliases: ALIAS, VERB). */
+int run_table_verb (Client *client, const Verb *group, const Verb *table, gsize n_table,
+                    const char *const (*aliases)[2], gsize n_aliases, int argc, char **argv);
 /* Calls the Manager's prune @method (taking floating @parameters, may be
  * NULL) and prints the removed IDs, one a line. */
 int prune_and_print (Client *client, const char *method, GVariant *parameters);
@@ -155,12 +165,6 @@ int run_with_terminal (Client *client, CtrContainer *container, gboolean interac
                        gboolean *detached);
 int verb_attach (Client *client, const Verb *verb, int argc, char **argv);
 
-/* Runs the subverb argv[1] of @verb (a group such as network or volume)
- * among @subverbs, @aliases (pairs: alias, name) mapping other names;
- * without one, or with --help, lists them. */
-int run_subverb (Client *client, const Verb *verb, const Verb *subverbs, gsize n_subverbs,
-                 const char *const (*aliases)[2], gsize n_aliases, int argc, char **argv);
-
 /* ctl-volume.c */
 /* podman's -v/--volume and --tmpfs as CreateContainer's Mounts (a usage
  * error on a bad one); nothing when both are NULL. */
@@ -190,3 +194,28 @@ gboolean parse_duration_option (const char *option, const char *text, guint32 *s
 gboolean build_health_options (const HealthOptions *options, GVariantBuilder *builder);
 void health_options_clear (HealthOptions *options);
 int verb_healthcheck (Client *client, const Verb *verb, int argc, char **argv);
+
+/* ctl-select.c: which containers and images a verb acts on (names,
+ * --ignore, --all), podman's not-found messages, the exists verbs */
+typedef enum
+{
+  OBJECT_CONTAINER,
+  OBJECT_IMAGE,
+  OBJECT_NETWORK,
+  OBJECT_VOLUME,
+} ObjectKind;
+
+/* Rewrites a NotFound @error (others are left alone) of looking up @name
+ * with podman's message for @kind, which scripts grep; the D-Bus error name
+ * stays. */
+void not_found_as_podman (GError *error, ObjectKind kind, const char *name);
+int verb_start (Client *client, const Verb *verb, int argc, char **argv);
+/* stop and restart: verb->call->method is Stop or Restart */
+int verb_stop (Client *client, const Verb *verb, int argc, char **argv);
+int verb_kill (Client *client, const Verb *verb, int argc, char **argv);
+int verb_rm (Client *client, const Verb *verb, int argc, char **argv);
+int verb_rmi (Client *client, const Verb *verb, int argc, char **argv);
+int verb_container_exists (Client *client, const Verb *verb, int argc, char **argv);
+int verb_image_exists (Client *client, const Verb *verb, int argc, char **argv);
+int network_exists (Client *client, const Verb *verb, int argc, char **argv);
+int volume_exists (Client *client, const Verb *verb, int argc, char **argv);

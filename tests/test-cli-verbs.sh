@@ -4,7 +4,9 @@
 # rollback, verify, tag, untag, rmi, save, load, prune, events, run -d --rm,
 # the container/image groups, limits and update, stats, cp, image prune,
 # events --since/--until, exec -it, run -it and attach under a pseudo-terminal
-# of the test's own, pull and push against a local docker-registry), each
+# of the test's own, pull and push against a local docker-registry, the
+# selection flags --all and --ignore, rm -t, the exists verbs and podman's
+# messages and exit codes for what is missing), each
 # checked by what it does to the daemon on temporary roots. Runs on the private bus of tests/private-bus.sh (run-test.sh
 # puts it there); prints TAP.
 set -u
@@ -206,7 +208,7 @@ run_ctl "untag of a name the image lacks fails with 125" 125 untag busybox nones
 ok_ctl "rmi extra (one of two names)" rmi extra
 expect "rmi of one of several names only untags" "$out" '^Untagged: extra:latest$'
 truth "the image is still there" image_exists busybox
-run_ctl "rmi of an image in use fails with 125" 125 rmi snap
+run_ctl "rmi of an image in use exits 2, as podman" 2 rmi snap
 ok_ctl "rmi of an unused image by ID" rmi "$unnamed_id"
 expect "rmi says Deleted: ID" "$out" "^Deleted: $unnamed_id$"
 truth "the removed image is gone" image_gone "$unnamed_id"
@@ -585,6 +587,199 @@ run_ctl "pull --tls-verify=maybe fails with 125" 125 pull --tls-verify=maybe 127
 run_ctl "pull without a reference fails with 125" 125 pull
 run_ctl "pull from a closed port fails with 125" 125 pull --tls-verify=false "127.0.0.1:$(free_port)/x:1"
 ok_ctl "rm -f limited" rm -f limited
+
+# ---- selection: names as given, --ignore, --all; exists; podman's messages
+
+# The lines of $1, sorted, blank ones left out: the IDs --all printed.
+sorted_lines () { printf '%s\n' "$1" | sed '/^$/d' | sort; }
+no_container_running () { [ -z "$("$ctl" ps -q)" ]; }
+no_container_left () { [ -z "$("$ctl" ps -a -q)" ]; }
+create_volume () { manager_call CreateVolume 'sa{sv}' "$1" 0 >/dev/null; }
+
+ok_ctl "create sel-created (never started)" create --name sel-created busybox true
+ok_ctl "run -d sel-up" run -d --name sel-up busybox sleep 300
+sel_up_id=$out
+ok_ctl "run sel-exited (exits 0)" run --name sel-exited busybox true
+truth "sel-up is running" wait_for container_state_is sel-up running
+
+ok_ctl "container exists of a container" container exists sel-up
+expect_eq "container exists prints nothing" "$out$err" ""
+ok_ctl "container exists by ID prefix" container exists "${sel_up_id:0:12}"
+ok_ctl "container exists --external (accepted, as podman's)" container exists --external sel-up
+run_ctl "container exists of a missing container exits 1" 1 container exists no-such-container
+expect_eq "and prints nothing" "$out$err" ""
+run_ctl "container exists without a name fails with 125" 125 container exists
+run_ctl "container exists with two names fails with 125" 125 container exists sel-up sel-exited
+run_ctl "container exists of an empty name fails with 125" 125 container exists ''
+expect "the empty name is refused with an error" "$err" '^Error: '
+run_ctl "exists is no verb of its own, as in podman" 125 exists sel-up
+ok_ctl "image exists of an image" image exists busybox
+expect_eq "image exists prints nothing" "$out$err" ""
+run_ctl "image exists of a missing image exits 1" 1 image exists no-such-image
+expect_eq "and prints nothing either" "$out$err" ""
+run_ctl "image exists of an empty reference fails with 125" 125 image exists ''
+ok_ctl "network create sel-net" network create sel-net
+ok_ctl "network exists of a network" network exists sel-net
+expect_eq "network exists prints nothing" "$out$err" ""
+run_ctl "network exists of a missing network exits 1" 1 network exists no-such-network
+truth "a volume to look for" create_volume sel-vol
+ok_ctl "volume exists of a volume" volume exists sel-vol
+expect_eq "volume exists prints nothing" "$out$err" ""
+run_ctl "volume exists of a missing volume exits 1" 1 volume exists no-such-volume
+run_ctl "volume with another verb fails with 125" 125 volume nonsense sel-vol
+out=$(DBUS_SYSTEM_BUS_ADDRESS="unix:path=$tmp/no-such-bus" "$ctl" container exists sel-up 2>&1)
+status=$?
+expect_eq "container exists without a daemon fails with 125, not 1" "$status" 125
+expect "and says why" "$out" '^Error: '
+
+# podman's messages, which scripts grep
+missing_ctr='Error: no container with name or ID "no-such-container" found: no such container'
+# VERB:STATUS, as podman 4.3 exits
+for verb_status in stop:125 start:125 kill:125 logs:125 rm:1; do
+  verb=${verb_status%:*} status=${verb_status#*:}
+  run_ctl "$verb of a missing container exits $status, as podman" "$status" "$verb" no-such-container
+  expect_eq "$verb says podman's message" "$err" "$missing_ctr"
+done
+run_ctl "rmi of a missing image exits 1, as podman" 1 rmi no-such-image
+expect_eq "rmi says podman's message" "$err" 'Error: no-such-image: image not known'
+run_ctl "inspect of a missing object fails with 125" 125 inspect no-such-thing
+expect_eq "inspect says podman's message" "$err" 'Error: inspecting object: no such object: "no-such-thing"'
+expect_eq "and prints an empty array" "$out" "[]"
+run_ctl "inspect --type image of a missing image fails with 125" 125 inspect --type image no-such-image
+expect_eq "it says podman's image message" "$err" 'Error: inspecting object: no-such-image: image not known'
+run_ctl "inspect --type container of a missing container fails with 125" 125 \
+  inspect --type container no-such-container
+expect_eq "it says podman's container message" "$err" \
+  'Error: inspecting object: no such container no-such-container'
+run_ctl "network rm of a missing network exits 1, as podman" 1 network rm no-such-network
+expect_eq "network rm says podman's message" "$err" \
+  'Error: unable to find network with name or ID no-such-network: network not found'
+ok_ctl "network rm -f of a missing network is no error" network rm -f no-such-network
+ok_ctl "network rm sel-net" network rm sel-net
+run_ctl "network exists after rm exits 1" 1 network exists sel-net
+
+# what was given is printed: names, ID prefixes
+ok_ctl "start sel-created" start sel-created
+expect_eq "start prints the name given" "$out" sel-created
+ok_ctl "start of a running container" start sel-up
+expect_eq "does nothing and prints nothing, as podman" "$out$err" ""
+ok_ctl "stop of a container that never started" stop never
+expect_eq "is no error and prints the name, as podman" "$out" never
+truth "it stays as it was" container_state_is never configured
+ok_ctl "kill -s SIGCONT by ID prefix" kill -s SIGCONT "${sel_up_id:0:12}"
+expect_eq "kill prints the prefix given" "$out" "${sel_up_id:0:12}"
+run_ctl "stop of a running and a missing container fails with 125" 125 \
+  stop -t 0 sel-up no-such-container
+expect_eq "it names the missing one" "$err" "$missing_ctr"
+truth "and stops none of them" container_state_is sel-up running
+ok_ctl "stop --ignore of a missing and a running container" stop -t 0 --ignore no-such-container sel-up
+expect_eq "stop -i prints only the container it stopped" "$out" sel-up
+truth "the running one stopped" container_ended sel-up
+ok_ctl "stop -i of a missing container alone" stop -i no-such-container
+expect_eq "prints nothing" "$out$err" ""
+ok_ctl "kill -i of a missing container" kill -i no-such-container
+expect_eq "kill -i prints nothing" "$out$err" ""
+run_ctl "stop -t -1 fails with 125" 125 stop -t -1 sel-up
+run_ctl "stop without a name fails with 125" 125 stop
+expect "it says podman's words" "$err" '^Error: you must provide at least one name or id$'
+run_ctl "start -a is not --all (podman's -a is --attach)" 125 start -a
+
+# --all
+ok_ctl "start sel-up again" start sel-up
+truth "sel-up runs again" wait_for container_state_is sel-up running
+up_ids=$("$ctl" ps -q --no-trunc)
+truth "some containers are running" [ -n "$up_ids" ]
+ok_ctl "kill --all" kill --all
+expect_eq "kill --all prints the running containers' IDs" "$(sorted_lines "$out")" \
+  "$(sorted_lines "$up_ids")"
+truth "nothing runs after kill --all" wait_for no_container_running
+run_ctl "kill --all with a name fails with 125" 125 kill --all sel-up
+expect "it says podman's words" "$err" '^Error: no arguments are needed with --all$'
+all_ids=$("$ctl" ps -a -q --no-trunc)
+ok_ctl "start --all" start --all
+expect_eq "start --all prints every stopped container's ID" "$(sorted_lines "$out")" \
+  "$(sorted_lines "$all_ids")"
+truth "start --all started the one never started" \
+  [ "$(container_prop never StartedAt)" != 0 ]
+run_ctl "start --all with a name fails with 125" 125 start --all sel-up
+truth "sel-up runs after start --all" wait_for container_state_is sel-up running
+ok_ctl "stop -t 0 --all" stop -t 0 --all
+expect_eq "stop --all prints every container's ID" "$(sorted_lines "$out")" \
+  "$(sorted_lines "$all_ids")"
+truth "nothing runs after stop --all" no_container_running
+ok_ctl "restart -t 0 sel-up" restart -t 0 sel-up
+expect_eq "restart prints the name given" "$out" sel-up
+truth "sel-up runs after restart" wait_for container_state_is sel-up running
+
+# rm: names, exit codes, -t
+run_ctl "rm of a running container exits 2, as podman" 2 rm sel-up
+expect "it says the container runs" "$err" '^Error: .*sel-up.*running'
+run_ctl "rm of a missing and an existing container exits 1" 1 rm sel-exited no-such-container
+truth "and removes neither" container_exists sel-exited
+ok_ctl "rm -i of an existing and a missing container" rm -i sel-exited no-such-container
+expect_eq "rm prints the name given" "$out" sel-exited
+truth "rm removed it" container_gone sel-exited
+ok_ctl "rm -f of a missing container is no error, as podman" rm -f no-such-container
+run_ctl "rm -t without --force fails with 125, as podman" 125 rm -t 1 sel-up
+expect "it says podman's words" "$err" '--force option must be specified to use the --time option'
+run_ctl "rm -t nonsense fails with 125" 125 rm -f -t soon sel-up
+truth "the bad options removed nothing" container_exists sel-up
+# shellcheck disable=SC2016 # expanded by the container's shell
+ok_ctl "run -d a container that exits 3 on SIGTERM" run -d --name sel-graceful busybox \
+  sh -c 'trap "exit 3" TERM; touch /tmp/ready; while :; do sleep 1; done'
+sel_graceful_id=$out
+wait_for "$ctl" exec sel-graceful test -e /tmp/ready
+ok_ctl "rm -f -t 60 by ID prefix" rm -f -t 60 "${sel_graceful_id:0:12}"
+expect_eq "rm prints the prefix given" "$out" "${sel_graceful_id:0:12}"
+truth "rm -t stopped it with its stop signal first (it exited 3)" \
+  grep -q "Container sel-graceful (${sel_graceful_id:0:12}) exited with code 3" "$tmp/daemon.log"
+truth "and removed it" container_gone sel-graceful
+run_ctl "rm --all with a name fails with 125" 125 rm --all sel-up
+run_ctl "rm without a name fails with 125" 125 rm
+
+# the cleanup scripts start with, on running, paused, exited and never started containers
+ok_ctl "run -d sel-paused" run -d --name sel-paused busybox sleep 300
+truth "sel-paused runs" wait_for container_state_is sel-paused running
+ok_ctl "pause sel-paused" pause sel-paused
+ok_ctl "run sel-exited again" run --name sel-exited busybox true
+ok_ctl "create sel-created2" create --name sel-created2 busybox true
+truth "sel-up is running" container_state_is sel-up running
+all_ids=$("$ctl" ps -a -q --no-trunc)
+ok_ctl "rm -t 0 --all --force --ignore" rm -t 0 --all --force --ignore
+expect_eq "it prints every container's ID" "$(sorted_lines "$out")" "$(sorted_lines "$all_ids")"
+truth "no container is left" no_container_left
+expect_not "none is left on the bus" \
+  "$(gdbus call --system -d "$name" -o "$root" -m org.freedesktop.DBus.ObjectManager.GetManagedObjects)" \
+  "$root/containers/"
+ok_ctl "rm -t 0 --all --force --ignore, again, with nothing to remove" rm -t 0 --all --force --ignore
+expect_eq "prints nothing" "$out$err" ""
+ok_ctl "stop --all with nothing to stop" stop --all
+ok_ctl "kill --all with nothing to kill" kill --all
+
+# rmi: --ignore, --all, exit codes; images -a
+ok_ctl "images -a" images -a
+expect "images -a lists images as images does" "$out" '^busybox +latest '
+run_ctl "rmi -i of a missing image" 0 rmi -i no-such-image
+expect_eq "rmi -i prints nothing" "$out$err" ""
+ok_ctl "rmi -f of a missing image is no error, as podman" rmi -f no-such-image
+ok_ctl "create sel-user (keeps busybox in use)" create --name sel-user busybox true
+busybox_id=$(image_path busybox) && busybox_id=${busybox_id##*/}
+run_ctl "rmi of an image in use exits 2, as podman" 2 rmi "$busybox_id"
+run_ctl "rmi -a with a name fails with 125" 125 rmi -a busybox
+expect "it says podman's words" "$err" 'may not pass any images names'
+run_ctl "rmi without a name fails with 125" 125 rmi
+run_ctl "rmi -a while a container uses an image exits 2" 2 rmi -a
+expect "rmi -a says which image is in use" "$err" '^Error: '
+truth "rmi -a kept the image in use" image_exists busybox
+expect "rmi -a removed the unused ones" "$out" '^Deleted: [0-9a-f]{64}$'
+ok_ctl "rmi -a -f" rmi -a -f
+expect "rmi -a -f untags busybox" "$out" '^Untagged: busybox:latest$'
+expect "rmi -a -f deletes it" "$out" "^Deleted: $busybox_id$"
+truth "rmi -a -f removed the container using it" container_gone sel-user
+ok_ctl "images -q after rmi -a -f" images -q
+expect_eq "no image is left" "$out" ""
+ok_ctl "rmi -a with nothing to remove" rmi -a
+expect_eq "prints nothing" "$out$err" ""
 
 # ---- events, read back -------------------------------------------------
 
