@@ -633,22 +633,40 @@ test_ensure_directory (Fixture *fx, gconstpointer data)
   g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
 }
 
+typedef gboolean (*WriteFunc) (const char *path, const char *data, gsize len, guint mode,
+                               GError **error);
+
+/* Both writers: exact modes whatever the umask, the new contents replace
+ * the old through a rename (an fd open on the old file still reads the old
+ * contents), no temporary file is left, and errors name the path. */
 static void
-test_write_atomically (Fixture *fx, gconstpointer data)
+test_write_through_rename (Fixture *fx, gconstpointer data)
 {
+  WriteFunc write_func = (WriteFunc) data;
   g_autofree char *path = g_build_filename (fx->tmpdir, "atomic", NULL);
   g_autofree char *contents = NULL;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) dir = NULL;
+  char old_bytes[8] = { 0 };
+  int old_fd;
 
-  g_assert_true (ctrd_files_write_atomically (path, "one", 3, 0640, &error));
+  g_assert_true (write_func (path, "one", 3, 0640, &error));
   g_assert_no_error (error);
   assert_mode (path, NULL, 0640);
-  g_assert_true (ctrd_files_write_atomically (path, "two\n", 4, 0600, &error));
+  old_fd = open (path, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (old_fd, >=, 0);
+  g_assert_true (write_func (path, "two\n", 4, 0600, &error));
   assert_mode (path, NULL, 0600);
   contents = ctrd_test_read_file_in (fx->tmpdir, "atomic");
   g_assert_cmpstr (contents, ==, "two\n");
+  g_assert_cmpint (read (old_fd, old_bytes, sizeof old_bytes - 1), ==, 3);
+  g_assert_cmpstr (old_bytes, ==, "one");
+  close (old_fd);
+  dir = g_dir_open (fx->tmpdir, 0, NULL);
+  for (const char *name; (name = g_dir_read_name (dir)) != NULL;)
+    g_assert_false (g_str_has_prefix (name, "atomic."));
 
-  g_assert_false (ctrd_files_write_atomically ("/nonexistent-dir/x", "x", 1, 0600, &error));
+  g_assert_false (write_func ("/nonexistent-dir/x", "x", 1, 0600, &error));
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
   g_assert_nonnull (strstr (error->message, "/nonexistent-dir/x"));
 }
@@ -671,8 +689,11 @@ main (int argc, char **argv)
   ADD ("/files/generate/network", test_generate_network);
   ADD ("/files/generate/invalid", test_generate_invalid);
   ADD ("/files/ensure-directory", test_ensure_directory);
-  ADD ("/files/write-atomically", test_write_atomically);
 #undef ADD
+  g_test_add ("/files/write-atomically", Fixture, ctrd_files_write_atomically, fixture_setup,
+              test_write_through_rename, fixture_teardown);
+  g_test_add ("/files/write-replace", Fixture, ctrd_files_write_replace, fixture_setup,
+              test_write_through_rename, fixture_teardown);
 
   return g_test_run ();
 }

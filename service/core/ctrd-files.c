@@ -211,11 +211,12 @@ write_failed (const char *tmp_path, const char *path, const char *step, GError *
 }
 
 /* What g_file_set_contents_full (..., G_FILE_SET_CONTENTS_CONSISTENT, mode)
- * does, but with O_CLOEXEC on the temporary file, which GLib 2.74 leaves out:
- * no fd of the daemon may leak into a child spawned meanwhile. */
-gboolean
-ctrd_files_write_atomically (const char *path, const char *data, gsize len, guint mode,
-                             GError **error)
+ * does (with @durable), but with O_CLOEXEC on the temporary file, which GLib
+ * 2.74 leaves out: no fd of the daemon may leak into a child spawned
+ * meanwhile. */
+static gboolean
+write_through_rename (const char *path, const char *data, gsize len, guint mode,
+                      gboolean durable, GError **error)
 {
   g_autofree char *tmp_path = g_strconcat (path, ".XXXXXX", NULL);
   ctrd_autofd int fd = -1;
@@ -225,15 +226,32 @@ ctrd_files_write_atomically (const char *path, const char *data, gsize len, guin
     return ctrd_throw_errno_in (error, G_FILE_ERROR, "Writing %s (create)", path);
   if (!ctrd_fd_write_all (fd, data, len, NULL, NULL))
     return write_failed (tmp_path, path, "write", error);
-  /* exact mode whatever the umask; synced before the rename so that a crash
-   * leaves the old file or the new one, never an empty one */
-  if (fchmod (fd, mode) != 0 || fsync (fd) != 0)
+  /* exact mode whatever the umask */
+  if (fchmod (fd, mode) != 0)
+    return write_failed (tmp_path, path, "chmod", error);
+  /* synced before the rename so that a crash leaves the old file or the
+   * new one, never an empty one */
+  if (durable && fsync (fd) != 0)
     return write_failed (tmp_path, path, "sync", error);
   if (close (ctrd_steal_fd (&fd)) != 0)
     return write_failed (tmp_path, path, "close", error);
   if (g_rename (tmp_path, path) != 0)
     return write_failed (tmp_path, path, "rename", error);
   return TRUE;
+}
+
+gboolean
+ctrd_files_write_atomically (const char *path, const char *data, gsize len, guint mode,
+                             GError **error)
+{
+  return write_through_rename (path, data, len, mode, TRUE, error);
+}
+
+gboolean
+ctrd_files_write_replace (const char *path, const char *data, gsize len, guint mode,
+                          GError **error)
+{
+  return write_through_rename (path, data, len, mode, FALSE, error);
 }
 
 /* ------------------------------------------------------------ validation */
@@ -953,8 +971,8 @@ ctrd_files_generate (const char *dir, const CtrdFilesParams *params, GError **er
             g_warning ("Container %s: cannot remove %s: %s", id, path, g_strerror (errno));
           continue;
         }
-      if (!ctrd_files_write_atomically (path, contents, strlen (contents), GENERATED_FILE_MODE,
-                                        &local_error))
+      if (!ctrd_files_write_replace (path, contents, strlen (contents), GENERATED_FILE_MODE,
+                                     &local_error))
         {
           storage_error_from (error, local_error, id);
           return NULL;

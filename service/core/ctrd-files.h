@@ -39,6 +39,15 @@ gboolean ctrd_files_read_in_root (const char *root, const char *path, gsize max_
 gboolean ctrd_files_write_atomically (const char *path, const char *data, gsize len, guint mode,
                                       GError **error);
 
+/* The same without the fsync, for files that are written again before every
+ * use (a container's generated files and its config.json, made at each
+ * start): a crash of the daemon leaves the old file or the new one, as
+ * above; a crash of the machine may leave either torn, and nothing reads
+ * them before the next start writes them again. Saves one disk flush per
+ * file on the start path. */
+gboolean ctrd_files_write_replace (const char *path, const char *data, gsize len, guint mode,
+                                   GError **error);
+
 /* The container's user, resolved against the image's /etc/passwd and
  * /etc/group (libpod's chrootuser.GetUser). */
 typedef struct

@@ -697,6 +697,7 @@ ctrd_spec_write (const CtrdSpecParams *params, const char *path, GError **error)
     return FALSE;
 
   text = json_to_string (node, TRUE);
-  /* The spec names host paths of the container's storage: readable by root only. */
-  return ctrd_files_write_atomically (path, text, strlen (text), 0600, error);
+  /* The spec names host paths of the container's storage: readable by root
+   * only. Written again at every start, so no flush. */
+  return ctrd_files_write_replace (path, text, strlen (text), 0600, error);
 }

@@ -101,7 +101,8 @@ char **ctrd_spec_capabilities (const char *const *cap_add, const char *const *ca
  * limits (raising them is refused on some hosts). */
 JsonNode *ctrd_spec_generate (const CtrdSpecParams *params, GError **error);
 
-/* Writes the spec to @path atomically (0600). */
+/* Writes the spec to @path through a rename (0600), without a flush: it is
+ * written again before every start (ctrd_files_write_replace). */
 gboolean ctrd_spec_write (const CtrdSpecParams *params, const char *path, GError **error);
 
 G_END_DECLS
