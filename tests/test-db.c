@@ -666,6 +666,8 @@ add_event (CtrdDb *db, const char *id, const char *event, guint64 time, guint64 
 
   g_assert_true (ctrd_db_add_event (db, &record, max_count, max_age, &error));
   g_assert_no_error (error);
+  /* the history's unflushed commit leaves state changes flushed */
+  assert_pragma (db, "synchronous", "2");
 }
 
 /* "id:event@time ..." of the history between @since and @until. */

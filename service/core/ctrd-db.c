@@ -1198,9 +1198,9 @@ ctrd_event_record_free (CtrdEventRecord *record)
   g_free (record);
 }
 
-gboolean
-ctrd_db_add_event (CtrdDb *db, const CtrdEventRecord *record, guint64 max_count,
-                   guint64 max_age_usec, GError **error)
+static gboolean
+add_event_in_transaction (CtrdDb *db, const CtrdEventRecord *record, guint64 max_count,
+                          guint64 max_age_usec, GError **error)
 {
   const char *operation = "recording an event";
   g_auto (DbTransaction) txn = { NULL };
@@ -1229,6 +1229,29 @@ ctrd_db_add_event (CtrdDb *db, const CtrdEventRecord *record, guint64 max_count,
   if (step_done (db, stmt, operation, error) != SQLITE_OK)
     return FALSE;
   return db_transaction_commit (&txn, operation, error);
+}
+
+gboolean
+ctrd_db_add_event (CtrdDb *db, const CtrdEventRecord *record, guint64 max_count,
+                   guint64 max_age_usec, GError **error)
+{
+  const char *operation = "recording an event";
+  gboolean added;
+
+  /* The history is not the state: its commit is not flushed by itself (WAL
+   * with synchronous=NORMAL) but by the next state change's, which writes
+   * the log after it. A machine crash can lose only the newest events,
+   * never a state change, and never an event without what came before. */
+  if (!exec_sql (db, "PRAGMA synchronous = NORMAL", operation, error))
+    return FALSE;
+  added = add_event_in_transaction (db, record, max_count, max_age_usec, error);
+  if (!exec_sql (db, "PRAGMA synchronous = FULL", operation, added ? error : NULL))
+    {
+      /* Every later commit would go unflushed: nothing may be written. */
+      g_critical ("Database %s: cannot restore synchronous=FULL", db->path);
+      return FALSE;
+    }
+  return added;
 }
 
 GPtrArray *

@@ -126,7 +126,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtrdEventRecord, ctrd_event_record_free)
 
 /* Adds @record to the event history, then drops all but the newest
  * @max_count events and those older than @max_age_usec before its time, in
- * one transaction. */
+ * one transaction. That commit alone is not flushed to disk: the next
+ * state change's is (a machine crash loses at most the newest events). */
 gboolean ctrd_db_add_event (CtrdDb *db, const CtrdEventRecord *record, guint64 max_count,
                             guint64 max_age_usec, GError **error);
 
