@@ -531,6 +531,43 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
                                          ctrd_container_get_object_path (container));
 }
 
+/* A dependency is started with the container: one that belongs to another
+ * uid takes manage-others, as starting it directly would. @user_data: the
+ * config (taken). */
+static void
+create_container_checking_dependencies (gpointer object, GDBusMethodInvocation *invocation,
+                                        gpointer user_data)
+{
+  CtrdManager *self = object;
+  CtrdContainerConfig *config = user_data;
+  guint32 caller_uid = ctrd_authority_get_caller_uid (invocation);
+  CtrdContainer *others = NULL;
+
+  for (guint i = 0; caller_uid != 0 && config->depends_on != NULL && config->depends_on[i] != NULL;
+       i++)
+    {
+      CtrdContainer *dependency =
+          ctrd_daemon_find_container (self->daemon, config->depends_on[i], NULL);
+
+      if (dependency != NULL && ctrd_container_get_owner (dependency) != caller_uid)
+        {
+          others = dependency;
+          break;
+        }
+    }
+  if (others == NULL)
+    {
+      create_container_authorized (self, invocation, config);
+      return;
+    }
+  g_debug ("Container %s depends on %s, which uid %u owns", config->name,
+           ctrd_container_get_name (others), ctrd_container_get_owner (others));
+  ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
+                        CTRD_ACTION_CONTAINER_MANAGE_OTHERS, "container.name", config->name,
+                        create_container_authorized, config,
+                        (GDestroyNotify) ctrd_container_config_free);
+}
+
 /* Host access: whatever reaches past the container's sandbox
  * (ctrd_container_config_host_access_reasons, decided by the request's words
  * alone) needs the host-access action as well. @user_data: the config
@@ -548,7 +585,7 @@ create_container_with_host_access (gpointer object, GDBusMethodInvocation *invoc
 
   if (reasons[0] == NULL)
     {
-      create_container_authorized (self, invocation, config);
+      create_container_checking_dependencies (self, invocation, config);
       return;
     }
   listed = g_strjoinv (", ", reasons);
@@ -557,7 +594,7 @@ create_container_with_host_access (gpointer object, GDBusMethodInvocation *invoc
   config->host_access = TRUE;
   ctrd_authority_check (ctrd_daemon_get_authority (self->daemon), self, invocation,
                         CTRD_ACTION_CONTAINER_HOST_ACCESS, "container.name", config->name,
-                        create_container_authorized, config,
+                        create_container_checking_dependencies, config,
                         (GDestroyNotify) ctrd_container_config_free);
 }
 

@@ -9,6 +9,8 @@
 #   - A acts on its own container but gets NotAuthorized naming manage-others
 #     for every guarded Container method on root's, and B for A's, with
 #     nothing changed; a rule granting B manage-others lets B act on both;
+#   - A cannot make a container depend on root's (starting it would start
+#     root's) without manage-others, and may on its own;
 #   - PruneContainers by A removes A's exited containers, not root's;
 #   - only a job's starter or root cancels it: B (with image.manage) cannot
 #     cancel A's import;
@@ -183,6 +185,7 @@ def run_tests(tap, daemon, setup, extra, users):
     test_others_refused(tap, daemon, bus, b, "B", "A's container", actr, ctx)
     tap.ok(os.path.getsize(sink) == 0, "nothing was exported into the sink")
 
+    test_depends_on_others(tap, daemon, bus, a)
     test_bad_input(tap, daemon, bus, a)
     test_with_manage_others(tap, bus, extra, a, b, rootctr, actr)
     test_restart(tap, daemon, bus, a, b, rootctr, actr)
@@ -226,6 +229,30 @@ def test_others_refused(tap, daemon, bus, user, who, what, path, ctx):
                    T.get_property(bus, path, T.CONTAINER, "Pid"))
     tap.ok(state_after == state_before and state_after[0] == "running",
            "%s is still running with the same pid" % what, (state_before, state_after))
+
+
+def create_depending(user, name, dependency):
+    r = user.call(T.ROOT, T.MANAGER, "CreateContainer", "ssasa{sv}",
+                  "(%s, 'busybox', ['true'], {'DependsOn': <[%s]>})"
+                  % (json.dumps(name), json.dumps(dependency)))
+    return authz.object_path_of(r), r
+
+
+def test_depends_on_others(tap, daemon, bus, a):
+    """Starting a container starts what it depends on: depending on another
+    uid's container takes manage-others at create; one's own does not."""
+    before = T.snapshot(daemon, bus)
+    path, r = create_depending(a, "adeps", "rootctr")
+    tap.ok(path is None and r.error == T.NOT_AUTHORIZED and MANAGE_OTHERS in (r.message or ""),
+           "A cannot create a container that depends on root's: NotAuthorized naming "
+           "manage-others", r)
+    tap.ok(T.snapshot_diff(before, T.snapshot(daemon, bus)) == "",
+           "the refused create changed nothing")
+    path, r = create_depending(a, "adeps", "actr")
+    tap.ok(path is not None, "A creates a container that depends on its own", r)
+    if path is not None:
+        r = a.call(path, T.CONTAINER, "Remove", "bb", "(true, false)")
+        tap.ok(r.error is None, "A removes it", r)
 
 
 def test_bad_input(tap, daemon, bus, user):
