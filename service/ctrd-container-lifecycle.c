@@ -10,6 +10,7 @@
 #include "ctrd-bind-source.h"
 #include "ctrd-bundle.h"
 #include "ctrd-container-private.h"
+#include "ctrd-crash-point.h"
 #include "ctrd-error.h"
 #include "ctrd-fdio.h"
 #include "ctrd-image.h"
@@ -195,6 +196,7 @@ on_runtime_start_done (GObject *source, GAsyncResult *result, gpointer user_data
       fail_start (self, error, TRUE);
       return;
     }
+  ctrd_crash_point ("start-started");
   next.state = CTRD_STATE_RUNNING;
   next.started_at = ctrd_now_usec ();
   next.finished_at = 0;
@@ -230,6 +232,7 @@ on_runtime_create_done (GObject *source, GAsyncResult *result, gpointer user_dat
       fail_start (self, error, TRUE);
       return;
     }
+  ctrd_crash_point ("start-created");
   next.state = CTRD_STATE_CREATED;
   next.pid = pid;
   next.conmon_pid = conmon_pid;
@@ -261,6 +264,7 @@ on_prepare_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   ctrd_container_network_started (self, &data->network);
+  ctrd_crash_point ("start-prepared");
   bundle = ctrd_container_bundle_dir (self);
   log_path = g_build_filename (bundle, "ctr.log", NULL);
   /* conmon gets copies of the reserved host ports; ours close with @data */
@@ -617,6 +621,7 @@ begin_stop (CtrdContainer *self, guint timeout, GError **error)
   next.stopped_by_user = TRUE;
   if (!ctrd_container_save_run_state (self, &next, error))
     return FALSE;
+  ctrd_crash_point ("stop-saved");
   self->stop_requested = TRUE;
   self->stop_generation++;
   if (timeout == 0)
@@ -869,6 +874,7 @@ on_remove_dirs_done (GObject *source, GAsyncResult *result, gpointer user_data)
       removal_failed (self, error);
       return;
     }
+  ctrd_crash_point ("remove-dirs-removed");
   if (!ctrd_db_delete_container (ctrd_daemon_get_db (self->daemon), self->config->id, &error))
     {
       g_prefix_error (&error, "Container %s: ", self->config->name);

@@ -10,6 +10,7 @@
 #include <gio/gunixfdlist.h>
 
 #include "ctrd-container.h"
+#include "ctrd-crash-point.h"
 #include "ctrd-error.h"
 #include "ctrd-fdio.h"
 #include "ctrd-image-archive.h"
@@ -219,6 +220,7 @@ ctrd_image_publish (CtrdDaemon *daemon, const CtrdImportResult *result, const ch
       record->size = result->size;
       record->created_at = result->created_at;
       record->config_json = g_strdup (result->config_json);
+      ctrd_crash_point ("image-committed");
       if (!ctrd_db_insert_image (ctrd_daemon_get_db (daemon), record, error))
         {
           g_autoptr (GError) ref_error = NULL;

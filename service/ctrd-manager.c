@@ -13,6 +13,7 @@
 
 #include "ctrd-bind-source.h"
 #include "ctrd-container.h"
+#include "ctrd-crash-point.h"
 #include "ctrd-error.h"
 #include "ctrd-fdio.h"
 #include "ctrd-image-archive.h"
@@ -520,6 +521,7 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
       return;
     }
 
+  ctrd_crash_point ("create-persisted");
   container = ctrd_container_new (self->daemon, g_steal_pointer (&config), &run);
   ctrd_volume_publish_records (self->daemon, new_volumes);
   ctrd_daemon_add_container (self->daemon, container);
