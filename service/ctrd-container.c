@@ -893,17 +893,80 @@ exit_file_time (CtrdContainer *self)
   return (guint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
 }
 
+/* Whether runc still has the container: its state directory. */
+static gboolean
+runtime_has_container (CtrdContainer *self)
+{
+  g_autofree char *state_dir = g_build_filename (
+      ctrd_runtime_get_root (ctrd_daemon_get_runtime (self->daemon)), self->config->id, NULL);
+
+  return g_file_test (state_dir, G_FILE_TEST_IS_DIR);
+}
+
 /* A start the daemon died in left its network set up, or at least its
- * address held: let both go. */
+ * address held: let both go. Its root may still be mounted (unmounted
+ * here), and runc may have created the container (then it is cleaned up as
+ * after an exit, and ends exited, as a start failing there does). */
 static void
 release_interrupted_start (CtrdContainer *self)
 {
   g_autofree char *state_path = ctrd_container_network_state_path (self->daemon, self->config->id);
+  g_autofree char *mountpoint = ctrd_container_rootfs_mountpoint (self);
+  g_autoptr (GError) error = NULL;
 
+  if (runtime_has_container (self))
+    {
+      g_message ("Container %s: runc still has it from a start the daemon did not finish: "
+                 "cleaning up",
+                 self->config->name);
+      if (!ctrd_container_on_bridge (self) &&
+          ctrd_daemon_get_held_address (self->daemon, self->config->id) != NULL)
+        ctrd_container_release_address (self);
+      ctrd_container_start_cleanup (self);
+      return;
+    }
+  if (ctrd_storage_is_mounted (mountpoint))
+    {
+      g_message ("Container %s: unmounting the root of a start the daemon did not finish",
+                 self->config->name);
+      if (!ctrd_storage_unmount_rootfs (mountpoint, &error))
+        g_warning ("Container %s: %s", self->config->name, error->message);
+    }
   if (ctrd_container_on_bridge (self) && g_file_test (state_path, G_FILE_TEST_EXISTS))
     ctrd_container_detach_network_in_background (self);
   else if (ctrd_daemon_get_held_address (self->daemon, self->config->id) != NULL)
     ctrd_container_release_address (self);
+}
+
+/* The daemon died between runc create and the state after runc start:
+ * runc's exec FIFO is there until the container has been started. Started,
+ * it runs and is recorded so; never started, the start did not happen and
+ * the container is cleaned up like after an exit. */
+static void
+settle_interrupted_start (CtrdContainer *self)
+{
+  g_autofree char *fifo = g_build_filename (
+      ctrd_runtime_get_root (ctrd_daemon_get_runtime (self->daemon)), self->config->id,
+      "exec.fifo", NULL);
+  CtrdRunState next = self->run;
+
+  if (g_file_test (fifo, G_FILE_TEST_EXISTS))
+    {
+      g_message ("Container %s: created but never started by a start the daemon did not finish: "
+                 "cleaning up",
+                 self->config->name);
+      ctrd_container_start_cleanup (self);
+      return;
+    }
+  g_message ("Container %s: started by a start the daemon did not finish: it runs",
+             self->config->name);
+  next.state = CTRD_STATE_RUNNING;
+  next.started_at = ctrd_now_usec ();
+  next.finished_at = 0;
+  next.exit_code = 0;
+  ctrd_container_save_run_state_or_warn (self, &next);
+  ctrd_container_watch_monitor (self);
+  ctrd_container_emit_event (self, "start");
 }
 
 void
@@ -945,6 +1008,11 @@ ctrd_container_reconcile (CtrdContainer *self, gboolean rebooted)
 
   if (self->run.pid != 0 && ctrd_runtime_pid_alive (self->run.pid))
     {
+      if (self->run.state == CTRD_STATE_CREATED)
+        {
+          settle_interrupted_start (self);
+          return;
+        }
       if (self->run.state == CTRD_STATE_STOPPING)
         {
           /* The Stop call died with the old daemon; the container runs on. */
