@@ -234,6 +234,35 @@ on_container_exit (const char *id, gpointer user_data)
     ctrd_container_handle_exit (container);
 }
 
+/* An image ref with no row is what an import, pull or commit the daemon was
+ * killed in left between its commit and its row: the ref goes (the next
+ * prune takes the objects), as the failed insert would have done. */
+static void
+drop_unrecorded_image_refs (CtrdDaemon *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) ids = ctrd_storage_list_image_ids (self->storage, &error);
+
+  if (ids == NULL)
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const char *id = ids->pdata[i];
+
+      if (g_hash_table_contains (self->images, id))
+        continue;
+      g_message ("Image %.12s: removing the ref of an import that the daemon did not finish", id);
+      if (!ctrd_storage_delete_image_ref (self->storage, id, &error))
+        {
+          g_warning ("%s", error->message);
+          g_clear_error (&error);
+        }
+    }
+}
+
 /* The database's rows as objects, networks before the containers that name
  * them; held_addresses stays for load_state to use and clear. */
 static gboolean
@@ -253,6 +282,7 @@ load_records (CtrdDaemon *self, GError **error)
       CtrdImage *image = ctrd_image_new (self, record);
       g_hash_table_insert (self->images, (gpointer) ctrd_image_get_id (image), image);
     }
+  drop_unrecorded_image_refs (self);
 
   /* before the containers, whose Network property names them */
   networks = ctrd_db_load_networks (self->db, error);

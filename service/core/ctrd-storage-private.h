@@ -20,7 +20,8 @@
 
 G_BEGIN_DECLS
 
-#define IMAGE_REF_PREFIX "images/"
+#define IMAGE_REF_DIR "images"
+#define IMAGE_REF_PREFIX IMAGE_REF_DIR "/"
 #define IMAGE_CONFIG_KEY "containersd.image-config"
 #define CHECKOUT_TMP_PREFIX ".tmp-"
 /* Deeper trees only serve to exhaust the recursion in write_mtree and checkout. */

@@ -372,6 +372,36 @@ ctrd_storage_read_image_config (CtrdStorage *storage, const char *commit, GError
   return g_strdup (config);
 }
 
+GPtrArray *
+ctrd_storage_list_image_ids (CtrdStorage *storage, GError **error)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&storage->repo_lock);
+  g_autoptr (GHashTable) refs = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer key;
+
+  /* the prefix as a ref directory: "images", not "images/" */
+  if (!ostree_repo_list_refs_ext (storage->repo, IMAGE_REF_DIR, &refs,
+                                  OSTREE_REPO_LIST_REFS_EXT_NONE, NULL, &local_error))
+    {
+      storage_propagate_prefixed (error, g_steal_pointer (&local_error), CTRD_ERROR_STORAGE_ERROR,
+                                  "Listing the image refs");
+      return NULL;
+    }
+  g_hash_table_iter_init (&iter, refs);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      const char *ref = key;
+
+      g_ptr_array_add (ids, g_strdup (g_str_has_prefix (ref, IMAGE_REF_PREFIX)
+                                          ? ref + strlen (IMAGE_REF_PREFIX)
+                                          : ref));
+    }
+  return g_steal_pointer (&ids);
+}
+
 gboolean
 ctrd_storage_delete_image_ref (CtrdStorage *storage, const char *image_id, GError **error)
 {

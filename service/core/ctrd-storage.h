@@ -216,6 +216,10 @@ CtrdImportResult *ctrd_storage_import_rootfs_tar_full (CtrdStorage *storage, int
                                                        gpointer progress_data,
                                                        GCancellable *cancellable, GError **error);
 
+/* The IDs that have a ref images/<ID> in the repo (element type char*,
+ * free function set), or NULL with STORAGE_ERROR. */
+GPtrArray *ctrd_storage_list_image_ids (CtrdStorage *storage, GError **error);
+
 /* Removes ref images/<ID> (NOT_FOUND if absent is not an error: returns TRUE). */
 gboolean ctrd_storage_delete_image_ref (CtrdStorage *storage, const char *image_id,
                                         GError **error);
