@@ -120,9 +120,16 @@ class User:
 
     def call(self, path, iface, method, sig="", args="()", **extra):
         """Reply with .value (GVariant text of the reply) or .error."""
+        self.send(path, iface, method, sig, args, **extra)
+        return self.receive()
+
+    def send(self, path, iface, method, sig="", args="()", **extra):
+        """The call without waiting for its reply (receive() reads it)."""
         req = dict(path=path, iface=iface, method=method, sig=sig, args=args, **extra)
         self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()
+
+    def receive(self):
         line = self.proc.stdout.readline()
         if not line:
             return T.Reply(error="(client died)", message="")

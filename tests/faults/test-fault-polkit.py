@@ -44,24 +44,6 @@ def create_args(name):
     return "(%s, 'busybox', ['true'], @a{sv} {})" % json.dumps(name)
 
 
-def send_create(user, name):
-    """Sends the user's CreateContainer without waiting for the answer."""
-    req = dict(path=T.ROOT, iface=T.MANAGER, method="CreateContainer", sig="ssasa{sv}",
-               args=create_args(name))
-    user.proc.stdin.write(json.dumps(req) + "\n")
-    user.proc.stdin.flush()
-
-
-def read_answer(user):
-    line = user.proc.stdout.readline()
-    if not line:
-        return T.Reply(error="(client died)", message="")
-    answer = json.loads(line)
-    if "error" in answer:
-        return T.Reply(error=answer["error"], message=answer["message"])
-    return T.Reply(value=answer.get("value"))
-
-
 def answered(user):
     return bool(select.select([user.proc.stdout], [], [], 0)[0])
 
@@ -92,7 +74,7 @@ def run_tests(tap, daemon, setup, users, stopped):
     os.kill(pid, signal.SIGSTOP)
     stopped.append(pid)
     before = T.snapshot(daemon, bus)
-    send_create(user, "stalled")
+    user.send(T.ROOT, T.MANAGER, "CreateContainer", "ssasa{sv}", create_args("stalled"))
 
     # Root's check never goes to polkitd: it is served while polkitd is
     # stopped (a check that went there would end NotAuthorized instead).
@@ -112,7 +94,7 @@ def run_tests(tap, daemon, setup, users, stopped):
     T.Tap.diag("the user's check was %s when root's calls were done"
                % ("already answered" if answered(user) else "still pending"))
 
-    r = read_answer(user)
+    r = user.receive()
     tap.ok(r.error == T.NOT_AUTHORIZED,
            "the user's call made while polkitd answers nothing ends in NotAuthorized", r)
     after = T.snapshot(daemon, bus)
