@@ -44,36 +44,6 @@ _spec.loader.exec_module(authz)
 HOST_ACCESS = "org.example.containers1.container.host-access"
 
 
-class HostAccessRule:
-    """A rules file granting the user host-access, removed whatever happens."""
-
-    def __init__(self, setup):
-        self.user = setup.allowed
-        self.rules = setup.rules.replace(".rules", "-host.rules")
-
-    def grant(self):
-        with open(self.rules + ".tmp", "w") as f:
-            f.write("polkit.addRule(function(action, subject) {\n"
-                    "    if (action.id == %s && subject.user == %s)\n"
-                    "        return polkit.Result.YES;\n"
-                    "    return polkit.Result.NOT_HANDLED;\n"
-                    "});\n" % (json.dumps(HOST_ACCESS), json.dumps(self.user)))
-        os.rename(self.rules + ".tmp", self.rules)
-        return T.wait_until(lambda: authz.pkcheck_as(self.user, HOST_ACCESS) == 0,
-                            timeout=30, interval=0.2)
-
-    def revoke(self):
-        if os.path.exists(self.rules):
-            os.unlink(self.rules)
-        return T.wait_until(lambda: authz.pkcheck_as(self.user, HOST_ACCESS) != 0,
-                            timeout=30, interval=0.2)
-
-    def remove(self):
-        for path in (self.rules, self.rules + ".tmp"):
-            if os.path.exists(path):
-                os.unlink(path)
-
-
 def import_as(user, path, name):
     return user.call(T.ROOT, T.MANAGER, "ImportImageFromPath", "ssa{sv}",
                      "(%s, %s, @a{sv} {})" % (GLib.Variant("s", path).print_(False),
@@ -292,7 +262,9 @@ def main():
     tap = T.Tap()
     daemon = T.Daemon(tap)
     setup = authz.Setup(tap, daemon.tmp)
-    rule = HostAccessRule(setup)
+    # a rules file granting the user host-access, removed whatever happens
+    rule = authz.UserRule(setup.rules.replace(".rules", "-host.rules"), HOST_ACCESS,
+                          setup.allowed)
     # outside the daemon's temporary root: a source holding the storage root
     # is refused outright, whoever asks
     bind_dir = tempfile.mkdtemp(prefix="ctrdt-host-bind.", dir="/var/tmp")
