@@ -12,6 +12,7 @@
 #include <gio/gunixfdlist.h>
 
 #include "ctrd-bind-source.h"
+#include "ctrd-caller-path.h"
 #include "ctrd-container.h"
 #include "ctrd-crash-point.h"
 #include "ctrd-error.h"
@@ -669,6 +670,7 @@ typedef struct
   char *name; /* normalised, or NULL */
   CtrdImageFormat format;
   CtrdImportLimits limits;
+  CtrdCaller *reader; /* ImportImageFromPath: whom the path was opened as; NULL for root */
   CtrdJob *job;
 } ImportData;
 
@@ -677,6 +679,7 @@ import_data_free (ImportData *data)
 {
   ctrd_close_fd (&data->fd);
   g_free (data->name);
+  ctrd_caller_free (data->reader);
   g_clear_object (&data->job);
   g_object_unref (data->manager);
   g_free (data);
@@ -787,10 +790,12 @@ validate_import (int fd, gboolean from_path, const char *name, GVariant *options
       from_path ? "ImportImageFromPath: the path" : "ImportImage: the source", error);
 }
 
-/* Takes @fd: on success it is read in a worker thread and closed there. */
+/* Takes @fd: on success it is read in a worker thread and closed there.
+ * Takes @reader (may be NULL): the rights an OCI layout's files are opened
+ * with. */
 static void
 run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_path, int fd,
-            const char *name, GVariant *options)
+            CtrdCaller *reader, const char *name, GVariant *options)
 {
   GError *error = NULL;
   g_autofree char *normalized = NULL;
@@ -802,6 +807,7 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
   if (!validate_import (fd, from_path, name, options, &normalized, &format, &error))
     {
       ctrd_close_fd (&fd);
+      ctrd_caller_free (reader);
       ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
       return;
     }
@@ -815,6 +821,8 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
   data->format = format;
   data->limits.max_bytes = config->import_max_bytes;
   data->limits.max_entries = config->import_max_entries;
+  data->reader = reader;
+  data->limits.reader = reader;
   /* On the bus while it runs; Cancel, or the caller leaving, stops it. */
   data->job = ctrd_job_new (self->daemon, "import", NULL, invocation);
   task = g_task_new (self, ctrd_job_get_cancellable (data->job), on_import_done, NULL);
@@ -829,6 +837,8 @@ typedef struct
   char *path; /* ImportImageFromPath */
   char *name;
   GVariant *options;
+  CtrdManager *manager;              /* while the path is opened */
+  GDBusMethodInvocation *invocation; /* the same; not a reference */
 } PendingImport;
 
 static void
@@ -840,54 +850,34 @@ pending_import_free (gpointer user_data)
   g_free (pending->path);
   g_free (pending->name);
   g_variant_unref (pending->options);
+  g_clear_object (&pending->manager);
   g_free (pending);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PendingImport, pending_import_free)
 
-/* ImportImageFromPath's path, opened only after authorization and without
- * following a symlink in its last component; its kind is checked on an
- * O_PATH fd before anything opens it for reading, so a device node or a
- * FIFO is never opened. Returns -1 after completing @invocation. */
-static int
-open_import_path (const char *path, GDBusMethodInvocation *invocation)
+/* ImportImageFromPath's path, opened after authorization with the
+ * caller's rights (ctrd-caller-path.h): its kind is checked on an O_PATH
+ * fd, without following a symlink in its last component, before anything
+ * opens it for reading, so a device node or a FIFO is never opened.
+ * @user_data: the PendingImport (taken). */
+static void
+on_import_path_opened (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autofree char *printable = g_strescape (path, NULL);
-  g_autofree char *reopen = NULL;
-  ctrd_autofd int path_fd = -1;
-  struct stat st;
+  g_autoptr (PendingImport) pending = user_data;
+  GDBusMethodInvocation *invocation = pending->invocation;
+  g_autoptr (CtrdCaller) reader = NULL;
+  GError *error = NULL;
   int fd;
 
-  path_fd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (path_fd < 0 || fstat (path_fd, &st) != 0)
-    {
-      int saved_errno = errno;
-      g_dbus_method_invocation_return_error (
-          invocation, CTRD_ERROR,
-          saved_errno == ENOENT ? CTRD_ERROR_NOT_FOUND : CTRD_ERROR_INVALID_ARGUMENT,
-          "ImportImageFromPath: cannot open %.200s: %s", printable, g_strerror (saved_errno));
-      return -1;
-    }
-  if (S_ISLNK (st.st_mode) || (!S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode)))
-    {
-      g_dbus_method_invocation_return_error (
-          invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-          "ImportImageFromPath: %.200s is %s, not an archive file or a directory", printable,
-          S_ISLNK (st.st_mode) ? "a symbolic link" : "a special file");
-      return -1;
-    }
-  /* O_NONBLOCK as before: reads are blocking again in the worker. */
-  reopen = g_strdup_printf ("/proc/self/fd/%d", path_fd);
-  fd = open (reopen, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  fd = ctrd_caller_path_open_finish (result, &reader, &error);
   if (fd < 0)
     {
-      int saved_errno = errno;
-      g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
-                                             "ImportImageFromPath: cannot open %.200s: %s",
-                                             printable, g_strerror (saved_errno));
-      return -1;
+      g_prefix_error (&error, "ImportImageFromPath: ");
+      ctrd_return_error (invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      return;
     }
-  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
-  return fd;
+  run_import (pending->manager, invocation, TRUE, fd, g_steal_pointer (&reader), pending->name,
+              pending->options);
 }
 
 /* @user_data: the PendingImport (taken). */
@@ -900,11 +890,15 @@ import_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   pending->fd = -1;
   if (pending->path != NULL)
     {
-      fd = open_import_path (pending->path, invocation);
-      if (fd < 0)
-        return;
+      const char *path = pending->path;
+
+      pending->manager = g_object_ref (object);
+      pending->invocation = invocation;
+      ctrd_caller_path_open (invocation, path, CTRD_CALLER_OPEN_DEFAULT, on_import_path_opened,
+                             g_steal_pointer (&pending));
+      return;
     }
-  run_import (object, invocation, pending->path != NULL, fd, pending->name, pending->options);
+  run_import (object, invocation, FALSE, fd, NULL, pending->name, pending->options);
 }
 
 static void

@@ -227,6 +227,36 @@ polkit.addRule(function(action, subject) {
 """
 
 
+class UserRule:
+    """A rules file granting @user the one action @action, at @path; grant
+    and revoke wait (bounded) until polkitd applies the change."""
+
+    def __init__(self, path, action, user):
+        self.path, self.action, self.user = path, action, user
+
+    def grant(self):
+        with open(self.path + ".tmp", "w") as f:
+            f.write("polkit.addRule(function(action, subject) {\n"
+                    "    if (action.id == %s && subject.user == %s)\n"
+                    "        return polkit.Result.YES;\n"
+                    "    return polkit.Result.NOT_HANDLED;\n"
+                    "});\n" % (json.dumps(self.action), json.dumps(self.user)))
+        os.rename(self.path + ".tmp", self.path)
+        return T.wait_until(lambda: pkcheck_as(self.user, self.action) == 0,
+                            timeout=30, interval=0.2)
+
+    def revoke(self):
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        return T.wait_until(lambda: pkcheck_as(self.user, self.action) != 0,
+                            timeout=30, interval=0.2)
+
+    def remove(self):
+        for path in (self.path, self.path + ".tmp"):
+            if os.path.exists(path):
+                os.unlink(path)
+
+
 def pkcheck_as(user, action):
     """pkcheck's verdict for a process of @user (its own)."""
     gid = T.run(["id", "-g", user]).stdout.strip()

@@ -1016,6 +1016,63 @@ test_layout_symlink_blob (Fixture *fx, gconstpointer data)
   sample_clear (&sample);
 }
 
+/* With a reader (uid 65534 here), every file of the layout is opened with
+ * the reader's rights: a blob only root may read stops the import, with
+ * nothing left, and the same layout made readable imports. */
+static void
+test_layout_reader (Fixture *fx, gconstpointer data)
+{
+  const guint32 groups[] = { 65534 };
+  Sample sample = { 0 };
+  g_autoptr (GHashTable) files = NULL;
+  g_autoptr (CtrdCaller) reader = NULL;
+  g_autoptr (CtrdImportResult) result = NULL;
+  g_autofree char *dir = g_build_filename (fx->tmpdir, "layout", NULL);
+  g_autofree char *digest = NULL;
+  g_autofree char *blob_path = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr (GError) error = NULL;
+  CtrdImportLimits limits = { 0 };
+  int fd;
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root to open files as another user");
+      return;
+    }
+  reader = ctrd_caller_new (65534, groups, G_N_ELEMENTS (groups), &error);
+  g_assert_no_error (error);
+  limits.reader = reader;
+  sample_init (&sample);
+  files = make_layout (sample.stored, sample.plain, 3, NULL, NULL);
+  write_files (files, dir);
+  digest = digest_of (sample.stored[2]);
+  blob_path = g_build_filename (dir, "blobs", "sha256", digest + 7, NULL);
+  g_assert_no_errno (chmod (blob_path, 0600));
+  before = leftovers_snapshot (fx);
+
+  fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_null (ctrd_image_archive_import (fx->storage, fd, CTRD_IMAGE_FORMAT_AUTO, &limits, NULL,
+                                            NULL, NULL, &error));
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_NOT_AUTHORIZED);
+  g_assert_nonnull (strstr (error->message, "permission denied for uid 65534"));
+  g_assert_nonnull (strstr (error->message, digest + 7));
+  after = leftovers_snapshot (fx);
+  g_assert_cmpstr (after, ==, before);
+  g_assert_cmpuint (n_refs (fx), ==, 0);
+
+  g_clear_error (&error);
+  g_assert_no_errno (chmod (blob_path, 0644));
+  result = ctrd_image_archive_import (fx->storage, fd, CTRD_IMAGE_FORMAT_AUTO, &limits, NULL, NULL,
+                                      NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  close (fd);
+  sample_clear (&sample);
+}
+
 static void
 test_cancel (Fixture *fx, gconstpointer data)
 {
@@ -1263,6 +1320,7 @@ main (int argc, char **argv)
   ADD ("bad-layouts", test_bad_layouts);
   ADD ("bad-docker-archives", test_bad_docker_archives);
   ADD ("layout-symlink-blob", test_layout_symlink_blob);
+  ADD ("layout-reader", test_layout_reader);
   ADD ("cancel", test_cancel);
   ADD ("limits", test_limits);
   ADD ("export-round-trip", test_export_round_trip);

@@ -50,7 +50,8 @@ class Extra:
     def __init__(self, setup):
         self.setup = setup
         self.name = setup.allowed.replace("ctrdt-ok-", "ctrdt-b-")
-        self.rules = setup.rules.replace(".rules", "-others.rules")
+        self.rule = authz.UserRule(setup.rules.replace(".rules", "-others.rules"), MANAGE_OTHERS,
+                                   self.name)
         self.made = False
 
     def make(self):
@@ -61,26 +62,13 @@ class Extra:
         self.made = True
 
     def grant_manage_others(self):
-        with open(self.rules + ".tmp", "w") as f:
-            f.write("polkit.addRule(function(action, subject) {\n"
-                    "    if (action.id == %s && subject.user == %s)\n"
-                    "        return polkit.Result.YES;\n"
-                    "    return polkit.Result.NOT_HANDLED;\n"
-                    "});\n" % (json.dumps(MANAGE_OTHERS), json.dumps(self.name)))
-        os.rename(self.rules + ".tmp", self.rules)
-        return T.wait_until(lambda: authz.pkcheck_as(self.name, MANAGE_OTHERS) == 0,
-                            timeout=30, interval=0.2)
+        return self.rule.grant()
 
     def revoke_manage_others(self):
-        if os.path.exists(self.rules):
-            os.unlink(self.rules)
-        return T.wait_until(lambda: authz.pkcheck_as(self.name, MANAGE_OTHERS) != 0,
-                            timeout=30, interval=0.2)
+        return self.rule.revoke()
 
     def remove(self):
-        for path in (self.rules, self.rules + ".tmp"):
-            if os.path.exists(path):
-                os.unlink(path)
+        self.rule.remove()
         if self.made:
             T.run(["userdel", self.name])
 

@@ -172,16 +172,42 @@ image_archive_check_manifest_path (const char *path, const char *what, GError **
   return ok;
 }
 
+/* open_in_layout for a @reader other than root: in a child with the
+ * reader's rights, so nothing it could not open itself is read either. */
+static int
+open_in_layout_as (int dir_fd, const CtrdCaller *reader, const char *path, GError **error)
+{
+  GError *local_error = NULL;
+  int fd = ctrd_caller_open (reader, dir_fd, path,
+                             CTRD_CALLER_OPEN_BENEATH | CTRD_CALLER_OPEN_REGULAR, &local_error);
+
+  if (g_error_matches (local_error, CTRD_ERROR, CTRD_ERROR_NOT_FOUND))
+    {
+      g_autofree char *quoted = ctrd_quote_untrusted (path);
+      g_clear_error (&local_error);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT, "The image layout has no %s",
+                   quoted);
+    }
+  else if (local_error != NULL)
+    g_propagate_prefixed_error (error, local_error, "In the image layout: ");
+  return fd;
+}
+
 /* Opens @path (checked components) under the layout directory one
  * component at a time with O_NOFOLLOW: a symlink anywhere is refused, so
- * nothing outside the directory is read. */
+ * nothing outside the directory is read. @reader: see open_in_layout_as. */
 static int
-open_in_layout (int dir_fd, const char *path, GError **error)
+open_in_layout (int dir_fd, const CtrdCaller *reader, const char *path, GError **error)
 {
-  g_auto (GStrv) parts = g_strsplit (path, "/", -1);
-  g_autofree char *quoted = ctrd_quote_untrusted (path);
-  ctrd_autofd int fd = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
+  g_auto (GStrv) parts = NULL;
+  g_autofree char *quoted = NULL;
+  ctrd_autofd int fd = -1;
 
+  if (reader != NULL && reader->uid != 0)
+    return open_in_layout_as (dir_fd, reader, path, error);
+  parts = g_strsplit (path, "/", -1);
+  quoted = ctrd_quote_untrusted (path);
+  fd = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
   if (fd < 0)
     return ctrd_throw_errno (error, "Duplicating the layout fd"), -1;
   for (guint i = 0; parts[i] != NULL; i++)
@@ -218,7 +244,7 @@ image_archive_blob_store_open (BlobStore *store, const char *path, const char *w
   if (store->dir_fd >= 0)
     {
       struct stat st;
-      ctrd_autofd int fd = open_in_layout (store->dir_fd, path, error);
+      ctrd_autofd int fd = open_in_layout (store->dir_fd, store->reader, path, error);
 
       if (fd < 0)
         return g_prefix_error (error, "%s: ", what), FALSE;

@@ -89,6 +89,8 @@ typedef struct
   GHashTable *members; /* archive: normalised name -> TarMember */
   GCancellable *cancellable;
   Progress progress;
+  /* whose rights the layout directory's files are opened with; NULL: the daemon's */
+  const CtrdCaller *reader;
 } BlobStore;
 
 void image_archive_blob_store_clear (BlobStore *store);

@@ -735,6 +735,7 @@ ctrd_image_archive_import (CtrdStorage *storage, int fd, CtrdImageFormat format,
           return NULL;
         }
       store.dir_fd = fd;
+      store.reader = limits != NULL ? limits->reader : NULL;
       return import_oci (storage, &store, limits, error);
     }
   if (format == CTRD_IMAGE_FORMAT_OCI_LAYOUT)

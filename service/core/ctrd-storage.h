@@ -16,6 +16,7 @@
 
 #include <gio/gio.h>
 
+#include "ctrd-caller-open.h"
 #include "ctrd-fdio.h"
 
 G_BEGIN_DECLS
@@ -27,6 +28,9 @@ typedef struct
   guint64 max_bytes;   /* bytes read from the source, counted both as read and
                         * after decompression (a gzip bomb stops here); 0 = no cap */
   guint64 max_entries; /* archive members; 0 = no cap */
+  /* An OCI layout directory's files are opened with these rights (each in a
+   * child, see ctrd-caller-open.h); NULL: the daemon's. Not owned. */
+  const CtrdCaller *reader;
 } CtrdImportLimits;
 
 typedef struct
