@@ -269,7 +269,14 @@ export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   CtrdContainer *self = object;
   g_autoptr (GTask) task = NULL;
   ExportData *data = user_data;
+  GError *error = NULL;
 
+  if (!ctrd_job_check_quota (invocation, "Export", &error))
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_LIMIT_EXCEEDED);
+      export_data_free (data);
+      return;
+    }
   if (!ctrd_container_begin_root_copy (self, invocation, "be exported", CTRD_OP_EXPORT,
                                        &data->mountpoint, &data->commit))
     {
@@ -493,7 +500,14 @@ commit_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   CtrdContainer *self = object;
   CommitData *data = user_data;
   CtrdImage *image = ctrd_daemon_get_image_by_id (self->daemon, self->config->image_id);
+  GError *error = NULL;
 
+  if (!ctrd_job_check_quota (invocation, "Commit", &error))
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_LIMIT_EXCEEDED);
+      commit_data_free (data);
+      return;
+    }
   if (image == NULL)
     {
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,

@@ -181,6 +181,14 @@ pull_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer us
   TransferData *data = user_data;
   CtrdConfig *config = ctrd_daemon_get_config (data->daemon);
   g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
+
+  if (!ctrd_job_check_quota (invocation, "PullImage", &error))
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_LIMIT_EXCEEDED);
+      transfer_data_free (data);
+      return;
+    }
 
   data->limits.max_bytes = config->import_max_bytes;
   data->limits.max_entries = config->import_max_entries;
@@ -267,7 +275,14 @@ push_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer us
   CtrdImage *image = object;
   const CtrdImageRecord *record = ctrd_image_get_record (image);
   g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
 
+  if (!ctrd_job_check_quota (invocation, "Push", &error))
+    {
+      ctrd_return_error (invocation, error, CTRD_ERROR_LIMIT_EXCEEDED);
+      transfer_data_free (data);
+      return;
+    }
   if (ctrd_daemon_get_image_by_id (data->daemon, record->id) != image)
     {
       g_dbus_method_invocation_return_error (invocation, CTRD_ERROR, CTRD_ERROR_NOT_FOUND,

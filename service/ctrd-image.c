@@ -676,7 +676,14 @@ export_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer 
   CtrdImage *self = object;
   ExportData *data = user_data;
   g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
 
+  if (!ctrd_job_check_quota (invocation, "Export", &error))
+    {
+      return_error (invocation, error, CTRD_ERROR_LIMIT_EXCEEDED);
+      export_data_free (data);
+      return;
+    }
   data->commit = g_strdup (self->record->commit);
   data->config_json = g_strdup (self->record->config_json);
   data->name = g_strdup (self->record->names[0]);

@@ -1,6 +1,7 @@
 /* ctrd-job.c: one long operation on the bus. */
 #include "config.h"
 
+#include "ctrd-authority.h"
 #include "ctrd-error.h"
 #include "ctrd-job.h"
 #include "ctrd-util.h"
@@ -24,6 +25,7 @@ struct _CtrdJob
   guint watch_id;
   gboolean exported;
   gboolean completed;
+  guint32 counted_uid; /* counted in jobs_per_uid until completed; UID_UNKNOWN: not */
 
   GMutex lock; /* guards the fields below, written by the worker */
   guint64 done;
@@ -39,6 +41,55 @@ G_DEFINE_TYPE_WITH_CODE (CtrdJob, ctrd_job, CTR_TYPE_JOB_SKELETON,
 
 static guint next_job_number = 1;
 
+/* uid -> jobs under way (main thread): what ctrd_job_check_quota bounds. */
+static GHashTable *jobs_per_uid;
+
+static guint
+jobs_of (guint32 uid)
+{
+  return jobs_per_uid != NULL
+             ? GPOINTER_TO_UINT (g_hash_table_lookup (jobs_per_uid, GUINT_TO_POINTER (uid)))
+             : 0;
+}
+
+static void
+count_job (guint32 uid, gboolean started)
+{
+  guint now = jobs_of (uid);
+
+  if (jobs_per_uid == NULL)
+    jobs_per_uid = g_hash_table_new (NULL, NULL);
+  now = started ? now + 1 : (now > 0 ? now - 1 : 0);
+  if (now == 0)
+    g_hash_table_remove (jobs_per_uid, GUINT_TO_POINTER (uid));
+  else
+    g_hash_table_insert (jobs_per_uid, GUINT_TO_POINTER (uid), GUINT_TO_POINTER (now));
+}
+
+static void
+uncount (CtrdJob *self)
+{
+  if (self->counted_uid == UID_UNKNOWN)
+    return;
+  count_job (self->counted_uid, FALSE);
+  self->counted_uid = UID_UNKNOWN;
+}
+
+gboolean
+ctrd_job_check_quota (GDBusMethodInvocation *invocation, const char *what, GError **error)
+{
+  guint32 uid = ctrd_authority_get_caller_uid (invocation);
+
+  if (uid == 0 || uid == UID_UNKNOWN || jobs_of (uid) < CTRD_JOBS_PER_UID)
+    return TRUE;
+  g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+               "%s: uid %u already has %u jobs under way (imports, exports, commits, pulls and "
+               "pushes), the most a user other than root may have at once; wait for one to end "
+               "or cancel it",
+               what, uid, jobs_of (uid));
+  return FALSE;
+}
+
 static void
 ctrd_job_finalize (GObject *object)
 {
@@ -46,6 +97,7 @@ ctrd_job_finalize (GObject *object)
 
   if (self->watch_id != 0)
     g_bus_unwatch_name (self->watch_id);
+  uncount (self);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->connection);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -61,6 +113,7 @@ ctrd_job_init (CtrdJob *self)
   g_mutex_init (&self->lock);
   self->cancellable = g_cancellable_new ();
   self->starter_uid = UID_UNKNOWN;
+  self->counted_uid = UID_UNKNOWN;
 }
 
 static void
@@ -128,6 +181,13 @@ ctrd_job_new (CtrdDaemon *daemon, const char *operation, const char *object_path
   ctr_job_set_object (iface, object_path != NULL ? object_path : "/");
   ctr_job_set_started_at (iface, ctrd_now_usec ());
   ctr_job_set_started_by_uid (iface, UID_UNKNOWN);
+  /* known after the method's authorization; root's jobs are not bounded */
+  if (invocation != NULL && ctrd_authority_get_caller_uid (invocation) != 0)
+    {
+      self->counted_uid = ctrd_authority_get_caller_uid (invocation);
+      if (self->counted_uid != UID_UNKNOWN)
+        count_job (self->counted_uid, TRUE);
+    }
 
   if (invocation != NULL && sender != NULL)
     {
@@ -252,6 +312,7 @@ ctrd_job_complete (CtrdJob *self, const GError *error)
   if (self->completed)
     return;
   self->completed = TRUE;
+  uncount (self);
   publish_progress (self, error == NULL);
   ctr_job_emit_completed (CTR_JOB (self), error == NULL, error != NULL ? error->message : "");
   g_debug ("Job %s: %s", self->object_path, error == NULL ? "succeeded" : error->message);

@@ -21,6 +21,16 @@ G_DECLARE_FINAL_TYPE (CtrdJob, ctrd_job, CTRD, JOB, CtrJobSkeleton)
 CtrdJob *ctrd_job_new (CtrdDaemon *daemon, const char *operation, const char *object_path,
                        GDBusMethodInvocation *invocation);
 
+/* Jobs under way at once for one uid other than root (each may hold a
+ * transfer thread for as long as its caller's fd stalls). */
+#define CTRD_JOBS_PER_UID 4
+
+/* Main thread, after authorization: TRUE if the caller of @invocation may
+ * start one more job, else LIMIT_EXCEEDED naming @what (the method) and the
+ * limit. Root is not counted against it. */
+gboolean ctrd_job_check_quota (GDBusMethodInvocation *invocation, const char *what,
+                               GError **error);
+
 /* Cancelled by Cancel or by the starter leaving the bus. Owned by the job. */
 GCancellable *ctrd_job_get_cancellable (CtrdJob *job);
 const char *ctrd_job_get_object_path (CtrdJob *job);

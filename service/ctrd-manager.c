@@ -804,7 +804,9 @@ run_import (CtrdManager *self, GDBusMethodInvocation *invocation, gboolean from_
   ImportData *data;
   g_autoptr (GTask) task = NULL;
 
-  if (!validate_import (fd, from_path, name, options, &normalized, &format, &error))
+  if (!validate_import (fd, from_path, name, options, &normalized, &format, &error) ||
+      !ctrd_job_check_quota (invocation, from_path ? "ImportImageFromPath" : "ImportImage",
+                             &error))
     {
       ctrd_close_fd (&fd);
       ctrd_caller_free (reader);

@@ -14,11 +14,15 @@
 #   - PruneContainers by A removes A's exited containers, not root's;
 #   - only a job's starter or root cancels it: B (with image.manage) cannot
 #     cancel A's import;
-#   - a caller cannot choose the Owner (the option is unknown).
+#   - a caller cannot choose the Owner (the option is unknown);
+#   - a uid other than root has at most JOBS_PER_UID jobs under way: one
+#     more is LimitExceeded with nothing changed, and is accepted again once
+#     one of them has ended.
 # Needs root. Prints TAP.
 import importlib.util
 import json
 import os
+import select
 import stat
 import sys
 
@@ -38,6 +42,8 @@ authz = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(authz)
 
 MANAGE_OTHERS = "org.example.containers1.container.manage-others"
+# CTRD_JOBS_PER_UID of service/ctrd-job.h
+JOBS_PER_UID = 4
 JOB = authz.JOB
 # The Container methods every local user may call: no owner rule applies.
 OPEN_CONTAINER_METHODS = authz.UNGUARDED
@@ -183,6 +189,7 @@ def run_tests(tap, daemon, setup, extra, users):
     a2 = authz.User(setup.allowed)
     users.append(a2)
     test_jobs(tap, daemon, bus, a, a2, b)
+    test_job_cap(tap, daemon, bus, setup, users)
     bus.close_sync(None)
 
 
@@ -382,6 +389,60 @@ def test_jobs(tap, daemon, bus, a, a2, b):
         tap.ok(T.wait_until(lambda: not published_jobs(bus), timeout=60), "no job is left")
     finally:
         os.close(writer)
+
+
+def test_job_cap(tap, daemon, bus, setup, users):
+    fifo = os.path.join(daemon.tmp, "cap.fifo")
+    os.mkfifo(fifo)
+    os.chmod(fifo, 0o666)
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    # One call in flight per client: JOBS_PER_UID + 1 connections of A's uid.
+    clients = [authz.User(setup.allowed) for _ in range(JOBS_PER_UID + 1)]
+    users.extend(clients)
+    pending = []
+    try:
+        for client in clients[:JOBS_PER_UID]:
+            start_import(client, fifo)
+            pending.append(client)
+        T.wait_until(lambda: len(published_jobs(bus)) >= JOBS_PER_UID, timeout=60)
+        tap.ok(len(published_jobs(bus)) == JOBS_PER_UID,
+               "A has %d imports under way" % JOBS_PER_UID, published_jobs(bus))
+        before = T.snapshot(daemon, bus)
+        extra = clients[JOBS_PER_UID]
+        r = extra.call(T.ROOT, T.MANAGER, "ImportImage", "hsa{sv}", "(handle 0, '', @a{sv} {})",
+                       fds=[fifo])
+        tap.ok(r.error == T.ERROR + "LimitExceeded" and
+               ("%d jobs" % JOBS_PER_UID) in (r.message or "") and
+               "ImportImage" in (r.message or ""),
+               "one more is LimitExceeded naming the method and the limit", r)
+        tap.ok(T.snapshot_diff(before, T.snapshot(daemon, bus)) == "",
+               "it changed nothing (no job, no image)")
+        r = extra.call(T.ROOT, T.MANAGER, "ImportImageFromPath", "ssa{sv}",
+                       "(%s, '', @a{sv} {})" % json.dumps(os.path.join(daemon.tmp, "busybox.tar")))
+        tap.ok(r.error == T.ERROR + "LimitExceeded" and T.snapshot_diff(
+            before, T.snapshot(daemon, bus)) == "",
+               "so is an ImportImageFromPath of a readable archive, changing nothing", r)
+        job = sorted(published_jobs(bus))[0]
+        r = T.call(bus, job, JOB, "Cancel")
+        tap.ok(r.error is None, "root cancels one of them", r)
+        ended = select.select([c.proc.stdout for c in pending], [], [], T.TIMEOUT)[0]
+        done = [c for c in pending if c.proc.stdout in ended]
+        answer = finish_import(done[0]) if done else {}
+        tap.ok(answer.get("error") == T.ERROR + "Cancelled", "that import ends Cancelled", answer)
+        if done:
+            pending.remove(done[0])
+        T.wait_until(lambda: len(published_jobs(bus)) < JOBS_PER_UID, timeout=60)
+        start_import(extra, fifo)
+        pending.append(extra)
+        tap.ok(T.wait_until(lambda: len(published_jobs(bus)) == JOBS_PER_UID, timeout=60),
+               "then one more is accepted again")
+    finally:
+        for job in published_jobs(bus):
+            T.call(bus, job, JOB, "Cancel")
+        answers = [finish_import(c) for c in pending]
+        os.close(writer)
+    tap.ok(all(a.get("error") == T.ERROR + "Cancelled" for a in answers),
+           "the rest end Cancelled", answers)
 
 
 if __name__ == "__main__":
