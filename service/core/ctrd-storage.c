@@ -375,7 +375,7 @@ ctrd_storage_read_image_config (CtrdStorage *storage, const char *commit, GError
 GPtrArray *
 ctrd_storage_list_image_ids (CtrdStorage *storage, GError **error)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&storage->repo_lock);
+  g_autoptr (GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&storage->repo_lock);
   g_autoptr (GHashTable) refs = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
