@@ -27,6 +27,7 @@ packages="
   golang-github-containers-common
   clang libclang-rt-14-dev valgrind
   cockpit-ws cockpit-bridge chromium
+  bindfs
 "
 # Node.js and npm for the Cockpit page's browser test: Debian's packages unless
 # a node with npm is already installed (e.g. NodeSource's, which ships npm itself).
@@ -48,6 +49,8 @@ fi
 # tests. catatonit: the Init option's PID 1; criu: Checkpoint (criu check).
 # cockpit-ws, cockpit-bridge, chromium: the Cockpit page's test (cockpit-ws on
 # 127.0.0.1, the page driven in headless chromium by playwright-core from npm).
+# bindfs: a real FUSE filesystem whose server the caller-path test stops, so a
+# path on it hangs like one on a dead network mount.
 
 # playwright-core for the Cockpit page's test, from tests/cockpit/package-lock.json
 # (node_modules is never committed).

@@ -10,6 +10,7 @@
 #include <glib-unix.h>
 #include <gio/gio.h>
 
+#include "ctrd-caller-open.h"
 #include "ctrd-daemon.h"
 #include "ctrd-error.h"
 #include "ctrd-runtime.h"
@@ -221,6 +222,7 @@ main (int argc, char **argv)
       return 2;
     }
 
+  ctrd_caller_open_set_timeout ((guint) config->caller_open_timeout);
   g_log_set_default_handler (log_handler, GINT_TO_POINTER (cmd.debug || config->debug));
   ctrd_error_quark (); /* registers the D-Bus error names */
 

@@ -3,13 +3,20 @@
  * what the caller may not read is refused (mode bits on the file and on the
  * directories on the way), what it may read is opened, kinds other than
  * regular files and directories are never opened, and BENEATH walks refuse
- * symlinks. Needs root (it makes files of other owners); skips otherwise. */
+ * symlinks; SEARCHABLE and WRITABLE ask the caller's access to a bind
+ * source; the user database gives an owner's groups; a path on a FUSE
+ * filesystem whose server is stopped (bindfs, SIGSTOP) is given up on
+ * after the open timeout with TIMEOUT. Needs root (it makes files of other
+ * owners); skips otherwise. */
 #include "config.h"
 
 #include <errno.h>
+#include <pwd.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ctrd-caller-open.h"
@@ -303,6 +310,176 @@ test_new (Fixture *fx, gconstpointer data)
   g_assert_true (copy->groups != fx->nobody_in_group->groups);
 }
 
+static void
+test_access (Fixture *fx, gconstpointer data)
+{
+  const CtrdCallerOpenFlags rw = CTRD_CALLER_OPEN_SEARCHABLE | CTRD_CALLER_OPEN_WRITABLE;
+  g_autofree char *listable = NULL;
+  g_autofree char *readable = NULL;
+  g_autofree char *writable = NULL;
+  g_autofree char *read_file = NULL;
+  g_autofree char *write_file = NULL;
+  g_autofree char *own = NULL;
+  ctrd_autofd int fd = -1;
+  g_autoptr (GError) error = NULL;
+
+  if (!need_root ())
+    return;
+  listable = make_dir (fx, "listable", 0744, 0); /* read, but not search */
+  readable = make_dir (fx, "readable", 0755, 0);
+  writable = make_dir (fx, "writable", 0777, 0);
+  own = make_dir (fx, "own", 0700, NOBODY);
+  read_file = make_owned (fx, "read-file", "r\n", 0644, 0, 0);
+  write_file = make_owned (fx, "write-file", "w\n", 0666, 0, 0);
+
+  /* reading alone opens a directory it may only list */
+  fd = ctrd_caller_open (fx->nobody, AT_FDCWD, listable, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (fd, >=, 0);
+  assert_refused (fx->nobody, AT_FDCWD, listable, CTRD_CALLER_OPEN_SEARCHABLE,
+                  CTRD_ERROR_NOT_AUTHORIZED, "Cannot search");
+  assert_refused (fx->nobody, AT_FDCWD, listable, CTRD_CALLER_OPEN_SEARCHABLE,
+                  CTRD_ERROR_NOT_AUTHORIZED, "permission denied for uid 65534");
+  assert_refused (fx->nobody, AT_FDCWD, readable, rw, CTRD_ERROR_NOT_AUTHORIZED, "Cannot write");
+  assert_refused (fx->nobody, AT_FDCWD, read_file, rw, CTRD_ERROR_NOT_AUTHORIZED,
+                  "permission denied for uid 65534");
+  for (guint i = 0; i < 4; i++)
+    {
+      const char *ok[] = { readable, writable, own, write_file };
+      ctrd_autofd int ok_fd =
+          ctrd_caller_open (fx->nobody, AT_FDCWD, ok[i], i == 0 ? CTRD_CALLER_OPEN_SEARCHABLE : rw,
+                            &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (ok_fd, >=, 0);
+    }
+  /* root may do anything: the checks are the kernel's, for root too */
+  ctrd_close_fd (&fd);
+  fd = ctrd_caller_open (NULL, AT_FDCWD, listable, rw, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (fd, >=, 0);
+}
+
+static void
+test_user_db (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CtrdCaller) root = ctrd_caller_new_from_user_db (0, &error);
+  g_autoptr (CtrdCaller) unknown = NULL;
+  struct passwd *pw;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (root->uid, ==, 0);
+  g_assert_cmpuint (root->gid, ==, 0);
+  g_assert_cmpuint (root->n_groups, >=, 1);
+  g_assert_cmpuint (root->groups[0], ==, 0);
+  unknown = ctrd_caller_new_from_user_db (3999999, &error);
+  g_assert_null (unknown);
+  g_assert_error (error, CTRD_ERROR, CTRD_ERROR_NOT_AUTHORIZED);
+  g_assert_nonnull (strstr (error->message, "uid 3999999"));
+  pw = getpwnam ("nobody");
+  if (pw != NULL)
+    {
+      g_autoptr (CtrdCaller) nobody = ctrd_caller_new_from_user_db (pw->pw_uid, NULL);
+
+      g_assert_nonnull (nobody);
+      g_assert_cmpuint (nobody->gid, ==, pw->pw_gid);
+    }
+}
+
+/* Waits (bounded) until @dir is a mount point of another filesystem. */
+static gboolean
+wait_mounted (const char *dir, GPid server)
+{
+  struct stat parent, st;
+  g_autofree char *up = g_path_get_dirname (dir);
+
+  for (guint i = 0; i < 3000; i++)
+    {
+      if (stat (up, &parent) == 0 && stat (dir, &st) == 0 && st.st_dev != parent.st_dev)
+        return TRUE;
+      if (waitpid (server, NULL, WNOHANG) == server)
+        return FALSE;
+      g_usleep (10 * 1000);
+    }
+  return FALSE;
+}
+
+static void
+test_timeout (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *bindfs = g_find_program_in_path ("bindfs");
+  g_autofree char *fusermount = g_find_program_in_path ("fusermount");
+  g_autofree char *source = NULL;
+  g_autofree char *mnt = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) spawn_error = NULL;
+  g_autoptr (CtrdCaller) nobody_copy = NULL;
+  ctrd_autofd int fd = -1;
+  GPid server = 0;
+  int status = 0;
+
+  if (!need_root ())
+    return;
+  if (bindfs == NULL || fusermount == NULL || access ("/dev/fuse", R_OK | W_OK) != 0)
+    {
+      g_test_skip ("needs bindfs, fusermount and /dev/fuse");
+      return;
+    }
+  source = make_dir (fx, "fuse-source", 0755, 0);
+  mnt = make_dir (fx, "fuse-mnt", 0755, 0);
+  ctrd_test_write_file_in (source, "file", "x\n", 0644);
+  {
+    const char *argv[] = { bindfs, "-f", "-o", "allow_other", source, mnt, NULL };
+    g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                  NULL, &server, &spawn_error));
+    g_assert_no_error (spawn_error);
+  }
+  if (!wait_mounted (mnt, server))
+    {
+      kill (server, SIGTERM);
+      waitpid (server, NULL, 0);
+      g_test_skip ("bindfs did not mount (no FUSE here?)");
+      return;
+    }
+  /* the filesystem answers while its server runs */
+  file = g_build_filename (mnt, "file", NULL);
+  fd = ctrd_caller_open (fx->nobody, AT_FDCWD, file, CTRD_CALLER_OPEN_REGULAR, &error);
+  g_assert_no_error (error);
+  ctrd_close_fd (&fd);
+
+  /* and hangs when it is stopped: a name not looked up yet waits for it */
+  ctrd_caller_open_set_timeout (1);
+  g_assert_cmpint (kill (server, SIGSTOP), ==, 0);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *fresh = g_strdup_printf ("%s/fresh-%u", mnt, i);
+
+      fd = ctrd_caller_open (i == 0 ? fx->nobody : NULL, AT_FDCWD, fresh, 0, &error);
+      g_assert_cmpint (fd, ==, -1);
+      g_assert_error (error, CTRD_ERROR, CTRD_ERROR_TIMEOUT);
+      g_assert_nonnull (strstr (error->message, fresh));
+      g_assert_nonnull (strstr (error->message, i == 0 ? "uid 65534" : "uid 0"));
+      g_clear_error (&error);
+    }
+  ctrd_caller_open_set_timeout (CTRD_CALLER_OPEN_DEFAULT_TIMEOUT);
+  g_assert_cmpint (kill (server, SIGCONT), ==, 0);
+  /* the abandoned children were killed: their child watches reap them */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  fd = ctrd_caller_open (fx->nobody, AT_FDCWD, file, CTRD_CALLER_OPEN_REGULAR, &error);
+  g_assert_no_error (error);
+  ctrd_close_fd (&fd);
+  {
+    const char *argv[] = { fusermount, "-u", mnt, NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+                                 NULL, &status, &spawn_error));
+    g_assert_no_error (spawn_error);
+  }
+  g_assert_cmpint (waitpid (server, &status, 0), ==, server);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -315,6 +492,9 @@ main (int argc, char **argv)
   ADD ("/caller-open/kinds", test_kinds);
   ADD ("/caller-open/beneath", test_beneath);
   ADD ("/caller-open/new", test_new);
+  ADD ("/caller-open/access", test_access);
+  ADD ("/caller-open/user-db", test_user_db);
+  ADD ("/caller-open/timeout", test_timeout);
 #undef ADD
   return g_test_run ();
 }

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,13 +31,14 @@ typedef enum
   STEP_STAT,
   STEP_KIND,
   STEP_REOPEN,
+  STEP_ACCESS, /* SEARCHABLE or WRITABLE: access() said no */
 } Step;
 
 typedef struct
 {
   int step;
   int err;
-  guint32 mode; /* STEP_KIND: what the path is */
+  guint32 mode; /* STEP_KIND: what the path is; STEP_ACCESS: the access() mode */
 } Report;
 
 /* What the open needs, all made before fork: the child allocates nothing. */
@@ -93,6 +96,52 @@ ctrd_caller_new (guint32 uid, const guint32 *groups, gsize n_groups, GError **er
 }
 
 CtrdCaller *
+ctrd_caller_new_from_user_db (guint32 uid, GError **error)
+{
+  struct passwd pw, *found = NULL;
+  long size = sysconf (_SC_GETPW_R_SIZE_MAX);
+  gsize buf_size = size > 0 ? (gsize) size : 16384;
+  g_autofree char *buf = g_malloc (buf_size);
+  g_autofree gid_t *gids = NULL;
+  g_autofree guint32 *groups = NULL;
+  int err, n = 64;
+
+  err = getpwuid_r (uid, &pw, buf, buf_size, &found);
+  if (found == NULL)
+    {
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_AUTHORIZED,
+                   "uid %u is not in the user database%s%s", uid, err != 0 ? ": " : "",
+                   err != 0 ? g_strerror (err) : "");
+      return NULL;
+    }
+  for (;;)
+    {
+      int got = n;
+
+      gids = g_renew (gid_t, gids, n);
+      if (getgrouplist (pw.pw_name, pw.pw_gid, gids, &got) >= 0)
+        {
+          n = got;
+          break;
+        }
+      if (got > CTRD_CALLER_MAX_GROUPS)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_LIMIT_EXCEEDED,
+                       "uid %u has %d groups (at most %d)", uid, got, CTRD_CALLER_MAX_GROUPS);
+          return NULL;
+        }
+      n = MAX (got, n * 2);
+    }
+  /* getgrouplist puts the primary group first: it becomes the gid */
+  groups = g_new (guint32, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    groups[i] = gids[i];
+  if (n == 0)
+    groups[n++] = pw.pw_gid;
+  return ctrd_caller_new (uid, groups, n, error);
+}
+
+CtrdCaller *
 ctrd_caller_copy (const CtrdCaller *caller)
 {
   CtrdCaller *copy = g_new0 (CtrdCaller, 1);
@@ -109,6 +158,15 @@ ctrd_caller_free (CtrdCaller *caller)
     return;
   g_free (caller->groups);
   g_free (caller);
+}
+
+static gint open_timeout_sec = CTRD_CALLER_OPEN_DEFAULT_TIMEOUT;
+
+void
+ctrd_caller_open_set_timeout (guint seconds)
+{
+  g_return_if_fail (seconds > 0 && seconds <= G_MAXINT / 1000);
+  g_atomic_int_set (&open_timeout_sec, (gint) seconds);
 }
 
 /* ------------------------------------------------------------------ */
@@ -188,6 +246,16 @@ open_planned (const OpenPlan *plan, Report *report)
     }
   /* The same inode as the O_PATH fd, now checked for reading. */
   format_fd_path (proc_path, sizeof proc_path, fd);
+  /* access() asks with the real uid and gid: the caller's, in the child */
+  report->mode = ((plan->flags & CTRD_CALLER_OPEN_SEARCHABLE) && S_ISDIR (st.st_mode) ? X_OK : 0) |
+                 ((plan->flags & CTRD_CALLER_OPEN_WRITABLE) ? W_OK : 0);
+  if (report->mode != 0 && access (proc_path, report->mode) != 0)
+    {
+      report->step = STEP_ACCESS;
+      report->err = errno;
+      close (fd);
+      return -1;
+    }
   flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | (S_ISDIR (st.st_mode) ? O_DIRECTORY : 0);
   reopened = open (proc_path, flags);
   report->err = errno;
@@ -239,7 +307,9 @@ caller_child (const CtrdCaller *caller, const OpenPlan *plan, int sock)
   Report report = { 0 };
   int fd = -1;
 
-  if (syscall (SYS_setgroups, (size_t) caller->n_groups, caller->groups) != 0)
+  if (caller == NULL || caller->uid == 0)
+    fd = open_planned (plan, &report); /* root keeps the daemon's rights */
+  else if (syscall (SYS_setgroups, (size_t) caller->n_groups, caller->groups) != 0)
     report.step = STEP_GROUPS, report.err = errno;
   else if (syscall (SYS_setresgid, caller->gid, caller->gid, caller->gid) != 0)
     report.step = STEP_GID, report.err = errno;
@@ -251,9 +321,52 @@ caller_child (const CtrdCaller *caller, const OpenPlan *plan, int sock)
   _exit (0);
 }
 
-/* Runs @plan in a child as @caller; the fd or -1 with @report filled. */
+static void
+reap_child (GPid pid, gint status, gpointer user_data)
+{
+  g_debug ("The process opening a caller's path (pid %d) ended at last (status %d)", (int) pid,
+           status);
+  g_spawn_close_pid (pid);
+}
+
+/* A child that did not answer in time: killed, and reaped whenever it ends
+ * (a child in an uninterruptible wait ends only when the filesystem lets
+ * it), by a child watch on the global default main context. */
+static void
+abandon_child (pid_t pid)
+{
+  kill (pid, SIGKILL);
+  g_child_watch_add_full (G_PRIORITY_DEFAULT, pid, reap_child, NULL, NULL);
+}
+
+/* Waits for @sock to be readable, at most the open timeout from @start
+ * (g_get_monotonic_time). FALSE when the time ran out. */
+static gboolean
+wait_readable (int sock, gint64 start)
+{
+  gint64 deadline = start + (gint64) g_atomic_int_get (&open_timeout_sec) * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      struct pollfd pfd = { .fd = sock, .events = POLLIN };
+      gint64 left = deadline - g_get_monotonic_time ();
+      int n;
+
+      if (left <= 0)
+        return FALSE;
+      n = poll (&pfd, 1, (int) MIN (left / 1000 + 1, G_MAXINT));
+      if (n > 0)
+        return TRUE;
+      if (n < 0 && errno != EINTR)
+        return TRUE; /* recvmsg says what is wrong */
+    }
+}
+
+/* Runs @plan in a child as @caller; the fd or -1 with @report filled (or
+ * left DONE with @error set: no answer, or none in time). */
 static int
-open_in_child (const CtrdCaller *caller, const OpenPlan *plan, Report *report, GError **error)
+open_in_child (const CtrdCaller *caller, const OpenPlan *plan, const char *display,
+               Report *report, GError **error)
 {
   union
   {
@@ -264,6 +377,8 @@ open_in_child (const CtrdCaller *caller, const OpenPlan *plan, Report *report, G
   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
   ctrd_autofd int parent_end = -1;
   ctrd_autofd int child_end = -1;
+  guint32 uid = caller != NULL ? caller->uid : 0;
+  gint64 start = g_get_monotonic_time ();
   int pair[2], status = 0, fd = -1;
   ssize_t n;
   pid_t pid;
@@ -277,28 +392,40 @@ open_in_child (const CtrdCaller *caller, const OpenPlan *plan, Report *report, G
     caller_child (caller, plan, child_end);
   if (pid < 0)
     return ctrd_throw_errno_code (error, CTRD_ERROR_FAILED, "Cannot fork to open as uid %u",
-                                  caller->uid),
+                                  uid),
            -1;
   /* EOF comes with the child's exit, report or not. */
   ctrd_close_fd (&child_end);
+  if (!wait_readable (parent_end, start))
+    {
+      abandon_child (pid);
+      g_set_error (error, CTRD_ERROR, CTRD_ERROR_TIMEOUT,
+                   "Opening %s as uid %u took more than %d s (a filesystem that does not "
+                   "answer?): given up",
+                   display, uid, g_atomic_int_get (&open_timeout_sec));
+      return -1;
+    }
   memset (&control, 0, sizeof control);
   msg.msg_control = control.buf;
   msg.msg_controllen = sizeof control.buf;
   do
-    n = recvmsg (parent_end, &msg, MSG_CMSG_CLOEXEC);
+    n = recvmsg (parent_end, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
   for (struct cmsghdr *cmsg = CMSG_FIRSTHDR (&msg); n > 0 && cmsg != NULL;
        cmsg = CMSG_NXTHDR (&msg, cmsg))
     if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
         cmsg->cmsg_len == CMSG_LEN (sizeof (int)))
       memcpy (&fd, CMSG_DATA (cmsg), sizeof (int));
+  /* It answered (or closed its end): nothing is left for it but _exit. */
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
   if (n != sizeof *report || (report->step == STEP_DONE) != (fd >= 0))
     {
       ctrd_close_fd (&fd);
+      report->step = STEP_DONE;
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_FAILED,
-                   "The process opening as uid %u gave no answer (status %d)", caller->uid, status);
+                   "The process opening %s as uid %u gave no answer (status %d)", display, uid,
+                   status);
       return -1;
     }
   return fd;
@@ -337,6 +464,15 @@ set_report_error (const Report *report, const CtrdCaller *caller, const char *di
                    (flags & CTRD_CALLER_OPEN_REGULAR) ? "a regular file"
                                                       : "an archive file or a directory");
       return;
+    case STEP_ACCESS:
+      if (err == EACCES || err == EPERM)
+        {
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_NOT_AUTHORIZED,
+                       "Cannot %s %s: permission denied for uid %u",
+                       (report->mode & W_OK) ? "write" : "search", display, uid);
+          return;
+        }
+      break;
     default:
       break;
     }
@@ -392,14 +528,10 @@ ctrd_caller_open (const CtrdCaller *caller, int dir_fd, const char *path, CtrdCa
         return -1;
       plan.components = components;
     }
-  if (caller == NULL || caller->uid == 0)
-    fd = open_planned (&plan, &report);
-  else
-    {
-      fd = open_in_child (caller, &plan, &report, error);
-      if (fd < 0 && report.step == STEP_DONE)
-        return -1; /* the child gave no answer: @error is set */
-    }
+  /* root's too: only a child can be given up on when the filesystem hangs */
+  fd = open_in_child (caller, &plan, display, &report, error);
+  if (fd < 0 && report.step == STEP_DONE)
+    return -1; /* the child gave no answer, or none in time: @error is set */
   if (fd < 0)
     set_report_error (&report, caller, display, flags, error);
   return fd;

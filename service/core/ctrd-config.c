@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "ctrd-caller-open.h"
 #include "ctrd-config.h"
 #include "ctrd-error.h"
 #include "ctrd-network.h"
@@ -200,7 +201,7 @@ static const struct
   { "runtime", "timeout" },
   { "security", "AllowedBindSources" },
   { "limits", "exported_max_bytes" }, { "limits", "commit_max_bytes" },
-  { "limits", "terminal_connect_timeout" },
+  { "limits", "terminal_connect_timeout" }, { "limits", "caller_open_timeout" },
   { "limits", "events_max_count" }, { "limits", "events_max_age" },
   { "images", "registries" },    { "images", "skopeo" },
 };
@@ -234,6 +235,7 @@ read_bounds (GKeyFile *kf, CtrdConfig *config, GError **error)
       !read_uint64 (kf, "limits", "commit_max_bytes", &config->commit_max_bytes, error) ||
       !read_uint64 (kf, "limits", "terminal_connect_timeout", &config->terminal_connect_timeout,
                     error) ||
+      !read_uint64 (kf, "limits", "caller_open_timeout", &config->caller_open_timeout, error) ||
       !read_uint64 (kf, "limits", "events_max_count", &config->events_max_count, error) ||
       !read_uint64 (kf, "limits", "events_max_age", &config->events_max_age, error))
     return FALSE;
@@ -241,6 +243,12 @@ read_bounds (GKeyFile *kf, CtrdConfig *config, GError **error)
     {
       g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
                            "[limits] terminal_connect_timeout must be 1 to 86400 seconds");
+      return FALSE;
+    }
+  if (config->caller_open_timeout == 0 || config->caller_open_timeout > 3600)
+    {
+      g_set_error_literal (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                           "[limits] caller_open_timeout must be 1 to 3600 seconds");
       return FALSE;
     }
   if (config->events_max_count == 0 || config->events_max_count > CTRD_EVENTS_MAX_COUNT)
@@ -287,6 +295,7 @@ ctrd_config_load (const char *path, GError **error)
   config->exported_max_bytes = CTRD_EXPORTED_MAX_BYTES;
   config->commit_max_bytes = G_GUINT64_CONSTANT (16) << 30;
   config->terminal_connect_timeout = 30;
+  config->caller_open_timeout = CTRD_CALLER_OPEN_DEFAULT_TIMEOUT;
   config->events_max_count = 10000;
   config->events_max_age = 7 * 24 * 3600;
   config->registries = g_new0 (char *, 1);

@@ -38,6 +38,9 @@ typedef struct
   guint64 commit_max_bytes;   /* commit_max_bytes: a Commit's new files, default 16 GiB */
   guint64 terminal_connect_timeout; /* terminal_connect_timeout: seconds an ExecTerminal
                                      * socket waits for its client, default 30, 1 or more */
+  guint64 caller_open_timeout; /* caller_open_timeout: seconds the opening of a caller's
+                                * path (or a bind source as its owner) may take, then
+                                * TIMEOUT; default 30, 1 to 3600 */
   guint64 events_max_count;   /* events_max_count: events kept for GetEvents, default
                                * 10,000, at most CTRD_EVENTS_MAX_COUNT */
   guint64 events_max_age;     /* events_max_age: seconds an event is kept, default 7 days */
