@@ -19,6 +19,9 @@ typedef struct
   GArray *groups; /* guint32; NULL when the bus gave none */
   CtrdCaller *caller;
   int fd;
+  CtrdCallerWork work; /* instead of the open (ctrd_caller_path_run) */
+  gpointer work_data;
+  GDestroyNotify work_free;
 } PathOpen;
 
 static void
@@ -28,6 +31,8 @@ path_open_free (PathOpen *open_data)
   g_clear_pointer (&open_data->groups, g_array_unref);
   ctrd_caller_free (open_data->caller);
   ctrd_close_fd (&open_data->fd);
+  if (open_data->work_free != NULL)
+    open_data->work_free (open_data->work_data);
   g_free (open_data);
 }
 
@@ -49,6 +54,14 @@ path_open_thread (GTask *task, gpointer source_object, gpointer task_data,
           g_task_return_error (task, error);
           return;
         }
+    }
+  if (open_data->work != NULL)
+    {
+      if (open_data->work (open_data->caller, open_data->work_data, &error))
+        g_task_return_boolean (task, TRUE);
+      else
+        g_task_return_error (task, error);
+      return;
     }
   open_data->fd =
       ctrd_caller_open (open_data->caller, AT_FDCWD, open_data->path, open_data->flags, &error);
@@ -103,22 +116,18 @@ on_credentials (GObject *source, GAsyncResult *result, gpointer user_data)
   g_task_run_in_thread (task, path_open_thread);
 }
 
-void
-ctrd_caller_path_open (GDBusMethodInvocation *invocation, const char *path,
-                       CtrdCallerOpenFlags flags, GAsyncReadyCallback callback, gpointer user_data)
+/* @task (taken) with its PathOpen: the caller's credentials, then the
+ * thread. */
+static void
+start_with_credentials (GDBusMethodInvocation *invocation, GTask *task)
 {
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, callback, user_data);
-  PathOpen *open_data = g_new0 (PathOpen, 1);
+  PathOpen *open_data = g_task_get_task_data (task);
 
-  open_data->path = g_strdup (path);
-  open_data->flags = flags;
   open_data->uid = ctrd_authority_get_caller_uid (invocation);
-  open_data->fd = -1;
-  g_task_set_source_tag (task, ctrd_caller_path_open);
-  g_task_set_task_data (task, open_data, (GDestroyNotify) path_open_free);
   if (open_data->uid == 0)
     {
       g_task_run_in_thread (task, path_open_thread);
+      g_object_unref (task);
       return;
     }
   /* The uid and the groups from the bus, never from the caller or /proc. */
@@ -127,7 +136,45 @@ ctrd_caller_path_open (GDBusMethodInvocation *invocation, const char *path,
                           "GetConnectionCredentials",
                           g_variant_new ("(s)", g_dbus_method_invocation_get_sender (invocation)),
                           G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE,
-                          CREDENTIALS_TIMEOUT_MSEC, NULL, on_credentials, g_steal_pointer (&task));
+                          CREDENTIALS_TIMEOUT_MSEC, NULL, on_credentials, task);
+}
+
+void
+ctrd_caller_path_open (GDBusMethodInvocation *invocation, const char *path,
+                       CtrdCallerOpenFlags flags, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, NULL, callback, user_data);
+  PathOpen *open_data = g_new0 (PathOpen, 1);
+
+  open_data->path = g_strdup (path);
+  open_data->flags = flags;
+  open_data->fd = -1;
+  g_task_set_source_tag (task, ctrd_caller_path_open);
+  g_task_set_task_data (task, open_data, (GDestroyNotify) path_open_free);
+  start_with_credentials (invocation, task);
+}
+
+void
+ctrd_caller_path_run (GDBusMethodInvocation *invocation, CtrdCallerWork work, gpointer work_data,
+                      GDestroyNotify work_free, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, NULL, callback, user_data);
+  PathOpen *open_data = g_new0 (PathOpen, 1);
+
+  open_data->fd = -1;
+  open_data->work = work;
+  open_data->work_data = work_data;
+  open_data->work_free = work_free;
+  g_task_set_source_tag (task, ctrd_caller_path_run);
+  g_task_set_task_data (task, open_data, (GDestroyNotify) path_open_free);
+  start_with_credentials (invocation, task);
+}
+
+gboolean
+ctrd_caller_path_run_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == ctrd_caller_path_run, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 int

@@ -29,4 +29,19 @@ void ctrd_caller_path_open (GDBusMethodInvocation *invocation, const char *path,
  * ctrd_caller_free. */
 int ctrd_caller_path_open_finish (GAsyncResult *result, CtrdCaller **out_caller, GError **error);
 
+/* Work done with a caller's rights in a worker thread: @caller is NULL for
+ * uid 0. */
+typedef gboolean (*CtrdCallerWork) (const CtrdCaller *caller, gpointer work_data,
+                                    GError **error);
+
+/* Runs @work with the sender of @invocation (its uid and groups from the
+ * bus, as ctrd_caller_path_open) in a worker thread; @work_data is freed
+ * with @work_free on the thread that finishes. Call it after the
+ * authorization check. @callback runs on the calling thread's main
+ * context. */
+void ctrd_caller_path_run (GDBusMethodInvocation *invocation, CtrdCallerWork work,
+                           gpointer work_data, GDestroyNotify work_free,
+                           GAsyncReadyCallback callback, gpointer user_data);
+gboolean ctrd_caller_path_run_finish (GAsyncResult *result, GError **error);
+
 G_END_DECLS

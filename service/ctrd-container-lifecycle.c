@@ -79,15 +79,34 @@ bind_staging_dir (const char *run_dir)
 }
 
 /* The bind sources, opened and checked again now, mounted from their fds
- * for the runtime: what the caller's paths name by now does not matter. */
+ * for the runtime: what the caller's paths name by now does not matter.
+ * They are opened with the Owner's rights as well (its uid as recorded,
+ * its groups as the user database has them now: whoever starts it, an
+ * administrator with manage-others or the restart policy, a container
+ * binds only what its owner may still read). */
 static gboolean
 stage_bind_sources (PrepareData *data, GError **error)
 {
   g_autofree char *staging_dir = bind_staging_dir (data->run_dir);
+  g_autoptr (CtrdCaller) owner = NULL;
   CtrdBindRules rules = {
     .allowed = (const char *const *) data->allowed_bind_sources,
     .protected_dirs = (const char *const *) data->protected_dirs,
   };
+  gboolean any_bind = FALSE;
+
+  for (guint i = 0; i < data->config->mounts->len && !any_bind; i++)
+    any_bind = ((CtrdMount *) g_ptr_array_index (data->config->mounts, i))->type == CTRD_MOUNT_BIND;
+  if (any_bind && data->config->owner != 0)
+    {
+      owner = ctrd_caller_new_from_user_db (data->config->owner, error);
+      if (owner == NULL)
+        {
+          g_prefix_error (error, "Owner of the bind mounts: ");
+          return FALSE;
+        }
+      rules.caller = owner;
+    }
 
   return ctrd_bind_sources_stage (data->config->mounts, &rules, data->config->host_access,
                                   staging_dir, error);

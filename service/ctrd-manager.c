@@ -398,27 +398,43 @@ resolve_network (CtrdManager *self, CtrdContainerConfig *config, GError **error)
   return TRUE;
 }
 
-/* Blocks briefly (opens each source, ctrd_bind_source_open). After
- * authorization: each bind source exists and passes the rules on the open
- * fd; Start opens and checks it again. */
-static gboolean
-check_bind_sources (CtrdManager *self, CtrdContainerConfig *config, GError **error)
+/* A create's bind sources, checked in a worker with the caller's rights. */
+typedef struct
 {
-  CtrdConfig *daemon_config = ctrd_daemon_get_config (self->daemon);
-  const char *protected_dirs[] = { daemon_config->storage_root, daemon_config->run_root, NULL };
+  const CtrdContainerConfig *config; /* the create's, untouched meanwhile */
+  char **allowed;
+  char **protected_dirs;
+} BindCheck;
+
+static void
+bind_check_free (BindCheck *check)
+{
+  g_strfreev (check->allowed);
+  g_strfreev (check->protected_dirs);
+  g_free (check);
+}
+
+/* Worker thread (ctrd_caller_path_run). After authorization: each bind
+ * source exists, passes the rules on the open fd and opens with the
+ * caller's rights (ctrd_bind_source_open_mount); Start checks again. */
+static gboolean
+check_bind_sources (const CtrdCaller *caller, gpointer user_data, GError **error)
+{
+  BindCheck *check = user_data;
   CtrdBindRules rules = {
-    .allowed = (const char *const *) daemon_config->allowed_bind_sources,
-    .protected_dirs = protected_dirs,
+    .allowed = (const char *const *) check->allowed,
+    .protected_dirs = (const char *const *) check->protected_dirs,
+    .caller = caller,
   };
 
-  for (guint i = 0; i < config->mounts->len; i++)
+  for (guint i = 0; i < check->config->mounts->len; i++)
     {
-      CtrdMount *mount = g_ptr_array_index (config->mounts, i);
+      CtrdMount *mount = g_ptr_array_index (check->config->mounts, i);
       ctrd_autofd int fd = -1;
 
       if (mount->type != CTRD_MOUNT_BIND)
         continue;
-      fd = ctrd_bind_source_open (mount->source, &rules, config->host_access, error);
+      fd = ctrd_bind_source_open_mount (mount, &rules, check->config->host_access, error);
       if (fd < 0)
         {
           g_autofree char *quoted = ctrd_quote_untrusted (mount->destination);
@@ -430,9 +446,18 @@ check_bind_sources (CtrdManager *self, CtrdContainerConfig *config, GError **err
   return TRUE;
 }
 
-/* Things may have changed while polkit was asked: the image may be gone,
- * the name taken, the budget spent by others, the network removed. Only now,
- * authorized, does an answer say anything about the host (bind sources). */
+static gboolean
+has_bind_mounts (const CtrdContainerConfig *config)
+{
+  for (guint i = 0; i < config->mounts->len; i++)
+    if (((CtrdMount *) g_ptr_array_index (config->mounts, i))->type == CTRD_MOUNT_BIND)
+      return TRUE;
+  return FALSE;
+}
+
+/* Things may have changed while polkit was asked (and the bind sources
+ * were opened): the image may be gone, the name taken, the budget spent by
+ * others, the network removed. */
 static gboolean
 recheck_authorized_create (CtrdManager *self, CtrdContainerConfig *config, GError **error)
 {
@@ -446,12 +471,6 @@ recheck_authorized_create (CtrdManager *self, CtrdContainerConfig *config, GErro
     {
       g_set_error (error, CTRD_ERROR, CTRD_ERROR_NAME_IN_USE,
                    "The name %s is already used by another container", config->name);
-      return FALSE;
-    }
-  if (!check_bind_sources (self, config, error))
-    {
-      ctrd_error_normalize (error, CTRD_ERROR_INVALID_ARGUMENT);
-      g_prefix_error (error, "Container %s: ", config->name);
       return FALSE;
     }
   if (!ctrd_daemon_check_exported_budget (self->daemon,
@@ -489,12 +508,12 @@ persist_new_container (CtrdManager *self, CtrdContainerConfig *config, const Ctr
   return FALSE;
 }
 
-/* @user_data: the new container's config (taken). */
+/* @config: the new container's (taken), its bind sources checked. */
 static void
-create_container_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
+create_container_checked (CtrdManager *self, GDBusMethodInvocation *invocation,
+                          CtrdContainerConfig *config_taken)
 {
-  CtrdManager *self = object;
-  g_autoptr (CtrdContainerConfig) config = user_data;
+  g_autoptr (CtrdContainerConfig) config = config_taken;
   GError *error = NULL;
   g_autoptr (CtrdContainer) container = NULL;
   g_autoptr (GPtrArray) new_volumes = NULL;
@@ -532,6 +551,62 @@ create_container_authorized (gpointer object, GDBusMethodInvocation *invocation,
                           ctrd_container_get_id (container), "create");
   ctr_manager_complete_create_container (CTR_MANAGER (self), invocation,
                                          ctrd_container_get_object_path (container));
+}
+
+typedef struct
+{
+  CtrdManager *self; /* a reference */
+  GDBusMethodInvocation *invocation;
+  CtrdContainerConfig *config;
+} CreateBinds;
+
+static void
+on_create_binds_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CreateBinds *create = user_data;
+  GError *error = NULL;
+
+  if (ctrd_caller_path_run_finish (result, &error))
+    create_container_checked (create->self, create->invocation, create->config);
+  else
+    {
+      ctrd_error_normalize (&error, CTRD_ERROR_INVALID_ARGUMENT);
+      g_prefix_error (&error, "Container %s: ", create->config->name);
+      ctrd_return_error (create->invocation, error, CTRD_ERROR_INVALID_ARGUMENT);
+      ctrd_container_config_free (create->config);
+    }
+  g_object_unref (create->self);
+  g_free (create);
+}
+
+/* Only now, authorized, does an answer say anything about the host: the
+ * bind sources, opened in a worker with the caller's rights as well as the
+ * daemon's. @user_data: the new container's config (taken). */
+static void
+create_container_authorized (gpointer object, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CtrdManager *self = object;
+  CtrdContainerConfig *config = user_data;
+  CtrdConfig *daemon_config = ctrd_daemon_get_config (self->daemon);
+  const char *protected_dirs[] = { daemon_config->storage_root, daemon_config->run_root, NULL };
+  BindCheck *check;
+  CreateBinds *create;
+
+  if (!has_bind_mounts (config))
+    {
+      create_container_checked (self, invocation, config);
+      return;
+    }
+  check = g_new0 (BindCheck, 1);
+  check->config = config;
+  check->allowed = g_strdupv (daemon_config->allowed_bind_sources);
+  check->protected_dirs = g_strdupv ((char **) protected_dirs);
+  create = g_new0 (CreateBinds, 1);
+  create->self = g_object_ref (self);
+  create->invocation = invocation;
+  create->config = config;
+  ctrd_caller_path_run (invocation, check_bind_sources, check, (GDestroyNotify) bind_check_free,
+                        on_create_binds_checked, create);
 }
 
 /* A dependency is started with the container: one that belongs to another

@@ -18,12 +18,25 @@
 #     rule granting it to the user lets the same create succeed and the bind
 #     be mounted (without nosuid); with the rule gone it is NotAuthorized
 #     again.
+#   - Bind sources are opened with the caller's rights as well: in
+#     AllowedBindSources, a root-only directory (0700) is NotAuthorized
+#     naming the uid, a directory it may read but not write only binds
+#     read-only, its own directory binds and the container writes there; with
+#     host-access granted the same holds. At Start the source is opened again
+#     as the Owner: made root-only between create and Start, it does not
+#     start, naming the uid. Root binds the root-only directory as before.
+#   - A path on a FUSE filesystem (bindfs) whose server is stopped:
+#     ImportImageFromPath answers Timeout naming the path after
+#     [limits] caller_open_timeout, and the daemon answers other calls
+#     meanwhile and after.
 # Needs root. Prints TAP.
 import importlib.util
 import json
 import os
 import shutil
+import signal
 import stat
+import subprocess
 import sys
 import tempfile
 
@@ -42,6 +55,8 @@ authz = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(authz)
 
 HOST_ACCESS = "org.example.containers1.container.host-access"
+# seconds a caller's path open may take in this test's daemon
+HUNG_TIMEOUT = 3
 
 
 def import_as(user, path, name):
@@ -227,7 +242,166 @@ def test_host_access(tap, daemon, bus, user, rule, bind_dir):
     tap.ok(T.snapshot_diff(before, T.snapshot(daemon, bus)) == "", "%s: nothing changed" % u)
 
 
-def run_tests(tap, daemon, setup, rule, bind_dir, users):
+def create_with_bind(user, name, source, read_only=False, script="true"):
+    mounts = ("@a{sv} {'Mounts': <[{'Type': <'bind'>, 'Source': <%s>, 'Destination': <'/h'>,"
+              " 'ReadOnly': <%s>}]>}" % (GLib.Variant("s", source).print_(False),
+                                          "true" if read_only else "false"))
+    return user.call(T.ROOT, T.MANAGER, "CreateContainer", "ssasa{sv}",
+                     "(%s, 'busybox', ['sh', '-c', %s], %s)"
+                     % (GLib.Variant("s", name).print_(False),
+                        GLib.Variant("s", script).print_(False), mounts))
+
+
+def test_bind_rights(tap, daemon, bus, user, rule, allowed):
+    """Bind sources in AllowedBindSources opened with the caller's rights,
+    at create and again as the Owner at Start."""
+    u = "the user"
+    denied = "permission denied for uid %d" % user.uid
+    root_only = os.path.join(allowed, "root-only")
+    os.mkdir(root_only, 0o700)
+    read_only = os.path.join(allowed, "read-only")
+    os.mkdir(read_only, 0o755)
+    own = os.path.join(allowed, "own")
+    os.mkdir(own, 0o755)
+    os.chown(own, user.uid, user.gid)
+    later = os.path.join(allowed, "later")
+    os.mkdir(later, 0o755)
+    os.chown(later, user.uid, user.gid)
+
+    def refused(what, r, expected, needles):
+        message = r.message if isinstance(r.message, str) else ""
+        missing = [n for n in needles if n not in message]
+        tap.ok(r.error == expected and not missing, "%s: %s: %s naming %s" % (
+            u, what, expected.rsplit(".", 1)[1], ", ".join(repr(n) for n in needles)),
+            (r, missing))
+
+    for granted in (False, True):
+        how = " (host-access granted)" if granted else ""
+        if granted and not tap.ok(rule.grant(), "a rule grants %s host-access" % u):
+            return
+        before = T.snapshot(daemon, bus)
+        refused("a bind of a root-only directory in AllowedBindSources" + how,
+                create_with_bind(user, "bind-root-only", root_only), T.NOT_AUTHORIZED,
+                [denied, root_only])
+        refused("a read-only bind of it" + how,
+                create_with_bind(user, "bind-root-only", root_only, read_only=True),
+                T.NOT_AUTHORIZED, [denied, root_only])
+        refused("a read-write bind of root's 0755 directory" + how,
+                create_with_bind(user, "bind-read-only", read_only), T.NOT_AUTHORIZED,
+                ["Cannot write", denied, read_only])
+        tap.ok(T.snapshot_diff(before, T.snapshot(daemon, bus)) == "",
+               "%s: the refused binds changed nothing%s" % (u, how))
+        r = create_with_bind(user, "bind-read-only", read_only, read_only=True,
+                             script="test -d /h && ! touch /h/x")
+        tap.ok(r.error is None, "%s: a read-only bind of root's 0755 directory works%s" % (u, how),
+               r)
+        path = authz.object_path_of(r) if r.error is None else None
+        if path:
+            r = user.call(path, T.CONTAINER, "Start")
+            r2 = user.call(path, T.CONTAINER, "Wait", timeout=120)
+            tap.ok(r.error is None and r2.value == "(0,)",
+                   "%s: it starts, and the bind is read-only inside" % u, (r, r2))
+            user.call(path, T.CONTAINER, "Remove", "bb", "(true, true)")
+        if granted:
+            tap.ok(rule.revoke(), "the host-access rule is removed")
+    r = create_with_bind(user, "bind-own", own, script="echo hello > /h/written")
+    tap.ok(r.error is None, "%s: a bind of its own directory in AllowedBindSources works" % u, r)
+    path = authz.object_path_of(r) if r.error is None else None
+    if path:
+        r = user.call(path, T.CONTAINER, "Start")
+        r2 = user.call(path, T.CONTAINER, "Wait", timeout=120)
+        try:
+            with open(os.path.join(own, "written")) as f:
+                written = f.read()
+        except OSError as e:
+            written = repr(e)
+        tap.ok(r.error is None and r2.value == "(0,)" and written == "hello\n",
+               "%s: it starts and writes into the bind" % u, (r, r2, written))
+        user.call(path, T.CONTAINER, "Remove", "bb", "(true, true)")
+
+    # At Start, as the Owner: a source it may no longer read does not start
+    r = create_with_bind(user, "bind-later", later)
+    tap.ok(r.error is None, "%s: creates a container binding its own directory" % u, r)
+    path = authz.object_path_of(r) if r.error is None else None
+    if path:
+        os.chown(later, 0, 0)
+        os.chmod(later, 0o700)
+        for who, client in ((u, user), ("root", None)):
+            if client is None:
+                r = T.call(bus, path, T.CONTAINER, "Start")
+            else:
+                r = client.call(path, T.CONTAINER, "Start")
+            message = r.message if isinstance(r.message, str) else ""
+            tap.ok(r.error == T.NOT_AUTHORIZED and denied in message and later in message,
+                   "made root-only before Start, %s's Start is NotAuthorized naming the owner's "
+                   "uid and the source" % who, r)
+        state = T.get_property(bus, path, T.CONTAINER, "State")
+        tap.ok(state in ("configured", "exited"), "the container did not start", state)
+        tap.ok(not any("binds" in m for m in T.mounts_under(daemon.run_root)),
+               "nothing is left mounted for it", T.mounts_under(daemon.run_root))
+        T.call(bus, path, T.CONTAINER, "Remove", GLib.Variant("(bb)", (True, True)))
+
+    # root is unchanged
+    r = T.call(bus, T.ROOT, T.MANAGER, "CreateContainer",
+               GLib.Variant("(ssasa{sv})", ("root-bind", "busybox", ["ls", "/h"], {
+                   "Mounts": GLib.Variant("aa{sv}", [{
+                       "Type": GLib.Variant("s", "bind"), "Source": GLib.Variant("s", root_only),
+                       "Destination": GLib.Variant("s", "/h")}])})))
+    tap.ok(r.error is None, "root binds the root-only directory as before", r)
+    if r.error is None:
+        path = r.value[0]
+        r = T.call(bus, path, T.CONTAINER, "Start")
+        r2 = T.call(bus, path, T.CONTAINER, "Wait")
+        tap.ok(r.error is None and r2.error is None and r2.value[0] == 0,
+               "root's container with it starts and ends with 0", (r, r2))
+        T.call(bus, path, T.CONTAINER, "Remove", GLib.Variant("(bb)", (True, True)))
+
+
+def test_hung_filesystem(tap, daemon, bus, user, timeout):
+    """A path on a FUSE filesystem whose server is stopped."""
+    bindfs = shutil.which("bindfs")
+    if bindfs is None or not os.path.exists("/dev/fuse"):
+        tap.skip("ImportImageFromPath on a hung filesystem", "bindfs or /dev/fuse missing")
+        return
+    top = tempfile.mkdtemp(prefix="ctrdt-fuse.", dir="/var/tmp")
+    source, mnt = os.path.join(top, "source"), os.path.join(top, "mnt")
+    os.mkdir(source, 0o755)
+    os.mkdir(mnt, 0o755)
+    os.chmod(top, 0o755)
+    server = subprocess.Popen([bindfs, "-f", "-o", "allow_other", source, mnt])
+    try:
+        mounted = T.wait_until(lambda: os.stat(mnt).st_dev != os.stat(top).st_dev or
+                               server.poll() is not None, timeout=30)
+        if not tap.ok(mounted and server.poll() is None, "bindfs mounts %s" % mnt):
+            return
+        os.kill(server.pid, signal.SIGSTOP)
+        before = T.snapshot(daemon, bus)
+        target = os.path.join(mnt, "never-looked-up.tar")
+        user.send(T.ROOT, T.MANAGER, "ImportImageFromPath", "ssa{sv}",
+                  "(%s, 'hung', @a{sv} {})" % GLib.Variant("s", target).print_(False))
+        r = T.call(bus, T.ROOT, T.MANAGER, "GetImage", GLib.Variant("(s)", ("busybox",)))
+        tap.ok(r.error is None, "the daemon answers a call sent after the user's import", r)
+        for who, r in (("the user", user.receive()),
+                       ("root", import_as_root(bus, target, "hung"))):
+            message = r.message if isinstance(r.message, str) else ""
+            tap.ok(r.error == T.ERROR + "Timeout" and target in message,
+                   "%s: ImportImageFromPath of a path on a stopped FUSE server: Timeout naming "
+                   "the path (after %d s)" % (who, timeout), r)
+        tap.ok(T.snapshot_diff(before, T.snapshot(daemon, bus)) == "",
+               "the given-up imports changed nothing")
+    finally:
+        if server.poll() is None:
+            os.kill(server.pid, signal.SIGCONT)
+        T.run(["fusermount", "-u", mnt])
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def run_tests(tap, daemon, setup, rule, bind_dir, users, cleanups):
     if not authz.polkit_ready(tap, setup):
         tap.bail("polkitd does not apply the test's policy and rules")
     tap.ok(authz.pkcheck_as(setup.allowed, HOST_ACCESS) != 0,
@@ -236,6 +410,12 @@ def run_tests(tap, daemon, setup, rule, bind_dir, users):
     made = T.run(["bash", os.path.join(T.SRCDIR, "tests", "make-oci-fixtures.sh"), fixtures])
     if made.returncode != 0:
         tap.bail("make-oci-fixtures.sh: %s" % made.stdout)
+    allowed = tempfile.mkdtemp(prefix="ctrdt-allowed.", dir="/var/tmp")
+    os.chmod(allowed, 0o755)
+    cleanups.append(lambda: shutil.rmtree(allowed, ignore_errors=True))
+    with open(daemon.config, "w") as f:
+        f.write("[security]\nAllowedBindSources=%s\n[limits]\ncaller_open_timeout=%d\n"
+                % (allowed, HUNG_TIMEOUT))
     daemon.start()
     bus = T.system_bus()
     tar = os.path.join(daemon.tmp, "busybox.tar")
@@ -255,6 +435,8 @@ def run_tests(tap, daemon, setup, rule, bind_dir, users):
     test_refused(tap, daemon, bus, user, files)
     test_allowed(tap, daemon, bus, user, files)
     test_host_access(tap, daemon, bus, user, rule, bind_dir)
+    test_bind_rights(tap, daemon, bus, user, rule, allowed)
+    test_hung_filesystem(tap, daemon, bus, user, HUNG_TIMEOUT)
     bus.close_sync(None)
 
 
@@ -270,10 +452,11 @@ def main():
     bind_dir = tempfile.mkdtemp(prefix="ctrdt-host-bind.", dir="/var/tmp")
     os.chmod(bind_dir, 0o755)
     users = []
+    cleanups = []
 
     def body():
         setup.make()
-        run_tests(tap, daemon, setup, rule, bind_dir, users)
+        run_tests(tap, daemon, setup, rule, bind_dir, users, cleanups)
 
     def teardown():
         for user in users:
@@ -281,6 +464,8 @@ def main():
         rule.remove()
         setup.remove()
         shutil.rmtree(bind_dir, ignore_errors=True)
+        for cleanup in cleanups:
+            cleanup()
 
     T.run_test(tap, daemon, body, teardown)
 

@@ -400,13 +400,45 @@ ctrd_bind_source_open (const char *source, const CtrdBindRules *rules, gboolean 
   return ctrd_steal_fd (&fd);
 }
 
-/* ------------------------------------------------------------ staging */
-
 static gboolean
 has_option (const CtrdMount *mount, const char *option)
 {
   return mount->options != NULL && g_strv_contains ((const char *const *) mount->options, option);
 }
+
+int
+ctrd_bind_source_open_mount (const CtrdMount *mount, const CtrdBindRules *rules,
+                             gboolean host_access, GError **error)
+{
+  CtrdCallerOpenFlags flags = CTRD_CALLER_OPEN_SEARCHABLE;
+  ctrd_autofd int fd = ctrd_bind_source_open (mount->source, rules, host_access, error);
+  ctrd_autofd int caller_fd = -1;
+  struct stat st, caller_st;
+
+  if (fd < 0 || rules->caller == NULL || rules->caller->uid == 0)
+    return ctrd_steal_fd (&fd);
+  if (!mount->read_only && !has_option (mount, "ro"))
+    flags |= CTRD_CALLER_OPEN_WRITABLE;
+  caller_fd = ctrd_caller_open (rules->caller, AT_FDCWD, mount->source, flags, error);
+  if (caller_fd < 0)
+    {
+      g_prefix_error (error, "Bind source: ");
+      return -1;
+    }
+  if (fstat (fd, &st) != 0 || fstat (caller_fd, &caller_st) != 0)
+    return ctrd_throw_errno (error, "Cannot look at bind source %s", mount->source), -1;
+  if (!same_file (&st, &caller_st))
+    {
+      g_autofree char *problem =
+          g_strdup_printf ("is another file for uid %u than for the daemon (changed while it "
+                           "was opened?)",
+                           rules->caller->uid);
+      return reject (error, mount->source, problem), -1;
+    }
+  return ctrd_steal_fd (&fd);
+}
+
+/* ------------------------------------------------------------ staging */
 
 /* Mounts @bind's source, opened now, on @staging_dir/@index and points
  * @bind there. */
@@ -423,7 +455,7 @@ stage_one (CtrdMount *bind, const CtrdBindRules *rules, gboolean host_access,
 
   if (!host_access && (has_option (bind, "suid") || has_option (bind, "dev")))
     return reject (error, bind->source, "has the option suid or dev, which needs host access");
-  fd = ctrd_bind_source_open (bind->source, rules, host_access, error);
+  fd = ctrd_bind_source_open_mount (bind, rules, host_access, error);
   if (fd < 0)
     return FALSE;
   if (fstat (fd, &st) != 0)

@@ -10,6 +10,9 @@
 
 #include <glib.h>
 
+#include "ctrd-caller-open.h"
+#include "ctrd-mounts.h"
+
 G_BEGIN_DECLS
 
 /* What a bind source may be, from the daemon's configuration. */
@@ -17,6 +20,10 @@ typedef struct
 {
   const char *const *allowed;        /* AllowedBindSources (normalised, absolute); may be NULL */
   const char *const *protected_dirs; /* the storage and run roots; may be NULL */
+  /* Whose rights the source is opened with as well (ctrd_bind_source_open_mount):
+   * the creating caller at create, the container's Owner at start; NULL or
+   * uid 0: the daemon's only */
+  const CtrdCaller *caller;
 } CtrdBindRules;
 
 /* No file system access for @source (only @protected_dirs are resolved).
@@ -49,8 +56,23 @@ gboolean ctrd_bind_source_is_allowed (const char *source, const char *const *all
 int ctrd_bind_source_open (const char *source, const CtrdBindRules *rules, gboolean host_access,
                            GError **error);
 
+/* Blocks (opens; with a caller, a child of ctrd_caller_open, bounded by its
+ * timeout). The bind @mount's source opened with ctrd_bind_source_open,
+ * and, when @rules has a caller other than root, opened again by that
+ * caller with its own rights (ctrd_caller_open: SEARCHABLE, and WRITABLE
+ * unless the bind is read-only): so a caller never binds what it could not
+ * read (or, read-write, write) itself, whether the source is in
+ * AllowedBindSources or host access was granted. Both opens must reach the
+ * same file (device and inode), else INVALID_ARGUMENT. Only regular files
+ * and directories pass the caller's open (a device node or socket needs a
+ * root caller). The caller's errors name the source and the uid
+ * (NOT_AUTHORIZED "permission denied for uid N", NOT_FOUND, TIMEOUT).
+ * Returns the daemon's O_PATH fd or -1. */
+int ctrd_bind_source_open_mount (const CtrdMount *mount, const CtrdBindRules *rules,
+                                 gboolean host_access, GError **error);
+
 /* Blocks (opens, mounts). For each bind mount of @mounts (CtrdMount*,
- * changed in place): opens its source with ctrd_bind_source_open, mounts
+ * changed in place): opens its source with ctrd_bind_source_open_mount, mounts
  * the open fd (MS_BIND, recursive unless the options say "bind") on a new
  * entry of @staging_dir (made 0700; what an earlier start left there is
  * removed first) and makes that entry the mount's source. Without
