@@ -9,7 +9,10 @@
 #
 # Tar members that rootfs-tar imports skip (device nodes, FIFOs) or keep as
 # plain files (".wh." names: whiteouts mean something only in OCI layers) are
-# checked by what the image holds. Needs root. Prints TAP.
+# checked by what the image holds. Extended attributes the kernel would not
+# store (a bad security.capability, one on a directory, a user attribute on
+# a symlink) are InvalidArgument naming the member and the attribute, with
+# nothing changed; a valid capability set is kept. Needs root. Prints TAP.
 import io
 import os
 import sys
@@ -83,6 +86,34 @@ def dir_(name):
 
 def link(name, target, kind=tarfile.LNKTYPE):
     return ({"name": name, "type": kind, "linkname": target}, None)
+
+
+def with_xattr(member, name, value):
+    """@member with the extended attribute @name = @value (bytes), as a pax
+    SCHILY.xattr record."""
+    fields, data = member
+    fields = dict(fields, pax_headers={"SCHILY.xattr." + name:
+                                       value.decode("utf-8", "surrogateescape")})
+    return (fields, data)
+
+
+def pax_tar_bytes(members):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for fields, data in members:
+            fields = dict(fields)
+            info = tarfile.TarInfo(fields.pop("name"))
+            info.mode = 0o755 if fields.get("type") == tarfile.DIRTYPE else 0o644
+            for key, value in fields.items():
+                setattr(info, key, value)
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+
+
+# struct vfs_cap_data, revision 2, effective: CAP_NET_BIND_SERVICE permitted
+CAP_V2 = (0x02000001).to_bytes(4, "little") + (1 << 10).to_bytes(4, "little") + bytes(12)
 
 
 def special(name, kind):
@@ -375,6 +406,14 @@ def cases(ctx):
         imported("member through a symlink", "through_symlink", E["InvalidArgument"]),
         imported("gzip bomb past import_max_bytes", "bomb", E["LimitExceeded"]),
         imported("more members than import_max_entries", "many", E["LimitExceeded"]),
+        imported("security.capability that is not a capability set", "xattr_cap_garbage",
+                 E["InvalidArgument"]),
+        imported("security.capability with unknown flags", "xattr_cap_flags",
+                 E["InvalidArgument"]),
+        imported("security.capability of the wrong size", "xattr_cap_size",
+                 E["InvalidArgument"]),
+        imported("security.capability on a directory", "xattr_cap_dir", E["InvalidArgument"]),
+        imported("user xattr on a symlink", "xattr_user_symlink", E["InvalidArgument"]),
     ]
 
 
@@ -412,6 +451,19 @@ def make_tars(tmp):
         "whiteouts": write_file(tmp, "whiteouts.tar", tar_bytes([
             dir_("etc"), reg("etc/passwd", b"root:x:0:0::/:/bin/sh\n"), reg(".wh."),
             reg("etc/.wh.passwd", b""), reg("etc/.wh..wh..opq", b"")])),
+        "xattr_cap_garbage": write_file(tmp, "xattr-cap-garbage.tar", pax_tar_bytes([
+            reg("ok"), with_xattr(reg("bin/ping"), "security.capability", b"garbage")])),
+        "xattr_cap_flags": write_file(tmp, "xattr-cap-flags.tar", pax_tar_bytes([
+            with_xattr(reg("bin/ping"), "security.capability",
+                       (0x02000003).to_bytes(4, "little") + CAP_V2[4:])])),
+        "xattr_cap_size": write_file(tmp, "xattr-cap-size.tar", pax_tar_bytes([
+            with_xattr(reg("bin/ping"), "security.capability", CAP_V2 + b"xx")])),
+        "xattr_cap_dir": write_file(tmp, "xattr-cap-dir.tar", pax_tar_bytes([
+            with_xattr(dir_("bin"), "security.capability", CAP_V2)])),
+        "xattr_user_symlink": write_file(tmp, "xattr-user-symlink.tar", pax_tar_bytes([
+            with_xattr(link("lib", "usr/lib", tarfile.SYMTYPE), "user.note", b"hi")])),
+        "xattr_cap_ok": write_file(tmp, "xattr-cap-ok.tar", pax_tar_bytes([
+            with_xattr(reg("bin/ping"), "security.capability", CAP_V2)])),
     }
     return tars
 
@@ -521,6 +573,7 @@ def run_tests(tap, daemon):
 
     # Members rootfs-tar skips or keeps as plain files.
     specials_case(tap, daemon, bus, tars)
+    xattrs_case(tap, daemon, bus, tars)
     tap.diag("methods exercised: " + ", ".join(sorted(methods)))
     T.call(bus, paths["running"], T.CONTAINER, "Remove", V("bb", True, True))
     bus.close_sync(None)
@@ -563,6 +616,34 @@ def specials_case(tap, daemon, bus, tars):
                files.get("/etc/.wh..wh..opq") == "-",
                "import: a bare .wh. and .wh.* members are kept as plain files", files)
         tap.ok(files.get("/etc/passwd") == "-", "import: a .wh. member hides nothing", files)
+
+
+def xattrs_case(tap, daemon, bus, tars):
+    """The refusals name the member and the attribute; a valid capability
+    set is stored."""
+    for tar, member, attr in (("xattr_cap_garbage", "bin/ping", "security.capability"),
+                              ("xattr_cap_dir", "bin", "security.capability"),
+                              ("xattr_user_symlink", "lib", "user.note")):
+        before = full_snapshot(daemon, bus)
+        with open(tars[tar], "rb") as f:
+            r = T.call(bus, T.ROOT, T.MANAGER, "ImportImage", V("hsa{sv}", 0, "", {}),
+                       fds=[f.fileno()])
+        message = r.message or ""
+        tap.ok(r.error == E["InvalidArgument"] and member in message and attr in message and
+               T.snapshot_diff(before, full_snapshot(daemon, bus)) == "",
+               "import: %s: InvalidArgument naming the member %s and %s, nothing changed"
+               % (tar, member, attr), r)
+    before = full_snapshot(daemon, bus)
+    with open(tars["xattr_cap_ok"], "rb") as f:
+        r = T.call(bus, T.ROOT, T.MANAGER, "ImportImage", V("hsa{sv}", 0, "capok", {}),
+                   fds=[f.fileno()])
+    tap.ok(r.error is None, "import: a valid security.capability set is imported", r)
+    if r.error is None:
+        import_changed_only_refs(tap, before, full_snapshot(daemon, bus), "import of a capability")
+        commit = T.get_property(bus, r.value[0], T.IMAGE, "Commit")
+        out = T.run(["ostree", "--repo=" + daemon.repo, "ls", "-X", commit, "/bin/ping"]).stdout
+        tap.ok("security.capability" in out, "import: the capability set is kept on the file",
+               out)
 
 
 if __name__ == "__main__":

@@ -220,8 +220,62 @@ storage_keep_xattr (const char *name)
          (g_str_has_prefix (name, "user.") && !g_str_has_prefix (name, "user.overlay."));
 }
 
-static GVariant *
-member_xattrs (struct archive_entry *entry)
+/* The kernel's struct vfs_cap_data / vfs_ns_cap_data (linux/capability.h):
+ * a little-endian magic (revision and flags), then the sets. */
+#define CAP_REVISION_MASK 0xFF000000u
+#define CAP_FLAGS_EFFECTIVE 0x000001u
+
+/* Why the kernel would refuse @name = @value (@size bytes) on a member of
+ * @filetype, or NULL: the image's fault, not the store's. */
+static const char *
+xattr_refusal (const char *name, const guchar *value, size_t size, mode_t filetype)
+{
+  if (strlen (name) > 255)
+    return "has a name longer than 255 bytes";
+  if (size > 65536)
+    return "has a value larger than 64 KiB";
+  if (strcmp (name, "security.capability") == 0)
+    {
+      guint32 magic;
+      size_t expected;
+
+      if (filetype != AE_IFREG)
+        return "is on something other than a regular file";
+      if (size < 4)
+        return "is not a valid capability set (too short)";
+      magic = (guint32) value[0] | (guint32) value[1] << 8 | (guint32) value[2] << 16 |
+              (guint32) value[3] << 24;
+      switch (magic & CAP_REVISION_MASK)
+        {
+        case 0x01000000u:
+          expected = 12;
+          break;
+        case 0x02000000u:
+          expected = 20;
+          break;
+        case 0x03000000u:
+          expected = 24;
+          break;
+        default:
+          return "is not a valid capability set (unknown revision)";
+        }
+      if (size != expected)
+        return "is not a valid capability set (wrong size for its revision)";
+      if ((magic & ~CAP_REVISION_MASK) & ~CAP_FLAGS_EFFECTIVE)
+        return "is not a valid capability set (unknown flags)";
+      return NULL;
+    }
+  /* Linux keeps user.* attributes on regular files and directories only */
+  if (g_str_has_prefix (name, "user.") && filetype != AE_IFREG && filetype != AE_IFDIR)
+    return "is a user attribute on something other than a file or directory";
+  return NULL;
+}
+
+/* The member's xattrs that are kept (NULL in @out when none). One the
+ * kernel would not store is INVALID_ARGUMENT naming the member (@quoted)
+ * and the attribute. */
+static gboolean
+member_xattrs (struct archive_entry *entry, const char *quoted, GVariant **out, GError **error)
 {
   g_auto (GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(ayay)"));
   const char *name;
@@ -229,18 +283,30 @@ member_xattrs (struct archive_entry *entry)
   size_t size;
   gboolean any = FALSE;
 
+  *out = NULL;
   archive_entry_xattr_reset (entry);
   while (archive_entry_xattr_next (entry, &name, &value, &size) == ARCHIVE_OK)
     {
+      const char *problem;
+
       if (!storage_keep_xattr (name))
         continue;
+      problem = xattr_refusal (name, value, size, archive_entry_filetype (entry));
+      if (problem != NULL)
+        {
+          g_autofree char *quoted_name = ctrd_quote_untrusted (name);
+
+          g_set_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT,
+                       "Tar member %s: extended attribute %s %s", quoted, quoted_name, problem);
+          return FALSE;
+        }
       g_variant_builder_add (&builder, "(@ay@ay)", g_variant_new_bytestring (name),
                              g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, value, size, 1));
       any = TRUE;
     }
-  if (!any)
-    return NULL;
-  return g_variant_ref_sink (g_variant_builder_end (&builder));
+  if (any)
+    *out = g_variant_ref_sink (g_variant_builder_end (&builder));
+  return TRUE;
 }
 
 /* The directory that holds the member at @components, made (0755 root) where
@@ -386,10 +452,13 @@ import_directory (ImportContext *ctx, struct archive_entry *entry, OstreeMutable
   g_autoptr (GFileInfo) info =
       storage_file_info_new (G_FILE_TYPE_DIRECTORY, S_IFDIR | (archive_entry_perm (entry) & 07777),
                              archive_entry_uid (entry), archive_entry_gid (entry));
-  g_autoptr (GVariant) xattrs = member_xattrs (entry);
+  g_autoptr (GVariant) xattrs = NULL;
   g_autoptr (OstreeMutableTree) dir = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autofree char *dirmeta = NULL;
+
+  if (!member_xattrs (entry, quoted, &xattrs, error))
+    return FALSE;
 
   if (parent == NULL)
     dir = g_object_ref (ctx->root);
@@ -429,7 +498,7 @@ import_file_or_symlink (ImportContext *ctx, struct archive_entry *entry, OstreeM
   const char *name = components->pdata[components->len - 1];
   gboolean is_symlink = archive_entry_filetype (entry) == AE_IFLNK;
   g_autoptr (GFileInfo) info = NULL;
-  g_autoptr (GVariant) xattrs = member_xattrs (entry);
+  g_autoptr (GVariant) xattrs = NULL;
   g_autoptr (CtrdArchiveDataStream) data = NULL;
   g_autoptr (GInputStream) content = NULL;
   g_autoptr (GError) local_error = NULL;
@@ -437,7 +506,8 @@ import_file_or_symlink (ImportContext *ctx, struct archive_entry *entry, OstreeM
   g_autofree char *checksum = NULL;
   guint64 length;
 
-  if (!clear_other_kind (ctx, parent, name, components, FALSE, quoted, error))
+  if (!member_xattrs (entry, quoted, &xattrs, error) ||
+      !clear_other_kind (ctx, parent, name, components, FALSE, quoted, error))
     return FALSE;
   if (!is_symlink && !count_member_size (ctx->src, archive_entry_size (entry), quoted, error))
     return FALSE;
