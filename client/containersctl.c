@@ -1018,6 +1018,7 @@ typedef struct
   gboolean tty;
   gboolean interactive;
   HealthOptions health;
+  SecurityOptions security;
   char **volumes;
   char **tmpfs;
 } CreateOptions;
@@ -1042,6 +1043,7 @@ create_options_clear (CreateOptions *options)
   g_free (options->pids_limit);
   g_free (options->restart);
   health_options_clear (&options->health);
+  security_options_clear (&options->security);
   g_strfreev (options->volumes);
   g_strfreev (options->tmpfs);
 }
@@ -1254,6 +1256,7 @@ build_create_options (const CreateOptions *options, GVariantBuilder *builder)
     }
   return build_limit_options (options, builder) && build_network_options (options, builder) &&
          build_health_options (&options->health, builder) &&
+         build_security_options (&options->security, builder) &&
          build_mount_options (options->volumes, options->tmpfs, builder);
 }
 
@@ -1312,6 +1315,15 @@ parse_and_create (Client *client, const Verb *verb, const GOptionEntry *run_entr
       "Failures in a row before unhealthy (default 3)", "N" },
     { "health-on-failure", 0, 0, G_OPTION_ARG_STRING, &options->health.on_failure,
       "What happens once unhealthy", "none|kill|restart|stop" },
+    { "cap-add", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->security.cap_add,
+      "Add capabilities to the default set (needs host access)", "CAP[,CAP...]" },
+    { "cap-drop", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->security.cap_drop,
+      "Drop capabilities from the default set (ALL: every one)", "CAP[,CAP...]" },
+    { "privileged", 0, 0, G_OPTION_ARG_NONE, &options->security.privileged,
+      "Every capability, no seccomp filter, the host's devices (needs host access)", NULL },
+    { "security-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->security.security_opts,
+      "seccomp=unconfined (needs host access), seccomp=PATH or no-new-privileges",
+      "OPTION" },
     { NULL }
   };
   g_autoptr (GError) error = NULL;

@@ -289,6 +289,20 @@ target_state_is (Client *client, const Target *target, const char *state)
          g_str_equal (g_variant_get_string (value, NULL), state);
 }
 
+/* Whether the container at @path is still there (its Id answers): a
+ * NotFound about something else it needs, such as its image or its seccomp
+ * profile, keeps the daemon's own message. */
+static gboolean
+container_still_there (Client *client, const char *path)
+{
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+      client->bus, BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get",
+      g_variant_new ("(ss)", BUS_NAME ".Container", "Id"), G_VARIANT_TYPE ("(v)"),
+      G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+
+  return reply != NULL;
+}
+
 typedef enum
 {
   ACTED,
@@ -318,6 +332,12 @@ act_on_each (Client *client, const Selection *selection, GPtrArray *targets, Con
         g_print ("%s\n", target->shown);
       if (outcome != FAILED)
         continue;
+      if (error_is_not_found (error) && container_still_there (client, target->path))
+        {
+          print_error (client, error);
+          status = MAX (status, EXIT_ERROR);
+          continue;
+        }
       /* removed since it was looked up: gone is what --ignore and --all want */
       if (error_is_not_found (error) && (selection->ignore || selection->all))
         continue;

@@ -195,6 +195,19 @@ gboolean build_health_options (const HealthOptions *options, GVariantBuilder *bu
 void health_options_clear (HealthOptions *options);
 int verb_healthcheck (Client *client, const Verb *verb, int argc, char **argv);
 
+/* ctl-security.c: the sandbox options of create and run */
+typedef struct
+{
+  char **cap_add, **cap_drop; /* --cap-add, --cap-drop: names, or comma-separated lists */
+  gboolean privileged;        /* --privileged */
+  char **security_opts;       /* --security-opt: seccomp=..., no-new-privileges[=BOOL] */
+} SecurityOptions;
+
+/* CapAdd, CapDrop, Privileged, SeccompProfile and NoNewPrivileges of
+ * CreateContainer (a usage error on an option it cannot map). */
+gboolean build_security_options (const SecurityOptions *options, GVariantBuilder *builder);
+void security_options_clear (SecurityOptions *options);
+
 /* ctl-select.c: which containers and images a verb acts on (names,
  * --ignore, --all), podman's not-found messages, the exists verbs */
 typedef enum
