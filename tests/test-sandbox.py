@@ -6,7 +6,10 @@
 #   - config.json has podman's default capabilities, masked and read-only
 #     paths and podman's default seccomp profile, noNewPrivileges as asked;
 #   - inside, as uid 0, a static probe built here from C cannot load a kernel
-#     module or mount; a Privileged container (root: host-access) can mount;
+#     module, mount, use the kernel keyring (keyctl, add_key) or make a user
+#     namespace (unshare(CLONE_NEWUSER)): EPERM from the default profile's
+#     additions to podman's; a Privileged container (root: host-access) can
+#     mount;
 #   - bad CapAdd, CapDrop and SeccompProfile values and a WorkingDir under
 #     /proc are InvalidArgument, an over-limit ShmSize or tmpfs size is
 #     LimitExceeded naming the limit, and they change nothing;
@@ -54,6 +57,7 @@ main (void)
   report ("finit_module", syscall (SYS_finit_module, -1, "", 0));
   report ("mount", mount ("none", "/mnt", "tmpfs", 0, ""));
   report ("keyctl", syscall (SYS_keyctl, 1, "probe"));
+  report ("add_key", syscall (SYS_add_key, "user", "probe", "x", 1, -3));
   report ("unshare_user", unshare (CLONE_NEWUSER));
   return 0;
 }
@@ -144,8 +148,9 @@ def test_default_sandbox(c, tap):
            spec["process"].get("noNewPrivileges"))
     seccomp = spec["linux"].get("seccomp", {})
     tap.ok(seccomp.get("defaultAction") == "SCMP_ACT_ERRNO" and
-           seccomp.get("defaultErrnoRet") == 38 and len(seccomp.get("syscalls", [])) == 22,
-           "its seccomp filter is podman's default profile (22 entries on x86_64)",
+           seccomp.get("defaultErrnoRet") == 38 and len(seccomp.get("syscalls", [])) == 22 + 6,
+           "its seccomp filter is podman's default profile (22 entries on x86_64) and the six "
+           "of no keyring and no user namespace",
            {k: v for k, v in seccomp.items() if k != "syscalls"})
     tap.ok("/proc/kcore" in spec["linux"].get("maskedPaths", []) and
            "/proc/sys" in spec["linux"].get("readonlyPaths", []),
@@ -156,8 +161,10 @@ def test_default_sandbox(c, tap):
         tap.ok(report.get("init_module") != "ok" and report.get("finit_module") != "ok",
                "it cannot load a kernel module", out)
         tap.ok(report.get("mount") == "EPERM", "it cannot mount (EPERM)", out)
-        tap.diag("keyctl: %s, unshare(CLONE_NEWUSER): %s (podman's profile leaves both to "
-                 "the kernel)" % (report.get("keyctl"), report.get("unshare_user")))
+        tap.ok(report.get("keyctl") == "EPERM" and report.get("add_key") == "EPERM",
+               "it cannot use the kernel keyring (keyctl, add_key: EPERM)", out)
+        tap.ok(report.get("unshare_user") == "EPERM",
+               "it cannot make a user namespace (unshare(CLONE_NEWUSER): EPERM)", out)
     tap.ok(c.remove(path).error is None, "the default container is removed")
 
 

@@ -50,6 +50,45 @@ action_for (JsonNode *seccomp, const char *syscall, gint64 *out_errno)
   return NULL;
 }
 
+/* The entries naming @syscall, as "ACTION[/errno][:index&mask==value]" lines. */
+static char *
+rules_for (JsonNode *seccomp, const char *syscall)
+{
+  JsonArray *syscalls = json_object_get_array_member (json_node_get_object (seccomp), "syscalls");
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (syscalls); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (syscalls, i);
+      JsonArray *names = json_object_get_array_member (entry, "names");
+
+      for (guint j = 0; j < json_array_get_length (names); j++)
+        if (g_str_equal (json_array_get_string_element (names, j), syscall))
+          {
+            JsonArray *args = json_object_has_member (entry, "args")
+                                  ? json_object_get_array_member (entry, "args")
+                                  : NULL;
+
+            g_string_append (out, json_object_get_string_member (entry, "action"));
+            if (json_object_has_member (entry, "errnoRet"))
+              g_string_append_printf (out, "/%" G_GINT64_FORMAT,
+                                      json_object_get_int_member (entry, "errnoRet"));
+            for (guint k = 0; args != NULL && k < json_array_get_length (args); k++)
+              {
+                JsonObject *arg = json_array_get_object_element (args, k);
+
+                g_string_append_printf (
+                    out, ":%" G_GINT64_FORMAT "&%#" G_GINT64_MODIFIER "x==%#" G_GINT64_MODIFIER "x",
+                    json_object_get_int_member (arg, "index"),
+                    json_object_get_int_member (arg, "value"),
+                    json_object_get_int_member (arg, "valueTwo"));
+              }
+            g_string_append_c (out, ';');
+          }
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
 static guint
 n_syscall_entries (JsonNode *seccomp)
 {
@@ -305,6 +344,77 @@ test_capabilities (void)
   g_assert_null (name);
 }
 
+/* The default profile's additions: no keyring, no new user namespace
+ * without CAP_SYS_ADMIN. */
+static void
+test_harden (void)
+{
+  const char *const with_admin[] = { "CAP_CHOWN", "CAP_SYS_ADMIN", NULL };
+  CtrdSeccompTarget target = { .arch = "amd64", .caps = podman_default_caps, .kernel = "6.1.0" };
+  CtrdSeccompTarget admin = { .arch = "amd64", .caps = with_admin, .kernel = "6.1.0" };
+  CtrdSeccompTarget s390 = { .arch = "s390x", .caps = podman_default_caps, .kernel = "6.1.0" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) seccomp = NULL;
+  g_autoptr (JsonNode) admin_seccomp = NULL;
+  g_autoptr (JsonNode) s390_seccomp = NULL;
+  g_autoptr (JsonNode) bare = parse ("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}");
+  g_autofree char *rules = NULL;
+
+  if (!g_file_test (CTRD_SECCOMP_DEFAULT_PROFILE, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no " CTRD_SECCOMP_DEFAULT_PROFILE " (containers-common)");
+      return;
+    }
+  seccomp = ctrd_seccomp_load (CTRD_SECCOMP_DEFAULT_PROFILE, &target, &error);
+  g_assert_no_error (error);
+  /* podman's profile allows them all, unconditionally */
+  g_assert_cmpstr (action_for (seccomp, "keyctl", NULL), ==, "SCMP_ACT_ALLOW");
+  g_assert_cmpstr (action_for (seccomp, "unshare", NULL), ==, "SCMP_ACT_ALLOW");
+  ctrd_seccomp_harden (seccomp, &target);
+  g_assert_cmpuint (n_syscall_entries (seccomp), ==, 22 + 6);
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *keyring[] = { "keyctl", "add_key", "request_key" };
+      g_autofree char *found = rules_for (seccomp, keyring[i]);
+      g_assert_cmpstr (found, ==, "SCMP_ACT_ERRNO/1;");
+    }
+  rules = rules_for (seccomp, "unshare");
+  g_assert_cmpstr (rules, ==, "SCMP_ACT_ALLOW:0&0x10000000==0;SCMP_ACT_ERRNO/1:0&0x10000000==0x10000000;");
+  g_clear_pointer (&rules, g_free);
+  rules = rules_for (seccomp, "clone");
+  g_assert_cmpstr (rules, ==, "SCMP_ACT_ALLOW:0&0x10000000==0;SCMP_ACT_ERRNO/1:0&0x10000000==0x10000000;");
+  g_clear_pointer (&rules, g_free);
+  rules = rules_for (seccomp, "clone3");
+  g_assert_cmpstr (rules, ==, "SCMP_ACT_ERRNO/38;");
+  g_clear_pointer (&rules, g_free);
+  /* everything else of podman's is as it was */
+  g_assert_cmpstr (action_for (seccomp, "read", NULL), ==, "SCMP_ACT_ALLOW");
+  g_assert_cmpstr (action_for (seccomp, "setns", NULL), ==, "SCMP_ACT_ALLOW");
+
+  /* with CAP_SYS_ADMIN, namespaces are the kernel's business again */
+  admin_seccomp = ctrd_seccomp_load (CTRD_SECCOMP_DEFAULT_PROFILE, &admin, &error);
+  g_assert_no_error (error);
+  ctrd_seccomp_harden (admin_seccomp, &admin);
+  rules = rules_for (admin_seccomp, "unshare");
+  g_assert_cmpstr (rules, ==, "SCMP_ACT_ALLOW;");
+  g_clear_pointer (&rules, g_free);
+  rules = rules_for (admin_seccomp, "keyctl");
+  g_assert_cmpstr (rules, ==, "SCMP_ACT_ERRNO/1;");
+  g_clear_pointer (&rules, g_free);
+
+  /* s390x's clone has its flags second */
+  s390_seccomp = ctrd_seccomp_load (CTRD_SECCOMP_DEFAULT_PROFILE, &s390, &error);
+  g_assert_no_error (error);
+  ctrd_seccomp_harden (s390_seccomp, &s390);
+  rules = rules_for (s390_seccomp, "clone");
+  g_assert_cmpstr (rules, ==, "SCMP_ACT_ALLOW:1&0x10000000==0;SCMP_ACT_ERRNO/1:1&0x10000000==0x10000000;");
+  g_clear_pointer (&rules, g_free);
+
+  /* a profile without syscalls gets the list */
+  ctrd_seccomp_harden (bare, &target);
+  g_assert_cmpuint (n_syscall_entries (bare), ==, 6);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -315,5 +425,6 @@ main (int argc, char **argv)
   g_test_add_func ("/seccomp/translate-bad", test_translate_bad);
   g_test_add_func ("/seccomp/load-file-rules", test_load_file_rules);
   g_test_add_func ("/seccomp/capabilities", test_capabilities);
+  g_test_add_func ("/seccomp/harden", test_harden);
   return g_test_run ();
 }

@@ -105,7 +105,9 @@ match_hooks (const CtrdBundleRequest *request, const char *const *argv, GError *
 
 /* The container's linux.seccomp for its capabilities @caps, or NULL in
  * @out: none with SeccompProfile=unconfined, or with Privileged unless a
- * profile file was named (like podman's --privileged). */
+ * profile file was named (like podman's --privileged). The default profile
+ * is podman's with ctrd_seccomp_harden's additions; a named one is used as
+ * it is. */
 static gboolean
 load_seccomp (const CtrdBundleRequest *request, const char *const *caps, JsonNode **out,
               GError **error)
@@ -119,9 +121,16 @@ load_seccomp (const CtrdBundleRequest *request, const char *const *caps, JsonNod
       (config->privileged && g_str_equal (profile, CTRD_SECCOMP_PROFILE_DEFAULT)))
     return TRUE;
   if (g_str_equal (profile, CTRD_SECCOMP_PROFILE_DEFAULT))
-    profile = request->seccomp_default_profile != NULL ? request->seccomp_default_profile
-                                                       : CTRD_SECCOMP_DEFAULT_PROFILE;
-  *out = ctrd_seccomp_load (profile, &target, error);
+    {
+      *out = ctrd_seccomp_load (request->seccomp_default_profile != NULL
+                                    ? request->seccomp_default_profile
+                                    : CTRD_SECCOMP_DEFAULT_PROFILE,
+                                &target, error);
+      if (*out != NULL)
+        ctrd_seccomp_harden (*out, &target);
+    }
+  else
+    *out = ctrd_seccomp_load (profile, &target, error);
   if (*out == NULL)
     {
       g_prefix_error (error, "Container %s: ", config->name);

@@ -474,6 +474,101 @@ ctrd_seccomp_translate (JsonNode *profile_node, const CtrdSeccompTarget *target,
   return result;
 }
 
+/* ---------------------------------------------------------- hardening */
+
+#define CLONE_NEWUSER_FLAG G_GINT64_CONSTANT (0x10000000)
+
+static JsonObject *
+rule_new (const char *const *names, const char *action, gint64 errno_ret)
+{
+  JsonObject *rule = json_object_new ();
+  JsonArray *list = json_array_new ();
+
+  for (guint i = 0; names[i] != NULL; i++)
+    json_array_add_string_element (list, names[i]);
+  json_object_set_array_member (rule, "names", list);
+  json_object_set_string_member (rule, "action", action);
+  if (errno_ret >= 0)
+    json_object_set_int_member (rule, "errnoRet", errno_ret);
+  return rule;
+}
+
+/* (arg[@index] & CLONE_NEWUSER) == @value */
+static void
+rule_add_newuser_arg (JsonObject *rule, guint index, gint64 value)
+{
+  JsonArray *args = json_array_new ();
+  JsonObject *arg = json_object_new ();
+
+  json_object_set_int_member (arg, "index", index);
+  json_object_set_int_member (arg, "value", CLONE_NEWUSER_FLAG);
+  json_object_set_int_member (arg, "valueTwo", value);
+  json_object_set_string_member (arg, "op", "SCMP_CMP_MASKED_EQ");
+  json_array_add_object_element (args, arg);
+  json_object_set_array_member (rule, "args", args);
+}
+
+/* Takes @names out of every entry of @syscalls; drops entries left empty. */
+static void
+remove_names (JsonArray *syscalls, const char *const *names)
+{
+  for (guint i = json_array_get_length (syscalls); i-- > 0;)
+    {
+      JsonObject *entry = json_array_get_object_element (syscalls, i);
+      JsonArray *list = json_object_get_array_member (entry, "names");
+
+      for (guint k = json_array_get_length (list); k-- > 0;)
+        {
+          const char *name = json_array_get_string_element (list, k);
+
+          if (name != NULL && g_strv_contains (names, name))
+            json_array_remove_element (list, k);
+        }
+      if (json_array_get_length (list) == 0)
+        json_array_remove_element (syscalls, i);
+    }
+}
+
+void
+ctrd_seccomp_harden (JsonNode *seccomp, const CtrdSeccompTarget *target)
+{
+  static const char *const keyring[] = { "keyctl", "add_key", "request_key", NULL };
+  static const char *const clone_calls[] = { "clone", "clone3", "unshare", NULL };
+  JsonObject *object;
+  JsonArray *syscalls;
+  gboolean sys_admin;
+  const char *arch;
+
+  g_return_if_fail (seccomp != NULL && JSON_NODE_HOLDS_OBJECT (seccomp));
+  object = json_node_get_object (seccomp);
+  if (!json_object_has_member (object, "syscalls"))
+    json_object_set_array_member (object, "syscalls", json_array_new ());
+  syscalls = json_object_get_array_member (object, "syscalls");
+  sys_admin = target->caps != NULL && g_strv_contains (target->caps, "CAP_SYS_ADMIN");
+  arch = target->arch != NULL ? target->arch : ctrd_seccomp_native_arch ();
+
+  remove_names (syscalls, keyring);
+  json_array_add_object_element (syscalls, rule_new (keyring, "SCMP_ACT_ERRNO", EPERM));
+  if (sys_admin)
+    return;
+  remove_names (syscalls, clone_calls);
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *name = i == 0 ? "unshare" : "clone";
+      /* s390's clone takes the stack first and the flags second */
+      guint index = i == 1 && g_strcmp0 (arch, "s390x") == 0 ? 1 : 0;
+      JsonObject *allow = rule_new ((const char *const[]){ name, NULL }, "SCMP_ACT_ALLOW", -1);
+      JsonObject *refuse = rule_new ((const char *const[]){ name, NULL }, "SCMP_ACT_ERRNO", EPERM);
+
+      rule_add_newuser_arg (allow, index, 0);
+      rule_add_newuser_arg (refuse, index, CLONE_NEWUSER_FLAG);
+      json_array_add_object_element (syscalls, allow);
+      json_array_add_object_element (syscalls, refuse);
+    }
+  json_array_add_object_element (
+      syscalls, rule_new ((const char *const[]){ "clone3", NULL }, "SCMP_ACT_ERRNO", ENOSYS));
+}
+
 JsonNode *
 ctrd_seccomp_load (const char *path, const CtrdSeccompTarget *target, GError **error)
 {

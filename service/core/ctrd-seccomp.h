@@ -55,4 +55,21 @@ JsonNode *ctrd_seccomp_translate (JsonNode *profile, const CtrdSeccompTarget *ta
  * @path: NOT_FOUND when it does not exist, INVALID_ARGUMENT otherwise. */
 JsonNode *ctrd_seccomp_load (const char *path, const CtrdSeccompTarget *target, GError **error);
 
+/* The default profile's additions to podman's, on a translated
+ * linux.seccomp (@seccomp, changed in place) for @target. Podman's profile
+ * (containers-common's) leaves the kernel keyring and new user namespaces
+ * to the kernel, and the kernel allows both to any process: the keyring is
+ * not namespaced, and inside a new user namespace the container's root has
+ * every capability over the kernel's namespaced code, the usual first step
+ * of an escape. So, as Docker's default profile has it:
+ *  - keyctl, add_key and request_key fail with EPERM;
+ *  - unless @target's capabilities have CAP_SYS_ADMIN, clone and unshare
+ *    with CLONE_NEWUSER fail with EPERM (the same calls without it stay
+ *    allowed), and clone3, whose flags a filter cannot see, fails with
+ *    ENOSYS so that libc falls back to clone.
+ * Those names are taken out of the profile's own entries first (an entry
+ * left with none is dropped), so no rule of the profile allows them
+ * unconditionally. Not applied to a profile the administrator names. */
+void ctrd_seccomp_harden (JsonNode *seccomp, const CtrdSeccompTarget *target);
+
 G_END_DECLS
