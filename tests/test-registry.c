@@ -224,6 +224,39 @@ test_config (void)
   g_unlink (bad_path);
 }
 
+/* [limits] caller_open_timeout: 30 s by default, 1 to 3600. */
+static void
+test_config_caller_open_timeout (void)
+{
+  const char *bad_values[] = { "0", "3601", "-1", "soon" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CtrdConfig) config = NULL;
+  g_autofree char *path = write_config ("[limits]\ncaller_open_timeout=5\n");
+  g_autofree char *default_path = write_config ("[storage]\nroot=/var/lib/containersd\n");
+
+  config = ctrd_config_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->caller_open_timeout, ==, 5);
+  g_clear_pointer (&config, ctrd_config_free);
+  config = ctrd_config_load (default_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->caller_open_timeout, ==, 30);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_values); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("[limits]\ncaller_open_timeout=%s\n", bad_values[i]);
+      g_autofree char *bad_path = write_config (text);
+      g_autoptr (CtrdConfig) bad = ctrd_config_load (bad_path, &error);
+
+      g_assert_null (bad);
+      g_assert_error (error, CTRD_ERROR, CTRD_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "caller_open_timeout"));
+      g_clear_error (&error);
+      g_unlink (bad_path);
+    }
+  g_unlink (path);
+  g_unlink (default_path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -233,5 +266,6 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/options", test_options);
   g_test_add_func ("/registry/auth-json", test_auth_json);
   g_test_add_func ("/registry/config", test_config);
+  g_test_add_func ("/config/caller-open-timeout", test_config_caller_open_timeout);
   return g_test_run ();
 }
