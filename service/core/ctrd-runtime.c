@@ -601,6 +601,18 @@ on_verb_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   message = runtime_error_text (stderr_text);
   status = describe_exit (vd->proc);
+  /* Its process exited (or was even deleted) between the daemon's look at
+   * the state and the runtime's (a Kill racing a Stop or the process's own
+   * end): the caller's race, answered as podman does, not a runtime failure. */
+  if (message != NULL && (strstr (message, "container not running") != NULL ||
+                          (g_str_equal (vd->verb, "kill") &&
+                           strstr (message, "container does not exist") != NULL)))
+    {
+      g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                               "Container %s is not running: it exited before %s %s reached it",
+                               vd->id, vd->runtime->runtime_path, vd->verb);
+      return;
+    }
   g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_RUNTIME_ERROR,
                            "Container %s: %s %s failed (%s): %s", vd->id, vd->runtime->runtime_path,
                            vd->verb, status, message != NULL ? message : "no error message");
