@@ -367,11 +367,28 @@ ctrd_container_answer_stoppers (CtrdContainer *self)
   g_ptr_array_set_size (self->stop_tasks, 0);
 }
 
+/* A Start or Restart that was to follow the cleanup, overtaken by a Remove
+ * (another caller's, or a forced one): answered, never left waiting. */
+static void
+fail_superseded_start (CtrdContainer *self, GTask **task_slot, const char *what)
+{
+  g_autoptr (GTask) task = g_steal_pointer (task_slot);
+
+  if (task != NULL)
+    g_task_return_new_error (task, CTRD_ERROR, CTRD_ERROR_INVALID_STATE,
+                             "Container %s cannot %s: it is being removed", self->config->name,
+                             what);
+}
+
 void
 ctrd_container_run_after_cleanup (CtrdContainer *self)
 {
   if (self->remove_after_stop != NULL)
-    ctrd_container_start_removal (self, g_steal_pointer (&self->remove_after_stop));
+    {
+      fail_superseded_start (self, &self->restart_after_stop, "restart");
+      fail_superseded_start (self, &self->start_after_cleanup, "start");
+      ctrd_container_start_removal (self, g_steal_pointer (&self->remove_after_stop));
+    }
   else if (self->restart_after_stop != NULL)
     ctrd_container_start_with_dependencies (self, g_steal_pointer (&self->restart_after_stop),
                                             TRUE);
