@@ -299,6 +299,8 @@ def cases(ctx):
          E["InvalidArgument"]),
         ("CreateContainer: Hostname with '_'", "manager", M, "CreateContainer",
          create(options={"Hostname": GLib.Variant("s", "bad_host")}), [], E["InvalidArgument"]),
+        ("CreateContainer: Hostname 'a..b' (an empty label)", "manager", M, "CreateContainer",
+         create(options={"Hostname": GLib.Variant("s", "a..b")}), [], E["InvalidArgument"]),
         ("CreateContainer: Hostname of 65 bytes", "manager", M, "CreateContainer",
          create(options={"Hostname": GLib.Variant("s", "h" * 65)}), [], E["InvalidArgument"]),
         # -- lookups
@@ -393,6 +395,8 @@ def cases(ctx):
          [fd_of(tars["scratch"], os.O_WRONLY)], E["InvalidArgument"]),
         ("ImportImage: fd of a character device", "manager", M, "ImportImage",
          V("hsa{sv}", 0, "", {}), [fd_of("/dev/zero")], E["InvalidArgument"]),
+        ("ImportImage: O_PATH fd of the archive", "manager", M, "ImportImage",
+         V("hsa{sv}", 0, "", {}), [fd_of(tars["busybox"], os.O_PATH)], E["InvalidArgument"]),
         # -- ImportImage: the archive
         imported("empty file", "empty", E["InvalidArgument"]),
         imported("random bytes", "random", E["InvalidArgument"]),
